@@ -1,0 +1,340 @@
+// Command parley runs the Parley comment server and its management
+// commands. main only parses flags, opens the store and wires the parts.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"parley/internal/comment"
+	"parley/internal/httpapi"
+	"parley/internal/service"
+	"parley/internal/store"
+	"parley/internal/store/sqlite"
+	"parley/internal/widget"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "parley:", err)
+		var ue usageError
+		if errors.As(err, &ue) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+// usageError is a mistake in the command line; it exits with status 2.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+
+const usage = `Parley, a self-hosted comment system.
+
+Usage:
+  parley serve [--addr HOST:PORT] [--db DSN] [--demo] [--public-url URL]
+  parley site add --id ID --name NAME --origin URL [--origin URL...] [--db DSN]
+  parley site list [--db DSN]
+  parley migrate [--db DSN]
+  parley version
+
+DSN is a SQLite file path or sqlite:PATH (default parley.db).
+Environment: PARLEY_ADDR, PARLEY_DB, PARLEY_PUBLIC_URL.
+`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return usageError{"no command given"}
+	}
+	switch args[0] {
+	case "serve":
+		return runServe(ctx, args[1:], stdout, stderr)
+	case "site":
+		return runSite(ctx, args[1:], stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "parley", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return usageError{fmt.Sprintf("unknown command %q", args[0])}
+}
+
+func env(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+// newFlags returns a flag set that reports errors instead of exiting.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("parley "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return usageError{err.Error()}
+	}
+	if fs.NArg() > 0 {
+		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
+	}
+	return nil
+}
+
+// openStore opens the database a DSN names.
+func openStore(ctx context.Context, dsn string, migrate bool) (store.Store, error) {
+	switch {
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		return nil, usageError{"this build of Parley stores comments in SQLite only; give --db a file path"}
+	case strings.HasPrefix(dsn, "sqlite:"):
+		dsn = strings.TrimPrefix(dsn, "sqlite:")
+	}
+	return sqlite.Open(ctx, dsn, sqlite.Options{Migrate: migrate})
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("serve", stderr)
+	addr := fs.String("addr", env("PARLEY_ADDR", "127.0.0.1:8080"), "address to listen on")
+	dsn := fs.String("db", env("PARLEY_DB", "parley.db"), "database: SQLite file path or sqlite:PATH")
+	demo := fs.Bool("demo", false, "serve a demo article at / with the comment section of site \"demo\"")
+	publicURL := fs.String("public-url", env("PARLEY_PUBLIC_URL", ""), "address readers reach Parley at (default: from each request's Host)")
+	migrate := fs.Bool("migrate", true, "apply database migrations on start")
+	logFormat := fs.String("log-format", env("PARLEY_LOG_FORMAT", "text"), "log format: text or json")
+	logLevel := fs.String("log-level", env("PARLEY_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	log, err := newLogger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	if *publicURL != "" {
+		if _, err := service.NormalizeOrigin(*publicURL); err != nil {
+			return usageError{"--public-url must be an origin such as https://comments.example.com"}
+		}
+	}
+
+	st, err := openStore(ctx, *dsn, *migrate)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc, err := service.New(ctx, st, service.Options{Logger: log})
+	if err != nil {
+		return err
+	}
+	assets, err := widget.New()
+	if err != nil {
+		return err
+	}
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	bound := ln.Addr().String()
+	if *demo {
+		if err := ensureDemoSite(ctx, svc, bound, *publicURL); err != nil {
+			ln.Close()
+			return err
+		}
+	}
+	srv := &http.Server{
+		Handler:           httpapi.New(svc, assets, log, httpapi.Config{PublicURL: *publicURL, Demo: *demo, DemoSite: "demo"}).Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	shown := "http://" + displayAddr(bound)
+	if *publicURL != "" {
+		shown = *publicURL
+	}
+	log.Info("parley started", slog.String("addr", bound), slog.String("db", *dsn), slog.Bool("demo", *demo), slog.String("version", version))
+	if *demo {
+		fmt.Fprintf(stdout, "Parley is running. Open %s/ to see the demo article.\n", shown)
+	} else {
+		fmt.Fprintf(stdout, "Parley is running at %s\n", shown)
+	}
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	return srv.Shutdown(sctx)
+}
+
+// displayAddr turns a listening address into one a browser can open.
+func displayAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "localhost"
+	}
+	return net.JoinHostPort(host, port)
+}
+
+// ensureDemoSite makes sure the demo site exists and accepts comments
+// from the address the server listens on.
+func ensureDemoSite(ctx context.Context, svc *service.Service, bound, publicURL string) error {
+	_, port, _ := net.SplitHostPort(bound)
+	origins := []string{"http://127.0.0.1:" + port, "http://localhost:" + port}
+	if publicURL != "" {
+		origins = append(origins, publicURL)
+	}
+	site, err := svc.Store().Site(ctx, "demo")
+	if errors.Is(err, comment.ErrNotFound) {
+		return svc.CreateSite(ctx, &comment.Site{ID: "demo", Name: "The Riverton Ledger", Origins: origins})
+	}
+	if err != nil {
+		return err
+	}
+	have := map[string]bool{}
+	for _, o := range site.Origins {
+		have[o] = true
+	}
+	changed := false
+	for _, o := range origins {
+		if n, err := service.NormalizeOrigin(o); err == nil && !have[n] {
+			site.Origins = append(site.Origins, n)
+			changed = true
+		}
+	}
+	if !changed {
+		return nil
+	}
+	return svc.UpdateSite(ctx, site)
+}
+
+func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageError{fmt.Sprintf("unknown log level %q", level)}
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageError{fmt.Sprintf("unknown log format %q (text or json)", format)}
+}
+
+func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("migrate", stderr)
+	dsn := fs.String("db", env("PARLEY_DB", "parley.db"), "database")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	st, err := openStore(ctx, *dsn, true)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "database is up to date")
+	return st.Close()
+}
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (l *stringList) String() string     { return strings.Join(*l, ",") }
+func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
+
+func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"site needs a subcommand: add or list"}
+	}
+	fs := newFlags("site "+args[0], stderr)
+	dsn := fs.String("db", env("PARLEY_DB", "parley.db"), "database")
+	switch args[0] {
+	case "add":
+		id := fs.String("id", "", "site id, used in the embed code (letters, digits, - and _)")
+		name := fs.String("name", "", "site name shown to readers")
+		var origins stringList
+		fs.Var(&origins, "origin", "allowed origin, e.g. https://news.example (repeatable)")
+		depth := fs.Int("max-depth", comment.DefaultMaxDepth, "how deep replies nest")
+		moderation := fs.String("moderation", "none", "hold comments for moderation: none, all or first")
+		if err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		if *id == "" {
+			return usageError{"site add needs --id"}
+		}
+		site := &comment.Site{ID: *id, Name: *name, Origins: origins, MaxDepth: *depth, Moderation: comment.Moderation(*moderation)}
+		if err := service.NormalizeSite(site); err != nil {
+			return usageError{err.Error()}
+		}
+		st, err := openStore(ctx, *dsn, true)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		if err := st.CreateSite(ctx, site); err != nil {
+			if errors.Is(err, comment.ErrConflict) {
+				return fmt.Errorf("a site with id %q already exists", *id)
+			}
+			return err
+		}
+		fmt.Fprintf(stdout, "site %q added\n", site.ID)
+		return nil
+	case "list":
+		if err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		st, err := openStore(ctx, *dsn, true)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		sites, err := st.Sites(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tORIGINS\tMODERATION\tMAX DEPTH")
+		for _, s := range sites {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", s.ID, s.Name, strings.Join(s.Origins, " "), s.Moderation, s.MaxDepth)
+		}
+		return tw.Flush()
+	}
+	return usageError{fmt.Sprintf("unknown site command %q (add or list)", args[0])}
+}

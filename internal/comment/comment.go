@@ -1,0 +1,158 @@
+// Package comment holds Parley's domain types: sites, threads, comments and
+// their authors, the rules for validating what readers send, and the errors
+// every other package branches on. It knows nothing about SQL or HTTP.
+package comment
+
+import (
+	"crypto/rand"
+	"encoding/base32"
+	"encoding/binary"
+	"time"
+)
+
+// Status says whether readers can see a comment.
+type Status string
+
+// The states a comment moves between. Only approved comments are shown to
+// everyone; a pending one is shown to its author alone.
+const (
+	StatusPending  Status = "pending"
+	StatusApproved Status = "approved"
+	StatusSpam     Status = "spam"
+	StatusDeleted  Status = "deleted"
+)
+
+// Valid reports whether s is one of the known states.
+func (s Status) Valid() bool {
+	switch s {
+	case StatusPending, StatusApproved, StatusSpam, StatusDeleted:
+		return true
+	}
+	return false
+}
+
+// Sort orders the top-level comments of a thread. Replies are always shown
+// oldest first under their parent, as readers expect a conversation to read.
+type Sort string
+
+// The orders a reader can choose.
+const (
+	SortOldest Sort = "oldest"
+	SortNewest Sort = "newest"
+	SortTop    Sort = "top"
+)
+
+// ParseSort turns a query value into a Sort; the empty string means oldest,
+// the order WordPress readers know.
+func ParseSort(s string) (Sort, error) {
+	switch Sort(s) {
+	case "", SortOldest:
+		return SortOldest, nil
+	case SortNewest, SortTop:
+		return Sort(s), nil
+	}
+	return "", Invalid("sort", "Sort must be oldest, newest or top.")
+}
+
+// Site is one website whose pages carry Parley comment sections.
+type Site struct {
+	ID      string
+	Name    string
+	Origins []string // allowed origins, e.g. "https://news.example"; scheme://host[:port]
+	// MaxDepth is how deep replies nest before they continue at the last
+	// level "in reply to NAME". 1 means no nesting.
+	MaxDepth int
+	// Moderation decides which comments are held before they are shown.
+	Moderation Moderation
+	Created    time.Time
+}
+
+// Moderation is a site's policy for holding new comments.
+type Moderation string
+
+// The moderation policies a site can choose.
+const (
+	ModerateNone  Moderation = "none"  // publish unless a spam check holds it
+	ModerateAll   Moderation = "all"   // hold every comment
+	ModerateFirst Moderation = "first" // hold comments from authors never approved before
+)
+
+// DefaultMaxDepth is the reply depth a new site gets, as WordPress's default.
+const DefaultMaxDepth = 5
+
+// Page identifies the page a thread belongs to: its key (the canonical URL,
+// or an explicit page id given by the embedder) and the URL and title
+// readers see it under.
+type Page struct {
+	SiteID string
+	Key    string
+	URL    string
+	Title  string
+}
+
+// Thread is the set of comments under one page.
+type Thread struct {
+	ID      string
+	SiteID  string
+	Key     string // canonical URL or page id; unique within a site
+	URL     string
+	Title   string
+	Closed  bool
+	Created time.Time
+}
+
+// Author is who wrote a comment. Email is private: it is stored for
+// notifications and avatars and must never reach a public response.
+type Author struct {
+	Name    string
+	Email   string // private
+	Website string
+	// Identity is "provider:subject" for a logged-in reader and empty for a
+	// guest. Log-in providers fill it; the core only stores it.
+	Identity string
+}
+
+// Comment is one reader's message in one thread.
+type Comment struct {
+	ID       string
+	SiteID   string
+	ThreadID string
+	ParentID string // empty for a top-level comment
+	Author   Author
+	Markdown string // as typed; never render this as HTML
+	HTML     string // sanitised rendering of Markdown, made once at write time
+	Status   Status
+	Created  time.Time
+	Edited   time.Time // zero if never edited
+	Likes    int
+	// Reader is a keyed hash of the posting reader's token, so the reader
+	// (and nobody else) can be shown their held comment and edit it.
+	Reader string
+	// IPHash is a keyed hash of the poster's IP address, never the address.
+	IPHash    string
+	UserAgent string
+	// Verdict records which layer decided the comment's status and why,
+	// so a moderator sees it.
+	Verdict Verdict
+}
+
+// Verdict is the spam pipeline's record on a comment.
+type Verdict struct {
+	Layer  string  // e.g. "moderation", "rules", "classifier"; empty when nothing checked it
+	Score  float64 // 0 (surely legitimate) .. 1 (surely spam)
+	Reason string
+}
+
+// NewID returns a new random identifier that sorts roughly by creation
+// time: 48 bits of milliseconds and 40 random bits, in 18 characters of
+// lower-case base32. It is short enough for a permalink and needs no
+// coordination between instances.
+func NewID(now time.Time) string {
+	var b [11]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(now.UnixMilli())<<16)
+	// b[0:6] hold the timestamp; overwrite the rest with randomness.
+	rand.Read(b[6:])
+	return idEncoding.EncodeToString(b[:])
+}
+
+var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)

@@ -1,0 +1,136 @@
+package comment
+
+import (
+	"net/mail"
+	"net/url"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// Limits on what a reader may send. They are generous for people and small
+// enough that one request cannot fill the database.
+const (
+	MaxNameLen    = 100    // characters
+	MaxEmailLen   = 254    // bytes, as RFC 5321 allows
+	MaxWebsiteLen = 500    // bytes
+	MaxBodyLen    = 20_000 // characters
+	MaxPageLen    = 2_000  // bytes
+)
+
+// Draft is a new comment as a reader sent it, before it is checked.
+type Draft struct {
+	SiteID   string
+	Page     string // canonical URL or explicit page id
+	PageURL  string // URL the reader was on; defaults to Page
+	Title    string
+	ParentID string
+	Name     string
+	Email    string
+	Website  string
+	Body     string
+	Identity string // set by log-in, never by the reader's form
+}
+
+// Normalize trims what readers do not mean to send and checks every field,
+// returning the first problem as a *ValidationError. Field messages are
+// written for readers, as UX.md asks.
+func (d *Draft) Normalize() error {
+	d.Page = strings.TrimSpace(d.Page)
+	d.PageURL = strings.TrimSpace(d.PageURL)
+	d.Name = strings.TrimSpace(d.Name)
+	d.Email = strings.TrimSpace(d.Email)
+	d.Website = strings.TrimSpace(d.Website)
+	d.Title = strings.TrimSpace(d.Title)
+	if d.PageURL == "" {
+		d.PageURL = d.Page
+	}
+
+	if strings.TrimSpace(d.Body) == "" {
+		return Missing("body", "Please write a comment.")
+	}
+	if !utf8.ValidString(d.Body) {
+		return Invalid("body", "Your comment contains characters that are not valid text.")
+	}
+	if utf8.RuneCountInString(d.Body) > MaxBodyLen {
+		return &ValidationError{Field: "body", Code: "too_long_body", Message: "Your comment is too long (at most 20,000 characters)."}
+	}
+	if err := checkLine("name", d.Name, MaxNameLen); err != nil {
+		return err
+	}
+	if d.Identity == "" {
+		if d.Name == "" {
+			return Missing("name", "Please enter your name.")
+		}
+		if d.Email == "" {
+			return Missing("email", "Please enter your email address.")
+		}
+	}
+	if d.Email != "" {
+		if len(d.Email) > MaxEmailLen || !validEmail(d.Email) {
+			return Invalid("email", "That email address looks incomplete.")
+		}
+	}
+	if d.Website != "" {
+		w, ok := normalizeWebsite(d.Website)
+		if !ok {
+			return Invalid("website", "That website address doesn't look right. It should start with http:// or https://.")
+		}
+		d.Website = w
+	}
+	if err := checkLine("title", d.Title, 300); err != nil {
+		return err
+	}
+	if d.Page == "" {
+		return Missing("page", "The page this comment belongs to is missing.")
+	}
+	if len(d.Page) > MaxPageLen || len(d.PageURL) > MaxPageLen || !utf8.ValidString(d.Page) || !utf8.ValidString(d.PageURL) {
+		return Invalid("page", "The page address is not valid.")
+	}
+	return nil
+}
+
+// checkLine refuses single-line fields with invalid UTF-8, control
+// characters or more than max characters.
+func checkLine(field, s string, max int) error {
+	if !utf8.ValidString(s) {
+		return Invalid(field, "This field contains characters that are not valid text.")
+	}
+	if utf8.RuneCountInString(s) > max {
+		return &ValidationError{Field: field, Code: "too_long_" + field, Message: "This is too long."}
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			return Invalid(field, "This field must be a single line of text.")
+		}
+	}
+	return nil
+}
+
+func validEmail(s string) bool {
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Address != s || a.Name != "" {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && at < len(s)-1 && !strings.ContainsAny(s, " \t\r\n<>")
+}
+
+// normalizeWebsite accepts http(s) URLs, adding "https://" when a reader
+// typed a bare host such as "example.com".
+func normalizeWebsite(s string) (string, bool) {
+	if len(s) > MaxWebsiteLen || !utf8.ValidString(s) || strings.ContainsAny(s, " \t\r\n\"'<>`") {
+		return "", false
+	}
+	if !strings.Contains(s, "://") {
+		s = "https://" + s
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+		return "", false
+	}
+	if !strings.Contains(u.Hostname(), ".") && u.Hostname() != "localhost" {
+		return "", false
+	}
+	return u.String(), true
+}

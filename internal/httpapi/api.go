@@ -1,0 +1,393 @@
+package httpapi
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"mime"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"parley/internal/comment"
+	"parley/internal/service"
+)
+
+// commentJSON is a comment as the public sees it. It is its own type so a
+// field added to comment.Comment (an email, an IP hash) never reaches a
+// reader by accident.
+type commentJSON struct {
+	ID        string        `json:"id"`
+	Parent    *string       `json:"parent"`
+	Author    authorJSON    `json:"author"`
+	HTML      string        `json:"html"`
+	Created   string        `json:"created"`
+	Edited    string        `json:"edited,omitempty"`
+	Likes     int           `json:"likes"`
+	InReplyTo string        `json:"in_reply_to,omitempty"`
+	Status    string        `json:"status,omitempty"`
+	Replies   []commentJSON `json:"replies"`
+}
+
+type authorJSON struct {
+	Name    string `json:"name"`
+	Website string `json:"website"`
+	Avatar  string `json:"avatar"`
+}
+
+type threadJSON struct {
+	Comments []commentJSON `json:"comments"`
+	Total    int           `json:"total"`
+	Closed   bool          `json:"closed"`
+	MaxDepth int           `json:"max_depth"`
+	SiteName string        `json:"site_name"`
+}
+
+func (s *Server) publicComment(base string, c *comment.Comment, inReplyTo string, replies []*service.Node) commentJSON {
+	out := commentJSON{
+		ID:        c.ID,
+		Author:    authorJSON{Name: c.Author.Name, Website: c.Author.Website, Avatar: base + "/avatars/" + s.svc.AvatarKey(c.Author) + ".svg"},
+		HTML:      c.HTML,
+		Created:   c.Created.UTC().Format(time.RFC3339),
+		Likes:     c.Likes,
+		InReplyTo: inReplyTo,
+		Replies:   make([]commentJSON, 0, len(replies)),
+	}
+	if c.ParentID != "" {
+		p := c.ParentID
+		out.Parent = &p
+	}
+	if !c.Edited.IsZero() {
+		out.Edited = c.Edited.UTC().Format(time.RFC3339)
+	}
+	for _, n := range replies {
+		out.Replies = append(out.Replies, s.publicComment(base, n.Comment, n.InReplyTo, n.Replies))
+	}
+	return out
+}
+
+// cors answers whether the request's origin may use a site's API and, if
+// so, says so in the response headers. Requests without an Origin header
+// (server-to-server, curl) carry no browser credentials and are allowed.
+func (s *Server) cors(w http.ResponseWriter, r *http.Request, site *comment.Site) bool {
+	w.Header().Add("Vary", "Origin")
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return true
+	}
+	if !service.Allowed(site, origin) && !strings.EqualFold(origin, s.baseURL(r)) {
+		return false
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Expose-Headers", "ETag, X-Request-Id")
+	return true
+}
+
+func (s *Server) handlePreflight(w http.ResponseWriter, r *http.Request) {
+	origin := r.Header.Get("Origin")
+	allowed := origin != ""
+	if id := r.PathValue("site"); id != "" && allowed {
+		site, err := s.svc.Site(r.Context(), id)
+		allowed = err == nil && (service.Allowed(site, origin) || strings.EqualFold(origin, s.baseURL(r)))
+	}
+	w.Header().Add("Vary", "Origin")
+	if !allowed {
+		w.WriteHeader(http.StatusForbidden)
+		return
+	}
+	h := w.Header()
+	h.Set("Access-Control-Allow-Origin", origin)
+	h.Set("Access-Control-Allow-Methods", "GET, POST, DELETE")
+	h.Set("Access-Control-Allow-Headers", "Content-Type, If-None-Match")
+	h.Set("Access-Control-Max-Age", "86400")
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// site loads the {site} of the path and applies CORS; it writes the error
+// answer itself and returns nil when the request must stop.
+func (s *Server) site(w http.ResponseWriter, r *http.Request) *comment.Site {
+	site, err := s.svc.Site(r.Context(), r.PathValue("site"))
+	if err != nil {
+		if errors.Is(err, comment.ErrNotFound) {
+			err = &comment.ValidationError{Field: "site", Code: "unknown_site", Message: "There is no such site on this Parley server."}
+			s.writeErrorStatus(w, r, http.StatusNotFound, err)
+			return nil
+		}
+		s.writeError(w, r, err)
+		return nil
+	}
+	if !s.cors(w, r, site) {
+		s.writeError(w, r, comment.ErrForbidden)
+		return nil
+	}
+	return site
+}
+
+func (s *Server) writeErrorStatus(w http.ResponseWriter, r *http.Request, status int, err error) {
+	_, body := errorStatus(err)
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, status, apiError{body})
+}
+
+func (s *Server) handleListComments(w http.ResponseWriter, r *http.Request) {
+	site := s.site(w, r)
+	if site == nil {
+		return
+	}
+	q := r.URL.Query()
+	order, err := comment.ParseSort(q.Get("sort"))
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	t, err := s.svc.Thread(r.Context(), site.ID, q.Get("page"), order)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	base := s.baseURL(r)
+	body := s.threads.get(t, base, func() []byte {
+		out := threadJSON{Comments: make([]commentJSON, 0, len(t.Comments)), Total: t.Total, Closed: t.Closed, MaxDepth: site.MaxDepth, SiteName: site.Name}
+		for _, n := range t.Comments {
+			out.Comments = append(out.Comments, s.publicComment(base, n.Comment, n.InReplyTo, n.Replies))
+		}
+		b, _ := json.Marshal(out)
+		return b
+	})
+	h := w.Header()
+	h.Set("ETag", body.etag)
+	// Readers must see a new comment at once, so caches revalidate every
+	// time; the ETag makes that cheap.
+	h.Set("Cache-Control", "no-cache")
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Add("Vary", "Accept-Encoding")
+	if etagMatch(r.Header.Get("If-None-Match"), body.etag) {
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	if acceptsGzip(r) {
+		h.Set("Content-Encoding", "gzip")
+		w.Write(body.gzipped())
+		return
+	}
+	w.Write(body.plain)
+}
+
+// createRequest is the body of POST /api/v1/sites/{site}/comments.
+type createRequest struct {
+	Page    string `json:"page"`
+	URL     string `json:"url"`
+	Title   string `json:"title"`
+	Parent  string `json:"parent"`
+	Name    string `json:"name"`
+	Email   string `json:"email"`
+	Website string `json:"website"`
+	Body    string `json:"body"`
+	Reader  string `json:"reader"`
+}
+
+func (s *Server) handleCreateComment(w http.ResponseWriter, r *http.Request) {
+	site := s.site(w, r)
+	if site == nil {
+		return
+	}
+	if mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type")); mt != "application/json" {
+		s.writeErrorStatus(w, r, http.StatusUnsupportedMediaType, &comment.ValidationError{Code: "bad_content_type", Message: "Send the comment as JSON (Content-Type: application/json)."})
+		return
+	}
+	var in createRequest
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	d := comment.Draft{SiteID: site.ID, Page: in.Page, PageURL: in.URL, Title: in.Title, ParentID: in.Parent,
+		Name: in.Name, Email: in.Email, Website: in.Website, Body: in.Body}
+	if d.PageURL == "" {
+		// The widget sends the page it is on; fall back to the browser's
+		// own statement of it.
+		d.PageURL = r.Header.Get("Origin")
+		if ref := r.Header.Get("Referer"); service.OriginOf(ref) != "" {
+			d.PageURL = ref
+		}
+	}
+	c, err := s.svc.Post(r.Context(), d, service.Meta{IP: clientIP(r), UserAgent: r.UserAgent(), Reader: in.Reader})
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	out := s.publicComment(s.baseURL(r), c, "", nil)
+	out.Status = string(c.Status)
+	status := http.StatusCreated
+	if c.Status != comment.StatusApproved {
+		status = http.StatusAccepted
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, status, out)
+}
+
+func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxJSONBody))
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) && te.Field != "" {
+			return comment.Invalid(te.Field, "This field must be text.")
+		}
+		return &comment.ValidationError{Code: "bad_json", Message: "The request is not valid JSON."}
+	}
+	if dec.More() {
+		return &comment.ValidationError{Code: "bad_json", Message: "The request has data after the JSON object."}
+	}
+	return nil
+}
+
+func (s *Server) handleCounts(w http.ResponseWriter, r *http.Request) {
+	site := s.site(w, r)
+	if site == nil {
+		return
+	}
+	counts, err := s.svc.Counts(r.Context(), site.ID, r.URL.Query()["page"])
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-cache")
+	writeJSON(w, http.StatusOK, map[string]any{"counts": counts})
+}
+
+func (s *Server) handleNewReader(w http.ResponseWriter, r *http.Request) {
+	if o := r.Header.Get("Origin"); o != "" {
+		// A reader token is a random id with no rights attached, so any
+		// page may ask for one.
+		w.Header().Set("Access-Control-Allow-Origin", o)
+		w.Header().Add("Vary", "Origin")
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusCreated, map[string]string{"reader": s.svc.NewReader()})
+}
+
+func (s *Server) handleLike(w http.ResponseWriter, r *http.Request) {
+	site := s.site(w, r)
+	if site == nil {
+		return
+	}
+	var in struct {
+		Reader string `json:"reader"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	like := r.Method == http.MethodPost
+	n, err := s.svc.Like(r.Context(), site.ID, r.PathValue("id"), in.Reader, like)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, map[string]any{"likes": n, "liked": like})
+}
+
+// clientIP is the address the request came from. Parley does not trust
+// X-Forwarded-For unless told to by a proxy setting (a later addition).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func acceptsGzip(r *http.Request) bool {
+	for _, part := range strings.Split(r.Header.Get("Accept-Encoding"), ",") {
+		name, q, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if strings.EqualFold(strings.TrimSpace(name), "gzip") && strings.ReplaceAll(q, " ", "") != "q=0" {
+			return true
+		}
+	}
+	return false
+}
+
+func etagMatch(header, etag string) bool {
+	if header == "" {
+		return false
+	}
+	for _, t := range strings.Split(header, ",") {
+		t = strings.TrimSpace(t)
+		if t == "*" || strings.TrimPrefix(t, "W/") == etag {
+			return true
+		}
+	}
+	return false
+}
+
+// jsonCache keeps the encoded JSON of recently read threads, one entry per
+// page, order and base URL. An entry is valid for exactly one
+// *service.Thread: the service hands out a new one after every write, so
+// pointer identity is freshness.
+type jsonCache struct {
+	mu      sync.Mutex
+	max     int
+	entries map[jsonKey]*encoded
+}
+
+type jsonKey struct {
+	site, key, sort, base string
+}
+
+// encoded is one response body with its ETag; its gzip form is made on
+// first demand.
+type encoded struct {
+	t     *service.Thread
+	plain []byte
+	etag  string
+	once  sync.Once
+	gz    []byte
+}
+
+func (e *encoded) gzipped() []byte {
+	e.once.Do(func() {
+		var b bytes.Buffer
+		zw, _ := gzip.NewWriterLevel(&b, gzip.BestSpeed)
+		zw.Write(e.plain)
+		zw.Close()
+		e.gz = b.Bytes()
+	})
+	return e.gz
+}
+
+func newJSONCache(max int) *jsonCache {
+	return &jsonCache{max: max, entries: map[jsonKey]*encoded{}}
+}
+
+func (c *jsonCache) get(t *service.Thread, base string, build func() []byte) *encoded {
+	k := jsonKey{t.SiteID, t.Key, string(t.Sort), base}
+	c.mu.Lock()
+	e, ok := c.entries[k]
+	c.mu.Unlock()
+	if ok && e.t == t {
+		return e
+	}
+	plain := build()
+	sum := sha256.Sum256(plain)
+	e = &encoded{t: t, plain: plain, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.entries[k]; !ok && len(c.entries) >= c.max {
+		for ek := range c.entries { // evict one arbitrary entry
+			delete(c.entries, ek)
+			break
+		}
+	}
+	c.entries[k] = e
+	return e
+}

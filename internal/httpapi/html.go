@@ -1,0 +1,292 @@
+package httpapi
+
+import (
+	"bytes"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"parley/internal/avatar"
+	"parley/internal/comment"
+	"parley/internal/i18n"
+	"parley/internal/service"
+	"parley/internal/widget"
+)
+
+// threadView assembles what the server-rendered thread shows.
+func (s *Server) threadView(r *http.Request, site *comment.Site, t *service.Thread, pageURL string) *widget.ThreadView {
+	base := s.baseURL(r)
+	q := r.URL.Query()
+	v := &widget.ThreadView{
+		Lang:       language(r),
+		SiteID:     site.ID,
+		SiteName:   site.Name,
+		Page:       t.Key,
+		PageURL:    pageURL,
+		Title:      q.Get("title"),
+		Total:      t.Total,
+		Sort:       string(t.Sort),
+		Closed:     t.Closed,
+		BaseURL:    base,
+		FormAction: base + "/sites/" + url.PathEscape(site.ID) + "/comments",
+		Token:      s.svc.FormToken(site.ID),
+		PrivacyURL: base + "/sites/" + url.PathEscape(site.ID) + "/privacy",
+		StyleURL:   base + s.assets.StylePath(),
+		ReplyURL: func(id string) string {
+			return editQuery(pageURL, func(q url.Values) { q.Set("replytocom", id) }) + "#respond"
+		},
+	}
+	names := map[string]string{}
+	var walk func(ns []*service.Node) []*widget.CommentView
+	walk = func(ns []*service.Node) []*widget.CommentView {
+		out := make([]*widget.CommentView, 0, len(ns))
+		for _, n := range ns {
+			names[n.ID] = n.Author.Name
+			cv := s.commentView(base, n.Comment)
+			cv.InReplyTo = n.InReplyTo
+			cv.Replies = walk(n.Replies)
+			out = append(out, cv)
+		}
+		return out
+	}
+	v.Comments = walk(t.Comments)
+	if p := q.Get("replytocom"); p != "" {
+		if name, ok := names[p]; ok {
+			v.ParentID, v.ParentName = p, name
+		}
+	}
+	if tok := q.Get("parley_held"); tok != "" {
+		if c, ok := s.svc.HeldComment(r.Context(), site.ID, tok); ok {
+			v.Held = s.commentView(base, c)
+			v.Held.Pending = true
+		}
+	}
+	return v
+}
+
+func (s *Server) commentView(base string, c *comment.Comment) *widget.CommentView {
+	return &widget.CommentView{
+		ID:            c.ID,
+		ParentID:      c.ParentID,
+		AuthorName:    c.Author.Name,
+		AuthorWebsite: c.Author.Website,
+		Avatar:        base + "/avatars/" + s.svc.AvatarKey(c.Author) + ".svg",
+		// Rendered and sanitised once, when the comment was written.
+		HTML:    template.HTML(c.HTML),
+		Created: c.Created,
+		Edited:  !c.Edited.IsZero(),
+		Likes:   c.Likes,
+		Pending: c.Status == comment.StatusPending,
+	}
+}
+
+// language picks the reader's language from ?lang= or Accept-Language.
+func language(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l != "" {
+		return i18n.Get(l).Lang()
+	}
+	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
+		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if tag == "" || tag == "*" {
+			continue
+		}
+		t := i18n.Get(tag)
+		if strings.HasPrefix(strings.ToLower(tag), t.Lang()) {
+			return t.Lang()
+		}
+	}
+	return "en"
+}
+
+// editQuery changes the query of a URL and drops its fragment.
+func editQuery(raw string, edit func(url.Values)) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return raw
+	}
+	q := u.Query()
+	edit(q)
+	u.RawQuery = q.Encode()
+	u.Fragment = ""
+	return u.String()
+}
+
+// handleThreadHTML serves the thread and form as an HTML fragment, for
+// readers without JavaScript and for server-side includes.
+func (s *Server) handleThreadHTML(w http.ResponseWriter, r *http.Request) {
+	site, err := s.svc.Site(r.Context(), r.PathValue("site"))
+	if err != nil {
+		s.writeHTMLError(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	order, err := comment.ParseSort(q.Get("sort"))
+	if err != nil {
+		s.writeHTMLError(w, r, err)
+		return
+	}
+	t, err := s.svc.Thread(r.Context(), site.ID, q.Get("page"), order)
+	if err != nil {
+		s.writeHTMLError(w, r, err)
+		return
+	}
+	pageURL := q.Get("url")
+	if pageURL == "" {
+		pageURL = t.Key
+	}
+	var b bytes.Buffer
+	if err := widget.RenderThread(&b, s.threadView(r, site, t, pageURL)); err != nil {
+		s.writeHTMLError(w, r, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	// The form carries a fresh token, so the fragment is not shared.
+	h.Set("Cache-Control", "private, no-cache")
+	w.Write(b.Bytes())
+}
+
+// handleFormPost takes a comment from a plain HTML form and redirects back
+// to the page at the new comment, as WordPress does.
+func (s *Server) handleFormPost(w http.ResponseWriter, r *http.Request) {
+	site, err := s.svc.Site(r.Context(), r.PathValue("site"))
+	if err != nil {
+		s.writeHTMLError(w, r, err)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	if err := r.ParseForm(); err != nil {
+		s.writeHTMLError(w, r, err)
+		return
+	}
+	f := r.PostForm
+	d := comment.Draft{SiteID: site.ID, Page: f.Get("page"), PageURL: f.Get("url"), Title: f.Get("title"), ParentID: f.Get("parent"),
+		Name: f.Get("name"), Email: f.Get("email"), Website: f.Get("website"), Body: f.Get("body")}
+	if d.PageURL == "" {
+		d.PageURL = d.Page
+	}
+	// Cross-site request forgery: a browser says where a form was posted
+	// from; it must be one of the site's pages or Parley's own.
+	if !s.sameSiteForm(r, site) {
+		s.writeHTMLError(w, r, comment.ErrForbidden)
+		return
+	}
+	err = s.svc.CheckFormToken(site.ID, f.Get("token"))
+	var c *comment.Comment
+	if err == nil {
+		c, err = s.svc.Post(r.Context(), d, service.Meta{IP: clientIP(r), UserAgent: r.UserAgent()})
+	}
+	var ve *comment.ValidationError
+	if errors.As(err, &ve) {
+		s.renderFormAgain(w, r, site, d, ve)
+		return
+	}
+	if err != nil {
+		s.writeHTMLError(w, r, err)
+		return
+	}
+	back := d.PageURL
+	if o := service.OriginOf(back); o == "" || !service.Allowed(site, o) {
+		// Never redirect off the site's own pages.
+		back = s.baseURL(r) + "/sites/" + url.PathEscape(site.ID) + "/thread?page=" + url.QueryEscape(d.Page)
+	}
+	back = editQuery(back, func(q url.Values) {
+		q.Del("replytocom")
+		q.Del("parley_held")
+		if c.Status != comment.StatusApproved {
+			// Lets this reader, and only this reader, see the held comment.
+			q.Set("parley_held", s.svc.HeldToken(c))
+		}
+	})
+	http.Redirect(w, r, back+"#comment-"+c.ID, http.StatusSeeOther)
+}
+
+// sameSiteForm reports whether a form post came from a page of the site
+// (or of Parley itself). Browsers send Origin with every form POST; old
+// ones send only Referer. A request with neither is not from a browser
+// page and carries no reader's credentials, so it is let through to the
+// token check.
+func (s *Server) sameSiteForm(r *http.Request, site *comment.Site) bool {
+	from := r.Header.Get("Origin")
+	if from == "" || from == "null" {
+		from = service.OriginOf(r.Header.Get("Referer"))
+		if from == "" {
+			return r.Header.Get("Origin") == ""
+		}
+	}
+	return service.Allowed(site, from) || strings.EqualFold(from, s.baseURL(r))
+}
+
+// renderFormAgain shows the thread page again with the reader's text kept
+// and the problem next to its field.
+func (s *Server) renderFormAgain(w http.ResponseWriter, r *http.Request, site *comment.Site, d comment.Draft, ve *comment.ValidationError) {
+	t, err := s.svc.Thread(r.Context(), site.ID, d.Page, comment.SortOldest)
+	if err != nil {
+		t = &service.Thread{SiteID: site.ID, Key: d.Page, Comments: []*service.Node{}}
+	}
+	v := s.threadView(r, site, t, d.PageURL)
+	v.Title = d.Title
+	if d.ParentID != "" {
+		v.ParentID = d.ParentID
+		if p, err := s.svc.Store().Comment(r.Context(), d.ParentID); err == nil {
+			v.ParentName = p.Author.Name
+		}
+	}
+	field := ve.Field
+	if field == "" || field == "page" || field == "parent" || field == "title" {
+		field = "body" // shown above the comment box
+	}
+	v.Errors = map[string]string{field: ve.Message}
+	v.Values = map[string]string{"name": d.Name, "email": d.Email, "website": d.Website, "body": d.Body}
+	var b bytes.Buffer
+	if err := widget.RenderThread(&b, v); err != nil {
+		s.writeHTMLError(w, r, err)
+		return
+	}
+	writePage(w, http.StatusBadRequest, v.Lang, site.Name, template.HTML(b.String()))
+}
+
+// writeHTMLError answers a browser request with a short page.
+func (s *Server) writeHTMLError(w http.ResponseWriter, r *http.Request, err error) {
+	status, body := errorStatus(err)
+	if status >= 500 {
+		s.writeError(w, r, err) // logs it
+		return
+	}
+	if errors.Is(err, comment.ErrNotFound) {
+		body.Message = "There is no such site or page on this Parley server."
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writePage(w, status, "en", "Comments", template.HTML("<p>"+template.HTMLEscapeString(body.Message)+"</p>"))
+}
+
+var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
+<html lang="{{.Lang}}" dir="{{.Dir}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem}</style></head>
+<body>{{.Body}}</body></html>
+`))
+
+func writePage(w http.ResponseWriter, status int, lang, title string, body template.HTML) {
+	var b bytes.Buffer
+	pageTemplate.Execute(&b, map[string]any{"Lang": lang, "Dir": i18n.Get(lang).Dir(), "Title": title, "Body": body})
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(b.Bytes())
+}
+
+func (s *Server) handleAvatar(w http.ResponseWriter, r *http.Request) {
+	key, ok := strings.CutSuffix(r.PathValue("file"), ".svg")
+	if !ok || !avatar.ValidKey(key) {
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "image/svg+xml")
+	h.Set("Cache-Control", "public, max-age=31536000, immutable")
+	// An SVG opened on its own must not run anything.
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	w.Write(avatar.SVG(key))
+}

@@ -1,0 +1,424 @@
+// Package service holds Parley's rules: who may post where, how a comment
+// is checked, rendered and stored, and how a thread is assembled for
+// readers. Every front end (JSON API, HTML form, CLI) goes through it, never
+// straight to the store, so the rules are written once for every backend.
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"parley/internal/comment"
+	"parley/internal/markup"
+	"parley/internal/store"
+)
+
+// Checker judges a new comment before it is stored: the spam pipeline's
+// layers implement it. It returns the status it wants (empty for no
+// opinion) and its verdict, which is recorded with the comment. A Checker
+// that fails should return an error; the comment is then held, never lost.
+type Checker interface {
+	Check(ctx context.Context, c *comment.Comment, m Meta) (comment.Status, comment.Verdict, error)
+}
+
+// Meta is what the server knows about the request that posted a comment.
+type Meta struct {
+	IP        string // client address; hashed before it is stored
+	UserAgent string
+	Reader    string // the reader's signed token, if any
+}
+
+// Service is the one way into Parley's data.
+type Service struct {
+	store    store.Store
+	log      *slog.Logger
+	checkers []Checker
+	sign     signer
+	now      func() time.Time
+
+	sites   sync.Map // site id -> *comment.Site; sites change rarely and are read on every request
+	threads *threadCache
+}
+
+// Options configure a Service.
+type Options struct {
+	Logger   *slog.Logger
+	Checkers []Checker
+	Now      func() time.Time // for tests; time.Now by default
+}
+
+// New returns a Service over st. It reads (or creates) the server secret.
+func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
+	key, err := st.Secret(ctx, "signing", func() []byte { return randomBytes(32) })
+	if err != nil {
+		return nil, fmt.Errorf("read server secret: %w", err)
+	}
+	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, sign: signer{key}, now: opt.Now, threads: newThreadCache(20_000)}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	return s, nil
+}
+
+// Store returns the underlying store, for commands that manage data in
+// bulk (site administration, migrations).
+func (s *Service) Store() store.Store { return s.store }
+
+// Ping reports whether the service can serve.
+func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
+
+// Site returns a site by id. Returns comment.ErrNotFound if there is none.
+func (s *Service) Site(ctx context.Context, id string) (*comment.Site, error) {
+	if v, ok := s.sites.Load(id); ok {
+		return v.(*comment.Site), nil
+	}
+	site, err := s.store.Site(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	s.sites.Store(id, site)
+	return site, nil
+}
+
+// CreateSite validates and stores a new site.
+func (s *Service) CreateSite(ctx context.Context, site *comment.Site) error {
+	if err := NormalizeSite(site); err != nil {
+		return err
+	}
+	return s.store.CreateSite(ctx, site)
+}
+
+// UpdateSite validates and stores changed site settings.
+func (s *Service) UpdateSite(ctx context.Context, site *comment.Site) error {
+	if err := NormalizeSite(site); err != nil {
+		return err
+	}
+	if err := s.store.UpdateSite(ctx, site); err != nil {
+		return err
+	}
+	s.sites.Delete(site.ID)
+	return nil
+}
+
+// NormalizeSite checks a site's fields and fills defaults.
+func NormalizeSite(site *comment.Site) error {
+	if !validSiteID(site.ID) {
+		return comment.Invalid("id", "A site id is 1 to 64 letters, digits, '-' or '_'.")
+	}
+	if strings.TrimSpace(site.Name) == "" {
+		site.Name = site.ID
+	}
+	if len(site.Origins) == 0 {
+		return comment.Missing("origin", "A site needs at least one allowed origin, such as https://news.example.")
+	}
+	for i, o := range site.Origins {
+		n, err := NormalizeOrigin(o)
+		if err != nil {
+			return err
+		}
+		site.Origins[i] = n
+	}
+	if site.MaxDepth == 0 {
+		site.MaxDepth = comment.DefaultMaxDepth
+	}
+	if site.MaxDepth < 1 || site.MaxDepth > 20 {
+		return comment.Invalid("max_depth", "Reply depth must be between 1 and 20.")
+	}
+	switch site.Moderation {
+	case "":
+		site.Moderation = comment.ModerateNone
+	case comment.ModerateNone, comment.ModerateAll, comment.ModerateFirst:
+	default:
+		return comment.Invalid("moderation", "Moderation must be none, all or first.")
+	}
+	return nil
+}
+
+func validSiteID(id string) bool {
+	if id == "" || len(id) > 64 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// NormalizeOrigin turns "https://News.Example/" into "https://news.example".
+func NormalizeOrigin(o string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(o))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+		return "", comment.Invalid("origin", fmt.Sprintf("%q is not an origin; write it as https://host or http://host:port.", o))
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Host), nil
+}
+
+// OriginOf returns the origin of an absolute http(s) URL, or "".
+func OriginOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return ""
+	}
+	return u.Scheme + "://" + strings.ToLower(u.Host)
+}
+
+// Allowed reports whether origin is one of the site's allowed origins.
+func Allowed(site *comment.Site, origin string) bool {
+	origin = strings.ToLower(origin)
+	for _, o := range site.Origins {
+		if o == origin {
+			return true
+		}
+	}
+	return false
+}
+
+// PageKey cleans a page key sent by a widget or form: a URL loses its
+// fragment, so "#comment-3" links land in the same thread.
+func PageKey(key string) string {
+	key = strings.TrimSpace(key)
+	if i := strings.IndexByte(key, '#'); i >= 0 && OriginOf(key) != "" {
+		key = key[:i]
+	}
+	return key
+}
+
+// Post checks a reader's draft and stores it as a comment. The returned
+// comment's Status says whether it was published (approved) or held
+// (pending); spam is reported as held, so a spammer learns nothing.
+func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.Comment, error) {
+	d.Page = PageKey(d.Page)
+	if err := d.Normalize(); err != nil {
+		return nil, err
+	}
+	site, err := s.Site(ctx, d.SiteID)
+	if err != nil {
+		return nil, err
+	}
+	// A thread may only be created for a page of the site's own origins;
+	// an explicit page id is vouched for by the URL it was posted from.
+	if origin := OriginOf(d.PageURL); origin == "" || !Allowed(site, origin) {
+		return nil, comment.Invalid("page", "Comments can only be posted from this site's own pages.")
+	}
+	if o := OriginOf(d.Page); o != "" && !Allowed(site, o) {
+		return nil, comment.Invalid("page", "Comments can only be posted from this site's own pages.")
+	}
+	now := s.now().UTC()
+	c := &comment.Comment{
+		ID:       comment.NewID(now),
+		SiteID:   site.ID,
+		ParentID: strings.TrimSpace(d.ParentID),
+		Author:   comment.Author{Name: d.Name, Email: strings.ToLower(d.Email), Website: d.Website, Identity: d.Identity},
+		Markdown: d.Body,
+		HTML:     markup.Render(d.Body),
+		Status:   comment.StatusApproved,
+		Created:  now,
+	}
+	if c.Author.Name == "" {
+		c.Author.Name = "Anonymous"
+	}
+	if m.IP != "" {
+		c.IPHash = s.sign.hash("ip", m.IP, 12)
+	}
+	if len(m.UserAgent) > 500 {
+		m.UserAgent = m.UserAgent[:500]
+	}
+	c.UserAgent = m.UserAgent
+	if r, ok := s.readerID(m.Reader); ok {
+		c.Reader = r
+	}
+	if c.ParentID != "" {
+		parent, err := s.store.Comment(ctx, c.ParentID)
+		if err != nil || parent.SiteID != site.ID || parent.Status != comment.StatusApproved {
+			return nil, comment.Invalid("parent", "The comment you are replying to no longer exists.")
+		}
+	}
+	s.judge(ctx, site, c, m)
+	if c.Status == comment.StatusDeleted {
+		// Discarded spam is never stored; the poster is told it is held.
+		c.Status = comment.StatusPending
+		return c, nil
+	}
+	page := comment.Page{SiteID: site.ID, Key: d.Page, URL: d.PageURL, Title: d.Title}
+	if err := s.store.CreateComment(ctx, page, c); err != nil {
+		if errors.Is(err, comment.ErrNotFound) && c.ParentID != "" {
+			return nil, comment.Invalid("parent", "The comment you are replying to no longer exists.")
+		}
+		return nil, err
+	}
+	s.threads.invalidate(pageGenKey(site.ID, d.Page), threadGenKey(c.ThreadID))
+	if c.Status == comment.StatusSpam {
+		c.Status = comment.StatusPending
+	}
+	return c, nil
+}
+
+// judge sets c.Status and c.Verdict from the site's moderation policy and
+// the spam checkers. The strictest outcome wins.
+func (s *Service) judge(ctx context.Context, site *comment.Site, c *comment.Comment, m Meta) {
+	if site.Moderation == comment.ModerateAll {
+		c.Status = comment.StatusPending
+		c.Verdict = comment.Verdict{Layer: "moderation", Reason: "the site holds every comment for moderation"}
+	}
+	for _, ch := range s.checkers {
+		st, v, err := ch.Check(ctx, c, m)
+		if err != nil {
+			s.log.Warn("spam check failed; holding comment", slog.String("layer", v.Layer), slog.String("err", err.Error()))
+			st, v = comment.StatusPending, comment.Verdict{Layer: v.Layer, Reason: "check failed: held for a moderator"}
+		}
+		if severity(st) > severity(c.Status) {
+			c.Status, c.Verdict = st, v
+		} else if c.Verdict.Layer == "" && v.Layer != "" {
+			c.Verdict = v
+		}
+	}
+}
+
+func severity(s comment.Status) int {
+	switch s {
+	case comment.StatusPending:
+		return 1
+	case comment.StatusSpam:
+		return 2
+	case comment.StatusDeleted:
+		return 3
+	}
+	return 0
+}
+
+// Counts returns approved comment counts for page keys of a site.
+func (s *Service) Counts(ctx context.Context, siteID string, keys []string) (map[string]int, error) {
+	if _, err := s.Site(ctx, siteID); err != nil {
+		return nil, err
+	}
+	if len(keys) > 200 {
+		return nil, comment.Invalid("page", "Ask for at most 200 pages at a time.")
+	}
+	clean := make([]string, len(keys))
+	for i, k := range keys {
+		clean[i] = PageKey(k)
+	}
+	counts, err := s.store.Counts(ctx, siteID, clean)
+	if err != nil {
+		return nil, err
+	}
+	// Answer under the keys the caller asked for.
+	out := make(map[string]int, len(keys))
+	for i, k := range keys {
+		out[k] = counts[clean[i]]
+	}
+	return out, nil
+}
+
+// NewReader returns a signed anonymous reader token. A browser keeps it to
+// like comments once each and to recognise its own held comments.
+func (s *Service) NewReader() string {
+	return s.sign.token("reader", randomBytes(12))
+}
+
+// readerID checks a reader token and returns the keyed hash stored for it.
+func (s *Service) readerID(tok string) (string, bool) {
+	if tok == "" {
+		return "", false
+	}
+	p, ok := s.sign.open("reader", tok)
+	if !ok {
+		return "", false
+	}
+	return s.sign.hash("reader-id", string(p), 12), true
+}
+
+// Like records a reader's like and returns the comment's new count.
+func (s *Service) Like(ctx context.Context, siteID, commentID, reader string, like bool) (int, error) {
+	rid, ok := s.readerID(reader)
+	if !ok {
+		return 0, comment.Invalid("reader", "Your browser's reader token is missing or invalid; reload the page.")
+	}
+	c, err := s.store.Comment(ctx, commentID)
+	if err != nil {
+		return 0, err
+	}
+	if c.SiteID != siteID || c.Status != comment.StatusApproved {
+		return 0, comment.ErrNotFound
+	}
+	var n int
+	if like {
+		n, err = s.store.Like(ctx, commentID, rid)
+		if errors.Is(err, comment.ErrConflict) {
+			// Liking twice is not an error for the reader: it stays liked.
+			return c.Likes, nil
+		}
+	} else {
+		n, err = s.store.Unlike(ctx, commentID, rid)
+		if errors.Is(err, comment.ErrNotFound) {
+			return c.Likes, nil
+		}
+	}
+	if err != nil {
+		return 0, err
+	}
+	s.threads.invalidate(threadGenKey(c.ThreadID))
+	return n, nil
+}
+
+// FormToken returns the hidden token of a no-JavaScript form for a site.
+// It proves the form came from Parley and when it was issued.
+func (s *Service) FormToken(siteID string) string {
+	return s.sign.timedToken("form", siteID, s.now())
+}
+
+// FormTokenMaxAge is how long a rendered form may wait before posting.
+const FormTokenMaxAge = 24 * time.Hour
+
+// CheckFormToken verifies a form token for a site.
+func (s *Service) CheckFormToken(siteID, tok string) error {
+	sub, issued, ok := s.sign.openTimed("form", tok)
+	if !ok || sub != siteID {
+		return &comment.ValidationError{Code: "bad_token", Message: "This form could not be verified. Please post your comment again."}
+	}
+	if age := s.now().Sub(issued); age > FormTokenMaxAge || age < -time.Minute {
+		return &comment.ValidationError{Code: "expired_token", Message: "This form has expired. Please post your comment again."}
+	}
+	return nil
+}
+
+// HeldToken returns a token that lets the author of a held comment see it
+// on the page they return to.
+func (s *Service) HeldToken(c *comment.Comment) string {
+	return s.sign.timedToken("held", c.ID, s.now())
+}
+
+// HeldComment returns the held comment a HeldToken names, if it is still
+// held and the token is less than a week old.
+func (s *Service) HeldComment(ctx context.Context, siteID, tok string) (*comment.Comment, bool) {
+	id, issued, ok := s.sign.openTimed("held", tok)
+	if !ok || s.now().Sub(issued) > 7*24*time.Hour {
+		return nil, false
+	}
+	c, err := s.store.Comment(ctx, id)
+	if err != nil || c.SiteID != siteID || c.Status != comment.StatusPending {
+		return nil, false
+	}
+	return c, true
+}
+
+// AvatarKey returns the public key of an author's identicon: a keyed hash
+// of the email (or name), so the avatar URL says nothing about the email.
+func (s *Service) AvatarKey(a comment.Author) string {
+	v := strings.ToLower(a.Email)
+	if v == "" {
+		v = "name:" + a.Name
+	}
+	return s.sign.hash("avatar", v, 8)
+}

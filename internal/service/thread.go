@@ -1,0 +1,207 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"sort"
+	"sync"
+
+	"parley/internal/comment"
+)
+
+// Thread is a page's comments as readers see them: approved comments
+// arranged as a tree, in the order asked for. A Thread is shared between
+// requests and must not be modified.
+type Thread struct {
+	SiteID   string
+	Key      string
+	Sort     comment.Sort
+	Closed   bool
+	Total    int
+	Comments []*Node // top level
+}
+
+// Node is one comment in a Thread with its visible replies.
+type Node struct {
+	*comment.Comment
+	// InReplyTo is the parent's author name when the reply is shown at the
+	// site's maximum depth instead of under its parent.
+	InReplyTo string
+	Replies   []*Node
+}
+
+// Thread returns the thread of a page, served from memory after the first
+// read and rebuilt after any write through this instance. A page without
+// comments is an empty thread, not an error.
+func (s *Service) Thread(ctx context.Context, siteID, key string, order comment.Sort) (*Thread, error) {
+	site, err := s.Site(ctx, siteID)
+	if err != nil {
+		return nil, err
+	}
+	key = PageKey(key)
+	if key == "" {
+		return nil, comment.Missing("page", "Say which page's comments you want (the page parameter).")
+	}
+	ck := cacheKey{site: siteID, key: key, sort: order}
+	if t, ok := s.threads.get(ck); ok {
+		return t, nil
+	}
+	e := cacheEntry{page: pageGenKey(siteID, key)}
+	e.pgen = s.threads.generation(e.page)
+	t := &Thread{SiteID: site.ID, Key: key, Sort: order, Comments: []*Node{}}
+	th, err := s.store.Thread(ctx, site.ID, key)
+	switch {
+	case errors.Is(err, comment.ErrNotFound):
+	case err != nil:
+		return nil, err
+	default:
+		e.thread = threadGenKey(th.ID)
+		e.tgen = s.threads.generation(e.thread)
+		t.Closed = th.Closed
+		cs, err := s.store.ThreadComments(ctx, th.ID, comment.StatusApproved)
+		if err != nil {
+			return nil, err
+		}
+		t.Total = len(cs)
+		t.Comments = buildTree(cs, order, site.MaxDepth)
+	}
+	e.t = t
+	s.threads.put(ck, e)
+	return t, nil
+}
+
+// buildTree arranges comments (oldest first) into top-level nodes in the
+// requested order, with replies oldest first. Replies deeper than maxDepth
+// are attached at the last level with InReplyTo set. A reply whose parent
+// is not visible is shown at the top level.
+func buildTree(cs []*comment.Comment, order comment.Sort, maxDepth int) []*Node {
+	if maxDepth < 1 {
+		maxDepth = 1
+	}
+	nodes := make(map[string]*Node, len(cs))
+	depth := make(map[string]int, len(cs))
+	top := make([]*Node, 0, len(cs))
+	for _, c := range cs {
+		n := &Node{Comment: c}
+		nodes[c.ID] = n
+		parent, ok := nodes[c.ParentID]
+		if c.ParentID == "" || !ok {
+			depth[c.ID] = 1
+			top = append(top, n)
+			continue
+		}
+		d := depth[parent.ID] + 1
+		if d > maxDepth {
+			// Continue at the last level, under the parent's parent chain.
+			n.InReplyTo = parent.Author.Name
+			for depth[parent.ID] >= maxDepth {
+				parent = nodes[parent.ParentID]
+			}
+			d = maxDepth
+		}
+		depth[c.ID] = d
+		parent.Replies = append(parent.Replies, n)
+	}
+	switch order {
+	case comment.SortNewest:
+		for i, j := 0, len(top)-1; i < j; i, j = i+1, j-1 {
+			top[i], top[j] = top[j], top[i]
+		}
+	case comment.SortTop:
+		sort.SliceStable(top, func(i, j int) bool { return top[i].Likes > top[j].Likes })
+	}
+	return top
+}
+
+// threadCache keeps built threads in memory. Generation counters, one per
+// page and one per thread id, make sure a read that raced with a write
+// never stores or serves a stale thread: a reader notes the generations
+// before it reads the store, and its result counts only while they hold.
+type threadCache struct {
+	mu      sync.Mutex
+	max     int
+	entries map[cacheKey]cacheEntry
+	gens    map[string]uint64 // "p\x00site\x00key" or "t\x00threadID" -> generation
+	counter uint64
+}
+
+type cacheKey struct {
+	site, key string
+	sort      comment.Sort
+}
+
+type cacheEntry struct {
+	page, thread string // generation keys
+	pgen, tgen   uint64
+	t            *Thread
+}
+
+func pageGenKey(site, key string) string { return "p\x00" + site + "\x00" + key }
+func threadGenKey(id string) string      { return "t\x00" + id }
+
+func newThreadCache(max int) *threadCache {
+	return &threadCache{max: max, entries: map[cacheKey]cacheEntry{}, gens: map[string]uint64{}}
+}
+
+func (c *threadCache) get(k cacheKey) (*Thread, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.entries[k]
+	if !ok || !c.current(e) {
+		return nil, false
+	}
+	return e.t, true
+}
+
+func (c *threadCache) current(e cacheEntry) bool {
+	return e.pgen == c.gens[e.page] && (e.thread == "" || e.tgen == c.gens[e.thread])
+}
+
+// generation returns a key's current generation, giving it one if it has
+// none, so that a later invalidation is always noticed.
+func (c *threadCache) generation(key string) uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	g, ok := c.gens[key]
+	if !ok {
+		c.counter++
+		g = c.counter
+		c.gens[key] = g
+	}
+	return g
+}
+
+func (c *threadCache) put(k cacheKey, e cacheEntry) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.current(e) {
+		return // a write happened while we read; the next reader rebuilds
+	}
+	if len(c.entries) >= c.max {
+		// Evict an arbitrary tenth; hot threads come straight back.
+		n := c.max / 10
+		for ek := range c.entries {
+			delete(c.entries, ek)
+			if n--; n <= 0 {
+				break
+			}
+		}
+	}
+	c.entries[k] = e
+}
+
+// invalidate marks pages or threads changed, so cached copies are rebuilt.
+func (c *threadCache) invalidate(keys ...string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, k := range keys {
+		c.counter++
+		c.gens[k] = c.counter
+	}
+	if len(c.gens) > 4*c.max {
+		// Forgetting generations is safe once the entries go too: a
+		// missing generation (0) never matches a stored one.
+		clear(c.gens)
+		clear(c.entries)
+	}
+}

@@ -1,0 +1,67 @@
+package sqlite
+
+import (
+	"context"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"parley/internal/comment"
+	"parley/internal/store"
+	"parley/internal/store/storetest"
+)
+
+// mustOpen opens a migrated database in a fresh temporary directory.
+func mustOpen(tb testing.TB) *DB {
+	tb.Helper()
+	db, err := Open(context.Background(), filepath.Join(tb.TempDir(), "parley.db"), Options{Migrate: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	return db
+}
+
+func TestSQLite(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return mustOpen(t) })
+}
+
+func TestOpen_RefusesOldSchemaWithoutMigrate(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "new.db")
+	_, err := Open(context.Background(), path, Options{Migrate: false})
+	if err == nil || !strings.Contains(err.Error(), "parley migrate") {
+		t.Fatalf("Open without migrate = %v, want an error naming `parley migrate`", err)
+	}
+	db, err := Open(context.Background(), path, Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	// Once migrated, opening without auto-migration works.
+	db, err = Open(context.Background(), path, Options{Migrate: false})
+	if err != nil {
+		t.Fatalf("reopen migrated db: %v", err)
+	}
+	db.Close()
+}
+
+// BenchmarkCreateComment measures durable inserts with 8 concurrent posters.
+func BenchmarkCreateComment(b *testing.B) {
+	db := mustOpen(b)
+	ctx := context.Background()
+	if err := db.CreateSite(ctx, &comment.Site{ID: "b", Name: "b", Origins: []string{"https://b.example"}, MaxDepth: 5}); err != nil {
+		b.Fatal(err)
+	}
+	b.SetParallelism(8 / runtime.GOMAXPROCS(0))
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			c := &comment.Comment{Author: comment.Author{Name: "n", Email: "e@x.y"}, Markdown: "hello", HTML: "<p>hello</p>", Status: comment.StatusApproved}
+			if err := db.CreateComment(ctx, comment.Page{SiteID: "b", Key: "https://b.example/p", URL: "https://b.example/p"}, c); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+}

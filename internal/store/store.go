@@ -1,0 +1,67 @@
+// Package store defines the Store interface that every storage backend
+// (SQLite, and PostgreSQL next) implements, and the small request types it
+// takes. Business rules live in package service, above the store; a store
+// only keeps and finds data, atomically.
+package store
+
+import (
+	"context"
+
+	"parley/internal/comment"
+)
+
+// Store keeps sites, threads and comments. Implementations must be safe for
+// concurrent use, translate driver errors into the comment package's
+// errors, and never return (nil, nil).
+type Store interface {
+	// CreateSite stores a new site. Returns comment.ErrConflict if the id is taken.
+	CreateSite(ctx context.Context, s *comment.Site) error
+	// UpdateSite replaces a site's name, origins and settings.
+	// Returns comment.ErrNotFound if there is no such site.
+	UpdateSite(ctx context.Context, s *comment.Site) error
+	// Site returns one site. Returns comment.ErrNotFound if there is none.
+	Site(ctx context.Context, id string) (*comment.Site, error)
+	// Sites returns every site, ordered by id.
+	Sites(ctx context.Context) ([]*comment.Site, error)
+
+	// Thread returns the thread of a page. Returns comment.ErrNotFound if
+	// the page has no thread yet.
+	Thread(ctx context.Context, siteID, key string) (*comment.Thread, error)
+	// SetThreadClosed closes or reopens a thread.
+	// Returns comment.ErrNotFound if there is no such thread.
+	SetThreadClosed(ctx context.Context, threadID string, closed bool) error
+
+	// CreateComment stores c under page, creating the page's thread in the
+	// same transaction if it has none, and sets c.ThreadID. The comment is
+	// durable when CreateComment returns nil. Returns comment.ErrNotFound
+	// if c.ParentID names no comment of that thread, comment.ErrClosed if
+	// the thread is closed, and comment.ErrConflict if c.ID is taken.
+	CreateComment(ctx context.Context, page comment.Page, c *comment.Comment) error
+	// Comment returns one comment. Returns comment.ErrNotFound if there is none.
+	Comment(ctx context.Context, id string) (*comment.Comment, error)
+	// ThreadComments returns the comments of a thread whose status is one
+	// of statuses, oldest first.
+	ThreadComments(ctx context.Context, threadID string, statuses ...comment.Status) ([]*comment.Comment, error)
+	// SetStatus moves a comment to another state.
+	// Returns comment.ErrNotFound if there is no such comment.
+	SetStatus(ctx context.Context, id string, s comment.Status) error
+	// Counts returns the number of approved comments on each page key of
+	// a site. Keys without a thread are present with 0.
+	Counts(ctx context.Context, siteID string, keys []string) (map[string]int, error)
+
+	// Like records one like of a comment by a reader and returns the new
+	// count. Returns comment.ErrConflict if the reader already liked it and
+	// comment.ErrNotFound if there is no such comment.
+	Like(ctx context.Context, commentID, reader string) (int, error)
+	// Unlike takes a reader's like back and returns the new count.
+	// Returns comment.ErrNotFound if the reader had not liked it.
+	Unlike(ctx context.Context, commentID, reader string) (int, error)
+
+	// Secret returns the named server secret, creating it from gen on first
+	// use. Every instance sharing a database gets the same value.
+	Secret(ctx context.Context, name string, gen func() []byte) ([]byte, error)
+	// Ping reports whether the store can serve.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}

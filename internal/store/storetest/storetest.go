@@ -1,0 +1,377 @@
+// Package storetest holds the behaviour suite every store.Store
+// implementation must pass. Each implementation's tests call Run with a
+// function that opens a fresh, empty store.
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"parley/internal/comment"
+	"parley/internal/store"
+)
+
+// Run runs the whole suite. open must return a new empty store for each call
+// and arrange for it to be closed when the test ends.
+func Run(t *testing.T, open func(t *testing.T) store.Store) {
+	tests := []struct {
+		name string
+		fn   func(t *testing.T, s store.Store)
+	}{
+		{"sites", testSites},
+		{"comment round trip", testCommentRoundTrip},
+		{"thread created on first comment", testThreadCreated},
+		{"reply to missing parent", testReplyMissingParent},
+		{"reply to parent in another thread", testReplyOtherThread},
+		{"closed thread", testClosedThread},
+		{"thread comments by status", testThreadComments},
+		{"counts", testCounts},
+		{"likes", testLikes},
+		{"secret", testSecret},
+		{"concurrent posting", testConcurrentPosting},
+		{"not found", testNotFound},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			tt.fn(t, open(t))
+		})
+	}
+}
+
+var ctx = context.Background()
+
+func mustSite(t *testing.T, s store.Store, id string) *comment.Site {
+	t.Helper()
+	site := &comment.Site{ID: id, Name: "Site " + id, Origins: []string{"https://" + id + ".example"}, MaxDepth: 5, Moderation: comment.ModerateNone}
+	if err := s.CreateSite(ctx, site); err != nil {
+		t.Fatalf("CreateSite: %v", err)
+	}
+	return site
+}
+
+func page(site, key string) comment.Page {
+	return comment.Page{SiteID: site, Key: key, URL: key, Title: "Title of " + key}
+}
+
+func newComment(body string) *comment.Comment {
+	return &comment.Comment{
+		Author:   comment.Author{Name: "Amira", Email: "amira@example.org", Website: "https://amira.example"},
+		Markdown: body, HTML: "<p>" + body + "</p>", Status: comment.StatusApproved,
+	}
+}
+
+func mustPost(t *testing.T, s store.Store, p comment.Page, c *comment.Comment) *comment.Comment {
+	t.Helper()
+	if err := s.CreateComment(ctx, p, c); err != nil {
+		t.Fatalf("CreateComment: %v", err)
+	}
+	return c
+}
+
+func testSites(t *testing.T, s store.Store) {
+	a := mustSite(t, s, "beta")
+	mustSite(t, s, "alpha")
+	if err := s.CreateSite(ctx, &comment.Site{ID: "beta", Name: "again"}); !errors.Is(err, comment.ErrConflict) {
+		t.Fatalf("duplicate CreateSite = %v, want ErrConflict", err)
+	}
+	got, err := s.Site(ctx, "beta")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Name != a.Name || len(got.Origins) != 1 || got.Origins[0] != a.Origins[0] || got.MaxDepth != 5 || got.Moderation != comment.ModerateNone {
+		t.Fatalf("Site = %+v, want %+v", got, a)
+	}
+	if !got.Created.Equal(a.Created) {
+		t.Errorf("Created = %v, want %v", got.Created, a.Created)
+	}
+	a.Name, a.Origins, a.Moderation, a.MaxDepth = "Renamed", []string{"https://x.example", "http://localhost:8080"}, comment.ModerateAll, 3
+	if err := s.UpdateSite(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.Site(ctx, "beta")
+	if got.Name != "Renamed" || len(got.Origins) != 2 || got.Moderation != comment.ModerateAll || got.MaxDepth != 3 {
+		t.Fatalf("after update Site = %+v", got)
+	}
+	if err := s.UpdateSite(ctx, &comment.Site{ID: "nope"}); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("UpdateSite(missing) = %v, want ErrNotFound", err)
+	}
+	all, err := s.Sites(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 2 || all[0].ID != "alpha" || all[1].ID != "beta" {
+		t.Fatalf("Sites = %v, want alpha, beta", all)
+	}
+}
+
+func testCommentRoundTrip(t *testing.T, s store.Store) {
+	mustSite(t, s, "rt")
+	// Every byte a reader sends must come back as sent.
+	body := "Hello \u202e RTL \x00 zero\u200bwidth 'quotes' \"double\" <script>alert(1)</script> 😀\n\nsecond"
+	c := newComment(body)
+	c.Author = comment.Author{Name: "عمر ‮ O'Brien", Email: "o@example.org", Website: "https://o.example/?a=1&b=2", Identity: "google:123"}
+	c.Created = time.Date(2026, 3, 4, 5, 6, 7, 891011121, time.UTC)
+	c.Reader, c.IPHash, c.UserAgent = "r1", "ip1", "Mozilla/5.0"
+	c.Verdict = comment.Verdict{Layer: "rules", Score: 0.25, Reason: "two links"}
+	c.Status = comment.StatusPending
+	mustPost(t, s, page("rt", "https://rt.example/a"), c)
+	if c.ID == "" || c.ThreadID == "" || c.SiteID != "rt" {
+		t.Fatalf("CreateComment did not fill ids: %+v", c)
+	}
+	got, err := s.Comment(ctx, c.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Markdown != body || got.HTML != c.HTML || got.Author != c.Author || !got.Created.Equal(c.Created) ||
+		got.Status != comment.StatusPending || got.Reader != "r1" || got.IPHash != "ip1" || got.UserAgent != "Mozilla/5.0" ||
+		got.Verdict != c.Verdict || got.ThreadID != c.ThreadID || got.ParentID != "" || !got.Edited.IsZero() {
+		t.Fatalf("Comment round trip:\n got %+v\nwant %+v", got, c)
+	}
+	reply := newComment("reply")
+	reply.ParentID = c.ID
+	mustPost(t, s, page("rt", "https://rt.example/a"), reply)
+	got, _ = s.Comment(ctx, reply.ID)
+	if got.ParentID != c.ID || got.ThreadID != c.ThreadID {
+		t.Fatalf("reply = %+v, want parent %s thread %s", got, c.ID, c.ThreadID)
+	}
+	if err := s.CreateComment(ctx, page("rt", "https://rt.example/a"), &comment.Comment{ID: c.ID, Author: c.Author, Markdown: "x", HTML: "x", Status: comment.StatusApproved}); !errors.Is(err, comment.ErrConflict) {
+		t.Fatalf("duplicate id = %v, want ErrConflict", err)
+	}
+}
+
+func testThreadCreated(t *testing.T, s store.Store) {
+	mustSite(t, s, "tc")
+	if _, err := s.Thread(ctx, "tc", "https://tc.example/p"); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("Thread before first comment = %v, want ErrNotFound", err)
+	}
+	c := mustPost(t, s, page("tc", "https://tc.example/p"), newComment("first"))
+	th, err := s.Thread(ctx, "tc", "https://tc.example/p")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th.ID != c.ThreadID || th.Title != "Title of https://tc.example/p" || th.URL != "https://tc.example/p" || th.Closed {
+		t.Fatalf("Thread = %+v", th)
+	}
+	c2 := mustPost(t, s, page("tc", "https://tc.example/p"), newComment("second"))
+	if c2.ThreadID != th.ID {
+		t.Fatalf("second comment went to thread %s, want %s", c2.ThreadID, th.ID)
+	}
+	if err := s.CreateComment(ctx, page("nosuchsite", "k"), newComment("x")); err == nil {
+		t.Fatal("CreateComment on a missing site succeeded")
+	}
+}
+
+func testReplyMissingParent(t *testing.T, s store.Store) {
+	mustSite(t, s, "mp")
+	c := newComment("orphan")
+	c.ParentID = "doesnotexist"
+	if err := s.CreateComment(ctx, page("mp", "k"), c); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("reply to missing parent = %v, want ErrNotFound", err)
+	}
+	// Nothing half-written: the thread must not exist either.
+	if _, err := s.Thread(ctx, "mp", "k"); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("failed post left a thread behind: %v", err)
+	}
+}
+
+func testReplyOtherThread(t *testing.T, s store.Store) {
+	mustSite(t, s, "ot")
+	a := mustPost(t, s, page("ot", "a"), newComment("on a"))
+	c := newComment("on b, replying to a")
+	c.ParentID = a.ID
+	if err := s.CreateComment(ctx, page("ot", "b"), c); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("reply across threads = %v, want ErrNotFound", err)
+	}
+}
+
+func testClosedThread(t *testing.T, s store.Store) {
+	mustSite(t, s, "cl")
+	c := mustPost(t, s, page("cl", "k"), newComment("before"))
+	if err := s.SetThreadClosed(ctx, c.ThreadID, true); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateComment(ctx, page("cl", "k"), newComment("after")); !errors.Is(err, comment.ErrClosed) {
+		t.Fatalf("post to closed thread = %v, want ErrClosed", err)
+	}
+	th, _ := s.Thread(ctx, "cl", "k")
+	if !th.Closed {
+		t.Fatal("thread not closed")
+	}
+	if err := s.SetThreadClosed(ctx, c.ThreadID, false); err != nil {
+		t.Fatal(err)
+	}
+	mustPost(t, s, page("cl", "k"), newComment("reopened"))
+	if err := s.SetThreadClosed(ctx, "nope", true); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("SetThreadClosed(missing) = %v", err)
+	}
+}
+
+func testThreadComments(t *testing.T, s store.Store) {
+	mustSite(t, s, "tl")
+	base := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	var ids []string
+	for i, st := range []comment.Status{comment.StatusApproved, comment.StatusPending, comment.StatusApproved, comment.StatusSpam, comment.StatusApproved} {
+		c := newComment(fmt.Sprint(i))
+		c.Status = st
+		// Insert out of time order; the store must sort.
+		c.Created = base.Add(time.Duration(5-i) * time.Minute)
+		mustPost(t, s, page("tl", "k"), c)
+		ids = append(ids, c.ID)
+	}
+	mustPost(t, s, page("tl", "other"), newComment("elsewhere"))
+	th, _ := s.Thread(ctx, "tl", "k")
+	got, err := s.ThreadComments(ctx, th.ID, comment.StatusApproved)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{ids[4], ids[2], ids[0]}
+	if len(got) != 3 || got[0].ID != want[0] || got[1].ID != want[1] || got[2].ID != want[2] {
+		t.Fatalf("approved comments = %v, want %v oldest first", commentIDs(got), want)
+	}
+	got, _ = s.ThreadComments(ctx, th.ID, comment.StatusApproved, comment.StatusPending)
+	if len(got) != 4 {
+		t.Fatalf("approved+pending = %d comments, want 4", len(got))
+	}
+	if err := s.SetStatus(ctx, ids[3], comment.StatusApproved); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = s.ThreadComments(ctx, th.ID, comment.StatusApproved)
+	if len(got) != 4 {
+		t.Fatalf("after approving spam: %d approved, want 4", len(got))
+	}
+	if err := s.SetStatus(ctx, "nope", comment.StatusApproved); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("SetStatus(missing) = %v", err)
+	}
+}
+
+func commentIDs(cs []*comment.Comment) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.ID)
+	}
+	return out
+}
+
+func testCounts(t *testing.T, s store.Store) {
+	mustSite(t, s, "cn")
+	mustSite(t, s, "cn2")
+	for i := 0; i < 3; i++ {
+		mustPost(t, s, page("cn", "a"), newComment("x"))
+	}
+	held := newComment("held")
+	held.Status = comment.StatusPending
+	mustPost(t, s, page("cn", "a"), held)
+	mustPost(t, s, page("cn", "b"), newComment("x"))
+	mustPost(t, s, page("cn2", "a"), newComment("other site"))
+	got, err := s.Counts(ctx, "cn", []string{"a", "b", "c"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 3 || got["a"] != 3 || got["b"] != 1 || got["c"] != 0 {
+		t.Fatalf("Counts = %v, want a:3 b:1 c:0", got)
+	}
+}
+
+func testLikes(t *testing.T, s store.Store) {
+	mustSite(t, s, "lk")
+	c := mustPost(t, s, page("lk", "k"), newComment("likeable"))
+	for i, r := range []string{"r1", "r2"} {
+		n, err := s.Like(ctx, c.ID, r)
+		if err != nil || n != i+1 {
+			t.Fatalf("Like(%s) = %d, %v; want %d", r, n, err, i+1)
+		}
+	}
+	if _, err := s.Like(ctx, c.ID, "r1"); !errors.Is(err, comment.ErrConflict) {
+		t.Fatalf("second like by r1 = %v, want ErrConflict", err)
+	}
+	got, _ := s.Comment(ctx, c.ID)
+	if got.Likes != 2 {
+		t.Fatalf("Likes after duplicate = %d, want 2", got.Likes)
+	}
+	if n, err := s.Unlike(ctx, c.ID, "r1"); err != nil || n != 1 {
+		t.Fatalf("Unlike = %d, %v; want 1", n, err)
+	}
+	if _, err := s.Unlike(ctx, c.ID, "r1"); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("second Unlike = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Like(ctx, "nope", "r1"); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("Like(missing) = %v, want ErrNotFound", err)
+	}
+}
+
+func testSecret(t *testing.T, s store.Store) {
+	calls := 0
+	gen := func() []byte { calls++; return []byte(fmt.Sprintf("secret-%d", calls)) }
+	a, err := s.Secret(ctx, "csrf", gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := s.Secret(ctx, "csrf", gen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(a) != "secret-1" || string(b) != "secret-1" || calls != 1 {
+		t.Fatalf("Secret = %q then %q after %d calls; want the first value kept", a, b, calls)
+	}
+}
+
+func testConcurrentPosting(t *testing.T, s store.Store) {
+	mustSite(t, s, "cc")
+	const writers, each = 8, 25
+	var wg sync.WaitGroup
+	errs := make(chan error, writers*each)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < each; i++ {
+				// Half the posts race to create the same new thread.
+				key := "shared"
+				if i%2 == 1 {
+					key = fmt.Sprintf("own-%d", w)
+				}
+				if err := s.CreateComment(ctx, page("cc", key), newComment("c")); err != nil {
+					errs <- err
+				}
+				// Readers run while writers write.
+				if _, err := s.Counts(ctx, "cc", []string{"shared"}); err != nil {
+					errs <- err
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	keys := []string{"shared"}
+	for w := 0; w < writers; w++ {
+		keys = append(keys, fmt.Sprintf("own-%d", w))
+	}
+	counts, _ := s.Counts(ctx, "cc", keys)
+	total := 0
+	for _, n := range counts {
+		total += n
+	}
+	if total != writers*each {
+		t.Fatalf("stored %d comments, want %d (%v)", total, writers*each, counts)
+	}
+}
+
+func testNotFound(t *testing.T, s store.Store) {
+	if _, err := s.Site(ctx, "nope"); !errors.Is(err, comment.ErrNotFound) {
+		t.Errorf("Site = %v", err)
+	}
+	if _, err := s.Comment(ctx, "nope"); !errors.Is(err, comment.ErrNotFound) {
+		t.Errorf("Comment = %v", err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Errorf("Ping = %v", err)
+	}
+}
