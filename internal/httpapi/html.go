@@ -87,17 +87,7 @@ func language(r *http.Request) string {
 	if l := r.URL.Query().Get("lang"); l != "" {
 		return i18n.Get(l).Lang()
 	}
-	for _, part := range strings.Split(r.Header.Get("Accept-Language"), ",") {
-		tag, _, _ := strings.Cut(strings.TrimSpace(part), ";")
-		if tag == "" || tag == "*" {
-			continue
-		}
-		t := i18n.Get(tag)
-		if strings.HasPrefix(strings.ToLower(tag), t.Lang()) {
-			return t.Lang()
-		}
-	}
-	return "en"
+	return i18n.Match(r.Header.Get("Accept-Language"))
 }
 
 // editQuery changes the query of a URL and drops its fragment.

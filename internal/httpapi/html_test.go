@@ -1,0 +1,163 @@
+package httpapi
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"parley/internal/comment"
+)
+
+// formFields fetches the no-JS thread and returns the hidden token of its form.
+func (ts *testServer) formToken(t *testing.T) string {
+	t.Helper()
+	resp, body := ts.do(t, "GET", "/sites/news/thread?page="+url.QueryEscape(origin+"/story"), nil, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("thread fragment = %d %s", resp.StatusCode, body)
+	}
+	m := regexp.MustCompile(`name="token" value="([^"]+)"`).FindSubmatch(body)
+	if m == nil {
+		t.Fatalf("no token field in the form:\n%s", body)
+	}
+	return string(m[1])
+}
+
+func formPost(token string, fields map[string]string) url.Values {
+	v := url.Values{"token": {token}}
+	for k, s := range post(fields) {
+		v.Set(k, s)
+	}
+	return v
+}
+
+func TestFormPost(t *testing.T) {
+	ts := newTestServer(t)
+	tok := ts.formToken(t)
+	resp, body := ts.do(t, "POST", "/sites/news/comments", formPost(tok, map[string]string{"body": "Posted *without* JavaScript", "url": origin + "/story?replytocom=abc"}), map[string]string{"Origin": origin})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("form post = %d %s", resp.StatusCode, body)
+	}
+	loc := resp.Header.Get("Location")
+	m := regexp.MustCompile(`^` + regexp.QuoteMeta(origin) + `/story#comment-([0-9a-z]+)$`).FindStringSubmatch(loc)
+	if m == nil {
+		t.Fatalf("redirect to %q, want the page at the new comment", loc)
+	}
+	resp, body = ts.do(t, "GET", "/sites/news/thread?page="+url.QueryEscape(origin+"/story"), nil, nil)
+	if !strings.Contains(string(body), `id="comment-`+m[1]+`"`) || !strings.Contains(string(body), "<em>without</em>") {
+		t.Fatalf("fragment does not show the new comment:\n%s", body)
+	}
+	if strings.Contains(string(body), "noor@example.org") {
+		t.Fatal("email address in the public fragment")
+	}
+}
+
+func TestFormPost_Reply(t *testing.T) {
+	ts := newTestServer(t)
+	_, body := ts.do(t, "POST", "/api/v1/sites/news/comments", post(nil), nil)
+	parent := decode[apiComment](t, body)
+	resp, _ := ts.do(t, "GET", "/sites/news/thread?replytocom="+parent.ID+"&page="+url.QueryEscape(origin+"/story"), nil, nil)
+	if resp.StatusCode != 200 {
+		t.Fatal(resp.StatusCode)
+	}
+	resp, body = ts.do(t, "POST", "/sites/news/comments", formPost(ts.formToken(t), map[string]string{"parent": parent.ID, "body": "reply"}), map[string]string{"Origin": origin})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("reply = %d %s", resp.StatusCode, body)
+	}
+	_, body = ts.do(t, "GET", "/api/v1/sites/news/comments?page="+url.QueryEscape(origin+"/story"), nil, nil)
+	th := decode[apiThread](t, body)
+	if len(th.Comments) != 1 || len(th.Comments[0].Replies) != 1 {
+		t.Fatalf("reply not nested: %s", body)
+	}
+}
+
+func TestFormPost_Refused(t *testing.T) {
+	ts := newTestServer(t)
+	tok := ts.formToken(t)
+	tests := []struct {
+		name   string
+		form   url.Values
+		header map[string]string
+		status int
+		want   string
+	}{
+		{"cross-site origin", formPost(tok, nil), map[string]string{"Origin": "https://evil.example"}, 403, "does not accept comments from here"},
+		{"cross-site referer", formPost(tok, nil), map[string]string{"Referer": "https://evil.example/page"}, 403, "does not accept comments from here"},
+		{"no token", formPost("", nil), map[string]string{"Origin": origin}, 400, "could not be verified"},
+		{"missing name keeps the text", formPost(tok, map[string]string{"name": "", "body": "My long thoughts &lt;kept&gt;"}), map[string]string{"Origin": origin}, 400, "Please enter your name."},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			resp, body := ts.do(t, "POST", "/sites/news/comments", tt.form, tt.header)
+			if resp.StatusCode != tt.status || !strings.Contains(string(body), tt.want) {
+				t.Fatalf("= %d, want %d with %q:\n%s", resp.StatusCode, tt.status, tt.want, body)
+			}
+			if strings.Contains(tt.name, "keeps the text") && !strings.Contains(string(body), "My long thoughts &amp;lt;kept&amp;gt;") {
+				t.Fatalf("the reader's text was not kept (escaped) in the form:\n%s", body)
+			}
+		})
+	}
+	_, body := ts.do(t, "GET", "/api/v1/sites/news/counts?page="+url.QueryEscape(origin+"/story"), nil, nil)
+	if !strings.Contains(string(body), ":0}") {
+		t.Fatalf("refused form posts were stored: %s", body)
+	}
+}
+
+func TestFormPost_NoOpenRedirect(t *testing.T) {
+	ts := newTestServer(t)
+	// The page id is ours, but the return address names another site: the
+	// post is refused rather than redirected there.
+	resp, _ := ts.do(t, "POST", "/sites/news/comments", formPost(ts.formToken(t), map[string]string{"page": "story-1", "url": "https://evil.example/"}), map[string]string{"Origin": origin})
+	if resp.StatusCode == http.StatusSeeOther {
+		t.Fatalf("redirected to %q", resp.Header.Get("Location"))
+	}
+}
+
+func TestFormPost_Held(t *testing.T) {
+	ts := newTestServer(t)
+	site, _ := ts.svc.Site(context.Background(), "news")
+	held := *site
+	held.Moderation = comment.ModerateAll
+	ts.svc.UpdateSite(context.Background(), &held)
+	resp, body := ts.do(t, "POST", "/sites/news/comments", formPost(ts.formToken(t), map[string]string{"body": "Hold me"}), map[string]string{"Origin": origin})
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("= %d %s", resp.StatusCode, body)
+	}
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	tok := loc.Query().Get("parley_held")
+	if tok == "" {
+		t.Fatalf("redirect %q carries no held token", loc)
+	}
+	// The author, coming back with the token, sees the comment and the notice...
+	_, body = ts.do(t, "GET", "/sites/news/thread?parley_held="+url.QueryEscape(tok)+"&page="+url.QueryEscape(origin+"/story"), nil, nil)
+	if !strings.Contains(string(body), "Hold me") || !strings.Contains(string(body), "awaiting moderation") {
+		t.Fatalf("author does not see the held comment:\n%s", body)
+	}
+	// ...and nobody else does.
+	_, body = ts.do(t, "GET", "/sites/news/thread?page="+url.QueryEscape(origin+"/story"), nil, nil)
+	if strings.Contains(string(body), "Hold me") {
+		t.Fatal("held comment shown to everyone")
+	}
+}
+
+func TestThreadHTML_Errors(t *testing.T) {
+	ts := newTestServer(t)
+	resp, body := ts.do(t, "GET", "/sites/nope/thread?page=x", nil, nil)
+	if resp.StatusCode != 404 || !strings.Contains(string(body), "no such site") {
+		t.Fatalf("unknown site = %d %s", resp.StatusCode, body)
+	}
+	resp, _ = ts.do(t, "GET", "/sites/news/thread?page=x&lang=ar", nil, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("arabic fragment = %d", resp.StatusCode)
+	}
+}
+
+func TestPrivacyPage(t *testing.T) {
+	ts := newTestServer(t)
+	resp, body := ts.do(t, "GET", "/sites/news/privacy", nil, nil)
+	if resp.StatusCode != 200 || !strings.Contains(string(body), "How your comment data is processed on News") {
+		t.Fatalf("privacy = %d %s", resp.StatusCode, body)
+	}
+}

@@ -1,0 +1,321 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"parley/internal/comment"
+	"parley/internal/store/sqlite"
+)
+
+var ctx = context.Background()
+
+// newService returns a Service over a fresh SQLite store with one site,
+// "news", whose pages live at https://news.example.
+func newService(tb testing.TB, opt Options) *Service {
+	tb.Helper()
+	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "s.db"), sqlite.Options{Migrate: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	s, err := New(ctx, st, opt)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if err := s.CreateSite(ctx, &comment.Site{ID: "news", Name: "News", Origins: []string{"https://News.Example/"}}); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+func draft(body string) comment.Draft {
+	return comment.Draft{SiteID: "news", Page: "https://news.example/a", Name: "Lena", Email: "lena@example.org", Body: body}
+}
+
+func TestPost(t *testing.T) {
+	s := newService(t, Options{})
+	c, err := s.Post(ctx, draft("Hello **world**"), Meta{IP: "203.0.113.9", UserAgent: "UA"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != comment.StatusApproved || !strings.Contains(c.HTML, "<strong>world</strong>") {
+		t.Fatalf("posted %+v", c)
+	}
+	if c.IPHash == "" || strings.Contains(c.IPHash, "203.0.113.9") {
+		t.Fatalf("IP stored as %q; want a keyed hash", c.IPHash)
+	}
+	stored, err := s.Store().Comment(ctx, c.ID)
+	if err != nil || stored.Markdown != "Hello **world**" || stored.Author.Email != "lena@example.org" {
+		t.Fatalf("stored %+v, %v", stored, err)
+	}
+}
+
+func TestPost_Invalid(t *testing.T) {
+	s := newService(t, Options{})
+	tests := []struct {
+		name  string
+		edit  func(d *comment.Draft)
+		field string
+	}{
+		{"empty body", func(d *comment.Draft) { d.Body = "  \n " }, "body"},
+		{"no name", func(d *comment.Draft) { d.Name = "" }, "name"},
+		{"no email", func(d *comment.Draft) { d.Email = "" }, "email"},
+		{"bad email", func(d *comment.Draft) { d.Email = "lena@" }, "email"},
+		{"javascript website", func(d *comment.Draft) { d.Website = "javascript:alert(1)" }, "website"},
+		{"name with newline", func(d *comment.Draft) { d.Name = "a\nb" }, "name"},
+		{"body too long", func(d *comment.Draft) { d.Body = strings.Repeat("é", comment.MaxBodyLen+1) }, "body"},
+		{"invalid utf-8", func(d *comment.Draft) { d.Body = "a\xffb" }, "body"},
+		{"page of another origin", func(d *comment.Draft) { d.Page = "https://evil.example/a" }, "page"},
+		{"page id from another origin", func(d *comment.Draft) { d.Page = "article-7"; d.PageURL = "https://evil.example/a" }, "page"},
+		{"no page", func(d *comment.Draft) { d.Page = "" }, "page"},
+		{"missing parent", func(d *comment.Draft) { d.ParentID = "nope" }, "parent"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := draft("text")
+			tt.edit(&d)
+			_, err := s.Post(ctx, d, Meta{})
+			var ve *comment.ValidationError
+			if !errors.As(err, &ve) || ve.Field != tt.field || ve.Message == "" {
+				t.Fatalf("Post = %v, want a validation error on %q", err, tt.field)
+			}
+		})
+	}
+	if _, err := s.Post(ctx, comment.Draft{SiteID: "nope", Page: "https://news.example/a", Name: "a", Email: "a@b.c", Body: "x"}, Meta{}); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("post to unknown site = %v, want ErrNotFound", err)
+	}
+	counts, _ := s.Counts(ctx, "news", []string{"https://news.example/a"})
+	if counts["https://news.example/a"] != 0 {
+		t.Fatalf("refused posts stored %d comments", counts["https://news.example/a"])
+	}
+}
+
+func TestPost_WebsiteWithoutScheme(t *testing.T) {
+	s := newService(t, Options{})
+	d := draft("hi")
+	d.Website = "lena.example/blog"
+	c, err := s.Post(ctx, d, Meta{})
+	if err != nil || c.Author.Website != "https://lena.example/blog" {
+		t.Fatalf("website = %q, %v", c.Author.Website, err)
+	}
+}
+
+func TestPost_ExplicitPageID(t *testing.T) {
+	s := newService(t, Options{})
+	d := draft("hi")
+	d.Page, d.PageURL = "article-7", "https://news.example/2026/article-7?utm=x"
+	if _, err := s.Post(ctx, d, Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	th, err := s.Thread(ctx, "news", "article-7", comment.SortOldest)
+	if err != nil || th.Total != 1 {
+		t.Fatalf("thread by page id: %+v, %v", th, err)
+	}
+}
+
+func TestPost_ModerateAll(t *testing.T) {
+	s := newService(t, Options{})
+	site, _ := s.Site(ctx, "news")
+	held := *site
+	held.Moderation = comment.ModerateAll
+	if err := s.UpdateSite(ctx, &held); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.Post(ctx, draft("wait for me"), Meta{})
+	if err != nil || c.Status != comment.StatusPending || c.Verdict.Layer != "moderation" {
+		t.Fatalf("Post under moderation = %+v, %v", c, err)
+	}
+	th, _ := s.Thread(ctx, "news", "https://news.example/a", comment.SortOldest)
+	if th.Total != 0 {
+		t.Fatal("held comment is shown to everyone")
+	}
+	got, ok := s.HeldComment(ctx, "news", s.HeldToken(c))
+	if !ok || got.ID != c.ID {
+		t.Fatal("held token does not show the author their comment")
+	}
+	if _, ok := s.HeldComment(ctx, "news", s.HeldToken(c)+"x"); ok {
+		t.Fatal("tampered held token accepted")
+	}
+}
+
+// checkerFunc adapts a function to Checker.
+type checkerFunc func(ctx context.Context, c *comment.Comment, m Meta) (comment.Status, comment.Verdict, error)
+
+func (f checkerFunc) Check(ctx context.Context, c *comment.Comment, m Meta) (comment.Status, comment.Verdict, error) {
+	return f(ctx, c, m)
+}
+
+func TestPost_Checkers(t *testing.T) {
+	spammy := checkerFunc(func(_ context.Context, c *comment.Comment, _ Meta) (comment.Status, comment.Verdict, error) {
+		if strings.Contains(c.Markdown, "casino") {
+			return comment.StatusSpam, comment.Verdict{Layer: "words", Score: 0.99, Reason: "blocked word"}, nil
+		}
+		return "", comment.Verdict{Layer: "words"}, nil
+	})
+	broken := checkerFunc(func(_ context.Context, c *comment.Comment, _ Meta) (comment.Status, comment.Verdict, error) {
+		if strings.Contains(c.Markdown, "timeout") {
+			return "", comment.Verdict{Layer: "remote"}, errors.New("deadline exceeded")
+		}
+		return "", comment.Verdict{}, nil
+	})
+	s := newService(t, Options{Checkers: []Checker{spammy, broken}})
+	tests := []struct {
+		body, layer string
+		stored      comment.Status
+	}{
+		{"a fine comment", "words", comment.StatusApproved},
+		{"cheap casino", "words", comment.StatusSpam},
+		{"remote timeout", "remote", comment.StatusPending},
+	}
+	for _, tt := range tests {
+		c, err := s.Post(ctx, draft(tt.body), Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.Store().Comment(ctx, c.ID)
+		if got.Status != tt.stored || got.Verdict.Layer != tt.layer {
+			t.Errorf("%q stored as %s by %q, want %s by %q", tt.body, got.Status, got.Verdict.Layer, tt.stored, tt.layer)
+		}
+		if tt.stored != comment.StatusApproved && c.Status != comment.StatusPending {
+			t.Errorf("%q answered as %s; the poster must only learn it is held", tt.body, c.Status)
+		}
+	}
+}
+
+func TestThread_TreeAndDepth(t *testing.T) {
+	s := newService(t, Options{})
+	site, _ := s.Site(ctx, "news")
+	shallow := *site
+	shallow.MaxDepth = 2
+	if err := s.UpdateSite(ctx, &shallow); err != nil {
+		t.Fatal(err)
+	}
+	post := func(parent, name string) *comment.Comment {
+		d := draft("by " + name)
+		d.ParentID, d.Name = parent, name
+		c, err := s.Post(ctx, d, Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	a := post("", "A")
+	b := post(a.ID, "B")
+	c := post(b.ID, "C") // depth 3 > 2: shown under A, "in reply to B"
+	post("", "D")
+	th, err := s.Thread(ctx, "news", "https://news.example/a", comment.SortOldest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th.Total != 4 || len(th.Comments) != 2 || th.Comments[0].ID != a.ID {
+		t.Fatalf("thread = %d total, %d top", th.Total, len(th.Comments))
+	}
+	replies := th.Comments[0].Replies
+	if len(replies) != 2 || replies[0].ID != b.ID || replies[1].ID != c.ID || replies[1].InReplyTo != "B" || len(replies[0].Replies) != 0 {
+		t.Fatalf("replies of A = %s", dump(replies))
+	}
+	newest, _ := s.Thread(ctx, "news", "https://news.example/a", comment.SortNewest)
+	if newest.Comments[0].Author.Name != "D" {
+		t.Fatalf("newest first = %s", newest.Comments[0].Author.Name)
+	}
+}
+
+func dump(ns []*Node) string {
+	var b strings.Builder
+	for _, n := range ns {
+		fmt.Fprintf(&b, "[%s %s in-reply-to=%q replies=%d] ", n.ID, n.Author.Name, n.InReplyTo, len(n.Replies))
+	}
+	return b.String()
+}
+
+func TestThread_CacheSeesWrites(t *testing.T) {
+	s := newService(t, Options{})
+	page := "https://news.example/a"
+	first, _ := s.Thread(ctx, "news", page, comment.SortTop)
+	again, _ := s.Thread(ctx, "news", page, comment.SortTop)
+	if first != again {
+		t.Fatal("second read was not served from memory")
+	}
+	c, err := s.Post(ctx, draft("one"), Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := s.Thread(ctx, "news", page, comment.SortTop)
+	if after.Total != 1 {
+		t.Fatalf("after a post the thread shows %d comments, want 1", after.Total)
+	}
+	reader := s.NewReader()
+	if n, err := s.Like(ctx, "news", c.ID, reader, true); err != nil || n != 1 {
+		t.Fatalf("Like = %d, %v", n, err)
+	}
+	liked, _ := s.Thread(ctx, "news", page, comment.SortTop)
+	if liked.Comments[0].Likes != 1 {
+		t.Fatalf("after a like the thread shows %d likes, want 1", liked.Comments[0].Likes)
+	}
+	// One like per reader; liking again changes nothing.
+	if n, _ := s.Like(ctx, "news", c.ID, reader, true); n != 1 {
+		t.Fatalf("second like by the same reader gave %d", n)
+	}
+	if n, _ := s.Like(ctx, "news", c.ID, s.NewReader(), true); n != 2 {
+		t.Fatalf("like by another reader gave %d, want 2", n)
+	}
+	if _, err := s.Like(ctx, "news", c.ID, "forged.token", true); err == nil {
+		t.Fatal("forged reader token accepted")
+	}
+	if n, _ := s.Like(ctx, "news", c.ID, reader, false); n != 1 {
+		t.Fatalf("unlike gave %d, want 1", n)
+	}
+}
+
+func TestFormToken(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	s := newService(t, Options{Now: func() time.Time { return now }})
+	tok := s.FormToken("news")
+	if err := s.CheckFormToken("news", tok); err != nil {
+		t.Fatalf("fresh token refused: %v", err)
+	}
+	if err := s.CheckFormToken("other", tok); err == nil {
+		t.Fatal("token for another site accepted")
+	}
+	if err := s.CheckFormToken("news", tok[:len(tok)-2]+"AA"); err == nil {
+		t.Fatal("tampered token accepted")
+	}
+	now = now.Add(FormTokenMaxAge + time.Minute)
+	var ve *comment.ValidationError
+	if err := s.CheckFormToken("news", tok); !errors.As(err, &ve) || ve.Code != "expired_token" {
+		t.Fatalf("old token = %v, want expired_token", err)
+	}
+}
+
+func TestCounts(t *testing.T) {
+	s := newService(t, Options{})
+	s.Post(ctx, draft("x"), Meta{})
+	got, err := s.Counts(ctx, "news", []string{"https://news.example/a#comments", "https://news.example/b"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got["https://news.example/a#comments"] != 1 || got["https://news.example/b"] != 0 {
+		t.Fatalf("Counts = %v", got)
+	}
+}
+
+func TestNormalizeOrigin(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://News.Example/":  "https://news.example",
+		"http://localhost:8080":  "http://localhost:8080",
+		"ftp://x.example":        "",
+		"https://x.example/path": "",
+		"news.example":           "",
+	} {
+		got, err := NormalizeOrigin(in)
+		if (err != nil) != (want == "") || got != want {
+			t.Errorf("NormalizeOrigin(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
