@@ -1,0 +1,252 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// lineWriter hands each line written to it to a channel, so a test can wait
+// for the server's "running" message.
+type lineWriter struct {
+	mu    sync.Mutex
+	buf   bytes.Buffer
+	lines chan string
+}
+
+func (w *lineWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf.Write(p)
+	for {
+		line, err := w.buf.ReadString('\n')
+		if err != nil {
+			w.buf.WriteString(line)
+			return len(p), nil
+		}
+		select {
+		case w.lines <- line:
+		default:
+		}
+	}
+}
+
+var addrRE = regexp.MustCompile(`http://[0-9a-z.:\[\]]+`)
+
+// startServe runs `parley serve` in-process and returns its base URL.
+func startServe(t *testing.T, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lineWriter{lines: make(chan string, 16)}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), out, io.Discard) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serve returned %v", err)
+		}
+	})
+	select {
+	case line := <-out.lines:
+		return addrRE.FindString(line)
+	case err := <-done:
+		t.Fatalf("serve stopped: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve did not start")
+	}
+	return ""
+}
+
+func TestServe_Demo(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	base := startServe(t, "--db", db, "--demo")
+	resp, err := http.Get(base + "/healthz")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("healthz: %v %v", resp, err)
+	}
+	page := get(t, base+"/")
+	for _, want := range []string{"Riverton", `<script src="` + base + `/embed.js"`, `name="token"`, `data-site="demo"`} {
+		if !strings.Contains(page, want) {
+			t.Fatalf("demo page lacks %q", want)
+		}
+	}
+	tok := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	form := url.Values{"page": {"demo-article"}, "url": {base + "/"}, "name": {"Tomás"}, "email": {"t@example.org"}, "body": {"The 5:40 bus is too early!"}, "token": {tok}}
+	req, _ := http.NewRequest("POST", base+"/sites/demo/comments", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base)
+	resp, err = http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, base+"/#comment-") {
+		t.Fatalf("form post = %d to %q", resp.StatusCode, loc)
+	}
+	if page := get(t, base+"/"); !strings.Contains(page, "The 5:40 bus is too early!") || !strings.Contains(page, "Tomás") {
+		t.Fatal("demo page does not show the posted comment")
+	}
+	if js := get(t, base+"/embed.js"); len(js) < 1000 {
+		t.Fatalf("embed.js is %d bytes", len(js))
+	}
+}
+
+func get(t *testing.T, u string) string {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != 200 {
+		t.Fatalf("GET %s = %d %s", u, resp.StatusCode, b)
+	}
+	return string(b)
+}
+
+func TestSiteCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	var out, errOut bytes.Buffer
+	ctx := context.Background()
+	if err := run(ctx, []string{"site", "add", "--db", db, "--id", "ledger", "--name", "The Ledger", "--origin", "https://Ledger.example/", "--origin", "http://localhost:4000"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	err := run(ctx, []string{"site", "add", "--db", db, "--id", "ledger", "--origin", "https://x.example"}, &out, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "already exists") {
+		t.Fatalf("duplicate site add = %v", err)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"site", "list", "--db", db}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "ledger") || !strings.Contains(out.String(), "https://ledger.example http://localhost:4000") {
+		t.Fatalf("site list:\n%s", out.String())
+	}
+	for _, args := range [][]string{
+		{"site", "add", "--db", db, "--id", "x", "--origin", "not a url"},
+		{"site", "add", "--db", db, "--origin", "https://x.example"},
+		{"site", "add", "--db", db, "--id", "bad id!", "--origin", "https://x.example"},
+		{"site", "frobnicate"},
+		{"serve", "--no-such-flag"},
+		{"serve", "--db", "postgres://u@h/db"},
+		{"nope"},
+	} {
+		var ue usageError
+		if err := run(ctx, args, io.Discard, io.Discard); !errors.As(err, &ue) || err.Error() == "" {
+			t.Errorf("parley %s = %v, want a usage error", strings.Join(args, " "), err)
+		}
+	}
+}
+
+// TestDurability_KillAfterAck posts comments to a real parley process,
+// kills it with SIGKILL while posts are in flight, restarts it, and checks
+// that every comment it acknowledged is still there.
+func TestDurability_KillAfterAck(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the binary; skipped in -short mode")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "parley")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	db := filepath.Join(dir, "d.db")
+	start := func() (*exec.Cmd, string) {
+		cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", db, "--demo")
+		stdout, _ := cmd.StdoutPipe()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		line, err := bufio.NewReader(stdout).ReadString('\n')
+		if err != nil {
+			cmd.Process.Kill()
+			t.Fatalf("server did not start: %v", err)
+		}
+		return cmd, addrRE.FindString(line)
+	}
+	cmd, base := start()
+
+	var mu sync.Mutex
+	var acked []string
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			client := &http.Client{Timeout: 5 * time.Second}
+			for i := 0; ; i++ {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				body, _ := json.Marshal(map[string]string{"page": "demo-article", "url": base + "/", "name": "w", "email": "w@example.org", "body": fmt.Sprintf("post %d", i)})
+				resp, err := client.Post(base+"/api/v1/sites/demo/comments", "application/json", bytes.NewReader(body))
+				if err != nil {
+					return // the server is gone
+				}
+				var c struct{ ID string }
+				json.NewDecoder(resp.Body).Decode(&c)
+				resp.Body.Close()
+				if resp.StatusCode == 201 {
+					mu.Lock()
+					acked = append(acked, c.ID)
+					mu.Unlock()
+				}
+			}
+		}()
+	}
+	// Kill once a few hundred posts were answered, mid-stream.
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		mu.Lock()
+		n := len(acked)
+		mu.Unlock()
+		if n >= 300 {
+			break
+		}
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	close(stop)
+	wg.Wait()
+	if len(acked) < 100 {
+		t.Fatalf("only %d posts acknowledged before the kill", len(acked))
+	}
+
+	cmd, base = start()
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	var thread struct {
+		Comments []struct{ ID string }
+		Total    int
+	}
+	if err := json.Unmarshal([]byte(get(t, base+"/api/v1/sites/demo/comments?page=demo-article")), &thread); err != nil {
+		t.Fatal(err)
+	}
+	have := map[string]bool{}
+	for _, c := range thread.Comments {
+		have[c.ID] = true
+	}
+	for _, id := range acked {
+		if !have[id] {
+			t.Errorf("acknowledged comment %s lost after SIGKILL", id)
+		}
+	}
+	t.Logf("%d acknowledged posts, %d stored after the kill", len(acked), thread.Total)
+}
