@@ -10,6 +10,7 @@ import (
 	"mime"
 	"net"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -171,12 +172,13 @@ func (s *Server) handleListComments(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
+	b := body.plain
 	if acceptsGzip(r) {
 		h.Set("Content-Encoding", "gzip")
-		w.Write(body.gzipped())
-		return
+		b = body.gzipped()
 	}
-	w.Write(body.plain)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	w.Write(b)
 }
 
 // createRequest is the body of POST /api/v1/sites/{site}/comments.

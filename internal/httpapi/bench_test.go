@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -135,6 +136,7 @@ func BenchmarkLoad(b *testing.B) {
 	b.Run("bare-handler", func(b *testing.B) {
 		bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", strconv.Itoa(len(thread)))
 			w.Write(thread)
 		}))
 		defer bare.Close()
