@@ -1,0 +1,240 @@
+package widget
+
+import (
+	"bytes"
+	"compress/gzip"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func mustAssets(tb testing.TB) *Assets {
+	tb.Helper()
+	a, err := New()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return a
+}
+
+// TestWidgetSize keeps the promise of SPEC.md §3: what a reader downloads
+// for the widget, gzipped, stays under 12 kB.
+func TestWidgetSize(t *testing.T) {
+	a := mustAssets(t)
+	js, css := a.GzipSize()
+	t.Logf("gzipped: parley.js %d B, parley.css %d B, total %d B (budget 12288, aim 10240); plain: %d B + %d B",
+		js, css, js+css, len(a.js.plain), len(a.css.plain))
+	if js+css > 12*1024 {
+		t.Errorf("widget is %d bytes gzipped, over the 12 kB budget", js+css)
+	}
+}
+
+func TestNew_inlinesTablesAndStylePath(t *testing.T) {
+	a := mustAssets(t)
+	js := string(a.js.plain)
+	for _, p := range []string{i18nPlaceholder, cssPlaceholder} {
+		if strings.Contains(js, p) {
+			t.Errorf("script still contains %s", p)
+		}
+	}
+	if !strings.Contains(js, a.StylePath()) {
+		t.Error("script does not reference the stylesheet's hashed path")
+	}
+	if !strings.Contains(js, `"ar":{`) || !strings.Contains(js, "اترك تعليقًا") {
+		t.Error("Arabic table not inlined")
+	}
+	if !strings.HasPrefix(a.ScriptPath(), "/widget/") || !strings.HasSuffix(a.ScriptPath(), "/parley.js") {
+		t.Errorf("ScriptPath = %q", a.ScriptPath())
+	}
+	if !strings.HasSuffix(a.StylePath(), "/parley.css") {
+		t.Errorf("StylePath = %q", a.StylePath())
+	}
+	b := mustAssets(t)
+	if a.ScriptPath() != b.ScriptPath() {
+		t.Error("script path is not deterministic")
+	}
+}
+
+func get(t *testing.T, a *Assets, path string, hdr ...string) *http.Response {
+	t.Helper()
+	r := httptest.NewRequest("GET", path, nil)
+	for i := 0; i+1 < len(hdr); i += 2 {
+		r.Header.Set(hdr[i], hdr[i+1])
+	}
+	w := httptest.NewRecorder()
+	a.ServeHTTP(w, r)
+	return w.Result()
+}
+
+func TestServeHTTP(t *testing.T) {
+	a := mustAssets(t)
+	t.Run("script gzipped", func(t *testing.T) {
+		res := get(t, a, a.ScriptPath(), "Accept-Encoding", "br, gzip;q=0.8")
+		if res.StatusCode != 200 || res.Header.Get("Content-Encoding") != "gzip" {
+			t.Fatalf("status %d, encoding %q", res.StatusCode, res.Header.Get("Content-Encoding"))
+		}
+		if ct := res.Header.Get("Content-Type"); ct != "text/javascript; charset=utf-8" {
+			t.Errorf("Content-Type %q", ct)
+		}
+		if cc := res.Header.Get("Cache-Control"); cc != "public, max-age=31536000, immutable" {
+			t.Errorf("Cache-Control %q", cc)
+		}
+		if res.Header.Get("Vary") != "Accept-Encoding" || res.Header.Get("ETag") == "" {
+			t.Errorf("Vary %q, ETag %q", res.Header.Get("Vary"), res.Header.Get("ETag"))
+		}
+		zr, err := gzip.NewReader(res.Body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(zr)
+		if !bytes.Equal(body, a.js.plain) {
+			t.Error("gunzipped body differs from the script")
+		}
+	})
+	t.Run("stylesheet plain", func(t *testing.T) {
+		res := get(t, a, a.StylePath())
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != 200 || res.Header.Get("Content-Encoding") != "" || !bytes.Equal(body, a.css.plain) {
+			t.Fatalf("status %d, encoding %q, %d bytes", res.StatusCode, res.Header.Get("Content-Encoding"), len(body))
+		}
+		if ct := res.Header.Get("Content-Type"); ct != "text/css; charset=utf-8" {
+			t.Errorf("Content-Type %q", ct)
+		}
+	})
+	t.Run("gzip refused with q=0", func(t *testing.T) {
+		res := get(t, a, a.StylePath(), "Accept-Encoding", "gzip;q=0, *")
+		if res.Header.Get("Content-Encoding") != "" {
+			t.Error("sent gzip although q=0")
+		}
+	})
+	t.Run("embed.js short cache and 304", func(t *testing.T) {
+		res := get(t, a, "/embed.js", "Accept-Encoding", "gzip")
+		if res.StatusCode != 200 || res.Header.Get("Cache-Control") != "public, max-age=300" {
+			t.Fatalf("status %d, Cache-Control %q", res.StatusCode, res.Header.Get("Cache-Control"))
+		}
+		etag := res.Header.Get("ETag")
+		res = get(t, a, "/embed.js", "Accept-Encoding", "gzip", "If-None-Match", `"x", `+etag)
+		body, _ := io.ReadAll(res.Body)
+		if res.StatusCode != http.StatusNotModified || len(body) != 0 {
+			t.Errorf("revalidation: status %d, %d bytes", res.StatusCode, len(body))
+		}
+		if res.Header.Get("ETag") != etag || res.Header.Get("Cache-Control") == "" {
+			t.Error("304 without ETag or Cache-Control")
+		}
+		res = get(t, a, "/embed.js", "If-None-Match", `"stale"`)
+		if res.StatusCode != 200 {
+			t.Errorf("stale ETag: status %d", res.StatusCode)
+		}
+	})
+	t.Run("unknown paths are 404", func(t *testing.T) {
+		for _, p := range []string{
+			"/widget/000000000000/parley.js",
+			strings.Replace(a.StylePath(), "parley.css", "parley.js", 1),
+			strings.Replace(a.ScriptPath(), "parley.js", "other.js", 1),
+			"/widget/",
+			"/embed.css",
+		} {
+			if res := get(t, a, p); res.StatusCode != 404 {
+				t.Errorf("%s: status %d", p, res.StatusCode)
+			}
+		}
+	})
+	t.Run("HEAD has no body", func(t *testing.T) {
+		w := httptest.NewRecorder()
+		a.ServeHTTP(w, httptest.NewRequest("HEAD", a.ScriptPath(), nil))
+		if w.Code != 200 || w.Body.Len() != 0 || w.Header().Get("Content-Length") == "" {
+			t.Errorf("status %d, %d bytes, length %q", w.Code, w.Body.Len(), w.Header().Get("Content-Length"))
+		}
+	})
+	t.Run("POST not allowed", func(t *testing.T) {
+		w := httptest.NewRecorder()
+		a.ServeHTTP(w, httptest.NewRequest("POST", "/embed.js", nil))
+		if w.Code != http.StatusMethodNotAllowed {
+			t.Errorf("status %d", w.Code)
+		}
+	})
+}
+
+func TestAcceptsGzip(t *testing.T) {
+	tests := map[string]bool{
+		"":                false,
+		"gzip":            true,
+		"GZIP":            true,
+		"deflate, gzip":   true,
+		"gzip;q=0":        false,
+		"gzip; q=0.5":     true,
+		"*":               true,
+		"br, *;q=0":       false,
+		"identity":        false,
+		"x-gzip":          true,
+		"gzip;q=0, *;q=1": false,
+	}
+	for in, want := range tests {
+		if got := acceptsGzip(in); got != want {
+			t.Errorf("acceptsGzip(%q) = %v, want %v", in, got, want)
+		}
+	}
+}
+
+// nodePath returns node, or skips the test when it is not installed: the
+// build and the other tests must work without it (STYLE.md §10).
+func nodePath(t *testing.T) string {
+	t.Helper()
+	p, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node not on PATH; skipping the JavaScript checks")
+	}
+	return p
+}
+
+// TestScriptParses runs node --check on the script as served.
+func TestScriptParses(t *testing.T) {
+	node := nodePath(t)
+	a := mustAssets(t)
+	f := filepath.Join(t.TempDir(), "parley.js")
+	if err := os.WriteFile(f, a.js.plain, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(node, "--check", f).CombinedOutput(); err != nil {
+		t.Fatalf("node --check: %v\n%s", err, out)
+	}
+}
+
+// TestScriptRuns loads the script in node with a stand-in for the bits of
+// the browser it touches at load time, on a page without a comment
+// section: it must define window.Parley, find its own origin and throw
+// nothing.
+func TestScriptRuns(t *testing.T) {
+	node := nodePath(t)
+	a := mustAssets(t)
+	dir := t.TempDir()
+	f := filepath.Join(dir, "parley.js")
+	if err := os.WriteFile(f, a.js.plain, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	harness := `
+const fs = require('fs'), vm = require('vm');
+const document = {readyState: 'complete', scripts: [], currentScript: {src: 'https://c.example/embed.js'},
+  querySelectorAll: () => [], addEventListener() {}};
+const window = {document, location: {origin: 'https://news.example', pathname: '/a', href: 'https://news.example/a'}};
+window.window = window;
+vm.createContext(window);
+vm.runInContext(fs.readFileSync(process.argv[2], 'utf8'), window);
+if (typeof window.Parley.mount != 'function') throw new Error('no Parley.mount');
+vm.runInContext(fs.readFileSync(process.argv[2], 'utf8'), window); // loaded twice: no-op
+console.log('ok');
+`
+	h := filepath.Join(dir, "harness.js")
+	if err := os.WriteFile(h, []byte(harness), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(node, h, f).CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "ok" {
+		t.Fatalf("node: %v\n%s", err, out)
+	}
+}

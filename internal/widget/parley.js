@@ -1,0 +1,467 @@
+/*
+ * Parley comment section: plain JavaScript, no dependencies, one global
+ * (window.Parley). Embed it with
+ *
+ *   <div id="parley" data-site="demo"></div>
+ *   <script src="https://comments.example.com/embed.js" async></script>
+ *
+ * Optional attributes on the div:
+ *   data-page-id  the page's key in Parley. Default: the page key of a
+ *                 server-rendered thread inside the div, else the href of
+ *                 <link rel="canonical">, else the page's origin + path.
+ *   data-lang     language, e.g. "ar". Default: <html lang>, else the
+ *                 browser's language.
+ *   data-theme    light | dark | auto (default). Auto follows the host
+ *                 page's background colour, or prefers-color-scheme when
+ *                 the page sets none.
+ *   data-title    title sent with new comments. Default: document.title.
+ *   data-sort     first sort order: oldest (default) | newest | top.
+ * More than one section on a page: mark each div with data-parley (and
+ * data-site) instead of id="parley". Parley.mount(div) mounts one later,
+ * e.g. after client-side navigation.
+ *
+ * A server-rendered thread (Parley's HTML fragment) inside the div stays
+ * visible until the widget has loaded, which then replaces it; if loading
+ * fails, it stays. The widget renders inside a shadow root, so the page's
+ * styles don't reach it and its styles don't leak out; theme it with the
+ * --parley-* custom properties listed in parley.css, set on the div.
+ * The Parley server is the origin (and path prefix) of this script's src.
+ *
+ * widget.New builds the served script: it inlines the translation tables
+ * and the stylesheet's hashed path for the two placeholders, and strips
+ * this comment, comment lines and indentation. Keep comments on lines of
+ * their own and strings on one line.
+ */
+(() => {
+'use strict';
+const W = window, D = document;
+if (W.Parley) return;
+const I18N = __PARLEY_I18N__;
+const SRC = /^(.*?)\/(?:embed\.js|widget\/[^/]+\/parley\.js)(?:[?#].*)?$/;
+const me = D.currentScript || [...D.scripts].find(s => SRC.test(s.src));
+const m = me && SRC.exec(me.src);
+const BASE = m ? m[1] : me ? new URL(me.src).origin : location.origin;
+const API = BASE + '/api/v1';
+const RTL = /^(ar|he|fa|ur|ps|yi|dv|ckb|sd|ug)$/;
+const SORTS = ['oldest', 'newest', 'top'];
+const PAGE = 50, DAY = 864e5;
+
+// localStorage can be missing, full or forbidden (private modes, sandboxed
+// frames); the widget then simply forgets between visits.
+const load = k => { try { return JSON.parse(localStorage.getItem('parley:' + k)) } catch (e) { return null } };
+const save = (k, v) => { try { localStorage.setItem('parley:' + k, JSON.stringify(v)) } catch (e) { } };
+const list = k => { const v = load(k); return Array.isArray(v) ? v : [] };
+
+// h builds an element. Attributes that are null or false are left out;
+// functions become event listeners; children are nodes or strings, which
+// become text. Only "html" sets markup, and only ever the comment HTML
+// the server has sanitised.
+function h(tag, attrs, ...kids) {
+	const e = D.createElement(tag);
+	for (const k in attrs) {
+		const v = attrs[k];
+		if (v == null || v === false) continue;
+		if (typeof v == 'function') e.addEventListener(k.slice(2), v);
+		else if (k == 'html') e.innerHTML = v;
+		else e.setAttribute(k, v === true ? '' : v);
+	}
+	e.append(...kids.flat(9).filter(c => c != null && c !== false && c !== ''));
+	return e;
+}
+
+// api calls the Parley JSON API. HTTP errors throw with .status and .info
+// (the {code, message, field} the server sent); network errors throw
+// without .status.
+async function api(method, path, body) {
+	const r = await fetch(API + path, body ? {method, headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)} : {method});
+	const d = await r.json().catch(() => ({}));
+	if (!r.ok) throw Object.assign(new Error('HTTP ' + r.status), {status: r.status, info: d.error || {}});
+	return d;
+}
+
+// reader returns the anonymous reader token, asking the server for one the
+// first time; '' when that fails (posting still works without it).
+let readerP;
+function reader() {
+	if (!readerP) {
+		readerP = (async () => {
+			let tok = load('reader');
+			if (!tok) {
+				tok = (await api('POST', '/reader')).reader;
+				save('reader', tok);
+			}
+			return tok;
+		})().catch(() => { readerP = null; return '' });
+	}
+	return readerP;
+}
+function forgetReader(e) {
+	if (e.info && e.info.field == 'reader') { save('reader', null); readerP = null }
+}
+
+function mount(host) {
+	if (!host || host.parley) return host && host.parley;
+	const ds = host.dataset, site = ds.site, S = encodeURIComponent(site || '');
+	if (!site) return;
+	const pre = host.querySelector('.parley[data-page]');
+	const canon = D.querySelector('link[rel=canonical]');
+	const page = ds.pageId || (pre && pre.dataset.page) || (canon && canon.href) || location.origin + location.pathname;
+	const url = canon ? canon.href : location.href.split('#')[0];
+	const title = ds.title || D.title;
+
+	// Language: the table for the base language (English if we have none);
+	// Intl gets the full tag when it is the same language, so ar-EG dates.
+	const want = ds.lang || D.documentElement.lang || navigator.language || 'en';
+	const base = want.toLowerCase().split(/[-_]/)[0];
+	const lang = I18N[base] ? base : 'en';
+	let loc = base == lang ? want.replace(/_/g, '-') : lang;
+	try { Intl.getCanonicalLocales(loc) } catch (e) { loc = lang }
+	const T = I18N[lang], EN = I18N.en;
+	const nf = new Intl.NumberFormat(loc), pr = new Intl.PluralRules(loc);
+	const rtf = new Intl.RelativeTimeFormat(loc, {numeric: 'auto'});
+	const dtf = new Intl.DateTimeFormat(loc, {dateStyle: 'long', timeStyle: 'short'});
+	const msg = k => T[k] || EN[k];
+	const t = (k, v = {}) => (msg(k) || k).replace(/\{(\w+)\}/g, (s, p) => p in v ? v[p] : s);
+	// tb is t as nodes: each value goes in as a node, strings inside <bdi> so
+	// a name in another script doesn't scramble the sentence around it.
+	const tb = (k, v) => (msg(k) || k).split(/\{(\w+)\}/).map((p, i) => i % 2 ? (v[p] instanceof Node ? v[p] : h('bdi', null, String(v[p]))) : p);
+	const tn = (k, n) => { const f = msg(k); return (f[pr.select(n)] || f.other).replace('{n}', nf.format(n)) };
+	const date = s => { const d = new Date(s); return isNaN(d) ? new Date() : d };
+	const ago = d => {
+		let x = (d - Date.now()) / 6e4;
+		if (x > -1) return rtf.format(0, 'second');
+		for (const [u, k] of [['minute', 60], ['hour', 24], ['day', 30], ['month', 12], ['year', 1 / 0]]) {
+			if (-x < k) return rtf.format(Math.trunc(x), u);
+			x /= k;
+		}
+	};
+	const theme = () => {
+		if (ds.theme && ds.theme != 'auto') return ds.theme;
+		for (let e = host; e; e = e.parentElement) {
+			const c = getComputedStyle(e).backgroundColor;
+			const n = /^rgba?\(/.test(c) && c.match(/[\d.]+/g);
+			if (n && (n.length < 4 || n[3] > .5)) return n[0] * .3 + n[1] * .59 + n[2] * .11 < 128 ? 'dark' : 'light';
+		}
+		return 'auto';
+	};
+
+	let sort = SORTS.includes(ds.sort) ? ds.sort : 'oldest';
+	let comments = [], shown = 0, total = 0, maxDepth = 5, closed = false;
+	let parent = '', parentLi = null, busy = false, loaded = false;
+	const likedKey = 'liked:' + site, heldKey = 'held:' + site + ':' + page;
+	const liked = new Set(list(likedKey));
+
+	const root = host.shadowRoot || host.attachShadow({mode: 'open'});
+	const find = id => root.getElementById('comment-' + id);
+	const sr = h('div', {class: 'parley-sr', 'aria-live': 'polite'});
+	// say announces a message through the polite live region.
+	const say = s => { sr.textContent = ''; setTimeout(() => { sr.textContent = s }, 100) };
+	const count = h('h2', {class: 'parley-count'});
+	const setCount = n => { count.textContent = n ? tn('count', n) : t('count.none') };
+	const sorts = SORTS.map(s => h('button', {type: 'button', onclick: () => { if (s != sort) { sort = s; refresh() } }}, t('sort.' + s)));
+	const status = h('p', {class: 'parley-status'}, t('loading'));
+	const ol = h('ol', {class: 'parley-list'});
+	const moreBtn = h('button', {type: 'button', class: 'parley-more', hidden: true, onclick: () => more(true)}, t('more'));
+
+	// The form. Field ids, names and classes match thread.html.
+	const F = {};
+	const field = (name, tag, attrs, req, hint) => {
+		const id = 'parley-' + name;
+		const el = F[name] = h(tag, {id, name, required: req, 'aria-describedby': (hint ? id + '-hint ' : '') + id + '-err', ...attrs});
+		el.err = h('span', {id: id + '-err', class: 'parley-err', hidden: true});
+		return h('p', {class: 'parley-field parley-field-' + name},
+			h('label', {for: id}, t('form.' + name), ' ', h('span', {class: 'parley-req'}, t(req ? 'form.required' : 'form.optional'))),
+			hint && h('span', {id: id + '-hint', class: 'parley-hint'}, t(hint)), el, el.err);
+	};
+	const formErr = h('p', {class: 'parley-form-error', tabindex: -1, hidden: true});
+	const submit = h('button', {type: 'submit', class: 'parley-submit'}, t('form.submit'));
+	const privacy = h('a', {href: BASE + '/sites/' + S + '/privacy'}, t('privacy.link'));
+	const heading = h('h3', {id: 'parley-reply-title', class: 'parley-reply-title'}, t('respond'));
+	const cancel = h('button', {type: 'button', class: 'parley-cancel', hidden: true, onclick: () => unreply(true)}, t('respond.cancel'));
+	const respond = h('section', {id: 'respond', class: 'parley-respond', 'aria-labelledby': 'parley-reply-title'},
+		h('div', {class: 'parley-respond-head'}, heading, cancel),
+		h('form', {class: 'parley-form', method: 'post', novalidate: true, onsubmit: post},
+			formErr,
+			h('p', {class: 'parley-intro'}, t('form.intro')),
+			// Log-in icons go here (one button per provider the site enables).
+			h('div', {class: 'parley-providers'}),
+			field('body', 'textarea', {rows: 6, maxlength: 20000, dir: 'auto'}, true),
+			field('email', 'input', {type: 'email', autocomplete: 'email', maxlength: 254, dir: 'ltr'}, true, 'form.email.hint'),
+			field('name', 'input', {type: 'text', autocomplete: 'name', maxlength: 100, dir: 'auto'}, true),
+			field('website', 'input', {type: 'text', inputmode: 'url', autocomplete: 'url', maxlength: 500, dir: 'ltr'}, false),
+			h('p', null, submit),
+			h('p', {class: 'parley-privacy'}, tb('privacy', {link: privacy}))));
+	const closedMsg = h('p', {class: 'parley-closed', hidden: true}, t('closed'));
+
+	const box = h('div', {class: 'parley', lang: loc, dir: RTL.test(lang) ? 'rtl' : 'ltr', 'data-theme': theme()},
+		h('div', {class: 'parley-head'}, count, h('div', {class: 'parley-sort', role: 'group', 'aria-label': t('sort.label')}, sorts)),
+		status, ol, moreBtn, respond, closedMsg, sr);
+	const link = h('link', {rel: 'stylesheet', href: BASE + '__PARLEY_CSS__'});
+	const styled = new Promise(r => { link.onload = link.onerror = r });
+	// A server-rendered thread stays on show (through the slot) until ours is ready.
+	const slot = host.children.length ? h('slot') : null;
+	box.hidden = !!slot;
+	root.replaceChildren(link, slot || '', box);
+
+	// item renders one comment and its replies. Everything the reader typed
+	// goes in as text, except html, which the server sanitised.
+	function item(c) {
+		const a = c.author || {}, name = a.name || t('anonymous');
+		const web = /^https?:\/\//i.test(a.website) && a.website;
+		const when = date(c.created);
+		const li = h('li', {id: 'comment-' + c.id, class: 'parley-comment' + (c.pending ? ' parley-pending' : '')},
+			h('article', {class: 'parley-c'},
+				h('header', {class: 'parley-meta'},
+					/^https?:\/\//i.test(a.avatar) && h('img', {class: 'parley-avatar', src: a.avatar, alt: '', width: 40, height: 40, loading: 'lazy'}),
+					h(web ? 'a' : 'span', {class: 'parley-author', href: web, rel: web && 'nofollow ugc noopener', dir: 'auto'}, name),
+					h('a', {class: 'parley-time', href: '#comment-' + c.id}, h('time', {datetime: when.toISOString(), title: dtf.format(when)}, ago(when))),
+					c.edited && h('span', {class: 'parley-edited', title: dtf.format(date(c.edited))}, t('edited'))),
+				c.in_reply_to && h('p', {class: 'parley-irt'}, tb('in_reply_to', {name: c.in_reply_to})),
+				c.pending && h('p', {class: 'parley-notice'}, t('pending')),
+				h('div', {class: 'parley-body', dir: 'auto', html: c.html || ''}),
+				!c.pending && h('div', {class: 'parley-actions'}, like(c),
+					!closed && h('button', {type: 'button', class: 'parley-reply', 'aria-label': t('respond.to', {name}), onclick: () => replyTo(li, name)}, t('reply')))),
+			c.replies && c.replies.length ? h('ol', {class: 'parley-replies'}, c.replies.map(item)) : null);
+		return li;
+	}
+
+	function like(c) {
+		const n = h('span', {class: 'parley-n'});
+		const b = h('button', {type: 'button', class: 'parley-like', onclick: toggle}, t('like'), n);
+		const set = (k, on) => { n.textContent = k ? nf.format(k) : ''; b.setAttribute('aria-pressed', String(!!on)) };
+		async function toggle() {
+			if (b.busy) return;
+			b.busy = true;
+			try {
+				const on = b.getAttribute('aria-pressed') != 'true';
+				const r = await api(on ? 'POST' : 'DELETE', '/sites/' + S + '/comments/' + encodeURIComponent(c.id) + '/like', {reader: await reader()});
+				set(r.likes, r.liked);
+				if (r.liked) liked.add(c.id);
+				else liked.delete(c.id);
+				save(likedKey, [...liked].slice(-1000));
+			} catch (e) {
+				forgetReader(e);
+				say(e.status && msg('error.' + e.info.code) || e.info && e.info.message || t('error.generic'));
+			}
+			b.busy = false;
+		}
+		set(c.likes, liked.has(c.id));
+		return b;
+	}
+
+	const focusOn = li => {
+		const a = li.firstChild;
+		a.tabIndex = -1;
+		a.focus({preventScroll: true});
+		a.scrollIntoView({block: 'center', behavior: matchMedia('(prefers-reduced-motion: reduce)').matches ? 'auto' : 'smooth'});
+	};
+
+	// more shows the next page of top-level comments.
+	function more(focus) {
+		const next = comments.slice(shown, shown += PAGE).map(item);
+		ol.append(...next);
+		moreBtn.hidden = shown >= comments.length;
+		if (focus && next[0]) focusOn(next[0]);
+	}
+
+	// go scrolls to and highlights #comment-ID, showing more pages until it is there.
+	function go(hash) {
+		let id = /^#comment-(.+)$/.exec(hash), li;
+		try { id = id && decodeURIComponent(id[1]) } catch (e) { id = null }
+		if (!id) return;
+		while (!(li = find(id)) && shown < comments.length) more();
+		if (li) mark(li);
+	}
+
+	// mark highlights a comment, scrolls to it and moves focus there.
+	function mark(li) {
+		for (const e of root.querySelectorAll('.parley-target')) e.classList.remove('parley-target');
+		li.classList.add('parley-target');
+		focusOn(li);
+	}
+
+	// insert puts a comment into the rendered thread: under its parent, or at
+	// the parent's level with "in reply to NAME" past the maximum depth. It
+	// returns the new element, or null if the comment is already shown.
+	function insert(c) {
+		if (find(c.id)) return null;
+		const p = c.parent && find(c.parent);
+		let into = ol;
+		if (p) {
+			let depth = 0;
+			for (let e = p; e != box; e = e.parentNode) if (e.tagName == 'LI') depth++;
+			if (depth >= maxDepth) {
+				into = p.parentNode;
+				c.in_reply_to = c.in_reply_to || p.querySelector('.parley-author').textContent;
+			} else {
+				into = p.querySelector(':scope>.parley-replies') || p.appendChild(h('ol', {class: 'parley-replies'}));
+			}
+		}
+		const li = item(c);
+		into == ol && sort == 'newest' ? ol.prepend(li) : into.append(li);
+		return li;
+	}
+
+	// add merges a comment that arrived while the page is open (live updates)
+	// and announces it.
+	function add(c) {
+		const li = insert(c);
+		if (li) {
+			setCount(++total);
+			say(t('new_comment', {name: (c.author || {}).name || t('anonymous')}));
+		}
+		return li;
+	}
+
+	function replyTo(li, name) {
+		parent = li.id.slice(8);
+		parentLi = li;
+		heading.replaceChildren(...tb('respond.to', {name}));
+		cancel.hidden = false;
+		li.firstChild.after(respond);
+		F.body.focus();
+	}
+
+	function unreply(focus) {
+		if (!parentLi) return;
+		const b = parentLi.querySelector('.parley-reply');
+		parent = '';
+		parentLi = null;
+		heading.textContent = t('respond');
+		cancel.hidden = true;
+		closedMsg.before(respond);
+		if (focus && b) b.focus();
+	}
+
+	function clearErrors() {
+		formErr.hidden = true;
+		for (const k in F) {
+			F[k].err.hidden = true;
+			F[k].removeAttribute('aria-invalid');
+		}
+	}
+
+	// showErrors puts each error next to its field (or above the form),
+	// announces them and focuses the first field in error.
+	function showErrors(errs) {
+		const texts = errs.map(e => {
+			const s = msg('error.' + e.code) || e.message || t('error.generic');
+			const f = F[e.field];
+			if (f) {
+				f.err.textContent = s;
+				f.err.hidden = false;
+				f.setAttribute('aria-invalid', 'true');
+			} else {
+				formErr.replaceChildren(s);
+				formErr.hidden = false;
+			}
+			return s;
+		});
+		say(texts.join(' '));
+		const first = Object.values(F).find(f => f.hasAttribute('aria-invalid'));
+		(first || formErr).focus();
+	}
+
+	async function post(ev) {
+		if (ev) ev.preventDefault();
+		if (busy) return;
+		clearErrors();
+		const v = {};
+		for (const k in F) v[k] = F[k].value.trim();
+		const missing = ['body', 'email', 'name'].filter(k => !v[k]);
+		if (missing.length) return showErrors(missing.map(k => ({field: k, code: 'missing_' + k})));
+		busy = submit.disabled = true;
+		submit.textContent = t('form.posting');
+		try {
+			const c = await api('POST', '/sites/' + S + '/comments', {page, url, title, parent, name: v.name, email: v.email, website: v.website, body: F.body.value, reader: await reader()});
+			c.pending = c.status == 'pending';
+			if (c.pending) save(heldKey, [...list(heldKey), {t: Date.now(), c}]);
+			else setCount(++total);
+			unreply();
+			F.body.value = '';
+			const li = insert(c);
+			say(t(c.pending ? 'pending' : 'posted'));
+			if (li) mark(li);
+		} catch (e) {
+			if (e.status) {
+				forgetReader(e);
+				showErrors([e.info]);
+			} else {
+				const retry = h('button', {type: 'button', class: 'parley-retry', onclick: post}, t('retry'));
+				formErr.replaceChildren(t('error.network'), ' ', retry);
+				formErr.hidden = false;
+				say(t('error.network'));
+				setTimeout(() => retry.focus());
+			}
+		} finally {
+			busy = submit.disabled = false;
+			submit.textContent = t('form.submit');
+		}
+	}
+
+	function render(d) {
+		closed = !!d.closed;
+		maxDepth = d.max_depth || 5;
+		total = d.total || 0;
+		comments = d.comments || [];
+		if (d.privacy_url) privacy.href = d.privacy_url;
+		setCount(total);
+		sorts.forEach((b, i) => b.setAttribute('aria-pressed', String(SORTS[i] == sort)));
+		unreply();
+		ol.replaceChildren();
+		shown = 0;
+		more();
+		// The reader's held comments stay on show until they are in the thread
+		// (approved) or a week has passed.
+		const ids = new Set();
+		const walk = cs => cs.forEach(c => { ids.add(c.id); walk(c.replies || []) });
+		walk(comments);
+		const held = list(heldKey).filter(x => x && x.c && !ids.has(x.c.id) && Date.now() - x.t < 7 * DAY);
+		save(heldKey, held);
+		held.forEach(x => insert({...x.c, pending: true}));
+		respond.hidden = closed;
+		closedMsg.hidden = !closed;
+		status.hidden = true;
+		if (box.hidden) {
+			box.hidden = false;
+			slot.remove();
+			host.replaceChildren();
+		}
+		// Only the first render follows #comment-ID; later ones (a new sort)
+		// leave focus where the reader is.
+		if (!loaded) go(location.hash);
+		loaded = true;
+	}
+
+	async function refresh() {
+		status.replaceChildren(t('loading'));
+		status.hidden = false;
+		try {
+			const [d] = await Promise.all([api('GET', '/sites/' + S + '/comments?page=' + encodeURIComponent(page) + '&sort=' + sort), styled]);
+			render(d);
+		} catch (e) {
+			// With a server-rendered thread on show, keep it: it works without us.
+			status.replaceChildren(t('error.load'), ' ', h('button', {type: 'button', class: 'parley-retry', onclick: refresh}, t('retry')));
+		}
+	}
+
+	// Permalinks: the browser can't find ids inside a shadow root, so we scroll.
+	box.addEventListener('click', e => {
+		const a = e.target.closest('.parley-time');
+		if (!a || e.button || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+		e.preventDefault();
+		history.pushState(null, '', a.hash);
+		go(a.hash);
+	});
+	W.addEventListener('hashchange', () => go(location.hash));
+	setInterval(() => { for (const e of root.querySelectorAll('time')) e.textContent = ago(date(e.dateTime)) }, 6e4);
+
+	refresh();
+	return (host.parley = {add, refresh});
+}
+
+W.Parley = {mount};
+const start = () => D.querySelectorAll('#parley[data-site],[data-parley][data-site]').forEach(mount);
+if (D.readyState == 'loading') D.addEventListener('DOMContentLoaded', start);
+else start();
+})();

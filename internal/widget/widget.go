@@ -1,0 +1,324 @@
+// Package widget is Parley's comment section as readers see it: the
+// embeddable JavaScript widget and its stylesheet (embedded in the binary
+// and served under content-hash paths), and the server-rendered HTML
+// thread and form for readers without JavaScript and for server-side
+// includes. Both renderers share one stylesheet, one set of class names and
+// the translation tables of package i18n.
+package widget
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"fmt"
+	"html/template"
+	"io"
+	"regexp"
+	"strings"
+	"time"
+
+	"parley/internal/i18n"
+)
+
+//go:embed parley.js parley.css thread.html
+var files embed.FS
+
+var threadTmpl = template.Must(template.New("thread.html").Funcs(template.FuncMap{
+	"item": func(v *view, c *CommentView) *item { return &item{V: v, C: c} },
+}).ParseFS(files, "thread.html"))
+
+// ThreadView is everything RenderThread needs to draw one page's thread
+// and its comment form.
+type ThreadView struct {
+	Lang       string // "en", "ar", "ar-EG"...; unknown languages get English
+	SiteID     string
+	SiteName   string
+	Page       string // page key (canonical URL or page id)
+	PageURL    string
+	Title      string
+	Total      int    // approved comments in the thread
+	Sort       string // oldest|newest|top
+	Closed     bool
+	Comments   []*CommentView // top-level comments in display order, each with Replies nested
+	BaseURL    string         // Parley server origin, e.g. "http://127.0.0.1:8080"
+	FormAction string         // absolute URL of POST /sites/{site}/comments
+	Token      string         // hidden field "token" (CSRF and time-to-submit)
+	// ParentID pre-selects the parent when replying without JavaScript
+	// (?replytocom=ID); the form heading becomes "Reply to ParentName" with
+	// a "Cancel reply" link back to PageURL.
+	ParentID   string
+	ParentName string
+	// Held is the reader's own just-posted comment that awaits moderation.
+	// It is shown under its parent (or at the end of the thread) with the
+	// notice "Your comment is awaiting moderation."
+	Held *CommentView
+	// Errors maps a form field (body, email, name, website) to a message
+	// after a failed post without JavaScript; other keys (e.g. "" or
+	// "token") are shown above the form. Values refills the fields.
+	Errors     map[string]string
+	Values     map[string]string
+	PrivacyURL string
+	StyleURL   string // absolute URL of the stylesheet; "" leaves the <link> out
+	// ReplyURL gives a comment's no-JS "Reply" link (page URL +
+	// ?replytocom=ID#respond). Nil leaves the links out.
+	ReplyURL func(id string) string
+	// SortURL gives the no-JS link for a sort order (oldest, newest, top).
+	// Nil leaves the sort choice out, since a host page that includes the
+	// fragment may not pass the parameter on.
+	SortURL func(sort string) string
+}
+
+// CommentView is one comment as the thread shows it.
+type CommentView struct {
+	ID, ParentID  string
+	AuthorName    string
+	AuthorWebsite string        // "" if none; otherwise the name links to it with rel="nofollow ugc noopener"
+	Avatar        string        // absolute URL served by Parley
+	HTML          template.HTML // sanitised server-side; inserted as is
+	Created       time.Time
+	Edited        bool
+	Likes         int
+	Pending       bool   // shows "Your comment is awaiting moderation."
+	InReplyTo     string // parent's author when the reply is shown flattened past the maximum depth
+	Replies       []*CommentView
+}
+
+// RenderThread writes the server-rendered thread and comment form as an
+// HTML fragment that needs no JavaScript. Everything from v is escaped
+// except CommentView.HTML. Nothing is written if rendering fails.
+func RenderThread(w io.Writer, v *ThreadView) error {
+	if v == nil {
+		return fmt.Errorf("render thread: nil view")
+	}
+	var buf bytes.Buffer
+	if err := threadTmpl.ExecuteTemplate(&buf, "thread", newView(v)); err != nil {
+		return fmt.Errorf("render thread: %w", err)
+	}
+	_, err := w.Write(buf.Bytes())
+	return err
+}
+
+// view is the template's data: the ThreadView plus what the template
+// cannot work out by itself.
+type view struct {
+	*ThreadView
+	T         *i18n.Table
+	List      []*CommentView
+	Sorts     []sortLink
+	Fields    []field
+	FormError string
+	held      *CommentView
+}
+
+type sortLink struct {
+	URL     string
+	Label   string
+	Current bool
+}
+
+type field struct {
+	Name, Label, Req, Hint  string
+	Type, Dir, Autocomplete string
+	InputMode               string
+	Max                     int
+	Required, Autofocus     bool
+	Value, Error            string
+}
+
+// Describe is the field's aria-describedby: its hint and its error.
+func (f field) Describe() string {
+	d := "parley-" + f.Name + "-err"
+	if f.Hint != "" {
+		d = "parley-" + f.Name + "-hint " + d
+	}
+	return d
+}
+
+// formFields lists the form's fields in the order UX.md gives.
+var formFields = []field{
+	{Name: "body", Max: 20000, Required: true, Dir: "auto"},
+	{Name: "email", Type: "email", Max: 254, Required: true, Dir: "ltr", Autocomplete: "email"},
+	{Name: "name", Type: "text", Max: 100, Required: true, Dir: "auto", Autocomplete: "name"},
+	{Name: "website", Type: "text", Max: 500, Dir: "ltr", Autocomplete: "url", InputMode: "url"},
+}
+
+func newView(v *ThreadView) *view {
+	t := i18n.Get(v.Lang)
+	vw := &view{ThreadView: v, T: t, List: v.Comments, held: v.Held}
+	if v.Held != nil && !v.Closed {
+		vw.List = placeHeld(v.Comments, v.Held, v.Sort == "newest")
+	}
+	if v.SortURL != nil {
+		for _, s := range []string{"oldest", "newest", "top"} {
+			cur := s == v.Sort || (v.Sort == "" && s == "oldest")
+			vw.Sorts = append(vw.Sorts, sortLink{URL: v.SortURL(s), Label: t.T("sort." + s), Current: cur})
+		}
+	}
+	focused := false
+	for _, f := range formFields {
+		f.Label = t.T("form." + f.Name)
+		f.Req = t.T("form.optional")
+		if f.Required {
+			f.Req = t.T("form.required")
+		}
+		if f.Name == "email" {
+			f.Hint = t.T("form.email.hint")
+		}
+		f.Value = v.Values[f.Name]
+		f.Error = v.Errors[f.Name]
+		if f.Error != "" && !focused {
+			f.Autofocus, focused = true, true
+		}
+		vw.Fields = append(vw.Fields, f)
+	}
+	for k, msg := range v.Errors {
+		if !isField(k) && msg != "" {
+			vw.FormError = msg
+		}
+	}
+	return vw
+}
+
+func isField(name string) bool {
+	for _, f := range formFields {
+		if f.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// placeHeld returns the thread with the held comment added under its
+// parent, or as a top-level comment (first when the newest come first).
+// The caller's slices are not modified.
+func placeHeld(list []*CommentView, held *CommentView, newestFirst bool) []*CommentView {
+	if held.ParentID != "" {
+		if out, ok := addReply(list, held); ok {
+			return out
+		}
+	}
+	out := make([]*CommentView, 0, len(list)+1)
+	if newestFirst {
+		return append(append(out, held), list...)
+	}
+	return append(append(out, list...), held)
+}
+
+func addReply(list []*CommentView, held *CommentView) ([]*CommentView, bool) {
+	for i, c := range list {
+		var replies []*CommentView
+		if c.ID == held.ParentID {
+			replies = append(append(make([]*CommentView, 0, len(c.Replies)+1), c.Replies...), held)
+		} else if r, ok := addReply(c.Replies, held); ok {
+			replies = r
+		} else {
+			continue
+		}
+		cc := *c
+		cc.Replies = replies
+		out := append([]*CommentView(nil), list...)
+		out[i] = &cc
+		return out, true
+	}
+	return list, false
+}
+
+var placeholder = regexp.MustCompile(`\{(\w+)\}`)
+
+// Bidi returns the text for key with each placeholder value isolated in
+// <bdi>, so that a name in another script keeps the sentence readable.
+// args are name, value pairs as in i18n.Table.T.
+func (v *view) Bidi(key string, args ...string) template.HTML {
+	return bidi(v.T.T(key), func(name string) (template.HTML, bool) {
+		for i := 0; i+1 < len(args); i += 2 {
+			if args[i] == name {
+				return "<bdi>" + template.HTML(template.HTMLEscapeString(args[i+1])) + "</bdi>", true
+			}
+		}
+		return "", false
+	})
+}
+
+// Privacy returns the privacy line with its link to PrivacyURL.
+func (v *view) Privacy() template.HTML {
+	return bidi(v.T.T("privacy"), func(name string) (template.HTML, bool) {
+		if name != "link" {
+			return "", false
+		}
+		text := template.HTMLEscapeString(v.T.T("privacy.link"))
+		if v.PrivacyURL == "" || !isHTTP(v.PrivacyURL) {
+			return template.HTML(text), true
+		}
+		return template.HTML(`<a href="` + template.HTMLEscapeString(v.PrivacyURL) + `">` + text + `</a>`), true
+	})
+}
+
+func bidi(s string, value func(name string) (template.HTML, bool)) template.HTML {
+	var b strings.Builder
+	last := 0
+	for _, m := range placeholder.FindAllStringSubmatchIndex(s, -1) {
+		b.WriteString(template.HTMLEscapeString(s[last:m[0]]))
+		if h, ok := value(s[m[2]:m[3]]); ok {
+			b.WriteString(string(h))
+		} else {
+			b.WriteString(template.HTMLEscapeString(s[m[0]:m[1]]))
+		}
+		last = m[1]
+	}
+	b.WriteString(template.HTMLEscapeString(s[last:]))
+	return template.HTML(b.String())
+}
+
+func isHTTP(u string) bool {
+	l := strings.ToLower(u)
+	return strings.HasPrefix(l, "https://") || strings.HasPrefix(l, "http://") || strings.HasPrefix(l, "/")
+}
+
+// item is one comment with what its template needs from the view.
+type item struct {
+	V *view
+	C *CommentView
+}
+
+func (it *item) Pending() bool { return it.C.Pending || it.C == it.V.held }
+
+func (it *item) Name() string {
+	if strings.TrimSpace(it.C.AuthorName) == "" {
+		return it.V.T.T("anonymous")
+	}
+	return it.C.AuthorName
+}
+
+// Website is the author's link, or "" unless it is an http(s) URL.
+func (it *item) Website() string {
+	if w := it.C.AuthorWebsite; isHTTP(w) && !strings.HasPrefix(w, "/") {
+		return w
+	}
+	return ""
+}
+
+// Avatar is the avatar URL, or "" unless it is http(s) or server-relative.
+func (it *item) Avatar() string {
+	if isHTTP(it.C.Avatar) {
+		return it.C.Avatar
+	}
+	return ""
+}
+
+func (it *item) Date() string     { return it.V.T.Date(it.C.Created) }
+func (it *item) Datetime() string { return it.C.Created.Format(time.RFC3339) }
+
+// ReplyURL is the no-JS reply link, or "" where readers cannot reply.
+func (it *item) ReplyURL() string {
+	if it.V.ReplyURL == nil || it.V.Closed || it.Pending() {
+		return ""
+	}
+	return it.V.ReplyURL(it.C.ID)
+}
+
+// hash returns a short content hash for cache-busting paths and ETags.
+func hash(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:6])
+}
