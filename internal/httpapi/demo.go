@@ -51,7 +51,12 @@ func (s *Server) handleDemo(w http.ResponseWriter, r *http.Request) {
 		s.writeHTMLError(w, r, err)
 		return
 	}
-	t, err := s.svc.Thread(r.Context(), site.ID, DemoPageID, comment.SortOldest)
+	order, err := comment.ParseSort(r.URL.Query().Get("sort"))
+	if err != nil {
+		s.writeHTMLError(w, r, err)
+		return
+	}
+	t, err := s.svc.Thread(r.Context(), site.ID, DemoPageID, order)
 	if err != nil {
 		s.writeHTMLError(w, r, err)
 		return

@@ -37,6 +37,9 @@ func (s *Server) threadView(r *http.Request, site *comment.Site, t *service.Thre
 		ReplyURL: func(id string) string {
 			return editQuery(pageURL, func(q url.Values) { q.Set("replytocom", id) }) + "#respond"
 		},
+		SortURL: func(order string) string {
+			return editQuery(pageURL, func(q url.Values) { q.Set("sort", order) }) + "#parley-comments"
+		},
 	}
 	names := map[string]string{}
 	var walk func(ns []*service.Node) []*widget.CommentView
