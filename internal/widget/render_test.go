@@ -99,7 +99,7 @@ func TestRenderThread_structure(t *testing.T) {
 	out := render(t, sampleView())
 	mustContain(t, out,
 		`<link rel="stylesheet" href="https://c.example/widget/abc/parley.css">`,
-		`<div class="parley" lang="en" dir="ltr" data-site="demo" data-page="https://news.example/bus-line">`,
+		`<div class="parley" id="parley-comments" lang="en" dir="ltr" data-site="demo" data-page="https://news.example/bus-line">`,
 		`<h2 class="parley-count">3 comments</h2>`,
 		`<img class="parley-avatar" src="https://c.example/avatar/1" alt="" width="40" height="40"`,
 		`<a class="parley-author" href="https://ana.example" rel="nofollow ugc noopener" dir="auto">Ana</a>`,
@@ -305,7 +305,7 @@ func TestRenderThread_RTL(t *testing.T) {
 	v.Total = 3
 	out := render(t, v)
 	mustContain(t, out,
-		`<div class="parley" lang="ar" dir="rtl"`,
+		`<div class="parley" id="parley-comments" lang="ar" dir="rtl"`,
 		`<h2 class="parley-count">3 تعليقات</h2>`,
 		`title="5 مارس 2025 في 3:04 م"`,
 		`<h3 id="parley-reply-title" class="parley-reply-title">اترك تعليقًا</h3>`,
