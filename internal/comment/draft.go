@@ -49,7 +49,8 @@ func (d *Draft) Normalize() error {
 	if strings.TrimSpace(d.Body) == "" {
 		return Missing("body", "Please write a comment.")
 	}
-	if !utf8.ValidString(d.Body) {
+	// NUL is never typed by a person, and PostgreSQL cannot store it.
+	if !utf8.ValidString(d.Body) || strings.IndexByte(d.Body, 0) >= 0 {
 		return Invalid("body", "Your comment contains characters that are not valid text.")
 	}
 	if utf8.RuneCountInString(d.Body) > MaxBodyLen {

@@ -71,6 +71,7 @@ func TestPost_Invalid(t *testing.T) {
 		{"name with newline", func(d *comment.Draft) { d.Name = "a\nb" }, "name"},
 		{"body too long", func(d *comment.Draft) { d.Body = strings.Repeat("é", comment.MaxBodyLen+1) }, "body"},
 		{"invalid utf-8", func(d *comment.Draft) { d.Body = "a\xffb" }, "body"},
+		{"NUL byte", func(d *comment.Draft) { d.Body = "a\x00b" }, "body"},
 		{"page of another origin", func(d *comment.Draft) { d.Page = "https://evil.example/a" }, "page"},
 		{"page id from another origin", func(d *comment.Draft) { d.Page = "article-7"; d.PageURL = "https://evil.example/a" }, "page"},
 		{"no page", func(d *comment.Draft) { d.Page = "" }, "page"},

@@ -48,6 +48,7 @@ CREATE TABLE comments (
 -- not with the database.
 CREATE INDEX comments_thread ON comments (thread_id, status, created);
 CREATE INDEX comments_site_status ON comments (site_id, status, created);
+CREATE INDEX comments_parent ON comments (parent_id) WHERE parent_id IS NOT NULL;
 
 CREATE TABLE likes (
 	comment_id TEXT NOT NULL REFERENCES comments(id) ON DELETE CASCADE,

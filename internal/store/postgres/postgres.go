@@ -1,0 +1,191 @@
+// Package postgres is Parley's store for sites that outgrow one machine:
+// several Parley instances share one PostgreSQL database and behave as
+// one. It satisfies the same behaviour suite as package sqlite.
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"parley/internal/comment"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is a store.Store backed by PostgreSQL.
+type DB struct {
+	db  *sql.DB
+	cfg *pgx.ConnConfig
+	now func() time.Time
+}
+
+// Options tune Open.
+type Options struct {
+	// Migrate applies pending schema migrations. When false, Open refuses
+	// a database whose schema is older than this binary's.
+	Migrate bool
+	// MaxConns caps the connection pool (default 10).
+	MaxConns int
+	// StatementTimeout bounds every statement (default 5s), so a stuck
+	// query turns into a 503 instead of a hung reader.
+	StatementTimeout time.Duration
+	// Schema, when set, puts Parley's tables in that schema (created if
+	// missing) instead of the connection's default. Tests use one per test.
+	Schema string
+}
+
+// Open connects to the database at url (postgres://...).
+func Open(ctx context.Context, url string, opt Options) (*DB, error) {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return nil, fmt.Errorf("postgres url: %w", err)
+	}
+	if opt.MaxConns <= 0 {
+		opt.MaxConns = 10
+	}
+	if opt.StatementTimeout <= 0 {
+		opt.StatementTimeout = 5 * time.Second
+	}
+	cfg.RuntimeParams["statement_timeout"] = fmt.Sprint(opt.StatementTimeout.Milliseconds())
+	cfg.RuntimeParams["application_name"] = "parley"
+	if cfg.ConnectTimeout == 0 {
+		cfg.ConnectTimeout = 5 * time.Second
+	}
+	if opt.Schema != "" {
+		if err := ensureSchema(ctx, cfg, opt.Schema); err != nil {
+			return nil, err
+		}
+		cfg.RuntimeParams["search_path"] = opt.Schema
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(opt.MaxConns)
+	db.SetMaxIdleConns(opt.MaxConns)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	s := &DB{db: db, cfg: cfg, now: time.Now}
+	if err := s.migrate(ctx, opt.Migrate); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func ensureSchema(ctx context.Context, cfg *pgx.ConnConfig, schema string) error {
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		return translate(fmt.Errorf("connect: %w", err))
+	}
+	defer conn.Close(ctx)
+	_, err = conn.Exec(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize())
+	return err
+}
+
+// ConnConfig returns the connection settings, for the change listener,
+// which needs a connection of its own.
+func (db *DB) ConnConfig() *pgx.ConnConfig { return db.cfg.Copy() }
+
+// Close closes the connection pool.
+func (db *DB) Close() error { return db.db.Close() }
+
+// Ping reports whether the database answers.
+func (db *DB) Ping(ctx context.Context) error {
+	return translate(db.db.PingContext(ctx))
+}
+
+func (db *DB) migrate(ctx context.Context, apply bool) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		// Instances starting together take turns; the first one migrates.
+		if _, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock(7081746563)"); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version TEXT PRIMARY KEY, applied BIGINT NOT NULL)`); err != nil {
+			return err
+		}
+		names, err := fs.Glob(migrations, "migrations/*.sql")
+		if err != nil {
+			return err
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
+			var n int
+			if err := tx.QueryRowContext(ctx, "SELECT count(*) FROM schema_migrations WHERE version = $1", version).Scan(&n); err != nil {
+				return err
+			}
+			if n > 0 {
+				continue
+			}
+			if !apply {
+				return fmt.Errorf("database schema is older than this version of Parley (migration %s not applied); run `parley migrate` or start with --migrate", version)
+			}
+			body, err := migrations.ReadFile(name)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
+				return fmt.Errorf("apply migration %s: %w", version, err)
+			}
+			if _, err := tx.ExecContext(ctx, "INSERT INTO schema_migrations (version, applied) VALUES ($1, $2)", version, db.now().UnixNano()); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// inTx runs fn in a transaction and commits it if fn returns nil.
+func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := db.db.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return translate(err)
+	}
+	return translate(tx.Commit())
+}
+
+// translate turns driver errors into the comment package's errors.
+func translate(err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return comment.ErrNotFound
+	}
+	if errors.Is(err, comment.ErrNotFound) || errors.Is(err, comment.ErrClosed) || errors.Is(err, comment.ErrConflict) || errors.Is(err, comment.ErrUnavailable) {
+		return err
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch {
+		case pe.Code == "23505": // unique_violation
+			return fmt.Errorf("%w: %v", comment.ErrConflict, err)
+		case pe.Code == "57014", // query_canceled (statement timeout)
+			strings.HasPrefix(pe.Code, "08"),                           // connection exceptions
+			strings.HasPrefix(pe.Code, "53"),                           // insufficient resources
+			pe.Code == "57P01", pe.Code == "57P02", pe.Code == "57P03": // admin shutdown, crash, cannot connect now
+			return fmt.Errorf("%w: %v", comment.ErrUnavailable, err)
+		}
+		return err
+	}
+	var ne net.Error
+	var ce *pgconn.ConnectError
+	if errors.As(err, &ne) || errors.As(err, &ce) || errors.Is(err, sql.ErrConnDone) || errors.Is(err, context.DeadlineExceeded) || pgconn.SafeToRetry(err) || strings.Contains(err.Error(), "conn closed") {
+		return fmt.Errorf("%w: %v", comment.ErrUnavailable, err)
+	}
+	return err
+}

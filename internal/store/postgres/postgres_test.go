@@ -1,0 +1,50 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+
+	"parley/internal/store"
+	"parley/internal/store/storetest"
+)
+
+// MustOpen opens a migrated store in a fresh schema of the database named
+// by PARLEY_TEST_POSTGRES_URL, dropped when the test ends, and skips the
+// test when the variable is not set.
+func mustOpen(tb testing.TB) *DB {
+	tb.Helper()
+	url := os.Getenv("PARLEY_TEST_POSTGRES_URL")
+	if url == "" {
+		tb.Skip("PARLEY_TEST_POSTGRES_URL is not set; PostgreSQL tests skipped")
+	}
+	var b [6]byte
+	rand.Read(b[:])
+	schema := "parley_test_" + hex.EncodeToString(b[:])
+	ctx := context.Background()
+	db, err := Open(ctx, url, Options{Migrate: true, Schema: schema, MaxConns: 8})
+	if err != nil {
+		tb.Fatalf("open postgres: %v", err)
+	}
+	tb.Cleanup(func() {
+		db.Close()
+		conn, err := pgx.Connect(ctx, url)
+		if err != nil {
+			tb.Errorf("drop schema: %v", err)
+			return
+		}
+		defer conn.Close(ctx)
+		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+			tb.Errorf("drop schema: %v", err)
+		}
+	})
+	return db
+}
+
+func TestPostgres(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) store.Store { return mustOpen(t) })
+}
