@@ -156,3 +156,27 @@ func NewID(now time.Time) string {
 }
 
 var idEncoding = base32.NewEncoding("0123456789abcdefghjkmnpqrstvwxyz").WithPadding(base32.NoPadding)
+
+// EventKind says what changed in a thread.
+type EventKind string
+
+// The changes readers' open pages are told about.
+const (
+	EventNew    EventKind = "new"    // a comment became visible
+	EventUpdate EventKind = "update" // a visible comment changed (likes, edit)
+	EventRemove EventKind = "remove" // a comment stopped being visible
+	// EventReset means changes may have been missed (a lost database
+	// connection): every cached thread must be rebuilt.
+	EventReset EventKind = "reset"
+)
+
+// Event is one committed change, in the order of its ID within a thread.
+type Event struct {
+	ID        int64
+	SiteID    string
+	ThreadID  string
+	PageKey   string
+	CommentID string
+	Kind      EventKind
+	Created   time.Time
+}

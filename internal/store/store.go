@@ -6,6 +6,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"parley/internal/comment"
 )
@@ -56,6 +57,20 @@ type Store interface {
 	// Unlike takes a reader's like back and returns the new count.
 	// Returns comment.ErrNotFound if the reader had not liked it.
 	Unlike(ctx context.Context, commentID, reader string) (int, error)
+
+	// Events returns up to limit events of a thread with IDs above after,
+	// in ID order. Writes that change what readers see (a comment becoming
+	// visible or invisible, likes) record events in the same transaction.
+	Events(ctx context.Context, threadID string, after int64, limit int) ([]comment.Event, error)
+	// LastEvent returns the ID of a thread's latest event, 0 if none.
+	LastEvent(ctx context.Context, threadID string) (int64, error)
+	// Listen calls fn for every event committed by any instance sharing
+	// the database, until ctx ends. When events may have been missed (a
+	// lost connection), fn gets an event of kind comment.EventReset.
+	// Listen returns only when ctx ends.
+	Listen(ctx context.Context, fn func(comment.Event))
+	// PruneEvents deletes events created before t.
+	PruneEvents(ctx context.Context, before time.Time) error
 
 	// Secret returns the named server secret, creating it from gen on first
 	// use. Every instance sharing a database gets the same value.

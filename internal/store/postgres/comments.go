@@ -148,8 +148,13 @@ func (db *DB) CreateComment(ctx context.Context, page comment.Page, c *comment.C
 				return fmt.Errorf("parent %q: %w", c.ParentID, comment.ErrNotFound)
 			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO comments (`+commentColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`, commentValues(c)...)
-		return err
+		if _, err = tx.ExecContext(ctx, `INSERT INTO comments (`+commentColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`, commentValues(c)...); err != nil {
+			return err
+		}
+		if c.Status != comment.StatusApproved {
+			return nil
+		}
+		return db.addEvent(ctx, tx, &comment.Event{SiteID: c.SiteID, ThreadID: t.ID, PageKey: t.Key, CommentID: c.ID, Kind: comment.EventNew})
 	})
 }
 
@@ -222,11 +227,18 @@ func (db *DB) ThreadComments(ctx context.Context, threadID string, statuses ...c
 // SetStatus moves a comment to another state.
 func (db *DB) SetStatus(ctx context.Context, id string, s comment.Status) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE comments SET status = $1 WHERE id = $2`, string(s), id)
-		if err != nil {
+		var old string
+		if err := tx.QueryRowContext(ctx, `SELECT status FROM comments WHERE id = $1 FOR UPDATE`, id).Scan(&old); err != nil {
 			return err
 		}
-		return mustAffect(res)
+		if _, err := tx.ExecContext(ctx, `UPDATE comments SET status = $1 WHERE id = $2`, string(s), id); err != nil {
+			return err
+		}
+		kind := visibilityChange(comment.Status(old), s)
+		if kind == "" {
+			return nil
+		}
+		return db.commentEvent(ctx, tx, id, kind)
 	})
 }
 
@@ -270,6 +282,9 @@ func (db *DB) Like(ctx context.Context, commentID, reader string) (int, error) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO likes (comment_id, reader, created) VALUES ($1, $2, $3)`, commentID, reader, db.now().UnixNano()); err != nil {
 			return err
 		}
+		if err := db.commentEvent(ctx, tx, commentID, comment.EventUpdate); err != nil {
+			return err
+		}
 		return tx.QueryRowContext(ctx, `SELECT likes FROM comments WHERE id = $1`, commentID).Scan(&n)
 	})
 	return n, err
@@ -287,6 +302,9 @@ func (db *DB) Unlike(ctx context.Context, commentID, reader string) (int, error)
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE comments SET likes = likes - 1 WHERE id = $1`, commentID); err != nil {
+			return err
+		}
+		if err := db.commentEvent(ctx, tx, commentID, comment.EventUpdate); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT likes FROM comments WHERE id = $1`, commentID).Scan(&n)
@@ -326,4 +344,15 @@ func mustAffect(res sql.Result) error {
 func isFK(err error) bool {
 	var pe *pgconn.PgError
 	return errors.As(err, &pe) && pe.Code == "23503"
+}
+
+// visibilityChange says which event a status change is for readers.
+func visibilityChange(old, new comment.Status) comment.EventKind {
+	switch {
+	case old != comment.StatusApproved && new == comment.StatusApproved:
+		return comment.EventNew
+	case old == comment.StatusApproved && new != comment.StatusApproved:
+		return comment.EventRemove
+	}
+	return ""
 }

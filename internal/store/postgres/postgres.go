@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net"
 	"sort"
 	"strings"
@@ -29,7 +30,11 @@ var migrations embed.FS
 type DB struct {
 	db  *sql.DB
 	cfg *pgx.ConnConfig
+	log *slog.Logger
 	now func() time.Time
+	// channel is the NOTIFY channel every instance listens on; one per
+	// schema, so deployments sharing a database do not hear each other.
+	channel string
 }
 
 // Options tune Open.
@@ -42,6 +47,8 @@ type Options struct {
 	// StatementTimeout bounds every statement (default 5s), so a stuck
 	// query turns into a 503 instead of a hung reader.
 	StatementTimeout time.Duration
+	// Logger reports lost connections of the change listener.
+	Logger *slog.Logger
 	// Schema, when set, puts Parley's tables in that schema (created if
 	// missing) instead of the connection's default. Tests use one per test.
 	Schema string
@@ -74,7 +81,13 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	db.SetMaxOpenConns(opt.MaxConns)
 	db.SetMaxIdleConns(opt.MaxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
-	s := &DB{db: db, cfg: cfg, now: time.Now}
+	s := &DB{db: db, cfg: cfg, log: opt.Logger, now: time.Now, channel: "parley_events"}
+	if opt.Schema != "" {
+		s.channel += "_" + opt.Schema
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
 	if err := s.migrate(ctx, opt.Migrate); err != nil {
 		db.Close()
 		return nil, err

@@ -121,7 +121,8 @@ func (db *DB) CreateComment(ctx context.Context, page comment.Page, c *comment.C
 		c.Created = db.now().UTC()
 	}
 	c.SiteID = page.SiteID
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	var evs []comment.Event
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		t, err := scanThread(tx.QueryRowContext(ctx, `SELECT `+threadColumns+` FROM threads WHERE site_id = ? AND key = ?`, page.SiteID, page.Key))
 		switch {
 		case errors.Is(err, comment.ErrNotFound):
@@ -143,9 +144,20 @@ func (db *DB) CreateComment(ctx context.Context, page comment.Page, c *comment.C
 				return fmt.Errorf("parent %q: %w", c.ParentID, comment.ErrNotFound)
 			}
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO comments (`+commentColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, commentValues(c)...)
-		return err
+		if _, err = tx.ExecContext(ctx, `INSERT INTO comments (`+commentColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, commentValues(c)...); err != nil {
+			return err
+		}
+		if c.Status != comment.StatusApproved {
+			return nil
+		}
+		ev := comment.Event{SiteID: c.SiteID, ThreadID: t.ID, PageKey: t.Key, CommentID: c.ID, Kind: comment.EventNew}
+		evs = append(evs[:0], ev)
+		return db.addEvent(ctx, tx, &evs[0])
 	})
+	if err == nil {
+		db.hub.publish(evs)
+	}
+	return err
 }
 
 const commentColumns = `id, site_id, thread_id, parent_id, author_name, author_email, author_website, author_identity,
@@ -217,13 +229,38 @@ func (db *DB) ThreadComments(ctx context.Context, threadID string, statuses ...c
 
 // SetStatus moves a comment to another state.
 func (db *DB) SetStatus(ctx context.Context, id string, s comment.Status) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE comments SET status = ? WHERE id = ?`, string(s), id)
-		if err != nil {
+	var evs []comment.Event
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var old string
+		if err := tx.QueryRowContext(ctx, `SELECT status FROM comments WHERE id = ?`, id).Scan(&old); err != nil {
 			return err
 		}
-		return mustAffect(res)
+		if _, err := tx.ExecContext(ctx, `UPDATE comments SET status = ? WHERE id = ?`, string(s), id); err != nil {
+			return err
+		}
+		kind := visibilityChange(comment.Status(old), s)
+		if kind == "" {
+			return nil
+		}
+		ev, err := db.commentEvent(ctx, tx, id, kind)
+		evs = append(evs, ev)
+		return err
 	})
+	if err == nil {
+		db.hub.publish(evs)
+	}
+	return err
+}
+
+// visibilityChange says which event a status change is for readers.
+func visibilityChange(old, new comment.Status) comment.EventKind {
+	switch {
+	case old != comment.StatusApproved && new == comment.StatusApproved:
+		return comment.EventNew
+	case old == comment.StatusApproved && new != comment.StatusApproved:
+		return comment.EventRemove
+	}
+	return ""
 }
 
 // Counts returns the number of approved comments on each page key.
@@ -259,6 +296,7 @@ func (db *DB) Counts(ctx context.Context, siteID string, keys []string) (map[str
 // Like records one like of a comment by a reader.
 func (db *DB) Like(ctx context.Context, commentID, reader string) (int, error) {
 	var n int
+	var evs []comment.Event
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE comments SET likes = likes + 1 WHERE id = ?`, commentID)
 		if err != nil {
@@ -270,14 +308,23 @@ func (db *DB) Like(ctx context.Context, commentID, reader string) (int, error) {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO likes (comment_id, reader, created) VALUES (?, ?, ?)`, commentID, reader, db.now().UnixNano()); err != nil {
 			return err
 		}
+		ev, err := db.commentEvent(ctx, tx, commentID, comment.EventUpdate)
+		if err != nil {
+			return err
+		}
+		evs = append(evs, ev)
 		return tx.QueryRowContext(ctx, `SELECT likes FROM comments WHERE id = ?`, commentID).Scan(&n)
 	})
+	if err == nil {
+		db.hub.publish(evs)
+	}
 	return n, err
 }
 
 // Unlike takes a reader's like back.
 func (db *DB) Unlike(ctx context.Context, commentID, reader string) (int, error) {
 	var n int
+	var evs []comment.Event
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `DELETE FROM likes WHERE comment_id = ? AND reader = ?`, commentID, reader)
 		if err != nil {
@@ -289,8 +336,16 @@ func (db *DB) Unlike(ctx context.Context, commentID, reader string) (int, error)
 		if _, err := tx.ExecContext(ctx, `UPDATE comments SET likes = likes - 1 WHERE id = ?`, commentID); err != nil {
 			return err
 		}
+		ev, err := db.commentEvent(ctx, tx, commentID, comment.EventUpdate)
+		if err != nil {
+			return err
+		}
+		evs = append(evs, ev)
 		return tx.QueryRowContext(ctx, `SELECT likes FROM comments WHERE id = ?`, commentID).Scan(&n)
 	})
+	if err == nil {
+		db.hub.publish(evs)
+	}
 	return n, err
 }
 

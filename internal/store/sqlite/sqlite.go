@@ -34,6 +34,7 @@ type DB struct {
 	read  *sql.DB
 	write *sql.DB
 	now   func() time.Time
+	hub   hub
 }
 
 // Options tune Open.

@@ -34,6 +34,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"secret", testSecret},
 		{"concurrent posting", testConcurrentPosting},
 		{"not found", testNotFound},
+		{"events", testEvents},
+		{"listen", testListen},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -373,5 +375,108 @@ func testNotFound(t *testing.T, s store.Store) {
 	}
 	if err := s.Ping(ctx); err != nil {
 		t.Errorf("Ping = %v", err)
+	}
+}
+
+func testEvents(t *testing.T, s store.Store) {
+	mustSite(t, s, "ev")
+	p := page("ev", "https://ev.example/p")
+	a := mustPost(t, s, p, newComment("visible"))
+	held := newComment("held")
+	held.Status = comment.StatusPending
+	mustPost(t, s, p, held)
+	if err := s.SetStatus(ctx, held.ID, comment.StatusApproved); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Like(ctx, a.ID, "r"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetStatus(ctx, a.ID, comment.StatusSpam); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetStatus(ctx, a.ID, comment.StatusDeleted); err != nil { // invisible to invisible: no event
+		t.Fatal(err)
+	}
+	evs, err := s.Events(ctx, a.ThreadID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []struct {
+		kind comment.EventKind
+		id   string
+	}{{comment.EventNew, a.ID}, {comment.EventNew, held.ID}, {comment.EventUpdate, a.ID}, {comment.EventRemove, a.ID}}
+	if len(evs) != len(want) {
+		t.Fatalf("events = %+v, want %d", evs, len(want))
+	}
+	for i, w := range want {
+		ev := evs[i]
+		if ev.Kind != w.kind || ev.CommentID != w.id || ev.ThreadID != a.ThreadID || ev.SiteID != "ev" || ev.PageKey != p.Key || ev.ID == 0 || ev.Created.IsZero() {
+			t.Errorf("event %d = %+v, want %s of %s", i, ev, w.kind, w.id)
+		}
+		if i > 0 && ev.ID <= evs[i-1].ID {
+			t.Errorf("event ids not increasing: %d after %d", ev.ID, evs[i-1].ID)
+		}
+	}
+	last, err := s.LastEvent(ctx, a.ThreadID)
+	if err != nil || last != evs[3].ID {
+		t.Fatalf("LastEvent = %d, %v; want %d", last, err, evs[3].ID)
+	}
+	after, _ := s.Events(ctx, a.ThreadID, evs[1].ID, 100)
+	if len(after) != 2 || after[0].ID != evs[2].ID {
+		t.Fatalf("Events after %d = %+v", evs[1].ID, after)
+	}
+	if n, _ := s.LastEvent(ctx, "no-such-thread"); n != 0 {
+		t.Fatalf("LastEvent of a missing thread = %d", n)
+	}
+	if err := s.PruneEvents(ctx, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if evs, _ := s.Events(ctx, a.ThreadID, 0, 100); len(evs) != 0 {
+		t.Fatalf("after pruning %d events remain", len(evs))
+	}
+}
+
+func testListen(t *testing.T, s store.Store) {
+	mustSite(t, s, "ls")
+	lctx, cancel := context.WithCancel(ctx)
+	got := make(chan comment.Event, 16)
+	done := make(chan struct{})
+	go func() {
+		s.Listen(lctx, func(ev comment.Event) {
+			if ev.SiteID == "ls" { // other tests share a PostgreSQL channel
+				got <- ev
+			}
+		})
+		close(done)
+	}()
+	defer func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(5 * time.Second):
+			t.Error("Listen did not return after its context ended")
+		}
+	}()
+	// The listener may need a moment to subscribe; post until it hears.
+	deadline := time.After(10 * time.Second)
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	var posted []string
+	for {
+		select {
+		case ev := <-got:
+			found := false
+			for _, id := range posted {
+				found = found || id == ev.CommentID
+			}
+			if !found || ev.Kind != comment.EventNew || ev.PageKey != "k" || ev.ID == 0 {
+				t.Fatalf("heard %+v, want a new-comment event for one of %v", ev, posted)
+			}
+			return
+		case <-tick.C:
+			posted = append(posted, mustPost(t, s, page("ls", "k"), newComment("hello")).ID)
+		case <-deadline:
+			t.Fatal("no event heard within 10s")
+		}
 	}
 }
