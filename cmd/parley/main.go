@@ -11,8 +11,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
@@ -22,6 +24,7 @@ import (
 	"parley/internal/httpapi"
 	"parley/internal/service"
 	"parley/internal/store"
+	"parley/internal/store/postgres"
 	"parley/internal/store/sqlite"
 	"parley/internal/widget"
 )
@@ -56,8 +59,10 @@ Usage:
   parley migrate [--db DSN]
   parley version
 
-DSN is a SQLite file path or sqlite:PATH (default parley.db).
-Environment: PARLEY_ADDR, PARLEY_DB, PARLEY_PUBLIC_URL.
+DSN is a SQLite file path, sqlite:PATH (default parley.db) or a PostgreSQL
+URL postgres://user:password@host:5432/db?sslmode=disable.
+Environment: PARLEY_ADDR, PARLEY_DB, PARLEY_PUBLIC_URL, PARLEY_MIGRATE,
+PARLEY_PG_MAX_CONNS, PARLEY_PG_STATEMENT_TIMEOUT, PARLEY_LOG_FORMAT, PARLEY_LOG_LEVEL.
 `
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -110,24 +115,57 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// dbOptions are the database settings every command takes.
+type dbOptions struct {
+	dsn              string
+	migrate          bool
+	maxConns         int
+	statementTimeout time.Duration
+	log              *slog.Logger
+}
+
+// addDBFlags registers --db and the PostgreSQL pool settings on fs.
+func addDBFlags(fs *flag.FlagSet, o *dbOptions) {
+	fs.StringVar(&o.dsn, "db", env("PARLEY_DB", "parley.db"), "database: SQLite file path, sqlite:PATH, or postgres://user@host/db")
+	fs.IntVar(&o.maxConns, "pg-max-conns", envInt("PARLEY_PG_MAX_CONNS", 10), "PostgreSQL: connections in the pool")
+	fs.DurationVar(&o.statementTimeout, "pg-statement-timeout", envDuration("PARLEY_PG_STATEMENT_TIMEOUT", 5*time.Second), "PostgreSQL: longest a statement may run")
+}
+
+// isPostgres reports whether a DSN names a PostgreSQL database.
+func isPostgres(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
 // openStore opens the database a DSN names.
-func openStore(ctx context.Context, dsn string, migrate bool) (store.Store, error) {
-	switch {
-	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
-		return nil, usageError{"this build of Parley stores comments in SQLite only; give --db a file path"}
-	case strings.HasPrefix(dsn, "sqlite:"):
-		dsn = strings.TrimPrefix(dsn, "sqlite:")
+func openStore(ctx context.Context, o dbOptions) (store.Store, error) {
+	if isPostgres(o.dsn) {
+		return postgres.Open(ctx, o.dsn, postgres.Options{Migrate: o.migrate, MaxConns: o.maxConns, StatementTimeout: o.statementTimeout, Logger: o.log})
 	}
-	return sqlite.Open(ctx, dsn, sqlite.Options{Migrate: migrate})
+	return sqlite.Open(ctx, strings.TrimPrefix(o.dsn, "sqlite:"), sqlite.Options{Migrate: o.migrate})
+}
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+func envDuration(name string, def time.Duration) time.Duration {
+	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	addr := fs.String("addr", env("PARLEY_ADDR", "127.0.0.1:8080"), "address to listen on")
-	dsn := fs.String("db", env("PARLEY_DB", "parley.db"), "database: SQLite file path or sqlite:PATH")
+	var dbo dbOptions
+	addDBFlags(fs, &dbo)
 	demo := fs.Bool("demo", false, "serve a demo article at / with the comment section of site \"demo\"")
 	publicURL := fs.String("public-url", env("PARLEY_PUBLIC_URL", ""), "address readers reach Parley at (default: from each request's Host)")
-	migrate := fs.Bool("migrate", true, "apply database migrations on start")
+	fs.BoolVar(&dbo.migrate, "migrate", envBool("PARLEY_MIGRATE", true), "apply database migrations on start")
 	logFormat := fs.String("log-format", env("PARLEY_LOG_FORMAT", "text"), "log format: text or json")
 	logLevel := fs.String("log-level", env("PARLEY_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
 	if err := parse(fs, args); err != nil {
@@ -143,7 +181,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 	}
 
-	st, err := openStore(ctx, *dsn, *migrate)
+	dbo.log = log
+	st, err := openStore(ctx, dbo)
 	if err != nil {
 		return err
 	}
@@ -152,6 +191,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	runCtx, stopRun := context.WithCancel(context.Background())
+	defer stopRun()
+	go svc.Run(runCtx)
 	assets, err := widget.New()
 	if err != nil {
 		return err
@@ -168,19 +210,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	api := httpapi.New(svc, assets, log, httpapi.Config{PublicURL: *publicURL, Demo: *demo, DemoSite: "demo"})
 	srv := &http.Server{
-		Handler:           httpapi.New(svc, assets, log, httpapi.Config{PublicURL: *publicURL, Demo: *demo, DemoSite: "demo"}).Handler(),
+		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      60 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	srv.RegisterOnShutdown(api.StopStreams)
 	shown := "http://" + displayAddr(bound)
 	if *publicURL != "" {
 		shown = *publicURL
 	}
-	log.Info("parley started", slog.String("addr", bound), slog.String("db", *dsn), slog.Bool("demo", *demo), slog.String("version", version))
+	log.Info("parley started", slog.String("addr", bound), slog.String("db", redactDSN(dbo.dsn)), slog.Bool("demo", *demo), slog.String("version", version))
 	if *demo {
 		fmt.Fprintf(stdout, "Parley is running. Open %s/ to see the demo article.\n", shown)
 	} else {
@@ -244,6 +288,24 @@ func ensureDemoSite(ctx context.Context, svc *service.Service, bound, publicURL 
 	return svc.UpdateSite(ctx, site)
 }
 
+func envBool(name string, def bool) bool {
+	if v, err := strconv.ParseBool(os.Getenv(name)); err == nil {
+		return v
+	}
+	return def
+}
+
+// redactDSN hides a password in a database URL before it is logged.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), "xxxxx")
+			return u.String()
+		}
+	}
+	return dsn
+}
+
 func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 	var lv slog.Level
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
@@ -261,11 +323,13 @@ func newLogger(w io.Writer, format, level string) (*slog.Logger, error) {
 
 func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("migrate", stderr)
-	dsn := fs.String("db", env("PARLEY_DB", "parley.db"), "database")
+	var dbo dbOptions
+	addDBFlags(fs, &dbo)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	st, err := openStore(ctx, *dsn, true)
+	dbo.migrate = true
+	st, err := openStore(ctx, dbo)
 	if err != nil {
 		return err
 	}
@@ -284,7 +348,8 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return usageError{"site needs a subcommand: add or list"}
 	}
 	fs := newFlags("site "+args[0], stderr)
-	dsn := fs.String("db", env("PARLEY_DB", "parley.db"), "database")
+	dbo := dbOptions{migrate: true}
+	addDBFlags(fs, &dbo)
 	switch args[0] {
 	case "add":
 		id := fs.String("id", "", "site id, used in the embed code (letters, digits, - and _)")
@@ -303,7 +368,7 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := service.NormalizeSite(site); err != nil {
 			return usageError{err.Error()}
 		}
-		st, err := openStore(ctx, *dsn, true)
+		st, err := openStore(ctx, dbo)
 		if err != nil {
 			return err
 		}
@@ -320,7 +385,7 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := parse(fs, args[1:]); err != nil {
 			return err
 		}
-		st, err := openStore(ctx, *dsn, true)
+		st, err := openStore(ctx, dbo)
 		if err != nil {
 			return err
 		}

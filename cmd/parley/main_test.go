@@ -144,7 +144,7 @@ func TestSiteCommands(t *testing.T) {
 		{"site", "add", "--db", db, "--id", "bad id!", "--origin", "https://x.example"},
 		{"site", "frobnicate"},
 		{"serve", "--no-such-flag"},
-		{"serve", "--db", "postgres://u@h/db"},
+		{"serve", "--log-format", "xml"},
 		{"nope"},
 	} {
 		var ue usageError

@@ -47,6 +47,8 @@ type threadJSON struct {
 	Closed   bool          `json:"closed"`
 	MaxDepth int           `json:"max_depth"`
 	SiteName string        `json:"site_name"`
+	// LastEvent is where a live connection (…/stream?after=) resumes.
+	LastEvent int64 `json:"last_event"`
 }
 
 func (s *Server) publicComment(base string, c *comment.Comment, inReplyTo string, replies []*service.Node) commentJSON {
@@ -154,7 +156,7 @@ func (s *Server) handleListComments(w http.ResponseWriter, r *http.Request) {
 	}
 	base := s.baseURL(r)
 	body := s.threads.get(t, base, func() []byte {
-		out := threadJSON{Comments: make([]commentJSON, 0, len(t.Comments)), Total: t.Total, Closed: t.Closed, MaxDepth: site.MaxDepth, SiteName: site.Name}
+		out := threadJSON{Comments: make([]commentJSON, 0, len(t.Comments)), Total: t.Total, Closed: t.Closed, MaxDepth: site.MaxDepth, SiteName: site.Name, LastEvent: t.LastEvent}
 		for _, n := range t.Comments {
 			out.Comments = append(out.Comments, s.publicComment(base, n.Comment, n.InReplyTo, n.Replies))
 		}

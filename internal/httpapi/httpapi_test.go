@@ -46,8 +46,11 @@ func newTestServer(tb testing.TB) *testServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv := httptest.NewServer(New(svc, assets, nil, Config{}).Handler())
-	tb.Cleanup(func() { srv.Close(); st.Close() })
+	runCtx, stop := context.WithCancel(ctx)
+	go svc.Run(runCtx)
+	api := New(svc, assets, nil, Config{})
+	srv := httptest.NewServer(api.Handler())
+	tb.Cleanup(func() { api.StopStreams(); srv.Close(); stop(); st.Close() })
 	return &testServer{srv, svc}
 }
 

@@ -15,6 +15,8 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"parley/internal/comment"
@@ -41,6 +43,11 @@ type Server struct {
 	log     *slog.Logger
 	cfg     Config
 	threads *jsonCache
+	streams struct {
+		open     atomic.Int64
+		stop     chan struct{}
+		stopOnce sync.Once
+	}
 }
 
 // New returns a Server; mount it with Handler.
@@ -49,7 +56,9 @@ func New(svc *service.Service, assets *widget.Assets, log *slog.Logger, cfg Conf
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	return &Server{svc: svc, assets: assets, log: log, cfg: cfg, threads: newJSONCache(1024)}
+	srv := &Server{svc: svc, assets: assets, log: log, cfg: cfg, threads: newJSONCache(1024)}
+	srv.streams.stop = make(chan struct{})
+	return srv
 }
 
 // Request body limits: a comment is at most 20,000 characters (up to 80 kB
@@ -68,6 +77,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/sites/{site}/comments", s.handleListComments)
 	mux.HandleFunc("POST /api/v1/sites/{site}/comments", s.handleCreateComment)
 	mux.HandleFunc("GET /api/v1/sites/{site}/counts", s.handleCounts)
+	mux.HandleFunc("GET /api/v1/sites/{site}/stream", s.handleStream)
 	mux.HandleFunc("POST /api/v1/sites/{site}/comments/{id}/like", s.handleLike)
 	mux.HandleFunc("DELETE /api/v1/sites/{site}/comments/{id}/like", s.handleLike)
 	mux.HandleFunc("OPTIONS /api/v1/sites/{site}/", s.handlePreflight)

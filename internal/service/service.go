@@ -44,6 +44,7 @@ type Service struct {
 
 	sites   sync.Map // site id -> *comment.Site; sites change rarely and are read on every request
 	threads *threadCache
+	live    liveHub
 }
 
 // Options configure a Service.

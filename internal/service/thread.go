@@ -19,6 +19,9 @@ type Thread struct {
 	Closed   bool
 	Total    int
 	Comments []*Node // top level
+	// LastEvent is the ID of the latest change included; a reader opening
+	// a live connection resumes after it.
+	LastEvent int64
 }
 
 // Node is one comment in a Thread with its visible replies.
@@ -58,6 +61,11 @@ func (s *Service) Thread(ctx context.Context, siteID, key string, order comment.
 		e.thread = threadGenKey(th.ID)
 		e.tgen = s.threads.generation(e.thread)
 		t.Closed = th.Closed
+		// Read the change log position first: a change committed between
+		// the two reads is then sent again live, never lost.
+		if t.LastEvent, err = s.store.LastEvent(ctx, th.ID); err != nil {
+			return nil, err
+		}
 		cs, err := s.store.ThreadComments(ctx, th.ID, comment.StatusApproved)
 		if err != nil {
 			return nil, err
@@ -188,6 +196,14 @@ func (c *threadCache) put(k cacheKey, e cacheEntry) {
 		}
 	}
 	c.entries[k] = e
+}
+
+// reset forgets every cached thread.
+func (c *threadCache) reset() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	clear(c.entries)
+	clear(c.gens)
 }
 
 // invalidate marks pages or threads changed, so cached copies are rebuilt.
