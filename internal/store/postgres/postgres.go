@@ -82,15 +82,22 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	db.SetMaxIdleConns(opt.MaxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
 	s := &DB{db: db, cfg: cfg, log: opt.Logger, now: time.Now, channel: "parley_events"}
-	if opt.Schema != "" {
-		s.channel += "_" + opt.Schema
-	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
 	if err := s.migrate(ctx, opt.Migrate); err != nil {
 		db.Close()
 		return nil, err
+	}
+	// Deployments in different schemas of one database must not hear
+	// each other's changes.
+	var schema string
+	if err := db.QueryRowContext(ctx, "SELECT current_schema()").Scan(&schema); err != nil {
+		db.Close()
+		return nil, translate(err)
+	}
+	if schema != "public" {
+		s.channel += "_" + schema
 	}
 	return s, nil
 }
