@@ -188,7 +188,7 @@ func TestThreadCaching(t *testing.T) {
 	ts.do(t, "POST", "/api/v1/sites/news/comments", post(nil), nil)
 	resp, plain := ts.do(t, "GET", path, nil, nil)
 	etag := resp.Header.Get("ETag")
-	if etag == "" || resp.Header.Get("Cache-Control") == "" {
+	if cc := resp.Header.Get("Cache-Control"); etag == "" || !strings.Contains(cc, "max-age=") || !strings.Contains(cc, "stale-while-revalidate=") {
 		t.Fatalf("no ETag/Cache-Control: %v", resp.Header)
 	}
 	resp, _ = ts.do(t, "GET", path, nil, map[string]string{"If-None-Match": etag})
@@ -206,6 +206,12 @@ func TestThreadCaching(t *testing.T) {
 	unzipped, _ := io.ReadAll(zr)
 	if !bytes.Equal(unzipped, plain) {
 		t.Fatal("gzip body differs from the plain one")
+	}
+	counts := "/api/v1/sites/news/counts?page=" + url.QueryEscape(origin+"/story")
+	resp, _ = ts.do(t, "GET", counts, nil, nil)
+	resp, _ = ts.do(t, "GET", counts, nil, map[string]string{"If-None-Match": resp.Header.Get("ETag")})
+	if resp.StatusCode != http.StatusNotModified {
+		t.Fatalf("counts with current ETag = %d, want 304", resp.StatusCode)
 	}
 	// A write makes the old ETag stale at once.
 	ts.do(t, "POST", "/api/v1/sites/news/comments", post(map[string]string{"body": "second"}), nil)
