@@ -57,6 +57,7 @@ Usage:
   parley site add --id ID --name NAME --origin URL [--origin URL...] [--db DSN]
   parley site list [--db DSN]
   parley migrate [--db DSN]
+  parley migrate-db --from DSN --to DSN
   parley version
 
 DSN is a SQLite file path, sqlite:PATH (default parley.db) or a PostgreSQL
@@ -77,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSite(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], stdout, stderr)
+	case "migrate-db":
+		return runMigrateDB(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "parley", version)
 		return nil

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"parley/internal/store"
 )
 
 // testPostgresDSN returns a DSN for a fresh schema of the test database,
@@ -229,4 +231,83 @@ func TestPostgresOutage(t *testing.T) {
 	if !strings.Contains(got, "before the outage") || !strings.Contains(got, "after the outage") || strings.Contains(got, "during the outage") {
 		t.Fatalf("thread after recovery = %s", got)
 	}
+}
+
+// TestMigrateDB moves a SQLite installation to PostgreSQL and back, and
+// finds everything as it was.
+func TestMigrateDB(t *testing.T) {
+	pg := testPostgresDSN(t)
+	dir := t.TempDir()
+	src, back := dir+"/src.db", dir+"/back.db"
+	startServeOnce(t, src)
+	ctx := context.Background()
+	var out bytes.Buffer
+	if err := run(ctx, []string{"migrate-db", "--from", src, "--to", pg}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "2 comments") {
+		t.Fatalf("migrate-db said %q", out.String())
+	}
+	if err := run(ctx, []string{"migrate-db", "--from", src, "--to", pg}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "not empty") {
+		t.Fatalf("second copy into the same database = %v, want a refusal", err)
+	}
+	if err := run(ctx, []string{"migrate-db", "--from", pg, "--to", back}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if a, b := dumpOf(t, src), dumpOf(t, back); a != b {
+		t.Fatalf("after SQLite → PostgreSQL → SQLite the data differs:\n%s\n%s", a, b)
+	}
+	// The copy serves the same threads.
+	b2 := startServe(t, "--db", pg, "--demo")
+	if got := get(t, b2+"/api/v1/sites/demo/comments?page=demo-article"); !strings.Contains(got, "first on sqlite") || !strings.Contains(got, `"total":2`) {
+		t.Fatalf("thread on PostgreSQL = %s", got)
+	}
+}
+
+// startServeOnce runs a demo server on a SQLite file, posts a comment and
+// a reply, and stops it.
+func startServeOnce(t *testing.T, db string) string {
+	ctx, cancel := context.WithCancel(context.Background())
+	out := &lineWriter{lines: make(chan string, 4)}
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--db", db, "--demo"}, out, io.Discard)
+	}()
+	base := addrRE.FindString(<-out.lines)
+	var parent struct{ ID string }
+	for i, text := range []string{"first on sqlite", "a reply"} {
+		m := map[string]string{"page": "demo-article", "url": base + "/", "name": "Ines", "email": "ines@example.org", "body": text}
+		if i == 1 {
+			m["parent"] = parent.ID
+		}
+		body, _ := json.Marshal(m)
+		resp, err := http.Post(base+"/api/v1/sites/demo/comments", "application/json", bytes.NewReader(body))
+		if err != nil || resp.StatusCode != 201 {
+			t.Fatalf("post: %v %v", resp, err)
+		}
+		json.NewDecoder(resp.Body).Decode(&parent)
+		resp.Body.Close()
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	return base
+}
+
+func dumpOf(t *testing.T, dsn string) string {
+	t.Helper()
+	st, err := openStore(context.Background(), dbOptions{dsn: dsn})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	var b strings.Builder
+	st.Dump(context.Background(), func(r *store.Row) error {
+		j, _ := json.Marshal(r)
+		b.Write(j)
+		b.WriteByte('\n')
+		return nil
+	})
+	return b.String()
 }

@@ -72,6 +72,15 @@ type Store interface {
 	// PruneEvents deletes events created before t.
 	PruneEvents(ctx context.Context, before time.Time) error
 
+	// Dump calls fn with every row the store holds, from one consistent
+	// snapshot: sites, then threads, comments (a parent may come after its
+	// reply), likes and secrets. The change log is not included.
+	Dump(ctx context.Context, fn func(*Row) error) error
+	// Restore writes rows produced by Dump (until next returns io.EOF)
+	// into an empty store, in one transaction: all or nothing. Returns
+	// comment.ErrConflict if the store already holds sites.
+	Restore(ctx context.Context, next func() (*Row, error)) error
+
 	// Secret returns the named server secret, creating it from gen on first
 	// use. Every instance sharing a database gets the same value.
 	Secret(ctx context.Context, name string, gen func() []byte) ([]byte, error)
@@ -79,4 +88,27 @@ type Store interface {
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
 	Close() error
+}
+
+// Row is one stored record, as Dump produces and Restore takes it.
+// Exactly one field is set.
+type Row struct {
+	Site    *comment.Site    `json:"site,omitempty"`
+	Thread  *comment.Thread  `json:"thread,omitempty"`
+	Comment *comment.Comment `json:"comment,omitempty"`
+	Like    *Like            `json:"like,omitempty"`
+	Secret  *Secret          `json:"secret,omitempty"`
+}
+
+// Like is one reader's like of one comment.
+type Like struct {
+	CommentID string    `json:"comment"`
+	Reader    string    `json:"reader"`
+	Created   time.Time `json:"created"`
+}
+
+// Secret is a named server secret.
+type Secret struct {
+	Name  string `json:"name"`
+	Value []byte `json:"value"`
 }

@@ -12,7 +12,6 @@ import (
 	"parley/internal/comment"
 )
 
-
 // eventJSON is an event as carried in a NOTIFY payload.
 type eventJSON struct {
 	ID        int64  `json:"id"`

@@ -14,29 +14,21 @@ import (
 
 // CreateSite stores a new site.
 func (db *DB) CreateSite(ctx context.Context, s *comment.Site) error {
-	origins, err := json.Marshal(s.Origins)
-	if err != nil {
-		return err
-	}
 	if s.Created.IsZero() {
 		s.Created = db.now().UTC()
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO sites (id, name, origins, max_depth, moderation, created) VALUES (?, ?, ?, ?, ?, ?)`,
-			s.ID, s.Name, string(origins), s.MaxDepth, string(s.Moderation), s.Created.UnixNano())
+			s.ID, s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.Created.UnixNano())
 		return err
 	})
 }
 
 // UpdateSite replaces a site's name, origins and settings.
 func (db *DB) UpdateSite(ctx context.Context, s *comment.Site) error {
-	origins, err := json.Marshal(s.Origins)
-	if err != nil {
-		return err
-	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sites SET name = ?, origins = ?, max_depth = ?, moderation = ? WHERE id = ?`,
-			s.Name, string(origins), s.MaxDepth, string(s.Moderation), s.ID)
+			s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.ID)
 		if err != nil {
 			return err
 		}
@@ -377,4 +369,12 @@ func mustAffect(res sql.Result) error {
 
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?,", n), ",")
+}
+
+func originsJSON(origins []string) string {
+	if origins == nil {
+		origins = []string{}
+	}
+	b, _ := json.Marshal(origins)
+	return string(b)
 }

@@ -26,7 +26,7 @@ CREATE TABLE comments (
 	id              TEXT PRIMARY KEY,
 	site_id         TEXT NOT NULL REFERENCES sites(id) ON DELETE CASCADE,
 	thread_id       TEXT NOT NULL REFERENCES threads(id) ON DELETE CASCADE,
-	parent_id       TEXT REFERENCES comments(id),
+	parent_id       TEXT REFERENCES comments(id) DEFERRABLE INITIALLY IMMEDIATE, -- deferred while restoring a dump
 	author_name     TEXT NOT NULL,
 	author_email    TEXT NOT NULL DEFAULT '',
 	author_website  TEXT NOT NULL DEFAULT '',

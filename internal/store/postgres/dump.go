@@ -1,0 +1,118 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"parley/internal/comment"
+	"parley/internal/store"
+)
+
+// Dump calls fn with every row, read from one snapshot.
+func (db *DB) Dump(ctx context.Context, fn func(*store.Row) error) error {
+	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback()
+	each := func(q string, scan func(rows *sql.Rows) (*store.Row, error)) error {
+		rows, err := tx.QueryContext(ctx, q)
+		if err != nil {
+			return translate(err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			r, err := scan(rows)
+			if err != nil {
+				return err
+			}
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		return translate(rows.Err())
+	}
+	if err := each(`SELECT `+siteColumns+` FROM sites ORDER BY id`, func(rows *sql.Rows) (*store.Row, error) {
+		s, err := scanSite(rows)
+		return &store.Row{Site: s}, err
+	}); err != nil {
+		return err
+	}
+	if err := each(`SELECT `+threadColumns+` FROM threads ORDER BY created, id`, func(rows *sql.Rows) (*store.Row, error) {
+		t, err := scanThread(rows)
+		return &store.Row{Thread: t}, err
+	}); err != nil {
+		return err
+	}
+	if err := each(`SELECT `+commentColumns+` FROM comments ORDER BY created, id`, func(rows *sql.Rows) (*store.Row, error) {
+		c, err := scanComment(rows)
+		return &store.Row{Comment: c}, err
+	}); err != nil {
+		return err
+	}
+	if err := each(`SELECT comment_id, reader, created FROM likes ORDER BY comment_id, reader`, func(rows *sql.Rows) (*store.Row, error) {
+		var l store.Like
+		var created int64
+		err := rows.Scan(&l.CommentID, &l.Reader, &created)
+		l.Created = time.Unix(0, created).UTC()
+		return &store.Row{Like: &l}, translate(err)
+	}); err != nil {
+		return err
+	}
+	return each(`SELECT name, value FROM secrets ORDER BY name`, func(rows *sql.Rows) (*store.Row, error) {
+		var s store.Secret
+		err := rows.Scan(&s.Name, &s.Value)
+		return &store.Row{Secret: &s}, translate(err)
+	})
+}
+
+// Restore writes dumped rows into this empty store in one transaction.
+func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var n int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sites`).Scan(&n); err != nil {
+			return err
+		}
+		if n > 0 {
+			return fmt.Errorf("%w: the target database already holds %d sites; restore needs an empty one", comment.ErrConflict, n)
+		}
+		// A reply may come before its parent; check references at commit.
+		if _, err := tx.ExecContext(ctx, `SET CONSTRAINTS ALL DEFERRED`); err != nil {
+			return err
+		}
+		for {
+			r, err := next()
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			if err != nil {
+				return err
+			}
+			switch {
+			case r.Site != nil:
+				s := r.Site
+				_, err = tx.ExecContext(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4, $5, $6)`,
+					s.ID, s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.Created.UnixNano())
+			case r.Thread != nil:
+				t := r.Thread
+				_, err = tx.ExecContext(ctx, `INSERT INTO threads (`+threadColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+					t.ID, t.SiteID, t.Key, t.URL, t.Title, t.Closed, t.Created.UnixNano())
+			case r.Comment != nil:
+				_, err = tx.ExecContext(ctx, `INSERT INTO comments (`+commentColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`, commentValues(r.Comment)...)
+			case r.Like != nil:
+				_, err = tx.ExecContext(ctx, `INSERT INTO likes (comment_id, reader, created) VALUES ($1, $2, $3)`, r.Like.CommentID, r.Like.Reader, r.Like.Created.UnixNano())
+			case r.Secret != nil:
+				_, err = tx.ExecContext(ctx, `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, r.Secret.Name, r.Secret.Value)
+			default:
+				err = errors.New("restore: empty row")
+			}
+			if err != nil {
+				return err
+			}
+		}
+	})
+}
