@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"testing"
 
@@ -47,4 +48,14 @@ func mustOpen(tb testing.TB) *DB {
 
 func TestPostgres(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return mustOpen(t) })
+}
+
+// BenchmarkThreadRead reads a 200-comment thread from databases of 1,000
+// and 1,000,000 comments: the cost should barely change.
+func BenchmarkThreadRead(b *testing.B) {
+	for _, total := range []int{1_000, 1_000_000} {
+		b.Run(fmt.Sprintf("comments=%d", total), func(b *testing.B) {
+			storetest.BenchThreadRead(b, mustOpen(b), total)
+		})
+	}
 }

@@ -2,6 +2,7 @@ package sqlite
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -64,4 +65,14 @@ func BenchmarkCreateComment(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkThreadRead reads a 200-comment thread from databases of 1,000
+// and 1,000,000 comments: the cost should barely change.
+func BenchmarkThreadRead(b *testing.B) {
+	for _, total := range []int{1_000, 1_000_000} {
+		b.Run(fmt.Sprintf("comments=%d", total), func(b *testing.B) {
+			storetest.BenchThreadRead(b, mustOpen(b), total)
+		})
+	}
 }
