@@ -48,7 +48,7 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 var addrRE = regexp.MustCompile(`http://[0-9a-z.:\[\]]+`)
 
 // startServe runs `parley serve` in-process and returns its base URL.
-func startServe(t *testing.T, args ...string) string {
+func startServe(t testing.TB, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lineWriter{lines: make(chan string, 16)}
@@ -106,7 +106,7 @@ func TestServe_Demo(t *testing.T) {
 	}
 }
 
-func get(t *testing.T, u string) string {
+func get(t testing.TB, u string) string {
 	t.Helper()
 	resp, err := http.Get(u)
 	if err != nil {

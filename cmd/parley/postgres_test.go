@@ -25,7 +25,7 @@ import (
 // testPostgresDSN returns a DSN for a fresh schema of the test database,
 // dropped when the test ends, and skips when PARLEY_TEST_POSTGRES_URL is
 // not set.
-func testPostgresDSN(t *testing.T) string {
+func testPostgresDSN(t testing.TB) string {
 	t.Helper()
 	base := os.Getenv("PARLEY_TEST_POSTGRES_URL")
 	if base == "" {
