@@ -71,9 +71,11 @@ function h(tag, attrs, ...kids) {
 
 // api calls the Parley JSON API. HTTP errors throw with .status and .info
 // (the {code, message, field} the server sent); network errors throw
-// without .status.
+// without .status. Reads always revalidate (a cheap 304 thanks to the
+// ETag): the server lets caches keep threads for a few seconds, but a
+// reader who has just posted or liked must see it after a reload.
 async function api(method, path, body) {
-	const r = await fetch(API + path, body ? {method, headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)} : {method});
+	const r = await fetch(API + path, body ? {method, headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)} : {method, cache: 'no-cache'});
 	const d = await r.json().catch(() => ({}));
 	if (!r.ok) throw Object.assign(new Error('HTTP ' + r.status), {status: r.status, info: d.error || {}});
 	return d;
