@@ -56,6 +56,8 @@ Usage:
   parley serve [--addr HOST:PORT] [--db DSN] [--demo] [--public-url URL]
   parley site add --id ID --name NAME --origin URL [--origin URL...] [--db DSN]
   parley site list [--db DSN]
+  parley comment list --site ID [--status pending|approved|spam|deleted]
+  parley comment approve|spam|delete|pending --site ID COMMENT_ID...
   parley migrate [--db DSN]
   parley migrate-db --from DSN --to DSN
   parley version
@@ -78,6 +80,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSite(ctx, args[1:], stdout, stderr)
 	case "migrate":
 		return runMigrate(ctx, args[1:], stdout, stderr)
+	case "spam":
+		return runSpam(ctx, args[1:], stdout, stderr)
+	case "comment":
+		return runComment(ctx, args[1:], stdout, stderr)
 	case "migrate-db":
 		return runMigrateDB(ctx, args[1:], stdout, stderr)
 	case "version":
@@ -190,7 +196,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	svc, err := service.New(ctx, st, service.Options{Logger: log})
+	svc, err := newService(ctx, st, log)
 	if err != nil {
 		return err
 	}
@@ -245,6 +251,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// newService wires the service with the spam filters and learners every
+// command shares.
+func newService(ctx context.Context, st store.Store, log *slog.Logger) (*service.Service, error) {
+	return service.New(ctx, st, service.Options{Logger: log})
 }
 
 // displayAddr turns a listening address into one a browser can open.

@@ -18,6 +18,9 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"parley/internal/comment"
+	"parley/internal/service"
 )
 
 // lineWriter hands each line written to it to a channel, so a test can wait
@@ -249,4 +252,45 @@ func TestDurability_KillAfterAck(t *testing.T) {
 		}
 	}
 	t.Logf("%d acknowledged posts, %d stored after the kill", len(acked), thread.Total)
+}
+
+func TestCommentCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "c.db")
+	ctx := context.Background()
+	if err := run(ctx, []string{"site", "add", "--db", db, "--id", "s", "--origin", "https://s.example", "--moderation", "all"}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(ctx, dbOptions{dsn: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, _ := newService(ctx, st, nil)
+	c, err := svc.Post(ctx, comment.Draft{SiteID: "s", Page: "https://s.example/a", Name: "Ada", Email: "ada@example.org", Body: "Held\nfor review"}, service.Meta{})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(ctx, []string{"comment", "list", "--db", db, "--site", "s"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), c.ID) || !strings.Contains(out.String(), "Held for review") || !strings.Contains(out.String(), "moderation") {
+		t.Fatalf("comment list:\n%s", out.String())
+	}
+	out.Reset()
+	if err := run(ctx, []string{"comment", "approve", "--db", db, "--site", "s", c.ID}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	run(ctx, []string{"comment", "list", "--db", db, "--site", "s", "--status", "approved"}, &out, io.Discard)
+	if !strings.Contains(out.String(), c.ID) {
+		t.Fatalf("approved list:\n%s", out.String())
+	}
+	if err := run(ctx, []string{"comment", "spam", "--db", db, "--site", "s", "nope"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "not changed") {
+		t.Fatalf("moderating a missing comment = %v", err)
+	}
+	var ue usageError
+	if err := run(ctx, []string{"comment", "approve", "--db", db, "--site", "s"}, io.Discard, io.Discard); !errors.As(err, &ue) {
+		t.Fatalf("approve without ids = %v", err)
+	}
 }

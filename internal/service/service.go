@@ -39,6 +39,7 @@ type Service struct {
 	store    store.Store
 	log      *slog.Logger
 	checkers []Checker
+	learners []Learner
 	sign     signer
 	now      func() time.Time
 
@@ -51,6 +52,7 @@ type Service struct {
 type Options struct {
 	Logger   *slog.Logger
 	Checkers []Checker
+	Learners []Learner
 	Now      func() time.Time // for tests; time.Now by default
 }
 
@@ -60,7 +62,7 @@ func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read server secret: %w", err)
 	}
-	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, sign: signer{key}, now: opt.Now, threads: newThreadCache(20_000)}
+	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, learners: opt.Learners, sign: signer{key}, now: opt.Now, threads: newThreadCache(20_000)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}

@@ -320,3 +320,50 @@ func TestNormalizeOrigin(t *testing.T) {
 		}
 	}
 }
+
+type learnerFunc func(c *comment.Comment, spam bool)
+
+func (f learnerFunc) Learn(_ context.Context, c *comment.Comment, spam bool) error { f(c, spam); return nil }
+
+func TestModerate(t *testing.T) {
+	var lessons []string
+	learn := learnerFunc(func(c *comment.Comment, spam bool) { lessons = append(lessons, fmt.Sprintf("%s:%v", c.Markdown, spam)) })
+	s := newService(t, Options{Learners: []Learner{learn}})
+	site, _ := s.Site(ctx, "news")
+	held := *site
+	held.Moderation = comment.ModerateAll
+	s.UpdateSite(ctx, &held)
+	a, _ := s.Post(ctx, draft("good one"), Meta{})
+	b, _ := s.Post(ctx, draft("buy pills"), Meta{})
+	q, err := s.Queue(ctx, "news", comment.StatusPending, "", 10)
+	if err != nil || len(q) != 2 || q[0].ID != b.ID {
+		t.Fatalf("queue = %v, %v", commentIDsOf(q), err)
+	}
+	if _, err := s.Moderate(ctx, "news", a.ID, comment.StatusApproved); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Moderate(ctx, "news", b.ID, comment.StatusSpam); err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(lessons) != "[good one:false buy pills:true]" {
+		t.Fatalf("filters learned %v", lessons)
+	}
+	th, _ := s.Thread(ctx, "news", "https://news.example/a", comment.SortOldest)
+	if th.Total != 1 || th.Comments[0].ID != a.ID {
+		t.Fatalf("after moderation the thread shows %d", th.Total)
+	}
+	if _, err := s.Moderate(ctx, "other", a.ID, comment.StatusSpam); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("moderating through another site = %v", err)
+	}
+	if _, err := s.Moderate(ctx, "news", a.ID, "bogus"); err == nil {
+		t.Fatal("bogus status accepted")
+	}
+}
+
+func commentIDsOf(cs []*comment.Comment) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.ID)
+	}
+	return out
+}

@@ -43,6 +43,8 @@ type Store interface {
 	// ThreadComments returns the comments of a thread whose status is one
 	// of statuses, oldest first.
 	ThreadComments(ctx context.Context, threadID string, statuses ...comment.Status) ([]*comment.Comment, error)
+	// ListComments returns a site's comments matching f, newest first.
+	ListComments(ctx context.Context, f ListFilter) ([]*comment.Comment, error)
 	// SetStatus moves a comment to another state.
 	// Returns comment.ErrNotFound if there is no such comment.
 	SetStatus(ctx context.Context, id string, s comment.Status) error
@@ -111,4 +113,14 @@ type Like struct {
 type Secret struct {
 	Name  string `json:"name"`
 	Value []byte `json:"value"`
+}
+
+// ListFilter selects comments for moderation. Zero fields match anything.
+type ListFilter struct {
+	SiteID string
+	Status comment.Status
+	// Before continues a listing after the last comment of the previous
+	// page: only comments created before it (by time, then id) are listed.
+	Before *comment.Comment
+	Limit  int // default 50, at most 1000
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"parley/internal/comment"
+	"parley/internal/store"
 )
 
 // CreateSite stores a new site.
@@ -355,4 +356,45 @@ func originsJSON(origins []string) string {
 	}
 	b, _ := json.Marshal(origins)
 	return string(b)
+}
+
+// ListComments returns a site's comments matching f, newest first.
+func (db *DB) ListComments(ctx context.Context, f store.ListFilter) ([]*comment.Comment, error) {
+	q := `SELECT ` + commentColumns + ` FROM comments WHERE true`
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if f.SiteID != "" {
+		q += ` AND site_id = ` + arg(f.SiteID)
+	}
+	if f.Status != "" {
+		q += ` AND status = ` + arg(string(f.Status))
+	}
+	if f.Before != nil {
+		q += ` AND (created, id) < (` + arg(f.Before.Created.UnixNano()) + `, ` + arg(f.Before.ID) + `)`
+	}
+	q += ` ORDER BY created DESC, id DESC LIMIT ` + arg(listLimit(f.Limit))
+	rows, err := db.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []*comment.Comment
+	for rows.Next() {
+		c, err := scanComment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, translate(rows.Err())
+}
+
+func listLimit(n int) int {
+	if n <= 0 {
+		return 50
+	}
+	return min(n, 1000)
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"parley/internal/comment"
+	"parley/internal/store"
 )
 
 // CreateSite stores a new site.
@@ -377,4 +378,45 @@ func originsJSON(origins []string) string {
 	}
 	b, _ := json.Marshal(origins)
 	return string(b)
+}
+
+// ListComments returns a site's comments matching f, newest first.
+func (db *DB) ListComments(ctx context.Context, f store.ListFilter) ([]*comment.Comment, error) {
+	q := `SELECT ` + commentColumns + ` FROM comments WHERE 1=1`
+	var args []any
+	if f.SiteID != "" {
+		q += ` AND site_id = ?`
+		args = append(args, f.SiteID)
+	}
+	if f.Status != "" {
+		q += ` AND status = ?`
+		args = append(args, string(f.Status))
+	}
+	if f.Before != nil {
+		q += ` AND (created < ? OR (created = ? AND id < ?))`
+		args = append(args, f.Before.Created.UnixNano(), f.Before.Created.UnixNano(), f.Before.ID)
+	}
+	q += ` ORDER BY created DESC, id DESC LIMIT ?`
+	args = append(args, listLimit(f.Limit))
+	rows, err := db.read.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, translate(err)
+	}
+	defer rows.Close()
+	var out []*comment.Comment
+	for rows.Next() {
+		c, err := scanComment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, translate(rows.Err())
+}
+
+func listLimit(n int) int {
+	if n <= 0 {
+		return 50
+	}
+	return min(n, 1000)
 }

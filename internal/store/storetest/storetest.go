@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"concurrent posting", testConcurrentPosting},
 		{"not found", testNotFound},
 		{"events", testEvents},
+		{"list comments", testListComments},
 		{"listen", testListen},
 	}
 	for _, tt := range tests {
@@ -568,5 +569,60 @@ func testDumpRestore(t *testing.T, a, b, c store.Store) {
 	}
 	if n := len(dumpJSON(t, b)); n != len(dump) {
 		t.Fatalf("refused restore changed the store: %d rows", n)
+	}
+}
+
+func testListComments(t *testing.T, s store.Store) {
+	mustSite(t, s, "lc")
+	mustSite(t, s, "lc2")
+	base := time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC)
+	var held []string
+	for i := 0; i < 7; i++ {
+		c := newComment(fmt.Sprint(i))
+		c.Created = base.Add(time.Duration(i%4) * time.Minute) // ties in time are ordered by id
+		if i%2 == 0 {
+			c.Status = comment.StatusPending
+		}
+		mustPost(t, s, page("lc", fmt.Sprintf("p%d", i%3)), c)
+		if i%2 == 0 {
+			held = append(held, c.ID)
+		}
+	}
+	mustPost(t, s, page("lc2", "x"), newComment("other site"))
+	all, err := s.ListComments(ctx, store.ListFilter{SiteID: "lc"})
+	if err != nil || len(all) != 7 {
+		t.Fatalf("ListComments = %d, %v; want 7", len(all), err)
+	}
+	for i := 1; i < len(all); i++ {
+		a, b := all[i-1], all[i]
+		if a.Created.Before(b.Created) || (a.Created.Equal(b.Created) && a.ID < b.ID) {
+			t.Fatalf("not newest first at %d: %v then %v", i, a.Created, b.Created)
+		}
+	}
+	pending, _ := s.ListComments(ctx, store.ListFilter{SiteID: "lc", Status: comment.StatusPending})
+	if len(pending) != len(held) {
+		t.Fatalf("pending = %d, want %d", len(pending), len(held))
+	}
+	// Paging with Before visits every comment once.
+	seen := map[string]bool{}
+	var before *comment.Comment
+	for page := 0; page < 10; page++ {
+		got, err := s.ListComments(ctx, store.ListFilter{SiteID: "lc", Limit: 3, Before: before})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) == 0 {
+			break
+		}
+		for _, c := range got {
+			if seen[c.ID] {
+				t.Fatalf("comment %s listed twice", c.ID)
+			}
+			seen[c.ID] = true
+		}
+		before = got[len(got)-1]
+	}
+	if len(seen) != 7 {
+		t.Fatalf("paging saw %d comments, want 7", len(seen))
 	}
 }

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+	"time"
+	"unicode/utf8"
+
+	"parley/internal/comment"
+)
+
+// runComment lists and moderates comments from the command line:
+//
+//	parley comment list --site S [--status pending] [--limit N]
+//	parley comment approve|spam|delete|pending --site S ID...
+func runComment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"comment needs a subcommand: list, approve, spam, delete or pending"}
+	}
+	sub := args[0]
+	fs := newFlags("comment "+sub, stderr)
+	dbo := dbOptions{migrate: true}
+	addDBFlags(fs, &dbo)
+	site := fs.String("site", "", "site id")
+	status := fs.String("status", "pending", "list: comments in this state (pending, approved, spam, deleted)")
+	limit := fs.Int("limit", 50, "list: at most this many")
+	if err := fs.Parse(args[1:]); err != nil {
+		return usageError{err.Error()}
+	}
+	if *site == "" {
+		return usageError{"comment " + sub + " needs --site"}
+	}
+	to := map[string]comment.Status{"approve": comment.StatusApproved, "spam": comment.StatusSpam, "delete": comment.StatusDeleted, "pending": comment.StatusPending}
+	target, moderate := to[sub]
+	if sub != "list" && !moderate {
+		return usageError{fmt.Sprintf("unknown comment command %q (list, approve, spam, delete or pending)", sub)}
+	}
+	if moderate && fs.NArg() == 0 {
+		return usageError{"comment " + sub + " needs the ids of the comments"}
+	}
+	st, err := openStore(ctx, dbo)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	svc, err := newService(ctx, st, nil)
+	if err != nil {
+		return err
+	}
+	if sub == "list" {
+		cs, err := svc.Queue(ctx, *site, comment.Status(*status), "", *limit)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tCREATED\tAUTHOR\tLAYER\tSCORE\tTEXT")
+		for _, c := range cs {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2f\t%s\n", c.ID, c.Created.Format(time.DateTime), oneLine(c.Author.Name, 20), c.Verdict.Layer, c.Verdict.Score, oneLine(c.Markdown, 60))
+		}
+		return tw.Flush()
+	}
+	var failed []string
+	for _, id := range fs.Args() {
+		if _, err := svc.Moderate(ctx, *site, id, target); err != nil {
+			if errors.Is(err, comment.ErrNotFound) {
+				err = fmt.Errorf("site %q has no comment %s", *site, id)
+			}
+			fmt.Fprintln(stderr, "parley:", err)
+			failed = append(failed, id)
+			continue
+		}
+		fmt.Fprintf(stdout, "%s: %s\n", id, target)
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("%d of %d comments not changed", len(failed), fs.NArg())
+	}
+	return nil
+}
+
+// oneLine shortens text for a table cell.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
