@@ -54,7 +54,7 @@ const usage = `Parley, a self-hosted comment system.
 
 Usage:
   parley serve [--addr HOST:PORT] [--db DSN] [--demo] [--public-url URL]
-  parley site add --id ID --name NAME --origin URL [--origin URL...] [--db DSN]
+  parley site add --id ID --name NAME --origin URL [--origin URL...] [--moderation none|all|first] [--max-depth N] [--edit-window 15m]
   parley site list [--db DSN]
   parley comment list --site ID [--status pending|approved|spam|deleted]
   parley comment approve|spam|delete|pending --site ID COMMENT_ID...
@@ -281,7 +281,7 @@ func ensureDemoSite(ctx context.Context, svc *service.Service, bound, publicURL 
 	}
 	site, err := svc.Store().Site(ctx, "demo")
 	if errors.Is(err, comment.ErrNotFound) {
-		return svc.CreateSite(ctx, &comment.Site{ID: "demo", Name: "The Riverton Ledger", Origins: origins})
+		return svc.CreateSite(ctx, &comment.Site{ID: "demo", Name: "The Riverton Ledger", Origins: origins, EditWindow: comment.DefaultEditWindow})
 	}
 	if err != nil {
 		return err
@@ -373,13 +373,14 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		fs.Var(&origins, "origin", "allowed origin, e.g. https://news.example (repeatable)")
 		depth := fs.Int("max-depth", comment.DefaultMaxDepth, "how deep replies nest")
 		moderation := fs.String("moderation", "none", "hold comments for moderation: none, all or first")
+		editWindow := fs.Duration("edit-window", comment.DefaultEditWindow, "how long authors may edit or delete their comments (0: never)")
 		if err := parse(fs, args[1:]); err != nil {
 			return err
 		}
 		if *id == "" {
 			return usageError{"site add needs --id"}
 		}
-		site := &comment.Site{ID: *id, Name: *name, Origins: origins, MaxDepth: *depth, Moderation: comment.Moderation(*moderation)}
+		site := &comment.Site{ID: *id, Name: *name, Origins: origins, MaxDepth: *depth, Moderation: comment.Moderation(*moderation), EditWindow: *editWindow}
 		if err := service.NormalizeSite(site); err != nil {
 			return usageError{err.Error()}
 		}
@@ -410,9 +411,9 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tORIGINS\tMODERATION\tMAX DEPTH")
+		fmt.Fprintln(tw, "ID\tNAME\tORIGINS\tMODERATION\tMAX DEPTH\tEDIT WINDOW")
 		for _, s := range sites {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\n", s.ID, s.Name, strings.Join(s.Origins, " "), s.Moderation, s.MaxDepth)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", s.ID, s.Name, strings.Join(s.Origins, " "), s.Moderation, s.MaxDepth, s.EditWindow)
 		}
 		return tw.Flush()
 	}

@@ -64,6 +64,9 @@ type Site struct {
 	MaxDepth int
 	// Moderation decides which comments are held before they are shown.
 	Moderation Moderation
+	// EditWindow is how long after posting authors may edit or delete
+	// their own comment; 0 means never.
+	EditWindow time.Duration
 	Created    time.Time
 }
 
@@ -79,6 +82,9 @@ const (
 
 // DefaultMaxDepth is the reply depth a new site gets, as WordPress's default.
 const DefaultMaxDepth = 5
+
+// DefaultEditWindow is how long a new site lets authors edit their comments.
+const DefaultEditWindow = 15 * time.Minute
 
 // Page identifies the page a thread belongs to: its key (the canonical URL,
 // or an explicit page id given by the embedder) and the URL and title

@@ -46,15 +46,8 @@ func (d *Draft) Normalize() error {
 		d.PageURL = d.Page
 	}
 
-	if strings.TrimSpace(d.Body) == "" {
-		return Missing("body", "Please write a comment.")
-	}
-	// NUL is never typed by a person, and PostgreSQL cannot store it.
-	if !utf8.ValidString(d.Body) || strings.IndexByte(d.Body, 0) >= 0 {
-		return Invalid("body", "Your comment contains characters that are not valid text.")
-	}
-	if utf8.RuneCountInString(d.Body) > MaxBodyLen {
-		return &ValidationError{Field: "body", Code: "too_long_body", Message: "Your comment is too long (at most 20,000 characters)."}
+	if err := CheckBody(d.Body); err != nil {
+		return err
 	}
 	if err := checkLine("name", d.Name, MaxNameLen); err != nil {
 		return err
@@ -87,6 +80,21 @@ func (d *Draft) Normalize() error {
 	}
 	if len(d.Page) > MaxPageLen || len(d.PageURL) > MaxPageLen || !utf8.ValidString(d.Page) || !utf8.ValidString(d.PageURL) {
 		return Invalid("page", "The page address is not valid.")
+	}
+	return nil
+}
+
+// CheckBody checks a comment's text as typed.
+func CheckBody(body string) error {
+	if strings.TrimSpace(body) == "" {
+		return Missing("body", "Please write a comment.")
+	}
+	// NUL is never typed by a person, and PostgreSQL cannot store it.
+	if !utf8.ValidString(body) || strings.IndexByte(body, 0) >= 0 {
+		return Invalid("body", "Your comment contains characters that are not valid text.")
+	}
+	if utf8.RuneCountInString(body) > MaxBodyLen {
+		return &ValidationError{Field: "body", Code: "too_long_body", Message: "Your comment is too long (at most 20,000 characters)."}
 	}
 	return nil
 }

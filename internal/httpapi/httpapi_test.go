@@ -39,7 +39,7 @@ func newTestServer(tb testing.TB) *testServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := svc.CreateSite(ctx, &comment.Site{ID: "news", Name: "News", Origins: []string{origin}}); err != nil {
+	if err := svc.CreateSite(ctx, &comment.Site{ID: "news", Name: "News", Origins: []string{origin}, EditWindow: comment.DefaultEditWindow}); err != nil {
 		tb.Fatal(err)
 	}
 	assets, err := widget.New()
@@ -339,5 +339,41 @@ func TestCountsAndLikes(t *testing.T) {
 	resp, _ = ts.do(t, "POST", "/api/v1/sites/news/comments/nope/like", map[string]string{"reader": reader}, nil)
 	if resp.StatusCode != 404 {
 		t.Fatalf("like of a missing comment = %d", resp.StatusCode)
+	}
+}
+
+func TestEditAndDelete(t *testing.T) {
+	ts := newTestServer(t)
+	_, body := ts.do(t, "POST", "/api/v1/reader", nil, nil)
+	me := decode[map[string]string](t, body)["reader"]
+	_, body = ts.do(t, "POST", "/api/v1/reader", nil, nil)
+	other := decode[map[string]string](t, body)["reader"]
+	_, body = ts.do(t, "POST", "/api/v1/sites/news/comments", post(map[string]string{"body": "frist", "reader": me}), nil)
+	c := decode[apiComment](t, body)
+	path := "/api/v1/sites/news/comments/" + c.ID
+
+	resp, body := ts.do(t, "PATCH", path, map[string]string{"reader": other, "body": "mine now"}, nil)
+	if resp.StatusCode != 403 || decode[apiErr](t, body).Error.Code != "not_author" {
+		t.Fatalf("edit by another reader = %d %s", resp.StatusCode, body)
+	}
+	resp, body = ts.do(t, "PATCH", path, map[string]string{"reader": me, "body": "*first*"}, map[string]string{"Origin": origin})
+	if resp.StatusCode != 200 || !strings.Contains(decode[apiComment](t, body).HTML, "<em>first</em>") {
+		t.Fatalf("edit = %d %s", resp.StatusCode, body)
+	}
+	_, body = ts.do(t, "GET", "/api/v1/sites/news/comments?page="+url.QueryEscape(origin+"/story"), nil, nil)
+	if !strings.Contains(string(body), "<em>first</em>") || !strings.Contains(string(body), `"edited":`) || !strings.Contains(string(body), `"edit_window":900`) {
+		t.Fatalf("thread after edit = %s", body)
+	}
+	resp, _ = ts.do(t, "DELETE", path, map[string]string{"reader": other}, nil)
+	if resp.StatusCode != 403 {
+		t.Fatalf("delete by another reader = %d", resp.StatusCode)
+	}
+	resp, body = ts.do(t, "DELETE", path, map[string]string{"reader": me}, nil)
+	if resp.StatusCode != 200 {
+		t.Fatalf("delete = %d %s", resp.StatusCode, body)
+	}
+	_, body = ts.do(t, "GET", "/api/v1/sites/news/comments?page="+url.QueryEscape(origin+"/story"), nil, nil)
+	if decode[apiThread](t, body).Total != 0 {
+		t.Fatalf("thread after delete = %s", body)
 	}
 }

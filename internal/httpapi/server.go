@@ -78,6 +78,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /api/v1/sites/{site}/comments", s.handleCreateComment)
 	mux.HandleFunc("GET /api/v1/sites/{site}/counts", s.handleCounts)
 	mux.HandleFunc("GET /api/v1/sites/{site}/stream", s.handleStream)
+	mux.HandleFunc("PATCH /api/v1/sites/{site}/comments/{id}", s.handleEditComment)
+	mux.HandleFunc("DELETE /api/v1/sites/{site}/comments/{id}", s.handleDeleteComment)
 	mux.HandleFunc("POST /api/v1/sites/{site}/comments/{id}/like", s.handleLike)
 	mux.HandleFunc("DELETE /api/v1/sites/{site}/comments/{id}/like", s.handleLike)
 	mux.HandleFunc("OPTIONS /api/v1/sites/{site}/", s.handlePreflight)
@@ -139,6 +141,8 @@ func errorStatus(err error) (int, errorBody) {
 	var ve *comment.ValidationError
 	var mbe *http.MaxBytesError
 	switch {
+	case errors.As(err, &ve) && (ve.Code == "not_author" || ve.Code == "edit_window_closed"):
+		return http.StatusForbidden, errorBody{Code: ve.Code, Message: ve.Message}
 	case errors.As(err, &ve):
 		return http.StatusBadRequest, errorBody{Code: ve.Code, Message: ve.Message, Field: ve.Field}
 	case errors.As(err, &mbe):

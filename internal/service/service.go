@@ -136,6 +136,9 @@ func NormalizeSite(site *comment.Site) error {
 	if site.MaxDepth < 1 || site.MaxDepth > 20 {
 		return comment.Invalid("max_depth", "Reply depth must be between 1 and 20.")
 	}
+	if site.EditWindow < 0 || site.EditWindow > 7*24*time.Hour {
+		return comment.Invalid("edit_window", "The edit window must be between 0 (no editing) and 7 days.")
+	}
 	switch site.Moderation {
 	case "":
 		site.Moderation = comment.ModerateNone

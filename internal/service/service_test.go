@@ -323,7 +323,10 @@ func TestNormalizeOrigin(t *testing.T) {
 
 type learnerFunc func(c *comment.Comment, spam bool)
 
-func (f learnerFunc) Learn(_ context.Context, c *comment.Comment, spam bool) error { f(c, spam); return nil }
+func (f learnerFunc) Learn(_ context.Context, c *comment.Comment, spam bool) error {
+	f(c, spam)
+	return nil
+}
 
 func TestModerate(t *testing.T) {
 	var lessons []string
@@ -366,4 +369,52 @@ func commentIDsOf(cs []*comment.Comment) []string {
 		out = append(out, c.ID)
 	}
 	return out
+}
+
+func TestEditAndDelete(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	s := newService(t, Options{Now: func() time.Time { return now }})
+	site, _ := s.Site(ctx, "news")
+	w := *site
+	w.EditWindow = 10 * time.Minute
+	s.UpdateSite(ctx, &w)
+	me, other := s.NewReader(), s.NewReader()
+	c, err := s.Post(ctx, draft("tpyo"), Meta{Reader: me})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ve *comment.ValidationError
+	if _, err := s.Edit(ctx, "news", c.ID, other, "hijack"); !errors.As(err, &ve) || ve.Code != "not_author" {
+		t.Fatalf("edit by another reader = %v", err)
+	}
+	if _, err := s.Edit(ctx, "news", c.ID, me, " "); !errors.As(err, &ve) || ve.Field != "body" {
+		t.Fatalf("edit to empty = %v", err)
+	}
+	now = now.Add(5 * time.Minute)
+	e, err := s.Edit(ctx, "news", c.ID, me, "typo **fixed**")
+	if err != nil || !strings.Contains(e.HTML, "<strong>fixed</strong>") || e.Edited.IsZero() {
+		t.Fatalf("edit = %+v, %v", e, err)
+	}
+	th, _ := s.Thread(ctx, "news", "https://news.example/a", comment.SortOldest)
+	if th.Comments[0].Markdown != "typo **fixed**" {
+		t.Fatal("thread shows the old text after an edit")
+	}
+	now = now.Add(6 * time.Minute)
+	if _, err := s.Edit(ctx, "news", c.ID, me, "too late"); !errors.As(err, &ve) || ve.Code != "edit_window_closed" {
+		t.Fatalf("edit after the window = %v", err)
+	}
+	if err := s.Delete(ctx, "news", c.ID, me); !errors.As(err, &ve) || ve.Code != "edit_window_closed" {
+		t.Fatalf("delete after the window = %v", err)
+	}
+	d, _ := s.Post(ctx, draft("regret"), Meta{Reader: me})
+	if err := s.Delete(ctx, "news", d.ID, me); err != nil {
+		t.Fatal(err)
+	}
+	th, _ = s.Thread(ctx, "news", "https://news.example/a", comment.SortOldest)
+	if th.Total != 1 {
+		t.Fatalf("thread after delete has %d comments, want 1", th.Total)
+	}
+	if _, err := s.Edit(ctx, "news", d.ID, me, "back"); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("edit of a deleted comment = %v", err)
+	}
 }

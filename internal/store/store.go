@@ -45,6 +45,9 @@ type Store interface {
 	ThreadComments(ctx context.Context, threadID string, statuses ...comment.Status) ([]*comment.Comment, error)
 	// ListComments returns a site's comments matching f, newest first.
 	ListComments(ctx context.Context, f ListFilter) ([]*comment.Comment, error)
+	// EditComment replaces a comment's text and sets its Edited time.
+	// Returns comment.ErrNotFound if there is no such comment.
+	EditComment(ctx context.Context, id, markdown, html string, edited time.Time) error
 	// SetStatus moves a comment to another state.
 	// Returns comment.ErrNotFound if there is no such comment.
 	SetStatus(ctx context.Context, id string, s comment.Status) error

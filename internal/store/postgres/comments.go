@@ -20,8 +20,8 @@ func (db *DB) CreateSite(ctx context.Context, s *comment.Site) error {
 		s.Created = db.now().UTC()
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sites (id, name, origins, max_depth, moderation, created) VALUES ($1, $2, $3, $4, $5, $6)`,
-			s.ID, s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.Created.UnixNano())
+		_, err := tx.ExecContext(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			s.ID, s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.Created.UnixNano(), int64(s.EditWindow/time.Second))
 		return err
 	})
 }
@@ -29,8 +29,8 @@ func (db *DB) CreateSite(ctx context.Context, s *comment.Site) error {
 // UpdateSite replaces a site's name, origins and settings.
 func (db *DB) UpdateSite(ctx context.Context, s *comment.Site) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sites SET name = $1, origins = $2, max_depth = $3, moderation = $4 WHERE id = $5`,
-			s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.ID)
+		res, err := tx.ExecContext(ctx, `UPDATE sites SET name = $1, origins = $2, max_depth = $3, moderation = $4, edit_window = $5 WHERE id = $6`,
+			s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), int64(s.EditWindow/time.Second), s.ID)
 		if err != nil {
 			return err
 		}
@@ -38,13 +38,13 @@ func (db *DB) UpdateSite(ctx context.Context, s *comment.Site) error {
 	})
 }
 
-const siteColumns = `id, name, origins, max_depth, moderation, created`
+const siteColumns = `id, name, origins, max_depth, moderation, created, edit_window`
 
 func scanSite(row interface{ Scan(...any) error }) (*comment.Site, error) {
 	var s comment.Site
 	var origins, moderation string
-	var created int64
-	if err := row.Scan(&s.ID, &s.Name, &origins, &s.MaxDepth, &moderation, &created); err != nil {
+	var created, window int64
+	if err := row.Scan(&s.ID, &s.Name, &origins, &s.MaxDepth, &moderation, &created, &window); err != nil {
 		return nil, translate(err)
 	}
 	if err := json.Unmarshal([]byte(origins), &s.Origins); err != nil {
@@ -52,6 +52,7 @@ func scanSite(row interface{ Scan(...any) error }) (*comment.Site, error) {
 	}
 	s.Moderation = comment.Moderation(moderation)
 	s.Created = time.Unix(0, created).UTC()
+	s.EditWindow = time.Duration(window) * time.Second
 	return &s, nil
 }
 
@@ -397,4 +398,21 @@ func listLimit(n int) int {
 		return 50
 	}
 	return min(n, 1000)
+}
+
+// EditComment replaces a comment's text.
+func (db *DB) EditComment(ctx context.Context, id, markdown, html string, edited time.Time) error {
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		var status string
+		if err := tx.QueryRowContext(ctx, `SELECT status FROM comments WHERE id = $1 FOR UPDATE`, id).Scan(&status); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE comments SET markdown = $1, html = $2, edited = $3 WHERE id = $4`, markdown, html, edited.UnixNano(), id); err != nil {
+			return err
+		}
+		if comment.Status(status) != comment.StatusApproved {
+			return nil
+		}
+		return db.commentEvent(ctx, tx, id, comment.EventUpdate)
+	})
 }

@@ -19,8 +19,8 @@ func (db *DB) CreateSite(ctx context.Context, s *comment.Site) error {
 		s.Created = db.now().UTC()
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sites (id, name, origins, max_depth, moderation, created) VALUES (?, ?, ?, ?, ?, ?)`,
-			s.ID, s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.Created.UnixNano())
+		_, err := tx.ExecContext(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			s.ID, s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.Created.UnixNano(), int64(s.EditWindow/time.Second))
 		return err
 	})
 }
@@ -28,8 +28,8 @@ func (db *DB) CreateSite(ctx context.Context, s *comment.Site) error {
 // UpdateSite replaces a site's name, origins and settings.
 func (db *DB) UpdateSite(ctx context.Context, s *comment.Site) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sites SET name = ?, origins = ?, max_depth = ?, moderation = ? WHERE id = ?`,
-			s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.ID)
+		res, err := tx.ExecContext(ctx, `UPDATE sites SET name = ?, origins = ?, max_depth = ?, moderation = ?, edit_window = ? WHERE id = ?`,
+			s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), int64(s.EditWindow/time.Second), s.ID)
 		if err != nil {
 			return err
 		}
@@ -37,13 +37,13 @@ func (db *DB) UpdateSite(ctx context.Context, s *comment.Site) error {
 	})
 }
 
-const siteColumns = `id, name, origins, max_depth, moderation, created`
+const siteColumns = `id, name, origins, max_depth, moderation, created, edit_window`
 
 func scanSite(row interface{ Scan(...any) error }) (*comment.Site, error) {
 	var s comment.Site
 	var origins, moderation string
-	var created int64
-	if err := row.Scan(&s.ID, &s.Name, &origins, &s.MaxDepth, &moderation, &created); err != nil {
+	var created, window int64
+	if err := row.Scan(&s.ID, &s.Name, &origins, &s.MaxDepth, &moderation, &created, &window); err != nil {
 		return nil, translate(err)
 	}
 	if err := json.Unmarshal([]byte(origins), &s.Origins); err != nil {
@@ -51,6 +51,7 @@ func scanSite(row interface{ Scan(...any) error }) (*comment.Site, error) {
 	}
 	s.Moderation = comment.Moderation(moderation)
 	s.Created = time.Unix(0, created).UTC()
+	s.EditWindow = time.Duration(window) * time.Second
 	return &s, nil
 }
 
@@ -419,4 +420,28 @@ func listLimit(n int) int {
 		return 50
 	}
 	return min(n, 1000)
+}
+
+// EditComment replaces a comment's text.
+func (db *DB) EditComment(ctx context.Context, id, markdown, html string, edited time.Time) error {
+	var evs []comment.Event
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		var status string
+		if err := tx.QueryRowContext(ctx, `SELECT status FROM comments WHERE id = ?`, id).Scan(&status); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE comments SET markdown = ?, html = ?, edited = ? WHERE id = ?`, markdown, html, edited.UnixNano(), id); err != nil {
+			return err
+		}
+		if comment.Status(status) != comment.StatusApproved {
+			return nil
+		}
+		ev, err := db.commentEvent(ctx, tx, id, comment.EventUpdate)
+		evs = append(evs, ev)
+		return err
+	})
+	if err == nil {
+		db.hub.publish(evs)
+	}
+	return err
 }

@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"not found", testNotFound},
 		{"events", testEvents},
 		{"list comments", testListComments},
+		{"edit comment", testEditComment},
 		{"listen", testListen},
 	}
 	for _, tt := range tests {
@@ -98,12 +99,12 @@ func testSites(t *testing.T, s store.Store) {
 	if !got.Created.Equal(a.Created) {
 		t.Errorf("Created = %v, want %v", got.Created, a.Created)
 	}
-	a.Name, a.Origins, a.Moderation, a.MaxDepth = "Renamed", []string{"https://x.example", "http://localhost:8080"}, comment.ModerateAll, 3
+	a.Name, a.Origins, a.Moderation, a.MaxDepth, a.EditWindow = "Renamed", []string{"https://x.example", "http://localhost:8080"}, comment.ModerateAll, 3, time.Hour
 	if err := s.UpdateSite(ctx, a); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = s.Site(ctx, "beta")
-	if got.Name != "Renamed" || len(got.Origins) != 2 || got.Moderation != comment.ModerateAll || got.MaxDepth != 3 {
+	if got.Name != "Renamed" || len(got.Origins) != 2 || got.Moderation != comment.ModerateAll || got.MaxDepth != 3 || got.EditWindow != time.Hour {
 		t.Fatalf("after update Site = %+v", got)
 	}
 	if err := s.UpdateSite(ctx, &comment.Site{ID: "nope"}); !errors.Is(err, comment.ErrNotFound) {
@@ -624,5 +625,25 @@ func testListComments(t *testing.T, s store.Store) {
 	}
 	if len(seen) != 7 {
 		t.Fatalf("paging saw %d comments, want 7", len(seen))
+	}
+}
+
+func testEditComment(t *testing.T, s store.Store) {
+	mustSite(t, s, "ed")
+	c := mustPost(t, s, page("ed", "k"), newComment("before"))
+	at := time.Date(2026, 6, 1, 10, 0, 0, 123, time.UTC)
+	if err := s.EditComment(ctx, c.ID, "after", "<p>after</p>", at); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := s.Comment(ctx, c.ID)
+	if got.Markdown != "after" || got.HTML != "<p>after</p>" || !got.Edited.Equal(at) || got.Status != comment.StatusApproved {
+		t.Fatalf("after edit: %+v", got)
+	}
+	evs, _ := s.Events(ctx, c.ThreadID, 0, 10)
+	if len(evs) != 2 || evs[1].Kind != comment.EventUpdate {
+		t.Fatalf("events after edit = %+v", evs)
+	}
+	if err := s.EditComment(ctx, "nope", "x", "x", at); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("EditComment(missing) = %v", err)
 	}
 }
