@@ -1,0 +1,423 @@
+package browsertest
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"html/template"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+
+	"parley/internal/comment"
+	"parley/internal/httpapi"
+	"parley/internal/service"
+	"parley/internal/store/sqlite"
+	"parley/internal/widget"
+)
+
+// chromiumEnv names the Chromium binary the tests drive; CI sets it.
+const chromiumEnv = "PARLEY_TEST_CHROMIUM"
+
+// screenshotEnv, when set, names a folder that keeps the screenshots the
+// tests take (by default they go to the test's temporary folder and are
+// removed with it).
+const screenshotEnv = "PARLEY_TEST_SCREENSHOTS"
+
+// needChromium skips the test when no browser is configured.
+func needChromium(tb testing.TB) string {
+	tb.Helper()
+	exe := os.Getenv(chromiumEnv)
+	if exe == "" {
+		tb.Skip("PARLEY_TEST_CHROMIUM is not set; browser tests skipped")
+	}
+	return exe
+}
+
+// stack is Parley and a news site that embeds it, each on its own
+// loopback origin, as in a real deployment.
+type stack struct {
+	parley *httptest.Server // Parley: API, widget, server-rendered thread
+	host   *httptest.Server // the news site with the article pages
+	svc    *service.Service
+}
+
+// newStack runs the real Parley handler over a temporary SQLite store, and
+// a host site "news" whose only allowed origin is the host server.
+//
+// The host serves two kinds of article page for a page key KEY:
+//
+//	/article/KEY      the widget: <div id="parley" data-page-id=KEY> and embed.js
+//	/ssi/KEY          a "server-side include": the host fetches Parley's
+//	                  HTML thread and puts it in the div, with no script
+//
+// Both take ?lang=; /ssi passes replytocom, parley_held and sort on to Parley.
+func newStack(tb testing.TB) *stack {
+	tb.Helper()
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "parley.db"), sqlite.Options{Migrate: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	svc, err := service.New(ctx, st, service.Options{})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	assets, err := widget.New()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s := &stack{svc: svc}
+	s.parley = httptest.NewServer(httpapi.New(svc, assets, nil, httpapi.Config{}).Handler())
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /article/{key}", s.handleArticle)
+	mux.HandleFunc("GET /ssi/{key}", s.handleInclude)
+	s.host = httptest.NewServer(mux)
+	tb.Cleanup(func() {
+		s.host.Close()
+		s.parley.Close()
+		st.Close()
+	})
+	if err := svc.CreateSite(ctx, &comment.Site{ID: "news", Name: "The Riverton Ledger", Origins: []string{s.host.URL}}); err != nil {
+		tb.Fatal(err)
+	}
+	return s
+}
+
+// articleURL is the widget page of a page key.
+func (s *stack) articleURL(key string) string { return s.host.URL + "/article/" + url.PathEscape(key) }
+
+// includeURL is the server-side-include page of a page key.
+func (s *stack) includeURL(key string) string { return s.host.URL + "/ssi/" + url.PathEscape(key) }
+
+// post stores a comment through the service, as if posted from the
+// article page of key, and returns it. It fails tb on any error.
+func (s *stack) post(tb testing.TB, key, parent, name, body string) *comment.Comment {
+	tb.Helper()
+	c, err := s.svc.Post(context.Background(), comment.Draft{SiteID: "news", Page: key, PageURL: s.articleURL(key),
+		ParentID: parent, Name: name, Email: strings.ToLower(strings.ReplaceAll(name, " ", ".")) + "@example.org", Body: body}, service.Meta{})
+	if err != nil {
+		tb.Fatalf("post %q: %v", body, err)
+	}
+	return c
+}
+
+// stored returns the approved comments of a page, oldest first.
+func (s *stack) stored(tb testing.TB, key string) []*comment.Comment {
+	tb.Helper()
+	ctx := context.Background()
+	th, err := s.svc.Store().Thread(ctx, "news", key)
+	if err != nil {
+		tb.Fatalf("thread %q: %v", key, err)
+	}
+	cs, err := s.svc.Store().ThreadComments(ctx, th.ID, comment.StatusApproved)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return cs
+}
+
+// guardJS runs first on every host page. It replaces the functions XSS
+// payloads call to prove they ran, so that a call sets window.__xss (and
+// records what was called) before the original opens its dialog, which
+// the browser helper counts and dismisses. html[data-js] shows that
+// scripts ran at all.
+const guardJS = `window.__xss = false; window.__xssCalls = [];
+for (const f of ['alert', 'confirm', 'prompt', 'print']) {
+	const orig = window[f];
+	window[f] = function (m) {
+		window.__xss = true;
+		window.__xssCalls.push(f + '(' + String(m).slice(0, 80) + ')');
+		if (f != 'print') return orig.apply(window, arguments);
+	};
+}
+document.documentElement.dataset.js = 'on';`
+
+var hostPage = template.Must(template.New("article").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Riverton's new bus line opens — The Riverton Ledger</title>
+<script>{{.Guard}}</script>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#222;background:#fff}</style>
+</head><body>
+<article>
+<h1>Riverton's new bus line opens</h1>
+<p>The number 7 bus now runs from the station to the hospital every twelve minutes,
+the town council <a href="#council">announced</a> on Monday.</p>
+</article>
+<div id="parley" data-site="news" data-page-id="{{.Key}}"{{with .Lang}} data-lang="{{.}}"{{end}}>{{.Include}}</div>
+{{with .Script}}<script src="{{.}}" async></script>{{end}}
+</body></html>
+`))
+
+type hostView struct {
+	Guard   template.JS
+	Key     string
+	Lang    string
+	Include template.HTML
+	Script  string
+}
+
+func (s *stack) handleArticle(w http.ResponseWriter, r *http.Request) {
+	v := hostView{Guard: guardJS, Key: r.PathValue("key"), Lang: r.URL.Query().Get("lang"), Script: s.parley.URL + "/embed.js"}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := hostPage.Execute(w, v); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+}
+
+// handleInclude renders the article with Parley's thread fetched on the
+// server, as a CMS would, and no script.
+func (s *stack) handleInclude(w http.ResponseWriter, r *http.Request) {
+	key := r.PathValue("key")
+	in := r.URL.Query()
+	q := url.Values{"page": {key}, "url": {s.includeURL(key)}}
+	for _, k := range []string{"replytocom", "parley_held", "sort", "lang"} {
+		if v := in.Get(k); v != "" {
+			q.Set(k, v)
+		}
+	}
+	req, err := http.NewRequestWithContext(r.Context(), "GET", s.parley.URL+"/sites/news/thread?"+q.Encode(), nil)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+		return
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		http.Error(w, err.Error(), http.StatusBadGateway)
+		return
+	}
+	defer resp.Body.Close()
+	frag, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		http.Error(w, fmt.Sprintf("parley thread: %d %v %s", resp.StatusCode, err, frag), http.StatusBadGateway)
+		return
+	}
+	v := hostView{Guard: guardJS, Key: key, Lang: in.Get("lang"), Include: template.HTML(frag)}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	if err := hostPage.Execute(w, v); err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
+	}
+}
+
+// browser is one headless Chromium with one tab, and what it saw: the
+// JavaScript dialogs it dismissed, every request and every main-frame
+// navigation.
+type browser struct {
+	tb  testing.TB
+	ctx context.Context // the tab, limited to the test's time budget
+
+	mu          sync.Mutex
+	dialogs     []string
+	requests    []string
+	navigations []string
+}
+
+// newBrowser starts Chromium with a fresh profile. Everything is closed
+// when the test ends; the whole test must finish within budget.
+func newBrowser(tb testing.TB, budget time.Duration) *browser {
+	tb.Helper()
+	exe := needChromium(tb)
+	profile := tb.TempDir() // removed after the browser has closed (cleanups run last-in first-out)
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox, // the tests run as root
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-default-apps", true),
+		chromedp.Flag("disable-features", "Translate,MediaRouter,OptimizationHints"),
+		chromedp.Flag("force-color-profile", "srgb"),
+		chromedp.Flag("lang", "en-US"),
+		// Nothing but the loopback test servers resolves, so a request that
+		// leaks (from a payload, or Chromium's own services) is seen by the
+		// tests but never leaves the machine.
+		chromedp.Flag("host-resolver-rules", "MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		chromedp.UserDataDir(profile),
+		chromedp.WindowSize(1000, 900),
+	}
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, bcancel := chromedp.NewContext(actx)
+	tb.Cleanup(func() {
+		// Close the browser gracefully, but do not hang the test run on it.
+		cctx, cancel := context.WithTimeout(bctx, 10*time.Second)
+		defer cancel()
+		chromedp.Cancel(cctx)
+		bcancel()
+		acancel()
+	})
+	if err := chromedp.Do(bctx); err != nil {
+		tb.Fatalf("start %s: %v", exe, err)
+	}
+	b := &browser{tb: tb}
+	err := chromedp.Listen(bctx, func(ev any) {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		switch ev := ev.(type) {
+		case *page.EventJavascriptDialogOpening:
+			b.dialogs = append(b.dialogs, string(ev.Type)+": "+ev.Message)
+			// A dialog blocks the page until it is answered; answer it
+			// outside the listener, which must not run commands.
+			go chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{})
+		case *network.EventRequestWillBeSent:
+			b.requests = append(b.requests, ev.Request.URL)
+		case *page.EventFrameNavigated:
+			if ev.Frame.ParentID == "" {
+				b.navigations = append(b.navigations, ev.Frame.URL)
+			}
+		}
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if _, err := chromedp.Call(bctx, network.Enable, network.EnableParams{}); err != nil {
+		tb.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(bctx, budget)
+	tb.Cleanup(cancel)
+	b.ctx = ctx
+	return b
+}
+
+// do runs actions in the tab and fails the test on an error.
+func (b *browser) do(actions ...chromedp.Action[chromedp.Void]) {
+	b.tb.Helper()
+	if err := chromedp.Do(b.ctx, actions...); err != nil {
+		b.tb.Fatal(err)
+	}
+}
+
+// eval evaluates a JavaScript expression in the page.
+func eval[T any](b *browser, expr string) T {
+	b.tb.Helper()
+	v, err := chromedp.Run(b.ctx, chromedp.Evaluate[T](expr))
+	if err != nil {
+		b.tb.Fatalf("evaluate %s: %v", expr, err)
+	}
+	return v
+}
+
+// waitFor waits until the JavaScript expression is truthy.
+func (b *browser) waitFor(what, expr string) {
+	b.tb.Helper()
+	_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr,
+		chromedp.WithPollingInterval(25*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
+	if err != nil {
+		b.tb.Fatalf("waiting for %s: %v", what, err)
+	}
+}
+
+// waitLocation waits, across navigations, until the tab's address
+// satisfies ok, and returns it.
+func (b *browser) waitLocation(what string, ok func(string) bool) string {
+	b.tb.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var loc string
+	for time.Now().Before(deadline) {
+		l, err := chromedp.Run(b.ctx, chromedp.Location())
+		if err == nil {
+			loc = l
+			if ok(l) {
+				ready, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`document.readyState`))
+				if err == nil && ready == "complete" {
+					return l
+				}
+			}
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	b.tb.Fatalf("waiting for %s: the tab is at %s", what, loc)
+	return ""
+}
+
+// click clicks the element the JavaScript expression gives, with the
+// mouse, once it has stopped moving: the widget scrolls smoothly to a
+// comment it has just shown, and a click during the scroll would land
+// where the element was.
+func (b *browser) click(elem string) {
+	b.tb.Helper()
+	pos := `(e => { const r = e.getBoundingClientRect(); return r.left + ',' + r.top + ',' + scrollX + ',' + scrollY })(` + elem + `)`
+	last := ""
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); {
+		p := eval[string](b, pos)
+		if p == last {
+			break
+		}
+		last = p
+		time.Sleep(60 * time.Millisecond)
+	}
+	b.do(chromedp.Click(chromedp.JSPath(elem)))
+}
+
+// seen returns copies of what the browser saw so far.
+func (b *browser) seen() (dialogs, requests, navigations []string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return append([]string(nil), b.dialogs...), append([]string(nil), b.requests...), append([]string(nil), b.navigations...)
+}
+
+// screenshot saves a PNG of the whole page and returns its path.
+func (b *browser) screenshot(name string) string {
+	b.tb.Helper()
+	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		b.tb.Fatalf("screenshot: %v", err)
+	}
+	dir := os.Getenv(screenshotEnv)
+	if dir == "" {
+		dir = b.tb.TempDir()
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		b.tb.Fatal(err)
+	}
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		b.tb.Fatal(err)
+	}
+	b.tb.Logf("screenshot %s (%d bytes)", path, len(png))
+	return path
+}
+
+// js quotes s as a JavaScript string literal.
+func js(s string) string {
+	q, _ := json.Marshal(s)
+	return string(q)
+}
+
+// shadowRoot is the widget's shadow root in the host page.
+const shadowRoot = `document.querySelector('#parley').shadowRoot`
+
+// inWidget selects the first element matching css inside the widget's
+// shadow root.
+func inWidget(css string) chromedp.JSPath {
+	return chromedp.JSPath(shadowRoot + `.querySelector(` + js(css) + `)`)
+}
+
+// widgetJS is a JavaScript expression for the first element matching css
+// inside the widget.
+func widgetJS(css string) string { return shadowRoot + `.querySelector(` + js(css) + `)` }
+
+// widgetReady is true once the widget has loaded and drawn the thread.
+const widgetReady = `(r => !!r && !!r.querySelector('.parley-status') && r.querySelector('.parley-status').hidden && !r.querySelector('.parley').hidden)(document.querySelector('#parley').shadowRoot)`
+
+// openWidget loads the widget page of key and waits until it has drawn.
+func (b *browser) openWidget(pageURL string) {
+	b.tb.Helper()
+	b.do(chromedp.Navigate(pageURL))
+	b.waitFor("the widget to load", widgetReady)
+}
