@@ -1,0 +1,35 @@
+package spam
+
+import (
+	_ "embed"
+	"fmt"
+	"sync"
+)
+
+// defaultModel is the built-in classifier, trained on the four shared
+// files of the YouTube Spam Collection (Alberto, Lochter and Almeida;
+// UCI Machine Learning Repository; CC BY 4.0). Training is deterministic,
+// so this rebuilds it byte for byte, from the repository root:
+//
+//	go run ./cmd/parley spam train --out internal/spam/default.model \
+//	    ../shared/data/spam/youtube/Youtube01-Psy.csv \
+//	    ../shared/data/spam/youtube/Youtube02-KatyPerry.csv \
+//	    ../shared/data/spam/youtube/Youtube03-LMFAO.csv \
+//	    ../shared/data/spam/youtube/Youtube04-Eminem.csv
+//
+// TestDefaultModel_Reproducible checks that it does.
+//
+//go:embed default.model
+var defaultModel []byte
+
+var loadDefault = sync.OnceValues(func() (*Model, error) {
+	m := new(Model)
+	if err := m.UnmarshalBinary(defaultModel); err != nil {
+		return nil, fmt.Errorf("built-in spam model: %w", err)
+	}
+	return m, nil
+})
+
+// Default returns the built-in model, shared by every site. It returns an
+// error only if the binary was built with a broken model file.
+func Default() (*Model, error) { return loadDefault() }

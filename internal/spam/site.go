@@ -1,0 +1,239 @@
+package spam
+
+import (
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"hash/crc32"
+	"math"
+	"slices"
+	"sync"
+)
+
+// SiteModel is one site's classifier: a shared default Model plus the
+// weights the site has learned from its moderators, kept as a small
+// sparse table of corrections on top of the default rather than a copy of
+// it. A hundred sites cost one default model and a hundred small maps.
+// It is safe for concurrent use; Learn takes effect for the next Check.
+type SiteModel struct {
+	base *Model
+	mu   sync.RWMutex
+	d    siteDelta
+}
+
+// siteDelta is what a site learned: corrections to the default weights.
+type siteDelta struct {
+	w    map[uint32]float32
+	bias float32
+	n    int // decisions learned
+}
+
+func (d *siteDelta) get(i uint32) float32 {
+	if len(d.w) == 0 {
+		return 0
+	}
+	return d.w[i]
+}
+
+// Site learning limits. A correction to one weight is capped so that no
+// single word a moderator's decision touched (often a topic word of the
+// site, which its legitimate readers use too) can push a comment into the
+// spam folder on its own.
+const (
+	maxDelta    = 1.5  // largest correction of one weight, in logits
+	learnMargin = 1.0  // how far past the hold threshold a lesson aims
+	textShare   = 0.85 // share of a correction put on words and n-grams; the rest goes on link domains
+	maxSiteKeys = 1 << 20
+)
+
+// NewSiteModel returns a site model that starts as base.
+func NewSiteModel(base *Model) *SiteModel {
+	return &SiteModel{base: base, d: siteDelta{w: map[uint32]float32{}}}
+}
+
+// Base returns the shared default model under the site's learning.
+func (s *SiteModel) Base() *Model { return s.base }
+
+// Learned returns how many moderator decisions the site has learned.
+func (s *SiteModel) Learned() int {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	return s.d.n
+}
+
+// Logit returns the site's score for a comment as log-odds of spam.
+func (s *SiteModel) Logit(in *Input) float64 {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if len(s.d.w) == 0 && s.d.bias == 0 {
+		return s.base.logit(in.Body, in.Website, nil)
+	}
+	return s.base.logit(in.Body, in.Website, &s.d)
+}
+
+// Classify returns the classifier's verdict on a comment.
+func (s *SiteModel) Classify(in *Input) Verdict {
+	z := s.Logit(in)
+	a := s.base.action(z)
+	v := Verdict{Action: a, Layer: "classifier", Score: sigmoid(z)}
+	switch a {
+	case Spam:
+		v.Reason = fmt.Sprintf("reads like spam (score %.3f)", v.Score)
+	case Hold:
+		v.Reason = fmt.Sprintf("may be spam (score %.3f)", v.Score)
+	default:
+		v.Reason = fmt.Sprintf("reads like a legitimate comment (score %.3f)", v.Score)
+	}
+	return v
+}
+
+// Check implements Checker. It never fails.
+func (s *SiteModel) Check(_ context.Context, in *Input) (Verdict, error) {
+	return s.Classify(in), nil
+}
+
+// Learn takes one moderator decision: in is spam, or it is not. The
+// update is passive-aggressive: nothing changes if the site's model
+// already scores the comment clearly on the right side; otherwise the
+// comment's own words (and link domains) are corrected just enough to put
+// it learnMargin past the hold threshold (spam lessons aim at the spam
+// threshold), so the same text is judged as the moderator said at once
+// and similar texts move in proportion to what they share.
+func (s *SiteModel) Learn(in Input, spam bool) {
+	f := featurePool.Get().(*features)
+	defer featurePool.Put(f)
+	f.extract(in.Body, in.Website)
+	shift := 32 - s.base.bits
+
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.d.n++
+	z := s.base.logit(in.Body, in.Website, &s.d)
+	var need float64
+	if spam {
+		target := float64(s.base.hold) + learnMargin
+		need = target - z
+		if need <= 0 {
+			return
+		}
+	} else {
+		target := float64(s.base.hold) - learnMargin
+		need = target - z
+		if need >= 0 {
+			return
+		}
+	}
+	// Link domains (and the website's) are specific to the sender: they
+	// take part of the correction if there are any.
+	textNeed := need
+	if len(f.links) > 0 {
+		if len(f.text) > 0 {
+			textNeed = need * textShare
+		} else {
+			textNeed = 0
+		}
+		per := float32((need - textNeed) / float64(len(f.links)))
+		for _, h := range f.links {
+			s.add(h>>shift, per)
+		}
+	}
+	if textNeed != 0 {
+		// The text features each weigh tw and their squares sum to one,
+		// so adding textNeed*tw to each moves the score by textNeed.
+		step := float32(textNeed) * f.textWeight()
+		for _, h := range f.text {
+			s.add(h>>shift, step)
+		}
+	}
+}
+
+func (s *SiteModel) add(i uint32, v float32) {
+	if len(s.d.w) >= maxSiteKeys {
+		if _, ok := s.d.w[i]; !ok {
+			return // the table is full; a site this busy should retrain
+		}
+	}
+	nv := s.d.w[i] + v
+	nv = max(-maxDelta, min(maxDelta, nv))
+	if nv == 0 {
+		delete(s.d.w, i)
+		return
+	}
+	s.d.w[i] = nv
+}
+
+// The binary format of a site's learning, version 1, little-endian:
+//
+//	"PARLEYSITE" version:u8 bits:u8 decisions:u32 bias:f32
+//	n:u32, then n entries of (index:u32, weight:f32) in index order
+//	crc32 (IEEE) of everything before it:u32
+//
+// It holds only the site's corrections; the default model is not copied.
+const siteMagic = "PARLEYSITE"
+
+// MarshalBinary encodes what the site has learned.
+func (s *SiteModel) MarshalBinary() ([]byte, error) {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var b bytes.Buffer
+	b.WriteString(siteMagic)
+	b.WriteByte(1)
+	b.WriteByte(s.base.bits)
+	b.Write(binary.LittleEndian.AppendUint32(nil, uint32(s.d.n)))
+	b.Write(binary.LittleEndian.AppendUint32(nil, math.Float32bits(s.d.bias)))
+	keys := make([]uint32, 0, len(s.d.w))
+	for k := range s.d.w {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	b.Write(binary.LittleEndian.AppendUint32(nil, uint32(len(keys))))
+	for _, k := range keys {
+		b.Write(binary.LittleEndian.AppendUint32(nil, k))
+		b.Write(binary.LittleEndian.AppendUint32(nil, math.Float32bits(s.d.w[k])))
+	}
+	b.Write(binary.LittleEndian.AppendUint32(nil, crc32.ChecksumIEEE(b.Bytes())))
+	return b.Bytes(), nil
+}
+
+// UnmarshalBinary replaces what the site has learned with data written by
+// MarshalBinary over a base model of the same table size. It returns an
+// error wrapping ErrBadModel if the data does not fit.
+func (s *SiteModel) UnmarshalBinary(data []byte) error {
+	head := len(siteMagic) + 2 + 12
+	if len(data) < head+4 || string(data[:len(siteMagic)]) != siteMagic {
+		return ErrBadModel
+	}
+	body, sum := data[:len(data)-4], binary.LittleEndian.Uint32(data[len(data)-4:])
+	if crc32.ChecksumIEEE(body) != sum {
+		return fmt.Errorf("%w: checksum mismatch", ErrBadModel)
+	}
+	p := len(siteMagic)
+	if body[p] != 1 {
+		return fmt.Errorf("%w: site format version %d, this build reads 1", ErrBadModel, body[p])
+	}
+	if body[p+1] != s.base.bits {
+		return fmt.Errorf("%w: site learning was made for a table of 2^%d, the default model has 2^%d; it has to be relearned", ErrBadModel, body[p+1], s.base.bits)
+	}
+	p += 2
+	d := siteDelta{n: int(binary.LittleEndian.Uint32(body[p:])), bias: math.Float32frombits(binary.LittleEndian.Uint32(body[p+4:]))}
+	n := int(binary.LittleEndian.Uint32(body[p+8:]))
+	p += 12
+	if n > maxSiteKeys || len(body)-p != 8*n {
+		return fmt.Errorf("%w: truncated", ErrBadModel)
+	}
+	d.w = make(map[uint32]float32, n)
+	for range n {
+		k := binary.LittleEndian.Uint32(body[p:])
+		v := math.Float32frombits(binary.LittleEndian.Uint32(body[p+4:]))
+		p += 8
+		if k >= uint32(len(s.base.w)) || math.IsNaN(float64(v)) || math.Abs(float64(v)) > maxDelta {
+			return fmt.Errorf("%w: bad entry", ErrBadModel)
+		}
+		d.w[k] = v
+	}
+	s.mu.Lock()
+	s.d = d
+	s.mu.Unlock()
+	return nil
+}
