@@ -149,9 +149,16 @@ function mount(host) {
 
 	let sort = SORTS.includes(ds.sort) ? ds.sort : 'oldest';
 	let comments = [], shown = 0, total = 0, maxDepth = 5, closed = false;
-	let parent = '', parentLi = null, busy = false, loaded = false;
-	const likedKey = 'liked:' + site, heldKey = 'held:' + site + ':' + page;
+	let parent = '', parentLi = null, busy = false, loaded = false, editWindow = 0, es;
+	const likedKey = 'liked:' + site, heldKey = 'held:' + site + ':' + page, mineKey = 'mine:' + site;
 	const liked = new Set(list(likedKey));
+	// The reader's own comments (id, text as typed, when), for Edit and Delete.
+	const mine = new Map(list(mineKey).map(m => [m.id, m]));
+	const remember = (id, md) => {
+		mine.set(id, {id, md, t: (mine.get(id) || {t: Date.now()}).t});
+		save(mineKey, [...mine.values()].slice(-200));
+	};
+	const errText = e => e.status && msg('error.' + e.info.code) || e.info && e.info.message || t('error.generic');
 
 	const root = host.shadowRoot || host.attachShadow({mode: 'open'});
 	const find = id => root.getElementById('comment-' + id);
@@ -222,9 +229,78 @@ function mount(host) {
 				c.pending && h('p', {class: 'parley-notice'}, t('pending')),
 				h('div', {class: 'parley-body', dir: 'auto', html: c.html || ''}),
 				!c.pending && h('div', {class: 'parley-actions'}, like(c),
-					!closed && h('button', {type: 'button', class: 'parley-reply', 'aria-label': t('respond.to', {name}), onclick: () => replyTo(li, name)}, t('reply')))),
+					!closed && h('button', {type: 'button', class: 'parley-reply', 'aria-label': t('respond.to', {name}), onclick: () => replyTo(li, name)}, t('reply')),
+					mine.has(c.id) && Date.now() - when < editWindow * 1e3 && [
+						h('button', {type: 'button', class: 'parley-edit', onclick: () => edit(li, c)}, t('edit')),
+						h('button', {type: 'button', class: 'parley-delete', onclick: () => del(li, c)}, t('delete'))])),
 			c.replies && c.replies.length ? h('ol', {class: 'parley-replies'}, c.replies.map(item)) : null);
+		li.irt = c.in_reply_to;
 		return li;
+	}
+
+	// update shows a changed comment (an edit, a new like count) in place.
+	function update(li, c) {
+		li.firstChild.replaceWith(item({...c, in_reply_to: c.in_reply_to || li.irt, replies: []}).firstChild);
+	}
+
+	// edit swaps the comment's text for a box holding what the reader typed.
+	function edit(li, c) {
+		const body = li.querySelector('.parley-body');
+		const ta = h('textarea', {class: 'parley-edit-box', rows: 4, dir: 'auto', 'aria-label': t('edit')});
+		ta.value = mine.get(c.id).md;
+		const done = () => box.replaceWith(body);
+		const box = h('div', {class: 'parley-editing'}, ta,
+			h('button', {type: 'button', class: 'parley-save', onclick: async () => {
+				try {
+					const r = await api('PATCH', '/sites/' + S + '/comments/' + encodeURIComponent(c.id), {reader: await reader(), body: ta.value});
+					remember(c.id, ta.value);
+					update(li, r);
+					li.firstChild.tabIndex = -1;
+					li.firstChild.focus();
+				} catch (e) {
+					forgetReader(e);
+					say(errText(e));
+				}
+			}}, t('save')),
+			h('button', {type: 'button', onclick: done}, t('cancel')));
+		body.replaceWith(box);
+		ta.focus();
+	}
+
+	async function del(li, c) {
+		if (!confirm(t('delete.confirm'))) return;
+		try {
+			await api('DELETE', '/sites/' + S + '/comments/' + encodeURIComponent(c.id), {reader: await reader()});
+			drop(c.id);
+			say(t('deleted'));
+		} catch (e) {
+			forgetReader(e);
+			say(errText(e));
+		}
+	}
+
+	// drop takes a comment that is no longer visible off the page.
+	function drop(id) {
+		const li = find(id);
+		if (li && !li.classList.contains('parley-pending')) {
+			li.remove();
+			setCount(--total);
+		}
+	}
+
+	// live follows the thread's changes as they happen (Server-Sent Events);
+	// the browser reconnects and resumes by itself after a lost connection.
+	function live(after) {
+		if (es || !W.EventSource) return;
+		es = new EventSource(API + '/sites/' + S + '/stream?page=' + encodeURIComponent(page) + '&after=' + (after || 0));
+		es.addEventListener('change', e => {
+			let d, li;
+			try { d = JSON.parse(e.data) } catch (x) { return }
+			if (d.kind == 'new') add(d.comment);
+			else if (d.kind == 'update' && (li = find(d.id))) update(li, d.comment);
+			else if (d.kind == 'remove') drop(d.id);
+		});
+		es.addEventListener('reset', refresh);
 	}
 
 	function like(c) {
@@ -243,7 +319,7 @@ function mount(host) {
 				save(likedKey, [...liked].slice(-1000));
 			} catch (e) {
 				forgetReader(e);
-				say(e.status && msg('error.' + e.info.code) || e.info && e.info.message || t('error.generic'));
+				say(errText(e));
 			}
 			b.busy = false;
 		}
@@ -377,6 +453,7 @@ function mount(host) {
 		try {
 			const c = await api('POST', '/sites/' + S + '/comments', {page, url, title, parent, name: v.name, email: v.email, website: v.website, body: F.body.value, reader: await reader()});
 			c.pending = c.status == 'pending';
+			remember(c.id, F.body.value);
 			if (c.pending) save(heldKey, [...list(heldKey), {t: Date.now(), c}]);
 			else setCount(++total);
 			unreply();
@@ -404,6 +481,7 @@ function mount(host) {
 	function render(d) {
 		closed = !!d.closed;
 		maxDepth = d.max_depth || 5;
+		editWindow = d.edit_window || 0;
 		total = d.total || 0;
 		comments = d.comments || [];
 		if (d.privacy_url) privacy.href = d.privacy_url;
@@ -431,7 +509,10 @@ function mount(host) {
 		}
 		// Only the first render follows #comment-ID; later ones (a new sort)
 		// leave focus where the reader is.
-		if (!loaded) go(location.hash);
+		if (!loaded) {
+			go(location.hash);
+			live(d.last_event);
+		}
 		loaded = true;
 	}
 
