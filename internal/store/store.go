@@ -86,6 +86,12 @@ type Store interface {
 	// comment.ErrConflict if the store already holds sites.
 	Restore(ctx context.Context, next func() (*Row, error)) error
 
+	// SpamModel returns what a site's spam filter has learned, as saved
+	// by SaveSpamModel. Returns comment.ErrNotFound if nothing was saved.
+	SpamModel(ctx context.Context, siteID string) ([]byte, error)
+	// SaveSpamModel stores what a site's spam filter has learned.
+	SaveSpamModel(ctx context.Context, siteID string, model []byte) error
+
 	// Secret returns the named server secret, creating it from gen on first
 	// use. Every instance sharing a database gets the same value.
 	Secret(ctx context.Context, name string, gen func() []byte) ([]byte, error)

@@ -138,8 +138,12 @@ func (db *DB) LastEvent(ctx context.Context, threadID string) (int64, error) {
 	return id.Int64, translate(err)
 }
 
-// PruneEvents deletes events created before t.
+// PruneEvents deletes events created before t, and rate-limit buckets
+// idle since then (a bucket idle that long is full again anyway).
 func (db *DB) PruneEvents(ctx context.Context, before time.Time) error {
-	_, err := db.db.ExecContext(ctx, `DELETE FROM events WHERE created < $1`, before.UnixNano())
+	if _, err := db.db.ExecContext(ctx, `DELETE FROM events WHERE created < $1`, before.UnixNano()); err != nil {
+		return translate(err)
+	}
+	_, err := db.db.ExecContext(ctx, `DELETE FROM rate_buckets WHERE updated < $1`, before.UnixNano())
 	return translate(err)
 }

@@ -6,7 +6,10 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -57,5 +60,42 @@ func BenchmarkThreadRead(b *testing.B) {
 		b.Run(fmt.Sprintf("comments=%d", total), func(b *testing.B) {
 			storetest.BenchThreadRead(b, mustOpen(b), total)
 		})
+	}
+}
+
+func TestTakeToken(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 3; i++ {
+		if ok, _, err := db.TakeToken(ctx, "k", 3, time.Minute, now); err != nil || !ok {
+			t.Fatalf("take %d = %v, %v", i, ok, err)
+		}
+	}
+	ok, retry, err := db.TakeToken(ctx, "k", 3, time.Minute, now.Add(30*time.Second))
+	if err != nil || ok || retry != 30*time.Second {
+		t.Fatalf("take from an empty bucket = %v, retry %v, %v; want refused, retry 30s", ok, retry, err)
+	}
+	if ok, _, _ := db.TakeToken(ctx, "k", 3, time.Minute, now.Add(61*time.Second)); !ok {
+		t.Fatal("bucket did not refill")
+	}
+	if ok, _, _ := db.TakeToken(ctx, "other", 3, time.Minute, now); !ok {
+		t.Fatal("buckets are not separate")
+	}
+	// Concurrent takes from several connections spend each token once.
+	var wg sync.WaitGroup
+	var got atomic.Int32
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if ok, _, err := db.TakeToken(ctx, "race", 5, time.Hour, now); err == nil && ok {
+				got.Add(1)
+			}
+		}()
+	}
+	wg.Wait()
+	if got.Load() != 5 {
+		t.Fatalf("%d concurrent takes succeeded from a bucket of 5", got.Load())
 	}
 }

@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"events", testEvents},
 		{"list comments", testListComments},
 		{"edit comment", testEditComment},
+		{"spam model", testSpamModel},
 		{"listen", testListen},
 	}
 	for _, tt := range tests {
@@ -645,5 +646,24 @@ func testEditComment(t *testing.T, s store.Store) {
 	}
 	if err := s.EditComment(ctx, "nope", "x", "x", at); !errors.Is(err, comment.ErrNotFound) {
 		t.Fatalf("EditComment(missing) = %v", err)
+	}
+}
+
+func testSpamModel(t *testing.T, s store.Store) {
+	mustSite(t, s, "sm")
+	if _, err := s.SpamModel(ctx, "sm"); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("SpamModel before saving = %v, want ErrNotFound", err)
+	}
+	for _, m := range [][]byte{{1, 2, 3}, {4, 0, 5, 6}} {
+		if err := s.SaveSpamModel(ctx, "sm", m); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.SpamModel(ctx, "sm")
+		if err != nil || string(got) != string(m) {
+			t.Fatalf("SpamModel = %v, %v; want %v", got, err, m)
+		}
+	}
+	if err := s.SaveSpamModel(ctx, "no-such-site", []byte{1}); err == nil {
+		t.Fatal("saved a model for a missing site")
 	}
 }
