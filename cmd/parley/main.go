@@ -23,6 +23,7 @@ import (
 	"parley/internal/comment"
 	"parley/internal/httpapi"
 	"parley/internal/service"
+	"parley/internal/spam"
 	"parley/internal/store"
 	"parley/internal/store/postgres"
 	"parley/internal/store/sqlite"
@@ -177,6 +178,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.BoolVar(&dbo.migrate, "migrate", envBool("PARLEY_MIGRATE", true), "apply database migrations on start")
 	logFormat := fs.String("log-format", env("PARLEY_LOG_FORMAT", "text"), "log format: text or json")
 	logLevel := fs.String("log-level", env("PARLEY_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
+	sc := defaultSpamConfig
+	fs.Var(limitFlag{&sc.perIP}, "rate-limit-ip", "comments per client address: BURST/EVERY, or 0 for no limit")
+	fs.Var(limitFlag{&sc.perEmail}, "rate-limit-email", "comments per author email: BURST/EVERY, or 0 for no limit")
+	fs.DurationVar(&sc.minFormAge, "min-form-age", spam.DefaultMinFormAge, "hold no-JavaScript form posts sent sooner than this after the form was shown (0: off)")
+	fs.StringVar(&sc.akismetKey, "akismet-key", env("PARLEY_AKISMET_KEY", ""), "Akismet API key: ask Akismet as one more spam layer (secret)")
+	fs.StringVar(&sc.akismetBlog, "akismet-blog", env("PARLEY_AKISMET_BLOG", ""), "the site URL the Akismet key is registered for")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -196,7 +203,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer st.Close()
-	svc, err := newService(ctx, st, log)
+	if sc.akismetKey != "" && sc.akismetBlog == "" {
+		return usageError{"--akismet-key needs --akismet-blog, the site URL the key is registered for"}
+	}
+	svc, err := newServiceWith(ctx, st, log, sc)
 	if err != nil {
 		return err
 	}
@@ -253,10 +263,73 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	return srv.Shutdown(sctx)
 }
 
-// newService wires the service with the spam filters and learners every
-// command shares.
+// newService wires the service with the spam defence every command
+// shares: serving judges new comments, moderating teaches the classifier.
 func newService(ctx context.Context, st store.Store, log *slog.Logger) (*service.Service, error) {
-	return service.New(ctx, st, service.Options{Logger: log})
+	return newServiceWith(ctx, st, log, defaultSpamConfig)
+}
+
+// spamConfig is the spam defence's part of the configuration.
+type spamConfig struct {
+	akismetKey, akismetBlog string
+	perIP, perEmail         spam.Limit
+	minFormAge              time.Duration
+}
+
+// defaultSpamConfig is what commands other than serve use.
+var defaultSpamConfig = spamConfig{perIP: spam.DefaultIPLimit, perEmail: spam.DefaultEmailLimit, minFormAge: spam.DefaultMinFormAge}
+
+// limitFlag parses a rate limit written BURST/EVERY ("20/15s"); "0"
+// turns the limit off.
+type limitFlag struct{ l *spam.Limit }
+
+func (f limitFlag) String() string {
+	if f.l == nil || f.l.Burst == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("%d/%s", f.l.Burst, f.l.Every)
+}
+
+func (f limitFlag) Set(v string) error {
+	if v == "0" || v == "off" {
+		*f.l = spam.Limit{}
+		return nil
+	}
+	b, e, ok := strings.Cut(v, "/")
+	burst, err1 := strconv.Atoi(b)
+	every, err2 := time.ParseDuration(e)
+	if !ok || err1 != nil || err2 != nil || burst < 1 || every <= 0 {
+		return fmt.Errorf("write a rate limit as BURST/EVERY, e.g. 20/15s (or 0 for none)")
+	}
+	*f.l = spam.Limit{Burst: burst, Every: every}
+	return nil
+}
+
+func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc spamConfig) (*service.Service, error) {
+	model, err := spam.Default()
+	if err != nil {
+		return nil, err
+	}
+	opt := &service.SpamOptions{Model: model, Buckets: spam.NewMemoryBuckets(100_000), PerIP: sc.perIP, PerEmail: sc.perEmail, MinFormAge: sc.minFormAge}
+	if sc.minFormAge == 0 {
+		opt.MinFormAge = -1 // off
+	}
+	if pg, ok := st.(*postgres.DB); ok {
+		// Several instances share one database: rate limits must hold
+		// across them, so the buckets live there too.
+		opt.Buckets = pgBuckets{pg}
+	}
+	if sc.akismetKey != "" {
+		opt.Akismet = &spam.AkismetChecker{Key: sc.akismetKey, Blog: sc.akismetBlog}
+	}
+	return service.New(ctx, st, service.Options{Logger: log, Spam: opt})
+}
+
+// pgBuckets keeps rate limits in PostgreSQL.
+type pgBuckets struct{ db *postgres.DB }
+
+func (b pgBuckets) Take(ctx context.Context, key string, l spam.Limit, now time.Time) (bool, time.Duration, error) {
+	return b.db.TakeToken(ctx, key, l.Burst, l.Every, now)
 }
 
 // displayAddr turns a listening address into one a browser can open.

@@ -166,10 +166,10 @@ func (s *Server) handleFormPost(w http.ResponseWriter, r *http.Request) {
 		s.writeHTMLError(w, r, comment.ErrForbidden)
 		return
 	}
-	err = s.svc.CheckFormToken(site.ID, f.Get("token"))
+	age, err := s.svc.CheckFormToken(site.ID, f.Get("token"))
 	var c *comment.Comment
 	if err == nil {
-		c, err = s.svc.Post(r.Context(), d, service.Meta{IP: clientIP(r), UserAgent: r.UserAgent()})
+		c, err = s.svc.Post(r.Context(), d, service.Meta{IP: clientIP(r), UserAgent: r.UserAgent(), Honeypot: f.Get("phone"), FormAge: age})
 	}
 	var ve *comment.ValidationError
 	if errors.As(err, &ve) {

@@ -29,13 +29,18 @@ type testServer struct {
 // newTestServer runs the real handler over a temporary SQLite store with a
 // site "news" whose pages are on https://news.example.
 func newTestServer(tb testing.TB) *testServer {
+	return newTestServerWith(tb, service.Options{})
+}
+
+// newTestServerWith is newTestServer with service options (the spam defence).
+func newTestServerWith(tb testing.TB, opt service.Options) *testServer {
 	tb.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "h.db"), sqlite.Options{Migrate: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	svc, err := service.New(ctx, st, service.Options{})
+	svc, err := service.New(ctx, st, opt)
 	if err != nil {
 		tb.Fatal(err)
 	}

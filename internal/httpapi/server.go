@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ import (
 
 	"parley/internal/comment"
 	"parley/internal/service"
+	"parley/internal/spam"
 	"parley/internal/widget"
 )
 
@@ -140,7 +142,10 @@ type errorBody struct {
 func errorStatus(err error) (int, errorBody) {
 	var ve *comment.ValidationError
 	var mbe *http.MaxBytesError
+	var rl *spam.RateLimitError
 	switch {
+	case errors.As(err, &rl):
+		return http.StatusTooManyRequests, errorBody{Code: "rate_limited", Message: "You are commenting too quickly. Please wait a moment and try again."}
 	case errors.As(err, &ve) && (ve.Code == "not_author" || ve.Code == "edit_window_closed"):
 		return http.StatusForbidden, errorBody{Code: ve.Code, Message: ve.Message}
 	case errors.As(err, &ve):
@@ -169,6 +174,10 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
+	}
+	var rl *spam.RateLimitError
+	if errors.As(err, &rl) {
+		w.Header().Set("Retry-After", strconv.Itoa(int(rl.RetryAfter.Seconds())+1))
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, status, apiError{body})

@@ -32,6 +32,11 @@ type Meta struct {
 	IP        string // client address; hashed before it is stored
 	UserAgent string
 	Reader    string // the reader's signed token, if any
+	// Honeypot is the value of the form's hidden trap field.
+	Honeypot string
+	// FormAge is how long ago the form was rendered, from its signed
+	// token; -1 when unknown.
+	FormAge time.Duration
 }
 
 // Service is the one way into Parley's data.
@@ -40,6 +45,7 @@ type Service struct {
 	log      *slog.Logger
 	checkers []Checker
 	learners []Learner
+	spam     *spamFilter
 	sign     signer
 	now      func() time.Time
 
@@ -53,7 +59,9 @@ type Options struct {
 	Logger   *slog.Logger
 	Checkers []Checker
 	Learners []Learner
-	Now      func() time.Time // for tests; time.Now by default
+	// Spam turns on the spam defence: bot traps, rules and the classifier.
+	Spam *SpamOptions
+	Now  func() time.Time // for tests; time.Now by default
 }
 
 // New returns a Service over st. It reads (or creates) the server secret.
@@ -68,6 +76,12 @@ func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if opt.Spam != nil {
+		if s.spam, err = newSpamFilter(s, *opt.Spam); err != nil {
+			return nil, fmt.Errorf("spam filter: %w", err)
+		}
+		s.learners = append(s.learners, s.spam)
 	}
 	return s, nil
 }
@@ -250,7 +264,9 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 			return nil, comment.Invalid("parent", "The comment you are replying to no longer exists.")
 		}
 	}
-	s.judge(ctx, site, c, m)
+	if err := s.judge(ctx, site, c, m, d.PageURL); err != nil {
+		return nil, err
+	}
 	if c.Status == comment.StatusDeleted {
 		// Discarded spam is never stored; the poster is told it is held.
 		c.Status = comment.StatusPending
@@ -271,11 +287,35 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 }
 
 // judge sets c.Status and c.Verdict from the site's moderation policy and
-// the spam checkers. The strictest outcome wins.
-func (s *Service) judge(ctx context.Context, site *comment.Site, c *comment.Comment, m Meta) {
-	if site.Moderation == comment.ModerateAll {
+// the spam checkers. The strictest outcome wins. It returns an error only
+// when the comment must be refused (a rate limit), not stored.
+func (s *Service) judge(ctx context.Context, site *comment.Site, c *comment.Comment, m Meta, pageURL string) error {
+	switch site.Moderation {
+	case comment.ModerateAll:
 		c.Status = comment.StatusPending
 		c.Verdict = comment.Verdict{Layer: "moderation", Reason: "the site holds every comment for moderation"}
+	case comment.ModerateFirst:
+		known := c.Author.Identity != "" // logged-in readers are vouched for by their provider
+		if !known && c.Author.Email != "" {
+			ok, err := s.store.AuthorApproved(ctx, site.ID, c.Author.Email)
+			known = ok
+			if err != nil {
+				s.log.Warn("could not tell whether an author is new; holding", slog.String("err", err.Error()))
+			}
+		}
+		if !known {
+			c.Status = comment.StatusPending
+			c.Verdict = comment.Verdict{Layer: "moderation", Reason: "first comment by this author: held for moderation"}
+		}
+	}
+	if s.spam != nil {
+		st, v, err := s.spam.check(ctx, c, m, pageURL)
+		if err != nil {
+			return err
+		}
+		if severity(st) > severity(c.Status) || (severity(st) == severity(c.Status) && c.Verdict.Layer == "") {
+			c.Status, c.Verdict = st, v
+		}
 	}
 	for _, ch := range s.checkers {
 		st, v, err := ch.Check(ctx, c, m)
@@ -289,6 +329,7 @@ func (s *Service) judge(ctx context.Context, site *comment.Site, c *comment.Comm
 			c.Verdict = v
 		}
 	}
+	return nil
 }
 
 func severity(s comment.Status) int {
@@ -387,16 +428,18 @@ func (s *Service) FormToken(siteID string) string {
 // FormTokenMaxAge is how long a rendered form may wait before posting.
 const FormTokenMaxAge = 24 * time.Hour
 
-// CheckFormToken verifies a form token for a site.
-func (s *Service) CheckFormToken(siteID, tok string) error {
+// CheckFormToken verifies a form token for a site and returns how long
+// ago the form was rendered (a bot trap: people take a while to write).
+func (s *Service) CheckFormToken(siteID, tok string) (time.Duration, error) {
 	sub, issued, ok := s.sign.openTimed("form", tok)
 	if !ok || sub != siteID {
-		return &comment.ValidationError{Code: "bad_token", Message: "This form could not be verified. Please post your comment again."}
+		return 0, &comment.ValidationError{Code: "invalid_token", Message: "This form could not be verified. Please post your comment again."}
 	}
-	if age := s.now().Sub(issued); age > FormTokenMaxAge || age < -time.Minute {
-		return &comment.ValidationError{Code: "expired_token", Message: "This form has expired. Please post your comment again."}
+	age := s.now().Sub(issued)
+	if age > FormTokenMaxAge || age < -time.Minute {
+		return 0, &comment.ValidationError{Code: "invalid_token", Message: "This form has expired. Please post your comment again."}
 	}
-	return nil
+	return age, nil
 }
 
 // HeldToken returns a token that lets the author of a held comment see it

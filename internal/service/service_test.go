@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"parley/internal/comment"
+	"parley/internal/spam"
 	"parley/internal/store/sqlite"
 )
 
@@ -278,19 +279,20 @@ func TestFormToken(t *testing.T) {
 	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
 	s := newService(t, Options{Now: func() time.Time { return now }})
 	tok := s.FormToken("news")
-	if err := s.CheckFormToken("news", tok); err != nil {
-		t.Fatalf("fresh token refused: %v", err)
+	now = now.Add(42 * time.Second)
+	if age, err := s.CheckFormToken("news", tok); err != nil || age != 42*time.Second {
+		t.Fatalf("fresh token = %v, %v; want age 42s", age, err)
 	}
-	if err := s.CheckFormToken("other", tok); err == nil {
+	if _, err := s.CheckFormToken("other", tok); err == nil {
 		t.Fatal("token for another site accepted")
 	}
-	if err := s.CheckFormToken("news", tok[:len(tok)-2]+"AA"); err == nil {
+	if _, err := s.CheckFormToken("news", tok[:len(tok)-2]+"AA"); err == nil {
 		t.Fatal("tampered token accepted")
 	}
 	now = now.Add(FormTokenMaxAge + time.Minute)
 	var ve *comment.ValidationError
-	if err := s.CheckFormToken("news", tok); !errors.As(err, &ve) || ve.Code != "expired_token" {
-		t.Fatalf("old token = %v, want expired_token", err)
+	if _, err := s.CheckFormToken("news", tok); !errors.As(err, &ve) || ve.Code != "invalid_token" || !strings.Contains(ve.Message, "expired") {
+		t.Fatalf("old token = %v, want an expired invalid_token", err)
 	}
 }
 
@@ -416,5 +418,111 @@ func TestEditAndDelete(t *testing.T) {
 	}
 	if _, err := s.Edit(ctx, "news", d.ID, me, "back"); !errors.Is(err, comment.ErrNotFound) {
 		t.Fatalf("edit of a deleted comment = %v", err)
+	}
+}
+
+func spamService(t *testing.T, limit spam.Limit) *Service {
+	t.Helper()
+	model, err := spam.Default()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := newService(t, Options{Spam: &SpamOptions{Model: model, Buckets: spam.NewMemoryBuckets(1000), PerIP: limit, PerEmail: spam.DefaultEmailLimit}})
+	return s
+}
+
+func TestPost_SpamDefence(t *testing.T) {
+	s := spamService(t, spam.Limit{Burst: 100, Every: time.Second})
+	post := func(body string, m Meta) *comment.Comment {
+		t.Helper()
+		d := draft(body)
+		d.Email = fmt.Sprintf("r%d@example.org", time.Now().UnixNano()) // stay under the per-email limit
+		c, err := s.Post(ctx, d, m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _ := s.Store().Comment(ctx, c.ID)
+		return got
+	}
+	if c := post("The new bus line saved me twenty minutes this morning, and the driver waited for a woman with a pram.", Meta{}); c.Status != comment.StatusApproved {
+		t.Fatalf("ordinary comment stored as %s (%+v)", c.Status, c.Verdict)
+	}
+	if c := post("CHECK OUT MY CHANNEL!!! subscribe to me http://a.example http://b.example http://c.example http://d.example http://e.example http://f.example http://g.example", Meta{}); c.Status != comment.StatusSpam || c.Verdict.Layer == "" {
+		t.Fatalf("link spam stored as %s (%+v)", c.Status, c.Verdict)
+	}
+	if c := post("The timetable for the evening buses looks sensible to me.", Meta{Honeypot: "http://bot.example"}); c.Status != comment.StatusSpam || c.Verdict.Layer != "traps" {
+		t.Fatalf("honeypot comment stored as %s (%+v)", c.Status, c.Verdict)
+	}
+	if c := post("The new shelters look warm and the timetable at Mill Street is clear.", Meta{FormAge: 200 * time.Millisecond}); c.Status != comment.StatusPending || c.Verdict.Layer != "traps" {
+		t.Fatalf("instant post stored as %s (%+v)", c.Status, c.Verdict)
+	}
+}
+
+func TestPost_RateLimit(t *testing.T) {
+	s := spamService(t, spam.Limit{Burst: 2, Every: time.Hour})
+	for i := 0; i < 2; i++ {
+		d := draft(fmt.Sprintf("comment number %d about the buses", i))
+		d.Email = fmt.Sprintf("r%d@example.org", i)
+		if _, err := s.Post(ctx, d, Meta{IP: "198.51.100.7"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	_, err := s.Post(ctx, draft("one too many"), Meta{IP: "198.51.100.7"})
+	var rl *spam.RateLimitError
+	if !errors.As(err, &rl) || rl.RetryAfter <= 0 {
+		t.Fatalf("third post = %v, want a rate limit", err)
+	}
+	th, _ := s.Thread(ctx, "news", "https://news.example/a", comment.SortOldest)
+	if th.Total != 2 {
+		t.Fatalf("refused post was stored: %d comments", th.Total)
+	}
+}
+
+func TestModerate_TeachesClassifier(t *testing.T) {
+	s := spamService(t, spam.Limit{Burst: 100, Every: time.Second})
+	text := "Fresh sourdough at the Tanner Street bakery stall every morning, ask for Marta"
+	c, err := s.Post(ctx, draft(text), Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, _ := s.Store().Comment(ctx, c.ID)
+	for i := 0; i < 3; i++ {
+		if _, err := s.Moderate(ctx, "news", c.ID, comment.StatusSpam); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Store().SpamModel(ctx, "news"); err != nil {
+		t.Fatalf("learned model not saved: %v", err)
+	}
+	d := draft(text)
+	d.Email = "other@example.org"
+	again, err := s.Post(ctx, d, Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, _ := s.Store().Comment(ctx, again.ID)
+	if after.Verdict.Score <= before.Verdict.Score || after.Status == comment.StatusApproved {
+		t.Fatalf("after marking spam the same text scores %.3f (%s), before %.3f", after.Verdict.Score, after.Status, before.Verdict.Score)
+	}
+}
+
+func TestPost_ModerateFirst(t *testing.T) {
+	s := newService(t, Options{})
+	site, _ := s.Site(ctx, "news")
+	first := *site
+	first.Moderation = comment.ModerateFirst
+	s.UpdateSite(ctx, &first)
+	c, _ := s.Post(ctx, draft("my first comment"), Meta{})
+	if c.Status != comment.StatusPending {
+		t.Fatalf("first comment = %s, want held", c.Status)
+	}
+	second, _ := s.Post(ctx, draft("still new here"), Meta{})
+	if second.Status != comment.StatusPending {
+		t.Fatalf("second comment before approval = %s, want held", second.Status)
+	}
+	s.Moderate(ctx, "news", c.ID, comment.StatusApproved)
+	third, _ := s.Post(ctx, draft("now I am known"), Meta{})
+	if third.Status != comment.StatusApproved {
+		t.Fatalf("comment after an approved one = %s, want published", third.Status)
 	}
 }

@@ -86,6 +86,10 @@ type Store interface {
 	// comment.ErrConflict if the store already holds sites.
 	Restore(ctx context.Context, next func() (*Row, error)) error
 
+	// AuthorApproved reports whether the site has an approved comment by
+	// the author with this email address.
+	AuthorApproved(ctx context.Context, siteID, email string) (bool, error)
+
 	// SpamModel returns what a site's spam filter has learned, as saved
 	// by SaveSpamModel. Returns comment.ErrNotFound if nothing was saved.
 	SpamModel(ctx context.Context, siteID string) ([]byte, error)

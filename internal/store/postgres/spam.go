@@ -56,3 +56,10 @@ func (db *DB) TakeToken(ctx context.Context, key string, burst int, every time.D
 	})
 	return ok, retry, err
 }
+
+// AuthorApproved reports whether the author has an approved comment on the site.
+func (db *DB) AuthorApproved(ctx context.Context, siteID, email string) (bool, error) {
+	var ok bool
+	err := db.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND author_email = $2 AND status = 'approved')`, siteID, email).Scan(&ok)
+	return ok, translate(err)
+}

@@ -23,3 +23,10 @@ func (db *DB) SaveSpamModel(ctx context.Context, siteID string, model []byte) er
 		return err
 	})
 }
+
+// AuthorApproved reports whether the author has an approved comment on the site.
+func (db *DB) AuthorApproved(ctx context.Context, siteID, email string) (bool, error) {
+	var ok bool
+	err := db.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM comments WHERE site_id = ? AND author_email = ? AND status = 'approved')`, siteID, email).Scan(&ok)
+	return ok, translate(err)
+}

@@ -663,6 +663,19 @@ func testSpamModel(t *testing.T, s store.Store) {
 			t.Fatalf("SpamModel = %v, %v; want %v", got, err, m)
 		}
 	}
+	held := newComment("held")
+	held.Status = comment.StatusPending
+	mustPost(t, s, page("sm", "k"), held)
+	if ok, err := s.AuthorApproved(ctx, "sm", held.Author.Email); err != nil || ok {
+		t.Fatalf("AuthorApproved with only a held comment = %v, %v", ok, err)
+	}
+	mustPost(t, s, page("sm", "k"), newComment("approved"))
+	if ok, _ := s.AuthorApproved(ctx, "sm", held.Author.Email); !ok {
+		t.Fatal("AuthorApproved after an approved comment = false")
+	}
+	if ok, _ := s.AuthorApproved(ctx, "sm", "someone@else.example"); ok {
+		t.Fatal("AuthorApproved for a stranger = true")
+	}
 	if err := s.SaveSpamModel(ctx, "no-such-site", []byte{1}); err == nil {
 		t.Fatal("saved a model for a missing site")
 	}

@@ -12,3 +12,7 @@ CREATE UNLOGGED TABLE rate_buckets (
 	tokens  DOUBLE PRECISION NOT NULL,
 	updated BIGINT NOT NULL
 );
+
+-- "Hold comments from first-time commenters" asks whether an author has
+-- an approved comment on the site already.
+CREATE INDEX comments_author ON comments (site_id, author_email, status);

@@ -4,3 +4,7 @@ CREATE TABLE spam_models (
 	model   BLOB NOT NULL,
 	updated INTEGER NOT NULL
 );
+
+-- "Hold comments from first-time commenters" asks whether an author has
+-- an approved comment on the site already.
+CREATE INDEX comments_author ON comments (site_id, author_email, status);

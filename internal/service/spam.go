@@ -1,0 +1,138 @@
+package service
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"parley/internal/comment"
+	"parley/internal/spam"
+)
+
+// SpamOptions configure the spam defence every site gets.
+type SpamOptions struct {
+	// Model is the classifier shared by every site (spam.Default() in
+	// production); each site layers what its moderators taught on top.
+	Model *spam.Model
+	// Buckets keep the rate limits: spam.NewMemoryBuckets for one
+	// instance, a store shared by every instance otherwise.
+	Buckets spam.BucketStore
+	// PerIP and PerEmail are the rate limits; a zero Limit turns one off.
+	PerIP, PerEmail spam.Limit
+	// Rules are the link, word, domain, address and duplicate rules.
+	Rules spam.Rules
+	// Akismet, when set, asks the Akismet service as a last layer.
+	Akismet *spam.AkismetChecker
+	// MinFormAge is the shortest believable time to fill in the form;
+	// 0 means spam.DefaultMinFormAge, negative turns the check off.
+	MinFormAge time.Duration
+	// ModelTTL is how long a site's learned model is trusted before it
+	// is read again from the database, where other instances save what
+	// their moderators taught. 0 means a minute.
+	ModelTTL time.Duration
+}
+
+// spamFilter runs the spam layers for a new comment and teaches the
+// site's classifier from moderator decisions.
+type spamFilter struct {
+	svc      *Service
+	opt      SpamOptions
+	traps    *spam.Traps
+	rules    *spam.RuleChecker
+	mu       sync.Mutex
+	models   map[string]*siteModel
+	learnMus sync.Map // site id -> *sync.Mutex, so lessons of one site are saved in order
+}
+
+type siteModel struct {
+	m      *spam.SiteModel
+	loaded time.Time
+}
+
+func newSpamFilter(s *Service, opt SpamOptions) (*spamFilter, error) {
+	if opt.ModelTTL <= 0 {
+		opt.ModelTTL = time.Minute
+	}
+	rules, err := spam.NewRuleChecker(opt.Rules, spam.NewDuplicates(100_000))
+	if err != nil {
+		return nil, err
+	}
+	f := &spamFilter{svc: s, opt: opt, rules: rules, models: map[string]*siteModel{}}
+	f.traps = &spam.Traps{MinFormAge: opt.MinFormAge, Now: s.now}
+	if opt.Buckets != nil {
+		f.traps.Limiter = spam.NewRateLimiter(opt.Buckets, s.sign.mac("rate-limit"))
+		f.traps.Limiter.PerIP, f.traps.Limiter.PerMail = opt.PerIP, opt.PerEmail
+	}
+	return f, nil
+}
+
+// model returns a site's classifier: the shared model plus what the
+// site's moderators taught, read from the store at most every ModelTTL.
+func (f *spamFilter) model(ctx context.Context, siteID string) *spam.SiteModel {
+	f.mu.Lock()
+	sm, ok := f.models[siteID]
+	f.mu.Unlock()
+	if ok && f.svc.now().Sub(sm.loaded) < f.opt.ModelTTL {
+		return sm.m
+	}
+	m := spam.NewSiteModel(f.opt.Model)
+	b, err := f.svc.store.SpamModel(ctx, siteID)
+	switch {
+	case err == nil:
+		if err := m.UnmarshalBinary(b); err != nil {
+			f.svc.log.Warn("a site's learned spam model is unreadable; using the shared one", slog.String("site", siteID), slog.String("err", err.Error()))
+			m = spam.NewSiteModel(f.opt.Model)
+		}
+	case errors.Is(err, comment.ErrNotFound):
+	default:
+		if ok {
+			return sm.m // keep what we have until the store answers again
+		}
+	}
+	f.mu.Lock()
+	f.models[siteID] = &siteModel{m: m, loaded: f.svc.now()}
+	f.mu.Unlock()
+	return m
+}
+
+func input(c *comment.Comment, m Meta, pageURL string) *spam.Input {
+	return &spam.Input{Body: c.Markdown, AuthorName: c.Author.Name, Email: c.Author.Email, Website: c.Author.Website,
+		IP: m.IP, UserAgent: m.UserAgent, SiteID: c.SiteID, PageURL: pageURL, Created: c.Created,
+		Honeypot: m.Honeypot, FormAge: m.FormAge}
+}
+
+// check runs the layers. A *spam.RateLimitError is returned as is: the
+// comment is refused, not stored. Any other layer failure holds it.
+func (f *spamFilter) check(ctx context.Context, c *comment.Comment, m Meta, pageURL string) (comment.Status, comment.Verdict, error) {
+	layers := []spam.Checker{f.traps, f.rules, f.model(ctx, c.SiteID)}
+	if f.opt.Akismet != nil {
+		layers = append(layers, f.opt.Akismet)
+	}
+	p := spam.Pipeline{Layers: layers}
+	res, err := p.Run(ctx, input(c, m, pageURL))
+	var rl *spam.RateLimitError
+	if errors.As(err, &rl) {
+		return "", comment.Verdict{}, err
+	}
+	if err != nil {
+		f.svc.log.Warn("a spam layer failed; the comment is held", slog.String("err", err.Error()))
+	}
+	return res.Action.Status(), res.Verdict.Record(), nil
+}
+
+// Learn teaches the site's classifier one moderator decision and saves
+// what it learned, so it survives restarts and reaches other instances.
+func (f *spamFilter) Learn(ctx context.Context, c *comment.Comment, isSpam bool) error {
+	mu, _ := f.learnMus.LoadOrStore(c.SiteID, new(sync.Mutex))
+	mu.(*sync.Mutex).Lock()
+	defer mu.(*sync.Mutex).Unlock()
+	m := f.model(ctx, c.SiteID)
+	m.Learn(*input(c, Meta{}, ""), isSpam)
+	b, err := m.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return f.svc.store.SaveSpamModel(ctx, c.SiteID, b)
+}
