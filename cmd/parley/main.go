@@ -57,6 +57,7 @@ Usage:
   parley serve [--addr HOST:PORT] [--db DSN] [--demo] [--public-url URL]
   parley site add --id ID --name NAME --origin URL [--origin URL...] [--moderation none|all|first] [--max-depth N] [--edit-window 15m]
   parley site list [--db DSN]
+  parley site key --id ID      (a new key for the Akismet-compatible API)
   parley comment list --site ID [--status pending|approved|spam|deleted]
   parley comment approve|spam|delete|pending --site ID COMMENT_ID...
   parley migrate [--db DSN]
@@ -433,7 +434,7 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"site needs a subcommand: add or list"}
+		return usageError{"site needs a subcommand: add, list or key"}
 	}
 	fs := newFlags("site "+args[0], stderr)
 	dbo := dbOptions{migrate: true}
@@ -470,6 +471,33 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		fmt.Fprintf(stdout, "site %q added\n", site.ID)
 		return nil
+	case "key":
+		id := fs.String("id", "", "site id")
+		if err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		if *id == "" {
+			return usageError{"site key needs --id"}
+		}
+		st, err := openStore(ctx, dbo)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		svc, err := newService(ctx, st, nil)
+		if err != nil {
+			return err
+		}
+		key, err := svc.NewAPIKey(ctx, *id)
+		if errors.Is(err, comment.ErrNotFound) {
+			return fmt.Errorf("there is no site %q", *id)
+		}
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "%s\n", key)
+		fmt.Fprintf(stderr, "This is the new API key of site %q for Akismet clients; any older key no longer works. Only its hash is stored: keep it somewhere safe.\n", *id)
+		return nil
 	case "list":
 		if err := parse(fs, args[1:]); err != nil {
 			return err
@@ -490,5 +518,5 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		return tw.Flush()
 	}
-	return usageError{fmt.Sprintf("unknown site command %q (add or list)", args[0])}
+	return usageError{fmt.Sprintf("unknown site command %q (add, list or key)", args[0])}
 }

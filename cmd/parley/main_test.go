@@ -144,6 +144,21 @@ func TestSiteCommands(t *testing.T) {
 	if !strings.Contains(out.String(), "ledger") || !strings.Contains(out.String(), "https://ledger.example http://localhost:4000") {
 		t.Fatalf("site list:\n%s", out.String())
 	}
+	out.Reset()
+	if err := run(ctx, []string{"site", "key", "--db", db, "--id", "ledger"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(out.String())
+	st, _ := openStore(ctx, dbOptions{dsn: db})
+	svc, _ := newService(ctx, st, nil)
+	site, err := svc.SiteByAPIKey(ctx, key)
+	st.Close()
+	if err != nil || site.ID != "ledger" {
+		t.Fatalf("key %q does not find the site: %v", key, err)
+	}
+	if err := run(ctx, []string{"site", "key", "--db", db, "--id", "nope"}, io.Discard, io.Discard); err == nil {
+		t.Fatal("key for a missing site succeeded")
+	}
 	for _, args := range [][]string{
 		{"site", "add", "--db", db, "--id", "x", "--origin", "not a url"},
 		{"site", "add", "--db", db, "--origin", "https://x.example"},

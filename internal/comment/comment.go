@@ -67,6 +67,9 @@ type Site struct {
 	// EditWindow is how long after posting authors may edit or delete
 	// their own comment; 0 means never.
 	EditWindow time.Duration
+	// APIKeyHash is the SHA-256 (hex) of the site's key for the
+	// Akismet-compatible API; never the key itself. Empty: no key.
+	APIKeyHash string
 	Created    time.Time
 }
 

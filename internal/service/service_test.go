@@ -526,3 +526,40 @@ func TestPost_ModerateFirst(t *testing.T) {
 		t.Fatalf("comment after an approved one = %s, want published", third.Status)
 	}
 }
+
+func TestAPIKeysAndClassify(t *testing.T) {
+	s := spamService(t, spam.Limit{})
+	key, err := s.NewAPIKey(ctx, "news")
+	if err != nil || len(key) < 32 {
+		t.Fatalf("NewAPIKey = %q, %v", key, err)
+	}
+	if site, err := s.SiteByAPIKey(ctx, key); err != nil || site.ID != "news" {
+		t.Fatalf("SiteByAPIKey = %v, %v", site, err)
+	}
+	if _, err := s.SiteByAPIKey(ctx, key+"x"); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("wrong key = %v", err)
+	}
+	again, _ := s.NewAPIKey(ctx, "news")
+	if _, err := s.SiteByAPIKey(ctx, key); !errors.Is(err, comment.ErrNotFound) || again == key {
+		t.Fatal("the old key still works after a new one was made")
+	}
+	ham, err := s.Classify(ctx, "news", &spam.Input{Body: "The council should publish the evening timetable before the line opens."})
+	if err != nil || ham.Action != spam.Publish {
+		t.Fatalf("ham = %+v, %v", ham, err)
+	}
+	sp, _ := s.Classify(ctx, "news", &spam.Input{Body: "CHECK OUT MY CHANNEL subscribe http://a.example http://b.example http://c.example http://d.example http://e.example http://f.example http://g.example"})
+	if sp.Action < spam.Spam {
+		t.Fatalf("spam = %+v", sp)
+	}
+	text := &spam.Input{Body: "Marta's sourdough stall on Tanner Street opens at seven"}
+	before, _ := s.Classify(ctx, "news", text)
+	for i := 0; i < 3; i++ {
+		if err := s.Teach(ctx, "news", text, true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	after, _ := s.Classify(ctx, "news", text)
+	if after.Score <= before.Score || after.Action == spam.Publish {
+		t.Fatalf("after submit-spam: %+v (before %+v)", after, before)
+	}
+}

@@ -2,6 +2,8 @@ package service
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"sync"
@@ -135,4 +137,53 @@ func (f *spamFilter) Learn(ctx context.Context, c *comment.Comment, isSpam bool)
 		return err
 	}
 	return f.svc.store.SaveSpamModel(ctx, c.SiteID, b)
+}
+
+// NewAPIKey gives a site a new key for the Akismet-compatible API,
+// replacing any old one, and returns it. Only its hash is stored, so this
+// is the one time the key can be shown.
+func (s *Service) NewAPIKey(ctx context.Context, siteID string) (string, error) {
+	key := hex.EncodeToString(randomBytes(16))
+	if err := s.store.SetAPIKeyHash(ctx, siteID, apiKeyHash(key)); err != nil {
+		return "", err
+	}
+	s.sites.Delete(siteID)
+	return key, nil
+}
+
+// SiteByAPIKey returns the site an API key belongs to.
+// Returns comment.ErrNotFound for an unknown key.
+func (s *Service) SiteByAPIKey(ctx context.Context, key string) (*comment.Site, error) {
+	if key == "" || len(key) > 200 {
+		return nil, comment.ErrNotFound
+	}
+	return s.store.SiteByAPIKeyHash(ctx, apiKeyHash(key))
+}
+
+func apiKeyHash(key string) string {
+	sum := sha256.Sum256([]byte(key))
+	return hex.EncodeToString(sum[:])
+}
+
+// Classify judges a text sent by an outside client (the Akismet-compatible
+// API) with the site's rules and classifier, storing nothing. Rate limits
+// and form traps are left out: the client's own site applies those.
+func (s *Service) Classify(ctx context.Context, siteID string, in *spam.Input) (spam.Verdict, error) {
+	if s.spam == nil {
+		return spam.Verdict{Action: spam.Publish}, nil
+	}
+	in.SiteID = siteID
+	p := spam.Pipeline{Layers: []spam.Checker{s.spam.rules, s.spam.model(ctx, siteID)}}
+	res, err := p.Run(ctx, in)
+	return res.Verdict, err
+}
+
+// Teach feeds a site's classifier one decision from an outside client
+// (submit-spam, submit-ham), as a moderator's decision would.
+func (s *Service) Teach(ctx context.Context, siteID string, in *spam.Input, isSpam bool) error {
+	if s.spam == nil {
+		return nil
+	}
+	c := &comment.Comment{SiteID: siteID, Markdown: in.Body, Author: comment.Author{Name: in.AuthorName, Email: in.Email, Website: in.Website}}
+	return s.spam.Learn(ctx, c, isSpam)
 }

@@ -22,6 +22,12 @@ type Store interface {
 	UpdateSite(ctx context.Context, s *comment.Site) error
 	// Site returns one site. Returns comment.ErrNotFound if there is none.
 	Site(ctx context.Context, id string) (*comment.Site, error)
+	// SetAPIKeyHash sets (or, with "", removes) the hash of a site's API key.
+	// Returns comment.ErrNotFound if there is no such site.
+	SetAPIKeyHash(ctx context.Context, siteID, hash string) error
+	// SiteByAPIKeyHash returns the site whose API key has this hash.
+	// Returns comment.ErrNotFound if none has.
+	SiteByAPIKeyHash(ctx context.Context, hash string) (*comment.Site, error)
 	// Sites returns every site, ordered by id.
 	Sites(ctx context.Context) ([]*comment.Site, error)
 

@@ -20,8 +20,8 @@ func (db *DB) CreateSite(ctx context.Context, s *comment.Site) error {
 		s.Created = db.now().UTC()
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			s.ID, s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.Created.UnixNano(), int64(s.EditWindow/time.Second))
+		_, err := tx.ExecContext(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+			s.ID, s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.Created.UnixNano(), int64(s.EditWindow/time.Second), nullable(s.APIKeyHash))
 		return err
 	})
 }
@@ -38,13 +38,14 @@ func (db *DB) UpdateSite(ctx context.Context, s *comment.Site) error {
 	})
 }
 
-const siteColumns = `id, name, origins, max_depth, moderation, created, edit_window`
+const siteColumns = `id, name, origins, max_depth, moderation, created, edit_window, api_key_hash`
 
 func scanSite(row interface{ Scan(...any) error }) (*comment.Site, error) {
 	var s comment.Site
 	var origins, moderation string
 	var created, window int64
-	if err := row.Scan(&s.ID, &s.Name, &origins, &s.MaxDepth, &moderation, &created, &window); err != nil {
+	var key sql.NullString
+	if err := row.Scan(&s.ID, &s.Name, &origins, &s.MaxDepth, &moderation, &created, &window, &key); err != nil {
 		return nil, translate(err)
 	}
 	if err := json.Unmarshal([]byte(origins), &s.Origins); err != nil {
@@ -53,6 +54,7 @@ func scanSite(row interface{ Scan(...any) error }) (*comment.Site, error) {
 	s.Moderation = comment.Moderation(moderation)
 	s.Created = time.Unix(0, created).UTC()
 	s.EditWindow = time.Duration(window) * time.Second
+	s.APIKeyHash = key.String
 	return &s, nil
 }
 
@@ -415,4 +417,12 @@ func (db *DB) EditComment(ctx context.Context, id, markdown, html string, edited
 		}
 		return db.commentEvent(ctx, tx, id, comment.EventUpdate)
 	})
+}
+
+// nullable stores "" as NULL, for columns with a unique index on set values.
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"time"
+
+	"parley/internal/comment"
 )
 
 // SpamModel returns what a site's spam filter has learned.
@@ -62,4 +64,24 @@ func (db *DB) AuthorApproved(ctx context.Context, siteID, email string) (bool, e
 	var ok bool
 	err := db.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND author_email = $2 AND status = 'approved')`, siteID, email).Scan(&ok)
 	return ok, translate(err)
+}
+
+// SetAPIKeyHash sets or removes the hash of a site's API key.
+func (db *DB) SetAPIKeyHash(ctx context.Context, siteID, hash string) error {
+	var v any
+	if hash != "" {
+		v = hash
+	}
+	return db.inTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE sites SET api_key_hash = $1 WHERE id = $2`, v, siteID)
+		if err != nil {
+			return err
+		}
+		return mustAffect(res)
+	})
+}
+
+// SiteByAPIKeyHash returns the site whose API key has this hash.
+func (db *DB) SiteByAPIKeyHash(ctx context.Context, hash string) (*comment.Site, error) {
+	return scanSite(db.db.QueryRowContext(ctx, `SELECT `+siteColumns+` FROM sites WHERE api_key_hash = $1`, hash))
 }

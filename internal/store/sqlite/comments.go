@@ -19,8 +19,8 @@ func (db *DB) CreateSite(ctx context.Context, s *comment.Site) error {
 		s.Created = db.now().UTC()
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			s.ID, s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.Created.UnixNano(), int64(s.EditWindow/time.Second))
+		_, err := tx.ExecContext(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.ID, s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.Created.UnixNano(), int64(s.EditWindow/time.Second), nullable(s.APIKeyHash))
 		return err
 	})
 }
@@ -37,13 +37,14 @@ func (db *DB) UpdateSite(ctx context.Context, s *comment.Site) error {
 	})
 }
 
-const siteColumns = `id, name, origins, max_depth, moderation, created, edit_window`
+const siteColumns = `id, name, origins, max_depth, moderation, created, edit_window, api_key_hash`
 
 func scanSite(row interface{ Scan(...any) error }) (*comment.Site, error) {
 	var s comment.Site
 	var origins, moderation string
 	var created, window int64
-	if err := row.Scan(&s.ID, &s.Name, &origins, &s.MaxDepth, &moderation, &created, &window); err != nil {
+	var key sql.NullString
+	if err := row.Scan(&s.ID, &s.Name, &origins, &s.MaxDepth, &moderation, &created, &window, &key); err != nil {
 		return nil, translate(err)
 	}
 	if err := json.Unmarshal([]byte(origins), &s.Origins); err != nil {
@@ -52,6 +53,7 @@ func scanSite(row interface{ Scan(...any) error }) (*comment.Site, error) {
 	s.Moderation = comment.Moderation(moderation)
 	s.Created = time.Unix(0, created).UTC()
 	s.EditWindow = time.Duration(window) * time.Second
+	s.APIKeyHash = key.String
 	return &s, nil
 }
 
@@ -444,4 +446,12 @@ func (db *DB) EditComment(ctx context.Context, id, markdown, html string, edited
 		db.hub.publish(evs)
 	}
 	return err
+}
+
+// nullable stores "" as NULL, for columns with a unique index on set values.
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
 }

@@ -44,6 +44,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"list comments", testListComments},
 		{"edit comment", testEditComment},
 		{"spam model", testSpamModel},
+		{"api keys", testAPIKeys},
 		{"listen", testListen},
 	}
 	for _, tt := range tests {
@@ -539,6 +540,9 @@ func testDumpRestore(t *testing.T, a, b, c store.Store) {
 	}
 	th, _ := a.Thread(ctx, "d1", p.Key)
 	a.SetThreadClosed(ctx, th.ID, true)
+	if err := a.SetAPIKeyHash(ctx, "d1", "0123abcd"); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := a.Secret(ctx, "signing", func() []byte { return []byte("s3cret") }); err != nil {
 		t.Fatal(err)
 	}
@@ -678,5 +682,31 @@ func testSpamModel(t *testing.T, s store.Store) {
 	}
 	if err := s.SaveSpamModel(ctx, "no-such-site", []byte{1}); err == nil {
 		t.Fatal("saved a model for a missing site")
+	}
+}
+
+func testAPIKeys(t *testing.T, s store.Store) {
+	mustSite(t, s, "k1")
+	mustSite(t, s, "k2")
+	if _, err := s.SiteByAPIKeyHash(ctx, "h1"); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("lookup before any key = %v", err)
+	}
+	if err := s.SetAPIKeyHash(ctx, "k1", "h1"); err != nil {
+		t.Fatal(err)
+	}
+	if site, err := s.SiteByAPIKeyHash(ctx, "h1"); err != nil || site.ID != "k1" {
+		t.Fatalf("lookup = %v, %v", site, err)
+	}
+	if err := s.SetAPIKeyHash(ctx, "k2", "h1"); !errors.Is(err, comment.ErrConflict) {
+		t.Fatalf("a second site with the same key hash = %v, want ErrConflict", err)
+	}
+	if err := s.SetAPIKeyHash(ctx, "k1", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.SiteByAPIKeyHash(ctx, "h1"); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("lookup after removing the key = %v", err)
+	}
+	if err := s.SetAPIKeyHash(ctx, "nope", "h2"); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("key for a missing site = %v", err)
 	}
 }
