@@ -230,7 +230,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	api := httpapi.New(svc, assets, log, httpapi.Config{PublicURL: *publicURL, Demo: *demo, DemoSite: "demo"})
+	api := httpapi.New(svc, assets, log, httpapi.Config{PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", AkismetUpstream: sc.akismetKey != ""})
 	srv := &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

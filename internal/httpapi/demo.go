@@ -94,6 +94,8 @@ var privacyTemplate = template.Must(template.New("privacy").Parse(`<h1>How your 
 <li><strong>Your comment</strong> and the time you posted it.</li>
 <li><strong>A keyed hash of your IP address</strong> (not the address itself) and your browser's user-agent string, kept with the comment to stop spam and abuse.</li>
 </ul>
+<h2>How spam is kept out</h2>
+<p>Your comment is checked by Parley's own filter on this server: how fast the form was sent, how many comments come from your address, links and words in the text, and a statistical model. The filter records its verdict with the comment; moderators see it.{{if .Akismet}} The comment (your name, email address, website, IP address, browser user-agent and text) is also sent to Akismet, a spam-checking service run by Automattic, under <a href="https://automattic.com/privacy/">Automattic's privacy policy</a>.{{end}}</p>
 <h2>In your browser</h2>
 <p>When JavaScript is on, the comment section keeps a random reader token and the list of comments you liked in your browser's local storage for this site, so you can like a comment once and see your own comments that await moderation. No tracking cookies are set.</p>
 <h2>Who sees it, and for how long</h2>
@@ -113,7 +115,7 @@ func (s *Server) handlePrivacy(w http.ResponseWriter, r *http.Request) {
 		back = ""
 	}
 	var b bytes.Buffer
-	privacyTemplate.Execute(&b, map[string]any{"Name": site.Name, "Back": back})
+	privacyTemplate.Execute(&b, map[string]any{"Name": site.Name, "Back": back, "Akismet": s.cfg.AkismetUpstream})
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writePage(w, http.StatusOK, "en", "Privacy — "+site.Name, template.HTML(b.String()))
 }

@@ -160,4 +160,7 @@ func TestPrivacyPage(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(string(body), "How your comment data is processed on News") {
 		t.Fatalf("privacy = %d %s", resp.StatusCode, body)
 	}
+	if strings.Contains(string(body), "Akismet") {
+		t.Fatal("privacy page mentions Akismet though it is not configured")
+	}
 }

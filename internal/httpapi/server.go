@@ -36,6 +36,9 @@ type Config struct {
 	Demo bool
 	// DemoSite is the site id the demo page embeds.
 	DemoSite string
+	// AkismetUpstream says comments are also sent to the Akismet service,
+	// which the privacy page must tell readers.
+	AkismetUpstream bool
 }
 
 // Server serves Parley over HTTP.
