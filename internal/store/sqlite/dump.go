@@ -72,7 +72,7 @@ func (db *DB) Dump(ctx context.Context, fn func(*store.Row) error) error {
 
 // Restore writes dumped rows into this empty store in one transaction.
 func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+	return db.directTx(ctx, func(tx *sql.Tx) error {
 		var n int
 		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sites`).Scan(&n); err != nil {
 			return err

@@ -17,6 +17,7 @@ import (
 	"runtime"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"modernc.org/sqlite"
@@ -35,6 +36,11 @@ type DB struct {
 	write *sql.DB
 	now   func() time.Time
 	hub   hub
+
+	writes     chan *writeReq
+	closed     chan struct{}
+	closeOnce  sync.Once
+	writerDone chan struct{}
 }
 
 // Options tune Open.
@@ -62,7 +68,8 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
-	db := &DB{path: path, write: write, now: time.Now}
+	db := &DB{path: path, write: write, now: time.Now,
+		writes: make(chan *writeReq), closed: make(chan struct{}), writerDone: make(chan struct{})}
 	if err := db.migrate(ctx, opt.Migrate); err != nil {
 		write.Close()
 		return nil, err
@@ -80,11 +87,14 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxLifetime(0)
 	db.read = read
+	go db.writer()
 	return db, nil
 }
 
-// Close closes both connection pools.
+// Close stops the writer and closes both connection pools.
 func (db *DB) Close() error {
+	db.closeOnce.Do(func() { close(db.closed) })
+	<-db.writerDone
 	return errors.Join(db.read.Close(), db.write.Close())
 }
 
@@ -122,7 +132,7 @@ func (db *DB) migrate(ctx context.Context, apply bool) error {
 		if err != nil {
 			return err
 		}
-		if err := db.inTx(ctx, func(tx *sql.Tx) error {
+		if err := db.directTx(ctx, func(tx *sql.Tx) error {
 			if _, err := tx.ExecContext(ctx, string(body)); err != nil {
 				return err
 			}
@@ -135,8 +145,103 @@ func (db *DB) migrate(ctx context.Context, apply bool) error {
 	return nil
 }
 
-// inTx runs fn in a write transaction and commits it if fn returns nil.
+// writeReq is one write waiting for the writer goroutine.
+type writeReq struct {
+	ctx  context.Context
+	fn   func(tx *sql.Tx) error
+	done chan error
+}
+
+// maxBatch bounds how many writes share one transaction.
+const maxBatch = 128
+
+// inTx runs fn in a write transaction; it returns once that transaction
+// is committed (durably, with synchronous=FULL) or fn's work is rolled
+// back. Writes that arrive while another commit is under way are batched
+// into one transaction, each in a savepoint of its own: one fsync then
+// serves many posters, and a write that fails undoes only itself.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &writeReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	select {
+	case db.writes <- r:
+	case <-db.closed:
+		return fmt.Errorf("%w: the database is closed", comment.ErrUnavailable)
+	}
+	return <-r.done
+}
+
+// writer runs batches of writes, one transaction each, until Close.
+func (db *DB) writer() {
+	defer close(db.writerDone)
+	for {
+		var batch []*writeReq
+		select {
+		case r := <-db.writes:
+			batch = append(batch, r)
+		case <-db.closed:
+			return
+		}
+	gather:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-db.writes:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		db.runBatch(batch)
+	}
+}
+
+func (db *DB) runBatch(batch []*writeReq) {
+	errs := make([]error, len(batch))
+	ctx := context.Background() // each write has its own ctx; the batch must finish for the others
+	tx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		for _, r := range batch {
+			r.done <- translate(err)
+		}
+		return
+	}
+	defer tx.Rollback()
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if len(batch) == 1 {
+			errs[i] = r.fn(tx)
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
+			errs[i] = err
+			continue
+		}
+		if errs[i] = r.fn(tx); errs[i] != nil {
+			tx.ExecContext(ctx, "ROLLBACK TO w")
+		}
+		tx.ExecContext(ctx, "RELEASE w")
+	}
+	if len(batch) == 1 && errs[0] != nil {
+		batch[0].done <- translate(errs[0])
+		return
+	}
+	err = tx.Commit()
+	for i, r := range batch {
+		if errs[i] == nil {
+			errs[i] = err
+		}
+		r.done <- translate(errs[i])
+	}
+}
+
+// directTx runs fn in a transaction of its own, for long work that should
+// not share a batch: migrations and restores.
+func (db *DB) directTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	tx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return translate(err)

@@ -2,9 +2,11 @@ package sqlite
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"runtime"
+	"sync"
 	"strings"
 	"testing"
 
@@ -74,5 +76,44 @@ func BenchmarkThreadRead(b *testing.B) {
 		b.Run(fmt.Sprintf("comments=%d", total), func(b *testing.B) {
 			storetest.BenchThreadRead(b, mustOpen(b), total)
 		})
+	}
+}
+
+// TestBatchedWrites: writes that share a transaction fail or succeed one
+// by one; a failing write undoes only itself.
+func TestBatchedWrites(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	db.CreateSite(ctx, &comment.Site{ID: "b", Name: "b", Origins: []string{"https://b.example"}, MaxDepth: 5})
+	closed := &comment.Comment{Author: comment.Author{Name: "n"}, Markdown: "x", HTML: "x", Status: comment.StatusApproved}
+	if err := db.CreateComment(ctx, comment.Page{SiteID: "b", Key: "closed"}, closed); err != nil {
+		t.Fatal(err)
+	}
+	db.SetThreadClosed(ctx, closed.ThreadID, true)
+	var wg sync.WaitGroup
+	errs := make([]error, 64)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := "open"
+			if i%2 == 1 {
+				key = "closed"
+			}
+			errs[i] = db.CreateComment(ctx, comment.Page{SiteID: "b", Key: key}, &comment.Comment{Author: comment.Author{Name: "n"}, Markdown: "x", HTML: "x", Status: comment.StatusApproved})
+		}()
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if i%2 == 0 && err != nil {
+			t.Errorf("post %d to an open thread: %v", i, err)
+		}
+		if i%2 == 1 && !errors.Is(err, comment.ErrClosed) {
+			t.Errorf("post %d to a closed thread = %v, want ErrClosed", i, err)
+		}
+	}
+	counts, _ := db.Counts(ctx, "b", []string{"open", "closed"})
+	if counts["open"] != 32 || counts["closed"] != 1 {
+		t.Fatalf("counts = %v, want open 32, closed 1", counts)
 	}
 }
