@@ -1,11 +1,14 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -109,4 +112,48 @@ func BenchmarkLoadPostgres(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkLiveLatency measures how long a comment posted through one
+// instance takes to reach a reader streaming from another instance on the
+// same PostgreSQL database (target: well under a second).
+func BenchmarkLiveLatency(b *testing.B) {
+	dsn := testPostgresDSN(b)
+	one := startServe(b, "--db", dsn, "--demo")
+	two := startServe(b, "--db", dsn, "--demo")
+	resp, err := http.Get(two + "/api/v1/sites/demo/stream?page=demo-article")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer resp.Body.Close()
+	got := make(chan struct{}, 16)
+	go func() {
+		sc := bufio.NewScanner(resp.Body)
+		for sc.Scan() {
+			if strings.HasPrefix(sc.Text(), "data: ") && strings.Contains(sc.Text(), `"kind":"new"`) {
+				got <- struct{}{}
+			}
+		}
+	}()
+	var lat []time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		body, _ := json.Marshal(map[string]string{"page": "demo-article", "url": one + "/", "name": "L", "email": "l@example.org", "body": fmt.Sprintf("latency probe %d", i)})
+		start := time.Now()
+		resp, err := http.Post(one+"/api/v1/sites/demo/comments", "application/json", bytes.NewReader(body))
+		if err != nil || resp.StatusCode != 201 {
+			b.Fatalf("post: %v %v", resp, err)
+		}
+		resp.Body.Close()
+		select {
+		case <-got:
+			lat = append(lat, time.Since(start))
+		case <-time.After(10 * time.Second):
+			b.Fatal("no live event within 10s")
+		}
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "max-ms")
+	b.ReportMetric(0, "ns/op")
 }

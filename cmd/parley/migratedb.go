@@ -40,6 +40,11 @@ func runMigrateDB(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	defer dst.Close()
 
+	if sites, err := dst.Sites(ctx); err != nil {
+		return err
+	} else if len(sites) > 0 {
+		return fmt.Errorf("%s is not empty (it has %d sites); migrate-db copies into an empty database only", redactDSN(to.dsn), len(sites))
+	}
 	n, err := copyStore(ctx, src, dst)
 	if errors.Is(err, comment.ErrConflict) {
 		return fmt.Errorf("%s is not empty; migrate-db copies into an empty database only", redactDSN(to.dsn))
@@ -64,7 +69,7 @@ func copyStore(ctx context.Context, src, dst store.Store) (copyCounts, error) {
 	dumpErr := make(chan error, 1)
 	go func() {
 		defer close(rows)
-		dumpErr <- src.Dump(ctx, func(r *store.Row) error {
+		dumpErr <- src.Dump(ctx, "", func(r *store.Row) error {
 			select {
 			case rows <- r:
 				return nil

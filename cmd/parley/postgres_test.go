@@ -103,8 +103,10 @@ func TestTwoInstancesOnPostgres(t *testing.T) {
 			t.Fatalf("B streamed %s", d)
 		}
 		t.Logf("B streamed the comment %v after A acknowledged it", time.Since(posted).Round(time.Millisecond))
-	case <-time.After(time.Second):
-		t.Fatal("B did not stream the comment within a second")
+	case <-time.After(10 * time.Second):
+		// The latency target (under a second) is measured by
+		// BenchmarkLiveLatency; here only delivery is checked.
+		t.Fatal("B did not stream the comment")
 	}
 	if got := get(t, thread); !strings.Contains(got, "Posted through instance A") {
 		t.Fatalf("B's thread read is stale: %s", got)
@@ -303,7 +305,7 @@ func dumpOf(t *testing.T, dsn string) string {
 	}
 	defer st.Close()
 	var b strings.Builder
-	st.Dump(context.Background(), func(r *store.Row) error {
+	st.Dump(context.Background(), "", func(r *store.Row) error {
 		j, _ := json.Marshal(r)
 		b.Write(j)
 		b.WriteByte('\n')

@@ -83,13 +83,14 @@ type Store interface {
 	// PruneEvents deletes events created before t.
 	PruneEvents(ctx context.Context, before time.Time) error
 
-	// Dump calls fn with every row the store holds, from one consistent
-	// snapshot: sites, then threads, comments (a parent may come after its
-	// reply), likes and secrets. The change log is not included.
-	Dump(ctx context.Context, fn func(*Row) error) error
-	// Restore writes rows produced by Dump (until next returns io.EOF)
-	// into an empty store, in one transaction: all or nothing. Returns
-	// comment.ErrConflict if the store already holds sites.
+	// Dump calls fn with every row the store holds (siteID ""), or every
+	// row of one site, from one consistent snapshot: sites, then threads,
+	// comments (a parent may come after its reply), likes, and — for a
+	// whole-store dump — secrets. The change log is not included.
+	Dump(ctx context.Context, siteID string, fn func(*Row) error) error
+	// Restore writes rows produced by Dump (until next returns io.EOF) in
+	// one transaction: all or nothing. Returns comment.ErrConflict if a
+	// site, thread or comment in the rows exists already.
 	Restore(ctx context.Context, next func() (*Row, error)) error
 
 	// AuthorApproved reports whether the site has an approved comment by

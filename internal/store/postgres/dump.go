@@ -4,23 +4,21 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"fmt"
 	"io"
 	"time"
 
-	"parley/internal/comment"
 	"parley/internal/store"
 )
 
-// Dump calls fn with every row, read from one snapshot.
-func (db *DB) Dump(ctx context.Context, fn func(*store.Row) error) error {
+// Dump calls fn with every row, or every row of one site, read from one snapshot.
+func (db *DB) Dump(ctx context.Context, siteID string, fn func(*store.Row) error) error {
 	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
 	if err != nil {
 		return translate(err)
 	}
 	defer tx.Rollback()
 	each := func(q string, scan func(rows *sql.Rows) (*store.Row, error)) error {
-		rows, err := tx.QueryContext(ctx, q)
+		rows, err := tx.QueryContext(ctx, q, siteID)
 		if err != nil {
 			return translate(err)
 		}
@@ -36,25 +34,26 @@ func (db *DB) Dump(ctx context.Context, fn func(*store.Row) error) error {
 		}
 		return translate(rows.Err())
 	}
-	if err := each(`SELECT `+siteColumns+` FROM sites ORDER BY id`, func(rows *sql.Rows) (*store.Row, error) {
+	if err := each(`SELECT `+siteColumns+` FROM sites WHERE ($1 = '' OR id = $1) ORDER BY id`, func(rows *sql.Rows) (*store.Row, error) {
 		s, err := scanSite(rows)
 		return &store.Row{Site: s}, err
 	}); err != nil {
 		return err
 	}
-	if err := each(`SELECT `+threadColumns+` FROM threads ORDER BY created, id`, func(rows *sql.Rows) (*store.Row, error) {
+	if err := each(`SELECT `+threadColumns+` FROM threads WHERE ($1 = '' OR site_id = $1) ORDER BY created, id`, func(rows *sql.Rows) (*store.Row, error) {
 		t, err := scanThread(rows)
 		return &store.Row{Thread: t}, err
 	}); err != nil {
 		return err
 	}
-	if err := each(`SELECT `+commentColumns+` FROM comments ORDER BY created, id`, func(rows *sql.Rows) (*store.Row, error) {
+	if err := each(`SELECT `+commentColumns+` FROM comments WHERE ($1 = '' OR site_id = $1) ORDER BY created, id`, func(rows *sql.Rows) (*store.Row, error) {
 		c, err := scanComment(rows)
 		return &store.Row{Comment: c}, err
 	}); err != nil {
 		return err
 	}
-	if err := each(`SELECT comment_id, reader, created FROM likes ORDER BY comment_id, reader`, func(rows *sql.Rows) (*store.Row, error) {
+	if err := each(`SELECT l.comment_id, l.reader, l.created FROM likes l JOIN comments c ON c.id = l.comment_id
+		WHERE ($1 = '' OR c.site_id = $1) ORDER BY l.comment_id, l.reader`, func(rows *sql.Rows) (*store.Row, error) {
 		var l store.Like
 		var created int64
 		err := rows.Scan(&l.CommentID, &l.Reader, &created)
@@ -63,7 +62,10 @@ func (db *DB) Dump(ctx context.Context, fn func(*store.Row) error) error {
 	}); err != nil {
 		return err
 	}
-	return each(`SELECT name, value FROM secrets ORDER BY name`, func(rows *sql.Rows) (*store.Row, error) {
+	if siteID != "" {
+		return nil // server secrets belong to no one site
+	}
+	return each(`SELECT name, value FROM secrets WHERE '' = $1 ORDER BY name`, func(rows *sql.Rows) (*store.Row, error) {
 		var s store.Secret
 		err := rows.Scan(&s.Name, &s.Value)
 		return &store.Row{Secret: &s}, translate(err)
@@ -73,13 +75,6 @@ func (db *DB) Dump(ctx context.Context, fn func(*store.Row) error) error {
 // Restore writes dumped rows into this empty store in one transaction.
 func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sites`).Scan(&n); err != nil {
-			return err
-		}
-		if n > 0 {
-			return fmt.Errorf("%w: the target database already holds %d sites; restore needs an empty one", comment.ErrConflict, n)
-		}
 		// A reply may come before its parent; check references at commit.
 		if _, err := tx.ExecContext(ctx, `SET CONSTRAINTS ALL DEFERRED`); err != nil {
 			return err

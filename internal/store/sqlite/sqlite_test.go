@@ -6,8 +6,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"runtime"
-	"sync"
 	"strings"
+	"sync"
 	"testing"
 
 	"parley/internal/comment"

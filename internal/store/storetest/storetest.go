@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -492,9 +493,13 @@ func testListen(t *testing.T, s store.Store) {
 }
 
 func dumpJSON(t *testing.T, s store.Store) []string {
+	return dumpSiteJSON(t, s, "")
+}
+
+func dumpSiteJSON(t *testing.T, s store.Store, siteID string) []string {
 	t.Helper()
 	var out []string
-	if err := s.Dump(ctx, func(r *store.Row) error {
+	if err := s.Dump(ctx, siteID, func(r *store.Row) error {
 		b, err := json.Marshal(r)
 		out = append(out, string(b))
 		return err
@@ -571,7 +576,16 @@ func testDumpRestore(t *testing.T, a, b, c store.Store) {
 		t.Fatalf("secret after restore = %q, %v", got, err)
 	}
 	if err := b.Restore(ctx, restoreFrom(dump)); !errors.Is(err, comment.ErrConflict) {
-		t.Fatalf("restore into a non-empty store = %v, want ErrConflict", err)
+		t.Fatalf("restoring the same sites again = %v, want ErrConflict", err)
+	}
+	// One site's dump holds only its rows, and no server secrets.
+	d2 := dumpSiteJSON(t, a, "d2")
+	if len(d2) != 3 || !strings.Contains(d2[0], `"d2"`) || !strings.Contains(d2[2], `"held"`) {
+		t.Fatalf("dump of site d2 = %v", d2)
+	}
+	d1 := dumpSiteJSON(t, a, "d1")
+	if len(d1) != 1+1+2+1 {
+		t.Fatalf("dump of site d1 has %d rows: %v", len(d1), d1)
 	}
 	if n := len(dumpJSON(t, b)); n != len(dump) {
 		t.Fatalf("refused restore changed the store: %d rows", n)
