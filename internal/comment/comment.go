@@ -143,6 +143,9 @@ type Comment struct {
 	// Verdict records which layer decided the comment's status and why,
 	// so a moderator sees it.
 	Verdict Verdict
+	// Type is "" for an ordinary comment, or "pingback" or "trackback"
+	// for notices imported from WordPress, which threads do not show.
+	Type string
 }
 
 // Verdict is the spam pipeline's record on a comment.

@@ -116,7 +116,12 @@ func newPolicy() *bluemonday.Policy {
 	p.AllowAttrs("start").Matching(regexp.MustCompile(`^[0-9]{1,9}$`)).OnElements("ol")
 	p.AllowAttrs("href").OnElements("a")
 	p.AllowAttrs("rel").Matching(regexp.MustCompile(`^` + rel + `$`)).OnElements("a")
-	p.AllowURLSchemes("http", "https", "mailto")
+	// A web link needs a host: "http:</p" from broken imported HTML
+	// parses as a URL but goes nowhere.
+	hasHost := func(u *url.URL) bool { return u.Host != "" }
+	p.AllowURLSchemeWithCustomPolicy("http", hasHost)
+	p.AllowURLSchemeWithCustomPolicy("https", hasHost)
+	p.AllowURLSchemes("mailto")
 	p.RequireParseableURLs(true)
 	p.RequireNoFollowOnLinks(true)
 	return p

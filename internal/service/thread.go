@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"errors"
+	"slices"
 	"sort"
 	"sync"
 
@@ -70,6 +71,9 @@ func (s *Service) Thread(ctx context.Context, siteID, key string, order comment.
 		if err != nil {
 			return nil, err
 		}
+		// Imported pingbacks and trackbacks stay in the database but out
+		// of the thread readers see.
+		cs = slices.DeleteFunc(cs, func(c *comment.Comment) bool { return c.Type != "" })
 		t.Total = len(cs)
 		t.Comments = buildTree(cs, order, site.MaxDepth)
 	}

@@ -97,6 +97,11 @@ type Store interface {
 	// the author with this email address.
 	AuthorApproved(ctx context.Context, siteID, email string) (bool, error)
 
+	// Backup writes a consistent copy of the whole database to a new file
+	// at path while the store stays in use. Stores that cannot (PostgreSQL,
+	// which has pg_dump for this) return an error saying so.
+	Backup(ctx context.Context, path string) error
+
 	// SpamModel returns what a site's spam filter has learned, as saved
 	// by SaveSpamModel. Returns comment.ErrNotFound if nothing was saved.
 	SpamModel(ctx context.Context, siteID string) ([]byte, error)

@@ -144,7 +144,7 @@ func (db *DB) CreateComment(ctx context.Context, page comment.Page, c *comment.C
 				return fmt.Errorf("parent %q: %w", c.ParentID, comment.ErrNotFound)
 			}
 		}
-		if _, err = tx.ExecContext(ctx, `INSERT INTO comments (`+commentColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`, commentValues(c)...); err != nil {
+		if _, err = tx.ExecContext(ctx, `INSERT INTO comments (`+commentColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)`, commentValues(c)...); err != nil {
 			return err
 		}
 		if c.Status != comment.StatusApproved {
@@ -155,7 +155,7 @@ func (db *DB) CreateComment(ctx context.Context, page comment.Page, c *comment.C
 }
 
 const commentColumns = `id, site_id, thread_id, parent_id, author_name, author_email, author_website, author_identity,
-	markdown, html, status, created, edited, likes, reader, ip_hash, user_agent, verdict_layer, verdict_score, verdict_reason`
+	markdown, html, status, created, edited, likes, reader, ip_hash, user_agent, verdict_layer, verdict_score, verdict_reason, kind`
 
 func commentValues(c *comment.Comment) []any {
 	var parent, edited any
@@ -168,7 +168,7 @@ func commentValues(c *comment.Comment) []any {
 	}
 	return []any{c.ID, c.SiteID, c.ThreadID, parent, c.Author.Name, c.Author.Email, c.Author.Website, c.Author.Identity,
 		c.Markdown, c.HTML, string(c.Status), c.Created.UnixNano(), edited, c.Likes, c.Reader, c.IPHash, c.UserAgent,
-		c.Verdict.Layer, c.Verdict.Score, c.Verdict.Reason}
+		c.Verdict.Layer, c.Verdict.Score, c.Verdict.Reason, c.Type}
 }
 
 func scanComment(row interface{ Scan(...any) error }) (*comment.Comment, error) {
@@ -178,7 +178,7 @@ func scanComment(row interface{ Scan(...any) error }) (*comment.Comment, error) 
 	var created, edited int64
 	if err := row.Scan(&c.ID, &c.SiteID, &c.ThreadID, &parent, &c.Author.Name, &c.Author.Email, &c.Author.Website, &c.Author.Identity,
 		&c.Markdown, &c.HTML, &status, &created, &edited, &c.Likes, &c.Reader, &c.IPHash, &c.UserAgent,
-		&c.Verdict.Layer, &c.Verdict.Score, &c.Verdict.Reason); err != nil {
+		&c.Verdict.Layer, &c.Verdict.Score, &c.Verdict.Reason, &c.Type); err != nil {
 		return nil, translate(err)
 	}
 	c.ParentID = parent.String
@@ -247,7 +247,7 @@ func (db *DB) Counts(ctx context.Context, siteID string, keys []string) (map[str
 	if len(keys) == 0 {
 		return out, nil
 	}
-	rows, err := db.db.QueryContext(ctx, `SELECT t.key, (SELECT count(*) FROM comments c WHERE c.thread_id = t.id AND c.status = 'approved')
+	rows, err := db.db.QueryContext(ctx, `SELECT t.key, (SELECT count(*) FROM comments c WHERE c.thread_id = t.id AND c.status = 'approved' AND c.kind = '')
 		FROM threads t WHERE t.site_id = $1 AND t.key = ANY($2)`, siteID, keys)
 	if err != nil {
 		return nil, translate(err)

@@ -97,7 +97,7 @@ func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) erro
 				_, err = tx.ExecContext(ctx, `INSERT INTO threads (`+threadColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
 					t.ID, t.SiteID, t.Key, t.URL, t.Title, t.Closed, t.Created.UnixNano())
 			case r.Comment != nil:
-				_, err = tx.ExecContext(ctx, `INSERT INTO comments (`+commentColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20)`, commentValues(r.Comment)...)
+				_, err = tx.ExecContext(ctx, `INSERT INTO comments (`+commentColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)`, commentValues(r.Comment)...)
 			case r.Like != nil:
 				_, err = tx.ExecContext(ctx, `INSERT INTO likes (comment_id, reader, created) VALUES ($1, $2, $3)`, r.Like.CommentID, r.Like.Reader, r.Like.Created.UnixNano())
 			case r.Secret != nil:
@@ -110,4 +110,11 @@ func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) erro
 			}
 		}
 	})
+}
+
+// Backup is not done by Parley for PostgreSQL: pg_dump makes consistent,
+// restorable backups of a running database, and parley export makes
+// portable ones of a site.
+func (db *DB) Backup(ctx context.Context, path string) error {
+	return errors.New("parley backup copies SQLite databases; back up PostgreSQL with pg_dump, or a site with parley export")
 }

@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
+	"os"
 	"time"
 
 	"parley/internal/store"
@@ -97,7 +99,7 @@ func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) erro
 				_, err = tx.ExecContext(ctx, `INSERT INTO threads (`+threadColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 					t.ID, t.SiteID, t.Key, t.URL, t.Title, t.Closed, t.Created.UnixNano())
 			case r.Comment != nil:
-				_, err = tx.ExecContext(ctx, `INSERT INTO comments (`+commentColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, commentValues(r.Comment)...)
+				_, err = tx.ExecContext(ctx, `INSERT INTO comments (`+commentColumns+`) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)`, commentValues(r.Comment)...)
 			case r.Like != nil:
 				_, err = tx.ExecContext(ctx, `INSERT INTO likes (comment_id, reader, created) VALUES (?, ?, ?)`, r.Like.CommentID, r.Like.Reader, r.Like.Created.UnixNano())
 			case r.Secret != nil:
@@ -110,4 +112,24 @@ func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) erro
 			}
 		}
 	})
+}
+
+// Backup copies the database to a new file at path with VACUUM INTO: a
+// consistent snapshot taken while readers and writers carry on.
+func (db *DB) Backup(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err == nil {
+		return fmt.Errorf("backup: %s exists already; choose a new file", path)
+	}
+	// A connection of its own: the read pool is query_only, which VACUUM
+	// INTO refuses, and the write connection must stay free for writers.
+	// VACUUM INTO only reads this database, in one read transaction.
+	conn, err := sql.Open("sqlite", db.dsn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `VACUUM INTO ?`, path); err != nil {
+		return fmt.Errorf("backup to %s: %w", path, err)
+	}
+	return nil
 }

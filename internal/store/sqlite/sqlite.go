@@ -32,6 +32,7 @@ var migrations embed.FS
 // DB is a store.Store backed by one SQLite file.
 type DB struct {
 	path  string
+	dsn   string
 	read  *sql.DB
 	write *sql.DB
 	now   func() time.Time
@@ -68,7 +69,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
-	db := &DB{path: path, write: write, now: time.Now,
+	db := &DB{path: path, dsn: dsn, write: write, now: time.Now,
 		writes: make(chan *writeReq), closed: make(chan struct{}), writerDone: make(chan struct{})}
 	if err := db.migrate(ctx, opt.Migrate); err != nil {
 		write.Close()

@@ -117,3 +117,46 @@ func TestBatchedWrites(t *testing.T) {
 		t.Fatalf("counts = %v, want open 32, closed 1", counts)
 	}
 }
+
+// TestBackup copies a database that is being written to, and the copy
+// opens with everything that was committed before the backup began.
+func TestBackup(t *testing.T) {
+	db := mustOpen(t)
+	ctx := context.Background()
+	db.CreateSite(ctx, &comment.Site{ID: "b", Name: "b", Origins: []string{"https://b.example"}, MaxDepth: 5})
+	for i := 0; i < 50; i++ {
+		db.CreateComment(ctx, comment.Page{SiteID: "b", Key: "k"}, &comment.Comment{Author: comment.Author{Name: "n"}, Markdown: "x", HTML: "x", Status: comment.StatusApproved})
+	}
+	stop := make(chan struct{})
+	done := make(chan struct{})
+	go func() { // writes go on during the backup
+		defer close(done)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+				db.CreateComment(ctx, comment.Page{SiteID: "b", Key: "k"}, &comment.Comment{Author: comment.Author{Name: "n"}, Markdown: "y", HTML: "y", Status: comment.StatusApproved})
+			}
+		}
+	}()
+	path := filepath.Join(t.TempDir(), "copy.db")
+	err := db.Backup(ctx, path)
+	close(stop)
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Backup(ctx, path); err == nil {
+		t.Fatal("backup over an existing file succeeded")
+	}
+	cp, err := Open(ctx, path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cp.Close()
+	counts, err := cp.Counts(ctx, "b", []string{"k"})
+	if err != nil || counts["k"] < 50 {
+		t.Fatalf("backup holds %v comments, %v; want at least 50", counts, err)
+	}
+}

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"parley/internal/comment"
+	"parley/internal/store"
+)
+
+// exportHeader opens a Parley export: one JSON object per line, this
+// header first, then the site's rows as store.Dump gives them.
+type exportHeader struct {
+	Format  string `json:"parley"`
+	Version int    `json:"version"`
+	Site    string `json:"site"`
+}
+
+const exportFormat, exportVersion = "export", 1
+
+// runExport writes a site's complete backup (or a WordPress WXR file).
+func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("export", stderr)
+	dbo := dbOptions{migrate: true}
+	addDBFlags(fs, &dbo)
+	site := fs.String("site", "", "site id")
+	format := fs.String("format", "parley", "parley (a complete backup) or wxr (WordPress)")
+	out := fs.String("out", "-", "file to write, - for standard output")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *site == "" {
+		return usageError{"export needs --site"}
+	}
+	if *format != "parley" && *format != "wxr" {
+		return usageError{fmt.Sprintf("unknown export format %q (parley or wxr)", *format)}
+	}
+	st, err := openStore(ctx, dbo)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.Site(ctx, *site); errors.Is(err, comment.ErrNotFound) {
+		return fmt.Errorf("there is no site %q", *site)
+	}
+	w := stdout
+	var f *os.File
+	if *out != "-" {
+		if f, err = os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
+			return err
+		}
+		w = f
+	}
+	bw := bufio.NewWriterSize(w, 1<<16)
+	if *format == "wxr" {
+		err = writeWXR(ctx, st, *site, bw)
+	} else {
+		err = writeExport(ctx, st, *site, bw)
+	}
+	if err == nil {
+		err = bw.Flush()
+	}
+	if f != nil {
+		if cerr := f.Close(); err == nil {
+			err = cerr
+		}
+		if err != nil {
+			os.Remove(*out) // never leave half a backup behind
+		}
+	}
+	return err
+}
+
+func writeExport(ctx context.Context, st store.Store, siteID string, w io.Writer) error {
+	enc := json.NewEncoder(w)
+	if err := enc.Encode(exportHeader{exportFormat, exportVersion, siteID}); err != nil {
+		return err
+	}
+	return st.Dump(ctx, siteID, func(r *store.Row) error { return enc.Encode(r) })
+}
+
+// readExport returns the rows of a Parley export, one at a time.
+func readExport(r io.Reader) (siteID string, next func() (*store.Row, error), err error) {
+	dec := json.NewDecoder(bufio.NewReaderSize(r, 1<<16))
+	var h exportHeader
+	if err := dec.Decode(&h); err != nil || h.Format != exportFormat {
+		return "", nil, errors.New("not a Parley export: the first line must be its {\"parley\":\"export\",...} header")
+	}
+	if h.Version != exportVersion {
+		return "", nil, fmt.Errorf("this Parley reads exports of version %d, not %d", exportVersion, h.Version)
+	}
+	n := 1
+	return h.Site, func() (*store.Row, error) {
+		var row store.Row
+		err := dec.Decode(&row)
+		n++
+		if err == io.EOF {
+			return nil, io.EOF
+		}
+		if err != nil {
+			return nil, fmt.Errorf("record %d: %w", n, err)
+		}
+		if row.Secret != nil {
+			return nil, fmt.Errorf("record %d: a site export holds no server secrets", n)
+		}
+		if (row.Site != nil && row.Site.ID != h.Site) || (row.Thread != nil && row.Thread.SiteID != h.Site) || (row.Comment != nil && row.Comment.SiteID != h.Site) {
+			return nil, fmt.Errorf("record %d belongs to another site than %q", n, h.Site)
+		}
+		return &row, nil
+	}, nil
+}
+
+// runBackup copies a running server's SQLite database to a new file.
+func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("backup", stderr)
+	dbo := dbOptions{}
+	addDBFlags(fs, &dbo)
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if fs.NArg() != 1 {
+		return usageError{"backup needs the file to write: parley backup [--db DSN] FILE"}
+	}
+	st, err := openStore(ctx, dbo)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if err := st.Backup(ctx, fs.Arg(0)); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "backed up %s to %s\n", redactDSN(dbo.dsn), fs.Arg(0))
+	return nil
+}
