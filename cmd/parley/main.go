@@ -60,6 +60,9 @@ Usage:
   parley site key --id ID      (a new key for the Akismet-compatible API)
   parley comment list --site ID [--status pending|approved|spam|deleted]
   parley comment approve|spam|delete|pending --site ID COMMENT_ID...
+  parley import --site ID --format wxr|disqus|remark42|isso|commento|parley [--url-map FILE] [--rewrite OLD=NEW] [--keep-deleted] [--json] FILE
+  parley export --site ID [--format parley|wxr] [--out FILE]
+  parley backup FILE           (a consistent copy of a running SQLite database)
   parley migrate [--db DSN]
   parley migrate-db --from DSN --to DSN
   parley version
@@ -86,6 +89,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runSpam(ctx, args[1:], stdout, stderr)
 	case "comment":
 		return runComment(ctx, args[1:], stdout, stderr)
+	case "import":
+		return runImport(ctx, args[1:], stdout, stderr)
+	case "export":
+		return runExport(ctx, args[1:], stdout, stderr)
+	case "backup":
+		return runBackup(ctx, args[1:], stdout, stderr)
 	case "migrate-db":
 		return runMigrateDB(ctx, args[1:], stdout, stderr)
 	case "version":

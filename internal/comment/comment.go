@@ -5,8 +5,10 @@ package comment
 
 import (
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/base32"
 	"encoding/binary"
+	"strings"
 	"time"
 )
 
@@ -191,4 +193,13 @@ type Event struct {
 	CommentID string
 	Kind      EventKind
 	Created   time.Time
+}
+
+// DerivedID returns an identifier fixed by parts (an imported comment's
+// site, source format, page and source id), so that importing the same
+// comment twice finds the first copy. It starts with "i" and never
+// collides with NewID's time-ordered ids in practice.
+func DerivedID(parts ...string) string {
+	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
+	return "i" + idEncoding.EncodeToString(h[:11])[:17]
 }

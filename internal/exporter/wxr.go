@@ -162,4 +162,3 @@ func cdata(s string) string {
 	s = strings.ReplaceAll(s, "&amp;", "&")
 	return "<![CDATA[" + strings.ReplaceAll(s, "]]>", "]]]]><![CDATA[>") + "]]>"
 }
-

@@ -97,6 +97,15 @@ type Store interface {
 	// the author with this email address.
 	AuthorApproved(ctx context.Context, siteID, email string) (bool, error)
 
+	// Import adds threads and comments that are not there yet, in one
+	// transaction: all or nothing. A thread is matched by its site and key
+	// (an existing one keeps its ID, title and state); a comment by its ID,
+	// so importing the same rows again adds nothing. An imported comment's
+	// ThreadID holds its thread's KEY, which Import resolves. A reply whose
+	// parent is neither imported nor stored in the same thread becomes a
+	// top-level comment. Imports record no change events.
+	Import(ctx context.Context, siteID string, next func() (*Row, error)) (ImportCounts, error)
+
 	// Backup writes a consistent copy of the whole database to a new file
 	// at path while the store stays in use. Stores that cannot (PostgreSQL,
 	// which has pg_dump for this) return an error saying so.
@@ -148,4 +157,12 @@ type ListFilter struct {
 	// page: only comments created before it (by time, then id) are listed.
 	Before *comment.Comment
 	Limit  int // default 50, at most 1000
+}
+
+// ImportCounts says what an Import added and left alone.
+type ImportCounts struct {
+	Threads  int // threads created
+	Comments int // comments added
+	Existing int // comments that were there already
+	Orphans  int // replies made top-level for want of their parent
 }

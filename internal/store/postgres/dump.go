@@ -7,6 +7,7 @@ import (
 	"io"
 	"time"
 
+	"parley/internal/comment"
 	"parley/internal/store"
 )
 
@@ -117,4 +118,81 @@ func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) erro
 // portable ones of a site.
 func (db *DB) Backup(ctx context.Context, path string) error {
 	return errors.New("parley backup copies SQLite databases; back up PostgreSQL with pg_dump, or a site with parley export")
+}
+
+// Import adds threads and comments that are not there yet.
+func (db *DB) Import(ctx context.Context, siteID string, next func() (*store.Row, error)) (store.ImportCounts, error) {
+	var n store.ImportCounts
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		// Replies may come before their parents; references are checked
+		// at commit, after orphans have been made top-level.
+		if _, err := tx.ExecContext(ctx, `SET CONSTRAINTS ALL DEFERRED`); err != nil {
+			return err
+		}
+		threads := map[string]string{} // key -> id
+		threadID := func(t *comment.Thread) (string, error) {
+			if id, ok := threads[t.Key]; ok {
+				return id, nil
+			}
+			res, err := tx.ExecContext(ctx, `INSERT INTO threads (`+threadColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (site_id, key) DO NOTHING`,
+				t.ID, siteID, t.Key, t.URL, t.Title, t.Closed, t.Created.UnixNano())
+			if err != nil {
+				return "", err
+			}
+			if k, _ := res.RowsAffected(); k > 0 {
+				n.Threads++
+			}
+			var id string
+			if err := tx.QueryRowContext(ctx, `SELECT id FROM threads WHERE site_id = $1 AND key = $2`, siteID, t.Key).Scan(&id); err != nil {
+				return "", err
+			}
+			threads[t.Key] = id
+			return id, nil
+		}
+		for {
+			r, err := next()
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			if err != nil {
+				return err
+			}
+			switch {
+			case r.Thread != nil:
+				if _, err := threadID(r.Thread); err != nil {
+					return err
+				}
+			case r.Comment != nil:
+				c := *r.Comment
+				c.SiteID = siteID
+				id, ok := threads[c.ThreadID]
+				if !ok {
+					if id, err = threadID(&comment.Thread{ID: comment.NewID(c.Created), Key: c.ThreadID, URL: c.ThreadID, Created: c.Created}); err != nil {
+						return err
+					}
+				}
+				c.ThreadID = id
+				res, err := tx.ExecContext(ctx, `INSERT INTO comments (`+commentColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21) ON CONFLICT (id) DO NOTHING`, commentValues(&c)...)
+				if err != nil {
+					return err
+				}
+				if k, _ := res.RowsAffected(); k > 0 {
+					n.Comments++
+				} else {
+					n.Existing++
+				}
+			default:
+				return errors.New("import: a row must be a thread or a comment")
+			}
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE comments c SET parent_id = NULL WHERE c.site_id = $1 AND c.parent_id IS NOT NULL
+			AND NOT EXISTS (SELECT 1 FROM comments p WHERE p.id = c.parent_id AND p.thread_id = c.thread_id)`, siteID)
+		if err != nil {
+			return err
+		}
+		orphans, _ := res.RowsAffected()
+		n.Orphans = int(orphans)
+		return nil
+	})
+	return n, err
 }

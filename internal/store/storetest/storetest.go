@@ -46,6 +46,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"edit comment", testEditComment},
 		{"spam model", testSpamModel},
 		{"api keys", testAPIKeys},
+		{"import", testImport},
 		{"listen", testListen},
 	}
 	for _, tt := range tests {
@@ -722,5 +723,67 @@ func testAPIKeys(t *testing.T, s store.Store) {
 	}
 	if err := s.SetAPIKeyHash(ctx, "nope", "h2"); !errors.Is(err, comment.ErrNotFound) {
 		t.Fatalf("key for a missing site = %v", err)
+	}
+}
+
+func testImport(t *testing.T, s store.Store) {
+	mustSite(t, s, "im")
+	existing := mustPost(t, s, page("im", "https://im.example/a"), newComment("posted here before the import"))
+	at := time.Date(2019, 5, 6, 7, 8, 9, 0, time.UTC)
+	imp := func(id, thread, parent string, st comment.Status) *store.Row {
+		c := newComment("imported " + id)
+		c.ID, c.ThreadID, c.ParentID, c.Status, c.Created = id, thread, parent, st, at
+		return &store.Row{Comment: c}
+	}
+	rows := []*store.Row{
+		{Thread: &comment.Thread{ID: "it1", Key: "https://im.example/a", URL: "https://im.example/a", Title: "ignored: the thread exists", Created: at}},
+		imp("ic-reply", "https://im.example/a", "ic-parent", comment.StatusApproved), // before its parent
+		imp("ic-parent", "https://im.example/a", "", comment.StatusApproved),
+		imp("ic-orphan", "https://im.example/a", "ic-gone", comment.StatusApproved),
+		imp("ic-held", "https://im.example/a", "", comment.StatusPending),
+		imp("ic-new-page", "https://im.example/b", "", comment.StatusApproved), // thread not listed: made from the key
+	}
+	feed := func(rows []*store.Row) func() (*store.Row, error) {
+		i := 0
+		return func() (*store.Row, error) {
+			if i == len(rows) {
+				return nil, io.EOF
+			}
+			i++
+			return rows[i-1], nil
+		}
+	}
+	n, err := s.Import(ctx, "im", feed(rows))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n != (store.ImportCounts{Threads: 1, Comments: 5, Existing: 0, Orphans: 1}) {
+		t.Fatalf("first import = %+v", n)
+	}
+	th, _ := s.Thread(ctx, "im", "https://im.example/a")
+	if th.ID != existing.ThreadID || th.Title == "ignored: the thread exists" {
+		t.Fatalf("the existing thread was replaced: %+v", th)
+	}
+	reply, _ := s.Comment(ctx, "ic-reply")
+	orphan, _ := s.Comment(ctx, "ic-orphan")
+	if reply.ParentID != "ic-parent" || reply.ThreadID != th.ID || orphan.ParentID != "" || !reply.Created.Equal(at) {
+		t.Fatalf("reply %+v, orphan %+v", reply, orphan)
+	}
+	counts, _ := s.Counts(ctx, "im", []string{"https://im.example/a", "https://im.example/b"})
+	if counts["https://im.example/a"] != 4 || counts["https://im.example/b"] != 1 {
+		t.Fatalf("counts after import = %v", counts)
+	}
+	// Importing the same rows again adds nothing.
+	n, err = s.Import(ctx, "im", feed(rows))
+	if err != nil || n != (store.ImportCounts{Existing: 5}) {
+		t.Fatalf("second import = %+v, %v", n, err)
+	}
+	// A bad row rolls the whole import back.
+	bad := []*store.Row{imp("ic-x", "https://im.example/c", "", comment.StatusApproved), {}}
+	if _, err := s.Import(ctx, "im", feed(bad)); err == nil {
+		t.Fatal("import with an empty row succeeded")
+	}
+	if _, err := s.Comment(ctx, "ic-x"); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("failed import left a comment behind: %v", err)
 	}
 }

@@ -1,0 +1,172 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"parley/internal/shareddata"
+)
+
+// TestImportSharedExports imports every shared export file through the
+// CLI, twice: the second time adds nothing. Then the site's Parley export
+// restores into an empty database identically, and its WXR export imports
+// back with every comment.
+func TestImportSharedExports(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "a.db")
+	ctx := context.Background()
+	if err := run(ctx, []string{"site", "add", "--db", db, "--id", "blog", "--origin", "https://blog.example"}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	root := shareddata.Dir(t, "import")
+	total := 0
+	for _, format := range []string{"wxr", "disqus", "remark42", "isso", "commento"} {
+		files, _ := filepath.Glob(filepath.Join(root, format, "*.*"))
+		for _, f := range files {
+			if strings.HasSuffix(f, ".md") {
+				continue
+			}
+			t.Run(format+"/"+filepath.Base(f), func(t *testing.T) {
+				var sums [2]map[string]any
+				for i := range sums {
+					var out bytes.Buffer
+					if err := run(ctx, []string{"import", "--db", db, "--site", "blog", "--format", format, "--json", f}, &out, io.Discard); err != nil {
+						t.Fatalf("import #%d: %v", i+1, err)
+					}
+					if err := json.Unmarshal(out.Bytes(), &sums[i]); err != nil {
+						t.Fatalf("summary %q: %v", out.String(), err)
+					}
+					for _, k := range []string{"pages", "comments", "skipped"} {
+						if _, ok := sums[i][k]; !ok {
+							t.Fatalf("summary lacks %q: %s", k, out.String())
+						}
+					}
+				}
+				added := int(sums[0]["comments"].(float64)) + int(sums[0]["existing"].(float64))
+				if sums[1]["comments"].(float64) != 0 || sums[1]["pages"].(float64) != 0 || int(sums[1]["existing"].(float64)) != added {
+					t.Fatalf("second import = %v after first %v; want nothing new", sums[1], sums[0])
+				}
+				total += int(sums[0]["comments"].(float64))
+			})
+		}
+	}
+	if total < 50 {
+		t.Fatalf("only %d comments imported from all shared files", total)
+	}
+
+	e1, e2 := filepath.Join(dir, "e1.jsonl"), filepath.Join(dir, "e2.jsonl")
+	if err := run(ctx, []string{"export", "--db", db, "--site", "blog", "--out", e1}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	restored := filepath.Join(dir, "restored.db")
+	if err := run(ctx, []string{"import", "--db", restored, "--format", "parley", e1}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(ctx, []string{"export", "--db", restored, "--site", "blog", "--out", e2}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	a, _ := os.ReadFile(e1)
+	b, _ := os.ReadFile(e2)
+	if !bytes.Equal(a, b) || len(a) < 1000 {
+		t.Fatal("the export of the restore differs from the original export")
+	}
+	if err := run(ctx, []string{"import", "--db", restored, "--format", "parley", e1}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Fatalf("restoring over the same site = %v", err)
+	}
+
+	wxr := filepath.Join(dir, "out.xml")
+	if err := run(ctx, []string{"export", "--db", db, "--site", "blog", "--format", "wxr", "--out", wxr}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	wp := filepath.Join(dir, "wp.db")
+	run(ctx, []string{"site", "add", "--db", wp, "--id", "blog", "--origin", "https://blog.example"}, io.Discard, io.Discard)
+	var out bytes.Buffer
+	if err := run(ctx, []string{"import", "--db", wp, "--site", "blog", "--format", "wxr", "--keep-deleted", "--json", wxr}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var sum map[string]any
+	json.Unmarshal(out.Bytes(), &sum)
+	if int(sum["comments"].(float64)) != strings.Count(string(a), `"comment":`) {
+		t.Fatalf("WXR round trip imported %v comments, the site has %d", sum["comments"], strings.Count(string(a), `"comment":`))
+	}
+}
+
+func TestImport_Refused(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "a.db")
+	ctx := context.Background()
+	run(ctx, []string{"site", "add", "--db", db, "--id", "blog", "--origin", "https://blog.example"}, io.Discard, io.Discard)
+	good, err := os.ReadFile(filepath.Join(shareddata.Dir(t, "import"), "wxr", "wordpress-importer__valid-wxr-1.1.xml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.xml")
+	os.WriteFile(cut, good[:len(good)*2/3], 0o600)
+	err = run(ctx, []string{"import", "--db", db, "--site", "blog", "--format", "wxr", cut}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "line ") || !strings.Contains(err.Error(), "nothing was imported") {
+		t.Fatalf("truncated file = %v, want the line and that nothing was imported", err)
+	}
+	var out bytes.Buffer
+	run(ctx, []string{"export", "--db", db, "--site", "blog"}, &out, io.Discard)
+	if strings.Contains(out.String(), `"comment":`) {
+		t.Fatal("a refused import left comments behind")
+	}
+	for _, args := range [][]string{
+		{"import", "--db", db, "--site", "blog", cut},                     // no format
+		{"import", "--db", db, "--site", "blog", "--format", "nope", cut}, // unknown format
+		{"import", "--db", db, "--format", "wxr", cut},                    // no site
+		{"import", "--db", db, "--site", "blog", "--format", "wxr", "--rewrite", "noequals", cut},
+	} {
+		if err := run(ctx, args, io.Discard, io.Discard); err == nil {
+			t.Errorf("parley %s succeeded", strings.Join(args, " "))
+		}
+	}
+	if err := run(ctx, []string{"import", "--db", db, "--site", "nope", "--format", "wxr", cut}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "no site") {
+		t.Errorf("import into a missing site = %v", err)
+	}
+}
+
+func TestImport_URLMap(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "a.db")
+	ctx := context.Background()
+	run(ctx, []string{"site", "add", "--db", db, "--id", "blog", "--origin", "https://news.example"}, io.Discard, io.Discard)
+	f := filepath.Join(shareddata.Dir(t, "import"), "isso", "isso-docs__tips-and-tricks-generic-example.json")
+	var out bytes.Buffer
+	if err := run(ctx, []string{"import", "--db", db, "--site", "blog", "--format", "isso", "--rewrite", "/blog/=https://news.example/archive/", "--json", f}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "not a web address") {
+		t.Fatalf("rewrite not applied: %s", out.String())
+	}
+	out.Reset()
+	run(ctx, []string{"export", "--db", db, "--site", "blog"}, &out, io.Discard)
+	if !strings.Contains(out.String(), `"Key":"https://news.example/archive/article1"`) {
+		t.Fatalf("mapped page key missing from export:\n%s", out.String())
+	}
+}
+
+func TestBackupCommand(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "a.db")
+	ctx := context.Background()
+	run(ctx, []string{"site", "add", "--db", db, "--id", "blog", "--origin", "https://blog.example"}, io.Discard, io.Discard)
+	copyPath := filepath.Join(dir, "copy.db")
+	if err := run(ctx, []string{"backup", "--db", db, copyPath}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	run(ctx, []string{"site", "list", "--db", copyPath}, &out, io.Discard)
+	if !strings.Contains(out.String(), "blog") {
+		t.Fatalf("backup lacks the site:\n%s", out.String())
+	}
+	if err := run(ctx, []string{"backup", "--db", db, copyPath}, io.Discard, io.Discard); err == nil {
+		t.Fatal("backup over an existing file succeeded")
+	}
+}
