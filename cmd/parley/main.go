@@ -20,6 +20,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"parley/internal/akismet"
 	"parley/internal/comment"
 	"parley/internal/httpapi"
 	"parley/internal/service"
@@ -239,7 +240,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	api := httpapi.New(svc, assets, log, httpapi.Config{PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", AkismetUpstream: sc.akismetKey != ""})
+	api := httpapi.New(svc, assets, log, httpapi.Config{
+		PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", AkismetUpstream: sc.akismetKey != "",
+		// Any Akismet client (a WordPress site's) can use Parley's filter.
+		Akismet: akismet.New(svc, log),
+	})
 	srv := &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

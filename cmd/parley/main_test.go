@@ -313,3 +313,28 @@ func TestCommentCommands(t *testing.T) {
 		t.Fatalf("approve without ids = %v", err)
 	}
 }
+
+// TestServe_AkismetAPI: the running server answers Akismet clients with a
+// site's key.
+func TestServe_AkismetAPI(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "k.db")
+	ctx := context.Background()
+	run(ctx, []string{"site", "add", "--db", db, "--id", "blog", "--origin", "https://blog.example"}, io.Discard, io.Discard)
+	var out bytes.Buffer
+	if err := run(ctx, []string{"site", "key", "--db", db, "--id", "blog"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	key := strings.TrimSpace(out.String())
+	base := startServe(t, "--db", db)
+	for key, want := range map[string]string{key: "valid", "wrong": "invalid"} {
+		resp, err := http.PostForm(base+"/1.1/verify-key", url.Values{"key": {key}, "blog": {"https://blog.example"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if string(b) != want {
+			t.Fatalf("verify-key = %q, want %q", b, want)
+		}
+	}
+}

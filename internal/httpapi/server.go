@@ -39,6 +39,9 @@ type Config struct {
 	// AkismetUpstream says comments are also sent to the Akismet service,
 	// which the privacy page must tell readers.
 	AkismetUpstream bool
+	// Akismet, when set, serves the Akismet REST API under /1.1/ and
+	// /1.2/ (package akismet).
+	Akismet http.Handler
 }
 
 // Server serves Parley over HTTP.
@@ -101,6 +104,10 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /embed.js", s.assets)
 	if s.cfg.Demo {
 		mux.HandleFunc("GET /{$}", s.handleDemo)
+	}
+	if s.cfg.Akismet != nil {
+		mux.Handle("/1.1/", s.cfg.Akismet)
+		mux.Handle("/1.2/", s.cfg.Akismet)
 	}
 	return s.recoverPanics(s.logRequests(mux))
 }
