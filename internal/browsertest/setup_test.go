@@ -54,7 +54,9 @@ type stack struct {
 }
 
 // newStack runs the real Parley handler over a temporary SQLite store, and
-// a host site "news" whose only allowed origin is the host server.
+// a host site "news" whose only allowed origin is the host server. Authors
+// may edit their comments for the default 15 minutes, and changes reach
+// open pages live.
 //
 // The host serves two kinds of article page for a page key KEY:
 //
@@ -79,17 +81,27 @@ func newStack(tb testing.TB) *stack {
 		tb.Fatal(err)
 	}
 	s := &stack{svc: svc}
-	s.parley = httptest.NewServer(httpapi.New(svc, assets, nil, httpapi.Config{}).Handler())
+	api := httpapi.New(svc, assets, nil, httpapi.Config{})
+	s.parley = httptest.NewServer(api.Handler())
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /article/{key}", s.handleArticle)
 	mux.HandleFunc("GET /ssi/{key}", s.handleInclude)
 	s.host = httptest.NewServer(mux)
+	// Run passes committed changes on to the live streams, as in the
+	// server; StopStreams ends the streams of pages still open, which
+	// Close would otherwise wait for.
+	runCtx, stopRun := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() { defer close(ran); svc.Run(runCtx) }()
 	tb.Cleanup(func() {
+		api.StopStreams()
 		s.host.Close()
 		s.parley.Close()
+		stopRun()
+		<-ran
 		st.Close()
 	})
-	if err := svc.CreateSite(ctx, &comment.Site{ID: "news", Name: "The Riverton Ledger", Origins: []string{s.host.URL}}); err != nil {
+	if err := svc.CreateSite(ctx, &comment.Site{ID: "news", Name: "The Riverton Ledger", Origins: []string{s.host.URL}, EditWindow: comment.DefaultEditWindow}); err != nil {
 		tb.Fatal(err)
 	}
 	return s
@@ -316,10 +328,26 @@ func eval[T any](b *browser, expr string) T {
 // waitFor waits until the JavaScript expression is truthy.
 func (b *browser) waitFor(what, expr string) {
 	b.tb.Helper()
-	_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr,
-		chromedp.WithPollingInterval(25*time.Millisecond), chromedp.WithPollingTimeout(20*time.Second)))
-	if err != nil {
-		b.tb.Fatalf("waiting for %s: %v", what, err)
+	b.waitWithin(20*time.Second, what, expr)
+}
+
+// waitWithin waits at most d until the JavaScript expression is truthy.
+func (b *browser) waitWithin(d time.Duration, what, expr string) {
+	b.tb.Helper()
+	deadline := time.Now().Add(d)
+	for {
+		_, err := chromedp.Run(b.ctx, chromedp.Poll[chromedp.Void](expr,
+			chromedp.WithPollingInterval(25*time.Millisecond), chromedp.WithPollingTimeout(max(time.Until(deadline), time.Millisecond))))
+		if err == nil {
+			return
+		}
+		// Just after a navigation (Reload) chromedp can still hold the old
+		// document's JavaScript context; it is gone a moment later.
+		if strings.Contains(err.Error(), "Cannot find context with specified id") && time.Until(deadline) > 25*time.Millisecond {
+			time.Sleep(25 * time.Millisecond)
+			continue
+		}
+		b.tb.Fatalf("waiting %v for %s: %v", d, what, err)
 	}
 }
 

@@ -213,7 +213,9 @@ function mount(host) {
 	root.replaceChildren(link, slot || '', box);
 
 	// item renders one comment and its replies. Everything the reader typed
-	// goes in as text, except html, which the server sanitised.
+	// goes in as text, except html, which the server sanitised. The buttons
+	// look their comment up when pressed: update moves them to the li that
+	// is on the page.
 	function item(c) {
 		const a = c.author || {}, name = a.name || t('anonymous');
 		const web = /^https?:\/\//i.test(a.website) && a.website;
@@ -229,23 +231,47 @@ function mount(host) {
 				c.pending && h('p', {class: 'parley-notice'}, t('pending')),
 				h('div', {class: 'parley-body', dir: 'auto', html: c.html || ''}),
 				!c.pending && h('div', {class: 'parley-actions'}, like(c),
-					!closed && h('button', {type: 'button', class: 'parley-reply', 'aria-label': t('respond.to', {name}), onclick: () => replyTo(li, name)}, t('reply')),
+					!closed && h('button', {type: 'button', class: 'parley-reply', 'aria-label': t('respond.to', {name}), onclick: () => replyTo(find(c.id), name)}, t('reply')),
 					mine.has(c.id) && Date.now() - when < editWindow * 1e3 && [
-						h('button', {type: 'button', class: 'parley-edit', onclick: () => edit(li, c)}, t('edit')),
-						h('button', {type: 'button', class: 'parley-delete', onclick: () => del(li, c)}, t('delete'))])),
+						h('button', {type: 'button', class: 'parley-edit', onclick: () => edit(find(c.id), c)}, t('edit')),
+						h('button', {type: 'button', class: 'parley-delete', onclick: () => del(c)}, t('delete'))])),
 			c.replies && c.replies.length ? h('ol', {class: 'parley-replies'}, c.replies.map(item)) : null);
 		li.irt = c.in_reply_to;
 		return li;
 	}
 
-	// update shows a changed comment (an edit, a new like count) in place.
+	// oops tells the reader why an action on a comment failed: at el (the
+	// edit box, or the comment's buttons) and through the live region.
+	function oops(el, e) {
+		forgetReader(e);
+		const s = errText(e);
+		if (el) (el.querySelector(':scope>.parley-err') || el.appendChild(h('span', {class: 'parley-err'}))).textContent = s;
+		say(s);
+	}
+	const actions = id => { const li = find(id); return li && li.firstChild.querySelector('.parley-actions') };
+
+	// update shows a changed comment (an edit, a new like count) in place,
+	// keeping an open edit box and the focus (on the comment, its edit box
+	// or the same button).
 	function update(li, c) {
-		li.firstChild.replaceWith(item({...c, in_reply_to: c.in_reply_to || li.irt, replies: []}).firstChild);
+		const old = li.firstChild, a = item({...c, in_reply_to: c.in_reply_to || li.irt, replies: []}).firstChild;
+		const f = root.activeElement, ed = old.querySelector('.parley-editing');
+		const had = f && old.contains(f);
+		if (ed) a.querySelector('.parley-body').replaceWith(ed);
+		// A highlighted comment flashes once, not at every change.
+		a.style.animation = 'none';
+		old.replaceWith(a);
+		const g = !had ? null : f == old ? a : a.contains(f) ? f : f.classList[0] && a.querySelector('.' + f.classList[0]);
+		if (g) {
+			if (g == a) a.tabIndex = -1;
+			g.focus({preventScroll: true});
+		}
 	}
 
 	// edit swaps the comment's text for a box holding what the reader typed.
 	function edit(li, c) {
-		const body = li.querySelector('.parley-body');
+		const body = li.firstChild.querySelector('.parley-body');
+		if (!body) return li.firstChild.querySelector('.parley-edit-box').focus();
 		const ta = h('textarea', {class: 'parley-edit-box', rows: 4, dir: 'auto', 'aria-label': t('edit')});
 		ta.value = mine.get(c.id).md;
 		const done = () => box.replaceWith(body);
@@ -254,12 +280,12 @@ function mount(host) {
 				try {
 					const r = await api('PATCH', '/sites/' + S + '/comments/' + encodeURIComponent(c.id), {reader: await reader(), body: ta.value});
 					remember(c.id, ta.value);
+					done();
 					update(li, r);
 					li.firstChild.tabIndex = -1;
 					li.firstChild.focus();
 				} catch (e) {
-					forgetReader(e);
-					say(errText(e));
+					oops(box, e);
 				}
 			}}, t('save')),
 			h('button', {type: 'button', onclick: done}, t('cancel')));
@@ -267,23 +293,24 @@ function mount(host) {
 		ta.focus();
 	}
 
-	async function del(li, c) {
+	async function del(c) {
 		if (!confirm(t('delete.confirm'))) return;
 		try {
 			await api('DELETE', '/sites/' + S + '/comments/' + encodeURIComponent(c.id), {reader: await reader()});
 			drop(c.id);
 			say(t('deleted'));
 		} catch (e) {
-			forgetReader(e);
-			say(errText(e));
+			oops(actions(c.id), e);
 		}
 	}
 
-	// drop takes a comment that is no longer visible off the page.
+	// drop takes a comment that is no longer visible off the page. Its
+	// replies stay, where it was (after a reload, at the top level).
 	function drop(id) {
 		const li = find(id);
 		if (li && !li.classList.contains('parley-pending')) {
-			li.remove();
+			if (li.contains(respond)) unreply();
+			li.replaceWith(...li.querySelectorAll(':scope>.parley-replies>li'));
 			setCount(--total);
 		}
 	}
@@ -306,20 +333,21 @@ function mount(host) {
 	function like(c) {
 		const n = h('span', {class: 'parley-n'});
 		const b = h('button', {type: 'button', class: 'parley-like', onclick: toggle}, t('like'), n);
-		const set = (k, on) => { n.textContent = k ? nf.format(k) : ''; b.setAttribute('aria-pressed', String(!!on)) };
+		const set = b.set = (k, on) => { n.textContent = k ? nf.format(k) : ''; b.setAttribute('aria-pressed', String(!!on)) };
 		async function toggle() {
 			if (b.busy) return;
 			b.busy = true;
 			try {
 				const on = b.getAttribute('aria-pressed') != 'true';
 				const r = await api(on ? 'POST' : 'DELETE', '/sites/' + S + '/comments/' + encodeURIComponent(c.id) + '/like', {reader: await reader()});
-				set(r.likes, r.liked);
 				if (r.liked) liked.add(c.id);
 				else liked.delete(c.id);
 				save(likedKey, [...liked].slice(-1000));
+				// A live update may have redrawn the button meanwhile.
+				const a = actions(c.id);
+				(a && a.querySelector('.parley-like') || b).set(r.likes, r.liked);
 			} catch (e) {
-				forgetReader(e);
-				say(errText(e));
+				oops(actions(c.id), e);
 			}
 			b.busy = false;
 		}
@@ -355,6 +383,7 @@ function mount(host) {
 	function mark(li) {
 		for (const e of root.querySelectorAll('.parley-target')) e.classList.remove('parley-target');
 		li.classList.add('parley-target');
+		li.firstChild.style.animation = '';
 		focusOn(li);
 	}
 
@@ -383,6 +412,8 @@ function mount(host) {
 	// add merges a comment that arrived while the page is open (live updates)
 	// and announces it.
 	function add(c) {
+		const p = find(c.id);
+		if (p && p.classList.contains('parley-pending')) p.remove();
 		const li = insert(c);
 		if (li) {
 			setCount(++total);
@@ -454,13 +485,18 @@ function mount(host) {
 			const c = await api('POST', '/sites/' + S + '/comments', {page, url, title, parent, name: v.name, email: v.email, website: v.website, body: F.body.value, reader: await reader()});
 			c.pending = c.status == 'pending';
 			remember(c.id, F.body.value);
-			if (c.pending) save(heldKey, [...list(heldKey), {t: Date.now(), c}]);
-			else setCount(++total);
 			unreply();
 			F.body.value = '';
-			const li = insert(c);
+			// The live event may have shown it first, without Edit and Delete.
+			let li = find(c.id);
+			if (li) update(li, c);
+			else {
+				if (c.pending) save(heldKey, [...list(heldKey), {t: Date.now(), c}]);
+				else setCount(++total);
+				li = insert(c);
+			}
 			say(t(c.pending ? 'pending' : 'posted'));
-			if (li) mark(li);
+			mark(li);
 		} catch (e) {
 			if (e.status) {
 				forgetReader(e);
