@@ -6,6 +6,7 @@ import (
 
 	"parley/internal/comment"
 	"parley/internal/markup"
+	"parley/internal/spam"
 	"parley/internal/store"
 )
 
@@ -97,8 +98,22 @@ func (s *Service) Edit(ctx context.Context, siteID, id, reader, body string) (*c
 		return nil, err
 	}
 	c.Markdown, c.HTML, c.Edited = body, markup.Render(body), s.now().UTC()
+	// An edit must not turn a published comment into spam unseen: the new
+	// text goes through the rules and the classifier, and is held for a
+	// moderator if they doubt it.
+	held := false
+	if s.spam != nil {
+		v, err := s.Classify(ctx, siteID, &spam.Input{Body: c.Markdown, AuthorName: c.Author.Name, Email: c.Author.Email, Website: c.Author.Website, Created: c.Edited})
+		held = err != nil || v.Action > spam.Publish
+	}
 	if err := s.store.EditComment(ctx, c.ID, c.Markdown, c.HTML, c.Edited); err != nil {
 		return nil, err
+	}
+	if held && c.Status == comment.StatusApproved {
+		if err := s.store.SetStatus(ctx, c.ID, comment.StatusPending); err != nil {
+			return nil, err
+		}
+		c.Status = comment.StatusPending
 	}
 	s.threads.invalidate(threadGenKey(c.ThreadID))
 	return c, nil

@@ -49,7 +49,7 @@ type Service struct {
 	sign     signer
 	now      func() time.Time
 
-	sites   sync.Map // site id -> *comment.Site; sites change rarely and are read on every request
+	sites   sync.Map // site id -> cachedSite; sites change rarely and are read on every request
 	threads *threadCache
 	live    liveHub
 }
@@ -86,6 +86,16 @@ func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
 	return s, nil
 }
 
+// SiteCacheTTL is how long an instance trusts its copy of a site's
+// settings; a change made through another instance (or the CLI) is seen
+// within it.
+const SiteCacheTTL = 30 * time.Second
+
+type cachedSite struct {
+	site    *comment.Site
+	expires time.Time
+}
+
 // Store returns the underlying store, for commands that manage data in
 // bulk (site administration, migrations).
 func (s *Service) Store() store.Store { return s.store }
@@ -95,14 +105,14 @@ func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
 
 // Site returns a site by id. Returns comment.ErrNotFound if there is none.
 func (s *Service) Site(ctx context.Context, id string) (*comment.Site, error) {
-	if v, ok := s.sites.Load(id); ok {
-		return v.(*comment.Site), nil
+	if v, ok := s.sites.Load(id); ok && s.now().Before(v.(cachedSite).expires) {
+		return v.(cachedSite).site, nil
 	}
 	site, err := s.store.Site(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	s.sites.Store(id, site)
+	s.sites.Store(id, cachedSite{site, s.now().Add(SiteCacheTTL)})
 	return site, nil
 }
 
@@ -123,6 +133,8 @@ func (s *Service) UpdateSite(ctx context.Context, site *comment.Site) error {
 		return err
 	}
 	s.sites.Delete(site.ID)
+	// Built threads carry the old settings (reply depth, edit window).
+	s.threads.reset()
 	return nil
 }
 

@@ -563,3 +563,82 @@ func TestAPIKeysAndClassify(t *testing.T) {
 		t.Fatalf("after submit-spam: %+v (before %+v)", after, before)
 	}
 }
+
+func TestEdit_SpamIsHeld(t *testing.T) {
+	s := spamService(t, spam.Limit{})
+	site, _ := s.Site(ctx, "news")
+	w := *site
+	w.EditWindow = time.Hour
+	s.UpdateSite(ctx, &w)
+	me := s.NewReader()
+	c, err := s.Post(ctx, draft("The timetable for the evening buses looks sensible to me."), Meta{Reader: me})
+	if err != nil || c.Status != comment.StatusApproved {
+		t.Fatalf("post = %+v, %v", c, err)
+	}
+	e, err := s.Edit(ctx, "news", c.ID, me, "CHECK OUT MY CHANNEL subscribe http://a.example http://b.example http://c.example http://d.example http://e.example http://f.example http://g.example")
+	if err != nil || e.Status != comment.StatusPending {
+		t.Fatalf("spammy edit = %+v, %v; want it held", e, err)
+	}
+	th, _ := s.Thread(ctx, "news", "https://news.example/a", comment.SortOldest)
+	if th.Total != 0 {
+		t.Fatal("the spammy edit is still shown")
+	}
+}
+
+func TestUpdateSite_RebuildsThreads(t *testing.T) {
+	s := newService(t, Options{})
+	a, _ := s.Post(ctx, draft("a"), Meta{})
+	b := draft("b")
+	b.ParentID = a.ID
+	s.Post(ctx, b, Meta{})
+	th, _ := s.Thread(ctx, "news", "https://news.example/a", comment.SortOldest)
+	if len(th.Comments) != 1 {
+		t.Fatalf("nested thread has %d top-level comments", len(th.Comments))
+	}
+	site, _ := s.Site(ctx, "news")
+	flat := *site
+	flat.MaxDepth = 1
+	if err := s.UpdateSite(ctx, &flat); err != nil {
+		t.Fatal(err)
+	}
+	th, _ = s.Thread(ctx, "news", "https://news.example/a", comment.SortOldest)
+	if len(th.Comments) != 2 || th.Comments[1].InReplyTo == "" {
+		t.Fatalf("after setting depth 1 the thread still nests: %d top-level", len(th.Comments))
+	}
+}
+
+// FuzzBuildTree: whatever the parent links and depth, every comment is
+// placed exactly once and no reply nests deeper than the site allows.
+func FuzzBuildTree(f *testing.F) {
+	f.Add([]byte{0, 1, 2, 3, 1, 0}, uint8(2))
+	f.Add([]byte{0, 1, 1, 1}, uint8(1))
+	f.Fuzz(func(t *testing.T, parents []byte, depth uint8) {
+		maxDepth := int(depth%6) + 1
+		var cs []*comment.Comment
+		for i, p := range parents {
+			c := &comment.Comment{ID: fmt.Sprint("c", i), Author: comment.Author{Name: fmt.Sprint("n", i)}}
+			if p > 0 && int(p) <= len(parents) {
+				c.ParentID = fmt.Sprint("c", int(p)-1) // may point forward or at itself: treated as missing
+			}
+			cs = append(cs, c)
+		}
+		seen := map[string]bool{}
+		var walk func(ns []*Node, d int)
+		walk = func(ns []*Node, d int) {
+			for _, n := range ns {
+				if d > maxDepth {
+					t.Fatalf("comment %s at depth %d > %d", n.ID, d, maxDepth)
+				}
+				if seen[n.ID] {
+					t.Fatalf("comment %s placed twice", n.ID)
+				}
+				seen[n.ID] = true
+				walk(n.Replies, d+1)
+			}
+		}
+		walk(buildTree(cs, comment.SortTop, maxDepth), 1)
+		if len(seen) != len(cs) {
+			t.Fatalf("placed %d of %d comments", len(seen), len(cs))
+		}
+	})
+}

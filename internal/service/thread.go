@@ -106,10 +106,15 @@ func buildTree(cs []*comment.Comment, order comment.Sort, maxDepth int) []*Node 
 		if d > maxDepth {
 			// Continue at the last level, under the parent's parent chain.
 			n.InReplyTo = parent.Author.Name
-			for depth[parent.ID] >= maxDepth {
+			for depth[parent.ID] >= maxDepth && parent.ParentID != "" && nodes[parent.ParentID] != nil {
 				parent = nodes[parent.ParentID]
 			}
-			d = maxDepth
+			if depth[parent.ID] >= maxDepth { // maxDepth 1: no nesting at all
+				depth[c.ID] = 1
+				top = append(top, n)
+				continue
+			}
+			d = depth[parent.ID] + 1
 		}
 		depth[c.ID] = d
 		parent.Replies = append(parent.Replies, n)
