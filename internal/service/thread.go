@@ -95,8 +95,10 @@ func buildTree(cs []*comment.Comment, order comment.Sort, maxDepth int) []*Node 
 	top := make([]*Node, 0, len(cs))
 	for _, c := range cs {
 		n := &Node{Comment: c}
-		nodes[c.ID] = n
+		// Only a parent placed before can hold a reply: a comment naming
+		// itself, or a cycle in imported data, cannot hide comments.
 		parent, ok := nodes[c.ParentID]
+		nodes[c.ID] = n
 		if c.ParentID == "" || !ok {
 			depth[c.ID] = 1
 			top = append(top, n)
