@@ -92,6 +92,7 @@ func buildTree(cs []*comment.Comment, order comment.Sort, maxDepth int) []*Node 
 	}
 	nodes := make(map[string]*Node, len(cs))
 	depth := make(map[string]int, len(cs))
+	up := make(map[string]*Node, len(cs)) // where each node was placed; nil at the top
 	top := make([]*Node, 0, len(cs))
 	for _, c := range cs {
 		n := &Node{Comment: c}
@@ -108,8 +109,8 @@ func buildTree(cs []*comment.Comment, order comment.Sort, maxDepth int) []*Node 
 		if d > maxDepth {
 			// Continue at the last level, under the parent's parent chain.
 			n.InReplyTo = parent.Author.Name
-			for depth[parent.ID] >= maxDepth && parent.ParentID != "" && nodes[parent.ParentID] != nil {
-				parent = nodes[parent.ParentID]
+			for depth[parent.ID] >= maxDepth && up[parent.ID] != nil {
+				parent = up[parent.ID]
 			}
 			if depth[parent.ID] >= maxDepth { // maxDepth 1: no nesting at all
 				depth[c.ID] = 1
@@ -119,6 +120,7 @@ func buildTree(cs []*comment.Comment, order comment.Sort, maxDepth int) []*Node 
 			d = depth[parent.ID] + 1
 		}
 		depth[c.ID] = d
+		up[c.ID] = parent
 		parent.Replies = append(parent.Replies, n)
 	}
 	switch order {
