@@ -1,0 +1,152 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"mime"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// Errors of avatar fetching.
+var (
+	ErrAvatarURL      = errors.New("avatar URL not allowed")
+	ErrAvatarTooLarge = errors.New("avatar too large")
+	ErrAvatarType     = errors.New("avatar is not a PNG, JPEG, GIF or WebP image")
+)
+
+// Defaults of AvatarFetcher.
+const (
+	DefaultAvatarMaxBytes = 1 << 20
+	DefaultAvatarTimeout  = 10 * time.Second
+)
+
+// AvatarFetcher fetches a provider's (or an SSO site's) picture on the
+// server, so Parley can cache it and serve it itself: the reader's
+// browser then talks to nobody else. The zero value is ready to use.
+//
+// It refuses, before a byte is sent, addresses that are not public
+// unicast (loopback, private, link-local, ...), so an SSO token cannot
+// make Parley fetch from its own network; the check is made on the
+// address actually dialled, after DNS and on every redirect.
+type AvatarFetcher struct {
+	MaxBytes int64         // DefaultAvatarMaxBytes if zero
+	Timeout  time.Duration // DefaultAvatarTimeout if zero
+	// AllowPrivate lets it fetch from non-public addresses: for tests
+	// and for intranet identity providers, never for SSO avatars of
+	// sites you do not run.
+	AllowPrivate bool
+	// Transport, if set, replaces the dialer (and its address check).
+	Transport http.RoundTripper
+}
+
+// avatarTypes are the formats Parley serves. SVG is not one of them: it
+// can carry script, and Parley would serve it from its own origin.
+var avatarTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/gif": true, "image/webp": true}
+
+// Fetch downloads rawURL and returns the image and its content type, which
+// is taken from the bytes, not from what the server said. It returns
+// ErrAvatarURL, ErrAvatarTooLarge or ErrAvatarType, or an error for a
+// failed request.
+func (f *AvatarFetcher) Fetch(ctx context.Context, rawURL string) ([]byte, string, error) {
+	if !absoluteHTTP(rawURL) {
+		return nil, "", ErrAvatarURL
+	}
+	max := f.MaxBytes
+	if max <= 0 {
+		max = DefaultAvatarMaxBytes
+	}
+	timeout := f.Timeout
+	if timeout <= 0 {
+		timeout = DefaultAvatarTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
+	if err != nil {
+		return nil, "", ErrAvatarURL
+	}
+	req.Header.Set("Accept", "image/png,image/jpeg,image/gif,image/webp;q=0.9")
+	req.Header.Set("User-Agent", "Parley avatar fetcher")
+	resp, err := f.client().Do(req)
+	if err != nil {
+		if errors.Is(err, ErrAvatarURL) {
+			return nil, "", ErrAvatarURL
+		}
+		return nil, "", fmt.Errorf("fetch avatar: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, "", fmt.Errorf("fetch avatar: status %d", resp.StatusCode)
+	}
+	if resp.ContentLength > max {
+		return nil, "", ErrAvatarTooLarge
+	}
+	if mt, _, err := mime.ParseMediaType(resp.Header.Get("Content-Type")); err != nil || !strings.HasPrefix(mt, "image/") {
+		return nil, "", ErrAvatarType
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, max+1))
+	if err != nil {
+		return nil, "", fmt.Errorf("fetch avatar: %w", err)
+	}
+	if int64(len(data)) > max {
+		return nil, "", ErrAvatarTooLarge
+	}
+	ct := http.DetectContentType(data)
+	if !avatarTypes[ct] {
+		return nil, "", ErrAvatarType
+	}
+	return data, ct, nil
+}
+
+func (f *AvatarFetcher) client() *http.Client {
+	t := f.Transport
+	if t == nil {
+		d := &net.Dialer{Timeout: 5 * time.Second}
+		if !f.AllowPrivate {
+			d.Control = publicOnly
+		}
+		t = &http.Transport{
+			DialContext:            d.DialContext,
+			TLSHandshakeTimeout:    5 * time.Second,
+			ResponseHeaderTimeout:  5 * time.Second,
+			MaxResponseHeaderBytes: 16 << 10,
+			DisableKeepAlives:      true,
+		}
+	}
+	return &http.Client{
+		Transport: t,
+		CheckRedirect: func(req *http.Request, via []*http.Request) error {
+			if len(via) >= 3 {
+				return errors.New("too many redirects")
+			}
+			if req.URL.Scheme != "https" && req.URL.Scheme != "http" {
+				return ErrAvatarURL
+			}
+			return nil
+		},
+	}
+}
+
+// publicOnly refuses to connect to anything but public unicast addresses.
+func publicOnly(network, address string, _ syscall.RawConn) error {
+	ap, err := netip.ParseAddrPort(address)
+	if err != nil {
+		return ErrAvatarURL
+	}
+	a := ap.Addr().Unmap()
+	if !a.IsGlobalUnicast() || a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() ||
+		a.IsMulticast() || a.IsUnspecified() || cgnat.Contains(a) {
+		return ErrAvatarURL
+	}
+	return nil
+}
+
+// cgnat is the carrier-grade NAT range, not covered by IsPrivate.
+var cgnat = netip.MustParsePrefix("100.64.0.0/10")

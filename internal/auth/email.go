@@ -1,0 +1,301 @@
+package auth
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"net/mail"
+	"net/url"
+	"strings"
+	"time"
+
+	"parley/internal/comment"
+)
+
+// Message is one email: a plain-text body and an HTML alternative.
+type Message struct {
+	To      string // a bare address, already validated
+	Subject string
+	Text    string
+	HTML    string
+}
+
+// Mailer sends email. SMTPMailer is the implementation; tests may use a
+// struct with a function field.
+type Mailer interface {
+	Send(ctx context.Context, m Message) error
+}
+
+// VerifiedEmailStore remembers which email addresses have been confirmed
+// through a link. Keys are keyed hashes of the address (64 hex
+// characters), never the address.
+type VerifiedEmailStore interface {
+	// MarkEmailVerified records key as verified at the given time; marking
+	// it again keeps the first time.
+	MarkEmailVerified(ctx context.Context, key string, at time.Time) error
+	// EmailVerified reports whether key was ever marked.
+	EmailVerified(ctx context.Context, key string) (bool, error)
+}
+
+// VerifiedEmails answers "has this guest confirmed their email before?",
+// so their comments can skip first-time moderation.
+type VerifiedEmails struct {
+	keys  *keys
+	store VerifiedEmailStore
+	now   func() time.Time
+}
+
+// NewVerifiedEmails returns VerifiedEmails over store.
+func NewVerifiedEmails(secret []byte, store VerifiedEmailStore) (*VerifiedEmails, error) {
+	k, err := newKeys(secret)
+	if err != nil {
+		return nil, err
+	}
+	if store == nil {
+		return nil, errors.New("auth: verified emails need a store")
+	}
+	return &VerifiedEmails{keys: k, store: store, now: time.Now}, nil
+}
+
+func (v *VerifiedEmails) key(email string) string {
+	return v.keys.hash("verified-email", strings.ToLower(strings.TrimSpace(email)))
+}
+
+// Mark records that the reader owning email proved it.
+func (v *VerifiedEmails) Mark(ctx context.Context, email string) error {
+	if err := v.store.MarkEmailVerified(ctx, v.key(email), v.now().UTC()); err != nil {
+		return fmt.Errorf("mark email verified: %w", err)
+	}
+	return nil
+}
+
+// Verified reports whether email was proved before. Case and surrounding
+// spaces do not matter.
+func (v *VerifiedEmails) Verified(ctx context.Context, email string) (bool, error) {
+	if email == "" {
+		return false, nil
+	}
+	ok, err := v.store.EmailVerified(ctx, v.key(email))
+	if err != nil {
+		return false, fmt.Errorf("check verified email: %w", err)
+	}
+	return ok, nil
+}
+
+// Errors of email links.
+var (
+	// ErrBadEmail: the address is not one Parley can send to.
+	ErrBadEmail = errors.New("email address not valid")
+	// ErrBadLink: the link's token is not one Parley made.
+	ErrBadLink = errors.New("log-in link not valid")
+)
+
+// LinkMaxAge is how long an emailed log-in link works.
+const LinkMaxAge = 15 * time.Minute
+
+// EmailProvider is the Identity.Provider of readers who logged in by email.
+const EmailProvider = "email"
+
+// EmailLinkConfig configures EmailLinks. All fields but Verified, SiteName
+// and Now are required.
+type EmailLinkConfig struct {
+	Secret   []byte
+	Mailer   Mailer
+	Once     OnceStore
+	ReturnOK ReturnChecker
+	// LinkURL is the absolute address of Parley's link page; the token is
+	// added as the "token" query parameter.
+	LinkURL string
+	// Verified, if set, is told about every address confirmed by a link.
+	Verified *VerifiedEmails
+	// SiteName names a site in the message ("... to comment on NAME");
+	// the site id is used without it.
+	SiteName func(siteID string) string
+	Now      func() time.Time
+}
+
+// EmailLinks logs readers in without a password: SendLink mails a
+// single-use link that expires after LinkMaxAge, ConsumeLink accepts it
+// once.
+//
+// The link carries a sealed token (AES-256-GCM under the server secret)
+// with the address, site, return address, expiry and a random id; only
+// the id is stored, when the link is used. Mail scanners open links
+// before readers do, so the link page should ask the reader to press a
+// button that posts the token, and call ConsumeLink only on that post.
+type EmailLinks struct {
+	keys     *keys
+	mailer   Mailer
+	once     OnceStore
+	returnOK ReturnChecker
+	linkURL  *url.URL
+	verified *VerifiedEmails
+	siteName func(string) string
+	now      func() time.Time
+}
+
+// NewEmailLinks checks c and returns EmailLinks.
+func NewEmailLinks(c EmailLinkConfig) (*EmailLinks, error) {
+	k, err := newKeys(c.Secret)
+	if err != nil {
+		return nil, err
+	}
+	if c.Mailer == nil || c.Once == nil || c.ReturnOK == nil {
+		return nil, errors.New("auth: email links need a Mailer, a OnceStore and a ReturnChecker")
+	}
+	u, err := url.Parse(c.LinkURL)
+	if err != nil || !absoluteHTTP(c.LinkURL) {
+		return nil, errors.New("auth: the email link URL must be an absolute http(s) URL")
+	}
+	e := &EmailLinks{keys: k, mailer: c.Mailer, once: c.Once, returnOK: c.ReturnOK, linkURL: u,
+		verified: c.Verified, siteName: c.SiteName, now: c.Now}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.siteName == nil {
+		e.siteName = func(id string) string { return id }
+	}
+	return e, nil
+}
+
+// emailLink is the sealed content of a link token.
+type emailLink struct {
+	Email   string `json:"e"`
+	Site    string `json:"s"`
+	Return  string `json:"r"`
+	Expires int64  `json:"x"`
+	ID      string `json:"j"`
+}
+
+const linkPurpose = "email-link"
+
+// NormalizeEmail returns the bare, lower-case form of a single address, or
+// ErrBadEmail. Display names, lists and header tricks are refused.
+func NormalizeEmail(s string) (string, error) {
+	s = strings.TrimSpace(s)
+	if s == "" || len(s) > 254 || strings.ContainsAny(s, "\r\n<>,;\" ") {
+		return "", ErrBadEmail
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return "", ErrBadEmail
+	}
+	local, domain, ok := strings.Cut(a.Address, "@")
+	if !ok || local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, "[") {
+		return "", ErrBadEmail
+	}
+	return strings.ToLower(a.Address), nil
+}
+
+// SendLink mails a log-in link for siteID to email. returnTo is the page
+// the reader goes back to once logged in; the site's ReturnChecker must
+// allow it. It returns ErrBadEmail or ErrBadReturn, or the mailer's error.
+//
+// SendLink does not limit how often it is called: the handler must (per
+// address and per client), or Parley becomes a way to flood inboxes.
+func (e *EmailLinks) SendLink(ctx context.Context, email, siteID, returnTo string) error {
+	addr, err := NormalizeEmail(email)
+	if err != nil {
+		return err
+	}
+	if !absoluteHTTP(returnTo) || !e.returnOK(siteID, returnTo) {
+		return ErrBadReturn
+	}
+	now := e.now()
+	l := emailLink{Email: addr, Site: siteID, Return: returnTo, Expires: now.Add(LinkMaxAge).Unix(), ID: randomString()}
+	b, err := json.Marshal(l)
+	if err != nil {
+		return err
+	}
+	u := *e.linkURL
+	q := u.Query()
+	q.Set("token", e.keys.seal(linkPurpose, b))
+	u.RawQuery = q.Encode()
+	msg := linkMessage(addr, oneLine(e.siteName(siteID)), u.String(), now)
+	if err := e.mailer.Send(ctx, msg); err != nil {
+		return fmt.Errorf("send log-in link: %w", err)
+	}
+	return nil
+}
+
+// ConsumeLink accepts a link's token once and returns the reader's
+// identity, with the site and return address SendLink was given. It
+// returns ErrBadLink, ErrExpired, ErrReplay or ErrBadReturn. The address
+// is marked verified if EmailLinkConfig.Verified is set.
+//
+// The identity's subject is a keyed hash of the address, so the address
+// does not end up in identity keys; Email holds it.
+func (e *EmailLinks) ConsumeLink(ctx context.Context, token string) (*Result, error) {
+	b, ok := e.keys.open(linkPurpose, token, 4096)
+	var l emailLink
+	if !ok || json.Unmarshal(b, &l) != nil || l.ID == "" || l.Email == "" {
+		return nil, ErrBadLink
+	}
+	exp := time.Unix(l.Expires, 0)
+	res := &Result{Pending: Pending{Provider: EmailProvider, SiteID: l.Site, ReturnTo: l.Return,
+		Mode: ModeRedirect, Started: exp.Add(-LinkMaxAge)}}
+	if !e.now().Before(exp) {
+		return res, ErrExpired
+	}
+	if err := e.once.UseOnce(ctx, "email:"+e.keys.hash("email-link", l.ID)[:64], exp); err != nil {
+		if errors.Is(err, comment.ErrConflict) {
+			return res, ErrReplay
+		}
+		return res, fmt.Errorf("use log-in link: %w", err)
+	}
+	if !e.returnOK(l.Site, l.Return) {
+		return res, ErrBadReturn
+	}
+	if e.verified != nil {
+		if err := e.verified.Mark(ctx, l.Email); err != nil {
+			return res, err
+		}
+	}
+	res.Identity = Identity{
+		Provider:      EmailProvider,
+		Subject:       e.keys.hash("email-subject", l.Email)[:32],
+		Email:         l.Email,
+		EmailVerified: true,
+	}
+	return res, nil
+}
+
+// oneLine keeps a name fit for a subject line.
+func oneLine(s string) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if len(s) > 100 {
+		s = s[:100]
+	}
+	return s
+}
+
+var linkHTML = template.Must(template.New("link").Parse(`<!DOCTYPE html>
+<html><head><meta charset="utf-8"><title>Log in to comment on {{.Site}}</title></head>
+<body style="font-family:sans-serif;line-height:1.5;max-width:36em">
+<p>Hello,</p>
+<p>You, or someone who typed your address ({{.Email}}), asked to log in to comment on <strong>{{.Site}}</strong> on {{.When}}.</p>
+<p><a href="{{.Link}}">Log in to comment on {{.Site}}</a></p>
+<p>The link works once, for 15 minutes. If you did not ask for it, you can ignore this email: nothing happens unless the link is opened.</p>
+<p style="color:#555">If the link does not work, copy this address into your browser:<br>{{.Link}}</p>
+</body></html>
+`))
+
+// linkMessage writes the log-in email.
+func linkMessage(to, site, link string, now time.Time) Message {
+	when := now.UTC().Format("2 January 2006 at 15:04 UTC")
+	text := fmt.Sprintf(`Hello,
+
+You, or someone who typed your address (%s), asked to log in to comment on %s on %s.
+
+To log in, open this link within 15 minutes:
+
+%s
+
+The link works once. If you did not ask for it, you can ignore this email: nothing happens unless the link is opened.
+`, to, site, when, link)
+	var html strings.Builder
+	linkHTML.Execute(&html, map[string]string{"Email": to, "Site": site, "When": when, "Link": link})
+	return Message{To: to, Subject: "Log in to comment on " + site, Text: text, HTML: html.String()}
+}
