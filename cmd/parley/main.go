@@ -3,7 +3,9 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -192,6 +194,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sc := defaultSpamConfig
 	fs.Var(limitFlag{&sc.perIP}, "rate-limit-ip", "comments per client address: BURST/EVERY, or 0 for no limit")
 	fs.Var(limitFlag{&sc.perEmail}, "rate-limit-email", "comments per author email: BURST/EVERY, or 0 for no limit")
+	fs.StringVar(&sc.rulesFile, "spam-rules", env("PARLEY_SPAM_RULES", ""), "JSON file of spam rules: blocked words, domains, emails, IP ranges, link limits (see README)")
 	fs.DurationVar(&sc.minFormAge, "min-form-age", spam.DefaultMinFormAge, "hold no-JavaScript form posts sent sooner than this after the form was shown (0: off)")
 	fs.StringVar(&sc.akismetKey, "akismet-key", env("PARLEY_AKISMET_KEY", ""), "Akismet API key: ask Akismet as one more spam layer (secret)")
 	fs.StringVar(&sc.akismetBlog, "akismet-blog", env("PARLEY_AKISMET_BLOG", ""), "the site URL the Akismet key is registered for")
@@ -289,6 +292,7 @@ type spamConfig struct {
 	akismetKey, akismetBlog string
 	perIP, perEmail         spam.Limit
 	minFormAge              time.Duration
+	rulesFile               string
 }
 
 // defaultSpamConfig is what commands other than serve use.
@@ -326,6 +330,11 @@ func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc sp
 		return nil, err
 	}
 	opt := &service.SpamOptions{Model: model, Buckets: spam.NewMemoryBuckets(100_000), PerIP: sc.perIP, PerEmail: sc.perEmail, MinFormAge: sc.minFormAge}
+	if sc.rulesFile != "" {
+		if err := loadSpamRules(sc.rulesFile, opt); err != nil {
+			return nil, err
+		}
+	}
 	if sc.minFormAge == 0 {
 		opt.MinFormAge = -1 // off
 	}
@@ -338,6 +347,41 @@ func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc sp
 		opt.Akismet = &spam.AkismetChecker{Key: sc.akismetKey, Blog: sc.akismetBlog}
 	}
 	return service.New(ctx, st, service.Options{Logger: log, Spam: opt})
+}
+
+// spamRulesFile is the --spam-rules file.
+type spamRulesFile struct {
+	HoldLinks      int      `json:"hold_links"`
+	SpamLinks      int      `json:"spam_links"`
+	BlockedWords   []string `json:"blocked_words"`
+	HoldWords      []string `json:"hold_words"`
+	BlockedDomains []string `json:"blocked_domains"`
+	BlockedEmails  []string `json:"blocked_emails"`
+	BlockedIPs     []string `json:"blocked_ips"`
+	// DiscardTrapped drops bots caught by the honeypot instead of keeping
+	// them in the spam folder.
+	DiscardTrapped bool `json:"discard_trapped"`
+}
+
+func loadSpamRules(path string, opt *service.SpamOptions) error {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	var f spamRulesFile
+	if err := dec.Decode(&f); err != nil {
+		return fmt.Errorf("spam rules %s: %w", path, err)
+	}
+	opt.Rules = spam.Rules{HoldLinks: f.HoldLinks, SpamLinks: f.SpamLinks, BlockedWords: f.BlockedWords, HoldWords: f.HoldWords,
+		BlockedDomains: f.BlockedDomains, BlockedEmails: f.BlockedEmails, BlockedIPs: f.BlockedIPs}
+	opt.DiscardTrapped = f.DiscardTrapped
+	// Check them now, so a typo in an IP range stops the start, not a post.
+	if _, err := spam.NewRuleChecker(opt.Rules, nil); err != nil {
+		return fmt.Errorf("spam rules %s: %w", path, err)
+	}
+	return nil
 }
 
 // pgBuckets keeps rate limits in PostgreSQL.

@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
@@ -336,5 +337,35 @@ func TestServe_AkismetAPI(t *testing.T) {
 		if string(b) != want {
 			t.Fatalf("verify-key = %q, want %q", b, want)
 		}
+	}
+}
+
+// TestServe_SpamRules: a site owner's blocked words send comments to the
+// spam folder; a broken rules file stops the server with a clear error.
+func TestServe_SpamRules(t *testing.T) {
+	dir := t.TempDir()
+	rules := filepath.Join(dir, "rules.json")
+	os.WriteFile(rules, []byte(`{"blocked_words": ["cheap pills"], "blocked_ips": ["203.0.113.0/24"]}`), 0o600)
+	db := filepath.Join(dir, "r.db")
+	base := startServe(t, "--db", db, "--demo", "--spam-rules", rules)
+	body, _ := json.Marshal(map[string]string{"page": "demo-article", "url": base + "/", "name": "B", "email": "b@example.org", "body": "Buy cheap pills here today"})
+	resp, err := http.Post(base+"/api/v1/sites/demo/comments", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("blocked word post = %d, want 202 (held as far as the poster knows)", resp.StatusCode)
+	}
+	var out bytes.Buffer
+	run(context.Background(), []string{"comment", "list", "--db", db, "--site", "demo", "--status", "spam"}, &out, io.Discard)
+	if !strings.Contains(out.String(), "rules") {
+		t.Fatalf("spam folder:\n%s", out.String())
+	}
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"blocked_ips": ["not-an-ip"]}`), 0o600)
+	err = run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "x.db"), "--spam-rules", bad}, io.Discard, io.Discard)
+	if err == nil || !strings.Contains(err.Error(), "spam rules") {
+		t.Fatalf("serve with a broken rules file = %v", err)
 	}
 }

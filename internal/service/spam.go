@@ -27,6 +27,9 @@ type SpamOptions struct {
 	Rules spam.Rules
 	// Akismet, when set, asks the Akismet service as a last layer.
 	Akismet *spam.AkismetChecker
+	// DiscardTrapped drops comments that filled the honeypot instead of
+	// keeping them in the spam folder.
+	DiscardTrapped bool
 	// MinFormAge is the shortest believable time to fill in the form;
 	// 0 means spam.DefaultMinFormAge, negative turns the check off.
 	MinFormAge time.Duration
@@ -63,6 +66,9 @@ func newSpamFilter(s *Service, opt SpamOptions) (*spamFilter, error) {
 	}
 	f := &spamFilter{svc: s, opt: opt, rules: rules, models: map[string]*siteModel{}}
 	f.traps = &spam.Traps{MinFormAge: opt.MinFormAge, Now: s.now}
+	if opt.DiscardTrapped {
+		f.traps.HoneypotAction = spam.Discard
+	}
 	if opt.Buckets != nil {
 		f.traps.Limiter = spam.NewRateLimiter(opt.Buckets, s.sign.mac("rate-limit"))
 		f.traps.Limiter.PerIP, f.traps.Limiter.PerMail = opt.PerIP, opt.PerEmail
