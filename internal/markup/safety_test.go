@@ -13,6 +13,8 @@ import (
 	"testing"
 
 	"golang.org/x/net/html"
+
+	"parley/internal/shareddata"
 )
 
 // TestRender_Hostile renders every published XSS payload and naughty string,
@@ -225,26 +227,7 @@ func visibleText(out string) string {
 	}
 }
 
-// hostileDir finds shared/data/hostile, which lives beside the module root
-// rather than inside it, by walking up from the package directory.
+// hostileDir finds shared/data/hostile beside the project.
 func hostileDir(tb testing.TB) string {
-	tb.Helper()
-	wd, err := os.Getwd()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	var tried []string
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		candidate := filepath.Join(dir, "shared", "data", "hostile")
-		if fi, err := os.Stat(candidate); err == nil && fi.IsDir() {
-			return candidate
-		}
-		tried = append(tried, candidate)
-		if filepath.Dir(dir) == dir {
-			break
-		}
-	}
-	tb.Fatalf("hostile test data not found; it should be shared/data/hostile beside the module root. Looked in:\n  %s",
-		strings.Join(tried, "\n  "))
-	return ""
+	return shareddata.Dir(tb, "hostile")
 }

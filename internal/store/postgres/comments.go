@@ -208,16 +208,7 @@ func (db *DB) ThreadComments(ctx context.Context, threadID string, statuses ...c
 	if err != nil {
 		return nil, translate(err)
 	}
-	defer rows.Close()
-	var out []*comment.Comment
-	for rows.Next() {
-		c, err := scanComment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, translate(rows.Err())
+	return scanComments(rows)
 }
 
 // SetStatus moves a comment to another state.
@@ -383,16 +374,7 @@ func (db *DB) ListComments(ctx context.Context, f store.ListFilter) ([]*comment.
 	if err != nil {
 		return nil, translate(err)
 	}
-	defer rows.Close()
-	var out []*comment.Comment
-	for rows.Next() {
-		c, err := scanComment(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, translate(rows.Err())
+	return scanComments(rows)
 }
 
 func listLimit(n int) int {
@@ -425,4 +407,18 @@ func nullable(s string) any {
 		return nil
 	}
 	return s
+}
+
+// scanComments reads every comment row and closes rows.
+func scanComments(rows *sql.Rows) ([]*comment.Comment, error) {
+	defer rows.Close()
+	var out []*comment.Comment
+	for rows.Next() {
+		c, err := scanComment(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, c)
+	}
+	return out, translate(rows.Err())
 }
