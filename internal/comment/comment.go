@@ -72,7 +72,39 @@ type Site struct {
 	// APIKeyHash is the SHA-256 (hex) of the site's key for the
 	// Akismet-compatible API; never the key itself. Empty: no key.
 	APIKeyHash string
-	Created    time.Time
+	// Guests decides what readers who are not logged in may do; "" means
+	// GuestsNameEmail.
+	Guests GuestPolicy
+	// Providers lists the log-in providers (ids such as "google",
+	// "github", "email", or a configured OpenID Connect id) the site
+	// shows, in order. Nil means every provider the server has.
+	Providers []string
+	// SSOSecret signs the tokens of the site's own accounts (site SSO);
+	// "" means the site has none. Private: never shown to readers.
+	SSOSecret string
+	Created   time.Time
+}
+
+// GuestPolicy is a site's rule for readers who comment without logging in.
+type GuestPolicy string
+
+// The guest policies a site can choose.
+const (
+	GuestsAnonymous GuestPolicy = "anonymous"  // name and email optional
+	GuestsNameEmail GuestPolicy = "name_email" // name and email required (the default)
+	GuestsLogin     GuestPolicy = "login"      // only logged-in readers may comment
+)
+
+// ParseGuestPolicy checks a guest policy given by an operator; "" gives
+// the default.
+func ParseGuestPolicy(s string) (GuestPolicy, error) {
+	switch p := GuestPolicy(s); p {
+	case "":
+		return GuestsNameEmail, nil
+	case GuestsAnonymous, GuestsNameEmail, GuestsLogin:
+		return p, nil
+	}
+	return "", Invalid("guests", "Guests must be anonymous, name_email or login.")
 }
 
 // Moderation is a site's policy for holding new comments.
