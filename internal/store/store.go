@@ -8,17 +8,19 @@ import (
 	"context"
 	"time"
 
+	"parley/internal/auth"
 	"parley/internal/comment"
 )
 
-// Store keeps sites, threads and comments. Implementations must be safe for
-// concurrent use, translate driver errors into the comment package's
-// errors, and never return (nil, nil).
+// Store keeps sites, threads and comments, and the state of readers' log-ins.
+// Implementations must be safe for concurrent use, translate driver errors
+// into the comment package's errors, and never return (nil, nil).
 type Store interface {
-	// CreateSite stores a new site. Returns comment.ErrConflict if the id is taken.
+	// CreateSite stores a new site. A site with Guests "" gets
+	// comment.GuestsNameEmail. Returns comment.ErrConflict if the id is taken.
 	CreateSite(ctx context.Context, s *comment.Site) error
-	// UpdateSite replaces a site's name, origins and settings.
-	// Returns comment.ErrNotFound if there is no such site.
+	// UpdateSite replaces a site's name, origins and settings (all but its
+	// API key hash). Returns comment.ErrNotFound if there is no such site.
 	UpdateSite(ctx context.Context, s *comment.Site) error
 	// Site returns one site. Returns comment.ErrNotFound if there is none.
 	Site(ctx context.Context, id string) (*comment.Site, error)
@@ -86,7 +88,10 @@ type Store interface {
 	// Dump calls fn with every row the store holds (siteID ""), or every
 	// row of one site, from one consistent snapshot: sites, then threads,
 	// comments (a parent may come after its reply), likes, and — for a
-	// whole-store dump — secrets. The change log is not included.
+	// whole-store dump — secrets. The change log is not included, nor is
+	// readers' log-in state (sessions, used single-use keys, verified
+	// emails, cached avatars): it is runtime state that readers rebuild by
+	// logging in again.
 	Dump(ctx context.Context, siteID string, fn func(*Row) error) error
 	// Restore writes rows produced by Dump (until next returns io.EOF) in
 	// one transaction: all or nothing. Returns comment.ErrConflict if a
@@ -116,6 +121,24 @@ type Store interface {
 	SpamModel(ctx context.Context, siteID string) ([]byte, error)
 	// SaveSpamModel stores what a site's spam filter has learned.
 	SaveSpamModel(ctx context.Context, siteID string, model []byte) error
+
+	// Sessions, single-use keys and verified email addresses of readers'
+	// log-ins, shared by every instance using the database. See package
+	// auth for their contracts; auth.MemoryStore behaves the same way.
+	auth.SessionStore
+	auth.OnceStore
+	auth.VerifiedEmailStore
+	// PruneAuth deletes sessions whose Expires is before the given time
+	// and used single-use keys that expired before it, and returns how
+	// many rows went. Verified emails and avatars are kept.
+	PruneAuth(ctx context.Context, before time.Time) (int, error)
+
+	// Avatar returns the cached copy of a reader's avatar.
+	// Returns comment.ErrNotFound if there is none.
+	Avatar(ctx context.Context, key string) (*Avatar, error)
+	// SaveAvatar stores a reader's avatar, replacing any under a.Key. A
+	// zero a.Updated is set to the current time.
+	SaveAvatar(ctx context.Context, a *Avatar) error
 
 	// Secret returns the named server secret, creating it from gen on first
 	// use. Every instance sharing a database gets the same value.
@@ -147,6 +170,15 @@ type Like struct {
 type Secret struct {
 	Name  string `json:"name"`
 	Value []byte `json:"value"`
+}
+
+// Avatar is the cached copy of a reader's avatar, fetched once from their
+// log-in provider so readers' browsers never load the provider's picture.
+type Avatar struct {
+	Key         string // chosen by the caller, e.g. a keyed hash of the identity
+	ContentType string // e.g. "image/png"
+	Data        []byte
+	Updated     time.Time
 }
 
 // ListFilter selects comments for moderation. Zero fields match anything.

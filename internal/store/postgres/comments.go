@@ -20,8 +20,7 @@ func (db *DB) CreateSite(ctx context.Context, s *comment.Site) error {
 		s.Created = db.now().UTC()
 	}
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-			s.ID, s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.Created.UnixNano(), int64(s.EditWindow/time.Second), nullable(s.APIKeyHash))
+		_, err := tx.ExecContext(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, siteValues(s)...)
 		return err
 	})
 }
@@ -29,8 +28,10 @@ func (db *DB) CreateSite(ctx context.Context, s *comment.Site) error {
 // UpdateSite replaces a site's name, origins and settings.
 func (db *DB) UpdateSite(ctx context.Context, s *comment.Site) error {
 	return db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE sites SET name = $1, origins = $2, max_depth = $3, moderation = $4, edit_window = $5 WHERE id = $6`,
-			s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), int64(s.EditWindow/time.Second), s.ID)
+		res, err := tx.ExecContext(ctx, `UPDATE sites SET name = $1, origins = $2, max_depth = $3, moderation = $4, edit_window = $5,
+			guests = $6, providers = $7, sso_secret = $8 WHERE id = $9`,
+			s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), int64(s.EditWindow/time.Second),
+			string(guestPolicy(s.Guests)), providersJSON(s.Providers), s.SSOSecret, s.ID)
 		if err != nil {
 			return err
 		}
@@ -38,24 +39,54 @@ func (db *DB) UpdateSite(ctx context.Context, s *comment.Site) error {
 	})
 }
 
-const siteColumns = `id, name, origins, max_depth, moderation, created, edit_window, api_key_hash`
+const siteColumns = `id, name, origins, max_depth, moderation, created, edit_window, api_key_hash, guests, providers, sso_secret`
+
+func siteValues(s *comment.Site) []any {
+	return []any{s.ID, s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.Created.UnixNano(), int64(s.EditWindow / time.Second),
+		nullable(s.APIKeyHash), string(guestPolicy(s.Guests)), providersJSON(s.Providers), s.SSOSecret}
+}
 
 func scanSite(row interface{ Scan(...any) error }) (*comment.Site, error) {
 	var s comment.Site
-	var origins, moderation string
+	var origins, moderation, guests string
 	var created, window int64
-	var key sql.NullString
-	if err := row.Scan(&s.ID, &s.Name, &origins, &s.MaxDepth, &moderation, &created, &window, &key); err != nil {
+	var key, providers sql.NullString
+	if err := row.Scan(&s.ID, &s.Name, &origins, &s.MaxDepth, &moderation, &created, &window, &key, &guests, &providers, &s.SSOSecret); err != nil {
 		return nil, translate(err)
 	}
 	if err := json.Unmarshal([]byte(origins), &s.Origins); err != nil {
 		return nil, fmt.Errorf("site %q origins: %w", s.ID, err)
 	}
+	if providers.Valid {
+		s.Providers = []string{} // "[]" means none, unlike NULL (every provider)
+		if err := json.Unmarshal([]byte(providers.String), &s.Providers); err != nil {
+			return nil, fmt.Errorf("site %q providers: %w", s.ID, err)
+		}
+	}
 	s.Moderation = comment.Moderation(moderation)
 	s.Created = time.Unix(0, created).UTC()
 	s.EditWindow = time.Duration(window) * time.Second
 	s.APIKeyHash = key.String
+	s.Guests = guestPolicy(comment.GuestPolicy(guests))
 	return &s, nil
+}
+
+// guestPolicy gives the default policy for "".
+func guestPolicy(p comment.GuestPolicy) comment.GuestPolicy {
+	if p == "" {
+		return comment.GuestsNameEmail
+	}
+	return p
+}
+
+// providersJSON keeps nil (every provider) as NULL and an empty list
+// (none) as "[]".
+func providersJSON(providers []string) any {
+	if providers == nil {
+		return nil
+	}
+	b, _ := json.Marshal(providers)
+	return string(b)
 }
 
 // Site returns one site.

@@ -90,9 +90,7 @@ func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) erro
 			}
 			switch {
 			case r.Site != nil:
-				s := r.Site
-				_, err = tx.ExecContext(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-					s.ID, s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.Created.UnixNano(), int64(s.EditWindow/time.Second), nullable(s.APIKeyHash))
+				_, err = tx.ExecContext(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, siteValues(r.Site)...)
 			case r.Thread != nil:
 				t := r.Thread
 				_, err = tx.ExecContext(ctx, `INSERT INTO threads (`+threadColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,

@@ -4,8 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -13,39 +17,56 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"parley/internal/comment"
 	"parley/internal/store"
 	"parley/internal/store/storetest"
 )
 
-// MustOpen opens a migrated store in a fresh schema of the database named
+// mustOpen opens a migrated store in a fresh schema of the database named
 // by PARLEY_TEST_POSTGRES_URL, dropped when the test ends, and skips the
 // test when the variable is not set.
 func mustOpen(tb testing.TB) *DB {
 	tb.Helper()
-	url := os.Getenv("PARLEY_TEST_POSTGRES_URL")
+	url, schema := testSchema(tb)
+	return mustOpenSchema(tb, url, schema)
+}
+
+// testSchema names a fresh schema in the database named by
+// PARLEY_TEST_POSTGRES_URL and drops it when the test ends. It skips the
+// test when the variable is not set.
+func testSchema(tb testing.TB) (url, schema string) {
+	tb.Helper()
+	url = os.Getenv("PARLEY_TEST_POSTGRES_URL")
 	if url == "" {
 		tb.Skip("PARLEY_TEST_POSTGRES_URL is not set; PostgreSQL tests skipped")
 	}
 	var b [6]byte
 	rand.Read(b[:])
-	schema := "parley_test_" + hex.EncodeToString(b[:])
+	schema = "parley_test_" + hex.EncodeToString(b[:])
 	ctx := context.Background()
-	db, err := Open(ctx, url, Options{Migrate: true, Schema: schema, MaxConns: 8})
-	if err != nil {
-		tb.Fatalf("open postgres: %v", err)
-	}
 	tb.Cleanup(func() {
-		db.Close()
 		conn, err := pgx.Connect(ctx, url)
 		if err != nil {
 			tb.Errorf("drop schema: %v", err)
 			return
 		}
 		defer conn.Close(ctx)
-		if _, err := conn.Exec(ctx, "DROP SCHEMA "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
+		if _, err := conn.Exec(ctx, "DROP SCHEMA IF EXISTS "+pgx.Identifier{schema}.Sanitize()+" CASCADE"); err != nil {
 			tb.Errorf("drop schema: %v", err)
 		}
 	})
+	return url, schema
+}
+
+// mustOpenSchema opens a migrated store in schema, closed when the test
+// ends; several may share one schema, as instances share a database.
+func mustOpenSchema(tb testing.TB, url, schema string) *DB {
+	tb.Helper()
+	db, err := Open(context.Background(), url, Options{Migrate: true, Schema: schema, MaxConns: 8})
+	if err != nil {
+		tb.Fatalf("open postgres: %v", err)
+	}
+	tb.Cleanup(func() { db.Close() })
 	return db
 }
 
@@ -97,5 +118,97 @@ func TestTakeToken(t *testing.T) {
 	wg.Wait()
 	if got.Load() != 5 {
 		t.Fatalf("%d concurrent takes succeeded from a bucket of 5", got.Load())
+	}
+}
+
+// TestUseOnce_Instances: instances sharing a database accept a single-use
+// key once between them, whether it is new or its old record expired.
+func TestUseOnce_Instances(t *testing.T) {
+	url, schema := testSchema(t)
+	dbs := []*DB{mustOpenSchema(t, url, schema), mustOpenSchema(t, url, schema), mustOpenSchema(t, url, schema)}
+	ctx := context.Background()
+	now := time.Now()
+	if err := dbs[0].UseOnce(ctx, "expired", now.Add(-time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	for _, key := range []string{"new", "expired"} {
+		var wg sync.WaitGroup
+		var won, lost atomic.Int32
+		start := make(chan struct{})
+		for i := 0; i < 24; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				switch err := dbs[i%len(dbs)].UseOnce(ctx, key, now.Add(time.Hour)); {
+				case err == nil:
+					won.Add(1)
+				case errors.Is(err, comment.ErrConflict):
+					lost.Add(1)
+				default:
+					t.Error(err)
+				}
+			}()
+		}
+		close(start)
+		wg.Wait()
+		if won.Load() != 1 || lost.Load() != 23 {
+			t.Errorf("%s: %d instances' callers won and %d lost; want 1 and 23", key, won.Load(), lost.Load())
+		}
+	}
+}
+
+// TestMigrate_ExistingSitesGetLoginDefaults: a site made before reader
+// log-in (migration 0007) gets the default guest policy, every provider
+// and no SSO secret.
+func TestMigrate_ExistingSitesGetLoginDefaults(t *testing.T) {
+	url, schema := testSchema(t)
+	ctx := context.Background()
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ensureSchema(ctx, cfg, schema); err != nil {
+		t.Fatal(err)
+	}
+	cfg.RuntimeParams["search_path"] = schema
+	conn, err := pgx.ConnectConfig(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := conn.Exec(ctx, `CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied BIGINT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := fs.Glob(migrations, "migrations/*.sql")
+	sort.Strings(names)
+	for _, name := range names {
+		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
+		if version >= "0007" {
+			break
+		}
+		body, _ := migrations.ReadFile(name)
+		if _, err := conn.Exec(ctx, string(body)); err != nil {
+			t.Fatalf("%s: %v", version, err)
+		}
+		if _, err := conn.Exec(ctx, `INSERT INTO schema_migrations VALUES ($1, 0)`, version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := conn.Exec(ctx, `INSERT INTO sites (id, name, origins, created) VALUES ('old', 'Old', '[]', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+
+	db := mustOpenSchema(t, url, schema)
+	site, err := db.Site(ctx, "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if site.Guests != comment.GuestsNameEmail || site.Providers != nil || site.SSOSecret != "" {
+		t.Fatalf("migrated site: Guests %q, Providers %#v, SSOSecret %q; want name_email, nil, empty", site.Guests, site.Providers, site.SSOSecret)
+	}
+	var null bool
+	if err := db.db.QueryRowContext(ctx, `SELECT providers IS NULL FROM sites WHERE id = 'old'`).Scan(&null); err != nil || !null {
+		t.Fatalf("migrated site's providers column is NULL = %v, %v; want true", null, err)
 	}
 }

@@ -92,9 +92,7 @@ func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) erro
 			}
 			switch {
 			case r.Site != nil:
-				s := r.Site
-				_, err = tx.ExecContext(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-					s.ID, s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.Created.UnixNano(), int64(s.EditWindow/time.Second), nullable(s.APIKeyHash))
+				_, err = tx.ExecContext(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, siteValues(r.Site)...)
 			case r.Thread != nil:
 				t := r.Thread
 				_, err = tx.ExecContext(ctx, `INSERT INTO threads (`+threadColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,

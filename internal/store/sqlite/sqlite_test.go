@@ -2,10 +2,13 @@ package sqlite
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"path/filepath"
 	"runtime"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -158,5 +161,56 @@ func TestBackup(t *testing.T) {
 	counts, err := cp.Counts(ctx, "b", []string{"k"})
 	if err != nil || counts["k"] < 50 {
 		t.Fatalf("backup holds %v comments, %v; want at least 50", counts, err)
+	}
+}
+
+// TestMigrate_ExistingSitesGetLoginDefaults: a site made before reader
+// log-in (migration 0007) gets the default guest policy, every provider
+// and no SSO secret.
+func TestMigrate_ExistingSitesGetLoginDefaults(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	old, err := sql.Open("sqlite", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := old.ExecContext(ctx, `CREATE TABLE schema_migrations (version TEXT PRIMARY KEY, applied INTEGER NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	names, _ := fs.Glob(migrations, "migrations/*.sql")
+	sort.Strings(names)
+	for _, name := range names {
+		version := strings.TrimSuffix(strings.TrimPrefix(name, "migrations/"), ".sql")
+		if version >= "0007" {
+			break
+		}
+		body, _ := migrations.ReadFile(name)
+		if _, err := old.ExecContext(ctx, string(body)); err != nil {
+			t.Fatalf("%s: %v", version, err)
+		}
+		if _, err := old.ExecContext(ctx, `INSERT INTO schema_migrations VALUES (?, 0)`, version); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := old.ExecContext(ctx, `INSERT INTO sites (id, name, origins, created) VALUES ('old', 'Old', '[]', 1)`); err != nil {
+		t.Fatal(err)
+	}
+	old.Close()
+
+	db, err := Open(ctx, path, Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	site, err := db.Site(ctx, "old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if site.Guests != comment.GuestsNameEmail || site.Providers != nil || site.SSOSecret != "" {
+		t.Fatalf("migrated site: Guests %q, Providers %#v, SSOSecret %q; want name_email, nil, empty", site.Guests, site.Providers, site.SSOSecret)
+	}
+	var providers any
+	if err := db.read.QueryRowContext(ctx, `SELECT providers FROM sites WHERE id = 'old'`).Scan(&providers); err != nil || providers != nil {
+		t.Fatalf("migrated site's providers column = %#v, %v; want NULL", providers, err)
 	}
 }

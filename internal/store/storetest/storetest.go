@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/store"
 )
@@ -49,7 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"import", testImport},
 		{"listen", testListen},
 	}
-	for _, tt := range tests {
+	for _, tt := range append(tests, authTests...) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tt.fn(t, open(t))
@@ -524,7 +525,11 @@ func restoreFrom(rows []string) func() (*store.Row, error) {
 }
 
 func testDumpRestore(t *testing.T, a, b, c store.Store) {
-	mustSite(t, a, "d1")
+	site1 := mustSite(t, a, "d1")
+	site1.Guests, site1.Providers, site1.SSOSecret = comment.GuestsLogin, []string{}, "sso-secret"
+	if err := a.UpdateSite(ctx, site1); err != nil {
+		t.Fatal(err)
+	}
 	mustSite(t, a, "d2")
 	p := page("d1", "https://d1.example/p")
 	parent := newComment("parent")
@@ -552,9 +557,24 @@ func testDumpRestore(t *testing.T, a, b, c store.Store) {
 	if _, err := a.Secret(ctx, "signing", func() []byte { return []byte("s3cret") }); err != nil {
 		t.Fatal(err)
 	}
+	// Readers' log-in state is not dumped.
+	exp := time.Now().Add(time.Hour)
+	if err := a.CreateSession(ctx, &auth.Session{ID: "sess", Identity: auth.Identity{Provider: "google", Subject: "1"}, SiteID: "d1", Created: exp, Expires: exp}); err != nil {
+		t.Fatal(err)
+	}
+	if err := errors.Join(a.UseOnce(ctx, "once", exp), a.MarkEmailVerified(ctx, "email", exp),
+		a.SaveAvatar(ctx, &store.Avatar{Key: "pic", ContentType: "image/png", Data: []byte{1}})); err != nil {
+		t.Fatal(err)
+	}
 	dump := dumpJSON(t, a)
 	if len(dump) != 2+2+3+1+1 {
 		t.Fatalf("dump has %d rows:\n%s", len(dump), dump)
+	}
+	// Site settings are in it, with "no provider" apart from "every provider".
+	for _, want := range []string{`"Guests":"login","Providers":[],"SSOSecret":"sso-secret"`, `"Guests":"name_email","Providers":null,"SSOSecret":""`} {
+		if !strings.Contains(strings.Join(dump[:2], "\n"), want) {
+			t.Fatalf("dumped sites lack %s:\n%s", want, dump[:2])
+		}
 	}
 
 	// All or nothing: a bad row in the middle leaves the target empty.
@@ -575,6 +595,12 @@ func testDumpRestore(t *testing.T, a, b, c store.Store) {
 	got, err := b.Secret(ctx, "signing", func() []byte { return []byte("other") })
 	if err != nil || string(got) != "s3cret" {
 		t.Fatalf("secret after restore = %q, %v", got, err)
+	}
+	if _, err := b.Session(ctx, "sess"); !errors.Is(err, comment.ErrNotFound) {
+		t.Fatalf("a session came along with the restore: %v", err)
+	}
+	if err := b.UseOnce(ctx, "once", exp); err != nil {
+		t.Fatalf("a used key came along with the restore: %v", err)
 	}
 	if err := b.Restore(ctx, restoreFrom(dump)); !errors.Is(err, comment.ErrConflict) {
 		t.Fatalf("restoring the same sites again = %v, want ErrConflict", err)
