@@ -3,7 +3,6 @@ package auth_test
 import (
 	"context"
 	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -11,139 +10,34 @@ import (
 	"mime/multipart"
 	"mime/quotedprintable"
 	"net"
-	"net/http/httptest"
 	"net/mail"
 	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/emersion/go-sasl"
-	"github.com/emersion/go-smtp"
-
 	"parley/internal/auth"
+	"parley/internal/auth/authtest"
 )
 
-// mailServer is a real SMTP server (github.com/emersion/go-smtp) on
-// 127.0.0.1 that keeps what it receives.
-type mailServer struct {
-	addr     string
-	port     int
-	certPool *x509.CertPool
-	mu       sync.Mutex
-	got      []received
-	authed   []string
-}
-
-type received struct {
-	from, to string
-	data     []byte
-	tls      bool
-}
-
-type smtpSession struct {
-	srv    *mailServer
-	conn   *smtp.Conn
-	user   string
-	from   string
-	to     []string
-	needAu bool
-}
-
-func (s *smtpSession) AuthMechanisms() []string { return []string{sasl.Plain} }
-func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
-	return sasl.NewPlainServer(func(identity, username, password string) error {
-		if username != "parley" || password != "hunter2-smtp" {
-			return errors.New("invalid credentials")
-		}
-		s.user = username
-		return nil
-	}), nil
-}
-func (s *smtpSession) Mail(from string, _ *smtp.MailOptions) error {
-	if s.needAu && s.user == "" {
-		return smtp.ErrAuthRequired
-	}
-	s.from = from
-	return nil
-}
-func (s *smtpSession) Rcpt(to string, _ *smtp.RcptOptions) error { s.to = append(s.to, to); return nil }
-func (s *smtpSession) Data(r io.Reader) error {
-	b, err := io.ReadAll(r)
-	if err != nil {
-		return err
-	}
-	_, isTLS := s.conn.TLSConnectionState()
-	s.srv.mu.Lock()
-	defer s.srv.mu.Unlock()
-	for _, to := range s.to {
-		s.srv.got = append(s.srv.got, received{from: s.from, to: to, data: b, tls: isTLS})
-	}
-	if s.user != "" {
-		s.srv.authed = append(s.srv.authed, s.user)
-	}
-	return nil
-}
-func (s *smtpSession) Reset()        { s.from, s.to = "", nil }
-func (s *smtpSession) Logout() error { return nil }
-
-// startMailServer runs a server in mode none, starttls or tls; with auth
-// it requires PLAIN authentication.
-func startMailServer(t *testing.T, mode string, requireAuth bool) *mailServer {
+// startMailServer runs an SMTP server in mode none, starttls or tls;
+// with requireAuth it requires PLAIN authentication as parley with
+// hunter2-smtp.
+func startMailServer(t *testing.T, mode string, requireAuth bool) *authtest.SMTP {
 	t.Helper()
-	ms := &mailServer{}
-	srv := smtp.NewServer(smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		return &smtpSession{srv: ms, conn: c, needAu: requireAuth}, nil
-	}))
-	srv.Domain = "localhost"
-	srv.ReadTimeout = 10 * time.Second
-	srv.WriteTimeout = 10 * time.Second
-	srv.ErrorLog = testLogger{t}
-
-	// httptest's certificate is valid for 127.0.0.1; borrow it.
-	hs := httptest.NewUnstartedServer(nil)
-	hs.StartTLS()
-	cert := hs.TLS.Certificates[0]
-	ms.certPool = x509.NewCertPool()
-	ms.certPool.AddCert(hs.Certificate())
-	hs.Close()
-
-	var l net.Listener
-	var err error
+	var opts []authtest.SMTPOption
 	switch mode {
 	case auth.SMTPTLS:
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-		l, err = tls.Listen("tcp", "127.0.0.1:0", srv.TLSConfig)
+		opts = append(opts, authtest.SMTPImplicitTLS())
 	case auth.SMTPStartTLS:
-		srv.TLSConfig = &tls.Config{Certificates: []tls.Certificate{cert}}
-		l, err = net.Listen("tcp", "127.0.0.1:0")
-	default:
-		srv.AllowInsecureAuth = true
-		l, err = net.Listen("tcp", "127.0.0.1:0")
+		opts = append(opts, authtest.SMTPStartTLS())
 	}
-	if err != nil {
-		t.Fatal(err)
+	if requireAuth {
+		opts = append(opts, authtest.SMTPRequireAuth("parley", "hunter2-smtp"))
 	}
-	go srv.Serve(l)
-	t.Cleanup(func() { srv.Close() })
-	ms.addr = l.Addr().String()
-	_, p, _ := net.SplitHostPort(ms.addr)
-	ms.port, _ = strconv.Atoi(p)
-	return ms
-}
-
-type testLogger struct{ t *testing.T }
-
-func (l testLogger) Printf(format string, v ...any) { l.t.Logf("smtp server: "+format, v...) }
-func (l testLogger) Println(v ...any)               { l.t.Log(append([]any{"smtp server:"}, v...)...) }
-
-func (ms *mailServer) messages() []received {
-	ms.mu.Lock()
-	defer ms.mu.Unlock()
-	return append([]received(nil), ms.got...)
+	return authtest.StartSMTP(t, opts...)
 }
 
 // parts reads a multipart/alternative message into its decoded parts by
@@ -187,15 +81,15 @@ type emailEnv struct {
 	links    *auth.EmailLinks
 	verified *auth.VerifiedEmails
 	clock    *clock
-	server   *mailServer
+	server   *authtest.SMTP
 }
 
 func newEmailEnv(t *testing.T, mode string, requireAuth bool) *emailEnv {
 	t.Helper()
 	e := &emailEnv{clock: newClock(), server: startMailServer(t, mode, requireAuth)}
 	store := auth.NewMemoryStoreClock(e.clock.Now)
-	cfg := auth.SMTPConfig{Host: "127.0.0.1", Port: e.server.port, From: "Parley <comments@news.example>", TLS: mode,
-		Timeout: 10 * time.Second, TLSConfig: &tls.Config{RootCAs: e.server.certPool}}
+	cfg := auth.SMTPConfig{Host: "127.0.0.1", Port: e.server.Port(), From: "Parley <comments@news.example>", TLS: mode,
+		Timeout: 10 * time.Second, TLSConfig: &tls.Config{RootCAs: e.server.CertPool()}}
 	if requireAuth {
 		cfg.Username, cfg.Password = "parley", "hunter2-smtp"
 	}
@@ -217,15 +111,15 @@ func newEmailEnv(t *testing.T, mode string, requireAuth bool) *emailEnv {
 // sendAndRead sends a link to addr and returns it as found in the email.
 func (e *emailEnv) sendAndRead(t *testing.T, addr string) string {
 	t.Helper()
-	before := len(e.server.messages())
+	before := len(e.server.Messages())
 	if err := e.links.SendLink(context.Background(), addr, "news", "https://news.example/2026/bus-line#comments"); err != nil {
 		t.Fatalf("SendLink: %v", err)
 	}
-	msgs := e.server.messages()
+	msgs := e.server.Messages()
 	if len(msgs) != before+1 {
 		t.Fatalf("server got %d messages, want %d", len(msgs), before+1)
 	}
-	_, p := parts(t, msgs[len(msgs)-1].data)
+	_, p := parts(t, msgs[len(msgs)-1].Data)
 	link := linkRE.FindString(p["text/plain"])
 	if link == "" {
 		t.Fatalf("no link in the text part:\n%s", p["text/plain"])
@@ -251,17 +145,17 @@ func TestEmailLink_Flow(t *testing.T) {
 			e := newEmailEnv(t, tt.mode, tt.auth)
 			link := e.sendAndRead(t, " Jane.Doe@Example.com ")
 
-			msg := e.server.messages()[0]
-			if msg.to != "jane.doe@example.com" || msg.from != "comments@news.example" {
-				t.Errorf("envelope from %q to %q", msg.from, msg.to)
+			msg := e.server.Messages()[0]
+			if len(msg.To) != 1 || msg.To[0] != "jane.doe@example.com" || msg.From != "comments@news.example" {
+				t.Errorf("envelope from %q to %q", msg.From, msg.To)
 			}
-			if want := tt.mode != auth.SMTPNone; msg.tls != want {
-				t.Errorf("delivered over TLS = %v, want %v", msg.tls, want)
+			if want := tt.mode != auth.SMTPNone; msg.TLS != want {
+				t.Errorf("delivered over TLS = %v, want %v", msg.TLS, want)
 			}
-			if tt.auth && len(e.server.authed) != 1 {
+			if tt.auth && msg.Username != "parley" {
 				t.Error("the mailer did not authenticate")
 			}
-			m, p := parts(t, msg.data)
+			m, p := parts(t, msg.Data)
 			if got := m.Header.Get("Subject"); got != "Log in to comment on The Riverton Courier" {
 				t.Errorf("subject %q", got)
 			}
@@ -334,7 +228,7 @@ func TestEmailLink_Refused(t *testing.T) {
 			t.Errorf("SendLink return %q = %v, want ErrBadReturn", ret, err)
 		}
 	}
-	if n := len(e.server.messages()); n != 2 {
+	if n := len(e.server.Messages()); n != 2 {
 		t.Errorf("server got %d messages; refused requests must send nothing", n)
 	}
 }
@@ -345,22 +239,22 @@ func TestSMTPMailer_Errors(t *testing.T) {
 
 	t.Run("wrong password", func(t *testing.T) {
 		ms := startMailServer(t, auth.SMTPStartTLS, true)
-		m := must[*auth.SMTPMailer](t)(auth.NewSMTPMailer(auth.SMTPConfig{Host: "127.0.0.1", Port: ms.port, From: "p@news.example",
-			TLS: auth.SMTPStartTLS, Username: "parley", Password: "wrong", TLSConfig: &tls.Config{RootCAs: ms.certPool}}))
+		m := must[*auth.SMTPMailer](t)(auth.NewSMTPMailer(auth.SMTPConfig{Host: "127.0.0.1", Port: ms.Port(), From: "p@news.example",
+			TLS: auth.SMTPStartTLS, Username: "parley", Password: "wrong", TLSConfig: &tls.Config{RootCAs: ms.CertPool()}}))
 		if err := m.Send(ctx, msg); err == nil || strings.Contains(err.Error(), "wrong") {
 			t.Errorf("Send = %v; want an error that does not show the password", err)
 		}
 	})
 	t.Run("starttls not offered", func(t *testing.T) {
 		ms := startMailServer(t, auth.SMTPNone, false)
-		m := must[*auth.SMTPMailer](t)(auth.NewSMTPMailer(auth.SMTPConfig{Host: "127.0.0.1", Port: ms.port, From: "p@news.example", TLS: auth.SMTPStartTLS}))
+		m := must[*auth.SMTPMailer](t)(auth.NewSMTPMailer(auth.SMTPConfig{Host: "127.0.0.1", Port: ms.Port(), From: "p@news.example", TLS: auth.SMTPStartTLS}))
 		if err := m.Send(ctx, msg); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
 			t.Errorf("Send = %v; want a refusal to go on without STARTTLS", err)
 		}
 	})
 	t.Run("untrusted certificate", func(t *testing.T) {
 		ms := startMailServer(t, auth.SMTPTLS, false)
-		m := must[*auth.SMTPMailer](t)(auth.NewSMTPMailer(auth.SMTPConfig{Host: "127.0.0.1", Port: ms.port, From: "p@news.example", TLS: auth.SMTPTLS}))
+		m := must[*auth.SMTPMailer](t)(auth.NewSMTPMailer(auth.SMTPConfig{Host: "127.0.0.1", Port: ms.Port(), From: "p@news.example", TLS: auth.SMTPTLS}))
 		if err := m.Send(ctx, msg); err == nil {
 			t.Error("Send trusted a certificate no CA vouches for")
 		}

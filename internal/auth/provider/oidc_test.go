@@ -13,20 +13,24 @@ import (
 	"time"
 
 	"parley/internal/auth"
+	"parley/internal/auth/authtest"
 	"parley/internal/auth/provider"
 )
 
 // oidcSetup starts the app and a provider registered with it, and returns
 // both, with the app's auth.Provider for kind (OIDC or Google).
-func oidcSetup(t *testing.T, kind provider.Kind, claimsInIDToken bool) (*app, *testOP) {
+func oidcSetup(t *testing.T, kind provider.Kind, claimsInIDToken bool) (*app, *authtest.OP) {
 	t.Helper()
 	a := newApp(t)
 	id := "myop"
 	if kind == provider.Google {
 		id = "google"
 	}
-	o := startOP(t, "parley-client", "parley-secret", claimsInIDToken, a.callback(id))
-	cfg := provider.Config{Kind: kind, ClientID: "parley-client", ClientSecret: "parley-secret", Issuer: o.issuer()}
+	jane := authtest.DefaultUser()
+	jane.Picture = "https://op.example/jane.png"
+	o := authtest.StartOP(t, authtest.OPConfig{ClientID: "parley-client", ClientSecret: "parley-secret",
+		RedirectURIs: []string{a.callback(id)}, ClaimsInIDToken: claimsInIDToken, Users: []authtest.OPUser{jane}})
+	cfg := provider.Config{Kind: kind, ClientID: "parley-client", ClientSecret: "parley-secret", Issuer: o.Issuer()}
 	if kind == provider.OIDC {
 		cfg.ID, cfg.Name, cfg.IconURL = id, "My OP", "https://op.example/icon.png"
 	}
@@ -65,7 +69,7 @@ func TestOIDC_FullFlow(t *testing.T) {
 			if res.Mode != auth.ModePopup || res.ReturnTo != articleURL || res.SiteID != siteID {
 				t.Errorf("pending = %+v", res.Pending)
 			}
-			q := o.lastAuthorize()
+			q := o.LastAuthorize()
 			if q["code_challenge_method"][0] != "S256" || len(q["code_challenge"][0]) != 43 || len(q["nonce"][0]) < 43 {
 				t.Errorf("authorization request lacked PKCE or nonce: %v", q)
 			}
@@ -101,7 +105,7 @@ func TestOIDC_ProviderInfo(t *testing.T) {
 func TestOIDC_Refused(t *testing.T) {
 	t.Run("wrong state", func(t *testing.T) {
 		a, o := oidcSetup(t, provider.OIDC, true)
-		o.setTamper(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		o.SetTamper(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 			// The provider (or someone in between) sends the browser back
 			// with another state.
 			rec := httptest.NewRecorder()
@@ -168,7 +172,7 @@ func TestOIDC_Refused(t *testing.T) {
 	})
 	t.Run("nonce mismatch", func(t *testing.T) {
 		a, o := oidcSetup(t, provider.OIDC, true)
-		o.setTamper(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		o.SetTamper(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 			// An attacker swaps the nonce of the authorization request,
 			// so the ID token carries a nonce Parley did not make.
 			if r.URL.Path == "/authorize" {
@@ -189,7 +193,7 @@ func TestOIDC_Refused(t *testing.T) {
 	})
 	t.Run("tampered ID token", func(t *testing.T) {
 		a, o := oidcSetup(t, provider.OIDC, true)
-		o.setTamper(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		o.SetTamper(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 			if r.URL.Path != "/oauth/token" {
 				next.ServeHTTP(w, r)
 				return
@@ -217,7 +221,7 @@ func TestOIDC_Refused(t *testing.T) {
 		// A genuine ID token from the same provider, made for another
 		// application, is slipped into Parley's token response.
 		a, o := oidcSetup(t, provider.OIDC, true)
-		o.setTamper(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		o.SetTamper(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 			if r.URL.Path != "/oauth/token" {
 				next.ServeHTTP(w, r)
 				return
@@ -231,7 +235,7 @@ func TestOIDC_Refused(t *testing.T) {
 			json.Unmarshal(payload, &claims)
 			claims["aud"], claims["azp"], claims["client_id"] = []string{"another-app"}, "another-app", "another-app"
 			payload, _ = json.Marshal(claims)
-			tok, err := o.storage.sign(payload)
+			tok, err := o.Sign(payload)
 			if err != nil {
 				t.Error(err)
 			}
@@ -247,7 +251,7 @@ func TestOIDC_Refused(t *testing.T) {
 	})
 	t.Run("expired log-in cookie", func(t *testing.T) {
 		a, o := oidcSetup(t, provider.OIDC, true)
-		o.setTamper(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		o.SetTamper(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 			if r.URL.Path == "/login" && r.Method == http.MethodPost {
 				a.wait(auth.FlowMaxAge + time.Second) // the reader took a long time
 			}
@@ -260,10 +264,10 @@ func TestOIDC_Refused(t *testing.T) {
 	})
 	t.Run("reader declines", func(t *testing.T) {
 		a, o := oidcSetup(t, provider.OIDC, true)
-		o.setTamper(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		o.SetTamper(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
 			if r.URL.Path == "/login" {
 				// The sign-in page's "Cancel": back to Parley with an error.
-				q := o.lastAuthorize()
+				q := o.LastAuthorize()
 				u, _ := url.Parse(q["redirect_uri"][0])
 				u.RawQuery = url.Values{"error": {"access_denied"}, "state": q["state"]}.Encode()
 				http.Redirect(w, r, u.String(), http.StatusFound)
