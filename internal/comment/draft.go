@@ -30,6 +30,9 @@ type Draft struct {
 	Website  string
 	Body     string
 	Identity string // set by log-in, never by the reader's form
+	// Anonymous lets a guest leave name and email out (the site's guest
+	// policy says so); set by the service, never by the reader's form.
+	Anonymous bool
 }
 
 // Normalize trims what readers do not mean to send and checks every field,
@@ -52,7 +55,7 @@ func (d *Draft) Normalize() error {
 	if err := checkLine("name", d.Name, MaxNameLen); err != nil {
 		return err
 	}
-	if d.Identity == "" {
+	if d.Identity == "" && !d.Anonymous {
 		if d.Name == "" {
 			return Missing("name", "Please enter your name.")
 		}

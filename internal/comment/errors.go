@@ -16,6 +16,8 @@ var (
 	// ErrUnavailable means the store cannot be reached right now; readers
 	// get a 503 and should retry.
 	ErrUnavailable = errors.New("storage unavailable")
+	// ErrLoginRequired means the site lets only logged-in readers comment.
+	ErrLoginRequired = errors.New("log in to comment")
 )
 
 // ValidationError reports input a reader can fix. Message is safe to show

@@ -46,6 +46,7 @@ type Service struct {
 	checkers []Checker
 	learners []Learner
 	spam     *spamFilter
+	verified func(ctx context.Context, email string) (bool, error)
 	sign     signer
 	now      func() time.Time
 
@@ -61,7 +62,11 @@ type Options struct {
 	Learners []Learner
 	// Spam turns on the spam defence: bot traps, rules and the classifier.
 	Spam *SpamOptions
-	Now  func() time.Time // for tests; time.Now by default
+	// Verified, if set, tells whether a guest's email address was
+	// confirmed through an emailed log-in link: such a guest is no longer
+	// a first-time commenter (package auth, VerifiedEmails.Verified).
+	Verified func(ctx context.Context, email string) (bool, error)
+	Now      func() time.Time // for tests; time.Now by default
 }
 
 // New returns a Service over st. It reads (or creates) the server secret.
@@ -70,7 +75,7 @@ func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read server secret: %w", err)
 	}
-	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, learners: opt.Learners, sign: signer{key}, now: opt.Now, threads: newThreadCache(20_000)}
+	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, learners: opt.Learners, verified: opt.Verified, sign: signer{key}, now: opt.Now, threads: newThreadCache(20_000)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -172,7 +177,31 @@ func NormalizeSite(site *comment.Site) error {
 	default:
 		return comment.Invalid("moderation", "Moderation must be none, all or first.")
 	}
+	g, err := comment.ParseGuestPolicy(string(site.Guests))
+	if err != nil {
+		return err
+	}
+	site.Guests = g
+	seen := map[string]bool{}
+	for _, p := range site.Providers {
+		if !validProviderID(p) || seen[p] {
+			return comment.Invalid("providers", fmt.Sprintf("%q is not a log-in id (lower-case letters, digits and -, each once), such as google, github or email.", p))
+		}
+		seen[p] = true
+	}
 	return nil
+}
+
+func validProviderID(id string) bool {
+	if id == "" || len(id) > 32 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= '0' && r <= '9' || r == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 func validSiteID(id string) bool {
@@ -231,11 +260,15 @@ func PageKey(key string) string {
 // (pending); spam is reported as held, so a spammer learns nothing.
 func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.Comment, error) {
 	d.Page = PageKey(d.Page)
-	if err := d.Normalize(); err != nil {
-		return nil, err
-	}
 	site, err := s.Site(ctx, d.SiteID)
 	if err != nil {
+		return nil, err
+	}
+	if d.Identity == "" && site.Guests == comment.GuestsLogin {
+		return nil, comment.ErrLoginRequired
+	}
+	d.Anonymous = site.Guests == comment.GuestsAnonymous
+	if err := d.Normalize(); err != nil {
 		return nil, err
 	}
 	// A thread may only be created for a page of the site's own origins;
@@ -313,6 +346,15 @@ func (s *Service) judge(ctx context.Context, site *comment.Site, c *comment.Comm
 			known = ok
 			if err != nil {
 				s.log.Warn("could not tell whether an author is new; holding", slog.String("err", err.Error()))
+			}
+		}
+		if !known && c.Author.Email != "" && s.verified != nil {
+			// A guest who once confirmed this address through an emailed
+			// log-in link is recognised.
+			ok, err := s.verified(ctx, c.Author.Email)
+			known = ok
+			if err != nil {
+				s.log.Warn("could not tell whether an email is verified; holding", slog.String("err", err.Error()))
 			}
 		}
 		if !known {
@@ -474,9 +516,20 @@ func (s *Service) HeldComment(ctx context.Context, siteID, tok string) (*comment
 	return c, true
 }
 
-// AvatarKey returns the public key of an author's identicon: a keyed hash
-// of the email (or name), so the avatar URL says nothing about the email.
+// IdentityAvatarKeyLen is the length of a logged-in reader's avatar key;
+// a guest's is 16.
+const IdentityAvatarKeyLen = 24
+
+// AvatarKey returns the public key of an author's avatar: a keyed hash of
+// the log-in identity, or of the email (or name) for a guest, so the
+// avatar URL says nothing about either.
 func (s *Service) AvatarKey(a comment.Author) string {
+	if a.Identity != "" {
+		// Logged-in readers have a key of their own, longer than a guest's,
+		// so the avatar handler can tell the two apart: it serves a cached
+		// provider picture for the first and an identicon for the second.
+		return s.sign.hash("avatar", "identity:"+a.Identity, IdentityAvatarKeyLen/2)
+	}
 	v := strings.ToLower(a.Email)
 	if v == "" {
 		v = "name:" + a.Name
