@@ -2,11 +2,13 @@ package widget
 
 import (
 	"bytes"
-	"compress/gzip"
+	"encoding/json"
 	"fmt"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"parley/internal/i18n"
 )
@@ -14,18 +16,43 @@ import (
 // Assets holds the widget's script and stylesheet, built once at start-up:
 // the script has the translation tables and the stylesheet's path inlined,
 // and both are kept plain and gzipped, under paths that carry a hash of
-// their content so browsers and CDNs may cache them for ever.
+// their content so browsers and CDNs may cache them for ever. It also
+// holds the log-in icons, under stable paths (see IconPath).
 type Assets struct {
 	js, css asset
+	icons   map[string]*asset // by path
 }
 
 type asset struct {
-	path  string // "/widget/{hash}/{file}"
+	path  string // "/widget/{hash}/{file}", or an icon's IconPath
 	ctype string
 	plain []byte
 	gz    []byte
 	etag  string // quoted; the gzipped bytes have the same tag plus "-gz"
+	csp   string // Content-Security-Policy, if any
 }
+
+// iconNames are the built-in log-in icons: one per provider Parley knows,
+// "email" for the email link and "openid" for any other OpenID Connect
+// provider.
+var iconNames = []string{"google", "facebook", "x", "github", "wordpress", "email", "openid"}
+
+// IconPath returns the path under which Assets serves the built-in icon
+// name (see iconNames), e.g. "/widget/icons/google.svg", and whether
+// there is such an icon. Icon paths are stable, so the server can put
+// them in the thread's JSON and the page.
+func IconPath(name string) (string, bool) {
+	for _, n := range iconNames {
+		if n == name {
+			return "/widget/icons/" + name + ".svg", true
+		}
+	}
+	return "", false
+}
+
+// iconCSP keeps an SVG opened on its own from running anything: icons are
+// drawings, with at most inline styles.
+const iconCSP = "default-src 'none'; style-src 'unsafe-inline'"
 
 // Placeholders in parley.js that New replaces.
 const (
@@ -43,10 +70,8 @@ func New() (*Assets, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Assets{}
-	if a.css, err = newAsset("parley.css", "text/css; charset=utf-8", []byte(stripComment(string(css)))); err != nil {
-		return nil, err
-	}
+	a := &Assets{icons: make(map[string]*asset)}
+	a.css = newAsset("parley.css", "text/css; charset=utf-8", []byte(stripComment(string(css))))
 	js := stripJS(string(src))
 	for _, p := range []string{i18nPlaceholder, cssPlaceholder} {
 		if strings.Count(js, p) != 1 {
@@ -55,30 +80,91 @@ func New() (*Assets, error) {
 	}
 	js = strings.Replace(js, cssPlaceholder, a.css.path, 1)
 	js = strings.Replace(js, i18nPlaceholder, string(tablesJSON()), 1)
-	if a.js, err = newAsset("parley.js", "text/javascript; charset=utf-8", []byte(js)); err != nil {
-		return nil, err
+	a.js = newAsset("parley.js", "text/javascript; charset=utf-8", []byte(js))
+	all := []*asset{&a.js, &a.css}
+	for _, name := range iconNames {
+		svg, err := files.ReadFile("icons/" + name + ".svg")
+		if err != nil {
+			return nil, err
+		}
+		icon := newAsset(name+".svg", "image/svg+xml", svg)
+		icon.path, _ = IconPath(name)
+		icon.csp = iconCSP
+		a.icons[icon.path] = &icon
+		all = append(all, &icon)
 	}
+	// Compressing takes a few milliseconds per file (see gzipSmall): do
+	// them side by side.
+	var wg sync.WaitGroup
+	for _, as := range all {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			as.gz = gzipSmall(as.plain)
+		}()
+	}
+	wg.Wait()
 	return a, nil
 }
 
-// tablesJSON returns {"en":{...},"ar":{...}}: every language's table.
+// serverOnly lists the translation keys only the server-rendered thread
+// uses (absolute dates, grouped numbers, the like count without
+// JavaScript); the script formats these with Intl, so it is served
+// without them.
+var serverOnly = map[string]bool{
+	"date.format": true, "date.months": true, "date.am": true, "date.pm": true,
+	"num.group": true, "likes": true, "permalink": true,
+}
+
+// tablesJSON returns every language's table without the serverOnly keys,
+// as [keys, {"ar": [...], "en": [...]}]: the keys once, sorted, and each
+// language's strings (or plural forms) in the same order, null where a
+// language lacks one.
 func tablesJSON() []byte {
-	var b bytes.Buffer
-	b.WriteByte('{')
-	for i, l := range i18n.Languages() {
-		if i > 0 {
-			b.WriteByte(',')
+	tables := make(map[string]map[string]json.RawMessage)
+	keys := map[string]bool{}
+	for _, l := range i18n.Languages() {
+		var t map[string]json.RawMessage
+		if err := json.Unmarshal(i18n.JSON(l), &t); err != nil {
+			// i18n checks its tables when it loads them.
+			panic(fmt.Sprintf("widget: table %s: %v", l, err))
 		}
-		fmt.Fprintf(&b, "%q:%s", l, i18n.JSON(l))
+		for k := range t {
+			if !serverOnly[k] {
+				keys[k] = true
+			}
+		}
+		tables[l] = t
 	}
-	b.WriteByte('}')
-	return b.Bytes()
+	sorted := make([]string, 0, len(keys))
+	for k := range keys {
+		sorted = append(sorted, k)
+	}
+	sort.Strings(sorted)
+	values := make(map[string][]json.RawMessage)
+	for l, t := range tables {
+		for _, k := range sorted {
+			v, ok := t[k]
+			if !ok {
+				v = json.RawMessage("null")
+			}
+			values[l] = append(values[l], v)
+		}
+	}
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode([]any{sorted, values}); err != nil {
+		panic(fmt.Sprintf("widget: tables: %v", err))
+	}
+	return bytes.TrimSpace(b.Bytes())
 }
 
 // stripJS drops the leading block comment (the embedding notes), whole-line
-// // comments, indentation and blank lines. It keeps line breaks, so
-// automatic semicolon insertion sees the same code; parley.js has no
-// multi-line strings or template literals for this to damage.
+// // comments, indentation, blank lines and the spaces no token needs (see
+// squeeze). It keeps line breaks, so automatic semicolon insertion sees
+// the same code; parley.js has no multi-line strings or template literals
+// for this to damage.
 func stripJS(src string) string {
 	src = stripComment(src)
 	var b strings.Builder
@@ -88,10 +174,102 @@ func stripJS(src string) string {
 		if line == "" || strings.HasPrefix(line, "//") {
 			continue
 		}
-		b.WriteString(line)
+		b.WriteString(squeeze(line))
 		b.WriteByte('\n')
 	}
 	return b.String()
+}
+
+// squeeze drops the spaces in one line of JavaScript that no token needs:
+// every run of spaces outside string and regular-expression literals,
+// except one between two word characters ("return x", "a in b") or
+// between signs that would otherwise merge ("a - -b"). A '/' starts a
+// regular expression where an operand is expected: at the start, after an
+// operator or opening bracket, or after a keyword such as return. A line
+// it cannot read with certainty (a template literal, a comment after
+// code, an unterminated literal) is returned as it is.
+func squeeze(line string) string {
+	var b strings.Builder
+	var last byte // last character written, 0 at the start
+	word := ""    // the word that ends at last, if last is a word character
+	for i := 0; i < len(line); {
+		c := line[i]
+		switch {
+		case c == '\'' || c == '"':
+			j := i + 1
+			for j < len(line) && line[j] != c {
+				if line[j] == '\\' {
+					j++
+				}
+				j++
+			}
+			if j >= len(line) {
+				return line
+			}
+			b.WriteString(line[i : j+1])
+			last, word, i = c, "", j+1
+		case c == '`':
+			return line
+		case c == '/' && i+1 < len(line) && (line[i+1] == '/' || line[i+1] == '*'):
+			return line
+		case c == '/' && (last == 0 || strings.IndexByte("(,=:[!&|?{};+-*%<>~^", last) >= 0 || jsKeywords[word]):
+			j, class := i+1, false
+			for ; j < len(line) && (class || line[j] != '/'); j++ {
+				switch line[j] {
+				case '\\':
+					j++
+				case '[':
+					class = true
+				case ']':
+					class = false
+				}
+			}
+			if j >= len(line) {
+				return line
+			}
+			j++
+			for j < len(line) && isWordChar(line[j]) {
+				j++ // flags
+			}
+			b.WriteString(line[i:j])
+			last, word, i = '/', "", j
+		case c == ' ' || c == '\t':
+			j := i
+			for j < len(line) && (line[j] == ' ' || line[j] == '\t') {
+				j++
+			}
+			if j < len(line) {
+				next := line[j]
+				if isWordChar(last) && isWordChar(next) || (last == '+' || last == '-') && last == next {
+					b.WriteByte(' ')
+				}
+			}
+			i = j
+		default:
+			if isWordChar(c) {
+				if !isWordChar(last) {
+					word = ""
+				}
+				word += string(c)
+			} else {
+				word = ""
+			}
+			b.WriteByte(c)
+			last, i = c, i+1
+		}
+	}
+	return b.String()
+}
+
+// jsKeywords are the keywords after which a '/' starts a regular expression.
+var jsKeywords = map[string]bool{
+	"return": true, "typeof": true, "instanceof": true, "in": true, "of": true, "new": true,
+	"delete": true, "void": true, "throw": true, "case": true, "do": true, "else": true,
+	"yield": true, "await": true,
+}
+
+func isWordChar(c byte) bool {
+	return c == '_' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
 }
 
 // stripComment drops the block comment a source file starts with: the
@@ -105,26 +283,16 @@ func stripComment(src string) string {
 	return src
 }
 
-func newAsset(name, ctype string, body []byte) (asset, error) {
-	var gz bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&gz, gzip.BestCompression)
-	if err != nil {
-		return asset{}, err
-	}
-	if _, err := zw.Write(body); err != nil {
-		return asset{}, err
-	}
-	if err := zw.Close(); err != nil {
-		return asset{}, err
-	}
+// newAsset returns the asset for body under its content-hashed path; New
+// fills in the gzipped bytes.
+func newAsset(name, ctype string, body []byte) asset {
 	h := hash(body)
 	return asset{
 		path:  "/widget/" + h + "/" + name,
 		ctype: ctype,
 		plain: body,
-		gz:    gz.Bytes(),
 		etag:  `"` + h + `"`,
-	}, nil
+	}
 }
 
 // ScriptPath returns the script's content-hashed path, e.g.
@@ -140,17 +308,19 @@ func (a *Assets) StylePath() string { return a.css.path }
 func (a *Assets) GzipSize() (js, css int) { return len(a.js.gz), len(a.css.gz) }
 
 // Cache lifetimes: hashed paths never change; /embed.js is the stable URL
-// site owners paste, so browsers check it again every few minutes.
+// site owners paste, so browsers check it again every few minutes; icons
+// keep their paths across releases, so a day.
 const (
 	cacheImmutable = "public, max-age=31536000, immutable"
 	cacheEmbed     = "public, max-age=300"
+	cacheIcon      = "public, max-age=86400"
 )
 
 // ServeHTTP serves GET (and HEAD) /widget/{hash}/parley.js and
-// /widget/{hash}/parley.css with a year-long immutable cache, and
-// /embed.js (the same script) with a five-minute one. Unknown hashes and
-// files are 404: an old hash would otherwise be cached for a year with
-// new content.
+// /widget/{hash}/parley.css with a year-long immutable cache,
+// /embed.js (the same script) with a five-minute one, and the log-in
+// icons (IconPath) with a day-long one. Unknown hashes and files are 404:
+// an old hash would otherwise be cached for a year with new content.
 func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		w.Header().Set("Allow", "GET, HEAD")
@@ -165,6 +335,10 @@ func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case a.css.path:
 		a.css.serve(w, r, cacheImmutable)
 	default:
+		if icon := a.icons[p]; icon != nil {
+			icon.serve(w, r, cacheIcon)
+			return
+		}
 		http.NotFound(w, r)
 	}
 }
@@ -187,6 +361,9 @@ func (as *asset) serve(w http.ResponseWriter, r *http.Request, cache string) {
 	}
 	h.Set("Content-Type", as.ctype)
 	h.Set("X-Content-Type-Options", "nosniff")
+	if as.csp != "" {
+		h.Set("Content-Security-Policy", as.csp)
+	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	if gz {
 		h.Set("Content-Encoding", "gzip")

@@ -45,7 +45,7 @@ func TestNew_inlinesTablesAndStylePath(t *testing.T) {
 	if !strings.Contains(js, a.StylePath()) {
 		t.Error("script does not reference the stylesheet's hashed path")
 	}
-	if !strings.Contains(js, `"ar":{`) || !strings.Contains(js, "اترك تعليقًا") {
+	if !strings.Contains(js, `"ar":[`) || !strings.Contains(js, "اترك تعليقًا") {
 		t.Error("Arabic table not inlined")
 	}
 	if !strings.HasPrefix(a.ScriptPath(), "/widget/") || !strings.HasSuffix(a.ScriptPath(), "/parley.js") {
@@ -221,7 +221,7 @@ func TestScriptRuns(t *testing.T) {
 const fs = require('fs'), vm = require('vm');
 const document = {readyState: 'complete', scripts: [], currentScript: {src: 'https://c.example/embed.js'},
   querySelectorAll: () => [], addEventListener() {}};
-const window = {document, location: {origin: 'https://news.example', pathname: '/a', href: 'https://news.example/a'}};
+const window = {document, URL, location: {origin: 'https://news.example', pathname: '/a', search: '', hash: '', href: 'https://news.example/a'}};
 window.window = window;
 vm.createContext(window);
 vm.runInContext(fs.readFileSync(process.argv[2], 'utf8'), window);
@@ -236,5 +236,55 @@ console.log('ok');
 	out, err := exec.Command(node, h, f).CombinedOutput()
 	if err != nil || strings.TrimSpace(string(out)) != "ok" {
 		t.Fatalf("node: %v\n%s", err, out)
+	}
+}
+
+func TestIcons(t *testing.T) {
+	a := mustAssets(t)
+	for _, name := range []string{"google", "facebook", "x", "github", "wordpress", "email", "openid"} {
+		t.Run(name, func(t *testing.T) {
+			p, ok := IconPath(name)
+			if !ok || p != "/widget/icons/"+name+".svg" {
+				t.Fatalf("IconPath(%q) = %q, %v", name, p, ok)
+			}
+			for _, enc := range []string{"", "gzip"} {
+				res := get(t, a, p, "Accept-Encoding", enc)
+				body, _ := io.ReadAll(res.Body)
+				if enc == "gzip" {
+					body = gunzip(t, body)
+				}
+				if res.StatusCode != 200 || !bytes.HasPrefix(body, []byte("<svg xmlns=\"http://www.w3.org/2000/svg\"")) {
+					t.Fatalf("status %d, body %.40q", res.StatusCode, body)
+				}
+				for h, want := range map[string]string{
+					"Content-Type":            "image/svg+xml",
+					"X-Content-Type-Options":  "nosniff",
+					"Cache-Control":           "public, max-age=86400",
+					"Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'",
+				} {
+					if got := res.Header.Get(h); got != want {
+						t.Errorf("%s: %q, want %q", h, got, want)
+					}
+				}
+			}
+			// Drawings only: nothing that runs or loads.
+			body, _ := files.ReadFile("icons/" + name + ".svg")
+			for _, bad := range []string{"<script", "href", "<image", "<foreignobject", " on"} {
+				if bytes.Contains(bytes.ToLower(body), []byte(bad)) {
+					t.Errorf("icon contains %q", bad)
+				}
+			}
+			if len(body) > 1024 {
+				t.Errorf("icon is %d bytes; keep icons small", len(body))
+			}
+		})
+	}
+	if _, ok := IconPath("nope"); ok {
+		t.Error("IconPath(nope) ok")
+	}
+	for _, p := range []string{"/widget/icons/nope.svg", "/widget/icons/", "/widget/icons/google.png"} {
+		if res := get(t, a, p); res.StatusCode != 404 {
+			t.Errorf("%s: status %d", p, res.StatusCode)
+		}
 	}
 }

@@ -24,10 +24,35 @@ func TestScriptKeysExist(t *testing.T) {
 			t.Errorf("parley.js uses key %q, which the tables lack", k)
 		}
 	}
-	// Keys built at run time.
-	for _, k := range []string{"sort.oldest", "sort.newest", "sort.top", "form.body", "form.email", "form.name", "form.website", "error.missing_body", "error.missing_email", "error.missing_name"} {
+	// Keys built at run time, or chosen in an expression.
+	for _, k := range []string{"sort.oldest", "sort.newest", "sort.top", "form.body", "form.email", "form.name", "form.website", "error.missing_body", "error.missing_email", "error.missing_name",
+		"login.as", "login.as_email", "login.required", "error.not_logged_in", "error.login_required"} {
 		if !en.Has(k) {
 			t.Errorf("missing key %q", k)
+		}
+	}
+	// The script is served without the server's own keys.
+	for _, m := range keys {
+		if k := string(m[1]); serverOnly[k] {
+			t.Errorf("parley.js uses %q, which is served without it (serverOnly)", k)
+		}
+	}
+}
+
+// TestTemplateKeysExist checks the translation keys thread.html asks for.
+func TestTemplateKeysExist(t *testing.T) {
+	src, err := files.ReadFile("thread.html")
+	if err != nil {
+		t.Fatal(err)
+	}
+	en := i18n.Get("en")
+	keys := regexp.MustCompile(`\.T\.[TN] "([a-z_.]+)"`).FindAllSubmatch(src, -1)
+	if len(keys) < 8 {
+		t.Fatalf("found only %d keys; is the pattern still right?", len(keys))
+	}
+	for _, m := range keys {
+		if k := string(m[1]); !en.Has(k) {
+			t.Errorf("thread.html uses key %q, which the tables lack", k)
 		}
 	}
 }
@@ -45,10 +70,10 @@ func TestSharedMarkup(t *testing.T) {
 		"parley-notice", "parley-body", "parley-actions", "parley-reply", "parley-replies", "parley-respond",
 		"parley-respond-head", "parley-reply-title", "parley-cancel", "parley-form", "parley-form-error",
 		"parley-intro", "parley-providers", "parley-field", "parley-req", "parley-hint", "parley-err",
-		"parley-submit", "parley-privacy", "parley-closed",
+		"parley-submit", "parley-privacy", "parley-closed", "parley-login", "parley-user", "parley-logout",
 	}
 	// Hooks for scripts and tests that need no style of their own.
-	unstyled := map[string]bool{"parley-count": true, "parley-list": true, "parley-reply-title": true, "parley-form": true}
+	unstyled := map[string]bool{"parley-count": true, "parley-list": true, "parley-reply-title": true, "parley-form": true, "parley-logout": true}
 	for _, c := range shared {
 		re := regexp.MustCompile(`[^\w-]` + regexp.QuoteMeta(c) + `[^\w-]`)
 		if !re.Match(js) {
@@ -61,7 +86,7 @@ func TestSharedMarkup(t *testing.T) {
 			t.Errorf("parley.css does not style %q", c)
 		}
 	}
-	for _, s := range []string{`'comment-'`, `'respond'`, `'parley-reply-title'`, `'parley-' + name`} {
+	for _, s := range []string{`'comment-'`, `'respond'`, `'parley-reply-title'`, `'parley-' + name`, `'data-provider'`, `'parley-change'`, `'parley-connecting'`} {
 		if !regexp.MustCompile(regexp.QuoteMeta(s)).Match(js) {
 			t.Errorf("parley.js lacks %s", s)
 		}

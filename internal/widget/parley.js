@@ -16,6 +16,11 @@
  *                 the page sets none.
  *   data-title    title sent with new comments. Default: document.title.
  *   data-sort     first sort order: oldest (default) | newest | top.
+ *   data-sso      for a site with its own accounts: the token it signed
+ *                 for this page view (see Parley's docs on site SSO); the
+ *                 reader is then logged in as its site account. Present
+ *                 but empty (data-sso="") says nobody is logged in on the
+ *                 site, which logs out a reader logged in that way.
  * More than one section on a page: mark each div with data-parley (and
  * data-site) instead of id="parley". Parley.mount(div) mounts one later,
  * e.g. after client-side navigation.
@@ -27,6 +32,12 @@
  * --parley-* custom properties listed in parley.css, set on the div.
  * The Parley server is the origin (and path prefix) of this script's src.
  *
+ * Log-in: the reader's Parley session token is kept in the page's
+ * localStorage ("parley-session:" + server) and sent as a Bearer header,
+ * so it works where third-party cookies are blocked. A log-in runs in a
+ * popup that hands back a one-time code by postMessage, or, when popups
+ * are blocked, in this tab, coming back with #parley-login=CODE.
+ *
  * widget.New builds the served script: it inlines the translation tables
  * and the stylesheet's hashed path for the two placeholders, and strips
  * this comment, comment lines and indentation. Keep comments on lines of
@@ -36,20 +47,26 @@
 'use strict';
 const W = window, D = document;
 if (W.Parley) return;
-const I18N = __PARLEY_I18N__;
+// The translation tables: the keys, and each language's strings in that order.
+const [KEYS, I18N] = __PARLEY_I18N__;
 const SRC = /^(.*?)\/(?:embed\.js|widget\/[^/]+\/parley\.js)(?:[?#].*)?$/;
 const me = D.currentScript || [...D.scripts].find(s => SRC.test(s.src));
 const m = me && SRC.exec(me.src);
 const BASE = m ? m[1] : me ? new URL(me.src).origin : location.origin;
-const API = BASE + '/api/v1';
+const ORIGIN = new URL(BASE).origin;
 const RTL = /^(ar|he|fa|ur|ps|yi|dv|ckb|sd|ug)$/;
 const SORTS = ['oldest', 'newest', 'top'];
 const PAGE = 50, DAY = 864e5;
 
 // localStorage can be missing, full or forbidden (private modes, sandboxed
-// frames); the widget then simply forgets between visits.
-const load = k => { try { return JSON.parse(localStorage.getItem('parley:' + k)) } catch (e) { return null } };
-const save = (k, v) => { try { localStorage.setItem('parley:' + k, JSON.stringify(v)) } catch (e) { } };
+// frames); the widget then simply forgets between visits. store(k) reads,
+// store(k, v) writes and store(k, null) removes.
+const store = (k, v) => { try { return v === undefined ? localStorage.getItem(k) : v == null ? localStorage.removeItem(k) : localStorage.setItem(k, v) } catch (e) { return null } };
+const load = k => { try { return JSON.parse(store('parley:' + k)) } catch (e) { return null } };
+const save = (k, v) => store('parley:' + k, JSON.stringify(v));
+// The session token, and the reader it belongs to (a cache of /me).
+const SK = 'parley-session:' + BASE, UK = 'user:' + BASE;
+const tok = () => store(SK);
 const list = k => { const v = load(k); return Array.isArray(v) ? v : [] };
 
 // h builds an element. Attributes that are null or false are left out;
@@ -69,13 +86,19 @@ function h(tag, attrs, ...kids) {
 	return e;
 }
 
-// api calls the Parley JSON API. HTTP errors throw with .status and .info
-// (the {code, message, field} the server sent); network errors throw
+// api calls Parley at BASE + path. HTTP errors throw with .status and
+// .info (the {code, message, field} the server sent); network errors throw
 // without .status. Reads always revalidate (a cheap 304 thanks to the
 // ETag): the server lets caches keep threads for a few seconds, but a
 // reader who has just posted or liked must see it after a reload.
+// Everything but thread reads carries the session token, read at the call
+// (before any await), so a caller may use the old one just before
+// replacing it.
 async function api(method, path, body) {
-	const r = await fetch(API + path, body ? {method, headers: {'Content-Type': 'application/json'}, body: JSON.stringify(body)} : {method, cache: 'no-cache'});
+	const k = tok(), headers = {};
+	if (k && (method != 'GET' || /\/me$/.test(path))) headers.Authorization = 'Bearer ' + k;
+	if (body) headers['Content-Type'] = 'application/json';
+	const r = await fetch(BASE + path, body ? {method, headers, body: JSON.stringify(body)} : {method, headers, cache: 'no-cache'});
 	const d = await r.json().catch(() => ({}));
 	if (!r.ok) throw Object.assign(new Error('HTTP ' + r.status), {status: r.status, info: d.error || {}});
 	return d;
@@ -89,7 +112,7 @@ function reader() {
 		readerP = (async () => {
 			let tok = load('reader');
 			if (!tok) {
-				tok = (await api('POST', '/reader')).reader;
+				tok = (await api('POST', '/api/v1/reader')).reader;
 				save('reader', tok);
 			}
 			return tok;
@@ -99,6 +122,15 @@ function reader() {
 }
 function forgetReader(e) {
 	if (e.info && e.info.field == 'reader') { save('reader', null); readerP = null }
+}
+
+// back is what a log-in in this tab came back with (#parley-login=CODE or
+// #parley-login-error=MESSAGE): taken off the address bar at once, and
+// handled by the first section mounted.
+let back = /[#&]parley-login(-error)?=([^&]*)/.exec(location.hash);
+if (back) {
+	history.replaceState(history.state, '', location.pathname + location.search + location.hash.replace(/([#&])parley-login[^&]*&?/, '$1').replace(/[#&]$/, ''));
+	try { back[2] = decodeURIComponent(back[2].replace(/\+/g, ' ')) } catch (e) { }
 }
 
 function mount(host) {
@@ -118,7 +150,8 @@ function mount(host) {
 	const lang = I18N[base] ? base : 'en';
 	let loc = base == lang ? want.replace(/_/g, '-') : lang;
 	try { Intl.getCanonicalLocales(loc) } catch (e) { loc = lang }
-	const T = I18N[lang], EN = I18N.en;
+	const table = l => Object.fromEntries(KEYS.map((k, i) => [k, I18N[l][i]]));
+	const T = table(lang), EN = table('en');
 	const nf = new Intl.NumberFormat(loc), pr = new Intl.PluralRules(loc);
 	const rtf = new Intl.RelativeTimeFormat(loc, {numeric: 'auto'});
 	const dtf = new Intl.DateTimeFormat(loc, {dateStyle: 'long', timeStyle: 'short'});
@@ -150,6 +183,10 @@ function mount(host) {
 	let sort = SORTS.includes(ds.sort) ? ds.sort : 'oldest';
 	let comments = [], shown = 0, total = 0, maxDepth = 5, closed = false;
 	let parent = '', parentLi = null, busy = false, loaded = false, editWindow = 0, es;
+	// The logged-in reader (null for a guest), the site's log-in settings,
+	// whether Change is open, and the log-in window being waited for.
+	let user = tok() && load(UK), L = {providers: []}, open, popup, poll;
+	const SP = '/api/v1/sites/' + S;
 	const likedKey = 'liked:' + site, heldKey = 'held:' + site + ':' + page, mineKey = 'mine:' + site;
 	const liked = new Set(list(likedKey));
 	// The reader's own comments (id, text as typed, when), for Edit and Delete.
@@ -158,7 +195,15 @@ function mount(host) {
 		mine.set(id, {id, md, t: (mine.get(id) || {t: Date.now()}).t});
 		save(mineKey, [...mine.values()].slice(-200));
 	};
-	const errText = e => e.status && msg('error.' + e.info.code) || e.info && e.info.message || t('error.generic');
+	// errText is the message for an error of api() (or {info}), in the
+	// reader's language where we have it. On the way it forgets a reader
+	// token or session that the server no longer knows.
+	const errText = e => {
+		const i = e.info || {};
+		forgetReader(e);
+		if (i.code == 'not_logged_in') out();
+		return msg('error.' + i.code) || i.message || t('error.generic');
+	};
 
 	const root = host.shadowRoot || host.attachShadow({mode: 'open'});
 	const find = id => root.getElementById('comment-' + id);
@@ -178,8 +223,9 @@ function mount(host) {
 		const id = 'parley-' + name;
 		const el = F[name] = h(tag, {id, name, required: req, 'aria-describedby': (hint ? id + '-hint ' : '') + id + '-err', ...attrs});
 		el.err = h('span', {id: id + '-err', class: 'parley-err', hidden: true});
+		el.req = h('span', {class: 'parley-req'}, t(req ? 'form.required' : 'form.optional'));
 		return h('p', {class: 'parley-field parley-field-' + name},
-			h('label', {for: id}, t('form.' + name), ' ', h('span', {class: 'parley-req'}, t(req ? 'form.required' : 'form.optional'))),
+			h('label', {for: id}, t('form.' + name), ' ', el.req),
 			hint && h('span', {id: id + '-hint', class: 'parley-hint'}, t(hint)), el, el.err);
 	};
 	const formErr = h('p', {class: 'parley-form-error', tabindex: -1, hidden: true});
@@ -187,17 +233,31 @@ function mount(host) {
 	const privacy = h('a', {href: BASE + '/sites/' + S + '/privacy'}, t('privacy.link'));
 	const heading = h('h3', {id: 'parley-reply-title', class: 'parley-reply-title'}, t('respond'));
 	const cancel = h('button', {type: 'button', class: 'parley-cancel', hidden: true, onclick: () => unreply(true)}, t('respond.cancel'));
+
+	// Log-in (above the form, like thread.html): the intro and the choice of
+	// providers for a guest; for a logged-in reader who they are, with Log
+	// out and Change (which opens the choice again). Messages about logging
+	// in go to formErr, just under it.
+	const intro = h('p', {class: 'parley-intro'});
+	const logoutBtn = h('button', {type: 'button', class: 'parley-logout', onclick: logout}, t('logout'));
+	const change = h('button', {type: 'button', class: 'parley-change', onclick: () => { open = !open; show(); open && row.firstChild.focus() }}, t('login.change'));
+	const av = h('img', {class: 'parley-avatar', alt: '', width: 40, height: 40}), iam = h('span'), sep = h('span', {hidden: true}, ' / ', change);
+	const who = h('div', {class: 'parley-user', hidden: true}, av, iam, ' (', logoutBtn, sep, ')');
+	const row = h('div', {class: 'parley-providers', role: 'group', 'aria-label': t('login')});
+	const mail = h('input', {id: 'parley-login-email', type: 'email', autocomplete: 'email', dir: 'ltr', 'aria-describedby': 'parley-login-email-err'});
+	mail.err = h('span', {id: 'parley-login-email-err', class: 'parley-err', hidden: true});
+	const mailForm = h('form', {class: 'parley-email-login', hidden: true, novalidate: true, onsubmit: sendLink},
+		h('p', {class: 'parley-field'}, h('label', {for: mail.id}, t('form.email')), mail, mail.err), h('p', null, h('button', {class: 'parley-send'}, t('login.send'))));
+	const body = field('body', 'textarea', {rows: 6, maxlength: 20000, dir: 'auto'}, true);
+	const guest = h('div', {class: 'parley-guest'},
+		field('email', 'input', {type: 'email', autocomplete: 'email', maxlength: 254, dir: 'ltr'}, true, 'form.email.hint'),
+		field('name', 'input', {type: 'text', autocomplete: 'name', maxlength: 100, dir: 'auto'}, true),
+		field('website', 'input', {type: 'text', inputmode: 'url', autocomplete: 'url', maxlength: 500, dir: 'ltr'}, false));
 	const respond = h('section', {id: 'respond', class: 'parley-respond', 'aria-labelledby': 'parley-reply-title'},
 		h('div', {class: 'parley-respond-head'}, heading, cancel),
+		intro, who, row, mailForm,
 		h('form', {class: 'parley-form', method: 'post', novalidate: true, onsubmit: post},
-			formErr,
-			h('p', {class: 'parley-intro'}, t('form.intro')),
-			// Log-in icons go here (one button per provider the site enables).
-			h('div', {class: 'parley-providers'}),
-			field('body', 'textarea', {rows: 6, maxlength: 20000, dir: 'auto'}, true),
-			field('email', 'input', {type: 'email', autocomplete: 'email', maxlength: 254, dir: 'ltr'}, true, 'form.email.hint'),
-			field('name', 'input', {type: 'text', autocomplete: 'name', maxlength: 100, dir: 'auto'}, true),
-			field('website', 'input', {type: 'text', inputmode: 'url', autocomplete: 'url', maxlength: 500, dir: 'ltr'}, false),
+			formErr, body, guest,
 			h('p', null, submit),
 			h('p', {class: 'parley-privacy'}, tb('privacy', {link: privacy}))));
 	const closedMsg = h('p', {class: 'parley-closed', hidden: true}, t('closed'));
@@ -243,7 +303,6 @@ function mount(host) {
 	// oops tells the reader why an action on a comment failed: at el (the
 	// edit box, or the comment's buttons) and through the live region.
 	function oops(el, e) {
-		forgetReader(e);
 		const s = errText(e);
 		if (el) (el.querySelector(':scope>.parley-err') || el.appendChild(h('span', {class: 'parley-err'}))).textContent = s;
 		say(s);
@@ -278,7 +337,7 @@ function mount(host) {
 		const box = h('div', {class: 'parley-editing'}, ta,
 			h('button', {type: 'button', class: 'parley-save', onclick: async () => {
 				try {
-					const r = await api('PATCH', '/sites/' + S + '/comments/' + encodeURIComponent(c.id), {reader: await reader(), body: ta.value});
+					const r = await api('PATCH', SP + '/comments/' + encodeURIComponent(c.id), {reader: await reader(), body: ta.value});
 					remember(c.id, ta.value);
 					done();
 					update(li, r);
@@ -296,7 +355,7 @@ function mount(host) {
 	async function del(c) {
 		if (!confirm(t('delete.confirm'))) return;
 		try {
-			await api('DELETE', '/sites/' + S + '/comments/' + encodeURIComponent(c.id), {reader: await reader()});
+			await api('DELETE', SP + '/comments/' + encodeURIComponent(c.id), {reader: await reader()});
 			drop(c.id);
 			say(t('deleted'));
 		} catch (e) {
@@ -319,7 +378,7 @@ function mount(host) {
 	// the browser reconnects and resumes by itself after a lost connection.
 	function live(after) {
 		if (es || !W.EventSource) return;
-		es = new EventSource(API + '/sites/' + S + '/stream?page=' + encodeURIComponent(page) + '&after=' + (after || 0));
+		es = new EventSource(BASE + SP + '/stream?page=' + encodeURIComponent(page) + '&after=' + (after || 0));
 		es.addEventListener('change', e => {
 			let d, li;
 			try { d = JSON.parse(e.data) } catch (x) { return }
@@ -339,7 +398,7 @@ function mount(host) {
 			b.busy = true;
 			try {
 				const on = b.getAttribute('aria-pressed') != 'true';
-				const r = await api(on ? 'POST' : 'DELETE', '/sites/' + S + '/comments/' + encodeURIComponent(c.id) + '/like', {reader: await reader()});
+				const r = await api(on ? 'POST' : 'DELETE', SP + '/comments/' + encodeURIComponent(c.id) + '/like', {reader: await reader()});
 				if (r.liked) liked.add(c.id);
 				else liked.delete(c.id);
 				save(likedKey, [...liked].slice(-1000));
@@ -442,33 +501,121 @@ function mount(host) {
 		if (focus && b) b.focus();
 	}
 
+	// bad marks a field in error, with the message next to it; good clears it.
+	const bad = (f, s) => { f.err.textContent = s; f.err.hidden = false; f.setAttribute('aria-invalid', 'true') };
+	const good = f => { f.err.hidden = true; f.removeAttribute('aria-invalid') };
 	function clearErrors() {
 		formErr.hidden = true;
-		for (const k in F) {
-			F[k].err.hidden = true;
-			F[k].removeAttribute('aria-invalid');
-		}
+		for (const k in F) good(F[k]);
 	}
 
 	// showErrors puts each error next to its field (or above the form),
 	// announces them and focuses the first field in error.
 	function showErrors(errs) {
 		const texts = errs.map(e => {
-			const s = msg('error.' + e.code) || e.message || t('error.generic');
-			const f = F[e.field];
-			if (f) {
-				f.err.textContent = s;
-				f.err.hidden = false;
-				f.setAttribute('aria-invalid', 'true');
-			} else {
-				formErr.replaceChildren(s);
-				formErr.hidden = false;
-			}
+			const s = errText({info: e}), f = F[e.field];
+			f ? bad(f, s) : tell(s);
 			return s;
 		});
 		say(texts.join(' '));
 		const first = Object.values(F).find(f => f.hasAttribute('aria-invalid'));
 		(first || formErr).focus();
+	}
+
+	// show draws the log-in part and the form for the reader (guest or
+	// logged in) and the site's guest policy.
+	function show() {
+		const only = !user && L.guests == 'login';
+		intro.textContent = t(only ? 'login.required' : 'form.intro');
+		intro.hidden = user || !only && !row.firstChild;
+		who.hidden = !user;
+		change.setAttribute('aria-expanded', !!open);
+		row.hidden = user && !open;
+		if (row.hidden) mailForm.hidden = true;
+		guest.hidden = user || only;
+		body.hidden = submit.parentNode.hidden = only;
+	}
+
+	// tell shows a message above the form (or hides it) and announces its
+	// first part.
+	function tell(...k) {
+		formErr.replaceChildren(...k);
+		formErr.hidden = !k.length;
+		if (k.length) say(formErr.firstChild.textContent);
+	}
+
+	// connect opens the provider's log-in in a small window and waits for it
+	// to post back a code (see the message listener below) or be closed.
+	function connect(p, b) {
+		const u = BASE + '/auth/' + p.id + '/start?site=' + S + '&return=' + encodeURIComponent(location.href) + '&mode=';
+		stop();
+		popup = W.open(u + 'popup', 'parley-login', 'popup,width=520,height=640');
+		if (!popup) return tell(t('login.blocked'), ' ', h('a', {class: 'parley-redirect', href: u + 'redirect'}, t('login.here')));
+		tell(h('span', {class: 'parley-connecting'}, t('login.connecting', {name: p.name})), ' ',
+			h('button', {type: 'button', class: 'parley-stop', onclick: () => { stop(1); b.focus() }}, t('cancel')));
+		// A closed window may have posted its message just before: wait a second.
+		let n = 0;
+		poll = setInterval(() => { if (popup.closed && ++n > 2) { stop(); tell(t('login.closed')) } }, 500);
+	}
+
+	function stop(close) {
+		clearInterval(poll);
+		if (close) popup.close();
+		popup = poll = null;
+		tell();
+	}
+
+	const redeem = code => api('POST', '/auth/redeem', {code}).then(signIn, e => tell(errText(e)));
+
+	// signIn keeps a new session ({token, user}) and logs out the one it
+	// replaces.
+	function signIn(r) {
+		const k = tok();
+		if (k && k != r.token) api('POST', '/auth/logout').catch(() => { });
+		store(SK, r.token);
+		setUser(r.user, 1);
+	}
+
+	function setUser(u, focus) {
+		save(UK, user = u);
+		open = 0;
+		tell();
+		show();
+		if (u) {
+			av.src = u.avatar;
+			iam.replaceChildren(...tb(u.provider == 'email' ? 'login.as_email' : 'login.as', u));
+			if (focus) {
+				F.body.focus();
+				say(iam.textContent);
+			}
+		}
+	}
+
+	const out = () => { store(SK, null); setUser(null) };
+	// logout ends the session here and on the server; pressed as a button,
+	// it puts the focus on the log-in choice.
+	function logout(ev) {
+		api('POST', '/auth/logout').catch(() => { });
+		out();
+		if (ev) (row.firstChild || F.body).focus();
+	}
+
+	// sendLink asks for a log-in link by email; it brings the reader back
+	// here with #parley-login=CODE.
+	async function sendLink(ev) {
+		ev.preventDefault();
+		good(mail);
+		try {
+			const email = mail.value.trim();
+			await api('POST', SP + '/auth/email', {email, return: location.href});
+			tell(h('span', null, tb('login.sent', {email})));
+		} catch (e) {
+			const s = errText(e);
+			if ((e.info || {}).field != 'email') return tell(s);
+			bad(mail, s);
+			say(s);
+			mail.focus();
+		}
 	}
 
 	async function post(ev) {
@@ -477,12 +624,13 @@ function mount(host) {
 		clearErrors();
 		const v = {};
 		for (const k in F) v[k] = F[k].value.trim();
-		const missing = ['body', 'email', 'name'].filter(k => !v[k]);
+		const missing = (user || L.guests == 'anonymous' ? ['body'] : ['body', 'email', 'name']).filter(k => !v[k]);
 		if (missing.length) return showErrors(missing.map(k => ({field: k, code: 'missing_' + k})));
 		busy = submit.disabled = true;
 		submit.textContent = t('form.posting');
 		try {
-			const c = await api('POST', '/sites/' + S + '/comments', {page, url, title, parent, name: v.name, email: v.email, website: v.website, body: F.body.value, reader: await reader()});
+			// A logged-in reader's name and email come from the session.
+			const c = await api('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...!user && {name: v.name, email: v.email, website: v.website}});
 			c.pending = c.status == 'pending';
 			remember(c.id, F.body.value);
 			unreply();
@@ -498,14 +646,10 @@ function mount(host) {
 			say(t(c.pending ? 'pending' : 'posted'));
 			mark(li);
 		} catch (e) {
-			if (e.status) {
-				forgetReader(e);
-				showErrors([e.info]);
-			} else {
+			if (e.status) showErrors([e.info]);
+			else {
 				const retry = h('button', {type: 'button', class: 'parley-retry', onclick: post}, t('retry'));
-				formErr.replaceChildren(t('error.network'), ' ', retry);
-				formErr.hidden = false;
-				say(t('error.network'));
+				tell(t('error.network'), ' ', retry);
 				setTimeout(() => retry.focus());
 			}
 		} finally {
@@ -521,6 +665,20 @@ function mount(host) {
 		total = d.total || 0;
 		comments = d.comments || [];
 		if (d.privacy_url) privacy.href = d.privacy_url;
+		if (d.login) {
+			L = d.login;
+			const choice = (id, name, icon, f) => h('button', {type: 'button', class: 'parley-login', 'data-provider': id, 'aria-label': name, onclick: e => f(e.currentTarget)},
+				h('img', {src: icon, alt: '', width: 32, height: 32}));
+			row.replaceChildren(...(L.providers || []).map(p => choice(p.id, t('login.with', {name: p.name}), p.icon, b => connect(p, b))),
+				L.email ? choice('email', t('login.email'), BASE + '/widget/icons/email.svg', b => {
+					b.setAttribute('aria-expanded', mailForm.hidden);
+					mailForm.hidden = !mailForm.hidden;
+					mail.focus();
+				}) : '');
+			sep.hidden = !row.firstChild;
+			for (const k of ['email', 'name']) F[k].req.textContent = t((F[k].required = L.guests != 'anonymous') ? 'form.required' : 'form.optional');
+			show();
+		}
 		setCount(total);
 		sorts.forEach((b, i) => b.setAttribute('aria-pressed', String(SORTS[i] == sort)));
 		unreply();
@@ -548,6 +706,10 @@ function mount(host) {
 		if (!loaded) {
 			go(location.hash);
 			live(d.last_event);
+			if (ret) {
+				respond.scrollIntoView({block: 'center'});
+				if (user) F.body.focus({preventScroll: true});
+			}
 		}
 		loaded = true;
 	}
@@ -556,7 +718,7 @@ function mount(host) {
 		status.replaceChildren(t('loading'));
 		status.hidden = false;
 		try {
-			const [d] = await Promise.all([api('GET', '/sites/' + S + '/comments?page=' + encodeURIComponent(page) + '&sort=' + sort), styled]);
+			const [d] = await Promise.all([api('GET', SP + '/comments?page=' + encodeURIComponent(page) + '&sort=' + sort), styled]);
 			render(d);
 		} catch (e) {
 			// With a server-rendered thread on show, keep it: it works without us.
@@ -574,6 +736,23 @@ function mount(host) {
 	});
 	W.addEventListener('hashchange', () => go(location.hash));
 	setInterval(() => { for (const e of root.querySelectorAll('time')) e.textContent = ago(date(e.dateTime)) }, 6e4);
+
+	// The session: a log-in this tab came back with; else the site's own
+	// account (data-sso); else the stored token, which we confirm.
+	const ret = back, sso = ds.sso, check = () => api('GET', SP + '/me').then(r => setUser(r.user), errText);
+	back = null;
+	setUser(user);
+	if (ret) ret[1] ? tell(ret[2]) : redeem(ret[2]);
+	else if (sso) api('POST', SP + '/auth/sso', {token: sso}).then(signIn, check);
+	else if (sso == '' && user && user.provider == 'sso-' + site) logout();
+	else if (tok()) check();
+	W.addEventListener('message', e => {
+		const d = e.data;
+		if (poll && e.origin == ORIGIN && d && d.parley == 'login') {
+			stop();
+			d.code ? redeem(d.code) : tell(d.error);
+		}
+	});
 
 	refresh();
 	return (host.parley = {add, refresh});

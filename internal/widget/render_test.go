@@ -76,6 +76,7 @@ func mustNotContain(t *testing.T, out string, bad ...string) {
 func TestRenderThread_golden(t *testing.T) {
 	v := sampleView()
 	v.Held = &CommentView{ID: "c4", ParentID: "c2", AuthorName: "Zoe", HTML: "<p>Mine.</p>", Created: t0.Add(3 * time.Hour)}
+	v.Login = sampleLogin()
 	out := render(t, v)
 	golden := filepath.Join("testdata", "thread.golden")
 	if *update {
@@ -117,7 +118,6 @@ func TestRenderThread_structure(t *testing.T) {
 		`<input type="hidden" name="title" value="A new bus line">`,
 		`<input type="hidden" name="parent" value="">`,
 		`<input type="hidden" name="token" value="tok123">`,
-		`<div class="parley-providers"></div>`,
 		`<label for="parley-email">Email <span class="parley-req">(required)</span></label>`,
 		`<span class="parley-hint" id="parley-email-hint">(Address never made public)</span>`,
 		`aria-describedby="parley-email-hint parley-email-err"`,
@@ -125,7 +125,8 @@ func TestRenderThread_structure(t *testing.T) {
 		`<button type="submit" class="parley-submit">Post Comment</button>`,
 		`This site uses Parley to reduce spam. <a href="https://c.example/sites/demo/privacy">Learn how your comment data is processed</a>.`,
 	)
-	mustNotContain(t, out, "autofocus", "aria-invalid", "parley-form-error", "parley-cancel", "parley-sort")
+	// Without log-in choices, no intro that speaks of icons.
+	mustNotContain(t, out, "autofocus", "aria-invalid", "parley-form-error", "parley-cancel", "parley-sort", "parley-intro", "parley-providers", "parley-user")
 
 	t.Run("nested replies", func(t *testing.T) {
 		re := regexp.MustCompile(`(?s)<li id="comment-c1".*?<ol class="parley-replies">\s*<li id="comment-c2".*?</li>\s*</ol>\s*</li>\s*<li id="comment-c3"`)
@@ -342,5 +343,148 @@ func TestRenderThread_optionalParts(t *testing.T) {
 	mustContain(t, out, "This site uses Parley to reduce spam. Learn how your comment data is processed.")
 	if err := RenderThread(&strings.Builder{}, nil); err == nil {
 		t.Error("nil view: want error")
+	}
+}
+
+// sampleLogin is a site with two providers (one a configured OpenID
+// Connect provider) and the email link.
+func sampleLogin() *LoginView {
+	return &LoginView{
+		Guests: "name_email",
+		Providers: []ProviderLink{
+			{ID: "google", Name: "Google", Icon: "https://c.example/widget/icons/google.svg", URL: "https://c.example/auth/google/start?mode=redirect&return=x&site=demo"},
+			{ID: "acme", Name: "Acme ID", Icon: "https://c.example/auth/acme/icon", URL: "https://c.example/auth/acme/start?mode=redirect"},
+		},
+		EmailURL: "https://c.example/sites/demo/login?return=x",
+	}
+}
+
+func TestRenderThread_login(t *testing.T) {
+	t.Run("guest with providers", func(t *testing.T) {
+		v := sampleView()
+		v.Login = sampleLogin()
+		out := render(t, v)
+		mustContain(t, out,
+			`<p class="parley-intro">Fill in your details below or click an icon to log in:</p>`,
+			`<div class="parley-providers" role="group" aria-label="Log in">`,
+			`<a class="parley-login" data-provider="google" href="https://c.example/auth/google/start?mode=redirect&amp;return=x&amp;site=demo"><img src="https://c.example/widget/icons/google.svg" alt="" width="32" height="32"><span class="parley-sr">Log in with Google</span></a>`,
+			`<a class="parley-login" data-provider="acme" href="https://c.example/auth/acme/start?mode=redirect"><img src="https://c.example/auth/acme/icon" alt="" width="32" height="32"><span class="parley-sr">Log in with Acme ID</span></a>`,
+			`<a class="parley-login" data-provider="email" href="https://c.example/sites/demo/login?return=x"><img src="https://c.example/widget/icons/email.svg" alt="" width="32" height="32"><span class="parley-sr">Log in by email</span></a>`,
+			`<label for="parley-email">Email <span class="parley-req">(required)</span></label>`,
+			`<label for="parley-name">Name <span class="parley-req">(required)</span></label>`,
+			`<button type="submit" class="parley-submit">`,
+		)
+		mustNotContain(t, out, "parley-user", "parley-logout")
+		last := -1
+		for _, s := range []string{`class="parley-intro"`, `data-provider="google"`, `data-provider="acme"`, `data-provider="email"`, `<form class="parley-form"`, `name="body"`, `name="email"`} {
+			i := strings.Index(out, s)
+			if i < last {
+				t.Errorf("%s out of order", s)
+			}
+			last = i
+		}
+	})
+	t.Run("email only", func(t *testing.T) {
+		v := sampleView()
+		v.Login = &LoginView{EmailURL: "https://c.example/sites/demo/login"}
+		out := render(t, v)
+		mustContain(t, out, `<p class="parley-intro">`, `data-provider="email"`)
+		if strings.Count(out, `class="parley-login"`) != 1 {
+			t.Error("want only the email link")
+		}
+	})
+	t.Run("anonymous guests", func(t *testing.T) {
+		v := sampleView()
+		v.Login = sampleLogin()
+		v.Login.Guests = "anonymous"
+		out := render(t, v)
+		mustContain(t, out,
+			`<label for="parley-email">Email <span class="parley-req">(optional)</span></label>`,
+			`<label for="parley-name">Name <span class="parley-req">(optional)</span></label>`,
+			`<label for="parley-body">Comment <span class="parley-req">(required)</span></label>`,
+		)
+		for _, f := range []string{"email", "name"} {
+			if regexp.MustCompile(`<input id="parley-` + f + `"[^>]* required`).MatchString(out) {
+				t.Errorf("%s is required", f)
+			}
+		}
+		if !regexp.MustCompile(`<textarea id="parley-body"[^>]* required`).MatchString(out) {
+			t.Error("the comment should stay required")
+		}
+	})
+	t.Run("login required", func(t *testing.T) {
+		v := sampleView()
+		v.Login = sampleLogin()
+		v.Login.Guests = "login"
+		v.Errors = map[string]string{"": "Please log in to comment."}
+		out := render(t, v)
+		mustContain(t, out,
+			`<p class="parley-intro">Log in to comment.</p>`,
+			`data-provider="google"`, `data-provider="email"`,
+			`<p class="parley-form-error" role="alert">Please log in to comment.</p>`,
+			`<p class="parley-privacy">This site uses Parley`,
+		)
+		mustNotContain(t, out, "<form", "<textarea", `name="email"`, `name="name"`, `name="website"`, "parley-submit", "Fill in your details")
+	})
+	t.Run("logged in", func(t *testing.T) {
+		v := sampleView()
+		v.Login = sampleLogin()
+		v.User = &UserView{Name: "Jane Doe", Provider: "google", Account: "Google", Avatar: "https://c.example/avatars/k1", Email: "jane@example.org",
+			LogoutAction: "https://c.example/auth/logout?site=demo"}
+		out := render(t, v)
+		mustContain(t, out,
+			`<div class="parley-user"><img class="parley-avatar" src="https://c.example/avatars/k1" alt="" width="40" height="40"><span>You are commenting using your <bdi>Google</bdi> account.</span> (<form method="post" action="https://c.example/auth/logout?site=demo"><input type="hidden" name="return" value="https://news.example/bus-line"><button type="submit" class="parley-logout">Log out</button></form>)</div>`,
+			`<form class="parley-form" method="post" action="https://c.example/sites/demo/comments">`,
+			`name="body"`,
+			`<button type="submit" class="parley-submit">Post Comment</button>`,
+		)
+		mustNotContain(t, out, "parley-intro", "parley-providers", `name="email"`, `name="name"`, `name="website"`, "jane@example.org")
+		// The log-out form is not inside the comment form.
+		if i, j := strings.Index(out, "parley-logout"), strings.Index(out, `<form class="parley-form"`); i > j {
+			t.Error("log-out form after the comment form")
+		}
+	})
+	t.Run("logged in by email", func(t *testing.T) {
+		v := sampleView()
+		v.User = &UserView{Name: "Jane", Provider: "email", Email: "jane@example.org", LogoutAction: "https://c.example/auth/logout"}
+		out := render(t, v)
+		mustContain(t, out, `<span>You are commenting as <bdi>jane@example.org</bdi>.</span>`)
+		mustNotContain(t, out, "parley-avatar\" src=\"\"")
+	})
+	t.Run("logged in, Arabic", func(t *testing.T) {
+		v := sampleView()
+		v.Lang = "ar"
+		v.User = &UserView{Name: "Jane", Provider: "sso-demo", Account: "Millbrook Gazette", LogoutAction: "https://c.example/auth/logout"}
+		mustContain(t, render(t, v), `<span>أنت تعلّق باستخدام حسابك على <bdi>Millbrook Gazette</bdi>.</span>`, `>تسجيل الخروج</button>`)
+	})
+}
+
+func TestRenderThread_loginEscapesHostileInput(t *testing.T) {
+	v := sampleView()
+	v.Login = &LoginView{Providers: []ProviderLink{
+		{ID: `x" onclick="alert(1)`, Name: `<script>alert(1)</script>`, Icon: `javascript:alert(2)`, URL: `javascript:alert(3)`},
+		{ID: "ok", Name: `"><img src=x onerror=alert(4)>`, Icon: "https://c.example/i.svg", URL: `https://c.example/start?a=1&b="><script>`},
+	}, EmailURL: `javascript:alert(5)`}
+	out := render(t, v)
+	checkHostile := func(out string) {
+		t.Helper()
+		mustNotContain(t, out, "<script", "<img src=x", "javascript:")
+		for _, a := range attributes(t, out) {
+			if strings.HasPrefix(a, "on") {
+				t.Errorf("event handler attribute %q in output", a)
+			}
+		}
+	}
+	checkHostile(out)
+	mustContain(t, out, `Log in with &lt;script&gt;alert(1)&lt;/script&gt;`, `data-provider="x&#34; onclick=&#34;alert(1)"`)
+
+	v = sampleView()
+	v.User = &UserView{Name: `<script>alert(6)</script>`, Provider: "google", Account: `<img src=x onerror=alert(7)>`, Avatar: `javascript:alert(8)`,
+		LogoutAction: `javascript:alert(9)`}
+	out = render(t, v)
+	checkHostile(out)
+	mustContain(t, out, `<bdi>&lt;img src=x onerror=alert(7)&gt;</bdi>`)
+	if strings.Contains(out, `class="parley-avatar"`) && strings.Contains(out, "alert(8)") {
+		t.Error("javascript: avatar rendered")
 	}
 }

@@ -21,7 +21,7 @@ import (
 	"parley/internal/i18n"
 )
 
-//go:embed parley.js parley.css thread.html
+//go:embed parley.js parley.css thread.html icons/*.svg
 var files embed.FS
 
 var threadTmpl = template.Must(template.New("thread.html").Funcs(template.FuncMap{
@@ -67,6 +67,36 @@ type ThreadView struct {
 	// Nil leaves the sort choice out, since a host page that includes the
 	// fragment may not pass the parameter on.
 	SortURL func(sort string) string
+	// Login is the log-in choice shown above the guest fields; nil shows none.
+	Login *LoginView
+	// User is the logged-in reader (the request carried Parley's session
+	// cookie); nil for a guest.
+	User *UserView
+}
+
+// LoginView is how readers may log in on a site, as the form without
+// JavaScript offers it.
+type LoginView struct {
+	Guests    string         // "name_email" | "anonymous" | "login"; "" is "name_email"
+	Providers []ProviderLink // in order
+	// EmailURL is Parley's log-in page for readers without JavaScript (it
+	// offers the email link too); "" if none.
+	EmailURL string
+}
+
+// ProviderLink is one log-in provider: its id ("google", ...), the name
+// shown to readers, its icon's absolute URL, and URL, the redirect-mode
+// start of its log-in, ready to use.
+type ProviderLink struct{ ID, Name, Icon, URL string }
+
+// UserView is the logged-in reader. Provider "email" says "You are
+// commenting as EMAIL."; any other says "... using your ACCOUNT account."
+type UserView struct {
+	Name, Avatar, Account, Email string
+	Provider                     string
+	// LogoutAction is the absolute URL the Log out form posts to, with a
+	// hidden field "return" carrying PageURL.
+	LogoutAction string
 }
 
 // CommentView is one comment as the thread shows it.
@@ -109,7 +139,14 @@ type view struct {
 	Fields    []field
 	FormError string
 	held      *CommentView
+	// Choices are the log-in links for a guest (providers, then email).
+	Choices []choice
+	// LoginOnly: a guest on a site where only logged-in readers may
+	// comment, so there is no form, only the choices.
+	LoginOnly bool
 }
+
+type choice struct{ ID, URL, Icon, Label string }
 
 type sortLink struct {
 	URL     string
@@ -155,8 +192,24 @@ func newView(v *ThreadView) *view {
 			vw.Sorts = append(vw.Sorts, sortLink{URL: v.SortURL(s), Label: t.T("sort." + s), Current: cur})
 		}
 	}
+	if l := v.Login; l != nil && v.User == nil {
+		for _, p := range l.Providers {
+			vw.Choices = append(vw.Choices, choice{ID: p.ID, URL: p.URL, Icon: p.Icon, Label: t.T("login.with", "name", p.Name)})
+		}
+		if l.EmailURL != "" {
+			icon, _ := IconPath("email")
+			vw.Choices = append(vw.Choices, choice{ID: "email", URL: l.EmailURL, Icon: v.BaseURL + icon, Label: t.T("login.email")})
+		}
+		vw.LoginOnly = l.Guests == "login"
+	}
 	focused := false
 	for _, f := range formFields {
+		if f.Name != "body" && (v.User != nil || vw.LoginOnly) {
+			continue // the session says who is writing
+		}
+		if v.Login != nil && v.Login.Guests == "anonymous" {
+			f.Required = f.Name == "body"
+		}
 		f.Label = t.T("form." + f.Name)
 		f.Req = t.T("form.optional")
 		if f.Required {
@@ -238,6 +291,23 @@ func (v *view) Bidi(key string, args ...string) template.HTML {
 		}
 		return "", false
 	})
+}
+
+// UserSentence says who the logged-in reader is commenting as.
+func (v *view) UserSentence() template.HTML {
+	if v.User.Provider == "email" {
+		return v.Bidi("login.as_email", "email", v.User.Email)
+	}
+	return v.Bidi("login.as", "account", v.User.Account)
+}
+
+// UserAvatar is the logged-in reader's avatar URL, or "" unless it is
+// http(s) or server-relative.
+func (v *view) UserAvatar() string {
+	if isHTTP(v.User.Avatar) {
+		return v.User.Avatar
+	}
+	return ""
 }
 
 // Privacy returns the privacy line with its link to PrivacyURL.
