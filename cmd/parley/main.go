@@ -5,6 +5,8 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -25,6 +27,7 @@ import (
 	"parley/internal/akismet"
 	"parley/internal/comment"
 	"parley/internal/httpapi"
+	"parley/internal/login"
 	"parley/internal/service"
 	"parley/internal/spam"
 	"parley/internal/store"
@@ -57,8 +60,11 @@ func (e usageError) Error() string { return e.msg }
 const usage = `Parley, a self-hosted comment system.
 
 Usage:
-  parley serve [--addr HOST:PORT] [--db DSN] [--demo] [--public-url URL]
+  parley serve [--addr HOST:PORT] [--db DSN] [--demo] [--public-url URL] [--login-config FILE]
   parley site add --id ID --name NAME --origin URL [--origin URL...] [--moderation none|all|first] [--max-depth N] [--edit-window 15m]
+                  [--guests anonymous|name_email|login] [--providers all|none|ID,ID...]
+  parley site set --id ID [any flag of site add]   (changes only the flags given)
+  parley site sso-secret --id ID [--remove]         (a new secret for the site's own accounts)
   parley site list [--db DSN]
   parley site key --id ID      (a new key for the Akismet-compatible API)
   parley comment list --site ID [--status pending|approved|spam|deleted]
@@ -72,7 +78,7 @@ Usage:
 
 DSN is a SQLite file path, sqlite:PATH (default parley.db) or a PostgreSQL
 URL postgres://user:password@host:5432/db?sslmode=disable.
-Environment: PARLEY_ADDR, PARLEY_DB, PARLEY_PUBLIC_URL, PARLEY_MIGRATE,
+Environment: PARLEY_ADDR, PARLEY_DB, PARLEY_PUBLIC_URL, PARLEY_MIGRATE, PARLEY_LOGIN_CONFIG,
 PARLEY_PG_MAX_CONNS, PARLEY_PG_STATEMENT_TIMEOUT, PARLEY_LOG_FORMAT, PARLEY_LOG_LEVEL.
 `
 
@@ -184,6 +190,7 @@ func envDuration(name string, def time.Duration) time.Duration {
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
 	addr := fs.String("addr", env("PARLEY_ADDR", "127.0.0.1:8080"), "address to listen on")
+	var err error
 	var dbo dbOptions
 	addDBFlags(fs, &dbo)
 	demo := fs.Bool("demo", false, "serve a demo article at / with the comment section of site \"demo\"")
@@ -198,12 +205,22 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.DurationVar(&sc.minFormAge, "min-form-age", spam.DefaultMinFormAge, "hold no-JavaScript form posts sent sooner than this after the form was shown (0: off)")
 	fs.StringVar(&sc.akismetKey, "akismet-key", env("PARLEY_AKISMET_KEY", ""), "Akismet API key: ask Akismet as one more spam layer (secret)")
 	fs.StringVar(&sc.akismetBlog, "akismet-blog", env("PARLEY_AKISMET_BLOG", ""), "the site URL the Akismet key is registered for")
+	loginFile := fs.String("login-config", env("PARLEY_LOGIN_CONFIG", ""), "JSON file of log-in providers and the SMTP server for email links (see README)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	var lc login.Config
+	if *loginFile != "" {
+		if lc, err = login.LoadFile(*loginFile); err != nil {
+			return usageError{err.Error()}
+		}
 	}
 	log, err := newLogger(stderr, *logFormat, *logLevel)
 	if err != nil {
 		return err
+	}
+	if lc.SMTP != nil && *publicURL == "" {
+		return usageError{"log-in by email needs --public-url: the links in the emails point there"}
 	}
 	if *publicURL != "" {
 		if _, err := service.NormalizeOrigin(*publicURL); err != nil {
@@ -224,9 +241,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	lc.PublicURL, lc.Logger = *publicURL, log
+	if pg, ok := st.(*postgres.DB); ok {
+		lc.Buckets = pgBuckets{pg}
+	}
+	logins, err := login.New(ctx, svc, lc)
+	if err != nil {
+		return err
+	}
+	if *loginFile != "" {
+		log.Info("log-in configured", slog.String("config", lc.String()))
+	}
 	runCtx, stopRun := context.WithCancel(context.Background())
 	defer stopRun()
 	go svc.Run(runCtx)
+	go pruneLogins(runCtx, logins, log)
 	assets, err := widget.New()
 	if err != nil {
 		return err
@@ -247,6 +276,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", AkismetUpstream: sc.akismetKey != "",
 		// Any Akismet client (a WordPress site's) can use Parley's filter.
 		Akismet: akismet.New(svc, log),
+		Login:   logins,
 	})
 	srv := &http.Server{
 		Handler:           api.Handler(),
@@ -279,6 +309,24 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	return srv.Shutdown(sctx)
+}
+
+// pruneLogins deletes expired sessions and used log-in codes now and then.
+func pruneLogins(ctx context.Context, l *login.Login, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := l.Prune(ctx); err != nil && ctx.Err() == nil {
+			log.Warn("could not prune expired sessions", slog.String("err", err.Error()))
+		} else if n > 0 {
+			log.Debug("pruned expired sessions", slog.Int("rows", n))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }
 
 // newService wires the service with the spam defence every command
@@ -346,7 +394,11 @@ func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc sp
 	if sc.akismetKey != "" {
 		opt.Akismet = &spam.AkismetChecker{Key: sc.akismetKey, Blog: sc.akismetBlog}
 	}
-	return service.New(ctx, st, service.Options{Logger: log, Spam: opt})
+	verified, err := login.NewVerified(ctx, st)
+	if err != nil {
+		return nil, err
+	}
+	return service.New(ctx, st, service.Options{Logger: log, Spam: opt, Verified: verified.Verified})
 }
 
 // spamRulesFile is the --spam-rules file.
@@ -492,13 +544,13 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"site needs a subcommand: add, list or key"}
+		return usageError{"site needs a subcommand: add, set, list, key or sso-secret"}
 	}
 	fs := newFlags("site "+args[0], stderr)
 	dbo := dbOptions{migrate: true}
 	addDBFlags(fs, &dbo)
 	switch args[0] {
-	case "add":
+	case "add", "set":
 		id := fs.String("id", "", "site id, used in the embed code (letters, digits, - and _)")
 		name := fs.String("name", "", "site name shown to readers")
 		var origins stringList
@@ -506,21 +558,70 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		depth := fs.Int("max-depth", comment.DefaultMaxDepth, "how deep replies nest")
 		moderation := fs.String("moderation", "none", "hold comments for moderation: none, all or first")
 		editWindow := fs.Duration("edit-window", comment.DefaultEditWindow, "how long authors may edit or delete their comments (0: never)")
+		guests := fs.String("guests", "name_email", "readers who do not log in: anonymous (name and email optional), name_email (required) or login (must log in)")
+		providers := fs.String("providers", "all", "log-ins the site offers, in order: provider ids and email, comma-separated (all: every one the server has; none: no log-in)")
 		if err := parse(fs, args[1:]); err != nil {
 			return err
 		}
 		if *id == "" {
-			return usageError{"site add needs --id"}
-		}
-		site := &comment.Site{ID: *id, Name: *name, Origins: origins, MaxDepth: *depth, Moderation: comment.Moderation(*moderation), EditWindow: *editWindow}
-		if err := service.NormalizeSite(site); err != nil {
-			return usageError{err.Error()}
+			return usageError{"site " + args[0] + " needs --id"}
 		}
 		st, err := openStore(ctx, dbo)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
+		site := &comment.Site{ID: *id}
+		if args[0] == "set" {
+			if site, err = st.Site(ctx, *id); errors.Is(err, comment.ErrNotFound) {
+				return fmt.Errorf("there is no site %q", *id)
+			} else if err != nil {
+				return err
+			}
+		}
+		var bad error
+		set := func(flagName string) bool {
+			if args[0] == "add" {
+				return true
+			}
+			given := false
+			fs.Visit(func(f *flag.Flag) { given = given || f.Name == flagName })
+			return given
+		}
+		if set("name") {
+			site.Name = *name
+		}
+		if set("origin") {
+			site.Origins = origins
+		}
+		if set("max-depth") {
+			site.MaxDepth = *depth
+		}
+		if set("moderation") {
+			site.Moderation = comment.Moderation(*moderation)
+		}
+		if set("edit-window") {
+			site.EditWindow = *editWindow
+		}
+		if set("guests") {
+			site.Guests, bad = comment.ParseGuestPolicy(*guests)
+		}
+		if set("providers") {
+			site.Providers = parseProviders(*providers)
+		}
+		if bad != nil {
+			return usageError{bad.Error()}
+		}
+		if err := service.NormalizeSite(site); err != nil {
+			return usageError{err.Error()}
+		}
+		if args[0] == "set" {
+			if err := st.UpdateSite(ctx, site); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "site %q updated (other running instances see it within %s)\n", site.ID, service.SiteCacheTTL)
+			return nil
+		}
 		if err := st.CreateSite(ctx, site); err != nil {
 			if errors.Is(err, comment.ErrConflict) {
 				return fmt.Errorf("a site with id %q already exists", *id)
@@ -528,6 +629,42 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		fmt.Fprintf(stdout, "site %q added\n", site.ID)
+		return nil
+	case "sso-secret":
+		id := fs.String("id", "", "site id")
+		remove := fs.Bool("remove", false, "remove the secret: the site's own accounts can no longer log in")
+		if err := parse(fs, args[1:]); err != nil {
+			return err
+		}
+		if *id == "" {
+			return usageError{"site sso-secret needs --id"}
+		}
+		st, err := openStore(ctx, dbo)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		site, err := st.Site(ctx, *id)
+		if errors.Is(err, comment.ErrNotFound) {
+			return fmt.Errorf("there is no site %q", *id)
+		} else if err != nil {
+			return err
+		}
+		site.SSOSecret = ""
+		if !*remove {
+			b := make([]byte, 32)
+			rand.Read(b)
+			site.SSOSecret = hex.EncodeToString(b)
+		}
+		if err := st.UpdateSite(ctx, site); err != nil {
+			return err
+		}
+		if *remove {
+			fmt.Fprintf(stdout, "site %q has no SSO secret any more\n", *id)
+			return nil
+		}
+		fmt.Fprintf(stdout, "%s\n", site.SSOSecret)
+		fmt.Fprintf(stderr, "This is the new SSO secret of site %q: the site's server signs its readers' tokens with it (see README, \"Site SSO\"); any older secret no longer works. Keep it on the server, never in a page.\n", *id)
 		return nil
 	case "key":
 		id := fs.String("id", "", "site id")
@@ -570,11 +707,40 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tORIGINS\tMODERATION\tMAX DEPTH\tEDIT WINDOW")
+		fmt.Fprintln(tw, "ID\tNAME\tORIGINS\tMODERATION\tMAX DEPTH\tEDIT WINDOW\tGUESTS\tLOG-INS\tSSO")
 		for _, s := range sites {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\n", s.ID, s.Name, strings.Join(s.Origins, " "), s.Moderation, s.MaxDepth, s.EditWindow)
+			logins := "all"
+			if s.Providers != nil {
+				logins = strings.Join(s.Providers, ",")
+				if logins == "" {
+					logins = "none"
+				}
+			}
+			sso := "no"
+			if s.SSOSecret != "" {
+				sso = "yes"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", s.ID, s.Name, strings.Join(s.Origins, " "), s.Moderation, s.MaxDepth, s.EditWindow, s.Guests, logins, sso)
 		}
 		return tw.Flush()
 	}
-	return usageError{fmt.Sprintf("unknown site command %q (add, list or key)", args[0])}
+	return usageError{fmt.Sprintf("unknown site command %q (add, set, list, key or sso-secret)", args[0])}
+}
+
+// parseProviders reads --providers: "all" is nil (every provider the
+// server has), "none" an empty list.
+func parseProviders(v string) []string {
+	switch strings.TrimSpace(v) {
+	case "all":
+		return nil
+	case "none", "":
+		return []string{}
+	}
+	out := []string{}
+	for _, p := range strings.Split(v, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
 }

@@ -236,8 +236,9 @@ type browser struct {
 }
 
 // newBrowser starts Chromium with a fresh profile. Everything is closed
-// when the test ends; the whole test must finish within budget.
-func newBrowser(tb testing.TB, budget time.Duration) *browser {
+// when the test ends; the whole test must finish within budget. extra
+// options add to (or override) the defaults.
+func newBrowser(tb testing.TB, budget time.Duration, extra ...chromedp.ExecAllocatorOption) *browser {
 	tb.Helper()
 	exe := needChromium(tb)
 	profile := tb.TempDir() // removed after the browser has closed (cleanups run last-in first-out)
@@ -264,6 +265,7 @@ func newBrowser(tb testing.TB, budget time.Duration) *browser {
 		chromedp.UserDataDir(profile),
 		chromedp.WindowSize(1000, 900),
 	}
+	opts = append(opts, extra...)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, bcancel := chromedp.NewContext(actx)
 	tb.Cleanup(func() {

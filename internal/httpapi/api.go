@@ -51,12 +51,14 @@ type threadJSON struct {
 	LastEvent int64 `json:"last_event"`
 	// EditWindow is how many seconds authors may edit their comments.
 	EditWindow int64 `json:"edit_window"`
+	// Login is the site's log-in choice and guest policy.
+	Login loginJSON `json:"login"`
 }
 
 func (s *Server) publicComment(base string, c *comment.Comment, inReplyTo string, replies []*service.Node) commentJSON {
 	out := commentJSON{
 		ID:        c.ID,
-		Author:    authorJSON{Name: c.Author.Name, Website: c.Author.Website, Avatar: base + "/avatars/" + s.svc.AvatarKey(c.Author) + ".svg"},
+		Author:    authorJSON{Name: c.Author.Name, Website: c.Author.Website, Avatar: s.avatarURL(base, c.Author)},
 		HTML:      c.HTML,
 		Created:   c.Created.UTC().Format(time.RFC3339),
 		Likes:     c.Likes,
@@ -109,7 +111,7 @@ func (s *Server) handlePreflight(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE")
-	h.Set("Access-Control-Allow-Headers", "Content-Type, If-None-Match")
+	h.Set("Access-Control-Allow-Headers", "Content-Type, If-None-Match, Authorization")
 	h.Set("Access-Control-Max-Age", "86400")
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -157,8 +159,9 @@ func (s *Server) handleListComments(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	base := s.baseURL(r)
-	body := s.threads.get(t, base, func() []byte {
-		out := threadJSON{Comments: make([]commentJSON, 0, len(t.Comments)), Total: t.Total, Closed: t.Closed, MaxDepth: site.MaxDepth, SiteName: site.Name, LastEvent: t.LastEvent, EditWindow: int64(site.EditWindow.Seconds())}
+	body := s.threads.get(t, site, base, func() []byte {
+		out := threadJSON{Comments: make([]commentJSON, 0, len(t.Comments)), Total: t.Total, Closed: t.Closed, MaxDepth: site.MaxDepth, SiteName: site.Name, LastEvent: t.LastEvent, EditWindow: int64(site.EditWindow.Seconds()),
+			Login: s.loginChoices(base, site)}
 		for _, n := range t.Comments {
 			out.Comments = append(out.Comments, s.publicComment(base, n.Comment, n.InReplyTo, n.Replies))
 		}
@@ -222,8 +225,15 @@ func (s *Server) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
+	sess, _, ok := s.session(w, r)
+	if !ok {
+		return
+	}
 	d := comment.Draft{SiteID: site.ID, Page: in.Page, PageURL: in.URL, Title: in.Title, ParentID: in.Parent,
 		Name: in.Name, Email: in.Email, Website: in.Website, Body: in.Body}
+	if sess != nil {
+		asAuthor(&d, sess)
+	}
 	if d.PageURL == "" {
 		// The widget sends the page it is on; fall back to the browser's
 		// own statement of it.
@@ -358,8 +368,9 @@ func etagMatch(header, etag string) bool {
 
 // jsonCache keeps the encoded JSON of recently read threads, one entry per
 // page, order and base URL. An entry is valid for exactly one
-// *service.Thread: the service hands out a new one after every write, so
-// pointer identity is freshness.
+// *service.Thread and one *comment.Site: the service hands out a new
+// thread after every write and a new site when its settings are read
+// again, so pointer identity is freshness.
 type jsonCache struct {
 	mu      sync.Mutex
 	max     int
@@ -374,6 +385,7 @@ type jsonKey struct {
 // first demand.
 type encoded struct {
 	t     *service.Thread
+	site  *comment.Site // the site settings it was built with (the log-in choice)
 	plain []byte
 	etag  string
 	once  sync.Once
@@ -395,17 +407,17 @@ func newJSONCache(max int) *jsonCache {
 	return &jsonCache{max: max, entries: map[jsonKey]*encoded{}}
 }
 
-func (c *jsonCache) get(t *service.Thread, base string, build func() []byte) *encoded {
+func (c *jsonCache) get(t *service.Thread, site *comment.Site, base string, build func() []byte) *encoded {
 	k := jsonKey{t.SiteID, t.Key, string(t.Sort), base}
 	c.mu.Lock()
 	e, ok := c.entries[k]
 	c.mu.Unlock()
-	if ok && e.t == t {
+	if ok && e.t == t && e.site == site {
 		return e
 	}
 	plain := build()
 	sum := sha256.Sum256(plain)
-	e = &encoded{t: t, plain: plain, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
+	e = &encoded{t: t, site: site, plain: plain, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if _, ok := c.entries[k]; !ok && len(c.entries) >= c.max {

@@ -60,6 +60,12 @@ func (s *Server) threadView(r *http.Request, site *comment.Site, t *service.Thre
 			v.ParentID, v.ParentName = p, name
 		}
 	}
+	v.Login = s.loginView(base, site, pageURL)
+	if s.cfg.Login != nil {
+		if sess, _, err := s.cfg.Login.Session(r); err == nil {
+			v.User = s.userView(r, site, sess)
+		}
+	}
 	if tok := q.Get("parley_held"); tok != "" {
 		if c, ok := s.svc.HeldComment(r.Context(), site.ID, tok); ok {
 			v.Held = s.commentView(base, c)
@@ -75,7 +81,7 @@ func (s *Server) commentView(base string, c *comment.Comment) *widget.CommentVie
 		ParentID:      c.ParentID,
 		AuthorName:    c.Author.Name,
 		AuthorWebsite: c.Author.Website,
-		Avatar:        base + "/avatars/" + s.svc.AvatarKey(c.Author) + ".svg",
+		Avatar:        s.avatarURL(base, c.Author),
 		// Rendered and sanitised once, when the comment was written.
 		HTML:    template.HTML(c.HTML),
 		Created: c.Created,
@@ -157,6 +163,14 @@ func (s *Server) handleFormPost(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	d := comment.Draft{SiteID: site.ID, Page: f.Get("page"), PageURL: f.Get("url"), Title: f.Get("title"), ParentID: f.Get("parent"),
 		Name: f.Get("name"), Email: f.Get("email"), Website: f.Get("website"), Body: f.Get("body")}
+	if s.cfg.Login != nil {
+		// The form without JavaScript carries Parley's session cookie
+		// (SameSite=None over https); the origin check below keeps other
+		// sites from posting with it.
+		if sess, _, err := s.cfg.Login.Session(r); err == nil {
+			asAuthor(&d, sess)
+		}
+	}
 	if d.PageURL == "" {
 		d.PageURL = d.Page
 	}
@@ -272,6 +286,10 @@ func writePage(w http.ResponseWriter, status int, lang, title string, body templ
 
 func (s *Server) handleAvatar(w http.ResponseWriter, r *http.Request) {
 	key, ok := strings.CutSuffix(r.PathValue("file"), ".svg")
+	if !ok && len(key) == service.IdentityAvatarKeyLen && avatar.ValidKey(key) {
+		s.serveReaderPicture(w, r, key)
+		return
+	}
 	if !ok || !avatar.ValidKey(key) {
 		http.NotFound(w, r)
 		return
@@ -282,4 +300,28 @@ func (s *Server) handleAvatar(w http.ResponseWriter, r *http.Request) {
 	// An SVG opened on its own must not run anything.
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	w.Write(avatar.SVG(key))
+}
+
+// serveReaderPicture serves a logged-in reader's picture as Parley cached
+// it from their provider, or their identicon if there is none. Pictures
+// change when readers log in again, so they are cached for an hour, not
+// for ever like identicons.
+func (s *Server) serveReaderPicture(w http.ResponseWriter, r *http.Request, key string) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
+	a, err := s.svc.Store().Avatar(r.Context(), key)
+	if err != nil {
+		if !errors.Is(err, comment.ErrNotFound) {
+			s.log.Warn("could not read a cached picture", "err", err)
+		}
+		h.Set("Content-Type", "image/svg+xml")
+		h.Set("Cache-Control", "public, max-age=300")
+		w.Write(avatar.SVG(key))
+		return
+	}
+	h.Set("Content-Type", a.ContentType)
+	h.Set("Cache-Control", "public, max-age=3600")
+	h.Set("Last-Modified", a.Updated.UTC().Format(http.TimeFormat))
+	w.Write(a.Data)
 }

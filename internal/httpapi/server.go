@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"parley/internal/comment"
+	"parley/internal/login"
 	"parley/internal/service"
 	"parley/internal/spam"
 	"parley/internal/widget"
@@ -42,6 +43,9 @@ type Config struct {
 	// Akismet, when set, serves the Akismet REST API under /1.1/ and
 	// /1.2/ (package akismet).
 	Akismet http.Handler
+	// Login, when set, lets readers log in (package login); without it
+	// every reader is a guest.
+	Login *login.Login
 }
 
 // Server serves Parley over HTTP.
@@ -98,6 +102,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /sites/{site}/thread", s.handleThreadHTML)
 	mux.HandleFunc("POST /sites/{site}/comments", s.handleFormPost)
 	mux.HandleFunc("GET /sites/{site}/privacy", s.handlePrivacy)
+
+	s.authRoutes(mux)
 
 	mux.HandleFunc("GET /avatars/{file}", s.handleAvatar)
 	mux.Handle("GET /widget/", s.assets)
@@ -156,6 +162,8 @@ func errorStatus(err error) (int, errorBody) {
 	switch {
 	case errors.As(err, &rl):
 		return http.StatusTooManyRequests, errorBody{Code: "rate_limited", Message: "You are commenting too quickly. Please wait a moment and try again."}
+	case errors.Is(err, comment.ErrLoginRequired):
+		return http.StatusForbidden, errorBody{Code: "login_required", Message: "Log in to comment."}
 	case errors.As(err, &ve) && (ve.Code == "not_author" || ve.Code == "edit_window_closed"):
 		return http.StatusForbidden, errorBody{Code: ve.Code, Message: ve.Message}
 	case errors.As(err, &ve):

@@ -1,0 +1,146 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"parley/internal/auth"
+	"parley/internal/comment"
+)
+
+func TestSiteLogInSettings(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	ctx := context.Background()
+	if err := run(ctx, []string{"site", "add", "--db", db, "--id", "ledger", "--origin", "https://ledger.example", "--guests", "login", "--providers", "github,email"}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	// set changes only what it is given.
+	if err := run(ctx, []string{"site", "set", "--db", db, "--id", "ledger", "--name", "The Ledger"}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"site", "sso-secret", "--db", db, "--id", "ledger"}, &out, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	secret := strings.TrimSpace(out.String())
+	if len(secret) != 64 || !strings.Contains(errOut.String(), "Keep it on the server") {
+		t.Fatalf("sso-secret printed %q / %q", secret, errOut.String())
+	}
+	st, err := openStore(ctx, dbOptions{dsn: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	site, err := st.Site(ctx, "ledger")
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if site.Name != "The Ledger" || site.Guests != comment.GuestsLogin || strings.Join(site.Providers, ",") != "github,email" || site.SSOSecret != secret || site.Origins[0] != "https://ledger.example" {
+		t.Fatalf("site = %+v", site)
+	}
+	out.Reset()
+	if err := run(ctx, []string{"site", "list", "--db", db}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "login") || !strings.Contains(out.String(), "github,email") || strings.Contains(out.String(), secret) {
+		t.Errorf("site list:\n%s", out.String())
+	}
+	for _, args := range [][]string{
+		{"site", "set", "--db", db, "--id", "ledger", "--guests", "everyone"},
+		{"site", "set", "--db", db, "--id", "ledger", "--providers", "Google"},
+		{"site", "set", "--db", db, "--id", "ledger", "--providers", "github,github"},
+		{"site", "set", "--db", db},
+	} {
+		var ue usageError
+		if err := run(ctx, args, io.Discard, io.Discard); !errors.As(err, &ue) {
+			t.Errorf("parley %s = %v, want a usage error", strings.Join(args, " "), err)
+		}
+	}
+	if err := run(ctx, []string{"site", "set", "--db", db, "--id", "nope", "--name", "x"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "no site") {
+		t.Errorf("set on a missing site = %v", err)
+	}
+}
+
+func TestServe_LogInConfig(t *testing.T) {
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.json")
+	os.WriteFile(bad, []byte(`{"providers": [{"kind": "github", "client_id": "x", "client_secret": "super-secret-value"}, {"kind": "myspace"}]}`), 0o600)
+	var ue usageError
+	err := run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "p.db"), "--login-config", bad}, io.Discard, io.Discard)
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "myspace") || strings.Contains(err.Error(), "super-secret-value") {
+		t.Fatalf("bad config = %v", err)
+	}
+
+	// A good one: GitHub switched on, its secret from the environment, and
+	// the demo site's widget offers it; the secret appears in no output.
+	t.Setenv("TEST_GITHUB_SECRET", "gh-secret-do-not-print")
+	good := filepath.Join(dir, "login.json")
+	os.WriteFile(good, []byte(`{"providers": [{"kind": "github", "client_id": "Iv1.abc", "client_secret": "env:TEST_GITHUB_SECRET"}]}`), 0o600)
+	base := startServe(t, "--db", filepath.Join(dir, "p.db"), "--demo", "--login-config", good)
+	resp, err := http.Get(base + "/api/v1/sites/demo/comments?page=demo-article")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var th struct {
+		Login struct {
+			Providers []struct{ ID, Name string }
+			SSO       bool
+		}
+	}
+	json.NewDecoder(resp.Body).Decode(&th)
+	resp.Body.Close()
+	if len(th.Login.Providers) != 1 || th.Login.Providers[0].ID != "github" || th.Login.Providers[0].Name != "GitHub" {
+		t.Fatalf("login = %+v", th.Login)
+	}
+	// Starting a log-in sends the reader to GitHub with PKCE and state.
+	cl := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err = cl.Get(base + "/auth/github/start?site=demo&mode=redirect&return=" + base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, "https://github.com/login/oauth/authorize?") || !strings.Contains(loc, "state=") || !strings.Contains(loc, "client_id=Iv1.abc") || strings.Contains(loc, "gh-secret") {
+		t.Fatalf("start: %d %s", resp.StatusCode, loc)
+	}
+}
+
+func TestServe_SSOFromTheCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "p.db")
+	ctx := context.Background()
+	if err := run(ctx, []string{"site", "add", "--db", db, "--id", "ledger", "--origin", "https://ledger.example"}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(ctx, []string{"site", "sso-secret", "--db", db, "--id", "ledger"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := auth.SignSSO(auth.SSOUser{ID: "99", Name: "Desk Editor", Expires: time.Now().Add(5 * time.Minute)}, []byte(strings.TrimSpace(out.String())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := startServe(t, "--db", db)
+	resp, err := http.Post(base+"/api/v1/sites/ledger/auth/sso", "application/json", strings.NewReader(`{"token":"`+tok+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s struct {
+		Token string
+		User  map[string]string
+	}
+	json.NewDecoder(resp.Body).Decode(&s)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || s.Token == "" || s.User["name"] != "Desk Editor" {
+		t.Fatalf("sso: %d %+v", resp.StatusCode, s)
+	}
+}

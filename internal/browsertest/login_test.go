@@ -1,0 +1,247 @@
+package browsertest
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/png"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/target"
+	"github.com/chromedp/chromedp"
+
+	"parley/internal/auth"
+	"parley/internal/auth/authtest"
+	"parley/internal/auth/provider"
+	"parley/internal/comment"
+	"parley/internal/httpapi"
+	"parley/internal/login"
+	"parley/internal/service"
+	"parley/internal/store/sqlite"
+	"parley/internal/widget"
+)
+
+// loginStack is a deployment as it is in real life: the article on one
+// site (news.test), Parley on another (comments.test), and an OpenID
+// Connect provider on a third (127.0.0.1), so that everything Parley does
+// inside the article is third-party.
+type loginStack struct {
+	stack
+	parleyURL, hostURL string
+	op                 *authtest.OP
+}
+
+// siteServer serves h on a loopback port under the given host name, which
+// the browser maps to 127.0.0.1.
+func siteServer(tb testing.TB, host string, h http.Handler) (*httptest.Server, string) {
+	srv := httptest.NewUnstartedServer(h)
+	srv.Start()
+	tb.Cleanup(srv.Close)
+	_, port, _ := net.SplitHostPort(srv.Listener.Addr().String())
+	return srv, "http://" + host + ":" + port
+}
+
+func newLoginStack(t *testing.T) *loginStack {
+	t.Helper()
+	ctx := context.Background()
+	// The provider's picture of Jane, on yet another server.
+	img := image.NewRGBA(image.Rect(0, 0, 8, 8))
+	for i := range 8 {
+		img.Set(i, i, color.RGBA{0, 90, 200, 255})
+	}
+	var pic bytes.Buffer
+	png.Encode(&pic, img)
+	pics := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(pic.Bytes())
+	}))
+	t.Cleanup(pics.Close)
+	user := authtest.DefaultUser()
+	user.Picture = pics.URL + "/jane.png"
+	op := authtest.StartOP(t, authtest.OPConfig{Users: []authtest.OPUser{user}})
+
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "parley.db"), sqlite.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verified, err := login.NewVerified(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := service.New(ctx, st, service.Options{Verified: verified.Verified})
+	if err != nil {
+		t.Fatal(err)
+	}
+	assets, err := widget.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &loginStack{stack: stack{svc: svc}, op: op}
+	var handler http.Handler
+	s.parley, s.parleyURL = siteServer(t, "comments.test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
+	l, err := login.New(ctx, svc, login.Config{
+		PublicURL: s.parleyURL,
+		Providers: []provider.Config{{Kind: provider.OIDC, ID: "newsroom", Name: "Newsroom ID", Issuer: op.Issuer(),
+			ClientID: op.ClientID(), ClientSecret: auth.Secret(op.ClientSecret())}},
+		Avatars: &auth.AvatarFetcher{AllowPrivate: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op.AllowRedirect(s.parleyURL + "/auth/newsroom/callback")
+	api := httpapi.New(svc, assets, nil, httpapi.Config{PublicURL: s.parleyURL, Login: l})
+	handler = api.Handler()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /article/{key}", func(w http.ResponseWriter, r *http.Request) {
+		v := hostView{Guard: guardJS, Key: r.PathValue("key"), Script: s.parleyURL + "/embed.js"}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		hostPage.Execute(w, v)
+	})
+	s.host, s.hostURL = siteServer(t, "news.test", mux)
+	runCtx, stopRun := context.WithCancel(ctx)
+	ran := make(chan struct{})
+	go func() { defer close(ran); svc.Run(runCtx) }()
+	t.Cleanup(func() { api.StopStreams(); stopRun(); <-ran; st.Close() })
+	if err := svc.CreateSite(ctx, &comment.Site{ID: "news", Name: "The Riverton Ledger", Origins: []string{s.hostURL}, EditWindow: comment.DefaultEditWindow}); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// thirdPartyCookiesBlocked starts Chromium as a privacy-minded reader
+// runs it: third-party cookies blocked, and the test sites' names mapped
+// to loopback.
+func thirdPartyCookiesBlocked(t *testing.T) *browser {
+	b := newBrowser(t, 90*time.Second,
+		chromedp.Flag("host-resolver-rules", "MAP news.test 127.0.0.1, MAP comments.test 127.0.0.1, MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"),
+		chromedp.Flag("test-third-party-cookie-phaseout", true),
+	)
+	if _, err := chromedp.Call(b.ctx, network.SetCookieControls, network.SetCookieControlsParams{EnableThirdPartyCookieRestriction: true}); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// popup waits for the log-in window the widget opens when the action
+// runs, and returns a context driving it.
+func (b *browser) popup(t *testing.T, open func()) (context.Context, context.CancelFunc) {
+	t.Helper()
+	ch := chromedp.WaitNewTarget(b.ctx, func(info *target.Info) bool { return info.Type == "page" && info.OpenerID != "" })
+	open()
+	select {
+	case id := <-ch:
+		return chromedp.NewContext(b.ctx, chromedp.WithTargetID(id))
+	case <-time.After(15 * time.Second):
+		t.Fatal("no log-in window opened")
+	}
+	return nil, nil
+}
+
+func TestBrowser_LogInWithPopup(t *testing.T) {
+	needChromium(t)
+	s := newLoginStack(t)
+	b := thirdPartyCookiesBlocked(t)
+	article := s.hostURL + "/article/bus-line"
+	b.openWidget(article)
+
+	// Guest: the invitation and one icon per provider, with its name.
+	if got := text(b, ".parley-login-intro"); got != "Fill in your details below or click an icon to log in:" {
+		t.Errorf("guest intro = %q", got)
+	}
+	icon := `[data-provider="newsroom"]`
+	if got := eval[string](b, widgetJS(icon)+`.getAttribute('aria-label') || `+widgetJS(icon)+`.textContent.trim()`); got != "Log in with Newsroom ID" {
+		t.Errorf("icon name = %q", got)
+	}
+	if src := eval[string](b, widgetJS(icon+" img")+".src"); !strings.HasPrefix(src, s.parleyURL+"/widget/icons/") {
+		t.Errorf("icon from %q, want Parley", src)
+	}
+
+	// Closing the window before logging in returns to Guest and says why.
+	pctx, cancel := b.popup(t, func() { b.click(widgetJS(icon)) })
+	b.waitFor("Connecting…", has(".parley-connecting")+` && `+widgetJS(".parley-connecting")+`.textContent.includes("Connecting to Newsroom ID")`)
+	if err := chromedp.Do(pctx, chromedp.WaitVisible("#username")); err != nil {
+		t.Fatal(err)
+	}
+	// The reader closes the window.
+	if _, err := chromedp.CallBrowser(pctx, target.CloseTarget, target.CloseTargetParams{TargetID: chromedp.FromContext(pctx).Target.TargetID}); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	b.waitFor("the closed-window message", `(`+shadowRoot+`.textContent || '').includes("The log-in window was closed before you logged in.")`)
+	if !eval[bool](b, has("input[name=email]")) {
+		t.Error("guest fields gone after a cancelled log-in")
+	}
+
+	// The real thing: sign in at the provider in the small window.
+	pctx, cancel = b.popup(t, func() { b.click(widgetJS(icon)) })
+	defer cancel()
+	if err := chromedp.Do(pctx,
+		chromedp.WaitVisible("#username"),
+		chromedp.SendKeys("#username", "jane"),
+		chromedp.SendKeys("#password", "correct horse"),
+		chromedp.Click("#login"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor("logged in", has(".parley-user")+` && `+widgetJS(".parley-user")+`.textContent.includes("You are commenting using your Newsroom ID account")`)
+	if eval[bool](b, has("input[name=email]")+` && `+widgetJS("input[name=email]")+`.offsetParent !== null`) {
+		t.Error("guest fields still shown when logged in")
+	}
+	avatar := eval[string](b, `[...`+shadowRoot+`.querySelectorAll('img')].map(i => i.src).find(s => s.includes('/avatars/')) || ''`)
+	if !strings.HasPrefix(avatar, s.parleyURL+"/avatars/") {
+		t.Errorf("logged-in avatar %q is not served by Parley", avatar)
+	}
+
+	// The comment posts under Jane's identity.
+	b.do(chromedp.SendKeys(inWidget("textarea[name=body]"), "Logged in through the newsroom."))
+	b.click(widgetJS(".parley-submit"))
+	b.waitFor("the posted comment", `[...`+shadowRoot+`.querySelectorAll('li[id^="comment-"] .parley-author')].some(a => a.textContent == "Jane Doe")`)
+	cs := s.stored(t, "bus-line")
+	if len(cs) != 1 || cs[0].Author.Identity != "newsroom:user-7f3a" || cs[0].Author.Email != "jane@example.org" {
+		t.Fatalf("stored = %+v", cs)
+	}
+
+	// The log-in survives a reload: it lives in the article's own storage,
+	// not in a third-party cookie.
+	b.do(chromedp.Reload())
+	b.waitFor("the widget after reload", widgetReady)
+	b.waitFor("still logged in", has(".parley-user"))
+
+	// Log out returns to Guest, and the session is gone on the server.
+	token := eval[string](b, `localStorage.getItem(`+js("parley-session:"+s.parleyURL)+`) || ''`)
+	b.click(widgetJS(".parley-logout"))
+	b.waitFor("guest again", `!`+has(".parley-user")+` || `+widgetJS(".parley-user")+`.offsetParent === null`)
+	b.waitFor("guest fields", has("input[name=email]")+` && `+widgetJS("input[name=email]")+`.offsetParent !== null`)
+	if token != "" {
+		req, _ := http.NewRequest("GET", s.parley.URL+"/api/v1/sites/news/me", nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("session still alive after log out: %d", resp.StatusCode)
+		}
+	} else {
+		t.Error("the widget kept no session token in the page's storage")
+	}
+
+	// Everything the article page loaded came from the article's site or
+	// Parley: a reader's browser talks to nobody else.
+	_, requests, _ := b.seen()
+	for _, r := range requests {
+		if !strings.HasPrefix(r, s.hostURL) && !strings.HasPrefix(r, s.parleyURL) && !strings.HasPrefix(r, s.op.Issuer()) && !strings.HasPrefix(r, "data:") {
+			t.Errorf("the page requested %s", r)
+		}
+	}
+	b.screenshot("login.png")
+}

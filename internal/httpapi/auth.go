@@ -1,0 +1,716 @@
+package httpapi
+
+import (
+	"bytes"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"html/template"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"parley/internal/auth"
+	"parley/internal/comment"
+	"parley/internal/login"
+	"parley/internal/service"
+	"parley/internal/spam"
+	"parley/internal/widget"
+)
+
+// Reader log-in. The widget runs on the article's site and Parley on
+// another, so a browser that blocks third-party cookies would never send
+// Parley a cookie from inside the article. The widget therefore keeps its
+// session token in the article page's own storage and sends it as a
+// bearer token; the provider's window and the redirect flow are top-level
+// pages on Parley, where Parley's cookies are first-party.
+//
+//	GET  /auth/{provider}/start?site=&return=&mode=popup|redirect
+//	GET  /auth/{provider}/callback          the provider sends the reader here
+//	GET  /auth/{provider}/icon              a generic provider's icon, served by Parley
+//	POST /auth/redeem {code}                hand-off code -> {token, user}
+//	POST /auth/logout, /auth/logout-all     bearer token (or the no-JS form's cookie)
+//	GET  /auth/email?token=                 the emailed link: a page with a button
+//	POST /auth/email                        ... which logs in
+//	GET  /api/v1/sites/{site}/me            who the bearer is
+//	POST /api/v1/sites/{site}/auth/email    {email, return}: mail a log-in link
+//	POST /api/v1/sites/{site}/auth/sso      {token}: a site's signed token -> {token, user}
+//	GET  /sites/{site}/login?return=        every log-in choice, for readers without JavaScript
+//	POST /sites/{site}/login/email          the email form of that page
+
+func (s *Server) authRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /auth/{provider}/start", s.handleLoginStart)
+	mux.HandleFunc("GET /auth/{provider}/callback", s.handleLoginCallback)
+	mux.HandleFunc("GET /auth/{provider}/icon", s.handleProviderIcon)
+	mux.HandleFunc("POST /auth/redeem", s.handleRedeem)
+	mux.HandleFunc("POST /auth/logout", s.handleLogout)
+	mux.HandleFunc("POST /auth/logout-all", s.handleLogout)
+	mux.HandleFunc("OPTIONS /auth/", s.handleAuthPreflight)
+	mux.HandleFunc("GET /auth/email", s.handleEmailLinkPage)
+	mux.HandleFunc("POST /auth/email", s.handleEmailLinkConfirm)
+	mux.HandleFunc("GET /api/v1/sites/{site}/me", s.handleMe)
+	mux.HandleFunc("POST /api/v1/sites/{site}/auth/email", s.handleSendLink)
+	mux.HandleFunc("POST /api/v1/sites/{site}/auth/sso", s.handleSSO)
+	mux.HandleFunc("GET /sites/{site}/login", s.handleLoginPage)
+	mux.HandleFunc("POST /sites/{site}/login/email", s.handleLoginPageEmail)
+}
+
+// loginJSON is the part of a thread read that draws the log-in choice.
+type loginJSON struct {
+	Guests    comment.GuestPolicy `json:"guests"`
+	Providers []providerJSON      `json:"providers"`
+	Email     bool                `json:"email"`
+	SSO       bool                `json:"sso"`
+}
+
+type providerJSON struct {
+	ID   string `json:"id"`
+	Name string `json:"name"`
+	Icon string `json:"icon"`
+}
+
+type userJSON struct {
+	Name     string `json:"name"`
+	Provider string `json:"provider"`
+	Account  string `json:"account"`
+	Avatar   string `json:"avatar"`
+	Email    string `json:"email,omitempty"`
+}
+
+type sessionJSON struct {
+	Token string   `json:"token"`
+	User  userJSON `json:"user"`
+}
+
+func guestPolicy(site *comment.Site) comment.GuestPolicy {
+	if site.Guests == "" {
+		return comment.GuestsNameEmail
+	}
+	return site.Guests
+}
+
+// loginChoices describes a site's log-in choice for the widget.
+func (s *Server) loginChoices(base string, site *comment.Site) loginJSON {
+	out := loginJSON{Guests: guestPolicy(site), Providers: []providerJSON{}, SSO: site.SSOSecret != ""}
+	if s.cfg.Login == nil {
+		return out
+	}
+	for _, c := range s.cfg.Login.Choices(site) {
+		if c.ID == auth.EmailProvider {
+			out.Email = true
+			continue
+		}
+		out.Providers = append(out.Providers, providerJSON{ID: c.ID, Name: c.Name, Icon: s.providerIcon(base, c)})
+	}
+	return out
+}
+
+// providerIcon is the address of a provider's icon on Parley.
+func (s *Server) providerIcon(base string, c login.Choice) string {
+	if c.IconURL != "" {
+		return base + "/auth/" + url.PathEscape(c.ID) + "/icon"
+	}
+	name := c.ID
+	if c.ID == auth.EmailProvider {
+		name = "email"
+	}
+	if p, ok := widget.IconPath(name); ok {
+		return base + p
+	}
+	p, _ := widget.IconPath("openid")
+	return base + p
+}
+
+func (s *Server) userJSON(r *http.Request, sess *auth.Session) userJSON {
+	a := login.Author(sess)
+	u := userJSON{Name: a.Name, Provider: sess.Identity.Provider, Account: s.cfg.Login.Account(r.Context(), sess),
+		Avatar: s.avatarURL(s.baseURL(r), a)}
+	if sess.Identity.Email != "" {
+		u.Email = sess.Identity.Email // to the reader themselves only
+	}
+	return u
+}
+
+// avatarURL is where Parley serves an author's avatar: a cached provider
+// picture for a logged-in reader, an identicon for a guest.
+func (s *Server) avatarURL(base string, a comment.Author) string {
+	if a.Identity != "" {
+		return base + "/avatars/" + s.svc.AvatarKey(a)
+	}
+	return base + "/avatars/" + s.svc.AvatarKey(a) + ".svg"
+}
+
+// session returns the reader's session when the request carries one. A
+// request that carries a token that is no longer good gets 401, so the
+// widget forgets it; ok is false and the answer is written.
+func (s *Server) session(w http.ResponseWriter, r *http.Request) (sess *auth.Session, token string, ok bool) {
+	if s.cfg.Login == nil {
+		if auth.BearerToken(r) != "" {
+			s.writeNotLoggedIn(w)
+			return nil, "", false
+		}
+		return nil, "", true
+	}
+	sess, token, err := s.cfg.Login.Session(r)
+	switch {
+	case err == nil:
+		return sess, token, true
+	case errors.Is(err, auth.ErrNoSession):
+		if auth.BearerToken(r) != "" {
+			s.writeNotLoggedIn(w)
+			return nil, "", false
+		}
+		return nil, "", true // a stale cookie: a guest
+	}
+	s.writeError(w, r, err)
+	return nil, "", false
+}
+
+func (s *Server) writeNotLoggedIn(w http.ResponseWriter) {
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
+	writeJSON(w, http.StatusUnauthorized, apiError{errorBody{Code: "not_logged_in", Message: "You have been logged out. Please log in again."}})
+}
+
+func (s *Server) noLogin(w http.ResponseWriter, r *http.Request) bool {
+	if s.cfg.Login == nil {
+		s.writeErrorStatus(w, r, http.StatusNotFound, &comment.ValidationError{Code: "no_login", Message: "This Parley server has no log-in configured."})
+		return true
+	}
+	return false
+}
+
+// handleAuthPreflight lets any page call the /auth/ endpoints with a
+// bearer token: they act only on what the token or code itself names.
+func (s *Server) handleAuthPreflight(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Add("Vary", "Origin")
+	if o := r.Header.Get("Origin"); o != "" {
+		h.Set("Access-Control-Allow-Origin", o)
+		h.Set("Access-Control-Allow-Methods", "POST")
+		h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization")
+		h.Set("Access-Control-Max-Age", "86400")
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func anyOrigin(w http.ResponseWriter, r *http.Request) {
+	if o := r.Header.Get("Origin"); o != "" {
+		w.Header().Set("Access-Control-Allow-Origin", o)
+		w.Header().Add("Vary", "Origin")
+	}
+}
+
+func (s *Server) handleLoginStart(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	site, err := s.svc.Site(r.Context(), q.Get("site"))
+	if err != nil {
+		s.writeHTMLError(w, r, err)
+		return
+	}
+	if s.cfg.Login == nil {
+		s.loginPage(w, http.StatusNotFound, "Log in", "This Parley server has no log-in configured.")
+		return
+	}
+	mode := auth.Mode(q.Get("mode"))
+	base := s.baseURL(r)
+	to, err := s.cfg.Login.Begin(w, site, auth.BeginRequest{
+		Provider:    r.PathValue("provider"),
+		ReturnTo:    q.Get("return"),
+		Mode:        mode,
+		CallbackURL: base + "/auth/" + url.PathEscape(r.PathValue("provider")) + "/callback",
+	})
+	switch {
+	case errors.Is(err, login.ErrNotOffered) || errors.Is(err, auth.ErrUnknownProvider):
+		s.loginPage(w, http.StatusNotFound, "Log in", "This site does not offer that log-in.")
+		return
+	case errors.Is(err, auth.ErrBadReturn):
+		s.loginPage(w, http.StatusBadRequest, "Log in", "That page is not one of this site's, so Parley will not send you back to it.")
+		return
+	case err != nil:
+		s.loginPage(w, http.StatusBadRequest, "Log in", "This log-in request is not valid.")
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	http.Redirect(w, r, to, http.StatusFound)
+}
+
+// loginErrorMessage tells the reader what went wrong, in their terms.
+func loginErrorMessage(err error) string {
+	switch {
+	case errors.Is(err, auth.ErrDenied):
+		return "The log-in was cancelled."
+	case errors.Is(err, auth.ErrExpired):
+		return "The log-in took too long. Please try again."
+	case errors.Is(err, auth.ErrNoFlow), errors.Is(err, auth.ErrState), errors.Is(err, auth.ErrReplay):
+		return "This log-in could not be completed in this browser. Please try again."
+	case errors.Is(err, auth.ErrProvider), errors.Is(err, auth.ErrIDToken):
+		return "The log-in service did not confirm who you are. Please try again."
+	case errors.Is(err, auth.ErrBadLink):
+		return "This log-in link is not valid. Please ask for a new one."
+	case errors.Is(err, auth.ErrBadReturn):
+		return "That page is not one of this site's, so Parley will not send you back to it."
+	}
+	return "Something went wrong on our side. Please try again."
+}
+
+func (s *Server) handleLoginCallback(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Login == nil {
+		http.NotFound(w, r)
+		return
+	}
+	st, err := s.cfg.Login.Finish(w, r)
+	s.finishLogin(w, r, st, err)
+}
+
+// finishLogin answers the end of a log-in in the mode it began in: the
+// popup posts a hand-off code to the page that opened it and closes; a
+// redirect sets the cookie (for the form without JavaScript) and goes back
+// to the article with the code in the fragment, where the widget redeems
+// it. The session token itself never appears in a URL.
+func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, st *login.Started, err error) {
+	w.Header().Set("Cache-Control", "no-store")
+	if st == nil || st.Result == nil {
+		s.log.Info("log-in refused", "err", err)
+		s.loginPage(w, http.StatusBadRequest, "Log in", loginErrorMessage(err))
+		return
+	}
+	res := st.Result
+	var code, message string
+	if err == nil {
+		code, err = s.cfg.Login.Handoff(st.Token)
+	}
+	if err != nil {
+		if !errors.Is(err, auth.ErrDenied) {
+			s.log.Warn("log-in failed", "provider", res.Provider, "err", err)
+		}
+		message = loginErrorMessage(err)
+	}
+	if res.Mode == auth.ModePopup {
+		s.popupResult(w, service.OriginOf(res.ReturnTo), code, message)
+		return
+	}
+	if st.Session != nil {
+		http.SetCookie(w, s.cfg.Login.Cookie(st.Token, st.Session))
+	}
+	frag := "parley-login=" + url.QueryEscape(code)
+	if message != "" {
+		frag = "parley-login-error=" + url.QueryEscape(message)
+	}
+	back, _ := url.Parse(res.ReturnTo) // checked by the flow when it began and ended
+	back.Fragment, back.RawFragment = "", ""
+	http.Redirect(w, r, back.String()+"#"+frag, http.StatusSeeOther)
+}
+
+var popupTmpl = template.Must(template.New("popup").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{if .Code}}Logged in{{else}}Log-in failed{{end}}</title>
+<style>body{font:16px/1.5 system-ui,sans-serif;max-width:30rem;margin:2rem auto;padding:0 1rem}</style></head>
+<body><p>{{if .Code}}You are logged in. You can close this window.{{else}}{{.Message}}{{end}}</p>
+<script nonce="{{.Nonce}}">
+(function () {
+  var o = window.opener;
+  if (o) { o.postMessage({{.Data}}, {{.Origin}}); }
+  setTimeout(function () { window.close(); }, {{if .Code}}0{{else}}4000{{end}});
+})();
+</script></body></html>
+`))
+
+// popupResult ends a popup log-in: the window hands its result to the
+// page that opened it, addressed to that page's origin only, and closes.
+func (s *Server) popupResult(w http.ResponseWriter, origin, code, message string) {
+	nonce := make([]byte, 16)
+	rand.Read(nonce)
+	n := hex.EncodeToString(nonce)
+	data := map[string]string{"parley": "login"}
+	if message != "" {
+		data["error"] = message
+	} else {
+		data["code"] = code
+	}
+	var b bytes.Buffer
+	popupTmpl.Execute(&b, map[string]any{"Code": code, "Message": message, "Nonce": n, "Data": data, "Origin": origin})
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-"+n+"'")
+	h.Set("Referrer-Policy", "no-referrer")
+	w.Write(b.Bytes())
+}
+
+func (s *Server) handleProviderIcon(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Login == nil {
+		http.NotFound(w, r)
+		return
+	}
+	data, typ, err := s.cfg.Login.Icon(r.Context(), r.PathValue("provider"))
+	if err != nil {
+		if !errors.Is(err, comment.ErrNotFound) {
+			s.log.Warn("could not fetch a provider icon", "provider", r.PathValue("provider"), "err", err)
+		}
+		http.NotFound(w, r)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", typ)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "public, max-age=86400")
+	w.Write(data)
+}
+
+func (s *Server) handleRedeem(w http.ResponseWriter, r *http.Request) {
+	anyOrigin(w, r)
+	if s.noLogin(w, r) {
+		return
+	}
+	var in struct {
+		Code string `json:"code"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	tok, sess, err := s.cfg.Login.Redeem(r.Context(), in.Code)
+	switch {
+	case errors.Is(err, auth.ErrExpired) || errors.Is(err, auth.ErrReplay):
+		s.writeErrorStatus(w, r, http.StatusGone, &comment.ValidationError{Code: "login_expired", Message: "This log-in has expired or was already used. Please log in again."})
+		return
+	case errors.Is(err, auth.ErrNoSession):
+		s.writeErrorStatus(w, r, http.StatusBadRequest, &comment.ValidationError{Code: "bad_code", Message: "This log-in is not valid. Please log in again."})
+		return
+	case err != nil:
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, sessionJSON{Token: tok, User: s.userJSON(r, sess)})
+}
+
+// handleLogout ends the bearer's session (logout) or every session of the
+// bearer's identity (logout-all). A form without JavaScript posts here
+// with the cookie and a return address on the site.
+func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
+	anyOrigin(w, r)
+	if s.noLogin(w, r) {
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	form := auth.BearerToken(r) == ""
+	if form {
+		// A cookie is sent with cross-site posts too: only the site's own
+		// pages (or Parley's) may log a reader out this way.
+		r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+		r.ParseForm()
+		site, err := s.svc.Site(r.Context(), r.FormValue("site"))
+		if err != nil || !s.sameSiteForm(r, site) {
+			s.writeHTMLError(w, r, comment.ErrForbidden)
+			return
+		}
+	}
+	sess, tok, err := s.cfg.Login.Session(r)
+	if err != nil && !errors.Is(err, auth.ErrNoSession) {
+		s.writeError(w, r, err)
+		return
+	}
+	n := 0
+	if sess != nil {
+		if strings.HasSuffix(r.URL.Path, "-all") {
+			n, err = s.cfg.Login.LogoutAll(r.Context(), sess)
+		} else {
+			n, err = 1, s.cfg.Login.Logout(r.Context(), tok)
+		}
+		if err != nil {
+			s.writeError(w, r, err)
+			return
+		}
+	}
+	if form {
+		http.SetCookie(w, s.cfg.Login.ClearCookie())
+		back := r.PostForm.Get("return")
+		site, err := s.svc.Site(r.Context(), r.FormValue("site"))
+		if o := service.OriginOf(back); err != nil || o == "" || !service.Allowed(site, o) {
+			s.loginPage(w, http.StatusOK, "Logged out", "You are logged out.")
+			return
+		}
+		http.Redirect(w, r, back+"#respond", http.StatusSeeOther)
+		return
+	}
+	if strings.HasSuffix(r.URL.Path, "-all") {
+		writeJSON(w, http.StatusOK, map[string]int{"sessions": n})
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
+	site := s.site(w, r)
+	if site == nil {
+		return
+	}
+	sess, _, ok := s.session(w, r)
+	if !ok {
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	if sess == nil {
+		s.writeNotLoggedIn(w)
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": s.userJSON(r, sess)})
+}
+
+func (s *Server) handleSendLink(w http.ResponseWriter, r *http.Request) {
+	site := s.site(w, r)
+	if site == nil || s.noLogin(w, r) {
+		return
+	}
+	var in struct {
+		Email  string `json:"email"`
+		Return string `json:"return"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	if err := s.sendLink(r, site, in.Email, in.Return); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusAccepted, map[string]bool{"sent": true})
+}
+
+// sendLink mails a log-in link and says what went wrong in a reader's words.
+func (s *Server) sendLink(r *http.Request, site *comment.Site, email, returnTo string) error {
+	err := s.cfg.Login.SendLink(r.Context(), site, email, returnTo, clientIP(r))
+	switch {
+	case errors.Is(err, auth.ErrBadEmail):
+		return comment.Invalid("email", "That email address looks incomplete.")
+	case errors.Is(err, auth.ErrBadReturn):
+		return comment.Invalid("return", "That page is not one of this site's.")
+	case errors.Is(err, login.ErrNotOffered):
+		return &comment.ValidationError{Code: "not_offered", Message: "This site does not offer log-in by email."}
+	case err != nil && !isRateLimit(err):
+		s.log.Warn("could not send a log-in link", "site", site.ID, "err", err)
+		return comment.ErrUnavailable
+	}
+	return err
+}
+
+func (s *Server) handleSSO(w http.ResponseWriter, r *http.Request) {
+	site := s.site(w, r)
+	if site == nil || s.noLogin(w, r) {
+		return
+	}
+	var in struct {
+		Token string `json:"token"`
+	}
+	if err := decodeJSON(w, r, &in); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	st, err := s.cfg.Login.SSO(r.Context(), site, in.Token)
+	switch {
+	case errors.Is(err, login.ErrNotOffered):
+		s.writeErrorStatus(w, r, http.StatusNotFound, &comment.ValidationError{Code: "no_sso", Message: "This site has no SSO secret configured."})
+		return
+	case errors.Is(err, auth.ErrSSOExpired):
+		s.writeErrorStatus(w, r, http.StatusUnauthorized, &comment.ValidationError{Code: "sso_expired", Message: "The site's log-in token has expired. Reload the page."})
+		return
+	case err != nil && isSSOError(err):
+		s.writeErrorStatus(w, r, http.StatusUnauthorized, &comment.ValidationError{Code: "sso_invalid", Message: "The site's log-in token is not valid: " + err.Error()})
+		return
+	case err != nil:
+		s.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	writeJSON(w, http.StatusOK, sessionJSON{Token: st.Token, User: s.userJSON(r, st.Session)})
+}
+
+func isSSOError(err error) bool {
+	for _, e := range []error{auth.ErrSSOMalformed, auth.ErrSSOSignature, auth.ErrSSOTooLong, auth.ErrSSOClaims, auth.ErrSSONoSecret} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
+
+var emailLinkTmpl = template.Must(template.New("link").Parse(`<h1>Log in to comment</h1>
+<form method="post" action="{{.Action}}">
+<input type="hidden" name="token" value="{{.Token}}">
+<p>Press the button to finish logging in. You will go back to the article.</p>
+<p><button type="submit">Log in</button></p>
+</form>`))
+
+// handleEmailLinkPage is where an emailed link lands. Mail scanners open
+// links before readers do, so the link itself changes nothing: the reader
+// presses a button that posts the token.
+func (s *Server) handleEmailLinkPage(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Login == nil || !s.cfg.Login.Email() {
+		http.NotFound(w, r)
+		return
+	}
+	var b bytes.Buffer
+	emailLinkTmpl.Execute(&b, map[string]string{"Action": s.baseURL(r) + "/auth/email", "Token": r.URL.Query().Get("token")})
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	writePage(w, http.StatusOK, "en", "Log in", template.HTML(b.String()))
+}
+
+func (s *Server) handleEmailLinkConfirm(w http.ResponseWriter, r *http.Request) {
+	if s.cfg.Login == nil || !s.cfg.Login.Email() {
+		http.NotFound(w, r)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	if err := r.ParseForm(); err != nil {
+		s.writeHTMLError(w, r, err)
+		return
+	}
+	st, err := s.cfg.Login.ConsumeLink(r.Context(), r.PostForm.Get("token"))
+	if st != nil && st.Result != nil && errors.Is(err, auth.ErrExpired) {
+		s.loginPage(w, http.StatusGone, "Log in", "This log-in link has expired. Please ask for a new one.")
+		return
+	}
+	if st != nil && st.Result != nil && errors.Is(err, auth.ErrReplay) {
+		s.loginPage(w, http.StatusGone, "Log in", "This log-in link was already used. Please ask for a new one.")
+		return
+	}
+	s.finishLogin(w, r, st, err)
+}
+
+// loginPage answers a browser with a short page on Parley.
+func (s *Server) loginPage(w http.ResponseWriter, status int, title, message string) {
+	w.Header().Set("Cache-Control", "no-store")
+	writePage(w, status, "en", title, template.HTML("<p>"+template.HTMLEscapeString(message)+"</p>"))
+}
+
+var loginPageTmpl = template.Must(template.New("login").Parse(`<h1>Log in to comment on {{.Site}}</h1>
+{{if .Providers}}<ul>{{range .Providers}}<li><a href="{{.URL}}"><img src="{{.Icon}}" alt="" width="20" height="20"> Log in with {{.Name}}</a></li>{{end}}</ul>{{end}}
+{{if .Email}}<form method="post" action="{{.EmailAction}}">
+<input type="hidden" name="return" value="{{.Return}}">
+<p><label for="email">Email</label><br><input id="email" name="email" type="email" autocomplete="email" required value="{{.Address}}"></p>
+{{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
+<p><button type="submit">Send me a log-in link</button></p></form>{{end}}
+{{if .Sent}}<p role="status">We sent a log-in link to {{.Address}}. Open it on this device to continue.</p>{{end}}
+<p><a href="{{.Return}}">Back to the article</a></p>`))
+
+// handleLoginPage lists a site's log-in choices on Parley itself, for
+// readers without JavaScript.
+func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
+	s.renderLoginPage(w, r, "", "", false)
+}
+
+func (s *Server) handleLoginPageEmail(w http.ResponseWriter, r *http.Request) {
+	site, err := s.svc.Site(r.Context(), r.PathValue("site"))
+	if err != nil {
+		s.writeHTMLError(w, r, err)
+		return
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
+	if err := r.ParseForm(); err != nil {
+		s.writeHTMLError(w, r, err)
+		return
+	}
+	if !s.sameSiteForm(r, site) {
+		s.writeHTMLError(w, r, comment.ErrForbidden)
+		return
+	}
+	if s.cfg.Login == nil {
+		http.NotFound(w, r)
+		return
+	}
+	email := r.PostForm.Get("email")
+	if err := s.sendLink(r, site, email, r.PostForm.Get("return")); err != nil {
+		status, body := errorStatus(err)
+		if status >= 500 {
+			s.writeHTMLError(w, r, err)
+			return
+		}
+		w.WriteHeader(status)
+		s.renderLoginPage(w, r, email, body.Message, false)
+		return
+	}
+	s.renderLoginPage(w, r, email, "", true)
+}
+
+func (s *Server) renderLoginPage(w http.ResponseWriter, r *http.Request, address, problem string, sent bool) {
+	site, err := s.svc.Site(r.Context(), r.PathValue("site"))
+	if err != nil {
+		s.writeHTMLError(w, r, err)
+		return
+	}
+	ret := r.URL.Query().Get("return")
+	if r.Method == http.MethodPost {
+		ret = r.PostForm.Get("return")
+	}
+	if o := service.OriginOf(ret); o == "" || !service.Allowed(site, o) {
+		s.loginPage(w, http.StatusBadRequest, "Log in", "That page is not one of this site's, so Parley will not send you back to it.")
+		return
+	}
+	base := s.baseURL(r)
+	lv := s.loginView(base, site, ret)
+	data := map[string]any{"Site": site.Name, "Return": ret, "Address": address, "Error": problem, "Sent": sent,
+		"EmailAction": base + "/sites/" + url.PathEscape(site.ID) + "/login/email", "Email": lv != nil && lv.EmailURL != ""}
+	if lv != nil {
+		data["Providers"] = lv.Providers
+	}
+	var b bytes.Buffer
+	loginPageTmpl.Execute(&b, data)
+	w.Header().Set("Cache-Control", "no-store")
+	writePage(w, http.StatusOK, "en", "Log in", template.HTML(b.String()))
+}
+
+// loginView is the log-in choice of the form without JavaScript; every
+// link is a redirect-mode log-in that comes back to pageURL.
+func (s *Server) loginView(base string, site *comment.Site, pageURL string) *widget.LoginView {
+	lj := s.loginChoices(base, site)
+	v := &widget.LoginView{Guests: string(lj.Guests)}
+	for _, p := range lj.Providers {
+		q := url.Values{"site": {site.ID}, "mode": {"redirect"}, "return": {pageURL}}
+		v.Providers = append(v.Providers, widget.ProviderLink{ID: p.ID, Name: p.Name, Icon: p.Icon,
+			URL: base + "/auth/" + url.PathEscape(p.ID) + "/start?" + q.Encode()})
+	}
+	if lj.Email {
+		v.EmailURL = base + "/sites/" + url.PathEscape(site.ID) + "/login?" + url.Values{"return": {pageURL}}.Encode()
+	}
+	return v
+}
+
+// userView is the logged-in reader of the form without JavaScript.
+func (s *Server) userView(r *http.Request, site *comment.Site, sess *auth.Session) *widget.UserView {
+	u := s.userJSON(r, sess)
+	return &widget.UserView{Name: u.Name, Avatar: u.Avatar, Account: u.Account, Email: u.Email, Provider: u.Provider,
+		LogoutAction: s.baseURL(r) + "/auth/logout?" + url.Values{"site": {site.ID}}.Encode()}
+}
+
+func isRateLimit(err error) bool {
+	var rl *spam.RateLimitError
+	return errors.As(err, &rl)
+}
+
+// asAuthor makes a draft the logged-in reader's: name, email and profile
+// come from the log-in, whatever the form said.
+func asAuthor(d *comment.Draft, sess *auth.Session) {
+	a := login.Author(sess)
+	d.Identity = a.Identity
+	// What a provider says is not the reader's typing: anything the
+	// comment rules would refuse is cleaned or left out rather than shown
+	// to the reader as their mistake.
+	d.Name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, a.Name)
+	if len([]rune(d.Name)) > comment.MaxNameLen {
+		d.Name = string([]rune(d.Name)[:comment.MaxNameLen])
+	}
+	d.Email, _ = auth.NormalizeEmail(a.Email)
+	d.Website = ""
+	if o := service.OriginOf(a.Website); o != "" && len(a.Website) <= comment.MaxWebsiteLen && !strings.ContainsAny(a.Website, " \t\r\n\"'<>`") {
+		d.Website = a.Website
+	}
+}

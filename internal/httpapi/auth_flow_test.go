@@ -1,0 +1,362 @@
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/color"
+	"image/png"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"parley/internal/auth"
+	"parley/internal/auth/authtest"
+	"parley/internal/auth/provider"
+	"parley/internal/comment"
+	"parley/internal/login"
+	"parley/internal/service"
+	"parley/internal/store"
+)
+
+// A reader's browser for the log-in flows: it keeps cookies per host,
+// fills in the provider's sign-in form as Jane, and stops at the article
+// (which lives on news.example and is not served here).
+type flowBrowser struct {
+	t      *testing.T
+	client *http.Client
+}
+
+func newFlowBrowser(t *testing.T) *flowBrowser {
+	jar, _ := cookiejar.New(nil)
+	return &flowBrowser{t: t, client: &http.Client{Jar: jar, CheckRedirect: func(req *http.Request, via []*http.Request) error {
+		if req.URL.Host == "news.example" {
+			return http.ErrUseLastResponse
+		}
+		return nil
+	}}}
+}
+
+var (
+	formAction  = regexp.MustCompile(`<form[^>]*action="([^"]*)"`)
+	hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]+)" value="([^"]*)"`)
+)
+
+// get fetches u; when the answer is the provider's sign-in form it signs
+// in and returns what follows.
+func (b *flowBrowser) get(u string) (*http.Response, string) {
+	b.t.Helper()
+	resp, err := b.client.Get(u)
+	if err != nil {
+		b.t.Fatalf("GET %s: %v", u, err)
+	}
+	body := readAll(resp)
+	if strings.Contains(body, `id="password"`) {
+		m := formAction.FindStringSubmatch(body)
+		if m == nil {
+			b.t.Fatalf("sign-in page without a form: %s", body)
+		}
+		f := url.Values{"username": {"jane"}, "password": {"correct horse"}}
+		for _, h := range hiddenInput.FindAllStringSubmatch(body, -1) {
+			f.Set(h[1], unescape(h[2]))
+		}
+		target := resp.Request.URL.ResolveReference(&url.URL{Path: unescape(m[1])})
+		if strings.Contains(m[1], "?") {
+			target, _ = resp.Request.URL.Parse(unescape(m[1]))
+		}
+		resp, err = b.client.PostForm(target.String(), f)
+		if err != nil {
+			b.t.Fatalf("sign in: %v", err)
+		}
+		body = readAll(resp)
+	}
+	return resp, body
+}
+
+func readAll(resp *http.Response) string {
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return string(b)
+}
+
+func unescape(s string) string {
+	return strings.NewReplacer("&amp;", "&", "&#34;", `"`, "&#39;", "'", "&lt;", "<", "&gt;", ">").Replace(s)
+}
+
+// pngServer serves a small picture, as a provider's avatar host would.
+func pngServer(t *testing.T) string {
+	img := image.NewRGBA(image.Rect(0, 0, 4, 4))
+	img.Set(1, 1, color.RGBA{200, 10, 10, 255})
+	var b bytes.Buffer
+	png.Encode(&b, img)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "image/png")
+		w.Write(b.Bytes())
+	}))
+	t.Cleanup(srv.Close)
+	return srv.URL + "/jane.png"
+}
+
+// oidcServer runs Parley with one generic OpenID Connect provider, a real
+// one running in-process.
+func oidcServer(t *testing.T, site func(*comment.Site)) (*authServer, *authtest.OP) {
+	u := authtest.DefaultUser()
+	u.Picture = pngServer(t)
+	op := authtest.StartOP(t, authtest.OPConfig{Users: []authtest.OPUser{u}})
+	as := newAuthServer(t, login.Config{
+		Providers: []provider.Config{{Kind: provider.OIDC, ID: "newsroom", Name: "Newsroom ID", Issuer: op.Issuer(),
+			ClientID: op.ClientID(), ClientSecret: auth.Secret(op.ClientSecret())}},
+		Avatars: &auth.AvatarFetcher{AllowPrivate: true},
+	}, service.Options{}, site)
+	op.AllowRedirect(as.URL + "/auth/newsroom/callback")
+	return as, op
+}
+
+func startURL(as *authServer, provider, mode, ret string) string {
+	return as.URL + "/auth/" + provider + "/start?" + url.Values{"site": {"news"}, "mode": {mode}, "return": {ret}}.Encode()
+}
+
+func TestProviderLogInByRedirect(t *testing.T) {
+	as, _ := oidcServer(t, func(s *comment.Site) { s.Moderation = comment.ModerateFirst })
+	_, thread := as.do(t, "GET", "/api/v1/sites/news/comments?page="+url.QueryEscape(origin+"/story"), nil, nil)
+	if !strings.Contains(string(thread), `{"id":"newsroom","name":"Newsroom ID","icon":"`+as.URL+`/widget/icons/openid.svg"}`) {
+		t.Fatalf("thread JSON does not offer the provider: %s", thread)
+	}
+
+	b := newFlowBrowser(t)
+	resp, body := b.get(startURL(as, "newsroom", "redirect", origin+"/story?x=1#old"))
+	if resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("callback: %d %s", resp.StatusCode, body)
+	}
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if loc.Host != "news.example" || loc.Path != "/story" || loc.RawQuery != "x=1" || !strings.HasPrefix(loc.Fragment, "parley-login=") {
+		t.Fatalf("back to %s", loc)
+	}
+	// The no-JavaScript form gets a cookie; the widget redeems the code.
+	var cookie *http.Cookie
+	for _, c := range resp.Cookies() {
+		if c.Name == auth.DefaultSessionCookie {
+			cookie = c
+		}
+	}
+	if cookie == nil || !cookie.HttpOnly {
+		t.Fatalf("session cookie = %+v", cookie)
+	}
+	code := strings.TrimPrefix(loc.Fragment, "parley-login=")
+	r, rb := as.do(t, "POST", "/auth/redeem", map[string]string{"code": code}, map[string]string{"Origin": origin})
+	if r.StatusCode != 200 {
+		t.Fatalf("redeem: %d %s", r.StatusCode, rb)
+	}
+	s := decode[apiSession](t, rb)
+	if s.User["name"] != "Jane Doe" || s.User["provider"] != "newsroom" || s.User["account"] != "Newsroom ID" || s.User["email"] != "jane@example.org" {
+		t.Fatalf("user = %v", s.User)
+	}
+	// A code works once.
+	if r, _ := as.do(t, "POST", "/auth/redeem", map[string]string{"code": code}, map[string]string{"Origin": origin}); r.StatusCode != http.StatusGone {
+		t.Errorf("second redeem: %d", r.StatusCode)
+	}
+
+	// The provider's picture was fetched at log-in and is served by Parley.
+	r, pic := as.do(t, "GET", strings.TrimPrefix(s.User["avatar"], as.URL), nil, nil)
+	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "image/png" || !bytes.HasPrefix([]byte(pic), []byte("\x89PNG")) {
+		t.Fatalf("avatar: %d %v", r.StatusCode, r.Header)
+	}
+
+	// Logged-in readers skip first-time moderation; the comment is Jane's.
+	r, cb := as.do(t, "POST", "/api/v1/sites/news/comments", post(map[string]string{"name": "", "email": ""}), bearer(s.Token))
+	if r.StatusCode != http.StatusCreated || decode[apiComment](t, cb).Author["name"] != "Jane Doe" {
+		t.Fatalf("post: %d %s", r.StatusCode, cb)
+	}
+
+	// The form without JavaScript, posted with the cookie, is Jane's too,
+	// and the thread fragment shows her as logged in.
+	form := url.Values{"page": {origin + "/story"}, "url": {origin + "/story"}, "body": {"Posted without JavaScript."}, "token": {as.svc.FormToken("news")}}
+	req, _ := http.NewRequest("POST", as.URL+"/sites/news/comments", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", origin)
+	req.AddCookie(cookie)
+	fr, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fr.Body.Close()
+	if fr.StatusCode != http.StatusSeeOther {
+		t.Fatalf("form post with cookie: %d", fr.StatusCode)
+	}
+	cs, _ := as.svc.Store().ListComments(context.Background(), store.ListFilter{SiteID: "news"})
+	if len(cs) != 2 || cs[0].Author.Identity != "newsroom:user-7f3a" || cs[0].Author.Name != "Jane Doe" {
+		t.Fatalf("stored = %+v", cs[0].Author)
+	}
+	req, _ = http.NewRequest("GET", as.URL+"/sites/news/thread?page="+url.QueryEscape(origin+"/story"), nil)
+	req.AddCookie(cookie)
+	tr, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if page := readAll(tr); !strings.Contains(page, "Newsroom ID") || !strings.Contains(page, "/auth/logout") {
+		t.Errorf("fragment with the cookie does not show the reader: %s", page)
+	}
+}
+
+func TestProviderLogInByPopup(t *testing.T) {
+	as, _ := oidcServer(t, nil)
+	b := newFlowBrowser(t)
+	resp, body := b.get(startURL(as, "newsroom", "popup", origin+"/story"))
+	if resp.StatusCode != 200 {
+		t.Fatalf("popup end: %d %s", resp.StatusCode, body)
+	}
+	// The page hands a code to the opener, addressed to the article's
+	// origin only, under a script nonce.
+	csp := resp.Header.Get("Content-Security-Policy")
+	m := regexp.MustCompile(`nonce-([0-9a-f]+)`).FindStringSubmatch(csp)
+	if m == nil || !strings.Contains(body, `nonce="`+m[1]+`"`) {
+		t.Fatalf("CSP %q, body %s", csp, body)
+	}
+	cm := regexp.MustCompile(`"code":"([^"]+)"`).FindStringSubmatch(body)
+	if cm == nil || !strings.Contains(body, `"https://news.example"`) || !strings.Contains(body, "postMessage") {
+		t.Fatalf("popup page: %s", body)
+	}
+	code := strings.ReplaceAll(cm[1], `\/`, "/")
+	r, rb := as.do(t, "POST", "/auth/redeem", map[string]string{"code": code}, map[string]string{"Origin": origin})
+	if r.StatusCode != 200 || decode[apiSession](t, rb).User["name"] != "Jane Doe" {
+		t.Fatalf("redeem: %d %s", r.StatusCode, rb)
+	}
+}
+
+func TestProviderLogInRefusals(t *testing.T) {
+	as, op := oidcServer(t, nil)
+	b := newFlowBrowser(t)
+	// No open redirects: a return address off the site is refused before
+	// the reader goes anywhere.
+	for _, ret := range []string{"https://evil.example/", "javascript:alert(1)", "//evil.example/x", "https://news.example.evil.example/"} {
+		resp, _ := b.get(startURL(as, "newsroom", "redirect", ret))
+		if resp.StatusCode != http.StatusBadRequest || resp.Request.URL.Host != strings.TrimPrefix(as.URL, "http://") {
+			t.Errorf("return %q: %d at %s", ret, resp.StatusCode, resp.Request.URL)
+		}
+	}
+	// A provider the site does not offer.
+	if resp, _ := b.get(startURL(as, "github", "redirect", origin+"/")); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown provider: %d", resp.StatusCode)
+	}
+	// A callback in a browser that did not start the log-in (state bound
+	// to the browser) is refused and starts no session.
+	delivered := false
+	op.SetTamper(func(w http.ResponseWriter, r *http.Request, next http.Handler) {
+		rec := httptest.NewRecorder()
+		next.ServeHTTP(rec, r)
+		if loc := rec.Header().Get("Location"); strings.Contains(loc, "/auth/newsroom/callback") {
+			delivered = true
+			// Deliver the callback in another browser.
+			other := newFlowBrowser(t)
+			resp, body := other.get(loc)
+			if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "could not be completed in this browser") {
+				t.Errorf("callback in another browser: %d %s", resp.StatusCode, body)
+			}
+			for _, c := range resp.Cookies() {
+				if c.Name == auth.DefaultSessionCookie && c.Value != "" {
+					t.Errorf("a session was started")
+				}
+			}
+		}
+		for k, v := range rec.Header() {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(rec.Code)
+		w.Write(rec.Body.Bytes())
+	})
+	b.get(startURL(as, "newsroom", "redirect", origin+"/story"))
+	op.SetTamper(nil)
+	if !delivered {
+		t.Fatal("the provider never sent the reader to the callback")
+	}
+}
+
+func TestEmailLinkLogIn(t *testing.T) {
+	smtp := authtest.StartSMTP(t)
+	as := newAuthServer(t, login.Config{SMTP: &auth.SMTPConfig{Host: smtp.Host(), Port: smtp.Port(), TLS: auth.SMTPNone, From: "Comments <comments@news.example>"}},
+		service.Options{}, func(s *comment.Site) { s.Moderation = comment.ModerateFirst })
+	_, thread := as.do(t, "GET", "/api/v1/sites/news/comments?page="+url.QueryEscape(origin+"/story"), nil, nil)
+	if !strings.Contains(string(thread), `"email":true`) {
+		t.Fatalf("email log-in not offered: %s", thread)
+	}
+
+	// Before: a guest with this address is a first-time commenter.
+	r, b := as.do(t, "POST", "/api/v1/sites/news/comments", post(map[string]string{"email": "noor@example.org"}), map[string]string{"Origin": origin})
+	if r.StatusCode != http.StatusAccepted {
+		t.Fatalf("first guest comment: %d %s", r.StatusCode, b)
+	}
+
+	r, b = as.do(t, "POST", "/api/v1/sites/news/auth/email", map[string]string{"email": "Noor@Example.org", "return": origin + "/story"}, map[string]string{"Origin": origin})
+	if r.StatusCode != http.StatusAccepted {
+		t.Fatalf("send link: %d %s", r.StatusCode, b)
+	}
+	mail := smtp.WaitMail(t, 10*time.Second)
+	if len(mail.To) != 1 || mail.To[0] != "noor@example.org" || !strings.Contains(mail.Subject(), "The News") {
+		t.Fatalf("mail to %v, subject %q", mail.To, mail.Subject())
+	}
+	link := regexp.MustCompile(`https?://\S+/auth/email\?token=\S+`).FindString(mail.Body())
+	if link == "" {
+		t.Fatalf("no link in %s", mail.Body())
+	}
+
+	// Opening the link (as a mail scanner would) changes nothing; the
+	// button posts the token.
+	br := newFlowBrowser(t)
+	resp, page := br.get(link)
+	if resp.StatusCode != 200 || !strings.Contains(page, `<button type="submit">Log in</button>`) {
+		t.Fatalf("link page: %d %s", resp.StatusCode, page)
+	}
+	token := hiddenInput.FindStringSubmatch(page)
+	resp, err := br.client.PostForm(as.URL+"/auth/email", url.Values{"token": {unescape(token[2])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readAll(resp)
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || loc.Host != "news.example" || !strings.HasPrefix(loc.Fragment, "parley-login=") {
+		t.Fatalf("confirm: %d to %s", resp.StatusCode, loc)
+	}
+	r, b = as.do(t, "POST", "/auth/redeem", map[string]string{"code": strings.TrimPrefix(loc.Fragment, "parley-login=")}, map[string]string{"Origin": origin})
+	s := decode[apiSession](t, b)
+	if r.StatusCode != 200 || s.User["provider"] != "email" || s.User["account"] != "noor@example.org" {
+		t.Fatalf("redeem: %d %s", r.StatusCode, b)
+	}
+	// The link works once.
+	resp, err = br.client.PostForm(as.URL+"/auth/email", url.Values{"token": {unescape(token[2])}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body := readAll(resp); resp.StatusCode != http.StatusGone || !strings.Contains(body, "already used") {
+		t.Errorf("second use: %d %s", resp.StatusCode, body)
+	}
+
+	// After: the confirmed address is recognised even as a guest.
+	r, b = as.do(t, "POST", "/api/v1/sites/news/comments", post(map[string]string{"email": "noor@example.org", "body": "Back again."}), map[string]string{"Origin": origin})
+	if r.StatusCode != http.StatusCreated {
+		t.Fatalf("verified guest held: %d %s", r.StatusCode, b)
+	}
+
+	// Bad addresses and floods are refused with clear errors.
+	r, b = as.do(t, "POST", "/api/v1/sites/news/auth/email", map[string]string{"email": "noor@", "return": origin + "/story"}, map[string]string{"Origin": origin})
+	if r.StatusCode != http.StatusBadRequest || decode[apiErr](t, b).Error.Field != "email" {
+		t.Errorf("bad address: %d %s", r.StatusCode, b)
+	}
+	r, b = as.do(t, "POST", "/api/v1/sites/news/auth/email", map[string]string{"email": "noor@example.org", "return": "https://evil.example/"}, map[string]string{"Origin": origin})
+	if r.StatusCode != http.StatusBadRequest {
+		t.Errorf("foreign return: %d %s", r.StatusCode, b)
+	}
+	limited := false
+	for range login.LinkLimitPerEmail.Burst + 1 {
+		r, _ = as.do(t, "POST", "/api/v1/sites/news/auth/email", map[string]string{"email": "flood@example.org", "return": origin + "/story"}, map[string]string{"Origin": origin})
+		limited = limited || r.StatusCode == http.StatusTooManyRequests
+	}
+	if !limited {
+		t.Errorf("no limit on links to one address")
+	}
+}
