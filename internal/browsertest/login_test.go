@@ -153,7 +153,7 @@ func TestBrowser_LogInWithPopup(t *testing.T) {
 	b.openWidget(article)
 
 	// Guest: the invitation and one icon per provider, with its name.
-	if got := text(b, ".parley-login-intro"); got != "Fill in your details below or click an icon to log in:" {
+	if got := text(b, ".parley-intro"); got != "Fill in your details below or click an icon to log in:" {
 		t.Errorf("guest intro = %q", got)
 	}
 	icon := `[data-provider="newsroom"]`
@@ -195,6 +195,7 @@ func TestBrowser_LogInWithPopup(t *testing.T) {
 	if eval[bool](b, has("input[name=email]")+` && `+widgetJS("input[name=email]")+`.offsetParent !== null`) {
 		t.Error("guest fields still shown when logged in")
 	}
+	b.screenshot("logged-in.png")
 	avatar := eval[string](b, `[...`+shadowRoot+`.querySelectorAll('img')].map(i => i.src).find(s => s.includes('/avatars/')) || ''`)
 	if !strings.HasPrefix(avatar, s.parleyURL+"/avatars/") {
 		t.Errorf("logged-in avatar %q is not served by Parley", avatar)
@@ -243,5 +244,5 @@ func TestBrowser_LogInWithPopup(t *testing.T) {
 			t.Errorf("the page requested %s", r)
 		}
 	}
-	b.screenshot("login.png")
+	b.screenshot("logged-out.png")
 }
