@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"parley/internal/auth"
+	"parley/internal/auth/authtest"
 	"parley/internal/comment"
 	"parley/internal/login"
 	"parley/internal/service"
@@ -267,5 +268,23 @@ func TestPreflightAllowsBearer(t *testing.T) {
 		if resp.StatusCode != http.StatusNoContent || !strings.Contains(resp.Header.Get("Access-Control-Allow-Headers"), "Authorization") {
 			t.Errorf("%s: %d %v", path, resp.StatusCode, resp.Header)
 		}
+	}
+}
+
+func TestPrivacyPageTellsAboutLogIn(t *testing.T) {
+	smtp := authtest.StartSMTP(t)
+	as := newAuthServer(t, login.Config{SMTP: &auth.SMTPConfig{Host: smtp.Host(), Port: smtp.Port(), TLS: auth.SMTPNone, From: "c@news.example"}, SessionTTL: 7 * 24 * time.Hour}, service.Options{}, nil)
+	_, b := as.do(t, "GET", "/sites/news/privacy", nil, nil)
+	page := string(b)
+	for _, want := range []string{"If you log in", "with a link sent to your email address", "or with your The News account", "up to 7 days"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("privacy page does not say %q:\n%s", want, page)
+		}
+	}
+	// A site without any log-in says nothing about it.
+	plain := newTestServer(t)
+	_, b = plain.do(t, "GET", "/sites/news/privacy", nil, nil)
+	if strings.Contains(string(b), "If you log in") {
+		t.Errorf("privacy page of a site without log-in talks about it")
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
+	"parley/internal/auth"
 
 	"parley/internal/comment"
 	"parley/internal/service"
@@ -94,7 +95,9 @@ var privacyTemplate = template.Must(template.New("privacy").Parse(`<h1>How your 
 <li><strong>Your comment</strong> and the time you posted it.</li>
 <li><strong>A keyed hash of your IP address</strong> (not the address itself) and your browser's user-agent string, kept with the comment to stop spam and abuse.</li>
 </ul>
-<h2>How spam is kept out</h2>
+{{if or .Providers .Email .SSO}}<h2>If you log in</h2>
+<p>{{if eq .Guests "login"}}This site asks readers to log in before they comment.{{else}}You can comment without logging in.{{end}} If you log in{{with .Providers}} with {{range $i, $p := .}}{{if $i}}, {{end}}{{$p}}{{end}}{{end}}{{if .Email}}{{if .Providers}} or{{end}} with a link sent to your email address{{end}}{{if .SSO}}{{if or .Providers .Email}} or{{end}} with your {{.Name}} account{{end}}, Parley receives from that service your name, your email address (if it shares it), the link to your profile and your picture. Parley keeps them in a session for up to {{.SessionDays}} days, or until you log out; your picture is copied to this server so your browser never loads it from elsewhere. Your comments are linked to that account, so its name and picture are shown with them. The session is kept in your browser's local storage for this site (and, for the form without JavaScript, in a cookie of Parley's own); it is sent to Parley only. An email address confirmed through a log-in link is remembered so that your later comments are not held as a newcomer's.</p>
+{{end}}<h2>How spam is kept out</h2>
 <p>Your comment is checked by Parley's own filter on this server: how fast the form was sent, how many comments come from your address, links and words in the text, and a statistical model. The filter records its verdict with the comment; moderators see it.{{if .Akismet}} The comment (your name, email address, website, IP address, browser user-agent and text) is also sent to Akismet, a spam-checking service run by Automattic, under <a href="https://automattic.com/privacy/">Automattic's privacy policy</a>.{{end}}</p>
 <h2>In your browser</h2>
 <p>When JavaScript is on, the comment section keeps a random reader token and the list of comments you liked in your browser's local storage for this site, so you can like a comment once and see your own comments that await moderation. No tracking cookies are set.</p>
@@ -115,7 +118,21 @@ func (s *Server) handlePrivacy(w http.ResponseWriter, r *http.Request) {
 		back = ""
 	}
 	var b bytes.Buffer
-	privacyTemplate.Execute(&b, map[string]any{"Name": site.Name, "Back": back, "Akismet": s.cfg.AkismetUpstream})
+	data := map[string]any{"Name": site.Name, "Back": back, "Akismet": s.cfg.AkismetUpstream, "SSO": site.SSOSecret != "", "Guests": string(guestPolicy(site)),
+		"SessionDays": int(auth.DefaultSessionTTL.Hours() / 24)}
+	if s.cfg.Login != nil {
+		var names []string
+		for _, c := range s.cfg.Login.Choices(site) {
+			if c.ID == auth.EmailProvider {
+				data["Email"] = true
+			} else {
+				names = append(names, c.Name)
+			}
+		}
+		data["Providers"] = names
+		data["SessionDays"] = int(s.cfg.Login.SessionTTL().Hours() / 24)
+	}
+	privacyTemplate.Execute(&b, data)
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writePage(w, http.StatusOK, "en", "Privacy — "+site.Name, template.HTML(b.String()))
 }

@@ -73,6 +73,7 @@ type Login struct {
 	log      *slog.Logger
 	now      func() time.Time
 	secure   bool
+	ttl      time.Duration
 
 	iconMu sync.Mutex
 	icons  map[string]icon // generic providers' icons, fetched once
@@ -109,13 +110,16 @@ func New(ctx context.Context, svc *service.Service, c Config) (*Login, error) {
 	if err != nil {
 		return nil, fmt.Errorf("log-in secret: %w", err)
 	}
-	l := &Login{svc: svc, store: st, avatars: c.Avatars, log: c.Logger, now: c.Now,
+	l := &Login{svc: svc, store: st, avatars: c.Avatars, log: c.Logger, now: c.Now, ttl: c.SessionTTL,
 		secure: strings.HasPrefix(c.PublicURL, "https://"), icons: map[string]icon{}}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
 	if l.now == nil {
 		l.now = time.Now
+	}
+	if l.ttl <= 0 {
+		l.ttl = auth.DefaultSessionTTL
 	}
 	if l.avatars == nil {
 		l.avatars = &auth.AvatarFetcher{}
@@ -328,6 +332,9 @@ func (l *Login) Cookie(token string, sess *auth.Session) *http.Cookie {
 
 // ClearCookie removes the session cookie.
 func (l *Login) ClearCookie() *http.Cookie { return l.sessions.ClearCookie(l.secure) }
+
+// SessionTTL is how long a log-in lasts.
+func (l *Login) SessionTTL() time.Duration { return l.ttl }
 
 // Email reports whether log-in by email link is configured at all.
 func (l *Login) Email() bool { return l.links != nil }
