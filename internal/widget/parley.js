@@ -550,7 +550,7 @@ function mount(host) {
 		const u = BASE + '/auth/' + p.id + '/start?site=' + S + '&return=' + encodeURIComponent(location.href) + '&mode=';
 		stop();
 		popup = W.open(u + 'popup', 'parley-login', 'popup,width=520,height=640');
-		if (!popup) return tell(t('login.blocked'), ' ', h('a', {class: 'parley-redirect', href: u + 'redirect'}, t('login.here')));
+		if (!popup) return tell(t('login.blocked'), ' ', h('a', {href: u + 'redirect'}, t('login.here')));
 		tell(h('span', {class: 'parley-connecting'}, t('login.connecting', {name: p.name})), ' ',
 			h('button', {type: 'button', class: 'parley-stop', onclick: () => { stop(1); b.focus() }}, t('cancel')));
 		// A closed window may have posted its message just before: wait a second.

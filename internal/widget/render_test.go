@@ -416,12 +416,12 @@ func TestRenderThread_login(t *testing.T) {
 		v := sampleView()
 		v.Login = sampleLogin()
 		v.Login.Guests = "login"
-		v.Errors = map[string]string{"": "Please log in to comment."}
+		v.Errors = map[string]string{"": "Only logged-in readers may comment here."}
 		out := render(t, v)
 		mustContain(t, out,
 			`<p class="parley-intro">Log in to comment.</p>`,
 			`data-provider="google"`, `data-provider="email"`,
-			`<p class="parley-form-error" role="alert">Please log in to comment.</p>`,
+			`<p class="parley-form-error" role="alert">Only logged-in readers may comment here.</p>`,
 			`<p class="parley-privacy">This site uses Parley`,
 		)
 		mustNotContain(t, out, "<form", "<textarea", `name="email"`, `name="name"`, `name="website"`, "parley-submit", "Fill in your details")
