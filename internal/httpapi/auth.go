@@ -287,7 +287,7 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, st *login.S
 		message = loginErrorMessage(err)
 	}
 	if res.Mode == auth.ModePopup {
-		s.popupResult(w, service.OriginOf(res.ReturnTo), code, message)
+		s.popupResult(w, res.ReturnTo, code, message)
 		return
 	}
 	if st.Session != nil {
@@ -310,15 +310,23 @@ var popupTmpl = template.Must(template.New("popup").Parse(`<!doctype html>
 <script nonce="{{.Nonce}}">
 (function () {
   var o = window.opener;
-  if (o) { o.postMessage({{.Data}}, {{.Origin}}); }
-  setTimeout(function () { window.close(); }, {{if .Code}}0{{else}}4000{{end}});
+  if (o) {
+    o.postMessage({{.Data}}, {{.Origin}});
+    setTimeout(function () { window.close(); }, {{if .Code}}0{{else}}4000{{end}});
+  }{{if .Code}} else {
+    // The provider's pages cut this window off from the article (a
+    // Cross-Origin-Opener-Policy): log in here the redirect way instead.
+    // The article shares its storage with the tab that opened this window,
+    // which finds the session there on its next load.
+    location.replace({{.Back}});
+  }{{end}}
 })();
 </script></body></html>
 `))
 
 // popupResult ends a popup log-in: the window hands its result to the
 // page that opened it, addressed to that page's origin only, and closes.
-func (s *Server) popupResult(w http.ResponseWriter, origin, code, message string) {
+func (s *Server) popupResult(w http.ResponseWriter, returnTo, code, message string) {
 	nonce := make([]byte, 16)
 	rand.Read(nonce)
 	n := hex.EncodeToString(nonce)
@@ -329,7 +337,10 @@ func (s *Server) popupResult(w http.ResponseWriter, origin, code, message string
 		data["code"] = code
 	}
 	var b bytes.Buffer
-	popupTmpl.Execute(&b, map[string]any{"Code": code, "Message": message, "Nonce": n, "Data": data, "Origin": origin})
+	back, _ := url.Parse(returnTo) // checked by the flow
+	back.Fragment, back.RawFragment = "", ""
+	popupTmpl.Execute(&b, map[string]any{"Code": code, "Message": message, "Nonce": n, "Data": data,
+		"Origin": service.OriginOf(returnTo), "Back": back.String() + "#parley-login=" + url.QueryEscape(code)})
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
@@ -484,6 +495,8 @@ func (s *Server) handleSendLink(w http.ResponseWriter, r *http.Request) {
 func (s *Server) sendLink(r *http.Request, site *comment.Site, email, returnTo string) error {
 	err := s.cfg.Login.SendLink(r.Context(), site, email, returnTo, clientIP(r))
 	switch {
+	case errors.Is(err, auth.ErrBadEmail) && strings.TrimSpace(email) == "":
+		return comment.Missing("email", "Please enter your email address.")
 	case errors.Is(err, auth.ErrBadEmail):
 		return comment.Invalid("email", "That email address looks incomplete.")
 	case errors.Is(err, auth.ErrBadReturn):

@@ -223,6 +223,11 @@ func TestProviderLogInByPopup(t *testing.T) {
 		t.Fatalf("popup page: %s", body)
 	}
 	code := strings.ReplaceAll(cm[1], `\/`, "/")
+	// Without an opener (a provider's COOP cut the window off), the window
+	// logs in the redirect way, on the article itself.
+	if !strings.Contains(strings.ReplaceAll(body, `\/`, "/"), `location.replace("https://news.example/story#parley-login=`) {
+		t.Errorf("no fallback for a window without an opener: %s", body)
+	}
 	r, rb := as.do(t, "POST", "/auth/redeem", map[string]string{"code": code}, map[string]string{"Origin": origin})
 	if r.StatusCode != 200 || decode[apiSession](t, rb).User["name"] != "Jane Doe" {
 		t.Fatalf("redeem: %d %s", r.StatusCode, rb)
