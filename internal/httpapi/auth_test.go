@@ -28,7 +28,7 @@ type authServer struct {
 	login *login.Login
 }
 
-func newAuthServer(t *testing.T, lc login.Config, opt service.Options, site func(*comment.Site)) *authServer {
+func newAuthServer(t testing.TB, lc login.Config, opt service.Options, site func(*comment.Site)) *authServer {
 	t.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "a.db"), sqlite.Options{Migrate: true})
@@ -75,7 +75,7 @@ func newAuthServer(t *testing.T, lc login.Config, opt service.Options, site func
 	return &authServer{testServer: &testServer{srv, svc}, login: l}
 }
 
-func ssoToken(t *testing.T, u auth.SSOUser) string {
+func ssoToken(t testing.TB, u auth.SSOUser) string {
 	t.Helper()
 	if u.Expires.IsZero() {
 		u.Expires = time.Now().Add(10 * time.Minute)
@@ -94,7 +94,7 @@ type apiSession struct {
 
 // ssoLogin logs a reader of the site's own accounts in and returns the
 // session token.
-func (as *authServer) ssoLogin(t *testing.T, id, name, email string) apiSession {
+func (as *authServer) ssoLogin(t testing.TB, id, name, email string) apiSession {
 	t.Helper()
 	resp, b := as.do(t, "POST", "/api/v1/sites/news/auth/sso", map[string]string{"token": ssoToken(t, auth.SSOUser{ID: id, Name: name, Email: email})}, map[string]string{"Origin": origin})
 	if resp.StatusCode != http.StatusOK {

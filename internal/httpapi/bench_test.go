@@ -10,12 +10,15 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/loadgen"
+	"parley/internal/login"
 	"parley/internal/service"
 	"parley/internal/spam"
 	"parley/internal/widget"
@@ -203,4 +206,53 @@ func mustAssets(tb testing.TB) *widget.Assets {
 		tb.Fatal(err)
 	}
 	return a
+}
+
+// BenchmarkLoggedIn measures what log-in adds: posting with a session
+// (its signature checked, then looked up in the store, on every post),
+// reading /me, and trading a site's SSO token for a session.
+func BenchmarkLoggedIn(b *testing.B) {
+	as := newAuthServer(b, login.Config{}, service.Options{}, nil)
+	h := as.Config.Handler
+	s := as.ssoLogin(b, "42", "Jane Reporter", "jane@news.example")
+	run := func(b *testing.B, req func(i int64) *http.Request, want int) {
+		var n atomic.Int64
+		b.SetParallelism(4)
+		b.ReportAllocs()
+		b.ResetTimer()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				rec := httptest.NewRecorder()
+				h.ServeHTTP(rec, req(n.Add(1)))
+				if rec.Code != want {
+					b.Fatalf("= %d %s", rec.Code, rec.Body)
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "req/s")
+	}
+	b.Run("post", func(b *testing.B) {
+		run(b, func(i int64) *http.Request {
+			body, _ := json.Marshal(post(map[string]string{"name": "", "email": "", "body": fmt.Sprintf("Logged-in benchmark %d: the evening buses were on time.", i)}))
+			req := httptest.NewRequest("POST", "/api/v1/sites/news/comments", bytes.NewReader(body))
+			req.Header.Set("Content-Type", "application/json")
+			req.Header.Set("Authorization", "Bearer "+s.Token)
+			return req
+		}, http.StatusCreated)
+	})
+	b.Run("me", func(b *testing.B) {
+		run(b, func(int64) *http.Request {
+			req := httptest.NewRequest("GET", "/api/v1/sites/news/me", nil)
+			req.Header.Set("Authorization", "Bearer "+s.Token)
+			return req
+		}, http.StatusOK)
+	})
+	b.Run("sso-exchange", func(b *testing.B) {
+		tok := ssoToken(b, auth.SSOUser{ID: "7", Name: "Sam"})
+		run(b, func(int64) *http.Request {
+			req := httptest.NewRequest("POST", "/api/v1/sites/news/auth/sso", strings.NewReader(`{"token":"`+tok+`"}`))
+			req.Header.Set("Content-Type", "application/json")
+			return req
+		}, http.StatusOK)
+	})
 }
