@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
@@ -105,7 +106,9 @@ func newLoginStack(t *testing.T) *loginStack {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		hostPage.Execute(w, v)
 	})
+	mux.HandleFunc("GET /ssi/{key}", s.handleInclude)
 	s.host, s.hostURL = siteServer(t, "news.test", mux)
+	s.hostBase = s.hostURL
 	runCtx, stopRun := context.WithCancel(ctx)
 	ran := make(chan struct{})
 	go func() { defer close(ran); svc.Run(runCtx) }()
@@ -216,6 +219,15 @@ func TestBrowser_LogInWithPopup(t *testing.T) {
 	b.waitFor("the widget after reload", widgetReady)
 	b.waitFor("still logged in", has(".parley-user"))
 
+	// Change opens the choice of log-ins again, the reader still logged in.
+	if eval[bool](b, widgetJS(icon)+`.offsetParent !== null`) {
+		t.Error("provider icons shown to a logged-in reader before Change")
+	}
+	b.click(widgetJS(".parley-change"))
+	b.waitFor("the choice of log-ins", widgetJS(icon)+`.offsetParent !== null && `+widgetJS(".parley-user")+`.offsetParent !== null`)
+	b.click(widgetJS(".parley-change"))
+	b.waitFor("the choice closed again", widgetJS(icon)+`.offsetParent === null`)
+
 	// Log out returns to Guest, and the session is gone on the server.
 	token := eval[string](b, `localStorage.getItem(`+js("parley-session:"+s.parleyURL)+`) || ''`)
 	b.click(widgetJS(".parley-logout"))
@@ -245,4 +257,62 @@ func TestBrowser_LogInWithPopup(t *testing.T) {
 		}
 	}
 	b.screenshot("logged-out.png")
+}
+
+// TestBrowser_LogInWithoutJavaScript: a reader with scripts off (and
+// third-party cookies blocked) logs in from the article's server-rendered
+// form by full-page redirect, comments from Parley's reply page as that
+// identity, and is sent back to the article at their comment.
+func TestBrowser_LogInWithoutJavaScript(t *testing.T) {
+	needChromium(t)
+	s := newLoginStack(t)
+	b := thirdPartyCookiesBlocked(t)
+	if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		t.Fatal(err)
+	}
+	article := s.includeURL("bus-line")
+	b.do(chromedp.Navigate(article), chromedp.WaitVisible(chromedp.CSS(`#parley a[data-provider="newsroom"]`)))
+	if eval[bool](b, `document.documentElement.dataset.js == 'on'`) {
+		t.Fatal("the page ran its script; JavaScript is not disabled")
+	}
+	if got := eval[string](b, `document.querySelector('#parley .parley-intro').textContent`); got != "Fill in your details below or click an icon to log in:" {
+		t.Errorf("guest intro = %q", got)
+	}
+
+	// The icon is a link: the provider's sign-in page, in this tab.
+	b.do(chromedp.Click(chromedp.CSS(`#parley a[data-provider="newsroom"]`)), chromedp.WaitVisible("#username"))
+	b.do(
+		chromedp.SendKeys("#username", "jane"),
+		chromedp.SendKeys("#password", "correct horse"),
+		chromedp.Click("#login"),
+	)
+	b.waitLocation("Parley's reply page", func(u string) bool { return strings.HasPrefix(u, s.parleyURL+"/sites/news/reply?") })
+	b.do(chromedp.WaitVisible(chromedp.CSS(".parley-user")))
+	if got := eval[string](b, `document.querySelector('.parley-user').textContent`); !strings.Contains(got, "You are commenting using your Newsroom ID account.") ||
+		!strings.Contains(got, "Log out") || !strings.Contains(got, "Change") {
+		t.Errorf("reply page says %q", got)
+	}
+	if eval[bool](b, `!!document.querySelector('input[name=email]')`) {
+		t.Error("the logged-in reader is asked for an email address")
+	}
+	if got := eval[string](b, `[...document.querySelectorAll('a')].find(a => a.textContent == 'Back to the article').href`); got != article {
+		t.Errorf("back link = %q, want %q", got, article)
+	}
+	b.screenshot("nojs-logged-in.png")
+
+	// The comment goes in under Jane's identity; the reader is back on the
+	// article, at their comment, which the site's page now shows.
+	b.do(
+		chromedp.SendKeys(chromedp.CSS("textarea[name=body]"), "Logged in without JavaScript."),
+		chromedp.Click(chromedp.CSS(".parley-submit")),
+	)
+	at := b.waitLocation("the article", func(u string) bool { return strings.HasPrefix(u, article+"#comment-") })
+	cs := s.stored(t, "bus-line")
+	if len(cs) != 1 || cs[0].Author.Identity != "newsroom:user-7f3a" || !strings.HasSuffix(at, "#comment-"+cs[0].ID) {
+		t.Fatalf("stored = %+v, at %s", cs, at)
+	}
+	b.do(chromedp.WaitVisible(chromedp.CSS("#comment-" + cs[0].ID)))
+	if got := eval[string](b, `document.querySelector('#comment-`+cs[0].ID+` .parley-author').textContent`); got != "Jane Doe" {
+		t.Errorf("author shown = %q", got)
+	}
 }

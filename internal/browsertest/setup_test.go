@@ -51,6 +51,9 @@ type stack struct {
 	parley *httptest.Server // Parley: API, widget, server-rendered thread
 	host   *httptest.Server // the news site with the article pages
 	svc    *service.Service
+	// hostBase is the news site's address as the browser knows it, when
+	// it has a name of its own; host.URL if "".
+	hostBase string
 }
 
 // newStack runs the real Parley handler over a temporary SQLite store, and
@@ -111,7 +114,13 @@ func newStack(tb testing.TB) *stack {
 func (s *stack) articleURL(key string) string { return s.host.URL + "/article/" + url.PathEscape(key) }
 
 // includeURL is the server-side-include page of a page key.
-func (s *stack) includeURL(key string) string { return s.host.URL + "/ssi/" + url.PathEscape(key) }
+func (s *stack) includeURL(key string) string {
+	base := s.hostBase
+	if base == "" {
+		base = s.host.URL
+	}
+	return base + "/ssi/" + url.PathEscape(key)
+}
 
 // post stores a comment through the service, as if posted from the
 // article page of key, and returns it. It fails tb on any error.

@@ -439,7 +439,7 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		http.SetCookie(w, s.cfg.Login.ClearCookie())
 		back := r.PostForm.Get("return")
 		site, err := s.svc.Site(r.Context(), r.FormValue("site"))
-		if o := service.OriginOf(back); err != nil || o == "" || !service.Allowed(site, o) {
+		if err != nil || !s.returnAllowed(site, back) {
 			s.loginPage(w, http.StatusOK, "Logged out", "You are logged out.")
 			return
 		}
@@ -659,7 +659,7 @@ func (s *Server) renderLoginPage(w http.ResponseWriter, r *http.Request, address
 	if r.Method == http.MethodPost {
 		ret = r.PostForm.Get("return")
 	}
-	if o := service.OriginOf(ret); o == "" || !service.Allowed(site, o) {
+	if !s.returnAllowed(site, ret) {
 		s.loginPage(w, http.StatusBadRequest, "Log in", "That page is not one of this site's, so Parley will not send you back to it.")
 		return
 	}
@@ -677,26 +677,58 @@ func (s *Server) renderLoginPage(w http.ResponseWriter, r *http.Request, address
 }
 
 // loginView is the log-in choice of the form without JavaScript; every
-// link is a redirect-mode log-in that comes back to pageURL.
-func (s *Server) loginView(base string, site *comment.Site, pageURL string) *widget.LoginView {
+// link is a redirect-mode log-in that comes back to back.
+func (s *Server) loginView(base string, site *comment.Site, back string) *widget.LoginView {
 	lj := s.loginChoices(base, site)
 	v := &widget.LoginView{Guests: string(lj.Guests)}
 	for _, p := range lj.Providers {
-		q := url.Values{"site": {site.ID}, "mode": {"redirect"}, "return": {pageURL}}
+		q := url.Values{"site": {site.ID}, "mode": {"redirect"}, "return": {back}}
 		v.Providers = append(v.Providers, widget.ProviderLink{ID: p.ID, Name: p.Name, Icon: p.Icon,
 			URL: base + "/auth/" + url.PathEscape(p.ID) + "/start?" + q.Encode()})
 	}
 	if lj.Email {
-		v.EmailURL = base + "/sites/" + url.PathEscape(site.ID) + "/login?" + url.Values{"return": {pageURL}}.Encode()
+		v.EmailURL = s.loginPageURL(base, site, back)
 	}
 	return v
 }
 
+// loginPageURL is Parley's page of log-in choices for readers without
+// JavaScript, coming back to back.
+func (s *Server) loginPageURL(base string, site *comment.Site, back string) string {
+	return base + "/sites/" + url.PathEscape(site.ID) + "/login?" + url.Values{"return": {back}}.Encode()
+}
+
+// loginReturn is where a log-in started from the form without JavaScript
+// comes back to: Parley's reply page for the article, which shows the
+// reader as logged in (the article's copy of the form was rendered by the
+// site's server and cannot), or the article itself when Parley has no
+// public address or the article is on Parley itself (the demo).
+func (s *Server) loginReturn(base string, site *comment.Site, t *service.Thread, pageURL, title string) string {
+	if s.cfg.Login != nil && !strings.EqualFold(service.OriginOf(pageURL), service.OriginOf(base)) {
+		if u := s.cfg.Login.ReplyURL(site.ID, t.Key, pageURL, title); u != "" && service.Allowed(site, service.OriginOf(pageURL)) {
+			return u
+		}
+	}
+	return pageURL
+}
+
+// returnAllowed reports whether a reader may be sent back to u after
+// logging in or out: a page of the site, or Parley's reply page for one.
+func (s *Server) returnAllowed(site *comment.Site, u string) bool {
+	if s.cfg.Login != nil {
+		return s.cfg.Login.ReturnOK(site.ID, u)
+	}
+	o := service.OriginOf(u)
+	return o != "" && service.Allowed(site, o)
+}
+
 // userView is the logged-in reader of the form without JavaScript.
-func (s *Server) userView(r *http.Request, site *comment.Site, sess *auth.Session) *widget.UserView {
+func (s *Server) userView(r *http.Request, site *comment.Site, sess *auth.Session, back string) *widget.UserView {
 	u := s.userJSON(r, sess)
+	base := s.baseURL(r)
 	return &widget.UserView{Name: u.Name, Avatar: u.Avatar, Account: u.Account, Email: u.Email, Provider: u.Provider,
-		LogoutAction: s.baseURL(r) + "/auth/logout?" + url.Values{"site": {site.ID}}.Encode()}
+		LogoutAction: base + "/auth/logout?" + url.Values{"site": {site.ID}}.Encode(),
+		ChangeURL:    s.loginPageURL(base, site, back)}
 }
 
 func isRateLimit(err error) bool {

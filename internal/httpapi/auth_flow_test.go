@@ -79,6 +79,20 @@ func (b *flowBrowser) get(u string) (*http.Response, string) {
 	return resp, body
 }
 
+// postFrom posts a form as a page of origin would, and reads the answer.
+func (b *flowBrowser) postFrom(origin, u string, form url.Values) *http.Response {
+	b.t.Helper()
+	req, _ := http.NewRequest("POST", u, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", origin)
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	readAll(resp)
+	return resp
+}
+
 func readAll(resp *http.Response) string {
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
@@ -363,5 +377,106 @@ func TestEmailLinkLogIn(t *testing.T) {
 	}
 	if !limited {
 		t.Errorf("no limit on links to one address")
+	}
+}
+
+var (
+	providerLink = regexp.MustCompile(`<a class="parley-login" data-provider="newsroom" href="([^"]+)"`)
+	changeLink   = regexp.MustCompile(`<a class="parley-change" href="([^"]+)"`)
+	hrefOf       = func(re *regexp.Regexp, page string) string {
+		m := re.FindStringSubmatch(page)
+		if m == nil {
+			return ""
+		}
+		return unescape(m[1])
+	}
+)
+
+// TestProviderLogInWithoutJavaScript walks the log-in of a reader whose
+// browser runs no script: the article shows the thread its server fetched
+// from Parley, whose log-in links lead back to Parley's reply page for
+// the article; there the reader is shown as logged in, and the comment
+// posts under their identity and goes back to the article.
+func TestProviderLogInWithoutJavaScript(t *testing.T) {
+	as, _ := oidcServer(t, nil)
+	article := origin + "/2026/bus-line"
+	// The article's server fetches the thread, with no reader's cookie.
+	_, frag := as.do(t, "GET", "/sites/news/thread?"+url.Values{"page": {"story-7"}, "url": {article}, "title": {"Bus line opens"}}.Encode(), nil, nil)
+	start := hrefOf(providerLink, string(frag))
+	su, err := url.Parse(start)
+	if err != nil || start == "" {
+		t.Fatalf("no provider link in %s", frag)
+	}
+	replyURL := as.URL + "/sites/news/reply?" + url.Values{"page": {"story-7"}, "url": {article}, "title": {"Bus line opens"}}.Encode()
+	if got := su.Query().Get("return"); got != replyURL || su.Query().Get("mode") != "redirect" {
+		t.Fatalf("no-JS log-in returns to %q (mode %q), want the reply page %q", got, su.Query().Get("mode"), replyURL)
+	}
+
+	// The reader logs in and lands on the reply page, logged in.
+	b := newFlowBrowser(t)
+	resp, page := b.get(start)
+	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/sites/news/reply" {
+		t.Fatalf("after log-in: %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+	for _, want := range []string{"You are commenting using your <bdi>Newsroom ID</bdi> account.", `<a href="` + article + `">Back to the article</a>`,
+		"<h1>Bus line opens</h1>", `name="page" value="story-7"`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("reply page lacks %q:\n%s", want, page)
+		}
+	}
+	if strings.Contains(page, `name="email"`) {
+		t.Error("the reply page asks a logged-in reader for their email")
+	}
+	if resp.Header.Get("X-Robots-Tag") != "noindex" || !strings.Contains(resp.Header.Get("Cache-Control"), "no-store") {
+		t.Errorf("reply page headers: %v", resp.Header)
+	}
+	// Change leads to the log-in choices, which come back here.
+	change := hrefOf(changeLink, page)
+	cr, choices := b.get(change)
+	if cr.StatusCode != 200 || !strings.Contains(choices, "Log in with Newsroom ID") || !strings.Contains(choices, url.QueryEscape(replyURL)) {
+		t.Errorf("Change: %d %s", cr.StatusCode, choices)
+	}
+
+	// The form posts from Parley's page with the session cookie and goes
+	// back to the article at the new comment.
+	form := url.Values{"page": {"story-7"}, "url": {article}, "body": {"Written without JavaScript."}, "token": {as.svc.FormToken("news")}}
+	pr := b.postFrom(as.URL, as.URL+"/sites/news/comments", form)
+	loc, _ := url.Parse(pr.Header.Get("Location"))
+	if pr.StatusCode != http.StatusSeeOther || loc.Host != "news.example" || loc.Path != "/2026/bus-line" || !strings.HasPrefix(loc.Fragment, "comment-") {
+		t.Fatalf("form post: %d to %s", pr.StatusCode, loc)
+	}
+	cs, _ := as.svc.Store().ListComments(context.Background(), store.ListFilter{SiteID: "news"})
+	if len(cs) != 1 || cs[0].Author.Identity != "newsroom:user-7f3a" || cs[0].Author.Name != "Jane Doe" {
+		t.Fatalf("stored = %+v", cs)
+	}
+
+	// Log out from the reply page goes back to the article.
+	lr := b.postFrom(as.URL, as.URL+"/auth/logout?site=news", url.Values{"return": {article}})
+	if lr.StatusCode != http.StatusSeeOther || !strings.HasPrefix(lr.Header.Get("Location"), article) {
+		t.Errorf("log out: %d to %s", lr.StatusCode, lr.Header.Get("Location"))
+	}
+	if _, page := b.get(replyURL); !strings.Contains(page, `name="email"`) || strings.Contains(page, "You are commenting using") {
+		t.Errorf("reply page after log out still shows the reader")
+	}
+
+	// The reply page is no way out of the site: not for another site's
+	// page, not on another host.
+	for _, ret := range []string{
+		as.URL + "/sites/news/reply?" + url.Values{"page": {"x"}, "url": {"https://evil.example/"}}.Encode(),
+		"https://evil.example/sites/news/reply?" + url.Values{"page": {"x"}, "url": {article}}.Encode(),
+		as.URL + "/sites/other/reply?" + url.Values{"page": {"x"}, "url": {article}}.Encode(),
+		as.URL + "/sites/news/reply?" + url.Values{"page": {"x"}, "url": {article}}.Encode() + "#x?url=https://evil.example/",
+	} {
+		r, err := http.Get(startURL(as, "newsroom", "redirect", ret))
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(r)
+		if r.StatusCode != http.StatusBadRequest {
+			t.Errorf("log-in returning to %s: %d", ret, r.StatusCode)
+		}
+	}
+	if r, _ := as.do(t, "GET", "/sites/news/reply?"+url.Values{"page": {"x"}, "url": {"https://evil.example/"}}.Encode(), nil, nil); r.StatusCode != http.StatusBadRequest {
+		t.Errorf("reply page for a foreign page: %d", r.StatusCode)
 	}
 }

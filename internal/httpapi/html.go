@@ -60,10 +60,11 @@ func (s *Server) threadView(r *http.Request, site *comment.Site, t *service.Thre
 			v.ParentID, v.ParentName = p, name
 		}
 	}
-	v.Login = s.loginView(base, site, pageURL)
+	back := s.loginReturn(base, site, t, pageURL, v.Title)
+	v.Login = s.loginView(base, site, back)
 	if s.cfg.Login != nil {
 		if sess, _, err := s.cfg.Login.Session(r); err == nil {
-			v.User = s.userView(r, site, sess)
+			v.User = s.userView(r, site, sess, back)
 		}
 	}
 	if tok := q.Get("parley_held"); tok != "" {
@@ -115,28 +116,12 @@ func editQuery(raw string, edit func(url.Values)) string {
 // handleThreadHTML serves the thread and form as an HTML fragment, for
 // readers without JavaScript and for server-side includes.
 func (s *Server) handleThreadHTML(w http.ResponseWriter, r *http.Request) {
-	site, err := s.svc.Site(r.Context(), r.PathValue("site"))
-	if err != nil {
-		s.writeHTMLError(w, r, err)
+	_, v := s.threadPage(w, r)
+	if v == nil {
 		return
-	}
-	q := r.URL.Query()
-	order, err := comment.ParseSort(q.Get("sort"))
-	if err != nil {
-		s.writeHTMLError(w, r, err)
-		return
-	}
-	t, err := s.svc.Thread(r.Context(), site.ID, q.Get("page"), order)
-	if err != nil {
-		s.writeHTMLError(w, r, err)
-		return
-	}
-	pageURL := q.Get("url")
-	if pageURL == "" {
-		pageURL = t.Key
 	}
 	var b bytes.Buffer
-	if err := widget.RenderThread(&b, s.threadView(r, site, t, pageURL)); err != nil {
+	if err := widget.RenderThread(&b, v); err != nil {
 		s.writeHTMLError(w, r, err)
 		return
 	}
@@ -145,6 +130,72 @@ func (s *Server) handleThreadHTML(w http.ResponseWriter, r *http.Request) {
 	// The form carries a fresh token, so the fragment is not shared.
 	h.Set("Cache-Control", "private, no-cache")
 	w.Write(b.Bytes())
+}
+
+// threadPage reads the thread a request names (site, page, url, sort)
+// and returns its view, or writes the error and returns a nil view.
+func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) (*comment.Site, *widget.ThreadView) {
+	site, err := s.svc.Site(r.Context(), r.PathValue("site"))
+	if err != nil {
+		s.writeHTMLError(w, r, err)
+		return nil, nil
+	}
+	q := r.URL.Query()
+	order, err := comment.ParseSort(q.Get("sort"))
+	if err != nil {
+		s.writeHTMLError(w, r, err)
+		return nil, nil
+	}
+	t, err := s.svc.Thread(r.Context(), site.ID, q.Get("page"), order)
+	if err != nil {
+		s.writeHTMLError(w, r, err)
+		return nil, nil
+	}
+	pageURL := q.Get("url")
+	if pageURL == "" {
+		pageURL = t.Key
+	}
+	return site, s.threadView(r, site, t, pageURL)
+}
+
+var replyPageTmpl = template.Must(template.New("reply").Parse(
+	`<p><a href="{{.URL}}">{{.Back}}</a></p>
+{{with .Title}}<h1>{{.}}</h1>
+{{end}}{{.Thread}}`))
+
+// handleReplyPage is Parley's own page for one of the site's articles:
+// its thread and comment form, shown as the reader's browser sees them on
+// Parley (logged in or not). Readers without JavaScript come here from the
+// article after logging in, since the article's copy of the form was
+// rendered by the site's server; the form posts and goes back to the
+// article as usual.
+func (s *Server) handleReplyPage(w http.ResponseWriter, r *http.Request) {
+	site, v := s.threadPage(w, r)
+	if v == nil {
+		return
+	}
+	if o := service.OriginOf(v.PageURL); o == "" || !service.Allowed(site, o) {
+		w.Header().Set("Cache-Control", "no-store")
+		writePage(w, http.StatusBadRequest, "en", site.Name, template.HTML("<p>"+template.HTMLEscapeString(
+			"That page is not one of this site's.")+"</p>"))
+		return
+	}
+	var thread, b bytes.Buffer
+	if err := widget.RenderThread(&thread, v); err != nil {
+		s.writeHTMLError(w, r, err)
+		return
+	}
+	replyPageTmpl.Execute(&b, map[string]any{"URL": v.PageURL, "Back": i18n.Get(v.Lang).T("reply.back"),
+		"Title": v.Title, "Thread": template.HTML(thread.String())})
+	h := w.Header()
+	h.Set("Cache-Control", "private, no-store")
+	// A copy of the article's comments, not a page for search engines.
+	h.Set("X-Robots-Tag", "noindex")
+	title := v.Title
+	if title == "" {
+		title = site.Name
+	}
+	writePage(w, http.StatusOK, v.Lang, title, template.HTML(b.String()))
 }
 
 // handleFormPost takes a comment from a plain HTML form and redirects back

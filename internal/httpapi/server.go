@@ -100,6 +100,7 @@ func (s *Server) Handler() http.Handler {
 
 	// Readers without JavaScript, and server-side includes.
 	mux.HandleFunc("GET /sites/{site}/thread", s.handleThreadHTML)
+	mux.HandleFunc("GET /sites/{site}/reply", s.handleReplyPage)
 	mux.HandleFunc("POST /sites/{site}/comments", s.handleFormPost)
 	mux.HandleFunc("GET /sites/{site}/privacy", s.handlePrivacy)
 

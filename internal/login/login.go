@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -74,6 +75,7 @@ type Login struct {
 	now      func() time.Time
 	secure   bool
 	ttl      time.Duration
+	public   string // PublicURL without a trailing slash; "" if not set
 
 	iconMu sync.Mutex
 	icons  map[string]icon // generic providers' icons, fetched once
@@ -111,7 +113,7 @@ func New(ctx context.Context, svc *service.Service, c Config) (*Login, error) {
 		return nil, fmt.Errorf("log-in secret: %w", err)
 	}
 	l := &Login{svc: svc, store: st, avatars: c.Avatars, log: c.Logger, now: c.Now, ttl: c.SessionTTL,
-		secure: strings.HasPrefix(c.PublicURL, "https://"), icons: map[string]icon{}}
+		secure: strings.HasPrefix(c.PublicURL, "https://"), public: strings.TrimSuffix(c.PublicURL, "/"), icons: map[string]icon{}}
 	if l.log == nil {
 		l.log = slog.New(slog.DiscardHandler)
 	}
@@ -143,7 +145,7 @@ func New(ctx context.Context, svc *service.Service, c Config) (*Login, error) {
 		if err != nil {
 			return nil, err
 		}
-		if l.flow, err = auth.NewFlow(auth.FlowConfig{Secret: key, Providers: ps, Once: st, ReturnOK: l.returnOK, Now: c.Now}); err != nil {
+		if l.flow, err = auth.NewFlow(auth.FlowConfig{Secret: key, Providers: ps, Once: st, ReturnOK: l.ReturnOK, Now: c.Now}); err != nil {
 			return nil, err
 		}
 	}
@@ -158,7 +160,7 @@ func New(ctx context.Context, svc *service.Service, c Config) (*Login, error) {
 			return nil, errors.New("log-in by email needs Parley's public address (--public-url) for its links")
 		}
 		if l.links, err = auth.NewEmailLinks(auth.EmailLinkConfig{Secret: key, Mailer: mailer, Once: st,
-			ReturnOK: l.returnOK, LinkURL: strings.TrimSuffix(c.PublicURL, "/") + "/auth/email",
+			ReturnOK: l.ReturnOK, LinkURL: strings.TrimSuffix(c.PublicURL, "/") + "/auth/email",
 			Verified: l.verified, SiteName: l.siteName, Now: c.Now}); err != nil {
 			return nil, err
 		}
@@ -181,15 +183,47 @@ func randomKey() ([]byte, error) {
 // Verified is the record of confirmed email addresses.
 func (l *Login) Verified() *auth.VerifiedEmails { return l.verified }
 
-// returnOK allows a log-in to send the reader back only to a page of the
-// site's own origins: Parley never redirects anywhere else.
-func (l *Login) returnOK(siteID, u string) bool {
+// ReturnOK allows a log-in to send the reader back only to a page of the
+// site's own origins, or to Parley's own reply page (ReplyURL) about one
+// of them: Parley never redirects anywhere else.
+func (l *Login) ReturnOK(siteID, u string) bool {
 	site, err := l.svc.Site(context.Background(), siteID)
 	if err != nil {
 		return false
 	}
-	o := service.OriginOf(u)
-	return o != "" && service.Allowed(site, o)
+	if o := service.OriginOf(u); o != "" && service.Allowed(site, o) {
+		return true
+	}
+	if l.public == "" {
+		return false
+	}
+	q, ok := strings.CutPrefix(u, l.public+ReplyPath(siteID)+"?")
+	if !ok || strings.ContainsAny(q, "#?") {
+		return false
+	}
+	v, err := url.ParseQuery(q)
+	o := service.OriginOf(v.Get("url"))
+	return err == nil && o != "" && service.Allowed(site, o)
+}
+
+// ReplyPath is the path, under Parley's public address, of the page where
+// a reader without JavaScript writes a comment once logged in: the
+// article's own page cannot show them as logged in, since it was rendered
+// by the site's server, not in their browser.
+func ReplyPath(siteID string) string { return "/sites/" + url.PathEscape(siteID) + "/reply" }
+
+// ReplyURL is Parley's reply page for a site's page: its thread key, its
+// address and its title ("" for none). It is "" when Parley has no public
+// address, which the page needs to be a return address for log-ins.
+func (l *Login) ReplyURL(siteID, key, pageURL, title string) string {
+	if l.public == "" {
+		return ""
+	}
+	q := url.Values{"page": {key}, "url": {pageURL}}
+	if title != "" {
+		q.Set("title", title)
+	}
+	return l.public + ReplyPath(siteID) + "?" + q.Encode()
 }
 
 func (l *Login) siteName(siteID string) string {

@@ -109,11 +109,11 @@ func New() (*Assets, error) {
 
 // serverOnly lists the translation keys only the server-rendered thread
 // uses (absolute dates, grouped numbers, the like count without
-// JavaScript); the script formats these with Intl, so it is served
+// JavaScript, Parley's own reply page); the script formats these with Intl, so it is served
 // without them.
 var serverOnly = map[string]bool{
 	"date.format": true, "date.months": true, "date.am": true, "date.pm": true,
-	"num.group": true, "likes": true, "permalink": true,
+	"num.group": true, "likes": true, "permalink": true, "reply.back": true,
 }
 
 // tablesJSON returns every language's table without the serverOnly keys,

@@ -97,6 +97,8 @@ type UserView struct {
 	// LogoutAction is the absolute URL the Log out form posts to, with a
 	// hidden field "return" carrying PageURL.
 	LogoutAction string
+	// ChangeURL is Parley's page of log-in choices, to log in another way.
+	ChangeURL string
 }
 
 // CommentView is one comment as the thread shows it.
