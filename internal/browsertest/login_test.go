@@ -184,17 +184,7 @@ func TestBrowser_LogInWithPopup(t *testing.T) {
 	}
 
 	// The real thing: sign in at the provider in the small window.
-	pctx, cancel = b.popup(t, func() { b.click(widgetJS(icon)) })
-	defer cancel()
-	if err := chromedp.Do(pctx,
-		chromedp.WaitVisible("#username"),
-		chromedp.SendKeys("#username", "jane"),
-		chromedp.SendKeys("#password", "correct horse"),
-		chromedp.Click("#login"),
-	); err != nil {
-		t.Fatal(err)
-	}
-	b.waitFor("logged in", has(".parley-user")+` && `+widgetJS(".parley-user")+`.textContent.includes("You are commenting using your Newsroom ID account")`)
+	b.logInByPopup(t, icon)
 	if eval[bool](b, has("input[name=email]")+` && `+widgetJS("input[name=email]")+`.offsetParent !== null`) {
 		t.Error("guest fields still shown when logged in")
 	}
@@ -225,27 +215,18 @@ func TestBrowser_LogInWithPopup(t *testing.T) {
 	}
 	b.click(widgetJS(".parley-change"))
 	b.waitFor("the choice of log-ins", widgetJS(icon)+`.offsetParent !== null && `+widgetJS(".parley-user")+`.offsetParent !== null`)
+	if got := eval[string](b, widgetJS(".parley-logout-all")+`.offsetParent && `+widgetJS(".parley-logout-all")+`.textContent`); got != "Log out everywhere" {
+		t.Errorf("Change shows log out everywhere as %q", got)
+	}
 	b.click(widgetJS(".parley-change"))
 	b.waitFor("the choice closed again", widgetJS(icon)+`.offsetParent === null`)
 
 	// Log out returns to Guest, and the session is gone on the server.
-	token := eval[string](b, `localStorage.getItem(`+js("parley-session:"+s.parleyURL)+`) || ''`)
+	token := s.sessionToken(t, b)
 	b.click(widgetJS(".parley-logout"))
-	b.waitFor("guest again", `!`+has(".parley-user")+` || `+widgetJS(".parley-user")+`.offsetParent === null`)
-	b.waitFor("guest fields", has("input[name=email]")+` && `+widgetJS("input[name=email]")+`.offsetParent !== null`)
-	if token != "" {
-		req, _ := http.NewRequest("GET", s.parley.URL+"/api/v1/sites/news/me", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusUnauthorized {
-			t.Errorf("session still alive after log out: %d", resp.StatusCode)
-		}
-	} else {
-		t.Error("the widget kept no session token in the page's storage")
+	b.waitGuest()
+	if got := s.me(t, token); got != http.StatusUnauthorized {
+		t.Errorf("session still alive after log out: %d", got)
 	}
 
 	// Everything the article page loaded came from the article's site or
@@ -314,5 +295,85 @@ func TestBrowser_LogInWithoutJavaScript(t *testing.T) {
 	b.do(chromedp.WaitVisible(chromedp.CSS("#comment-" + cs[0].ID)))
 	if got := eval[string](b, `document.querySelector('#comment-`+cs[0].ID+` .parley-author').textContent`); got != "Jane Doe" {
 		t.Errorf("author shown = %q", got)
+	}
+}
+
+// logInByPopup presses the provider's icon and signs in as Jane in the
+// window it opens (unless the provider still knows her), then waits for
+// the widget to say she is logged in.
+func (b *browser) logInByPopup(t *testing.T, icon string) {
+	t.Helper()
+	pctx, cancel := b.popup(t, func() { b.click(widgetJS(icon)) })
+	defer cancel()
+	if err := chromedp.Do(pctx,
+		chromedp.WaitVisible("#username"),
+		chromedp.SendKeys("#username", "jane"),
+		chromedp.SendKeys("#password", "correct horse"),
+		chromedp.Click("#login"),
+	); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor("logged in", has(".parley-user")+` && `+widgetJS(".parley-user")+`.textContent.includes("You are commenting using your Newsroom ID account")`)
+}
+
+// waitGuest waits for the widget to show the guest form again.
+func (b *browser) waitGuest() {
+	b.waitFor("guest again", `!`+has(".parley-user")+` || `+widgetJS(".parley-user")+`.offsetParent === null`)
+	b.waitFor("guest fields", has("input[name=email]")+` && `+widgetJS("input[name=email]")+`.offsetParent !== null`)
+}
+
+// sessionToken is the session the widget keeps in the article's storage.
+func (s *loginStack) sessionToken(t *testing.T, b *browser) string {
+	t.Helper()
+	tok := eval[string](b, `localStorage.getItem(`+js("parley-session:"+s.parleyURL)+`) || ''`)
+	if tok == "" {
+		t.Fatal("the widget kept no session token in the page's storage")
+	}
+	return tok
+}
+
+// me asks Parley who a session token is, and returns the status.
+func (s *loginStack) me(t *testing.T, token string) int {
+	t.Helper()
+	req, _ := http.NewRequest("GET", s.parley.URL+"/api/v1/sites/news/me", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// TestBrowser_LogOutEverywhere: Jane logged in on two devices (here, one
+// browser that forgot its first log-in) ends both from the widget.
+func TestBrowser_LogOutEverywhere(t *testing.T) {
+	needChromium(t)
+	s := newLoginStack(t)
+	b := thirdPartyCookiesBlocked(t)
+	icon := `[data-provider="newsroom"]`
+	b.openWidget(s.hostURL + "/article/bus-line")
+	b.logInByPopup(t, icon)
+	first := s.sessionToken(t, b)
+
+	// "Another device": the page forgets the first session, which stays
+	// alive on the server, and Jane logs in again.
+	eval[bool](b, `localStorage.clear(), true`)
+	b.do(chromedp.Reload())
+	b.waitFor("the widget after reload", widgetReady)
+	b.waitGuest()
+	b.logInByPopup(t, icon)
+	second := s.sessionToken(t, b)
+	if first == second || s.me(t, first) != http.StatusOK || s.me(t, second) != http.StatusOK {
+		t.Fatal("want two live sessions before logging out everywhere")
+	}
+
+	b.click(widgetJS(".parley-change"))
+	b.click(widgetJS(".parley-logout-all"))
+	b.waitGuest()
+	for i, tok := range []string{first, second} {
+		if got := s.me(t, tok); got != http.StatusUnauthorized {
+			t.Errorf("session %d still alive after logging out everywhere: %d", i+1, got)
+		}
 	}
 }

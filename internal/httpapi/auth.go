@@ -608,6 +608,8 @@ var loginPageTmpl = template.Must(template.New("login").Parse(`<h1>Log in to com
 {{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
 <p><button type="submit">Send me a log-in link</button></p></form>{{end}}
 {{if .Sent}}<p role="status">We sent a log-in link to {{.Address}}. Open it on this device to continue.</p>{{end}}
+{{with .LogoutAll}}<form method="post" action="{{.}}"><input type="hidden" name="return" value="{{$.Return}}">
+<p>You are logged in as {{$.Who}}. <button type="submit">Log out everywhere</button> ends your log-in on every device.</p></form>{{end}}
 <p><a href="{{.Return}}">Back to the article</a></p>`))
 
 // handleLoginPage lists a site's log-in choices on Parley itself, for
@@ -669,6 +671,14 @@ func (s *Server) renderLoginPage(w http.ResponseWriter, r *http.Request, address
 		"EmailAction": base + "/sites/" + url.PathEscape(site.ID) + "/login/email", "Email": lv != nil && lv.EmailURL != ""}
 	if lv != nil {
 		data["Providers"] = lv.Providers
+	}
+	if s.cfg.Login != nil {
+		// Change, for a reader logged in on this browser: log in another
+		// way, or end every session of this account.
+		if sess, _, err := s.cfg.Login.Session(r); err == nil {
+			data["Who"] = s.userJSON(r, sess).Name
+			data["LogoutAll"] = base + "/auth/logout-all?" + url.Values{"site": {site.ID}}.Encode()
+		}
 	}
 	var b bytes.Buffer
 	loginPageTmpl.Execute(&b, data)

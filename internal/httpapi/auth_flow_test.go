@@ -433,7 +433,8 @@ func TestProviderLogInWithoutJavaScript(t *testing.T) {
 	// Change leads to the log-in choices, which come back here.
 	change := hrefOf(changeLink, page)
 	cr, choices := b.get(change)
-	if cr.StatusCode != 200 || !strings.Contains(choices, "Log in with Newsroom ID") || !strings.Contains(choices, url.QueryEscape(replyURL)) {
+	if cr.StatusCode != 200 || !strings.Contains(choices, "Log in with Newsroom ID") || !strings.Contains(choices, url.QueryEscape(replyURL)) ||
+		!strings.Contains(choices, "You are logged in as Jane Doe.") || !strings.Contains(choices, "/auth/logout-all?site=news") {
 		t.Errorf("Change: %d %s", cr.StatusCode, choices)
 	}
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/evanw/esbuild/pkg/api"
+
 	"parley/internal/i18n"
 )
 
@@ -72,7 +74,10 @@ func New() (*Assets, error) {
 	}
 	a := &Assets{icons: make(map[string]*asset)}
 	a.css = newAsset("parley.css", "text/css; charset=utf-8", []byte(stripComment(string(css))))
-	js := stripJS(string(src))
+	js, err := minifyJS(string(src))
+	if err != nil {
+		return nil, err
+	}
 	for _, p := range []string{i18nPlaceholder, cssPlaceholder} {
 		if strings.Count(js, p) != 1 {
 			return nil, fmt.Errorf("widget: parley.js must contain %s exactly once", p)
@@ -160,116 +165,26 @@ func tablesJSON() []byte {
 	return bytes.TrimSpace(b.Bytes())
 }
 
-// stripJS drops the leading block comment (the embedding notes), whole-line
-// // comments, indentation, blank lines and the spaces no token needs (see
-// squeeze). It keeps line breaks, so automatic semicolon insertion sees
-// the same code; parley.js has no multi-line strings or template literals
-// for this to damage.
-func stripJS(src string) string {
-	src = stripComment(src)
-	var b strings.Builder
-	b.WriteString("/*! Parley comments widget */\n")
-	for _, line := range strings.Split(src, "\n") {
-		line = strings.TrimSpace(line)
-		if line == "" || strings.HasPrefix(line, "//") {
-			continue
+// minifyJS minifies the widget's script with esbuild (whitespace, syntax
+// and local names; property names and globals stay as written, so the
+// placeholders survive), keeping one line that says what it is.
+func minifyJS(src string) (string, error) {
+	r := api.Transform(src, api.TransformOptions{
+		Loader:            api.LoaderJS,
+		MinifyWhitespace:  true,
+		MinifyIdentifiers: true,
+		MinifySyntax:      true,
+		LegalComments:     api.LegalCommentsNone,
+		Sourcefile:        "parley.js",
+	})
+	if len(r.Errors) > 0 {
+		m := r.Errors[0]
+		if m.Location != nil {
+			return "", fmt.Errorf("widget: parley.js:%d: %s", m.Location.Line, m.Text)
 		}
-		b.WriteString(squeeze(line))
-		b.WriteByte('\n')
+		return "", fmt.Errorf("widget: parley.js: %s", m.Text)
 	}
-	return b.String()
-}
-
-// squeeze drops the spaces in one line of JavaScript that no token needs:
-// every run of spaces outside string and regular-expression literals,
-// except one between two word characters ("return x", "a in b") or
-// between signs that would otherwise merge ("a - -b"). A '/' starts a
-// regular expression where an operand is expected: at the start, after an
-// operator or opening bracket, or after a keyword such as return. A line
-// it cannot read with certainty (a template literal, a comment after
-// code, an unterminated literal) is returned as it is.
-func squeeze(line string) string {
-	var b strings.Builder
-	var last byte // last character written, 0 at the start
-	word := ""    // the word that ends at last, if last is a word character
-	for i := 0; i < len(line); {
-		c := line[i]
-		switch {
-		case c == '\'' || c == '"':
-			j := i + 1
-			for j < len(line) && line[j] != c {
-				if line[j] == '\\' {
-					j++
-				}
-				j++
-			}
-			if j >= len(line) {
-				return line
-			}
-			b.WriteString(line[i : j+1])
-			last, word, i = c, "", j+1
-		case c == '`':
-			return line
-		case c == '/' && i+1 < len(line) && (line[i+1] == '/' || line[i+1] == '*'):
-			return line
-		case c == '/' && (last == 0 || strings.IndexByte("(,=:[!&|?{};+-*%<>~^", last) >= 0 || jsKeywords[word]):
-			j, class := i+1, false
-			for ; j < len(line) && (class || line[j] != '/'); j++ {
-				switch line[j] {
-				case '\\':
-					j++
-				case '[':
-					class = true
-				case ']':
-					class = false
-				}
-			}
-			if j >= len(line) {
-				return line
-			}
-			j++
-			for j < len(line) && isWordChar(line[j]) {
-				j++ // flags
-			}
-			b.WriteString(line[i:j])
-			last, word, i = '/', "", j
-		case c == ' ' || c == '\t':
-			j := i
-			for j < len(line) && (line[j] == ' ' || line[j] == '\t') {
-				j++
-			}
-			if j < len(line) {
-				next := line[j]
-				if isWordChar(last) && isWordChar(next) || (last == '+' || last == '-') && last == next {
-					b.WriteByte(' ')
-				}
-			}
-			i = j
-		default:
-			if isWordChar(c) {
-				if !isWordChar(last) {
-					word = ""
-				}
-				word += string(c)
-			} else {
-				word = ""
-			}
-			b.WriteByte(c)
-			last, i = c, i+1
-		}
-	}
-	return b.String()
-}
-
-// jsKeywords are the keywords after which a '/' starts a regular expression.
-var jsKeywords = map[string]bool{
-	"return": true, "typeof": true, "instanceof": true, "in": true, "of": true, "new": true,
-	"delete": true, "void": true, "throw": true, "case": true, "do": true, "else": true,
-	"yield": true, "await": true,
-}
-
-func isWordChar(c byte) bool {
-	return c == '_' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+	return "/*! Parley comments widget */\n" + string(r.Code), nil
 }
 
 // stripComment drops the block comment a source file starts with: the

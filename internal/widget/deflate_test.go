@@ -106,27 +106,3 @@ func TestHuffLengths_limited(t *testing.T) {
 		}
 	}
 }
-
-func TestSqueeze(t *testing.T) {
-	tests := map[string]string{
-		`const a = b + c;`:                  `const a=b+c;`,
-		`return x in y`:                     `return x in y`,
-		`a - -b; c + +d; e - +f`:            `a- -b;c+ +d;e-+f`,
-		`s = 'keep  these ' + "and  these"`: `s='keep  these '+"and  these"`,
-		`s = 'it\'s  here'`:                 `s='it\'s  here'`,
-		`if (x) y = /a b[/ ]c/g.test(z)`:    `if(x)y=/a b[/ ]c/g.test(z)`,
-		`return /a  b/.test(s)`:             `return/a  b/.test(s)`,
-		`x = a / b / c`:                     `x=a/b/c`,
-		`v[p] instanceof Node`:              `v[p]instanceof Node`,
-		"x = `a  b`":                        "x = `a  b`",
-		`f(a) // trailing comment`:          `f(a) // trailing comment`,
-		`s = 'unterminated`:                 `s = 'unterminated`,
-		`} else if (a) {`:                   `}else if(a){`,
-		`h('p', {class: 'parley-intro'})`:   `h('p',{class:'parley-intro'})`,
-	}
-	for in, want := range tests {
-		if got := squeeze(in); got != want {
-			t.Errorf("squeeze(%q) = %q, want %q", in, got, want)
-		}
-	}
-}

@@ -242,7 +242,9 @@ function mount(host) {
 	const logoutBtn = h('button', {type: 'button', class: 'parley-logout', onclick: logout}, t('logout'));
 	const change = h('button', {type: 'button', class: 'parley-change', onclick: () => { open = !open; show(); open && row.firstChild.focus() }}, t('login.change'));
 	const av = h('img', {class: 'parley-avatar', alt: '', width: 40, height: 40}), iam = h('span'), sep = h('span', {hidden: true}, ' / ', change);
-	const who = h('div', {class: 'parley-user', hidden: true}, av, iam, ' (', logoutBtn, sep, ')');
+	// Log out everywhere ends every session of this reader, shown with Change.
+	const allBtn = h('button', {type: 'button', class: 'parley-logout-all', onclick: () => logout(1, '-all')}, t('logout.all'));
+	const who = h('div', {class: 'parley-user', hidden: true}, av, iam, ' (', logoutBtn, sep, ') ', allBtn);
 	const row = h('div', {class: 'parley-providers', role: 'group', 'aria-label': t('login')});
 	const mail = h('input', {id: 'parley-login-email', type: 'email', autocomplete: 'email', dir: 'ltr', 'aria-describedby': 'parley-login-email-err'});
 	mail.err = h('span', {id: 'parley-login-email-err', class: 'parley-err', hidden: true});
@@ -530,7 +532,7 @@ function mount(host) {
 		intro.hidden = user || !only && !row.firstChild;
 		who.hidden = !user;
 		change.setAttribute('aria-expanded', !!open);
-		row.hidden = user && !open;
+		row.hidden = allBtn.hidden = user && !open;
 		if (row.hidden) mailForm.hidden = true;
 		guest.hidden = user || only;
 		body.hidden = submit.parentNode.hidden = only;
@@ -594,8 +596,8 @@ function mount(host) {
 	const out = () => { store(SK, null); setUser(null) };
 	// logout ends the session here and on the server; pressed as a button,
 	// it puts the focus on the log-in choice.
-	function logout(ev) {
-		api('POST', '/auth/logout').catch(() => { });
+	function logout(ev, all = '') {
+		api('POST', '/auth/logout' + all).catch(() => { });
 		out();
 		if (ev) (row.firstChild || F.body).focus();
 	}
