@@ -15,8 +15,18 @@ import (
 // change log. Call it once per process, in its own goroutine.
 func (s *Service) Run(ctx context.Context) {
 	go s.pruneEvents(ctx)
-	s.store.Listen(ctx, s.apply)
+	s.listening.CompareAndSwap(listenNotRun, listenStarting)
+	s.store.Listen(ctx, s.apply, func() { s.listening.Store(listenReady) })
 }
+
+// Whether Run hears changes yet. Until it does, Ping fails, so that a new
+// instance behind a load balancer gets no readers whose pages it would
+// not update.
+const (
+	listenNotRun = iota // Run not called (commands, tests): not checked
+	listenStarting
+	listenReady
+)
 
 // EventRetention is how long changes are kept for pages that reconnect.
 const EventRetention = 24 * time.Hour

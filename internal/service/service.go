@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"parley/internal/comment"
@@ -49,6 +50,8 @@ type Service struct {
 	verified func(ctx context.Context, email string) (bool, error)
 	sign     signer
 	now      func() time.Time
+	// listening says whether Run hears changes yet (see listenReady).
+	listening atomic.Int32
 
 	sites   sync.Map // site id -> cachedSite; sites change rarely and are read on every request
 	threads *threadCache
@@ -106,7 +109,12 @@ type cachedSite struct {
 func (s *Service) Store() store.Store { return s.store }
 
 // Ping reports whether the service can serve.
-func (s *Service) Ping(ctx context.Context) error { return s.store.Ping(ctx) }
+func (s *Service) Ping(ctx context.Context) error {
+	if s.listening.Load() == listenStarting {
+		return errors.New("not yet listening for changes")
+	}
+	return s.store.Ping(ctx)
+}
 
 // Site returns a site by id. Returns comment.ErrNotFound if there is none.
 func (s *Service) Site(ctx context.Context, id string) (*comment.Site, error) {

@@ -11,6 +11,7 @@ import (
 
 	"parley/internal/comment"
 	"parley/internal/spam"
+	"parley/internal/store"
 	"parley/internal/store/sqlite"
 )
 
@@ -641,4 +642,54 @@ func FuzzBuildTree(f *testing.F) {
 			t.Fatalf("placed %d of %d comments", len(seen), len(cs))
 		}
 	})
+}
+
+// slowListener is a store whose change listener takes its time to start.
+type slowListener struct {
+	store.Store
+	release chan struct{}
+}
+
+func (s slowListener) Listen(ctx context.Context, fn func(comment.Event), ready func()) {
+	select {
+	case <-s.release:
+	case <-ctx.Done():
+		return
+	}
+	s.Store.Listen(ctx, fn, ready)
+}
+
+// TestPing_WaitsForTheListener: an instance is not healthy until it hears
+// changes, so that no reader's live page is left without updates.
+func TestPing_WaitsForTheListener(t *testing.T) {
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "s.db"), sqlite.Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	slow := slowListener{Store: st, release: make(chan struct{})}
+	s, err := New(ctx, slow, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("before Run: %v", err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go s.Run(rctx)
+	deadline := time.Now().Add(5 * time.Second)
+	for s.listening.Load() != listenStarting && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if err := s.Ping(ctx); err == nil {
+		t.Fatal("healthy before the listener is in place")
+	}
+	close(slow.release)
+	for s.Ping(ctx) != nil && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if err := s.Ping(ctx); err != nil {
+		t.Fatalf("once listening: %v", err)
+	}
 }

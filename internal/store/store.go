@@ -80,8 +80,10 @@ type Store interface {
 	// Listen calls fn for every event committed by any instance sharing
 	// the database, until ctx ends. When events may have been missed (a
 	// lost connection), fn gets an event of kind comment.EventReset.
-	// Listen returns only when ctx ends.
-	Listen(ctx context.Context, fn func(comment.Event))
+	// ready, if not nil, is called each time the listener is in place:
+	// from then on it hears every committed event. Listen returns only
+	// when ctx ends.
+	Listen(ctx context.Context, fn func(comment.Event), ready func())
 	// PruneEvents deletes events created before t.
 	PruneEvents(ctx context.Context, before time.Time) error
 

@@ -55,7 +55,7 @@ func (db *DB) commentEvent(ctx context.Context, tx *sql.Tx, commentID string, ki
 // Listen calls fn for every event any instance commits, until ctx ends.
 // It holds one connection of its own and reconnects after losing it; as
 // events may have been missed meanwhile, it then reports a reset.
-func (db *DB) Listen(ctx context.Context, fn func(comment.Event)) {
+func (db *DB) Listen(ctx context.Context, fn func(comment.Event), ready func()) {
 	backoff := 100 * time.Millisecond
 	connected := false
 	for ctx.Err() == nil {
@@ -68,6 +68,9 @@ func (db *DB) Listen(ctx context.Context, fn func(comment.Event)) {
 				fn(comment.Event{Kind: comment.EventReset})
 			}
 			connected = true
+			if ready != nil {
+				ready()
+			}
 		})
 		if ctx.Err() != nil {
 			return

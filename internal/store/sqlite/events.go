@@ -34,13 +34,16 @@ func (h *hub) publish(evs []comment.Event) {
 }
 
 // Listen calls fn for every event committed through this DB until ctx ends.
-func (db *DB) Listen(ctx context.Context, fn func(comment.Event)) {
+func (db *DB) Listen(ctx context.Context, fn func(comment.Event), ready func()) {
 	db.hub.mu.Lock()
 	if db.hub.listeners == nil {
 		db.hub.listeners = map[*func(comment.Event)]struct{}{}
 	}
 	db.hub.listeners[&fn] = struct{}{}
 	db.hub.mu.Unlock()
+	if ready != nil {
+		ready()
+	}
 	<-ctx.Done()
 	db.hub.mu.Lock()
 	delete(db.hub.listeners, &fn)

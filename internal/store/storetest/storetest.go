@@ -459,7 +459,7 @@ func testListen(t *testing.T, s store.Store) {
 			if ev.SiteID == "ls" { // other tests share a PostgreSQL channel
 				got <- ev
 			}
-		})
+		}, nil)
 		close(done)
 	}()
 	defer func() {
