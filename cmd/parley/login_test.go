@@ -40,13 +40,25 @@ func TestSiteLogInSettings(t *testing.T) {
 		t.Fatal(err)
 	}
 	site, err := st.Site(ctx, "ledger")
-	st.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if site.Name != "The Ledger" || site.Guests != comment.GuestsLogin || strings.Join(site.Providers, ",") != "github,email" || site.SSOSecret != secret || site.Origins[0] != "https://ledger.example" {
 		t.Fatalf("site = %+v", site)
 	}
+	// A new secret ends the sessions made with the old one.
+	if err := st.CreateSession(ctx, &auth.Session{ID: "s1", Identity: auth.Identity{Provider: auth.SSOProviderFor("ledger"), Subject: "7", Name: "Sam"},
+		SiteID: "ledger", Created: time.Now(), Expires: time.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	errOut.Reset()
+	if err := run(ctx, []string{"site", "sso-secret", "--db", db, "--id", "ledger"}, io.Discard, &errOut); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Session(ctx, "s1"); !errors.Is(err, comment.ErrNotFound) || !strings.Contains(errOut.String(), "1 session(s)") {
+		t.Errorf("after a new secret: session %v, said %q", err, errOut.String())
+	}
+	st.Close()
 	out.Reset()
 	if err := run(ctx, []string{"site", "list", "--db", db}, &out, io.Discard); err != nil {
 		t.Fatal(err)

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"parley/internal/akismet"
+	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/httpapi"
 	"parley/internal/login"
@@ -658,6 +659,15 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		if err := st.UpdateSite(ctx, site); err != nil {
 			return err
+		}
+		// Sessions from tokens signed with the old secret end with it: a
+		// secret is changed because it may have leaked.
+		n, err := st.DeleteProviderSessions(ctx, auth.SSOProviderFor(site.ID))
+		if err != nil {
+			return fmt.Errorf("the secret changed, but its readers' sessions could not be ended: %w", err)
+		}
+		if n > 0 {
+			fmt.Fprintf(stderr, "%d session(s) of the site's own accounts ended; its readers log in again with the new secret.\n", n)
 		}
 		if *remove {
 			fmt.Fprintf(stdout, "site %q has no SSO secret any more\n", *id)

@@ -167,6 +167,7 @@ type emailLink struct {
 	Return  string `json:"r"`
 	Expires int64  `json:"x"`
 	ID      string `json:"j"`
+	Bind    string `json:"b,omitempty"`
 }
 
 const linkPurpose = "email-link"
@@ -191,20 +192,25 @@ func NormalizeEmail(s string) (string, error) {
 
 // SendLink mails a log-in link for siteID to email. returnTo is the page
 // the reader goes back to once logged in; the site's ReturnChecker must
-// allow it. It returns ErrBadEmail or ErrBadReturn, or the mailer's error.
+// allow it. bind is the asking widget's browser key ("" without
+// JavaScript; see BeginRequest.Bind). It returns ErrBadEmail or
+// ErrBadReturn, or the mailer's error.
 //
 // SendLink does not limit how often it is called: the handler must (per
 // address and per client), or Parley becomes a way to flood inboxes.
-func (e *EmailLinks) SendLink(ctx context.Context, email, siteID, returnTo string) error {
+func (e *EmailLinks) SendLink(ctx context.Context, email, siteID, returnTo, bind string) error {
 	addr, err := NormalizeEmail(email)
 	if err != nil {
 		return err
+	}
+	if bind != "" && !ValidBind(bind) {
+		return ErrBadBind
 	}
 	if !absoluteHTTP(returnTo) || !e.returnOK(siteID, returnTo) {
 		return ErrBadReturn
 	}
 	now := e.now()
-	l := emailLink{Email: addr, Site: siteID, Return: returnTo, Expires: now.Add(LinkMaxAge).Unix(), ID: randomString()}
+	l := emailLink{Email: addr, Site: siteID, Return: returnTo, Expires: now.Add(LinkMaxAge).Unix(), ID: randomString(), Bind: bind}
 	b, err := json.Marshal(l)
 	if err != nil {
 		return err
@@ -235,7 +241,7 @@ func (e *EmailLinks) ConsumeLink(ctx context.Context, token string) (*Result, er
 	}
 	exp := time.Unix(l.Expires, 0)
 	res := &Result{Pending: Pending{Provider: EmailProvider, SiteID: l.Site, ReturnTo: l.Return,
-		Mode: ModeRedirect, Started: exp.Add(-LinkMaxAge)}}
+		Mode: ModeRedirect, Bind: l.Bind, Started: exp.Add(-LinkMaxAge)}}
 	if !e.now().Before(exp) {
 		return res, ErrExpired
 	}

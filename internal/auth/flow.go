@@ -19,6 +19,9 @@ import (
 var (
 	// ErrUnknownProvider: no provider with that id is configured.
 	ErrUnknownProvider = errors.New("unknown log-in provider")
+	// ErrBadBind: a browser key that is not one (see ValidBind), or none
+	// where one is needed.
+	ErrBadBind = errors.New("malformed browser key")
 	// ErrBadReturn: the return address is not one the site allows.
 	ErrBadReturn = errors.New("return address not allowed")
 	// ErrNoFlow: the browser has no valid log-in cookie, because it was
@@ -162,6 +165,10 @@ type BeginRequest struct {
 	// posted). ReturnChecker must allow it.
 	ReturnTo string
 	Mode     Mode // ModePopup or ModeRedirect; empty means redirect
+	// Bind is the browser key of the widget that started the log-in (see
+	// ValidBind): the hand-off code at the end can only be redeemed with
+	// it. "" for a browser without JavaScript, which gets a cookie instead.
+	Bind string
 	// CallbackURL is Parley's absolute callback address for this provider,
 	// as registered with it, e.g. https://comments.example/auth/google/callback.
 	// An https callback makes the cookie Secure.
@@ -174,6 +181,7 @@ type Pending struct {
 	SiteID   string
 	ReturnTo string
 	Mode     Mode
+	Bind     string // BeginRequest.Bind, or what the email link was sent with
 	Started  time.Time
 }
 
@@ -192,6 +200,7 @@ type flowCookie struct {
 	Site     string `json:"site"`
 	Return   string `json:"ret"`
 	Mode     Mode   `json:"m"`
+	Bind     string `json:"b,omitempty"`
 	Callback string `json:"cb"`
 	Started  int64  `json:"t"`
 }
@@ -216,6 +225,10 @@ func (f *Flow) Begin(w http.ResponseWriter, r BeginRequest) (string, error) {
 	if r.Mode != ModePopup && r.Mode != ModeRedirect {
 		return "", fmt.Errorf("auth: unknown mode %q", r.Mode)
 	}
+	if r.Bind != "" && !ValidBind(r.Bind) || r.Mode == ModePopup && r.Bind == "" {
+		// Only the widget opens the log-in window, and it has a key.
+		return "", ErrBadBind
+	}
 	if !absoluteHTTP(r.CallbackURL) {
 		return "", errors.New("auth: the callback URL must be an absolute http(s) URL")
 	}
@@ -230,6 +243,7 @@ func (f *Flow) Begin(w http.ResponseWriter, r BeginRequest) (string, error) {
 		Site:     r.SiteID,
 		Return:   r.ReturnTo,
 		Mode:     r.Mode,
+		Bind:     r.Bind,
 		Callback: r.CallbackURL,
 		Started:  f.now().Unix(),
 	}
@@ -288,7 +302,7 @@ func (f *Flow) Finish(w http.ResponseWriter, r *http.Request) (*Result, error) {
 		return nil, ErrNoFlow
 	}
 	res := &Result{Pending: Pending{Provider: st.Provider, SiteID: st.Site, ReturnTo: st.Return,
-		Mode: st.Mode, Started: time.Unix(st.Started, 0)}}
+		Mode: st.Mode, Bind: st.Bind, Started: time.Unix(st.Started, 0)}}
 	now := f.now()
 	if age := now.Sub(res.Started); age > FlowMaxAge || age < -time.Minute {
 		return res, ErrExpired
@@ -335,6 +349,20 @@ func (f *Flow) Finish(w http.ResponseWriter, r *http.Request) (*Result, error) {
 	id.Provider = p.ID()
 	res.Identity = *id
 	return res, nil
+}
+
+// ValidBind reports whether s can be a browser key: 22 to 64 characters of
+// the URL-safe base64 alphabet (the widget makes 128 random bits or more).
+func ValidBind(s string) bool {
+	if len(s) < 22 || len(s) > 64 {
+		return false
+	}
+	for _, c := range []byte(s) {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
 }
 
 // absoluteHTTP reports whether s is an absolute http or https URL with a

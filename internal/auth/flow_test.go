@@ -77,6 +77,7 @@ var goodBegin = auth.BeginRequest{
 	SiteID:      "news",
 	ReturnTo:    "https://news.example/2026/bus-line",
 	Mode:        auth.ModePopup,
+	Bind:        browserKey,
 	CallbackURL: "https://comments.example/auth/fake/callback",
 }
 
@@ -130,6 +131,9 @@ func TestFlow_BeginRefuses(t *testing.T) {
 		{"return for another site id", func(r *auth.BeginRequest) { r.SiteID = "other" }, auth.ErrBadReturn},
 		{"empty return", func(r *auth.BeginRequest) { r.ReturnTo = "" }, auth.ErrBadReturn},
 		{"unknown mode", func(r *auth.BeginRequest) { r.Mode = "iframe" }, nil},
+		{"popup without a browser key", func(r *auth.BeginRequest) { r.Bind = "" }, auth.ErrBadBind},
+		{"malformed browser key", func(r *auth.BeginRequest) { r.Bind = "short" }, auth.ErrBadBind},
+		{"browser key with odd characters", func(r *auth.BeginRequest) { r.Bind = "k3y-of-a-reader_browser01&x=1" }, auth.ErrBadBind},
 		{"relative callback", func(r *auth.BeginRequest) { r.CallbackURL = "/auth/fake/callback" }, nil},
 	}
 	for _, tt := range tests {
@@ -161,7 +165,7 @@ func TestFlow_Finish(t *testing.T) {
 	if res.Identity != want {
 		t.Errorf("identity = %+v, want %+v", res.Identity, want)
 	}
-	if res.SiteID != "news" || res.ReturnTo != goodBegin.ReturnTo || res.Mode != auth.ModePopup || res.Provider != "fake" {
+	if res.SiteID != "news" || res.ReturnTo != goodBegin.ReturnTo || res.Mode != auth.ModePopup || res.Provider != "fake" || res.Bind != browserKey {
 		t.Errorf("pending = %+v; want what Begin stored", res.Pending)
 	}
 	// The provider got the verifier that matches the challenge it was

@@ -70,3 +70,6 @@ func must[T any](tb testing.TB) func(T, error) T {
 		return v
 	}
 }
+
+// browserKey is a widget's browser key (auth.ValidBind).
+const browserKey = "k3y-of-a-reader_browser01"

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"crypto/sha256"
+	"crypto/subtle"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
@@ -257,26 +258,38 @@ const handoffPurpose = "session-handoff"
 
 // Handoff wraps a session token in a short-lived, single-use code that can
 // travel in a URL fragment back to the article page (redirect mode, email
-// links), where the widget redeems it for the token with a POST. The token
-// itself then never appears in a URL or the browser history.
-func (s *Sessions) Handoff(token string) (string, error) {
+// links) or in a message from the log-in window, where the widget redeems
+// it for the token with a POST. The token itself then never appears in a
+// URL or the browser history. The code is bound to the browser key of the
+// widget that started the log-in (ValidBind): a code someone else's log-in
+// produced cannot log this browser in as them.
+func (s *Sessions) Handoff(token, bind string) (string, error) {
 	if s.once == nil {
 		return "", errors.New("auth: hand-off needs a OnceStore")
 	}
+	if !ValidBind(bind) {
+		return "", ErrBadBind
+	}
 	exp := s.now().Add(HandoffMaxAge).Unix()
-	b := binary.BigEndian.AppendUint64(make([]byte, 0, 8+len(token)), uint64(exp))
-	return s.keys.seal(handoffPurpose, append(b, token...)), nil
+	b := binary.BigEndian.AppendUint64(make([]byte, 0, 9+len(bind)+len(token)), uint64(exp))
+	b = append(append(append(b, byte(len(bind))), bind...), token...)
+	return s.keys.seal(handoffPurpose, b), nil
 }
 
-// Redeem returns the session token a hand-off code carries, once. It
-// returns ErrExpired for an old code, ErrReplay for a used one and
-// ErrNoSession for anything else not good.
-func (s *Sessions) Redeem(ctx context.Context, code string) (string, error) {
+// Redeem returns the session token a hand-off code carries, once, to the
+// browser whose key it was made for. It returns ErrExpired for an old
+// code, ErrReplay for a used one and ErrNoSession for anything else not
+// good, a code for another browser included.
+func (s *Sessions) Redeem(ctx context.Context, code, bind string) (string, error) {
 	if s.once == nil {
 		return "", errors.New("auth: hand-off needs a OnceStore")
 	}
 	b, ok := s.keys.open(handoffPurpose, code, 512)
-	if !ok || len(b) < 8 {
+	if !ok || len(b) < 9 || len(b) < 9+int(b[8]) {
+		return "", ErrNoSession
+	}
+	n := int(b[8])
+	if subtle.ConstantTimeCompare(b[9:9+n], []byte(bind)) != 1 {
 		return "", ErrNoSession
 	}
 	exp := time.Unix(int64(binary.BigEndian.Uint64(b)), 0)
@@ -289,5 +302,5 @@ func (s *Sessions) Redeem(ctx context.Context, code string) (string, error) {
 		}
 		return "", fmt.Errorf("redeem hand-off: %w", err)
 	}
-	return string(b[8:]), nil
+	return string(b[9+n:]), nil
 }

@@ -171,26 +171,35 @@ func TestSessions_Handoff(t *testing.T) {
 	s := newSessions(t, c, store)
 	tok, _, _ := s.Create(ctx, jane, "news")
 
-	code, err := s.Handoff(tok)
+	code, err := s.Handoff(tok, browserKey)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(code, tok) {
 		t.Fatal("the hand-off code shows the token")
 	}
-	got, err := s.Redeem(ctx, code)
+	// Only the browser that started the log-in can redeem it.
+	for _, other := range []string{"", "another-browser-key-0123456789", browserKey[:len(browserKey)-1], browserKey + "x"} {
+		if _, err := s.Redeem(ctx, code, other); !errors.Is(err, auth.ErrNoSession) {
+			t.Errorf("redeemed with browser key %q: %v", other, err)
+		}
+	}
+	if _, err := s.Handoff(tok, ""); !errors.Is(err, auth.ErrBadBind) {
+		t.Errorf("a hand-off without a browser key: %v", err)
+	}
+	got, err := s.Redeem(ctx, code, browserKey)
 	if err != nil || got != tok {
 		t.Fatalf("Redeem = %q, %v", got, err)
 	}
-	if _, err := s.Redeem(ctx, code); !errors.Is(err, auth.ErrReplay) {
+	if _, err := s.Redeem(ctx, code, browserKey); !errors.Is(err, auth.ErrReplay) {
 		t.Errorf("second redeem: %v, want ErrReplay", err)
 	}
-	late, _ := s.Handoff(tok)
+	late, _ := s.Handoff(tok, browserKey)
 	c.Add(auth.HandoffMaxAge)
-	if _, err := s.Redeem(ctx, late); !errors.Is(err, auth.ErrExpired) {
+	if _, err := s.Redeem(ctx, late, browserKey); !errors.Is(err, auth.ErrExpired) {
 		t.Errorf("late redeem: %v, want ErrExpired", err)
 	}
-	if _, err := s.Redeem(ctx, tok); !errors.Is(err, auth.ErrNoSession) {
+	if _, err := s.Redeem(ctx, tok, browserKey); !errors.Is(err, auth.ErrNoSession) {
 		t.Errorf("a session token is not a hand-off code: %v", err)
 	}
 }

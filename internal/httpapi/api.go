@@ -225,7 +225,7 @@ func (s *Server) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	sess, _, ok := s.session(w, r)
+	sess, _, ok := s.session(w, r, site)
 	if !ok {
 		return
 	}

@@ -140,10 +140,11 @@ func (s *Server) avatarURL(base string, a comment.Author) string {
 	return base + "/avatars/" + s.svc.AvatarKey(a) + ".svg"
 }
 
-// session returns the reader's session when the request carries one. A
-// request that carries a token that is no longer good gets 401, so the
-// widget forgets it; ok is false and the answer is written.
-func (s *Server) session(w http.ResponseWriter, r *http.Request) (sess *auth.Session, token string, ok bool) {
+// session returns the reader's session on site when the request carries
+// one. A request that carries a token that is no longer good (or is not
+// good on this site) gets 401, so the widget forgets it; ok is false and
+// the answer is written.
+func (s *Server) session(w http.ResponseWriter, r *http.Request, site *comment.Site) (sess *auth.Session, token string, ok bool) {
 	if s.cfg.Login == nil {
 		if auth.BearerToken(r) != "" {
 			s.writeNotLoggedIn(w)
@@ -151,7 +152,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request) (sess *auth.Ses
 		}
 		return nil, "", true
 	}
-	sess, token, err := s.cfg.Login.Session(r)
+	sess, token, err := s.cfg.Login.SessionFor(r, site)
 	switch {
 	case err == nil:
 		return sess, token, true
@@ -218,6 +219,7 @@ func (s *Server) handleLoginStart(w http.ResponseWriter, r *http.Request) {
 		Provider:    r.PathValue("provider"),
 		ReturnTo:    q.Get("return"),
 		Mode:        mode,
+		Bind:        q.Get("bind"),
 		CallbackURL: base + "/auth/" + url.PathEscape(r.PathValue("provider")) + "/callback",
 	})
 	switch {
@@ -270,15 +272,18 @@ func (s *Server) handleLoginCallback(w http.ResponseWriter, r *http.Request) {
 // it. The session token itself never appears in a URL.
 func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, st *login.Started, err error) {
 	w.Header().Set("Cache-Control", "no-store")
-	if st == nil || st.Result == nil {
+	if st == nil || st.Result == nil || errors.Is(err, auth.ErrBadReturn) {
+		// No page to go back to, or one the site no longer allows (its
+		// origins changed while the reader was logging in).
 		s.log.Info("log-in refused", "err", err)
 		s.loginPage(w, http.StatusBadRequest, "Log in", loginErrorMessage(err))
 		return
 	}
 	res := st.Result
 	var code, message string
-	if err == nil {
-		code, err = s.cfg.Login.Handoff(st.Token)
+	if err == nil && res.Bind != "" {
+		// For the widget that started it, and no other browser's.
+		code, err = s.cfg.Login.Handoff(st.Token, res.Bind)
 	}
 	if err != nil {
 		if !errors.Is(err, auth.ErrDenied) {
@@ -290,16 +295,25 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, st *login.S
 		s.popupResult(w, res.ReturnTo, code, message)
 		return
 	}
-	if st.Session != nil {
-		http.SetCookie(w, s.cfg.Login.Cookie(st.Token, st.Session))
+	if message != "" && res.Bind == "" {
+		// Without JavaScript nothing would show a message on the page.
+		s.loginPage(w, http.StatusBadRequest, "Log in", message)
+		return
 	}
-	frag := "parley-login=" + url.QueryEscape(code)
-	if message != "" {
-		frag = "parley-login-error=" + url.QueryEscape(message)
+	if st.Session != nil {
+		// The form without JavaScript goes by this cookie.
+		http.SetCookie(w, s.cfg.Login.Cookie(st.Token, st.Session))
 	}
 	back, _ := url.Parse(res.ReturnTo) // checked by the flow when it began and ended
 	back.Fragment, back.RawFragment = "", ""
-	http.Redirect(w, r, back.String()+"#"+frag, http.StatusSeeOther)
+	to := back.String()
+	switch {
+	case message != "":
+		to += "#parley-login-error=" + url.QueryEscape(message)
+	case code != "":
+		to += "#parley-login=" + url.QueryEscape(code)
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
 var popupTmpl = template.Must(template.New("popup").Parse(`<!doctype html>
@@ -376,12 +390,13 @@ func (s *Server) handleRedeem(w http.ResponseWriter, r *http.Request) {
 	}
 	var in struct {
 		Code string `json:"code"`
+		Bind string `json:"bind"`
 	}
 	if err := decodeJSON(w, r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	tok, sess, err := s.cfg.Login.Redeem(r.Context(), in.Code)
+	tok, sess, err := s.cfg.Login.Redeem(r.Context(), in.Code, in.Bind)
 	switch {
 	case errors.Is(err, auth.ErrExpired) || errors.Is(err, auth.ErrReplay):
 		s.writeErrorStatus(w, r, http.StatusGone, &comment.ValidationError{Code: "login_expired", Message: "This log-in has expired or was already used. Please log in again."})
@@ -458,7 +473,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	if site == nil {
 		return
 	}
-	sess, _, ok := s.session(w, r)
+	sess, _, ok := s.session(w, r, site)
 	if !ok {
 		return
 	}
@@ -478,12 +493,13 @@ func (s *Server) handleSendLink(w http.ResponseWriter, r *http.Request) {
 	var in struct {
 		Email  string `json:"email"`
 		Return string `json:"return"`
+		Bind   string `json:"bind"`
 	}
 	if err := decodeJSON(w, r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.sendLink(r, site, in.Email, in.Return); err != nil {
+	if err := s.sendLink(r, site, in.Email, in.Return, in.Bind); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -492,9 +508,11 @@ func (s *Server) handleSendLink(w http.ResponseWriter, r *http.Request) {
 }
 
 // sendLink mails a log-in link and says what went wrong in a reader's words.
-func (s *Server) sendLink(r *http.Request, site *comment.Site, email, returnTo string) error {
-	err := s.cfg.Login.SendLink(r.Context(), site, email, returnTo, clientIP(r))
+func (s *Server) sendLink(r *http.Request, site *comment.Site, email, returnTo, bind string) error {
+	err := s.cfg.Login.SendLink(r.Context(), site, email, returnTo, clientIP(r), bind)
 	switch {
+	case errors.Is(err, auth.ErrBadBind):
+		return comment.Invalid("bind", "This log-in request is not valid. Please reload the page.")
 	case errors.Is(err, auth.ErrBadEmail) && strings.TrimSpace(email) == "":
 		return comment.Missing("email", "Please enter your email address.")
 	case errors.Is(err, auth.ErrBadEmail):
@@ -582,6 +600,12 @@ func (s *Server) handleEmailLinkConfirm(w http.ResponseWriter, r *http.Request) 
 		s.writeHTMLError(w, r, err)
 		return
 	}
+	// Only the link's own page may use it: another site posting someone's
+	// link would log this browser in as them.
+	if !s.parleyForm(r) {
+		s.writeHTMLError(w, r, comment.ErrForbidden)
+		return
+	}
 	st, err := s.cfg.Login.ConsumeLink(r.Context(), r.PostForm.Get("token"))
 	if st != nil && st.Result != nil && errors.Is(err, auth.ErrExpired) {
 		s.loginPage(w, http.StatusGone, "Log in", "This log-in link has expired. Please ask for a new one.")
@@ -638,7 +662,7 @@ func (s *Server) handleLoginPageEmail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := r.PostForm.Get("email")
-	if err := s.sendLink(r, site, email, r.PostForm.Get("return")); err != nil {
+	if err := s.sendLink(r, site, email, r.PostForm.Get("return"), ""); err != nil {
 		status, body := errorStatus(err)
 		if status >= 500 {
 			s.writeHTMLError(w, r, err)
@@ -675,7 +699,7 @@ func (s *Server) renderLoginPage(w http.ResponseWriter, r *http.Request, address
 	if s.cfg.Login != nil {
 		// Change, for a reader logged in on this browser: log in another
 		// way, or end every session of this account.
-		if sess, _, err := s.cfg.Login.Session(r); err == nil {
+		if sess, _, err := s.cfg.Login.SessionFor(r, site); err == nil {
 			data["Who"] = s.userJSON(r, sess).Name
 			data["LogoutAll"] = base + "/auth/logout-all?" + url.Values{"site": {site.ID}}.Encode()
 		}

@@ -132,8 +132,18 @@ func oidcServer(t *testing.T, site func(*comment.Site)) (*authServer, *authtest.
 	return as, op
 }
 
+// widgetKey is the browser key of the reader's widget (auth.ValidBind).
+const widgetKey = "the-widget-key-of-janes-browser"
+
+// startURL is where the widget sends the reader to log in.
 func startURL(as *authServer, provider, mode, ret string) string {
-	return as.URL + "/auth/" + provider + "/start?" + url.Values{"site": {"news"}, "mode": {mode}, "return": {ret}}.Encode()
+	return as.URL + "/auth/" + provider + "/start?" + url.Values{"site": {"news"}, "mode": {mode}, "return": {ret}, "bind": {widgetKey}}.Encode()
+}
+
+// redeem trades a hand-off code as the widget does, with its key.
+func (as *authServer) redeem(t *testing.T, code, key string) (*http.Response, []byte) {
+	t.Helper()
+	return as.do(t, "POST", "/auth/redeem", map[string]string{"code": code, "bind": key}, map[string]string{"Origin": origin})
 }
 
 func TestProviderLogInByRedirect(t *testing.T) {
@@ -163,7 +173,14 @@ func TestProviderLogInByRedirect(t *testing.T) {
 		t.Fatalf("session cookie = %+v", cookie)
 	}
 	code := strings.TrimPrefix(loc.Fragment, "parley-login=")
-	r, rb := as.do(t, "POST", "/auth/redeem", map[string]string{"code": code}, map[string]string{"Origin": origin})
+	// Planted in another reader's page, the code logs nobody in: it is
+	// only good with the key of the widget that started the log-in.
+	for _, key := range []string{"", "another-browsers-widget-key-01"} {
+		if r, rb := as.redeem(t, code, key); r.StatusCode != http.StatusBadRequest {
+			t.Errorf("redeem with key %q: %d %s", key, r.StatusCode, rb)
+		}
+	}
+	r, rb := as.redeem(t, code, widgetKey)
 	if r.StatusCode != 200 {
 		t.Fatalf("redeem: %d %s", r.StatusCode, rb)
 	}
@@ -172,7 +189,7 @@ func TestProviderLogInByRedirect(t *testing.T) {
 		t.Fatalf("user = %v", s.User)
 	}
 	// A code works once.
-	if r, _ := as.do(t, "POST", "/auth/redeem", map[string]string{"code": code}, map[string]string{"Origin": origin}); r.StatusCode != http.StatusGone {
+	if r, _ := as.redeem(t, code, widgetKey); r.StatusCode != http.StatusGone {
 		t.Errorf("second redeem: %d", r.StatusCode)
 	}
 
@@ -242,7 +259,7 @@ func TestProviderLogInByPopup(t *testing.T) {
 	if !strings.Contains(strings.ReplaceAll(body, `\/`, "/"), `location.replace("https://news.example/story#parley-login=`) {
 		t.Errorf("no fallback for a window without an opener: %s", body)
 	}
-	r, rb := as.do(t, "POST", "/auth/redeem", map[string]string{"code": code}, map[string]string{"Origin": origin})
+	r, rb := as.redeem(t, code, widgetKey)
 	if r.StatusCode != 200 || decode[apiSession](t, rb).User["name"] != "Jane Doe" {
 		t.Fatalf("redeem: %d %s", r.StatusCode, rb)
 	}
@@ -311,7 +328,7 @@ func TestEmailLinkLogIn(t *testing.T) {
 		t.Fatalf("first guest comment: %d %s", r.StatusCode, b)
 	}
 
-	r, b = as.do(t, "POST", "/api/v1/sites/news/auth/email", map[string]string{"email": "Noor@Example.org", "return": origin + "/story"}, map[string]string{"Origin": origin})
+	r, b = as.do(t, "POST", "/api/v1/sites/news/auth/email", map[string]string{"email": "Noor@Example.org", "return": origin + "/story", "bind": widgetKey}, map[string]string{"Origin": origin})
 	if r.StatusCode != http.StatusAccepted {
 		t.Fatalf("send link: %d %s", r.StatusCode, b)
 	}
@@ -332,22 +349,23 @@ func TestEmailLinkLogIn(t *testing.T) {
 		t.Fatalf("link page: %d %s", resp.StatusCode, page)
 	}
 	token := hiddenInput.FindStringSubmatch(page)
-	resp, err := br.client.PostForm(as.URL+"/auth/email", url.Values{"token": {unescape(token[2])}})
-	if err != nil {
-		t.Fatal(err)
+	// Another site cannot post someone's link for this browser (log-in
+	// CSRF); the link is still good afterwards.
+	if resp := br.postFrom("https://evil.example", as.URL+"/auth/email", url.Values{"token": {unescape(token[2])}}); resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("link posted from another site: %d", resp.StatusCode)
 	}
-	readAll(resp)
+	resp = br.postFrom(as.URL, as.URL+"/auth/email", url.Values{"token": {unescape(token[2])}})
 	loc, _ := url.Parse(resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusSeeOther || loc.Host != "news.example" || !strings.HasPrefix(loc.Fragment, "parley-login=") {
 		t.Fatalf("confirm: %d to %s", resp.StatusCode, loc)
 	}
-	r, b = as.do(t, "POST", "/auth/redeem", map[string]string{"code": strings.TrimPrefix(loc.Fragment, "parley-login=")}, map[string]string{"Origin": origin})
+	r, b = as.redeem(t, strings.TrimPrefix(loc.Fragment, "parley-login="), widgetKey)
 	s := decode[apiSession](t, b)
 	if r.StatusCode != 200 || s.User["provider"] != "email" || s.User["account"] != "noor@example.org" {
 		t.Fatalf("redeem: %d %s", r.StatusCode, b)
 	}
 	// The link works once.
-	resp, err = br.client.PostForm(as.URL+"/auth/email", url.Values{"token": {unescape(token[2])}})
+	resp, err := br.client.PostForm(as.URL+"/auth/email", url.Values{"token": {unescape(token[2])}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -417,6 +435,9 @@ func TestProviderLogInWithoutJavaScript(t *testing.T) {
 	resp, page := b.get(start)
 	if resp.StatusCode != http.StatusOK || resp.Request.URL.Path != "/sites/news/reply" {
 		t.Fatalf("after log-in: %d at %s", resp.StatusCode, resp.Request.URL)
+	}
+	if resp.Request.URL.Fragment != "" {
+		t.Errorf("a log-in without the widget came back with a code: %s", resp.Request.URL)
 	}
 	for _, want := range []string{"You are commenting using your <bdi>Newsroom ID</bdi> account.", `<a href="` + article + `">Back to the article</a>`,
 		"<h1>Bus line opens</h1>", `name="page" value="story-7"`} {

@@ -288,3 +288,46 @@ func TestPrivacyPageTellsAboutLogIn(t *testing.T) {
 		t.Errorf("privacy page of a site without log-in talks about it")
 	}
 }
+
+// TestSessionsBelongToTheirSite: a session is good only on the site it
+// was started on, and only while that site still offers its log-in; on
+// another site it does not get past the guest policy or moderation.
+func TestSessionsBelongToTheirSite(t *testing.T) {
+	as := newAuthServer(t, login.Config{}, service.Options{}, nil)
+	const other = "https://other.example"
+	strict := &comment.Site{ID: "strict", Name: "Strict", Origins: []string{other}, Guests: comment.GuestsLogin, Moderation: comment.ModerateFirst}
+	if err := as.svc.CreateSite(context.Background(), strict); err != nil {
+		t.Fatal(err)
+	}
+	s := as.ssoLogin(t, "42", "Jane Reporter", "jane@news.example")
+
+	// On the other site the token is refused, nothing is stored.
+	h := bearer(s.Token)
+	h["Origin"] = other
+	resp, b := as.do(t, "POST", "/api/v1/sites/strict/comments", post(map[string]string{"page": other + "/a", "url": other + "/a"}), h)
+	if resp.StatusCode != http.StatusUnauthorized || decode[apiErr](t, b).Error.Code != "not_logged_in" {
+		t.Fatalf("post on another site with news's session: %d %s", resp.StatusCode, b)
+	}
+	if resp, _ := as.do(t, "GET", "/api/v1/sites/strict/me", nil, h); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("/me on another site: %d", resp.StatusCode)
+	}
+	if n, _ := as.svc.Counts(context.Background(), "strict", []string{other + "/a"}); n[other+"/a"] != 0 {
+		t.Errorf("stored on the other site: %v", n)
+	}
+
+	// On its own site it works, until the site stops offering its log-in.
+	if resp, _ := as.do(t, "GET", "/api/v1/sites/news/me", nil, bearer(s.Token)); resp.StatusCode != 200 {
+		t.Fatalf("/me on its own site: %d", resp.StatusCode)
+	}
+	site, err := as.svc.Site(context.Background(), "news")
+	if err != nil {
+		t.Fatal(err)
+	}
+	site.SSOSecret = ""
+	if err := as.svc.UpdateSite(context.Background(), site); err != nil {
+		t.Fatal(err)
+	}
+	if resp, b := as.do(t, "POST", "/api/v1/sites/news/comments", post(nil), bearer(s.Token)); resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("SSO session after the site removed its SSO secret: %d %s", resp.StatusCode, b)
+	}
+}

@@ -63,7 +63,7 @@ func (s *Server) threadView(r *http.Request, site *comment.Site, t *service.Thre
 	back := s.loginReturn(base, site, t, pageURL, v.Title)
 	v.Login = s.loginView(base, site, back)
 	if s.cfg.Login != nil {
-		if sess, _, err := s.cfg.Login.Session(r); err == nil {
+		if sess, _, err := s.cfg.Login.SessionFor(r, site); err == nil {
 			v.User = s.userView(r, site, sess, back)
 		}
 	}
@@ -218,7 +218,7 @@ func (s *Server) handleFormPost(w http.ResponseWriter, r *http.Request) {
 		// The form without JavaScript carries Parley's session cookie
 		// (SameSite=None over https); the origin check below keeps other
 		// sites from posting with it.
-		if sess, _, err := s.cfg.Login.Session(r); err == nil {
+		if sess, _, err := s.cfg.Login.SessionFor(r, site); err == nil {
 			asAuthor(&d, sess)
 		}
 	}
@@ -267,14 +267,32 @@ func (s *Server) handleFormPost(w http.ResponseWriter, r *http.Request) {
 // page and carries no reader's credentials, so it is let through to the
 // token check.
 func (s *Server) sameSiteForm(r *http.Request, site *comment.Site) bool {
+	from, ok := formOrigin(r)
+	if !ok {
+		return r.Header.Get("Origin") == ""
+	}
+	return service.Allowed(site, from) || strings.EqualFold(from, s.baseURL(r))
+}
+
+// parleyForm reports whether a form post came from one of Parley's own
+// pages (by the same rule as sameSiteForm).
+func (s *Server) parleyForm(r *http.Request) bool {
+	from, ok := formOrigin(r)
+	if !ok {
+		return r.Header.Get("Origin") == ""
+	}
+	return strings.EqualFold(from, s.baseURL(r))
+}
+
+// formOrigin is the origin a browser says a form was posted from: Origin,
+// or Referer's origin when Origin is missing or "null"; ok is false when
+// neither says.
+func formOrigin(r *http.Request) (string, bool) {
 	from := r.Header.Get("Origin")
 	if from == "" || from == "null" {
 		from = service.OriginOf(r.Header.Get("Referer"))
-		if from == "" {
-			return r.Header.Get("Origin") == ""
-		}
 	}
-	return service.Allowed(site, from) || strings.EqualFold(from, s.baseURL(r))
+	return from, from != ""
 }
 
 // renderFormAgain shows the thread page again with the reader's text kept

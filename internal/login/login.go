@@ -317,11 +317,13 @@ func (l *Login) start(ctx context.Context, res *auth.Result) (*Started, error) {
 
 // Handoff wraps a session token in a short-lived single-use code for a
 // URL fragment or a message to the widget.
-func (l *Login) Handoff(token string) (string, error) { return l.sessions.Handoff(token) }
+// It is bound to bind, the browser key of the widget that asked.
+func (l *Login) Handoff(token, bind string) (string, error) { return l.sessions.Handoff(token, bind) }
 
-// Redeem trades a hand-off code for its session token, once.
-func (l *Login) Redeem(ctx context.Context, code string) (string, *auth.Session, error) {
-	tok, err := l.sessions.Redeem(ctx, code)
+// Redeem trades a hand-off code for its session token, once, in the
+// browser whose key it was made for.
+func (l *Login) Redeem(ctx context.Context, code, bind string) (string, *auth.Session, error) {
+	tok, err := l.sessions.Redeem(ctx, code, bind)
 	if err != nil {
 		return "", nil, err
 	}
@@ -346,6 +348,33 @@ func (l *Login) Session(r *http.Request) (*auth.Session, string, error) {
 	}
 	sess, err := l.sessions.Get(r.Context(), tok)
 	return sess, tok, err
+}
+
+// SessionFor returns the request's session for a site: one started on
+// that site, whose log-in the site still offers (a provider the server
+// still has and the site lists, or the site's SSO while it has a secret).
+// Any other session is auth.ErrNoSession here: a session from one site
+// does not get past another's guest policy or moderation.
+func (l *Login) SessionFor(r *http.Request, site *comment.Site) (*auth.Session, string, error) {
+	sess, tok, err := l.Session(r)
+	if err != nil {
+		return nil, "", err
+	}
+	if !l.valid(site, sess) {
+		return nil, "", auth.ErrNoSession
+	}
+	return sess, tok, nil
+}
+
+func (l *Login) valid(site *comment.Site, sess *auth.Session) bool {
+	if sess.SiteID != site.ID {
+		return false
+	}
+	p := sess.Identity.Provider
+	if strings.HasPrefix(p, auth.SSOProvider+"-") {
+		return p == auth.SSOProviderFor(site.ID) && site.SSOSecret != ""
+	}
+	return l.Offers(site, p)
 }
 
 // Logout ends one session.
@@ -374,8 +403,9 @@ func (l *Login) SessionTTL() time.Duration { return l.ttl }
 func (l *Login) Email() bool { return l.links != nil }
 
 // SendLink mails a log-in link, within the per-address and per-client
-// limits (a *spam.RateLimitError when over).
-func (l *Login) SendLink(ctx context.Context, site *comment.Site, email, returnTo, ip string) error {
+// limits (a *spam.RateLimitError when over). bind is the asking widget's
+// browser key, "" for a page without JavaScript.
+func (l *Login) SendLink(ctx context.Context, site *comment.Site, email, returnTo, ip, bind string) error {
 	if l.links == nil || !l.Offers(site, auth.EmailProvider) {
 		return ErrNotOffered
 	}
@@ -386,7 +416,7 @@ func (l *Login) SendLink(ctx context.Context, site *comment.Site, email, returnT
 	if err := l.limiter.Allow(ctx, &spam.Input{IP: ip, Email: addr}, l.now()); err != nil {
 		return err
 	}
-	return l.links.SendLink(ctx, addr, site.ID, returnTo)
+	return l.links.SendLink(ctx, addr, site.ID, returnTo, bind)
 }
 
 // ConsumeLink accepts an emailed link once and starts a session.

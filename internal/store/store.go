@@ -130,6 +130,10 @@ type Store interface {
 	auth.SessionStore
 	auth.OnceStore
 	auth.VerifiedEmailStore
+	// DeleteProviderSessions removes every session of one log-in provider
+	// (identities "provider:…"), as when a site's SSO secret changes, and
+	// returns how many there were.
+	DeleteProviderSessions(ctx context.Context, provider string) (int, error)
 	// PruneAuth deletes sessions whose Expires is before the given time
 	// and used single-use keys that expired before it, and returns how
 	// many rows went. Verified emails and avatars are kept.

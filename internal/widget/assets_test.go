@@ -221,7 +221,7 @@ func TestScriptRuns(t *testing.T) {
 const fs = require('fs'), vm = require('vm');
 const document = {readyState: 'complete', scripts: [], currentScript: {src: 'https://c.example/embed.js'},
   querySelectorAll: () => [], addEventListener() {}};
-const window = {document, URL, location: {origin: 'https://news.example', pathname: '/a', search: '', hash: '', href: 'https://news.example/a'}};
+const window = {document, URL, btoa, crypto, location: {origin: 'https://news.example', pathname: '/a', search: '', hash: '', href: 'https://news.example/a'}};
 window.window = window;
 vm.createContext(window);
 vm.runInContext(fs.readFileSync(process.argv[2], 'utf8'), window);

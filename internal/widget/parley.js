@@ -38,10 +38,9 @@
  * popup that hands back a one-time code by postMessage, or, when popups
  * are blocked, in this tab, coming back with #parley-login=CODE.
  *
- * widget.New builds the served script: it inlines the translation tables
- * and the stylesheet's hashed path for the two placeholders, and strips
- * this comment, comment lines and indentation. Keep comments on lines of
- * their own and strings on one line.
+ * widget.New builds the served script: it minifies this file (esbuild)
+ * and inlines the translation tables and the stylesheet's hashed path for
+ * the two placeholders.
  */
 (() => {
 'use strict';
@@ -67,6 +66,12 @@ const save = (k, v) => store('parley:' + k, JSON.stringify(v));
 // The session token, and the reader it belongs to (a cache of /me).
 const SK = 'parley-session:' + BASE, UK = 'user:' + BASE;
 const tok = () => store(SK);
+// KEY is this browser's key for log-ins: every log-in the widget starts
+// carries it, and the code it comes back with is only redeemed with it, so
+// a code from someone else's log-in (a link planted in a page) is refused.
+const KK = 'parley-key:' + BASE;
+let KEY = store(KK);
+if (!/^[\w-]{22,64}$/.test(KEY)) store(KK, KEY = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(18)))).replace(/\+/g, '-').replace(/\//g, '_'));
 const list = k => { const v = load(k); return Array.isArray(v) ? v : [] };
 
 // h builds an element. Attributes that are null or false are left out;
@@ -549,7 +554,7 @@ function mount(host) {
 	// connect opens the provider's log-in in a small window and waits for it
 	// to post back a code (see the message listener below) or be closed.
 	function connect(p, b) {
-		const u = BASE + '/auth/' + p.id + '/start?site=' + S + '&return=' + encodeURIComponent(location.href) + '&mode=';
+		const u = BASE + '/auth/' + p.id + '/start?site=' + S + '&bind=' + KEY + '&return=' + encodeURIComponent(location.href) + '&mode=';
 		stop();
 		popup = W.open(u + 'popup', 'parley-login', 'popup,width=520,height=640');
 		if (!popup) return tell(t('login.blocked'), ' ', h('a', {href: u + 'redirect'}, t('login.here')));
@@ -567,7 +572,7 @@ function mount(host) {
 		tell();
 	}
 
-	const redeem = code => api('POST', '/auth/redeem', {code}).then(signIn, e => tell(errText(e)));
+	const redeem = code => api('POST', '/auth/redeem', {code, bind: KEY}).then(signIn, e => tell(errText(e)));
 
 	// signIn keeps a new session ({token, user}) and logs out the one it
 	// replaces.
@@ -609,7 +614,7 @@ function mount(host) {
 		good(mail);
 		try {
 			const email = mail.value.trim();
-			await api('POST', SP + '/auth/email', {email, return: location.href});
+			await api('POST', SP + '/auth/email', {email, return: location.href, bind: KEY});
 			tell(h('span', null, tb('login.sent', {email})));
 		} catch (e) {
 			const s = errText(e);

@@ -84,7 +84,7 @@ func (a *app) start(t *testing.T, providers ...auth.Provider) {
 	mux.HandleFunc("GET /auth/{provider}/start", func(w http.ResponseWriter, r *http.Request) {
 		p := r.PathValue("provider")
 		to, err := a.flow.Begin(w, auth.BeginRequest{Provider: p, SiteID: siteID, ReturnTo: r.FormValue("return"),
-			Mode: auth.Mode(r.FormValue("mode")), CallbackURL: a.callback(p)})
+			Mode: auth.Mode(r.FormValue("mode")), Bind: r.FormValue("bind"), CallbackURL: a.callback(p)})
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
 			return
@@ -143,7 +143,7 @@ func newBrowser(t *testing.T) *browser {
 // returns the final response's status and body.
 func (b *browser) login(a *app, provider, mode string) (int, string) {
 	b.t.Helper()
-	start := a.url() + "/auth/" + provider + "/start?" + url.Values{"return": {articleURL}, "mode": {mode}}.Encode()
+	start := a.url() + "/auth/" + provider + "/start?" + url.Values{"return": {articleURL}, "mode": {mode}, "bind": {"k3y-of-a-reader_browser01"}}.Encode()
 	return b.follow(b.get(start))
 }
 

@@ -47,6 +47,22 @@ func (db *DB) DeleteSession(ctx context.Context, id string) error {
 	})
 }
 
+// DeleteProviderSessions removes every session of one provider.
+func (db *DB) DeleteProviderSessions(ctx context.Context, provider string) (int, error) {
+	var n int64
+	prefix := provider + ":"
+	err := db.inTx(ctx, func(tx *sql.Tx) error {
+		// substr, not LIKE: a provider id may hold LIKE's wildcards.
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE substr(identity, 1, ?) = ?`, len(prefix), prefix)
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return int(n), err
+}
+
 // DeleteSessions removes every session of an identity ("provider:subject").
 func (db *DB) DeleteSessions(ctx context.Context, identity string) (int, error) {
 	var n int64

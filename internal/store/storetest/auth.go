@@ -23,6 +23,7 @@ var authTests = []struct {
 	{"site log-in settings", testSiteLogin},
 	{"sessions", testSessions},
 	{"delete sessions of an identity", testDeleteSessions},
+	{"delete sessions of a provider", testDeleteProviderSessions},
 	{"use once", testUseOnce},
 	{"use once concurrently", testUseOnceConcurrent},
 	{"verified emails", testVerifiedEmails},
@@ -403,5 +404,30 @@ func testPruneAuth(t *testing.T, s store.Store) {
 	}
 	if n, err := s.PruneAuth(ctx, before); err != nil || n != 0 {
 		t.Fatalf("PruneAuth again = %d, %v; want 0", n, err)
+	}
+}
+
+func testDeleteProviderSessions(t *testing.T, s store.Store) {
+	exp := time.Date(2036, 1, 1, 0, 0, 0, 0, time.UTC)
+	mine := []*auth.Session{session("p1", "sso-news", "7", exp), session("p2", "sso-news", "8", exp)}
+	others := []*auth.Session{session("p3", "sso-news2", "7", exp), session("p4", "sso-new", "s:7", exp), session("p5", "google", "sso-news:7", exp)}
+	for _, sess := range append(append([]*auth.Session{}, mine...), others...) {
+		mustCreateSession(t, s, sess)
+	}
+	if n, err := s.DeleteProviderSessions(ctx, "sso-news"); err != nil || n != len(mine) {
+		t.Fatalf("DeleteProviderSessions = %d, %v; want %d", n, err, len(mine))
+	}
+	for _, sess := range mine {
+		if _, err := s.Session(ctx, sess.ID); !errors.Is(err, comment.ErrNotFound) {
+			t.Errorf("session %s after DeleteProviderSessions: %v, want ErrNotFound", sess.ID, err)
+		}
+	}
+	for _, sess := range others {
+		if _, err := s.Session(ctx, sess.ID); err != nil {
+			t.Errorf("session %s of %s went with sso-news: %v", sess.ID, sess.Identity.Key(), err)
+		}
+	}
+	if n, err := s.DeleteProviderSessions(ctx, "s%"); err != nil || n != 0 {
+		t.Errorf("DeleteProviderSessions(s%%) = %d, %v; want 0", n, err)
 	}
 }
