@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/markup"
 	"parley/internal/store"
@@ -348,15 +349,28 @@ func (s *Service) judge(ctx context.Context, site *comment.Site, c *comment.Comm
 		c.Status = comment.StatusPending
 		c.Verdict = comment.Verdict{Layer: "moderation", Reason: "the site holds every comment for moderation"}
 	case comment.ModerateFirst:
-		known := c.Author.Identity != "" // logged-in readers are vouched for by their provider
-		if !known && c.Author.Email != "" {
+		// A reader is known by an approved comment: by their log-in when
+		// logged in with a provider (whose email may be unshared or
+		// unverified), else by email address.
+		id := c.Author.Identity
+		byEmail := id == "" || strings.HasPrefix(id, auth.EmailProvider+":")
+		// The site vouches for its own accounts.
+		known := id != "" && strings.HasPrefix(id, auth.SSOProviderFor(site.ID)+":")
+		if !known && !byEmail {
+			ok, err := s.store.IdentityApproved(ctx, site.ID, id)
+			known = ok
+			if err != nil {
+				s.log.Warn("could not tell whether an author is new; holding", slog.String("err", err.Error()))
+			}
+		}
+		if !known && byEmail && c.Author.Email != "" {
 			ok, err := s.store.AuthorApproved(ctx, site.ID, c.Author.Email)
 			known = ok
 			if err != nil {
 				s.log.Warn("could not tell whether an author is new; holding", slog.String("err", err.Error()))
 			}
 		}
-		if !known && c.Author.Email != "" && s.verified != nil {
+		if !known && byEmail && c.Author.Email != "" && s.verified != nil {
 			// A guest who once confirmed this address through an emailed
 			// log-in link is recognised.
 			ok, err := s.verified(ctx, c.Author.Email)

@@ -528,6 +528,55 @@ func TestPost_ModerateFirst(t *testing.T) {
 	}
 }
 
+// TestPost_ModerateFirst_LoggedIn: logged-in readers are known by their
+// log-in, not by an address their provider gives; a site's own accounts
+// (SSO) and confirmed addresses are known at once.
+func TestPost_ModerateFirst_LoggedIn(t *testing.T) {
+	verified := map[string]bool{"noor@example.org": true}
+	s := newService(t, Options{Verified: func(_ context.Context, email string) (bool, error) { return verified[email], nil }})
+	site, _ := s.Site(ctx, "news")
+	first := *site
+	first.Moderation = comment.ModerateFirst
+	s.UpdateSite(ctx, &first)
+	as := func(identity, email, body string) comment.Status {
+		d := draft(body)
+		d.Identity, d.Email = identity, email
+		c, err := s.Post(ctx, d, Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.Status
+	}
+	// Lena, a known guest (an approved comment under her address).
+	c, _ := s.Post(ctx, draft("a guest's comment"), Meta{})
+	s.Moderate(ctx, "news", c.ID, comment.StatusApproved)
+
+	if got := as("github:583231", "lena@example.org", "a new GitHub account with Lena's address"); got != comment.StatusPending {
+		t.Errorf("a provider's address stood for a known guest: %s", got)
+	}
+	if got := as("github:1", "", "first by GitHub user 1"); got != comment.StatusPending {
+		t.Errorf("first comment of a log-in = %s, want held", got)
+	}
+	held, _ := s.store.ListComments(ctx, store.ListFilter{SiteID: "news", Status: comment.StatusPending})
+	for _, h := range held {
+		if h.Author.Identity == "github:1" {
+			s.Moderate(ctx, "news", h.ID, comment.StatusApproved)
+		}
+	}
+	if got := as("github:1", "", "GitHub user 1 again"); got != comment.StatusApproved {
+		t.Errorf("a known log-in = %s, want published", got)
+	}
+	if got := as("sso-news:42", "", "a reader of the site's own accounts"); got != comment.StatusApproved {
+		t.Errorf("the site's own account = %s, want published", got)
+	}
+	if got := as("sso-other:42", "", "another site's account"); got != comment.StatusPending {
+		t.Errorf("another site's SSO account = %s, want held", got)
+	}
+	if got := as("email:abc", "noor@example.org", "a confirmed address"); got != comment.StatusApproved {
+		t.Errorf("a log-in by email link = %s, want published", got)
+	}
+}
+
 func TestAPIKeysAndClassify(t *testing.T) {
 	s := spamService(t, spam.Limit{})
 	key, err := s.NewAPIKey(ctx, "news")

@@ -103,6 +103,9 @@ type Store interface {
 	// AuthorApproved reports whether the site has an approved comment by
 	// the author with this email address.
 	AuthorApproved(ctx context.Context, siteID, email string) (bool, error)
+	// IdentityApproved reports whether the site has an approved comment by
+	// the logged-in reader with this identity ("provider:subject").
+	IdentityApproved(ctx context.Context, siteID, identity string) (bool, error)
 
 	// Import adds threads and comments that are not there yet, in one
 	// transaction: all or nothing. A thread is matched by its site and key

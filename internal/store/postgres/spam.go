@@ -66,6 +66,14 @@ func (db *DB) AuthorApproved(ctx context.Context, siteID, email string) (bool, e
 	return ok, translate(err)
 }
 
+// IdentityApproved reports whether the logged-in reader has an approved
+// comment on the site.
+func (db *DB) IdentityApproved(ctx context.Context, siteID, identity string) (bool, error) {
+	var ok bool
+	err := db.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM comments WHERE site_id = $1 AND author_identity = $2 AND author_identity <> '' AND status = 'approved')`, siteID, identity).Scan(&ok)
+	return ok, translate(err)
+}
+
 // SetAPIKeyHash sets or removes the hash of a site's API key.
 func (db *DB) SetAPIKeyHash(ctx context.Context, siteID, hash string) error {
 	var v any

@@ -721,6 +721,26 @@ func testSpamModel(t *testing.T, s store.Store) {
 	if ok, _ := s.AuthorApproved(ctx, "sm", "someone@else.example"); ok {
 		t.Fatal("AuthorApproved for a stranger = true")
 	}
+	// Logged-in readers are known by their identity.
+	for i, st := range []comment.Status{comment.StatusPending, comment.StatusApproved} {
+		c := newComment(fmt.Sprintf("by github %d", i))
+		c.Author.Identity, c.Status = "github:583231", st
+		if ok, err := s.IdentityApproved(ctx, "sm", "github:583231"); err != nil || ok {
+			t.Fatalf("IdentityApproved before an approved comment = %v, %v", ok, err)
+		}
+		mustPost(t, s, page("sm", "k"), c)
+	}
+	if ok, err := s.IdentityApproved(ctx, "sm", "github:583231"); err != nil || !ok {
+		t.Fatalf("IdentityApproved after an approved comment = %v, %v", ok, err)
+	}
+	for _, id := range []string{"github:58323", "google:583231", ""} {
+		if ok, _ := s.IdentityApproved(ctx, "sm", id); ok {
+			t.Errorf("IdentityApproved(%q) = true", id)
+		}
+	}
+	if ok, _ := s.IdentityApproved(ctx, "other-site", "github:583231"); ok {
+		t.Error("IdentityApproved on another site = true")
+	}
 	if err := s.SaveSpamModel(ctx, "no-such-site", []byte{1}); err == nil {
 		t.Fatal("saved a model for a missing site")
 	}
