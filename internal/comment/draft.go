@@ -30,6 +30,9 @@ type Draft struct {
 	Website  string
 	Body     string
 	Identity string // set by log-in, never by the reader's form
+	// NamesSelf: a logged-in reader whose log-in gives no name (an emailed
+	// link proves an address) types one, as a guest does.
+	NamesSelf bool
 	// Anonymous lets a guest leave name and email out (the site's guest
 	// policy says so); set by the service, never by the reader's form.
 	Anonymous bool
@@ -55,10 +58,10 @@ func (d *Draft) Normalize() error {
 	if err := checkLine("name", d.Name, MaxNameLen); err != nil {
 		return err
 	}
+	if (d.Identity == "" || d.NamesSelf) && !d.Anonymous && d.Name == "" {
+		return Missing("name", "Please enter your name.")
+	}
 	if d.Identity == "" && !d.Anonymous {
-		if d.Name == "" {
-			return Missing("name", "Please enter your name.")
-		}
 		if d.Email == "" {
 			return Missing("email", "Please enter your email address.")
 		}

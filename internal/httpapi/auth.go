@@ -771,10 +771,17 @@ func isRateLimit(err error) bool {
 }
 
 // asAuthor makes a draft the logged-in reader's: name, email and profile
-// come from the log-in, whatever the form said.
+// come from the log-in, whatever the form said. A reader logged in by
+// email link names themselves (and their website) in the form, as a guest
+// does: the address they proved is not a name to publish.
 func asAuthor(d *comment.Draft, sess *auth.Session) {
 	a := login.Author(sess)
 	d.Identity = a.Identity
+	if sess.Identity.Provider == auth.EmailProvider {
+		d.Email, _ = auth.NormalizeEmail(a.Email)
+		d.NamesSelf = true
+		return
+	}
 	// What a provider says is not the reader's typing: anything the
 	// comment rules would refuse is cleaned or left out rather than shown
 	// to the reader as their mistake.

@@ -374,6 +374,20 @@ func TestEmailLinkLogIn(t *testing.T) {
 	if r.StatusCode != 200 || s.User["provider"] != "email" || s.User["account"] != "noor@example.org" {
 		t.Fatalf("redeem: %d %s", r.StatusCode, b)
 	}
+	// The link proved an address, not a name: the reader gives a name, and
+	// nothing of the address is published.
+	r, b = as.do(t, "POST", "/api/v1/sites/news/comments", post(map[string]string{"name": "", "email": "", "body": "Via my link."}), bearer(s.Token))
+	if r.StatusCode != http.StatusBadRequest || decode[apiErr](t, b).Error.Field != "name" {
+		t.Errorf("email log-in without a name: %d %s", r.StatusCode, b)
+	}
+	r, b = as.do(t, "POST", "/api/v1/sites/news/comments", post(map[string]string{"name": "N. Haddad", "email": "someone@else.example", "body": "Via my link."}), bearer(s.Token))
+	if r.StatusCode != http.StatusCreated || strings.Contains(string(b), "noor") || decode[apiComment](t, b).Author["name"] != "N. Haddad" {
+		t.Errorf("email log-in with a name: %d %s", r.StatusCode, b)
+	}
+	cs, _ := as.svc.Store().ListComments(context.Background(), store.ListFilter{SiteID: "news"})
+	if len(cs) == 0 || cs[0].Author.Email != "noor@example.org" || !strings.HasPrefix(cs[0].Author.Identity, "email:") {
+		t.Errorf("stored author = %+v", cs[0].Author)
+	}
 	// The link works once.
 	resp, err := br.client.PostForm(as.URL+"/auth/email", url.Values{"token": {unescape(token[2])}})
 	if err != nil {

@@ -467,12 +467,9 @@ func (l *Login) Account(ctx context.Context, sess *auth.Session) string {
 // Author is the comment author a session stands for.
 func Author(sess *auth.Session) comment.Author {
 	id := sess.Identity
-	name := id.Name
-	if name == "" && id.Provider == auth.EmailProvider {
-		// An emailed link vouches for an address, not a name.
-		name, _, _ = strings.Cut(id.Email, "@")
-	}
-	return comment.Author{Name: name, Email: id.Email, Website: id.ProfileURL, Identity: id.Key()}
+	// An emailed link vouches for an address, not a name: that reader's
+	// name is the one they type (Name is "").
+	return comment.Author{Name: id.Name, Email: id.Email, Website: id.ProfileURL, Identity: id.Key()}
 }
 
 // AvatarRefresh is how old a cached provider picture may get before a new

@@ -539,7 +539,10 @@ function mount(host) {
 		change.setAttribute('aria-expanded', !!open);
 		row.hidden = allBtn.hidden = user && !open;
 		if (row.hidden) mailForm.hidden = true;
-		guest.hidden = user || only;
+		// A reader logged in by email link still gives a name (and website).
+		const em = user && user.provider == 'email';
+		guest.hidden = user && !em || only;
+		F.email.parentNode.hidden = !!user;
 		body.hidden = submit.parentNode.hidden = only;
 	}
 
@@ -631,13 +634,15 @@ function mount(host) {
 		clearErrors();
 		const v = {};
 		for (const k in F) v[k] = F[k].value.trim();
-		const missing = (user || L.guests == 'anonymous' ? ['body'] : ['body', 'email', 'name']).filter(k => !v[k]);
+		const em = user && user.provider == 'email';
+		const missing = (L.guests == 'anonymous' || user && !em ? ['body'] : em ? ['body', 'name'] : ['body', 'email', 'name']).filter(k => !v[k]);
 		if (missing.length) return showErrors(missing.map(k => ({field: k, code: 'missing_' + k})));
 		busy = submit.disabled = true;
 		submit.textContent = t('form.posting');
 		try {
-			// A logged-in reader's name and email come from the session.
-			const c = await api('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...!user && {name: v.name, email: v.email, website: v.website}});
+			// A logged-in reader's name and email come from the session
+			// (an email log-in's address only).
+			const c = await api('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && {name: v.name, email: v.email, website: v.website}});
 			c.pending = c.status == 'pending';
 			remember(c.id, F.body.value);
 			unreply();

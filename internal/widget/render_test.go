@@ -448,8 +448,9 @@ func TestRenderThread_login(t *testing.T) {
 		v := sampleView()
 		v.User = &UserView{Name: "Jane", Provider: "email", Email: "jane@example.org", LogoutAction: "https://c.example/auth/logout"}
 		out := render(t, v)
-		mustContain(t, out, `<span>You are commenting as <bdi>jane@example.org</bdi>.</span>`)
-		mustNotContain(t, out, "parley-avatar\" src=\"\"")
+		mustContain(t, out, `<span>You are commenting as <bdi>jane@example.org</bdi>.</span>`, `name="name"`, `name="website"`)
+		// The link proved an address; the reader still names themselves.
+		mustNotContain(t, out, "parley-avatar\" src=\"\"", `name="email"`)
 	})
 	t.Run("logged in, Arabic", func(t *testing.T) {
 		v := sampleView()

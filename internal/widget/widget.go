@@ -206,8 +206,10 @@ func newView(v *ThreadView) *view {
 	}
 	focused := false
 	for _, f := range formFields {
-		if f.Name != "body" && (v.User != nil || vw.LoginOnly) {
-			continue // the session says who is writing
+		if f.Name != "body" && (v.User != nil || vw.LoginOnly) && !(v.User != nil && v.User.Provider == "email" && f.Name != "email") {
+			// The session says who is writing; an emailed link vouches
+			// for an address, not a name, so that reader gives one.
+			continue
 		}
 		if v.Login != nil && v.Login.Guests == "anonymous" {
 			f.Required = f.Name == "body"
