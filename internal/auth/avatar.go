@@ -140,13 +140,52 @@ func publicOnly(network, address string, _ syscall.RawConn) error {
 	if err != nil {
 		return ErrAvatarURL
 	}
-	a := ap.Addr().Unmap()
-	if !a.IsGlobalUnicast() || a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() ||
-		a.IsMulticast() || a.IsUnspecified() || cgnat.Contains(a) {
+	if !PublicAddr(ap.Addr()) {
 		return ErrAvatarURL
 	}
 	return nil
 }
 
-// cgnat is the carrier-grade NAT range, not covered by IsPrivate.
-var cgnat = netip.MustParsePrefix("100.64.0.0/10")
+// PublicAddr reports whether a is a public unicast address: not private,
+// loopback, link-local, multicast or unspecified, and in none of the
+// special-purpose ranges (IANA's registries) through which an address
+// could lead back into a private network.
+func PublicAddr(a netip.Addr) bool {
+	a = a.Unmap()
+	if !a.IsGlobalUnicast() || a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() ||
+		a.IsMulticast() || a.IsUnspecified() {
+		return false
+	}
+	for _, p := range specialPurpose {
+		if p.Contains(a) {
+			return false
+		}
+	}
+	return true
+}
+
+// specialPurpose are the ranges IsPrivate and friends leave out.
+var specialPurpose = func() []netip.Prefix {
+	var ps []netip.Prefix
+	for _, s := range []string{
+		"0.0.0.0/8",       // "this network"
+		"100.64.0.0/10",   // carrier-grade NAT
+		"192.0.0.0/24",    // IETF protocol assignments
+		"192.0.2.0/24",    // documentation
+		"198.18.0.0/15",   // benchmarking
+		"198.51.100.0/24", // documentation
+		"203.0.113.0/24",  // documentation
+		"240.0.0.0/4",     // reserved, and the broadcast address
+		"::/96",           // IPv4-compatible (deprecated)
+		"64:ff9b::/96",    // NAT64: an IPv4 address inside, maybe a private one
+		"64:ff9b:1::/48",  // local-use NAT64
+		"100::/64",        // discard-only
+		"2001::/23",       // IETF protocol assignments (Teredo and more)
+		"2001:db8::/32",   // documentation
+		"2002::/16",       // 6to4: an IPv4 address inside
+		"fec0::/10",       // site-local (deprecated)
+	} {
+		ps = append(ps, netip.MustParsePrefix(s))
+	}
+	return ps
+}()

@@ -358,7 +358,8 @@ func (s *Server) popupResult(w http.ResponseWriter, returnTo, code, message stri
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	h.Set("Cache-Control", "no-store")
-	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-"+n+"'")
+	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; script-src 'nonce-"+n+"'; frame-ancestors 'none'")
+	h.Set("X-Frame-Options", "DENY")
 	h.Set("Referrer-Policy", "no-referrer")
 	w.Write(b.Bytes())
 }
@@ -369,11 +370,17 @@ func (s *Server) handleProviderIcon(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	data, typ, err := s.cfg.Login.Icon(r.Context(), r.PathValue("provider"))
-	if err != nil {
-		if !errors.Is(err, comment.ErrNotFound) {
-			s.log.Warn("could not fetch a provider icon", "provider", r.PathValue("provider"), "err", err)
-		}
+	if errors.Is(err, comment.ErrNotFound) {
 		http.NotFound(w, r)
+		return
+	}
+	if err != nil {
+		// Readers see the generic icon rather than a broken image; the
+		// operator finds why in the log (tried again every few minutes).
+		s.log.Warn("could not fetch a provider icon; showing the generic one", "provider", r.PathValue("provider"), "err", err)
+		p, _ := widget.IconPath("openid")
+		w.Header().Set("Cache-Control", "public, max-age=600")
+		http.Redirect(w, r, s.baseURL(r)+p, http.StatusFound)
 		return
 	}
 	h := w.Header()

@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -472,7 +473,8 @@ func TestProviderLogInWithoutJavaScript(t *testing.T) {
 	if strings.Contains(page, `name="email"`) {
 		t.Error("the reply page asks a logged-in reader for their email")
 	}
-	if resp.Header.Get("X-Robots-Tag") != "noindex" || !strings.Contains(resp.Header.Get("Cache-Control"), "no-store") {
+	if resp.Header.Get("X-Robots-Tag") != "noindex" || !strings.Contains(resp.Header.Get("Cache-Control"), "no-store") ||
+		resp.Header.Get("X-Frame-Options") != "DENY" || !strings.Contains(resp.Header.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
 		t.Errorf("reply page headers: %v", resp.Header)
 	}
 	// Change leads to the log-in choices, which come back here.
@@ -524,5 +526,53 @@ func TestProviderLogInWithoutJavaScript(t *testing.T) {
 	}
 	if r, _ := as.do(t, "GET", "/sites/news/reply?"+url.Values{"page": {"x"}, "url": {"https://evil.example/"}}.Encode(), nil, nil); r.StatusCode != http.StatusBadRequest {
 		t.Errorf("reply page for a foreign page: %d", r.StatusCode)
+	}
+}
+
+// TestProviderIcons: an operator's icon for a generic provider is fetched
+// and served by Parley; one that cannot be fetched shows as the generic
+// icon, and is not fetched again at every page view.
+func TestProviderIcons(t *testing.T) {
+	op := authtest.StartOP(t, authtest.OPConfig{Users: []authtest.OPUser{authtest.DefaultUser()}})
+	var brokenHits atomic.Int32
+	broken := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		brokenHits.Add(1)
+		w.Header().Set("Content-Type", "image/svg+xml")
+		w.Write([]byte(`<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>`))
+	}))
+	t.Cleanup(broken.Close)
+	as := newAuthServer(t, login.Config{
+		Providers: []provider.Config{
+			{Kind: provider.OIDC, ID: "newsroom", Name: "Newsroom ID", Issuer: op.Issuer(), IconURL: pngServer(t),
+				ClientID: op.ClientID(), ClientSecret: auth.Secret(op.ClientSecret())},
+			{Kind: provider.OIDC, ID: "intranet", Name: "Intranet", Issuer: op.Issuer(), IconURL: broken.URL + "/logo.svg",
+				ClientID: op.ClientID(), ClientSecret: auth.Secret(op.ClientSecret())},
+		},
+		Avatars: &auth.AvatarFetcher{AllowPrivate: true},
+	}, service.Options{}, nil)
+	_, thread := as.do(t, "GET", "/api/v1/sites/news/comments?page="+url.QueryEscape(origin+"/story"), nil, nil)
+	if !strings.Contains(string(thread), `"icon":"`+as.URL+`/auth/newsroom/icon"`) {
+		t.Fatalf("thread does not point at Parley's copy of the icon: %s", thread)
+	}
+	r, body := as.do(t, "GET", "/auth/newsroom/icon", nil, nil)
+	if r.StatusCode != 200 || r.Header.Get("Content-Type") != "image/png" || !bytes.HasPrefix(body, []byte("\x89PNG")) {
+		t.Fatalf("icon: %d %v", r.StatusCode, r.Header)
+	}
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	for range 3 {
+		resp, err := noRedirect.Get(as.URL + "/auth/intranet/icon")
+		if err != nil {
+			t.Fatal(err)
+		}
+		readAll(resp)
+		if resp.StatusCode != http.StatusFound || resp.Header.Get("Location") != as.URL+"/widget/icons/openid.svg" {
+			t.Fatalf("broken icon: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	}
+	if n := brokenHits.Load(); n != 1 {
+		t.Errorf("the broken icon was fetched %d times, want once", n)
+	}
+	if r, _ := as.do(t, "GET", "/auth/nobody/icon", nil, nil); r.StatusCode != http.StatusNotFound {
+		t.Errorf("icon of no provider: %d", r.StatusCode)
 	}
 }

@@ -349,6 +349,10 @@ func writePage(w http.ResponseWriter, status int, lang, title string, body templ
 	var b bytes.Buffer
 	pageTemplate.Execute(&b, map[string]any{"Lang": lang, "Dir": i18n.Get(lang).Dir(), "Title": title, "Body": body})
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	// Parley's own pages (log-in, reply, messages) act for the reader: no
+	// other page may frame them and trick a click.
+	w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
+	w.Header().Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	w.Write(b.Bytes())
 }

@@ -84,7 +84,13 @@ type Login struct {
 type icon struct {
 	data []byte
 	typ  string
+	err  error     // the last fetch failed...
+	till time.Time // ...and is not tried again before this
 }
+
+// iconRetry is how long a provider icon that could not be fetched is not
+// tried again (every page view would try otherwise).
+const iconRetry = 10 * time.Minute
 
 // Secret returns the server secret log-in keys are derived from, creating
 // it on first use; every instance sharing the store gets the same one.
@@ -512,17 +518,15 @@ func (l *Login) Icon(ctx context.Context, id string) ([]byte, string, error) {
 	l.iconMu.Lock()
 	ic, ok := l.icons[id]
 	l.iconMu.Unlock()
-	if ok {
-		return ic.data, ic.typ, nil
+	if ok && (ic.err == nil || l.now().Before(ic.till)) {
+		return ic.data, ic.typ, ic.err
 	}
 	data, typ, err := l.avatars.Fetch(ctx, p.IconURL())
-	if err != nil {
-		return nil, "", err
-	}
+	ic = icon{data: data, typ: typ, err: err, till: l.now().Add(iconRetry)}
 	l.iconMu.Lock()
-	l.icons[id] = icon{data, typ}
+	l.icons[id] = ic
 	l.iconMu.Unlock()
-	return data, typ, nil
+	return data, typ, err
 }
 
 // Prune deletes expired sessions and single-use records.
