@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -375,5 +376,42 @@ func TestBrowser_LogOutEverywhere(t *testing.T) {
 		if got := s.me(t, tok); got != http.StatusUnauthorized {
 			t.Errorf("session %d still alive after logging out everywhere: %d", i+1, got)
 		}
+	}
+}
+
+// TestBrowser_LogInInThisTab: the log-in by redirect in the article's own
+// tab (when the browser blocks the small window) comes back with a code
+// that the widget redeems; words planted in a link's fragment by someone
+// else are not shown as a log-in message.
+func TestBrowser_LogInInThisTab(t *testing.T) {
+	needChromium(t)
+	s := newLoginStack(t)
+	b := thirdPartyCookiesBlocked(t)
+	article := s.hostURL + "/article/bus-line"
+
+	b.openWidget(article + "#parley-login-error=Your+account+is+locked.+Call+555-0100")
+	b.waitFor("the guest form", has("input[name=email]"))
+	if eval[bool](b, `(`+shadowRoot+`.textContent || '').includes('555-0100')`) {
+		t.Error("the widget showed a message planted in the link")
+	}
+	if loc := eval[string](b, `location.href`); loc != article {
+		t.Errorf("the fragment stayed in the address bar: %s", loc)
+	}
+
+	key := eval[string](b, `localStorage.getItem(`+js("parley-key:"+s.parleyURL)+`) || ''`)
+	if len(key) < 22 {
+		t.Fatalf("browser key = %q", key)
+	}
+	start := s.parleyURL + "/auth/newsroom/start?" + url.Values{"site": {"news"}, "mode": {"redirect"}, "bind": {key}, "return": {article}}.Encode()
+	b.do(chromedp.Navigate(start), chromedp.WaitVisible("#username"))
+	b.do(
+		chromedp.SendKeys("#username", "jane"),
+		chromedp.SendKeys("#password", "correct horse"),
+		chromedp.Click("#login"),
+	)
+	b.waitLocation("back on the article", func(u string) bool { return u == article })
+	b.waitFor("logged in", has(".parley-user")+` && `+widgetJS(".parley-user")+`.textContent.includes("You are commenting using your Newsroom ID account")`)
+	if got := s.me(t, s.sessionToken(t, b)); got != http.StatusOK {
+		t.Errorf("the redeemed session: %d", got)
 	}
 }

@@ -69,7 +69,7 @@ const tok = () => store(SK);
 // KEY is this browser's key for log-ins: every log-in the widget starts
 // carries it, and the code it comes back with is only redeemed with it, so
 // a code from someone else's log-in (a link planted in a page) is refused.
-const KK = 'parley-key:' + BASE;
+const KK = 'parley-key:' + BASE, PK = 'parley-pending:' + BASE;
 let KEY = store(KK);
 if (!/^[\w-]{22,64}$/.test(KEY)) store(KK, KEY = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(18)))).replace(/\+/g, '-').replace(/\//g, '_'));
 const list = k => { const v = load(k); return Array.isArray(v) ? v : [] };
@@ -557,6 +557,7 @@ function mount(host) {
 	// connect opens the provider's log-in in a small window and waits for it
 	// to post back a code (see the message listener below) or be closed.
 	function connect(p, b) {
+		store(PK, Date.now());
 		const u = BASE + '/auth/' + p.id + '/start?site=' + S + '&bind=' + KEY + '&return=' + encodeURIComponent(location.href) + '&mode=';
 		stop();
 		popup = W.open(u + 'popup', 'parley-login', 'popup,width=520,height=640');
@@ -617,6 +618,7 @@ function mount(host) {
 		good(mail);
 		try {
 			const email = mail.value.trim();
+			store(PK, Date.now());
 			await api('POST', SP + '/auth/email', {email, return: location.href, bind: KEY});
 			tell(h('span', null, tb('login.sent', {email})));
 		} catch (e) {
@@ -754,7 +756,11 @@ function mount(host) {
 	const ret = back, sso = ds.sso, check = () => api('GET', SP + '/me').then(r => setUser(r.user), errText);
 	back = null;
 	setUser(user);
-	if (ret) ret[1] ? tell(ret[2]) : redeem(ret[2]);
+	// A log-in error is shown only to a browser that started a log-in in
+	// the last 15 minutes: anyone can put words in a link's fragment.
+	const started = Date.now() - store(PK) < 9e5;
+	store(PK, null);
+	if (ret) ret[1] ? started && tell(ret[2]) : redeem(ret[2]);
 	else if (sso) api('POST', SP + '/auth/sso', {token: sso}).then(signIn, check);
 	else if (sso == '' && user && user.provider == 'sso-' + site) logout();
 	else if (tok()) check();
