@@ -746,7 +746,7 @@ func (s *Server) loginPageURL(base string, site *comment.Site, back string) stri
 // public address or the article is on Parley itself (the demo).
 func (s *Server) loginReturn(base string, site *comment.Site, t *service.Thread, pageURL, title string) string {
 	if s.cfg.Login != nil && !strings.EqualFold(service.OriginOf(pageURL), service.OriginOf(base)) {
-		if u := s.cfg.Login.ReplyURL(site.ID, t.Key, pageURL, title); u != "" && service.Allowed(site, service.OriginOf(pageURL)) {
+		if u := s.cfg.Login.ReplyURL(site.ID, t.Key, pageURL, title); u != "" && service.OnSite(site, pageURL) {
 			return u
 		}
 	}
@@ -759,8 +759,7 @@ func (s *Server) returnAllowed(site *comment.Site, u string) bool {
 	if s.cfg.Login != nil {
 		return s.cfg.Login.ReturnOK(site.ID, u)
 	}
-	o := service.OriginOf(u)
-	return o != "" && service.Allowed(site, o)
+	return service.OnSite(site, u)
 }
 
 // userView is the logged-in reader of the form without JavaScript.

@@ -174,7 +174,7 @@ func (s *Server) handleReplyPage(w http.ResponseWriter, r *http.Request) {
 	if v == nil {
 		return
 	}
-	if o := service.OriginOf(v.PageURL); o == "" || !service.Allowed(site, o) {
+	if !service.OnSite(site, v.PageURL) {
 		w.Header().Set("Cache-Control", "no-store")
 		writePage(w, http.StatusBadRequest, "en", site.Name, template.HTML("<p>"+template.HTMLEscapeString(
 			"That page is not one of this site's.")+"</p>"))
@@ -246,7 +246,7 @@ func (s *Server) handleFormPost(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	back := d.PageURL
-	if o := service.OriginOf(back); o == "" || !service.Allowed(site, o) {
+	if !service.OnSite(site, back) {
 		// Never redirect off the site's own pages.
 		back = s.baseURL(r) + "/sites/" + url.PathEscape(site.ID) + "/thread?page=" + url.QueryEscape(d.Page)
 	}

@@ -197,7 +197,7 @@ func (l *Login) ReturnOK(siteID, u string) bool {
 	if err != nil {
 		return false
 	}
-	if o := service.OriginOf(u); o != "" && service.Allowed(site, o) {
+	if service.OnSite(site, u) {
 		return true
 	}
 	if l.public == "" {
@@ -208,8 +208,7 @@ func (l *Login) ReturnOK(siteID, u string) bool {
 		return false
 	}
 	v, err := url.ParseQuery(q)
-	o := service.OriginOf(v.Get("url"))
-	return err == nil && o != "" && service.Allowed(site, o)
+	return err == nil && service.OnSite(site, v.Get("url"))
 }
 
 // ReplyPath is the path, under Parley's public address, of the page where

@@ -254,6 +254,13 @@ func Allowed(site *comment.Site, origin string) bool {
 	return false
 }
 
+// OnSite reports whether u is an absolute http(s) address on one of the
+// site's allowed origins.
+func OnSite(site *comment.Site, u string) bool {
+	o := OriginOf(u)
+	return o != "" && Allowed(site, o)
+}
+
 // PageKey cleans a page key sent by a widget or form: a URL loses its
 // fragment, so "#comment-3" links land in the same thread.
 func PageKey(key string) string {
@@ -282,7 +289,7 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	}
 	// A thread may only be created for a page of the site's own origins;
 	// an explicit page id is vouched for by the URL it was posted from.
-	if origin := OriginOf(d.PageURL); origin == "" || !Allowed(site, origin) {
+	if !OnSite(site, d.PageURL) {
 		return nil, comment.Invalid("page", "Comments can only be posted from this site's own pages.")
 	}
 	if o := OriginOf(d.Page); o != "" && !Allowed(site, o) {
@@ -352,31 +359,31 @@ func (s *Service) judge(ctx context.Context, site *comment.Site, c *comment.Comm
 		// A reader is known by an approved comment: by their log-in when
 		// logged in with a provider (whose email may be unshared or
 		// unverified), else by email address.
-		id := c.Author.Identity
+		id, email := c.Author.Identity, c.Author.Email
 		byEmail := id == "" || strings.HasPrefix(id, auth.EmailProvider+":")
 		// The site vouches for its own accounts.
 		known := id != "" && strings.HasPrefix(id, auth.SSOProviderFor(site.ID)+":")
-		if !known && !byEmail {
-			ok, err := s.store.IdentityApproved(ctx, site.ID, id)
+		// ask runs one lookup while the author is not known yet; a failed
+		// one leaves them unknown, so the comment is held.
+		ask := func(lookup func() (bool, error)) {
+			if known {
+				return
+			}
+			ok, err := lookup()
 			known = ok
 			if err != nil {
 				s.log.Warn("could not tell whether an author is new; holding", slog.String("err", err.Error()))
 			}
 		}
-		if !known && byEmail && c.Author.Email != "" {
-			ok, err := s.store.AuthorApproved(ctx, site.ID, c.Author.Email)
-			known = ok
-			if err != nil {
-				s.log.Warn("could not tell whether an author is new; holding", slog.String("err", err.Error()))
-			}
-		}
-		if !known && byEmail && c.Author.Email != "" && s.verified != nil {
-			// A guest who once confirmed this address through an emailed
-			// log-in link is recognised.
-			ok, err := s.verified(ctx, c.Author.Email)
-			known = ok
-			if err != nil {
-				s.log.Warn("could not tell whether an email is verified; holding", slog.String("err", err.Error()))
+		switch {
+		case !byEmail:
+			ask(func() (bool, error) { return s.store.IdentityApproved(ctx, site.ID, id) })
+		case email != "":
+			ask(func() (bool, error) { return s.store.AuthorApproved(ctx, site.ID, email) })
+			if s.verified != nil {
+				// A guest who once confirmed this address through an
+				// emailed log-in link is recognised.
+				ask(func() (bool, error) { return s.verified(ctx, email) })
 			}
 		}
 		if !known {

@@ -191,6 +191,9 @@ function mount(host) {
 	// The logged-in reader (null for a guest), the site's log-in settings,
 	// whether Change is open, and the log-in window being waited for.
 	let user = tok() && load(UK), L = {providers: []}, open, popup, poll;
+	// A reader logged in by email link still gives a name (and website):
+	// the link proved an address, not a name.
+	const byEmail = () => user && user.provider == 'email';
 	const SP = '/api/v1/sites/' + S;
 	const likedKey = 'liked:' + site, heldKey = 'held:' + site + ':' + page, mineKey = 'mine:' + site;
 	const liked = new Set(list(likedKey));
@@ -539,9 +542,7 @@ function mount(host) {
 		change.setAttribute('aria-expanded', !!open);
 		row.hidden = allBtn.hidden = user && !open;
 		if (row.hidden) mailForm.hidden = true;
-		// A reader logged in by email link still gives a name (and website).
-		const em = user && user.provider == 'email';
-		guest.hidden = user && !em || only;
+		guest.hidden = user && !byEmail() || only;
 		F.email.parentNode.hidden = !!user;
 		body.hidden = submit.parentNode.hidden = only;
 	}
@@ -636,7 +637,7 @@ function mount(host) {
 		clearErrors();
 		const v = {};
 		for (const k in F) v[k] = F[k].value.trim();
-		const em = user && user.provider == 'email';
+		const em = byEmail();
 		const missing = (L.guests == 'anonymous' || user && !em ? ['body'] : em ? ['body', 'name'] : ['body', 'email', 'name']).filter(k => !v[k]);
 		if (missing.length) return showErrors(missing.map(k => ({field: k, code: 'missing_' + k})));
 		busy = submit.disabled = true;

@@ -49,25 +49,21 @@ func (db *DB) DeleteSession(ctx context.Context, id string) error {
 
 // DeleteProviderSessions removes every session of one provider.
 func (db *DB) DeleteProviderSessions(ctx context.Context, provider string) (int, error) {
-	var n int64
 	prefix := provider + ":"
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		// substr, not LIKE: a provider id may hold LIKE's wildcards.
-		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE substr(identity, 1, ?) = ?`, len(prefix), prefix)
-		if err != nil {
-			return err
-		}
-		n, err = res.RowsAffected()
-		return err
-	})
-	return int(n), err
+	// substr, not LIKE: a provider id may hold LIKE's wildcards.
+	return db.deleteSessions(ctx, `substr(identity, 1, ?) = ?`, len(prefix), prefix)
 }
 
 // DeleteSessions removes every session of an identity ("provider:subject").
 func (db *DB) DeleteSessions(ctx context.Context, identity string) (int, error) {
+	return db.deleteSessions(ctx, `identity = ?`, identity)
+}
+
+// deleteSessions removes the sessions a condition selects and counts them.
+func (db *DB) deleteSessions(ctx context.Context, where string, args ...any) (int, error) {
 	var n int64
 	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE identity = ?`, identity)
+		res, err := tx.ExecContext(ctx, `DELETE FROM sessions WHERE `+where, args...)
 		if err != nil {
 			return err
 		}
