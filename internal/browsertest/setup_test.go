@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -41,6 +42,11 @@ func needChromium(tb testing.TB) string {
 	exe := os.Getenv(chromiumEnv)
 	if exe == "" {
 		tb.Skip("PARLEY_TEST_CHROMIUM is not set; browser tests skipped")
+	}
+	// A wrong path would otherwise leave chromedp waiting for a browser
+	// that never starts.
+	if _, err := exec.LookPath(exe); err != nil {
+		tb.Fatalf("PARLEY_TEST_CHROMIUM=%s: %v", exe, err)
 	}
 	return exe
 }
