@@ -80,8 +80,11 @@ func TestSMTP_ParleyMail(t *testing.T) {
 func TestSMTP_Raw(t *testing.T) {
 	s := authtest.StartSMTP(t)
 	addr := net.JoinHostPort(s.Host(), strconv.Itoa(s.Port()))
-	// Sent after WaitMail starts waiting.
+	// Sent after WaitMail starts waiting; the test waits for the sender's
+	// QUIT too, or a server closed at the end of the test would fail it.
+	sent := make(chan struct{})
 	go func() {
+		defer close(sent)
 		time.Sleep(50 * time.Millisecond)
 		err := smtp.SendMail(addr, nil, "a@example.org", []string{"b@example.org", "c@example.org"}, []byte(
 			"From: a@example.org\r\nTo: b@example.org\r\nSubject: =?utf-8?b?SMOpbGxv?=\r\n"+
@@ -92,6 +95,7 @@ func TestSMTP_Raw(t *testing.T) {
 		}
 	}()
 	m := s.WaitMail(t, 5*time.Second)
+	<-sent
 	if m.Subject() != "Héllo" || m.Body() != "Héllo,\nworld.\n" || m.HTML() != "" {
 		t.Errorf("subject %q, body %q, html %q", m.Subject(), m.Body(), m.HTML())
 	}
