@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"parley/internal/comment"
+	"parley/internal/i18n"
 )
 
 // Message is one email: a plain-text body and an HTML alternative.
@@ -168,6 +169,7 @@ type emailLink struct {
 	Expires int64  `json:"x"`
 	ID      string `json:"j"`
 	Bind    string `json:"b,omitempty"`
+	Lang    string `json:"l,omitempty"`
 }
 
 const linkPurpose = "email-link"
@@ -190,27 +192,40 @@ func NormalizeEmail(s string) (string, error) {
 	return strings.ToLower(a.Address), nil
 }
 
-// SendLink mails a log-in link for siteID to email. returnTo is the page
-// the reader goes back to once logged in; the site's ReturnChecker must
-// allow it. bind is the asking widget's browser key ("" without
-// JavaScript; see BeginRequest.Bind). It returns ErrBadEmail or
+// LinkRequest is a reader's wish for a log-in link.
+type LinkRequest struct {
+	Email  string
+	SiteID string
+	// ReturnTo is the page the reader goes back to once logged in; the
+	// site's ReturnChecker must allow it.
+	ReturnTo string
+	// Bind is the asking widget's browser key ("" without JavaScript; see
+	// BeginRequest.Bind).
+	Bind string
+	// Lang is the reader's language: the email, and Parley's pages the
+	// link leads to, speak it. "" means English.
+	Lang string
+}
+
+// SendLink mails a log-in link. It returns ErrBadEmail, ErrBadBind or
 // ErrBadReturn, or the mailer's error.
 //
 // SendLink does not limit how often it is called: the handler must (per
 // address and per client), or Parley becomes a way to flood inboxes.
-func (e *EmailLinks) SendLink(ctx context.Context, email, siteID, returnTo, bind string) error {
-	addr, err := NormalizeEmail(email)
+func (e *EmailLinks) SendLink(ctx context.Context, r LinkRequest) error {
+	addr, err := NormalizeEmail(r.Email)
 	if err != nil {
 		return err
 	}
-	if bind != "" && !ValidBind(bind) {
+	if r.Bind != "" && !ValidBind(r.Bind) {
 		return ErrBadBind
 	}
-	if !absoluteHTTP(returnTo) || !e.returnOK(siteID, returnTo) {
+	if !absoluteHTTP(r.ReturnTo) || !e.returnOK(r.SiteID, r.ReturnTo) {
 		return ErrBadReturn
 	}
 	now := e.now()
-	l := emailLink{Email: addr, Site: siteID, Return: returnTo, Expires: now.Add(LinkMaxAge).Unix(), ID: randomString(), Bind: bind}
+	l := emailLink{Email: addr, Site: r.SiteID, Return: r.ReturnTo, Expires: now.Add(LinkMaxAge).Unix(), ID: randomString(),
+		Bind: r.Bind, Lang: knownLang(r.Lang)}
 	b, err := json.Marshal(l)
 	if err != nil {
 		return err
@@ -218,8 +233,11 @@ func (e *EmailLinks) SendLink(ctx context.Context, email, siteID, returnTo, bind
 	u := *e.linkURL
 	q := u.Query()
 	q.Set("token", e.keys.seal(linkPurpose, b))
+	if l.Lang != "" {
+		q.Set("lang", l.Lang) // for the link page, before the token is opened
+	}
 	u.RawQuery = q.Encode()
-	msg := linkMessage(addr, oneLine(e.siteName(siteID)), u.String(), now)
+	msg := linkMessage(i18n.Get(l.Lang), addr, oneLine(e.siteName(r.SiteID)), u.String(), now)
 	if err := e.mailer.Send(ctx, msg); err != nil {
 		return fmt.Errorf("send log-in link: %w", err)
 	}
@@ -241,7 +259,7 @@ func (e *EmailLinks) ConsumeLink(ctx context.Context, token string) (*Result, er
 	}
 	exp := time.Unix(l.Expires, 0)
 	res := &Result{Pending: Pending{Provider: EmailProvider, SiteID: l.Site, ReturnTo: l.Return,
-		Mode: ModeRedirect, Bind: l.Bind, Started: exp.Add(-LinkMaxAge)}}
+		Mode: ModeRedirect, Bind: l.Bind, Lang: l.Lang, Started: exp.Add(-LinkMaxAge)}}
 	if !e.now().Before(exp) {
 		return res, ErrExpired
 	}
@@ -278,30 +296,32 @@ func oneLine(s string) string {
 }
 
 var linkHTML = template.Must(template.New("link").Parse(`<!DOCTYPE html>
-<html><head><meta charset="utf-8"><title>Log in to comment on {{.Site}}</title></head>
+<html lang="{{.Lang}}" dir="{{.Dir}}"><head><meta charset="utf-8"><title>{{.Subject}}</title></head>
 <body style="font-family:sans-serif;line-height:1.5;max-width:36em">
-<p>Hello,</p>
-<p>You, or someone who typed your address ({{.Email}}), asked to log in to comment on <strong>{{.Site}}</strong> on {{.When}}.</p>
-<p><a href="{{.Link}}">Log in to comment on {{.Site}}</a></p>
-<p>The link works once, for 15 minutes. If you did not ask for it, you can ignore this email: nothing happens unless the link is opened.</p>
-<p style="color:#555">If the link does not work, copy this address into your browser:<br>{{.Link}}</p>
+<p>{{.Hello}}</p>
+<p>{{.Asked}}</p>
+<p>{{.Open}}</p>
+<p><a href="{{.Link}}">{{.Subject}}</a></p>
+<p>{{.Once}}</p>
+<p style="color:#555">{{.Copy}}<br>{{.Link}}</p>
 </body></html>
 `))
 
-// linkMessage writes the log-in email.
-func linkMessage(to, site, link string, now time.Time) Message {
-	when := now.UTC().Format("2 January 2006 at 15:04 UTC")
-	text := fmt.Sprintf(`Hello,
-
-You, or someone who typed your address (%s), asked to log in to comment on %s on %s.
-
-To log in, open this link within 15 minutes:
-
-%s
-
-The link works once. If you did not ask for it, you can ignore this email: nothing happens unless the link is opened.
-`, to, site, when, link)
+// linkMessage writes the log-in email in t's language.
+func linkMessage(t *i18n.Table, to, site, link string, now time.Time) Message {
+	w := map[string]string{
+		"Lang":    t.Lang(),
+		"Dir":     t.Dir(),
+		"Subject": t.T("page.login_to", "site", site),
+		"Hello":   t.T("mail.hello"),
+		"Asked":   t.T("mail.asked", "email", to, "site", site, "when", t.Date(now.UTC())+" UTC"),
+		"Open":    t.T("mail.open", "time", t.N("mail.minutes", int(LinkMaxAge/time.Minute))),
+		"Once":    t.T("mail.once"),
+		"Copy":    t.T("mail.copy"),
+		"Link":    link,
+	}
+	text := w["Hello"] + "\n\n" + w["Asked"] + "\n\n" + w["Open"] + "\n\n" + link + "\n\n" + w["Once"] + "\n"
 	var html strings.Builder
-	linkHTML.Execute(&html, map[string]string{"Email": to, "Site": site, "When": when, "Link": link})
-	return Message{To: to, Subject: "Log in to comment on " + site, Text: text, HTML: html.String()}
+	linkHTML.Execute(&html, w)
+	return Message{To: to, Subject: w["Subject"], Text: text, HTML: html.String()}
 }

@@ -112,7 +112,7 @@ func newEmailEnv(t *testing.T, mode string, requireAuth bool) *emailEnv {
 func (e *emailEnv) sendAndRead(t *testing.T, addr string) string {
 	t.Helper()
 	before := len(e.server.Messages())
-	if err := e.links.SendLink(context.Background(), addr, "news", "https://news.example/2026/bus-line#comments", browserKey); err != nil {
+	if err := e.links.SendLink(context.Background(), auth.LinkRequest{Email: addr, SiteID: "news", ReturnTo: "https://news.example/2026/bus-line#comments", Bind: browserKey}); err != nil {
 		t.Fatalf("SendLink: %v", err)
 	}
 	msgs := e.server.Messages()
@@ -219,12 +219,12 @@ func TestEmailLink_Refused(t *testing.T) {
 
 	for _, addr := range []string{"", "jane", "jane@localhost", "Jane <jane@example.com>", "a@example.com, b@example.com",
 		"jane@example.com\r\nBcc: victim@example.com", strings.Repeat("a", 250) + "@example.com"} {
-		if err := e.links.SendLink(ctx, addr, "news", "https://news.example/", ""); !errors.Is(err, auth.ErrBadEmail) {
+		if err := e.links.SendLink(ctx, auth.LinkRequest{Email: addr, SiteID: "news", ReturnTo: "https://news.example/"}); !errors.Is(err, auth.ErrBadEmail) {
 			t.Errorf("SendLink(%q) = %v, want ErrBadEmail", addr, err)
 		}
 	}
 	for _, ret := range []string{"https://evil.example/", "//evil.example", "javascript:alert(1)", ""} {
-		if err := e.links.SendLink(ctx, "jane@example.com", "news", ret, ""); !errors.Is(err, auth.ErrBadReturn) {
+		if err := e.links.SendLink(ctx, auth.LinkRequest{Email: "jane@example.com", SiteID: "news", ReturnTo: ret}); !errors.Is(err, auth.ErrBadReturn) {
 			t.Errorf("SendLink return %q = %v, want ErrBadReturn", ret, err)
 		}
 	}

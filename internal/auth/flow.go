@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"parley/internal/comment"
+	"parley/internal/i18n"
 )
 
 // Errors a log-in can end with. They say what went wrong in terms a
@@ -173,6 +174,10 @@ type BeginRequest struct {
 	// as registered with it, e.g. https://comments.example/auth/google/callback.
 	// An https callback makes the cookie Secure.
 	CallbackURL string
+	// Lang is the language the reader sees the comments in, such as "ar";
+	// Parley's own pages at the end of the log-in speak it. "" means the
+	// browser's.
+	Lang string
 }
 
 // Pending is what Begin stored and Finish gives back.
@@ -182,6 +187,7 @@ type Pending struct {
 	ReturnTo string
 	Mode     Mode
 	Bind     string // BeginRequest.Bind, or what the email link was sent with
+	Lang     string // BeginRequest.Lang, or the email link's; "" if not given
 	Started  time.Time
 }
 
@@ -202,6 +208,7 @@ type flowCookie struct {
 	Mode     Mode   `json:"m"`
 	Bind     string `json:"b,omitempty"`
 	Callback string `json:"cb"`
+	Lang     string `json:"l,omitempty"`
 	Started  int64  `json:"t"`
 }
 
@@ -245,6 +252,7 @@ func (f *Flow) Begin(w http.ResponseWriter, r BeginRequest) (string, error) {
 		Mode:     r.Mode,
 		Bind:     r.Bind,
 		Callback: r.CallbackURL,
+		Lang:     knownLang(r.Lang),
 		Started:  f.now().Unix(),
 	}
 	b, err := json.Marshal(st)
@@ -302,7 +310,7 @@ func (f *Flow) Finish(w http.ResponseWriter, r *http.Request) (*Result, error) {
 		return nil, ErrNoFlow
 	}
 	res := &Result{Pending: Pending{Provider: st.Provider, SiteID: st.Site, ReturnTo: st.Return,
-		Mode: st.Mode, Bind: st.Bind, Started: time.Unix(st.Started, 0)}}
+		Mode: st.Mode, Bind: st.Bind, Lang: st.Lang, Started: time.Unix(st.Started, 0)}}
 	now := f.now()
 	if age := now.Sub(res.Started); age > FlowMaxAge || age < -time.Minute {
 		return res, ErrExpired
@@ -387,4 +395,13 @@ func cleanCode(s string) string {
 		}
 		return '?'
 	}, s)
+}
+
+// knownLang returns the language Parley has a table for that best fits
+// tag, or "" for "": what the reader asked for, never free text.
+func knownLang(tag string) string {
+	if tag == "" {
+		return ""
+	}
+	return i18n.Get(tag).Lang()
 }

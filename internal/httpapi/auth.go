@@ -12,6 +12,7 @@ import (
 
 	"parley/internal/auth"
 	"parley/internal/comment"
+	"parley/internal/i18n"
 	"parley/internal/login"
 	"parley/internal/service"
 	"parley/internal/spam"
@@ -209,8 +210,9 @@ func (s *Server) handleLoginStart(w http.ResponseWriter, r *http.Request) {
 		s.writeHTMLError(w, r, err)
 		return
 	}
+	t := words(r, "")
 	if s.cfg.Login == nil {
-		s.loginPage(w, http.StatusNotFound, "Log in", "This Parley server has no log-in configured.")
+		s.loginPage(w, t, http.StatusNotFound, "login", t.T("page.no_login"))
 		return
 	}
 	mode := auth.Mode(q.Get("mode"))
@@ -221,16 +223,17 @@ func (s *Server) handleLoginStart(w http.ResponseWriter, r *http.Request) {
 		Mode:        mode,
 		Bind:        q.Get("bind"),
 		CallbackURL: base + "/auth/" + url.PathEscape(r.PathValue("provider")) + "/callback",
+		Lang:        q.Get("lang"),
 	})
 	switch {
 	case errors.Is(err, login.ErrNotOffered) || errors.Is(err, auth.ErrUnknownProvider):
-		s.loginPage(w, http.StatusNotFound, "Log in", "This site does not offer that log-in.")
+		s.loginPage(w, t, http.StatusNotFound, "login", t.T("page.not_offered"))
 		return
 	case errors.Is(err, auth.ErrBadReturn):
-		s.loginPage(w, http.StatusBadRequest, "Log in", "That page is not one of this site's, so Parley will not send you back to it.")
+		s.loginPage(w, t, http.StatusBadRequest, "login", t.T("page.bad_return"))
 		return
 	case err != nil:
-		s.loginPage(w, http.StatusBadRequest, "Log in", "This log-in request is not valid.")
+		s.loginPage(w, t, http.StatusBadRequest, "login", t.T("page.bad_request"))
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
@@ -238,22 +241,23 @@ func (s *Server) handleLoginStart(w http.ResponseWriter, r *http.Request) {
 }
 
 // loginErrorMessage tells the reader what went wrong, in their terms.
-func loginErrorMessage(err error) string {
+func loginErrorMessage(t *i18n.Table, err error) string {
+	key := "page.our_side"
 	switch {
 	case errors.Is(err, auth.ErrDenied):
-		return "The log-in was cancelled."
+		key = "page.cancelled"
 	case errors.Is(err, auth.ErrExpired):
-		return "The log-in took too long. Please try again."
+		key = "page.too_long"
 	case errors.Is(err, auth.ErrNoFlow), errors.Is(err, auth.ErrState), errors.Is(err, auth.ErrReplay):
-		return "This log-in could not be completed in this browser. Please try again."
+		key = "page.other_browser"
 	case errors.Is(err, auth.ErrProvider), errors.Is(err, auth.ErrIDToken):
-		return "The log-in service did not confirm who you are. Please try again."
+		key = "page.not_confirmed"
 	case errors.Is(err, auth.ErrBadLink):
-		return "This log-in link is not valid. Please ask for a new one."
+		key = "page.bad_link"
 	case errors.Is(err, auth.ErrBadReturn):
-		return "That page is not one of this site's, so Parley will not send you back to it."
+		key = "page.bad_return"
 	}
-	return "Something went wrong on our side. Please try again."
+	return t.T(key)
 }
 
 func (s *Server) handleLoginCallback(w http.ResponseWriter, r *http.Request) {
@@ -272,11 +276,16 @@ func (s *Server) handleLoginCallback(w http.ResponseWriter, r *http.Request) {
 // it. The session token itself never appears in a URL.
 func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, st *login.Started, err error) {
 	w.Header().Set("Cache-Control", "no-store")
+	// Parley's words here are in the language the log-in began in.
+	t := words(r, "")
+	if st != nil && st.Result != nil {
+		t = words(r, st.Result.Lang)
+	}
 	if st == nil || st.Result == nil || errors.Is(err, auth.ErrBadReturn) {
 		// No page to go back to, or one the site no longer allows (its
 		// origins changed while the reader was logging in).
 		s.log.Info("log-in refused", "err", err)
-		s.loginPage(w, http.StatusBadRequest, "Log in", loginErrorMessage(err))
+		s.loginPage(w, t, http.StatusBadRequest, "login", loginErrorMessage(t, err))
 		return
 	}
 	res := st.Result
@@ -289,15 +298,15 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, st *login.S
 		if !errors.Is(err, auth.ErrDenied) {
 			s.log.Warn("log-in failed", "provider", res.Provider, "err", err)
 		}
-		message = loginErrorMessage(err)
+		message = loginErrorMessage(t, err)
 	}
 	if res.Mode == auth.ModePopup {
-		s.popupResult(w, res.ReturnTo, code, message)
+		s.popupResult(w, t, res.ReturnTo, code, message)
 		return
 	}
 	if message != "" && res.Bind == "" {
 		// Without JavaScript nothing would show a message on the page.
-		s.loginPage(w, http.StatusBadRequest, "Log in", message)
+		s.loginPage(w, t, http.StatusBadRequest, "login", message)
 		return
 	}
 	if st.Session != nil {
@@ -317,10 +326,10 @@ func (s *Server) finishLogin(w http.ResponseWriter, r *http.Request, st *login.S
 }
 
 var popupTmpl = template.Must(template.New("popup").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{{if .Code}}Logged in{{else}}Log-in failed{{end}}</title>
+<html lang="{{.Lang}}" dir="{{.Dir}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{{.Title}}</title>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:30rem;margin:2rem auto;padding:0 1rem}</style></head>
-<body><p>{{if .Code}}You are logged in. You can close this window.{{else}}{{.Message}}{{end}}</p>
+<body><p>{{.Message}}</p>
 <script nonce="{{.Nonce}}">
 (function () {
   var o = window.opener;
@@ -340,7 +349,7 @@ var popupTmpl = template.Must(template.New("popup").Parse(`<!doctype html>
 
 // popupResult ends a popup log-in: the window hands its result to the
 // page that opened it, addressed to that page's origin only, and closes.
-func (s *Server) popupResult(w http.ResponseWriter, returnTo, code, message string) {
+func (s *Server) popupResult(w http.ResponseWriter, t *i18n.Table, returnTo, code, message string) {
 	nonce := make([]byte, 16)
 	rand.Read(nonce)
 	n := hex.EncodeToString(nonce)
@@ -353,7 +362,12 @@ func (s *Server) popupResult(w http.ResponseWriter, returnTo, code, message stri
 	var b bytes.Buffer
 	back, _ := url.Parse(returnTo) // checked by the flow
 	back.Fragment, back.RawFragment = "", ""
-	popupTmpl.Execute(&b, map[string]any{"Code": code, "Message": message, "Nonce": n, "Data": data,
+	title, text := t.T("page.failed_title"), message
+	if message == "" {
+		title, text = t.T("page.logged_in_title"), t.T("page.logged_in")
+	}
+	popupTmpl.Execute(&b, map[string]any{"Lang": t.Lang(), "Dir": t.Dir(), "Title": title, "Message": text,
+		"Code": code, "Nonce": n, "Data": data,
 		"Origin": service.OriginOf(returnTo), "Back": back.String() + "#parley-login=" + url.QueryEscape(code)})
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
@@ -462,7 +476,8 @@ func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request) {
 		back := r.PostForm.Get("return")
 		site, err := s.svc.Site(r.Context(), r.FormValue("site"))
 		if err != nil || !s.returnAllowed(site, back) {
-			s.loginPage(w, http.StatusOK, "Logged out", "You are logged out.")
+			t := words(r, "")
+			s.loginPage(w, t, http.StatusOK, "page.logged_out_title", t.T("page.logged_out"))
 			return
 		}
 		http.Redirect(w, r, back+"#respond", http.StatusSeeOther)
@@ -501,12 +516,16 @@ func (s *Server) handleSendLink(w http.ResponseWriter, r *http.Request) {
 		Email  string `json:"email"`
 		Return string `json:"return"`
 		Bind   string `json:"bind"`
+		Lang   string `json:"lang"` // the widget's; the email speaks it
 	}
 	if err := decodeJSON(w, r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if err := s.sendLink(r, site, in.Email, in.Return, in.Bind); err != nil {
+	if in.Lang == "" {
+		in.Lang = language(r)
+	}
+	if err := s.sendLink(r, site, auth.LinkRequest{Email: in.Email, ReturnTo: in.Return, Bind: in.Bind, Lang: in.Lang}); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
@@ -515,8 +534,9 @@ func (s *Server) handleSendLink(w http.ResponseWriter, r *http.Request) {
 }
 
 // sendLink mails a log-in link and says what went wrong in a reader's words.
-func (s *Server) sendLink(r *http.Request, site *comment.Site, email, returnTo, bind string) error {
-	err := s.cfg.Login.SendLink(r.Context(), site, email, returnTo, clientIP(r), bind)
+func (s *Server) sendLink(r *http.Request, site *comment.Site, link auth.LinkRequest) error {
+	email := link.Email
+	err := s.cfg.Login.SendLink(r.Context(), site, link, clientIP(r))
 	switch {
 	case errors.Is(err, auth.ErrBadBind):
 		return comment.Invalid("bind", "This log-in request is not valid. Please reload the page.")
@@ -575,11 +595,11 @@ func isSSOError(err error) bool {
 	return false
 }
 
-var emailLinkTmpl = template.Must(template.New("link").Parse(`<h1>Log in to comment</h1>
+var emailLinkTmpl = template.Must(template.New("link").Parse(`<h1>{{.T.T "page.login_title"}}</h1>
 <form method="post" action="{{.Action}}">
 <input type="hidden" name="token" value="{{.Token}}">
-<p>Press the button to finish logging in. You will go back to the article.</p>
-<p><button type="submit">Log in</button></p>
+<p>{{.T.T "page.link_press"}}</p>
+<p><button type="submit">{{.T.T "login"}}</button></p>
 </form>`))
 
 // handleEmailLinkPage is where an emailed link lands. Mail scanners open
@@ -591,10 +611,12 @@ func (s *Server) handleEmailLinkPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var b bytes.Buffer
-	emailLinkTmpl.Execute(&b, map[string]string{"Action": s.baseURL(r) + "/auth/email", "Token": r.URL.Query().Get("token")})
+	t := words(r, "") // the link carries the language it was asked for in
+	action := s.baseURL(r) + "/auth/email?" + url.Values{"lang": {t.Lang()}}.Encode()
+	emailLinkTmpl.Execute(&b, map[string]any{"T": t, "Action": action, "Token": r.URL.Query().Get("token")})
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("Referrer-Policy", "no-referrer")
-	writePage(w, http.StatusOK, "en", "Log in", template.HTML(b.String()))
+	writePage(w, http.StatusOK, t.Lang(), t.T("login"), template.HTML(b.String()))
 }
 
 func (s *Server) handleEmailLinkConfirm(w http.ResponseWriter, r *http.Request) {
@@ -615,38 +637,42 @@ func (s *Server) handleEmailLinkConfirm(w http.ResponseWriter, r *http.Request) 
 	}
 	st, err := s.cfg.Login.ConsumeLink(r.Context(), r.PostForm.Get("token"))
 	if st != nil && st.Result != nil && errors.Is(err, auth.ErrExpired) {
-		s.loginPage(w, http.StatusGone, "Log in", "This log-in link has expired. Please ask for a new one.")
+		t := words(r, st.Result.Lang)
+		s.loginPage(w, t, http.StatusGone, "login", t.T("page.link_expired"))
 		return
 	}
 	if st != nil && st.Result != nil && errors.Is(err, auth.ErrReplay) {
-		s.loginPage(w, http.StatusGone, "Log in", "This log-in link was already used. Please ask for a new one.")
+		t := words(r, st.Result.Lang)
+		s.loginPage(w, t, http.StatusGone, "login", t.T("page.link_used"))
 		return
 	}
 	s.finishLogin(w, r, st, err)
 }
 
-// loginPage answers a browser with a short page on Parley.
-func (s *Server) loginPage(w http.ResponseWriter, status int, title, message string) {
+// loginPage answers a browser with a short page on Parley in t's
+// language: the title is a key of t, the message its text.
+func (s *Server) loginPage(w http.ResponseWriter, t *i18n.Table, status int, titleKey, message string) {
 	w.Header().Set("Cache-Control", "no-store")
-	writePage(w, status, "en", title, template.HTML("<p>"+template.HTMLEscapeString(message)+"</p>"))
+	writePage(w, status, t.Lang(), t.T(titleKey), template.HTML("<p>"+template.HTMLEscapeString(message)+"</p>"))
 }
 
-var loginPageTmpl = template.Must(template.New("login").Parse(`<h1>Log in to comment on {{.Site}}</h1>
-{{if .Providers}}<ul>{{range .Providers}}<li><a href="{{.URL}}"><img src="{{.Icon}}" alt="" width="20" height="20"> Log in with {{.Name}}</a></li>{{end}}</ul>{{end}}
+var loginPageTmpl = template.Must(template.New("login").Parse(`<h1>{{.T.T "page.login_to" "site" .Site}}</h1>
+{{if .Providers}}<ul>{{range .Providers}}<li><a href="{{.URL}}"><img src="{{.Icon}}" alt="" width="20" height="20"> {{$.T.T "login.with" "name" .Name}}</a></li>{{end}}</ul>{{end}}
 {{if .Email}}<form method="post" action="{{.EmailAction}}">
 <input type="hidden" name="return" value="{{.Return}}">
-<p><label for="email">Email</label><br><input id="email" name="email" type="email" autocomplete="email" required value="{{.Address}}"></p>
+<p><label for="email">{{.T.T "form.email"}}</label><br><input id="email" name="email" type="email" autocomplete="email" required value="{{.Address}}"></p>
 {{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
-<p><button type="submit">Send me a log-in link</button></p></form>{{end}}
-{{if .Sent}}<p role="status">We sent a log-in link to {{.Address}}. Open it on this device to continue.</p>{{end}}
+<p><button type="submit">{{.T.T "page.send_link"}}</button></p></form>{{end}}
+{{if .Sent}}<p role="status">{{.T.T "login.sent" "email" .Address}}</p>{{end}}
 {{with .LogoutAll}}<form method="post" action="{{.}}"><input type="hidden" name="return" value="{{$.Return}}">
-<p>You are logged in as {{$.Who}}. <button type="submit">Log out everywhere</button> ends your log-in on every device.</p></form>{{end}}
-<p><a href="{{.Return}}">Back to the article</a></p>`))
+<p>{{$.T.T "page.logged_in_as" "name" $.Who}} <button type="submit">{{$.T.T "logout.all"}}</button></p>
+<p>{{$.T.T "page.logout_all_hint"}}</p></form>{{end}}
+<p><a href="{{.Return}}">{{.T.T "reply.back"}}</a></p>`))
 
 // handleLoginPage lists a site's log-in choices on Parley itself, for
 // readers without JavaScript.
 func (s *Server) handleLoginPage(w http.ResponseWriter, r *http.Request) {
-	s.renderLoginPage(w, r, "", "", false)
+	s.renderLoginPage(w, r, http.StatusOK, "", "", false)
 }
 
 func (s *Server) handleLoginPageEmail(w http.ResponseWriter, r *http.Request) {
@@ -669,20 +695,20 @@ func (s *Server) handleLoginPageEmail(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	email := r.PostForm.Get("email")
-	if err := s.sendLink(r, site, email, r.PostForm.Get("return"), ""); err != nil {
+	link := auth.LinkRequest{Email: email, ReturnTo: r.PostForm.Get("return"), Lang: language(r)}
+	if err := s.sendLink(r, site, link); err != nil {
 		status, body := errorStatus(err)
 		if status >= 500 {
 			s.writeHTMLError(w, r, err)
 			return
 		}
-		w.WriteHeader(status)
-		s.renderLoginPage(w, r, email, body.Message, false)
+		s.renderLoginPage(w, r, status, email, errorText(words(r, ""), body), false)
 		return
 	}
-	s.renderLoginPage(w, r, email, "", true)
+	s.renderLoginPage(w, r, http.StatusOK, email, "", true)
 }
 
-func (s *Server) renderLoginPage(w http.ResponseWriter, r *http.Request, address, problem string, sent bool) {
+func (s *Server) renderLoginPage(w http.ResponseWriter, r *http.Request, status int, address, problem string, sent bool) {
 	site, err := s.svc.Site(r.Context(), r.PathValue("site"))
 	if err != nil {
 		s.writeHTMLError(w, r, err)
@@ -692,14 +718,16 @@ func (s *Server) renderLoginPage(w http.ResponseWriter, r *http.Request, address
 	if r.Method == http.MethodPost {
 		ret = r.PostForm.Get("return")
 	}
+	t := words(r, "")
 	if !s.returnAllowed(site, ret) {
-		s.loginPage(w, http.StatusBadRequest, "Log in", "That page is not one of this site's, so Parley will not send you back to it.")
+		s.loginPage(w, t, http.StatusBadRequest, "login", t.T("page.bad_return"))
 		return
 	}
 	base := s.baseURL(r)
-	lv := s.loginView(base, site, ret)
-	data := map[string]any{"Site": site.Name, "Return": ret, "Address": address, "Error": problem, "Sent": sent,
-		"EmailAction": base + "/sites/" + url.PathEscape(site.ID) + "/login/email", "Email": lv != nil && lv.EmailURL != ""}
+	lv := s.loginView(base, site, ret, t.Lang())
+	data := map[string]any{"T": t, "Site": site.Name, "Return": ret, "Address": address, "Error": problem, "Sent": sent,
+		"EmailAction": base + "/sites/" + url.PathEscape(site.ID) + "/login/email?" + url.Values{"lang": {t.Lang()}}.Encode(),
+		"Email":       lv != nil && lv.EmailURL != ""}
 	if lv != nil {
 		data["Providers"] = lv.Providers
 	}
@@ -714,40 +742,42 @@ func (s *Server) renderLoginPage(w http.ResponseWriter, r *http.Request, address
 	var b bytes.Buffer
 	loginPageTmpl.Execute(&b, data)
 	w.Header().Set("Cache-Control", "no-store")
-	writePage(w, http.StatusOK, "en", "Log in", template.HTML(b.String()))
+	writePage(w, status, t.Lang(), t.T("login"), template.HTML(b.String()))
 }
 
 // loginView is the log-in choice of the form without JavaScript; every
-// link is a redirect-mode log-in that comes back to back.
-func (s *Server) loginView(base string, site *comment.Site, back string) *widget.LoginView {
+// link is a redirect-mode log-in that comes back to back, with Parley's
+// pages on the way in lang.
+func (s *Server) loginView(base string, site *comment.Site, back, lang string) *widget.LoginView {
 	lj := s.loginChoices(base, site)
 	v := &widget.LoginView{Guests: string(lj.Guests)}
 	for _, p := range lj.Providers {
-		q := url.Values{"site": {site.ID}, "mode": {"redirect"}, "return": {back}}
+		q := url.Values{"site": {site.ID}, "mode": {"redirect"}, "return": {back}, "lang": {lang}}
 		v.Providers = append(v.Providers, widget.ProviderLink{ID: p.ID, Name: p.Name, Icon: p.Icon,
 			URL: base + "/auth/" + url.PathEscape(p.ID) + "/start?" + q.Encode()})
 	}
 	if lj.Email {
-		v.EmailURL = s.loginPageURL(base, site, back)
+		v.EmailURL = s.loginPageURL(base, site, back, lang)
 	}
 	return v
 }
 
 // loginPageURL is Parley's page of log-in choices for readers without
 // JavaScript, coming back to back.
-func (s *Server) loginPageURL(base string, site *comment.Site, back string) string {
-	return base + "/sites/" + url.PathEscape(site.ID) + "/login?" + url.Values{"return": {back}}.Encode()
+func (s *Server) loginPageURL(base string, site *comment.Site, back, lang string) string {
+	return base + "/sites/" + url.PathEscape(site.ID) + "/login?" + url.Values{"return": {back}, "lang": {lang}}.Encode()
 }
 
 // loginReturn is where a log-in started from the form without JavaScript
 // comes back to: Parley's reply page for the article, which shows the
 // reader as logged in (the article's copy of the form was rendered by the
 // site's server and cannot), or the article itself when Parley has no
-// public address or the article is on Parley itself (the demo).
-func (s *Server) loginReturn(base string, site *comment.Site, t *service.Thread, pageURL, title string) string {
+// public address or the article is on Parley itself (the demo). The
+// reply page speaks lang, as the thread did.
+func (s *Server) loginReturn(base string, site *comment.Site, t *service.Thread, pageURL, title, lang string) string {
 	if s.cfg.Login != nil && !strings.EqualFold(service.OriginOf(pageURL), service.OriginOf(base)) {
 		if u := s.cfg.Login.ReplyURL(site.ID, t.Key, pageURL, title); u != "" && service.OnSite(site, pageURL) {
-			return u
+			return u + "&" + url.Values{"lang": {lang}}.Encode()
 		}
 	}
 	return pageURL
@@ -768,7 +798,7 @@ func (s *Server) userView(r *http.Request, site *comment.Site, sess *auth.Sessio
 	base := s.baseURL(r)
 	return &widget.UserView{Name: u.Name, Avatar: u.Avatar, Account: u.Account, Email: u.Email, Provider: u.Provider,
 		LogoutAction: base + "/auth/logout?" + url.Values{"site": {site.ID}}.Encode(),
-		ChangeURL:    s.loginPageURL(base, site, back)}
+		ChangeURL:    s.loginPageURL(base, site, back, language(r))}
 }
 
 func isRateLimit(err error) bool {

@@ -19,18 +19,20 @@ import (
 func (s *Server) threadView(r *http.Request, site *comment.Site, t *service.Thread, pageURL string) *widget.ThreadView {
 	base := s.baseURL(r)
 	q := r.URL.Query()
+	lang := language(r)
 	v := &widget.ThreadView{
-		Lang:       language(r),
-		SiteID:     site.ID,
-		SiteName:   site.Name,
-		Page:       t.Key,
-		PageURL:    pageURL,
-		Title:      q.Get("title"),
-		Total:      t.Total,
-		Sort:       string(t.Sort),
-		Closed:     t.Closed,
-		BaseURL:    base,
-		FormAction: base + "/sites/" + url.PathEscape(site.ID) + "/comments",
+		Lang:     lang,
+		SiteID:   site.ID,
+		SiteName: site.Name,
+		Page:     t.Key,
+		PageURL:  pageURL,
+		Title:    q.Get("title"),
+		Total:    t.Total,
+		Sort:     string(t.Sort),
+		Closed:   t.Closed,
+		BaseURL:  base,
+		// The answer to the form (an error, say) speaks the thread's language.
+		FormAction: base + "/sites/" + url.PathEscape(site.ID) + "/comments?" + url.Values{"lang": {lang}}.Encode(),
 		Token:      s.svc.FormToken(site.ID),
 		PrivacyURL: base + "/sites/" + url.PathEscape(site.ID) + "/privacy",
 		StyleURL:   base + s.assets.StylePath(),
@@ -60,8 +62,8 @@ func (s *Server) threadView(r *http.Request, site *comment.Site, t *service.Thre
 			v.ParentID, v.ParentName = p, name
 		}
 	}
-	back := s.loginReturn(base, site, t, pageURL, v.Title)
-	v.Login = s.loginView(base, site, back)
+	back := s.loginReturn(base, site, t, pageURL, v.Title, v.Lang)
+	v.Login = s.loginView(base, site, back, v.Lang)
 	if s.cfg.Login != nil {
 		if sess, _, err := s.cfg.Login.SessionFor(r, site); err == nil {
 			v.User = s.userView(r, site, sess, back)
@@ -176,8 +178,8 @@ func (s *Server) handleReplyPage(w http.ResponseWriter, r *http.Request) {
 	}
 	if !service.OnSite(site, v.PageURL) {
 		w.Header().Set("Cache-Control", "no-store")
-		writePage(w, http.StatusBadRequest, "en", site.Name, template.HTML("<p>"+template.HTMLEscapeString(
-			"That page is not one of this site's.")+"</p>"))
+		t := i18n.Get(v.Lang)
+		writePage(w, http.StatusBadRequest, v.Lang, site.Name, template.HTML("<p>"+template.HTMLEscapeString(t.T("page.not_on_site"))+"</p>"))
 		return
 	}
 	var thread, b bytes.Buffer
@@ -314,7 +316,8 @@ func (s *Server) renderFormAgain(w http.ResponseWriter, r *http.Request, site *c
 	if field == "" || field == "page" || field == "parent" || field == "title" {
 		field = "body" // shown above the comment box
 	}
-	v.Errors = map[string]string{field: ve.Message}
+	_, body := errorStatus(ve)
+	v.Errors = map[string]string{field: errorText(i18n.Get(v.Lang), body)}
 	v.Values = map[string]string{"name": d.Name, "email": d.Email, "website": d.Website, "body": d.Body}
 	var b bytes.Buffer
 	if err := widget.RenderThread(&b, v); err != nil {
@@ -331,11 +334,34 @@ func (s *Server) writeHTMLError(w http.ResponseWriter, r *http.Request, err erro
 		s.writeError(w, r, err) // logs it
 		return
 	}
+	t := words(r, "")
+	message := errorText(t, body)
 	if errors.Is(err, comment.ErrNotFound) {
-		body.Message = "There is no such site or page on this Parley server."
+		message = t.T("page.no_such")
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writePage(w, status, "en", "Comments", template.HTML("<p>"+template.HTMLEscapeString(body.Message)+"</p>"))
+	writePage(w, status, t.Lang(), t.T("page.comments"), template.HTML("<p>"+template.HTMLEscapeString(message)+"</p>"))
+}
+
+// words is the table for Parley's own pages: lang if the reader's
+// language is known from elsewhere (the log-in they began), else ?lang=,
+// else the browser's Accept-Language.
+func words(r *http.Request, lang string) *i18n.Table {
+	if lang != "" {
+		return i18n.Get(lang)
+	}
+	return i18n.Get(language(r))
+}
+
+// errorText is an error's message for a page in t's language: the
+// tables' words for its code where they have them (the widget uses the
+// same), else the server's message. English pages keep the server's
+// message, which may say more than the table's.
+func errorText(t *i18n.Table, body errorBody) string {
+	if t.Lang() != i18n.Fallback && t.Has("error."+body.Code) {
+		return t.T("error." + body.Code)
+	}
+	return body.Message
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>

@@ -407,21 +407,22 @@ func (l *Login) SessionTTL() time.Duration { return l.ttl }
 // Email reports whether log-in by email link is configured at all.
 func (l *Login) Email() bool { return l.links != nil }
 
-// SendLink mails a log-in link, within the per-address and per-client
-// limits (a *spam.RateLimitError when over). bind is the asking widget's
-// browser key, "" for a page without JavaScript.
-func (l *Login) SendLink(ctx context.Context, site *comment.Site, email, returnTo, ip, bind string) error {
+// SendLink mails a log-in link for site (r.SiteID is set from it),
+// within the per-address and per-client (ip) limits: a
+// *spam.RateLimitError when over.
+func (l *Login) SendLink(ctx context.Context, site *comment.Site, r auth.LinkRequest, ip string) error {
 	if l.links == nil || !l.Offers(site, auth.EmailProvider) {
 		return ErrNotOffered
 	}
-	addr, err := auth.NormalizeEmail(email)
+	addr, err := auth.NormalizeEmail(r.Email)
 	if err != nil {
 		return err
 	}
 	if err := l.limiter.Allow(ctx, &spam.Input{IP: ip, Email: addr}, l.now()); err != nil {
 		return err
 	}
-	return l.links.SendLink(ctx, addr, site.ID, returnTo, bind)
+	r.Email, r.SiteID = addr, site.ID
+	return l.links.SendLink(ctx, r)
 }
 
 // ConsumeLink accepts an emailed link once and starts a session.

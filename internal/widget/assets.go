@@ -114,11 +114,16 @@ func New() (*Assets, error) {
 
 // serverOnly lists the translation keys only the server-rendered thread
 // uses (absolute dates, grouped numbers, the like count without
-// JavaScript, Parley's own reply page); the script formats these with Intl, so it is served
-// without them.
+// JavaScript, Parley's own reply page); the script formats these with
+// Intl, so it is served without them. So are all "page." keys (Parley's
+// own log-in and message pages) and "mail." keys (the log-in email).
 var serverOnly = map[string]bool{
 	"date.format": true, "date.months": true, "date.am": true, "date.pm": true,
 	"num.group": true, "likes": true, "permalink": true, "reply.back": true,
+}
+
+func isServerOnly(key string) bool {
+	return serverOnly[key] || strings.HasPrefix(key, "page.") || strings.HasPrefix(key, "mail.")
 }
 
 // tablesJSON returns every language's table without the serverOnly keys,
@@ -135,7 +140,7 @@ func tablesJSON() []byte {
 			panic(fmt.Sprintf("widget: table %s: %v", l, err))
 		}
 		for k := range t {
-			if !serverOnly[k] {
+			if !isServerOnly(k) {
 				keys[k] = true
 			}
 		}

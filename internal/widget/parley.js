@@ -559,7 +559,7 @@ function mount(host) {
 	// to post back a code (see the message listener below) or be closed.
 	function connect(p, b) {
 		store(PK, Date.now());
-		const u = BASE + '/auth/' + p.id + '/start?site=' + S + '&bind=' + KEY + '&return=' + encodeURIComponent(location.href) + '&mode=';
+		const u = BASE + '/auth/' + p.id + '/start?site=' + S + '&bind=' + KEY + '&lang=' + lang + '&return=' + encodeURIComponent(location.href) + '&mode=';
 		stop();
 		popup = W.open(u + 'popup', 'parley-login', 'popup,width=520,height=640');
 		if (!popup) return tell(t('login.blocked'), ' ', h('a', {href: u + 'redirect'}, t('login.here')));
@@ -620,7 +620,7 @@ function mount(host) {
 		try {
 			const email = mail.value.trim();
 			store(PK, Date.now());
-			await api('POST', SP + '/auth/email', {email, return: location.href, bind: KEY});
+			await api('POST', SP + '/auth/email', {email, return: location.href, bind: KEY, lang});
 			tell(h('span', null, tb('login.sent', {email})));
 		} catch (e) {
 			const s = errText(e);
