@@ -292,6 +292,18 @@ func TestBrowser_Arabic(t *testing.T) {
 		t.Errorf("reply box %+v is not indented from the right of its parent %+v", rb, pb)
 	}
 	b.screenshot("widget-arabic.png")
+	// The Arabic words came from Parley once, beside the script, which
+	// holds only English.
+	_, requests, _ := b.seen()
+	tables := 0
+	for _, u := range requests {
+		if strings.HasPrefix(u, s.parley.URL+"/widget/") && strings.HasSuffix(u, "/ar.json") {
+			tables++
+		}
+	}
+	if tables != 1 {
+		t.Errorf("the Arabic table was fetched %d times; requests: %v", tables, requests)
+	}
 
 	// The server-rendered thread is mirrored the same way.
 	b.do(chromedp.Navigate(s.includeURL(key) + "?lang=ar"))

@@ -237,6 +237,9 @@ func TestBrowser_LogInWithPopup(t *testing.T) {
 		if !strings.HasPrefix(r, s.hostURL) && !strings.HasPrefix(r, s.parleyURL) && !strings.HasPrefix(r, s.op.Issuer()) && !strings.HasPrefix(r, "data:") {
 			t.Errorf("the page requested %s", r)
 		}
+		if strings.HasPrefix(r, s.parleyURL+"/widget/") && strings.HasSuffix(r, ".json") {
+			t.Errorf("an English page fetched a language table: %s", r)
+		}
 	}
 	b.screenshot("logged-out.png")
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,12 +17,14 @@ import (
 )
 
 // Assets holds the widget's script and stylesheet, built once at start-up:
-// the script has the translation tables and the stylesheet's path inlined,
-// and both are kept plain and gzipped, under paths that carry a hash of
-// their content so browsers and CDNs may cache them for ever. It also
-// holds the log-in icons, under stable paths (see IconPath).
+// the script has the English table and the stylesheet's path inlined, and
+// fetches another language's table only for a section shown in it. All
+// are kept plain and gzipped, under paths that carry a hash of their
+// content so browsers and CDNs may cache them for ever. It also holds the
+// log-in icons, under stable paths (see IconPath).
 type Assets struct {
 	js, css asset
+	tables  map[string]*asset // other languages' strings, by language
 	icons   map[string]*asset // by path
 }
 
@@ -32,6 +35,7 @@ type asset struct {
 	gz    []byte
 	etag  string // quoted; the gzipped bytes have the same tag plus "-gz"
 	csp   string // Content-Security-Policy, if any
+	cors  bool   // fetched by the widget from the article's origin
 }
 
 // iconNames are the built-in log-in icons: one per provider Parley knows,
@@ -72,8 +76,20 @@ func New() (*Assets, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &Assets{icons: make(map[string]*asset)}
+	a := &Assets{icons: make(map[string]*asset), tables: make(map[string]*asset)}
 	a.css = newAsset("parley.css", "text/css; charset=utf-8", []byte(stripComment(string(css))))
+	keys, en, others := widgetTables()
+	paths := map[string]string{}
+	for lang, values := range others {
+		t := newAsset(lang+".json", "application/json", values)
+		t.cors = true
+		a.tables[lang] = &t
+		paths[lang] = t.path
+	}
+	inline, err := json.Marshal([]any{keys, en, paths})
+	if err != nil {
+		return nil, err
+	}
 	js, err := minifyJS(string(src))
 	if err != nil {
 		return nil, err
@@ -84,9 +100,12 @@ func New() (*Assets, error) {
 		}
 	}
 	js = strings.Replace(js, cssPlaceholder, a.css.path, 1)
-	js = strings.Replace(js, i18nPlaceholder, string(tablesJSON()), 1)
+	js = strings.Replace(js, i18nPlaceholder, string(inline), 1)
 	a.js = newAsset("parley.js", "text/javascript; charset=utf-8", []byte(js))
 	all := []*asset{&a.js, &a.css}
+	for _, t := range a.tables {
+		all = append(all, t)
+	}
 	for _, name := range iconNames {
 		svg, err := files.ReadFile("icons/" + name + ".svg")
 		if err != nil {
@@ -126,13 +145,13 @@ func isServerOnly(key string) bool {
 	return serverOnly[key] || strings.HasPrefix(key, "page.") || strings.HasPrefix(key, "mail.")
 }
 
-// tablesJSON returns every language's table without the serverOnly keys,
-// as [keys, {"ar": [...], "en": [...]}]: the keys once, sorted, and each
-// language's strings (or plural forms) in the same order, null where a
-// language lacks one.
-func tablesJSON() []byte {
+// widgetTables returns the tables the widget uses (every language's,
+// without the serverOnly keys): the keys, sorted; the English strings (or
+// plural forms) in that order; and each other language's strings in the
+// same order as a JSON array, null where it lacks one.
+func widgetTables() (keys []string, en json.RawMessage, others map[string]json.RawMessage) {
 	tables := make(map[string]map[string]json.RawMessage)
-	keys := map[string]bool{}
+	seen := map[string]bool{}
 	for _, l := range i18n.Languages() {
 		var t map[string]json.RawMessage
 		if err := json.Unmarshal(i18n.JSON(l), &t); err != nil {
@@ -140,34 +159,34 @@ func tablesJSON() []byte {
 			panic(fmt.Sprintf("widget: table %s: %v", l, err))
 		}
 		for k := range t {
-			if !isServerOnly(k) {
-				keys[k] = true
+			if !isServerOnly(k) && !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
 			}
 		}
 		tables[l] = t
 	}
-	sorted := make([]string, 0, len(keys))
-	for k := range keys {
-		sorted = append(sorted, k)
-	}
-	sort.Strings(sorted)
-	values := make(map[string][]json.RawMessage)
+	sort.Strings(keys)
+	others = make(map[string]json.RawMessage)
 	for l, t := range tables {
-		for _, k := range sorted {
-			v, ok := t[k]
-			if !ok {
-				v = json.RawMessage("null")
+		values := make([]json.RawMessage, len(keys))
+		for i, k := range keys {
+			values[i] = t[k]
+			if values[i] == nil {
+				values[i] = json.RawMessage("null")
 			}
-			values[l] = append(values[l], v)
 		}
+		var b bytes.Buffer
+		enc := json.NewEncoder(&b)
+		enc.SetEscapeHTML(false)
+		if err := enc.Encode(values); err != nil {
+			panic(fmt.Sprintf("widget: table %s: %v", l, err))
+		}
+		others[l] = bytes.TrimSpace(b.Bytes())
 	}
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode([]any{sorted, values}); err != nil {
-		panic(fmt.Sprintf("widget: tables: %v", err))
-	}
-	return bytes.TrimSpace(b.Bytes())
+	en = others[i18n.Fallback]
+	delete(others, i18n.Fallback)
+	return keys, en, others
 }
 
 // minifyJS minifies the widget's script with esbuild (whitespace, syntax
@@ -227,6 +246,19 @@ func (a *Assets) StylePath() string { return a.css.path }
 // stylesheet, as served.
 func (a *Assets) GzipSize() (js, css int) { return len(a.js.gz), len(a.css.gz) }
 
+// TableGzipSize returns the gzipped size of the strings a section in lang
+// fetches besides the script: 0 for English, which the script holds, and
+// -1 for a language without a table.
+func (a *Assets) TableGzipSize(lang string) int {
+	if lang == i18n.Fallback {
+		return 0
+	}
+	if t := a.tables[lang]; t != nil {
+		return len(t.gz)
+	}
+	return -1
+}
+
 // Cache lifetimes: hashed paths never change; /embed.js is the stable URL
 // site owners paste, so browsers check it again every few minutes; icons
 // keep their paths across releases, so a day.
@@ -236,8 +268,9 @@ const (
 	cacheIcon      = "public, max-age=86400"
 )
 
-// ServeHTTP serves GET (and HEAD) /widget/{hash}/parley.js and
-// /widget/{hash}/parley.css with a year-long immutable cache,
+// ServeHTTP serves GET (and HEAD) /widget/{hash}/parley.js,
+// /widget/{hash}/parley.css and /widget/{hash}/{lang}.json (a language's
+// strings, to any origin) with a year-long immutable cache,
 // /embed.js (the same script) with a five-minute one, and the log-in
 // icons (IconPath) with a day-long one. Unknown hashes and files are 404:
 // an old hash would otherwise be cached for a year with new content.
@@ -259,6 +292,11 @@ func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			icon.serve(w, r, cacheIcon)
 			return
 		}
+		dir, file := path.Split(p)
+		if t := a.tables[strings.TrimSuffix(file, ".json")]; t != nil && t.path == dir+file {
+			t.serve(w, r, cacheImmutable)
+			return
+		}
 		http.NotFound(w, r)
 	}
 }
@@ -275,6 +313,10 @@ func (as *asset) serve(w http.ResponseWriter, r *http.Request, cache string) {
 	h.Set("Vary", "Accept-Encoding")
 	// Pages that set Cross-Origin-Embedder-Policy may still load us.
 	h.Set("Cross-Origin-Resource-Policy", "cross-origin")
+	if as.cors {
+		// Public words, the same for everyone: any page may read them.
+		h.Set("Access-Control-Allow-Origin", "*")
+	}
 	if etagMatch(r.Header.Get("If-None-Match"), etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return

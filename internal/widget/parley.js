@@ -23,7 +23,8 @@
  *                 site, which logs out a reader logged in that way.
  * More than one section on a page: mark each div with data-parley (and
  * data-site) instead of id="parley". Parley.mount(div) mounts one later,
- * e.g. after client-side navigation.
+ * e.g. after client-side navigation, and returns a promise that resolves
+ * once the section is shown.
  *
  * A server-rendered thread (Parley's HTML fragment) inside the div stays
  * visible until the widget has loaded, which then replaces it; if loading
@@ -39,15 +40,17 @@
  * are blocked, in this tab, coming back with #parley-login=CODE.
  *
  * widget.New builds the served script: it minifies this file (esbuild)
- * and inlines the translation tables and the stylesheet's hashed path for
+ * and inlines the English table, the paths of the other languages' tables
+ * (fetched when a section needs one) and the stylesheet's hashed path for
  * the two placeholders.
  */
 (() => {
 'use strict';
 const W = window, D = document;
 if (W.Parley) return;
-// The translation tables: the keys, and each language's strings in that order.
-const [KEYS, I18N] = __PARLEY_I18N__;
+// The translation tables: the keys, the English strings in that order, and
+// where each other language's strings are.
+const [KEYS, EN, LANGS] = __PARLEY_I18N__;
 const SRC = /^(.*?)\/(?:embed\.js|widget\/[^/]+\/parley\.js)(?:[?#].*)?$/;
 const me = D.currentScript || [...D.scripts].find(s => SRC.test(s.src));
 const m = me && SRC.exec(me.src);
@@ -138,29 +141,41 @@ if (back) {
 	try { back[2] = decodeURIComponent(back[2].replace(/\+/g, ' ')) } catch (e) { }
 }
 
+// strings returns a language's strings (in KEYS order), fetched once for
+// the page; English if they cannot be had, asking again next time.
+const tables = {en: EN};
+const strings = l => tables[l] || (tables[l] = fetch(BASE + LANGS[l]).then(r => r.ok ? r.json() : Promise.reject()).catch(() => { delete tables[l]; return EN }));
+
+// mount shows the comment section in host, once its language's strings
+// are here (the server-rendered thread, if any, stays until then). It
+// returns a promise of the section.
 function mount(host) {
 	if (!host || host.parley) return host && host.parley;
-	const ds = host.dataset, site = ds.site, S = encodeURIComponent(site || '');
-	if (!site) return;
+	if (!host.dataset.site) return;
+	// Language: the table for the base language (English if we have none).
+	const want = host.dataset.lang || D.documentElement.lang || navigator.language || 'en';
+	const base = want.toLowerCase().split(/[-_]/)[0];
+	const lang = /^[a-z]{2,3}$/.test(base) && LANGS[base] ? base : 'en';
+	return (host.parley = Promise.resolve(strings(lang)).then(V => show(host, want, base, lang, V)));
+}
+
+function show(host, want, base, lang, V) {
+	const ds = host.dataset, site = ds.site, S = encodeURIComponent(site);
 	const pre = host.querySelector('.parley[data-page]');
 	const canon = D.querySelector('link[rel=canonical]');
 	const page = ds.pageId || (pre && pre.dataset.page) || (canon && canon.href) || location.origin + location.pathname;
 	const url = canon ? canon.href : location.href.split('#')[0];
 	const title = ds.title || D.title;
 
-	// Language: the table for the base language (English if we have none);
 	// Intl gets the full tag when it is the same language, so ar-EG dates.
-	const want = ds.lang || D.documentElement.lang || navigator.language || 'en';
-	const base = want.toLowerCase().split(/[-_]/)[0];
-	const lang = I18N[base] ? base : 'en';
 	let loc = base == lang ? want.replace(/_/g, '-') : lang;
 	try { Intl.getCanonicalLocales(loc) } catch (e) { loc = lang }
-	const table = l => Object.fromEntries(KEYS.map((k, i) => [k, I18N[l][i]]));
-	const T = table(lang), EN = table('en');
+	const table = V => Object.fromEntries(KEYS.map((k, i) => [k, V[i]]));
+	const T = table(V), E = table(EN);
 	const nf = new Intl.NumberFormat(loc), pr = new Intl.PluralRules(loc);
 	const rtf = new Intl.RelativeTimeFormat(loc, {numeric: 'auto'});
 	const dtf = new Intl.DateTimeFormat(loc, {dateStyle: 'long', timeStyle: 'short'});
-	const msg = k => T[k] || EN[k];
+	const msg = k => T[k] || E[k];
 	const t = (k, v = {}) => (msg(k) || k).replace(/\{(\w+)\}/g, (s, p) => p in v ? v[p] : s);
 	// tb is t as nodes: each value goes in as a node, strings inside <bdi> so
 	// a name in another script doesn't scramble the sentence around it.
@@ -774,7 +789,7 @@ function mount(host) {
 	});
 
 	refresh();
-	return (host.parley = {add, refresh});
+	return {add, refresh};
 }
 
 W.Parley = {mount};
