@@ -11,15 +11,17 @@ import (
 	"unicode/utf8"
 
 	"parley/internal/comment"
+	"parley/internal/store"
 )
 
 // runComment lists and moderates comments from the command line:
 //
 //	parley comment list --site S [--status pending] [--limit N]
 //	parley comment approve|spam|delete|pending --site S ID...
+//	parley comment logout --site S ID...
 func runComment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"comment needs a subcommand: list, approve, spam, delete or pending"}
+		return usageError{"comment needs a subcommand: list, approve, spam, delete, pending or logout"}
 	}
 	sub := args[0]
 	fs := newFlags("comment "+sub, stderr)
@@ -36,10 +38,10 @@ func runComment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	to := map[string]comment.Status{"approve": comment.StatusApproved, "spam": comment.StatusSpam, "delete": comment.StatusDeleted, "pending": comment.StatusPending}
 	target, moderate := to[sub]
-	if sub != "list" && !moderate {
-		return usageError{fmt.Sprintf("unknown comment command %q (list, approve, spam, delete or pending)", sub)}
+	if sub != "list" && sub != "logout" && !moderate {
+		return usageError{fmt.Sprintf("unknown comment command %q (list, approve, spam, delete, pending or logout)", sub)}
 	}
-	if moderate && fs.NArg() == 0 {
+	if sub != "list" && fs.NArg() == 0 {
 		return usageError{"comment " + sub + " needs the ids of the comments"}
 	}
 	st, err := openStore(ctx, dbo)
@@ -63,6 +65,9 @@ func runComment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		return tw.Flush()
 	}
+	if sub == "logout" {
+		return logoutAuthors(ctx, st, *site, fs.Args(), stdout, stderr)
+	}
 	var failed []string
 	for _, id := range fs.Args() {
 		if _, err := svc.Moderate(ctx, *site, id, target); err != nil {
@@ -77,6 +82,38 @@ func runComment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	if len(failed) > 0 {
 		return fmt.Errorf("%d of %d comments not changed", len(failed), fs.NArg())
+	}
+	return nil
+}
+
+// logoutAuthors ends every session, on every device, of the logged-in
+// readers who wrote the comments ids of site: for a stolen account, or a
+// reader the site no longer wants to hear from before they come back as
+// a guest. Guests have no session to end.
+func logoutAuthors(ctx context.Context, st store.Store, site string, ids []string, stdout, stderr io.Writer) error {
+	failed := 0
+	for _, id := range ids {
+		c, err := st.Comment(ctx, id)
+		switch {
+		case errors.Is(err, comment.ErrNotFound) || err == nil && c.SiteID != site:
+			err = fmt.Errorf("site %q has no comment %s", site, id)
+		case err == nil && c.Author.Identity == "":
+			err = fmt.Errorf("comment %s was written by a guest (%s), who has no log-in to end", id, oneLine(c.Author.Name, 40))
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "parley:", err)
+			failed++
+			continue
+		}
+		n, err := st.DeleteSessions(ctx, c.Author.Identity)
+		if err != nil {
+			return err
+		}
+		provider, _, _ := strings.Cut(c.Author.Identity, ":")
+		fmt.Fprintf(stdout, "%s: ended %d session(s) of %s (log-in: %s)\n", id, n, oneLine(c.Author.Name, 40), provider)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d comments' authors not logged out", failed, len(ids))
 	}
 	return nil
 }

@@ -9,12 +9,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"parley/internal/auth"
 	"parley/internal/comment"
+	"parley/internal/service"
 )
 
 func TestSiteLogInSettings(t *testing.T) {
@@ -154,5 +156,67 @@ func TestServe_SSOFromTheCommandLine(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != 200 || s.Token == "" || s.User["name"] != "Desk Editor" {
 		t.Fatalf("sso: %d %+v", resp.StatusCode, s)
+	}
+}
+
+// TestCommentLogout: the operator logs a comment's author out on every
+// device; other readers stay logged in, and guests have nothing to end.
+func TestCommentLogout(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "l.db")
+	ctx := context.Background()
+	for _, site := range []string{"s", "other"} {
+		if err := run(ctx, []string{"site", "add", "--db", db, "--id", site, "--origin", "https://" + site + ".example"}, io.Discard, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := openStore(ctx, dbOptions{dsn: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	svc, _ := newService(ctx, st, nil)
+	mallory := auth.Identity{Provider: "github", Subject: "666", Name: "Mallory"}
+	jane := auth.Identity{Provider: "github", Subject: "7", Name: "Jane"}
+	for i, id := range []auth.Identity{mallory, mallory, jane} {
+		if err := st.CreateSession(ctx, &auth.Session{ID: "s" + strconv.Itoa(i), Identity: id, SiteID: "s", Created: time.Now(), Expires: time.Now().Add(time.Hour)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	posted, err := svc.Post(ctx, comment.Draft{SiteID: "s", Page: "https://s.example/a", Identity: mallory.Key(), Name: "Mallory", Body: "Buy my pills"}, service.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	guest, err := svc.Post(ctx, comment.Draft{SiteID: "s", Page: "https://s.example/a", Name: "Ada", Email: "ada@example.org", Body: "Hello"}, service.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var out, errOut bytes.Buffer
+	if err := run(ctx, []string{"comment", "logout", "--db", db, "--site", "s", posted.ID}, &out, &errOut); err != nil {
+		t.Fatalf("logout: %v (%s)", err, errOut.String())
+	}
+	if !strings.Contains(out.String(), "ended 2 session(s) of Mallory (log-in: github)") {
+		t.Errorf("said %q", out.String())
+	}
+	for id, want := range map[string]error{"s0": comment.ErrNotFound, "s1": comment.ErrNotFound, "s2": nil} {
+		if _, err := st.Session(ctx, id); !errors.Is(err, want) && !(want == nil && err == nil) {
+			t.Errorf("session %s: %v, want %v", id, err, want)
+		}
+	}
+	// A guest's comment, another site's comment and a missing one are
+	// each explained, and the command fails.
+	errOut.Reset()
+	err = run(ctx, []string{"comment", "logout", "--db", db, "--site", "other", guest.ID, "nope"}, io.Discard, &errOut)
+	if err == nil || !strings.Contains(err.Error(), "2 of 2") || strings.Count(errOut.String(), "has no comment") != 2 {
+		t.Errorf("other site: %v, said %q", err, errOut.String())
+	}
+	errOut.Reset()
+	err = run(ctx, []string{"comment", "logout", "--db", db, "--site", "s", guest.ID}, io.Discard, &errOut)
+	if err == nil || !strings.Contains(errOut.String(), "written by a guest (Ada)") {
+		t.Errorf("guest: %v, said %q", err, errOut.String())
+	}
+	var ue usageError
+	if err := run(ctx, []string{"comment", "logout", "--db", db, "--site", "s"}, io.Discard, io.Discard); !errors.As(err, &ue) {
+		t.Errorf("logout without ids = %v", err)
 	}
 }
