@@ -266,6 +266,27 @@ func TestBrowser_NoJavaScript(t *testing.T) {
 	}
 }
 
+// TestBrowser_Languages: a section in each language with a table shows
+// its words and plural forms (fetched beside the script), and posts.
+func TestBrowser_Languages(t *testing.T) {
+	needChromium(t)
+	s := newStack(t)
+	const key = "bus-line-langs"
+	s.post(t, key, "", "Noor", "One.")
+	s.post(t, key, "", "Sam", "Two.")
+	b := newBrowser(t, 60*time.Second)
+	for _, lang := range i18n.Languages() {
+		tb := i18n.Get(lang)
+		b.openWidget(s.articleURL(key) + "?lang=" + lang)
+		if got, want := eval[string](b, widgetJS(".parley-count")+".textContent"), tb.N("count", 2); got != want {
+			t.Errorf("%s heading = %q, want %q", lang, got, want)
+		}
+		if got, want := eval[string](b, widgetJS(".parley-submit")+".textContent"), tb.T("form.submit"); got != want {
+			t.Errorf("%s submit = %q, want %q", lang, got, want)
+		}
+	}
+}
+
 func TestBrowser_Arabic(t *testing.T) {
 	needChromium(t)
 	s := newStack(t)

@@ -262,6 +262,9 @@ func (t *Table) Date(tm time.Time) string {
 	if len(months) == 12 {
 		month = months[tm.Month()-1]
 	}
+	// date.clock is the hour as CLDR writes it: "h" on a 12-hour clock
+	// (with date.am and date.pm), "H" on a 24-hour one, "HH" padded to two
+	// digits.
 	h, ampm := tm.Hour()%12, t.T("date.am")
 	if tm.Hour() >= 12 {
 		ampm = t.T("date.pm")
@@ -269,11 +272,18 @@ func (t *Table) Date(tm time.Time) string {
 	if h == 0 {
 		h = 12
 	}
+	hour := strconv.Itoa(h)
+	switch t.T("date.clock") {
+	case "H":
+		hour, ampm = strconv.Itoa(tm.Hour()), ""
+	case "HH":
+		hour, ampm = fmt.Sprintf("%02d", tm.Hour()), ""
+	}
 	return t.T("date.format",
 		"month", month,
 		"day", strconv.Itoa(tm.Day()),
 		"year", strconv.Itoa(tm.Year()),
-		"hour", strconv.Itoa(h),
+		"hour", hour,
 		"minute", fmt.Sprintf("%02d", tm.Minute()),
 		"ampm", ampm)
 }

@@ -49,7 +49,11 @@ func TestGet(t *testing.T) {
 		{"AR_sa", "ar", "rtl"},
 		{"", "en", "ltr"},
 		{"xx", "en", "ltr"},
-		{"de-DE", "en", "ltr"}, // no German table yet: English words, English direction
+		{"de-DE", "de", "ltr"},
+		{"fr-CA", "fr", "ltr"},
+		{"es-419", "es", "ltr"},
+		{"ru", "ru", "ltr"},
+		{"pt-BR", "en", "ltr"}, // no Portuguese table yet: English words, English direction
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {
@@ -70,8 +74,11 @@ func TestMatch(t *testing.T) {
 	tests := map[string]string{
 		"":                             "en",
 		"ar-EG,ar;q=0.9,en;q=0.8":      "ar",
-		"fr-FR,fr;q=0.9":               "en",
-		"de;q=0.9, en;q=0.5, ar;q=0.7": "ar",
+		"fr-FR,fr;q=0.9":               "fr",
+		"pt-PT,pt;q=0.9":               "en",
+		"pt-BR,pt;q=0.9,es;q=0.5":      "es",
+		"de;q=0.9, en;q=0.5, ar;q=0.7": "de",
+		"ru-RU,ru;q=0.9,en;q=0.8":      "ru",
 		"en-US,en;q=0.9,ar;q=0.8":      "en",
 		"ar;q=bogus,en":                "en",
 	}
@@ -143,6 +150,20 @@ func TestDate(t *testing.T) {
 	}
 	if got, want := Get("en").Date(tm.Add(-15*time.Hour)), "March 5, 2025 at 12:04 AM"; got != want {
 		t.Errorf("midnight: got %q, want %q", got, want)
+	}
+	// 24-hour clocks, padded or not (date.clock).
+	for lang, want := range map[string][2]string{
+		"de": {"5. März 2025 um 15:04", "5. März 2025 um 00:04"},
+		"ru": {"5 марта 2025 г. в 15:04", "5 марта 2025 г. в 00:04"},
+		"fr": {"5 mars 2025 à 15:04", "5 mars 2025 à 00:04"},
+		"es": {"5 de marzo de 2025, 15:04", "5 de marzo de 2025, 0:04"},
+	} {
+		if got := Get(lang).Date(tm); got != want[0] {
+			t.Errorf("%s: got %q, want %q", lang, got, want[0])
+		}
+		if got := Get(lang).Date(tm.Add(-15 * time.Hour)); got != want[1] {
+			t.Errorf("%s midnight: got %q, want %q", lang, got, want[1])
+		}
 	}
 }
 

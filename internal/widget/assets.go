@@ -137,7 +137,7 @@ func New() (*Assets, error) {
 // Intl, so it is served without them. So are all "page." keys (Parley's
 // own log-in and message pages) and "mail." keys (the log-in email).
 var serverOnly = map[string]bool{
-	"date.format": true, "date.months": true, "date.am": true, "date.pm": true,
+	"date.format": true, "date.months": true, "date.clock": true, "date.am": true, "date.pm": true,
 	"num.group": true, "likes": true, "permalink": true, "reply.back": true,
 }
 
