@@ -86,10 +86,10 @@ func runComment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return nil
 }
 
-// logoutAuthors ends every session, on every device, of the logged-in
-// readers who wrote the comments ids of site: for a stolen account, or a
-// reader the site no longer wants to hear from before they come back as
-// a guest. Guests have no session to end.
+// logoutAuthors ends every session, on every device and on every site of
+// this server, of the logged-in readers who wrote the comments ids of
+// site: for a stolen account, or a reader the site no longer wants to hear
+// from. Guests have no session to end.
 func logoutAuthors(ctx context.Context, st store.Store, site string, ids []string, stdout, stderr io.Writer) error {
 	failed := 0
 	for _, id := range ids {

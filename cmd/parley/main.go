@@ -70,7 +70,7 @@ Usage:
   parley site key --id ID      (a new key for the Akismet-compatible API)
   parley comment list --site ID [--status pending|approved|spam|deleted]
   parley comment approve|spam|delete|pending --site ID COMMENT_ID...
-  parley comment logout --site ID COMMENT_ID...   (log the comments' authors out everywhere)
+  parley comment logout --site ID COMMENT_ID...   (log the comments' authors out on every device and site)
   parley import --site ID --format wxr|disqus|remark42|isso|commento|parley [--url-map FILE] [--rewrite OLD=NEW] [--keep-deleted] [--json] FILE
   parley export --site ID [--format parley|wxr] [--out FILE]
   parley backup FILE           (a consistent copy of a running SQLite database)

@@ -289,8 +289,8 @@ func (e *EmailLinks) ConsumeLink(ctx context.Context, token string) (*Result, er
 // oneLine keeps a name fit for a subject line.
 func oneLine(s string) string {
 	s = strings.Join(strings.Fields(s), " ")
-	if len(s) > 100 {
-		s = s[:100]
+	if r := []rune(s); len(r) > 100 {
+		s = string(r[:100]) // whole characters: a subject stays valid UTF-8
 	}
 	return s
 }

@@ -139,6 +139,7 @@ func (s *Server) site(w http.ResponseWriter, r *http.Request) *comment.Site {
 func (s *Server) writeErrorStatus(w http.ResponseWriter, r *http.Request, status int, err error) {
 	_, body := errorStatus(err)
 	w.Header().Set("Cache-Control", "no-store")
+	body.Message = errorText(words(r, ""), body)
 	writeJSON(w, status, apiError{body})
 }
 

@@ -736,7 +736,7 @@ func (s *Server) renderLoginPage(w http.ResponseWriter, r *http.Request, status 
 		// way, or end every session of this account.
 		if sess, _, err := s.cfg.Login.SessionFor(r, site); err == nil {
 			data["Who"] = s.userJSON(r, sess).Name
-			data["LogoutAll"] = base + "/auth/logout-all?" + url.Values{"site": {site.ID}}.Encode()
+			data["LogoutAll"] = base + "/auth/logout-all?" + url.Values{"site": {site.ID}, "lang": {t.Lang()}}.Encode()
 		}
 	}
 	var b bytes.Buffer
@@ -797,7 +797,7 @@ func (s *Server) userView(r *http.Request, site *comment.Site, sess *auth.Sessio
 	u := s.userJSON(r, sess)
 	base := s.baseURL(r)
 	return &widget.UserView{Name: u.Name, Avatar: u.Avatar, Account: u.Account, Email: u.Email, Provider: u.Provider,
-		LogoutAction: base + "/auth/logout?" + url.Values{"site": {site.ID}}.Encode(),
+		LogoutAction: base + "/auth/logout?" + url.Values{"site": {site.ID}, "lang": {language(r)}}.Encode(),
 		ChangeURL:    s.loginPageURL(base, site, back, language(r))}
 }
 

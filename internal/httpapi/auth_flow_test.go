@@ -481,7 +481,7 @@ func TestProviderLogInWithoutJavaScript(t *testing.T) {
 	change := hrefOf(changeLink, page)
 	cr, choices := b.get(change)
 	if cr.StatusCode != 200 || !strings.Contains(choices, "Log in with Newsroom ID") || !strings.Contains(choices, url.QueryEscape(replyURL)) ||
-		!strings.Contains(choices, "You are logged in as Jane Doe.") || !strings.Contains(choices, "/auth/logout-all?site=news") {
+		!strings.Contains(choices, "You are logged in as Jane Doe.") || !strings.Contains(choices, "/auth/logout-all?lang=en&amp;site=news") {
 		t.Errorf("Change: %d %s", cr.StatusCode, choices)
 	}
 

@@ -330,12 +330,14 @@ func (s *Server) renderFormAgain(w http.ResponseWriter, r *http.Request, site *c
 // writeHTMLError answers a browser request with a short page.
 func (s *Server) writeHTMLError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := errorStatus(err)
-	if status >= 500 {
-		s.writeError(w, r, err) // logs it
-		return
-	}
 	t := words(r, "")
 	message := errorText(t, body)
+	if status >= 500 {
+		// The id lets the operator find this in the log.
+		if id := s.failed(w, r, status, err); id != "" {
+			message += " (" + id + ")"
+		}
+	}
 	if errors.Is(err, comment.ErrNotFound) {
 		message = t.T("page.no_such")
 	}
@@ -353,15 +355,30 @@ func words(r *http.Request, lang string) *i18n.Table {
 	return i18n.Get(language(r))
 }
 
-// errorText is an error's message for a page in t's language: the
-// tables' words for its code where they have them (the widget uses the
-// same), else the server's message. English pages keep the server's
-// message, which may say more than the table's.
+// errorText is an error's message for a reader in t's language: the
+// tables' words for its code where they have them ("error." keys, which
+// the widget shares, then the server's own "page.error." ones), else the
+// server's message. English keeps the server's message, which may say
+// more than the table's.
 func errorText(t *i18n.Table, body errorBody) string {
-	if t.Lang() != i18n.Fallback && t.Has("error."+body.Code) {
-		return t.T("error." + body.Code)
+	if t.Lang() == i18n.Fallback {
+		return body.Message
+	}
+	for _, k := range []string{"error." + body.Code, "page.error." + body.Code, errorAlias[body.Code]} {
+		if k != "" && t.Has(k) {
+			return t.T(k)
+		}
 	}
 	return body.Message
+}
+
+// errorAlias names the key of an error code whose words the tables
+// already have under another name.
+var errorAlias = map[string]string{
+	"internal":       "page.our_side",
+	"no_login":       "page.no_login",
+	"invalid_return": "page.not_on_site",
+	"invalid_parent": "error.not_found",
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>

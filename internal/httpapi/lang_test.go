@@ -1,6 +1,8 @@
 package httpapi
 
 import (
+	"encoding/json"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -217,7 +219,7 @@ func TestThreadFormErrorInArabic(t *testing.T) {
 // asks for is in the tables (and so, by the i18n tests, in every
 // language): a missing one would show the reader the key itself.
 func TestPageKeysExist(t *testing.T) {
-	key := regexp.MustCompile(`"((?:page|mail)\.[a-z_.]+)"`)
+	key := regexp.MustCompile(`"((?:page|mail)\.[a-z_.]*[a-z_])"`)
 	found := 0
 	for _, dir := range []string{".", "../auth"} {
 		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
@@ -239,5 +241,100 @@ func TestPageKeysExist(t *testing.T) {
 	}
 	if found < 25 {
 		t.Fatalf("found only %d keys; is the pattern still right?", found)
+	}
+}
+
+// TestErrorCodesHaveWords: every error code a reader can meet (on a page
+// or in the widget) has words in the tables, so a reader in another
+// language never gets an English sentence. The codes are read from the
+// source, so a new one must be added here or given words.
+func TestErrorCodesHaveWords(t *testing.T) {
+	// Codes only an operator or a developer meets: the site settings of
+	// the admin commands, and malformed API requests.
+	notReaders := map[string]bool{
+		"bad_json": true, "bad_content_type": true, "invalid_sort": true, "invalid_status": true, "invalid_id": true,
+		"invalid_origin": true, "missing_origin": true, "invalid_moderation": true, "invalid_max_depth": true,
+		"invalid_guests": true, "invalid_providers": true, "invalid_edit_window": true,
+	}
+	code := regexp.MustCompile(`Code: "([a-z_]+)"|(?:Invalid|Missing)\("([a-z_]+)"`)
+	codes := map[string]bool{"too_long_name": true, "too_long_title": true, "invalid_name": true, "invalid_title": true}
+	for _, dir := range []string{".", "../service", "../comment", "../login"} {
+		files, _ := filepath.Glob(filepath.Join(dir, "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			src, _ := os.ReadFile(f)
+			for _, m := range code.FindAllStringSubmatch(string(src), -1) {
+				c := m[1]
+				if m[2] != "" {
+					c = map[bool]string{true: "invalid_", false: "missing_"}[strings.Contains(m[0], "Invalid")] + m[2]
+				}
+				if !strings.HasSuffix(c, "_") {
+					codes[c] = true
+				}
+			}
+		}
+	}
+	if len(codes) < 30 {
+		t.Fatalf("found only %d codes; is the pattern still right?", len(codes))
+	}
+	for c := range codes {
+		if notReaders[c] {
+			continue
+		}
+		if got := errorText(ar, errorBody{Code: c, Message: "English"}); got == "English" {
+			t.Errorf("error code %q has no words in the tables", c)
+		}
+	}
+}
+
+// TestErrorsInArabic: refusals and Parley's own failures reach an Arabic
+// reader in Arabic, as a page (without JavaScript) or as the message of
+// the JSON API (the widget sends its language as Accept-Language).
+func TestErrorsInArabic(t *testing.T) {
+	// A mail server that is not there: sending a link fails on our side.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	as := newAuthServer(t, login.Config{SMTP: &auth.SMTPConfig{Host: "127.0.0.1", Port: port, TLS: auth.SMTPNone, From: "comments@news.example"}},
+		service.Options{}, nil)
+	form := url.Values{"email": {"noor@example.org"}, "return": {origin + "/story"}}
+
+	// Posted from another site: refused, in Arabic.
+	resp, page := as.do(t, "POST", "/sites/news/login/email?lang=ar", form, map[string]string{"Origin": "https://evil.example"})
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("cross-site: %d", resp.StatusCode)
+	}
+	arabicPage(t, "the cross-site refusal", string(page), ar.T("page.error.forbidden"))
+
+	// The mail server is down: a page (not JSON) that says so in Arabic,
+	// with the request id to quote.
+	resp, page = as.do(t, "POST", "/sites/news/login/email?lang=ar", form, map[string]string{"Origin": as.URL})
+	if resp.StatusCode != http.StatusServiceUnavailable || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("mail server down: %d %s %q", resp.StatusCode, resp.Header.Get("Content-Type"), resp.Header.Get("Retry-After"))
+	}
+	arabicPage(t, "the failure page", string(page), ar.T("page.error.unavailable"))
+	if id := resp.Header.Get("X-Request-Id"); id != "" && !strings.Contains(string(page), id) {
+		t.Errorf("the failure page does not quote request id %s", id)
+	}
+
+	// The JSON API: a stale log-in code, as the Arabic widget asks.
+	r, b := as.do(t, "POST", "/auth/redeem", map[string]string{"code": "stale", "bind": widgetKey}, map[string]string{"Origin": origin, "Accept-Language": "ar"})
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	json.Unmarshal(b, &e)
+	if r.StatusCode < 400 || e.Error.Code == "" || e.Error.Message != errorText(ar, errorBody{Code: e.Error.Code}) || !strings.ContainsAny(e.Error.Message, "ابتثجحخدذرزسشصضطظعغفقكلمنهوي") {
+		t.Errorf("redeem in Arabic: %d %s", r.StatusCode, b)
+	}
+	// The same in English keeps the server's words.
+	_, b = as.do(t, "POST", "/auth/redeem", map[string]string{"code": "stale", "bind": widgetKey}, map[string]string{"Origin": origin})
+	json.Unmarshal(b, &e)
+	if !strings.Contains(e.Error.Message, "log in again") {
+		t.Errorf("redeem in English: %s", b)
 	}
 }

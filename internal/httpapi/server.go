@@ -188,18 +188,26 @@ func errorStatus(err error) (int, errorBody) {
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, body := errorStatus(err)
 	if status >= 500 {
-		body.RequestID = requestID(r)
-		s.log.Error("request failed", slog.String("request_id", body.RequestID), slog.String("path", r.URL.Path), slog.String("err", err.Error()))
-	}
-	if status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "5")
+		body.RequestID = s.failed(w, r, status, err)
 	}
 	var rl *spam.RateLimitError
 	if errors.As(err, &rl) {
 		w.Header().Set("Retry-After", strconv.Itoa(int(rl.RetryAfter.Seconds())+1))
 	}
 	w.Header().Set("Cache-Control", "no-store")
+	body.Message = errorText(words(r, ""), body)
 	writeJSON(w, status, apiError{body})
+}
+
+// failed logs a request that failed on Parley's side and returns its id,
+// for the reader to quote; a 503 asks the client to come back shortly.
+func (s *Server) failed(w http.ResponseWriter, r *http.Request, status int, err error) string {
+	id := requestID(r)
+	s.log.Error("request failed", slog.String("request_id", id), slog.String("path", r.URL.Path), slog.String("err", err.Error()))
+	if status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "5")
+	}
+	return id
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -78,15 +78,26 @@ func New() (*Assets, error) {
 	}
 	a := &Assets{icons: make(map[string]*asset), tables: make(map[string]*asset)}
 	a.css = newAsset("parley.css", "text/css; charset=utf-8", []byte(stripComment(string(css))))
+	// The other languages' tables share one directory, named by a hash of
+	// them all, so the script needs only it and their names.
 	keys, en, others := widgetTables()
-	paths := map[string]string{}
-	for lang, values := range others {
-		t := newAsset(lang+".json", "application/json", values)
-		t.cors = true
-		a.tables[lang] = &t
-		paths[lang] = t.path
+	langs := make([]string, 0, len(others))
+	var joined bytes.Buffer
+	for lang := range others {
+		langs = append(langs, lang)
 	}
-	inline, err := json.Marshal([]any{keys, en, paths})
+	sort.Strings(langs)
+	for _, lang := range langs {
+		joined.WriteString(lang)
+		joined.Write(others[lang])
+	}
+	dir := "/widget/" + hash(joined.Bytes()) + "/"
+	for _, lang := range langs {
+		t := newAsset(lang+".json", "application/json", others[lang])
+		t.path, t.cors = dir+lang+".json", true
+		a.tables[lang] = &t
+	}
+	inline, err := json.Marshal([]any{keys, en, dir, langs})
 	if err != nil {
 		return nil, err
 	}

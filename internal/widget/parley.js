@@ -49,8 +49,8 @@
 const W = window, D = document;
 if (W.Parley) return;
 // The translation tables: the keys, the English strings in that order, and
-// where each other language's strings are.
-const [KEYS, EN, LANGS] = __PARLEY_I18N__;
+// the directory of the other languages' strings (DIR + lang + '.json').
+const [KEYS, EN, DIR, LANGS] = __PARLEY_I18N__;
 const SRC = /^(.*?)\/(?:embed\.js|widget\/[^/]+\/parley\.js)(?:[?#].*)?$/;
 const me = D.currentScript || [...D.scripts].find(s => SRC.test(s.src));
 const m = me && SRC.exec(me.src);
@@ -102,8 +102,10 @@ function h(tag, attrs, ...kids) {
 // Everything but thread reads carries the session token, read at the call
 // (before any await), so a caller may use the old one just before
 // replacing it.
-async function api(method, path, body) {
+async function api(method, path, body, lang) {
 	const k = tok(), headers = {};
+	// Parley's own messages (errors the tables lack) in the section's language.
+	if (lang) headers['Accept-Language'] = lang;
 	if (k && (method != 'GET' || /\/me$/.test(path))) headers.Authorization = 'Bearer ' + k;
 	if (body) headers['Content-Type'] = 'application/json';
 	const r = await fetch(BASE + path, body ? {method, headers, body: JSON.stringify(body)} : {method, headers, cache: 'no-cache'});
@@ -142,24 +144,28 @@ if (back) {
 }
 
 // strings returns a language's strings (in KEYS order), fetched once for
-// the page; English if they cannot be had, asking again next time.
+// the page; null if they cannot be had within 10 s (asked again next time).
 const tables = {en: EN};
-const strings = l => tables[l] || (tables[l] = fetch(BASE + LANGS[l]).then(r => r.ok ? r.json() : Promise.reject()).catch(() => { delete tables[l]; return EN }));
+const strings = l => tables[l] || (tables[l] = fetch(BASE + DIR + l + '.json', {signal: AbortSignal.timeout && AbortSignal.timeout(1e4)})
+	.then(r => r.ok ? r.json() : Promise.reject()).catch(() => { delete tables[l]; return null }));
 
 // mount shows the comment section in host, once its language's strings
 // are here (the server-rendered thread, if any, stays until then). It
 // returns a promise of the section.
 function mount(host) {
-	if (!host || host.parley) return host && host.parley;
-	if (!host.dataset.site) return;
+	if (!host || !host.dataset.site) return Promise.resolve();
+	if (host.parley) return host.parley;
 	// Language: the table for the base language (English if we have none).
 	const want = host.dataset.lang || D.documentElement.lang || navigator.language || 'en';
 	const base = want.toLowerCase().split(/[-_]/)[0];
-	const lang = /^[a-z]{2,3}$/.test(base) && LANGS[base] ? base : 'en';
-	return (host.parley = Promise.resolve(strings(lang)).then(V => show(host, want, base, lang, V)));
+	const lang = LANGS.includes(base) ? base : 'en';
+	// Without its words, the section is wholly English (layout, dates and
+	// Parley's pages too) rather than a mix.
+	return (host.parley = Promise.resolve(strings(lang)).then(V => V ? show(host, want, base, lang, V) : show(host, 'en', 'en', 'en', EN)));
 }
 
 function show(host, want, base, lang, V) {
+	const ask = (m, p, b) => api(m, p, b, lang);
 	const ds = host.dataset, site = ds.site, S = encodeURIComponent(site);
 	const pre = host.querySelector('.parley[data-page]');
 	const canon = D.querySelector('link[rel=canonical]');
@@ -218,7 +224,7 @@ function show(host, want, base, lang, V) {
 		mine.set(id, {id, md, t: (mine.get(id) || {t: Date.now()}).t});
 		save(mineKey, [...mine.values()].slice(-200));
 	};
-	// errText is the message for an error of api() (or {info}), in the
+	// errText is the message for an error of ask() (or {info}), in the
 	// reader's language where we have it. On the way it forgets a reader
 	// token or session that the server no longer knows.
 	const errText = e => {
@@ -362,7 +368,7 @@ function show(host, want, base, lang, V) {
 		const box = h('div', {class: 'parley-editing'}, ta,
 			h('button', {type: 'button', class: 'parley-save', onclick: async () => {
 				try {
-					const r = await api('PATCH', SP + '/comments/' + encodeURIComponent(c.id), {reader: await reader(), body: ta.value});
+					const r = await ask('PATCH', SP + '/comments/' + encodeURIComponent(c.id), {reader: await reader(), body: ta.value});
 					remember(c.id, ta.value);
 					done();
 					update(li, r);
@@ -380,7 +386,7 @@ function show(host, want, base, lang, V) {
 	async function del(c) {
 		if (!confirm(t('delete.confirm'))) return;
 		try {
-			await api('DELETE', SP + '/comments/' + encodeURIComponent(c.id), {reader: await reader()});
+			await ask('DELETE', SP + '/comments/' + encodeURIComponent(c.id), {reader: await reader()});
 			drop(c.id);
 			say(t('deleted'));
 		} catch (e) {
@@ -423,7 +429,7 @@ function show(host, want, base, lang, V) {
 			b.busy = true;
 			try {
 				const on = b.getAttribute('aria-pressed') != 'true';
-				const r = await api(on ? 'POST' : 'DELETE', SP + '/comments/' + encodeURIComponent(c.id) + '/like', {reader: await reader()});
+				const r = await ask(on ? 'POST' : 'DELETE', SP + '/comments/' + encodeURIComponent(c.id) + '/like', {reader: await reader()});
 				if (r.liked) liked.add(c.id);
 				else liked.delete(c.id);
 				save(likedKey, [...liked].slice(-1000));
@@ -592,13 +598,13 @@ function show(host, want, base, lang, V) {
 		tell();
 	}
 
-	const redeem = code => api('POST', '/auth/redeem', {code, bind: KEY}).then(signIn, e => tell(errText(e)));
+	const redeem = code => ask('POST', '/auth/redeem', {code, bind: KEY}).then(signIn, e => tell(errText(e)));
 
 	// signIn keeps a new session ({token, user}) and logs out the one it
 	// replaces.
 	function signIn(r) {
 		const k = tok();
-		if (k && k != r.token) api('POST', '/auth/logout').catch(() => { });
+		if (k && k != r.token) ask('POST', '/auth/logout').catch(() => { });
 		store(SK, r.token);
 		setUser(r.user, 1);
 	}
@@ -622,7 +628,7 @@ function show(host, want, base, lang, V) {
 	// logout ends the session here and on the server; pressed as a button,
 	// it puts the focus on the log-in choice.
 	function logout(ev, all = '') {
-		api('POST', '/auth/logout' + all).catch(() => { });
+		ask('POST', '/auth/logout' + all).catch(() => { });
 		out();
 		if (ev) (row.firstChild || F.body).focus();
 	}
@@ -635,7 +641,7 @@ function show(host, want, base, lang, V) {
 		try {
 			const email = mail.value.trim();
 			store(PK, Date.now());
-			await api('POST', SP + '/auth/email', {email, return: location.href, bind: KEY, lang});
+			await ask('POST', SP + '/auth/email', {email, return: location.href, bind: KEY, lang});
 			tell(h('span', null, tb('login.sent', {email})));
 		} catch (e) {
 			const s = errText(e);
@@ -660,7 +666,7 @@ function show(host, want, base, lang, V) {
 		try {
 			// A logged-in reader's name and email come from the session
 			// (an email log-in's address only).
-			const c = await api('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && {name: v.name, email: v.email, website: v.website}});
+			const c = await ask('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && {name: v.name, email: v.email, website: v.website}});
 			c.pending = c.status == 'pending';
 			remember(c.id, F.body.value);
 			unreply();
@@ -748,7 +754,7 @@ function show(host, want, base, lang, V) {
 		status.replaceChildren(t('loading'));
 		status.hidden = false;
 		try {
-			const [d] = await Promise.all([api('GET', SP + '/comments?page=' + encodeURIComponent(page) + '&sort=' + sort), styled]);
+			const [d] = await Promise.all([ask('GET', SP + '/comments?page=' + encodeURIComponent(page) + '&sort=' + sort), styled]);
 			render(d);
 		} catch (e) {
 			// With a server-rendered thread on show, keep it: it works without us.
@@ -769,7 +775,7 @@ function show(host, want, base, lang, V) {
 
 	// The session: a log-in this tab came back with; else the site's own
 	// account (data-sso); else the stored token, which we confirm.
-	const ret = back, sso = ds.sso, check = () => api('GET', SP + '/me').then(r => setUser(r.user), errText);
+	const ret = back, sso = ds.sso, check = () => ask('GET', SP + '/me').then(r => setUser(r.user), errText);
 	back = null;
 	setUser(user);
 	// A log-in error is shown only to a browser that started a log-in in
@@ -777,7 +783,7 @@ function show(host, want, base, lang, V) {
 	const started = Date.now() - store(PK) < 9e5;
 	store(PK, null);
 	if (ret) ret[1] ? started && tell(ret[2]) : redeem(ret[2]);
-	else if (sso) api('POST', SP + '/auth/sso', {token: sso}).then(signIn, check);
+	else if (sso) ask('POST', SP + '/auth/sso', {token: sso}).then(signIn, check);
 	else if (sso == '' && user && user.provider == 'sso-' + site) logout();
 	else if (tok()) check();
 	W.addEventListener('message', e => {

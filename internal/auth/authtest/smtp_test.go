@@ -95,7 +95,11 @@ func TestSMTP_Raw(t *testing.T) {
 		}
 	}()
 	m := s.WaitMail(t, 5*time.Second)
-	<-sent
+	select {
+	case <-sent:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the sender did not finish")
+	}
 	if m.Subject() != "Héllo" || m.Body() != "Héllo,\nworld.\n" || m.HTML() != "" {
 		t.Errorf("subject %q, body %q, html %q", m.Subject(), m.Body(), m.HTML())
 	}
