@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/fetch"
+	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
@@ -284,6 +286,38 @@ func TestBrowser_Languages(t *testing.T) {
 		if got, want := eval[string](b, widgetJS(".parley-submit")+".textContent"), tb.T("form.submit"); got != want {
 			t.Errorf("%s submit = %q, want %q", lang, got, want)
 		}
+	}
+}
+
+// TestBrowser_LanguageTableUnavailable: when a language's words cannot be
+// fetched, the section is shown wholly in English (words, direction and
+// dates) rather than as a mix, and still works.
+func TestBrowser_LanguageTableUnavailable(t *testing.T) {
+	needChromium(t)
+	s := newStack(t)
+	const key = "bus-line-no-table"
+	s.post(t, key, "", "Noor", "One.")
+	s.post(t, key, "", "Sam", "Two.")
+	b := newBrowser(t, 60*time.Second)
+	chromedp.Listen(b.ctx, func(ev any) {
+		if e, ok := ev.(*fetch.EventRequestPaused); ok {
+			go chromedp.Call(b.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: network.ErrorReasonConnectionRefused})
+		}
+	})
+	if _, err := chromedp.Call(b.ctx, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: "*/widget/*.json"}}}); err != nil {
+		t.Fatal(err)
+	}
+	b.openWidget(s.articleURL(key) + "?lang=ar")
+	en := i18n.Get("en")
+	if got, want := eval[string](b, widgetJS(".parley-count")+".textContent"), en.N("count", 2); got != want {
+		t.Errorf("heading = %q, want %q", got, want)
+	}
+	if got := eval[string](b, `getComputedStyle(`+widgetJS(".parley")+`).direction + ' ' + `+widgetJS(".parley")+`.lang`); got != "ltr en" {
+		t.Errorf("section direction and language = %q, want ltr en", got)
+	}
+	_, requests, _ := b.seen()
+	if !slices.ContainsFunc(requests, func(u string) bool { return strings.HasSuffix(u, "/ar.json") }) {
+		t.Errorf("the Arabic table was never asked for: %v", requests)
 	}
 }
 
