@@ -27,6 +27,7 @@ import (
 	"parley/internal/akismet"
 	"parley/internal/auth"
 	"parley/internal/comment"
+	"parley/internal/gravatar"
 	"parley/internal/httpapi"
 	"parley/internal/login"
 	"parley/internal/service"
@@ -61,7 +62,7 @@ func (e usageError) Error() string { return e.msg }
 const usage = `Parley, a self-hosted comment system.
 
 Usage:
-  parley serve [--addr HOST:PORT] [--db DSN] [--demo] [--public-url URL] [--login-config FILE]
+  parley serve [--addr HOST:PORT] [--db DSN] [--demo] [--public-url URL] [--login-config FILE] [--gravatar URL]
   parley site add --id ID --name NAME --origin URL [--origin URL...] [--moderation none|all|first] [--max-depth N] [--edit-window 15m]
                   [--guests anonymous|name_email|login] [--providers all|none|ID,ID...]
   parley site set --id ID [any flag of site add]   (changes only the flags given)
@@ -80,7 +81,7 @@ Usage:
 
 DSN is a SQLite file path, sqlite:PATH (default parley.db) or a PostgreSQL
 URL postgres://user:password@host:5432/db?sslmode=disable.
-Environment: PARLEY_ADDR, PARLEY_DB, PARLEY_PUBLIC_URL, PARLEY_MIGRATE, PARLEY_LOGIN_CONFIG,
+Environment: PARLEY_ADDR, PARLEY_DB, PARLEY_PUBLIC_URL, PARLEY_MIGRATE, PARLEY_LOGIN_CONFIG, PARLEY_GRAVATAR,
 PARLEY_PG_MAX_CONNS, PARLEY_PG_STATEMENT_TIMEOUT, PARLEY_LOG_FORMAT, PARLEY_LOG_LEVEL.
 `
 
@@ -208,6 +209,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&sc.akismetKey, "akismet-key", env("PARLEY_AKISMET_KEY", ""), "Akismet API key: ask Akismet as one more spam layer (secret)")
 	fs.StringVar(&sc.akismetBlog, "akismet-blog", env("PARLEY_AKISMET_BLOG", ""), "the site URL the Akismet key is registered for")
 	loginFile := fs.String("login-config", env("PARLEY_LOGIN_CONFIG", ""), "JSON file of log-in providers and the SMTP server for email links (see README)")
+	gravatarURL := fs.String("gravatar", env("PARLEY_GRAVATAR", ""), "show guests' pictures from this Gravatar-compatible service, fetched by Parley, e.g. https://gravatar.com/avatar/ (default: identicons only)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -239,7 +241,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if sc.akismetKey != "" && sc.akismetBlog == "" {
 		return usageError{"--akismet-key needs --akismet-blog, the site URL the key is registered for"}
 	}
-	svc, err := newServiceWith(ctx, st, log, sc)
+	var finder *gravatar.Finder
+	var pictures service.Pictures // nil, not a nil *Finder, when off
+	if *gravatarURL != "" {
+		if finder, err = gravatar.New(gravatar.Config{URL: *gravatarURL, Store: st, Logger: log}); err != nil {
+			return usageError{"--gravatar: " + strings.TrimPrefix(err.Error(), "gravatar: ")}
+		}
+		pictures = finder
+	}
+	svc, err := newServiceWith(ctx, st, log, sc, pictures)
 	if err != nil {
 		return err
 	}
@@ -258,6 +268,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopRun()
 	go svc.Run(runCtx)
 	go pruneLogins(runCtx, logins, log)
+	if finder != nil {
+		go finder.Run(runCtx)
+	}
 	assets, err := widget.New()
 	if err != nil {
 		return err
@@ -277,8 +290,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	api := httpapi.New(svc, assets, log, httpapi.Config{
 		PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", AkismetUpstream: sc.akismetKey != "",
 		// Any Akismet client (a WordPress site's) can use Parley's filter.
-		Akismet: akismet.New(svc, log),
-		Login:   logins,
+		Akismet:  akismet.New(svc, log),
+		Login:    logins,
+		Gravatar: *gravatarURL,
 	})
 	srv := &http.Server{
 		Handler:           api.Handler(),
@@ -334,7 +348,7 @@ func pruneLogins(ctx context.Context, l *login.Login, log *slog.Logger) {
 // newService wires the service with the spam defence every command
 // shares: serving judges new comments, moderating teaches the classifier.
 func newService(ctx context.Context, st store.Store, log *slog.Logger) (*service.Service, error) {
-	return newServiceWith(ctx, st, log, defaultSpamConfig)
+	return newServiceWith(ctx, st, log, defaultSpamConfig, nil)
 }
 
 // spamConfig is the spam defence's part of the configuration.
@@ -374,7 +388,7 @@ func (f limitFlag) Set(v string) error {
 	return nil
 }
 
-func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc spamConfig) (*service.Service, error) {
+func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc spamConfig, pictures service.Pictures) (*service.Service, error) {
 	model, err := spam.Default()
 	if err != nil {
 		return nil, err
@@ -400,7 +414,7 @@ func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc sp
 	if err != nil {
 		return nil, err
 	}
-	return service.New(ctx, st, service.Options{Logger: log, Spam: opt, Verified: verified.Verified})
+	return service.New(ctx, st, service.Options{Logger: log, Spam: opt, Verified: verified.Verified, Pictures: pictures})
 }
 
 // spamRulesFile is the --spam-rules file.

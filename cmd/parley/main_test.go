@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"parley/internal/comment"
+	"parley/internal/gravatar/gravatartest"
 	"parley/internal/service"
 )
 
@@ -367,5 +368,48 @@ func TestServe_SpamRules(t *testing.T) {
 	err = run(context.Background(), []string{"serve", "--addr", "127.0.0.1:0", "--db", filepath.Join(dir, "x.db"), "--spam-rules", bad}, io.Discard, io.Discard)
 	if err == nil || !strings.Contains(err.Error(), "spam rules") {
 		t.Fatalf("serve with a broken rules file = %v", err)
+	}
+}
+
+// TestServe_Gravatar: with --gravatar, a guest's picture at the service is
+// fetched by the server and served as their avatar.
+func TestServe_Gravatar(t *testing.T) {
+	pics := gravatartest.Start(t, "noor@example.org")
+	base := startServe(t, "--db", filepath.Join(t.TempDir(), "g.db"), "--demo", "--gravatar", pics.URL+"/avatar/")
+	page := get(t, base+"/")
+	tok := regexp.MustCompile(`name="token" value="([^"]+)"`).FindStringSubmatch(page)[1]
+	form := url.Values{"page": {"demo-article"}, "url": {base + "/"}, "name": {"Noor"}, "email": {"noor@example.org"}, "body": {"Lovely."}, "token": {tok}}
+	req, _ := http.NewRequest("POST", base+"/sites/demo/comments", strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Origin", base)
+	resp, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	m := regexp.MustCompile(`class="parley-avatar"[^>]*src="([^"]+)"|src="([^"]+/avatars/[^"]+)"[^>]*class="parley-avatar"`).FindStringSubmatch(get(t, base+"/"))
+	if m == nil {
+		t.Fatal("no avatar on the demo page")
+	}
+	avatar := m[1] + m[2]
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := http.Get(avatar)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if bytes.Equal(b, pics.PictureOf("noor@example.org")) {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("avatar %s is still %s", avatar, resp.Header.Get("Content-Type"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	var ue usageError
+	if err := run(context.Background(), []string{"serve", "--db", filepath.Join(t.TempDir(), "x.db"), "--gravatar", "gravatar.com/avatar"}, io.Discard, io.Discard); !errors.As(err, &ue) {
+		t.Errorf("serve with a bad --gravatar = %v", err)
 	}
 }

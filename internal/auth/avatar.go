@@ -19,6 +19,8 @@ var (
 	ErrAvatarURL      = errors.New("avatar URL not allowed")
 	ErrAvatarTooLarge = errors.New("avatar too large")
 	ErrAvatarType     = errors.New("avatar is not a PNG, JPEG, GIF or WebP image")
+	// ErrNoAvatar: the server says there is no such picture (404 or 410).
+	ErrNoAvatar = errors.New("no such avatar")
 )
 
 // Defaults of AvatarFetcher.
@@ -52,8 +54,8 @@ var avatarTypes = map[string]bool{"image/png": true, "image/jpeg": true, "image/
 
 // Fetch downloads rawURL and returns the image and its content type, which
 // is taken from the bytes, not from what the server said. It returns
-// ErrAvatarURL, ErrAvatarTooLarge or ErrAvatarType, or an error for a
-// failed request.
+// ErrAvatarURL, ErrAvatarTooLarge, ErrAvatarType or ErrNoAvatar, or an
+// error for a failed request.
 func (f *AvatarFetcher) Fetch(ctx context.Context, rawURL string) ([]byte, string, error) {
 	if !absoluteHTTP(rawURL) {
 		return nil, "", ErrAvatarURL
@@ -82,6 +84,9 @@ func (f *AvatarFetcher) Fetch(ctx context.Context, rawURL string) ([]byte, strin
 		return nil, "", fmt.Errorf("fetch avatar: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusNotFound || resp.StatusCode == http.StatusGone {
+		return nil, "", ErrNoAvatar
+	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, "", fmt.Errorf("fetch avatar: status %d", resp.StatusCode)
 	}

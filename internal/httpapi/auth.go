@@ -135,10 +135,7 @@ func (s *Server) userJSON(r *http.Request, sess *auth.Session) userJSON {
 // avatarURL is where Parley serves an author's avatar: a cached provider
 // picture for a logged-in reader, an identicon for a guest.
 func (s *Server) avatarURL(base string, a comment.Author) string {
-	if a.Identity != "" {
-		return base + "/avatars/" + s.svc.AvatarKey(a)
-	}
-	return base + "/avatars/" + s.svc.AvatarKey(a) + ".svg"
+	return base + "/avatars/" + s.svc.AvatarFile(a)
 }
 
 // session returns the reader's session on site when the request carries

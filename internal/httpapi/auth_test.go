@@ -13,6 +13,7 @@ import (
 	"parley/internal/auth"
 	"parley/internal/auth/authtest"
 	"parley/internal/comment"
+	"parley/internal/gravatar"
 	"parley/internal/login"
 	"parley/internal/service"
 	"parley/internal/store/sqlite"
@@ -40,6 +41,13 @@ func newAuthServer(t testing.TB, lc login.Config, opt service.Options, site func
 		t.Fatal(err)
 	}
 	opt.Verified = verified.Verified
+	pictures, _ := opt.Pictures.(*picturesAt)
+	if pictures != nil {
+		// The finder keeps what it finds in this server's store.
+		if pictures.Finder, err = gravatar.New(gravatar.Config{URL: pictures.url, Store: st}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	svc, err := service.New(ctx, st, opt)
 	if err != nil {
 		t.Fatal(err)
@@ -66,13 +74,25 @@ func newAuthServer(t testing.TB, lc login.Config, opt service.Options, site func
 	if err != nil {
 		t.Fatal(err)
 	}
-	api := New(svc, assets, nil, Config{PublicURL: lc.PublicURL, Login: l})
+	cfg := Config{PublicURL: lc.PublicURL, Login: l}
+	runCtx, stop := context.WithCancel(ctx)
+	if pictures != nil {
+		cfg.Gravatar = pictures.url
+		go pictures.Run(runCtx)
+	}
+	api := New(svc, assets, nil, cfg)
 	srv.Config.Handler = api.Handler()
 	srv.Start()
-	runCtx, stop := context.WithCancel(ctx)
 	go svc.Run(runCtx)
 	t.Cleanup(func() { api.StopStreams(); srv.Close(); stop(); st.Close() })
 	return &authServer{testServer: &testServer{srv, svc}, login: l}
+}
+
+// picturesAt, as service.Options.Pictures of newAuthServer, gives the
+// server a gravatar.Finder over its own store that asks the service at url.
+type picturesAt struct {
+	*gravatar.Finder
+	url string
 }
 
 func ssoToken(t testing.TB, u auth.SSOUser) string {

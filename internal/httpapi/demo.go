@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"html/template"
 	"net/http"
+	"net/url"
 	"parley/internal/auth"
 
 	"parley/internal/comment"
@@ -87,11 +88,11 @@ func (s *Server) handleDemo(w http.ResponseWriter, r *http.Request) {
 }
 
 var privacyTemplate = template.Must(template.New("privacy").Parse(`<h1>How your comment data is processed on {{.Name}}</h1>
-<p>The comments on {{.Name}} are run by Parley, on a server the site's owner runs. No other company receives your data, and the comment section loads nothing from any third party.</p>
+<p>The comments on {{.Name}} are run by Parley, on a server the site's owner runs. {{if or .Akismet .Gravatar}}Only the services named below receive anything about you, from this server{{else}}No other company receives your data{{end}}, and the comment section loads nothing from any third party.</p>
 <h2>What is stored when you comment</h2>
 <ul>
 <li><strong>Your name, and your website if you give one</strong>: shown with your comment.</li>
-<li><strong>Your email address</strong>: never shown to anyone but the site's moderators. It picks your avatar, which is drawn by Parley itself from a keyed hash of the address, so the picture reveals nothing about it.</li>
+<li><strong>Your email address</strong>: never shown to anyone but the site's moderators. {{with .Gravatar}}It picks your avatar: Parley asks {{.}}, a picture service, whether a picture belongs to your address, sending it a SHA-256 hash of the address (not the address itself). If there is one, Parley copies it to this server and shows it with your comments; your browser never contacts that service. If there is none, your avatar is drawn by Parley itself.{{else}}It picks your avatar, which is drawn by Parley itself from a keyed hash of the address, so the picture reveals nothing about it.{{end}}</li>
 <li><strong>Your comment</strong> and the time you posted it.</li>
 <li><strong>A keyed hash of your IP address</strong> (not the address itself) and your browser's user-agent string, kept with the comment to stop spam and abuse.</li>
 </ul>
@@ -119,6 +120,7 @@ func (s *Server) handlePrivacy(w http.ResponseWriter, r *http.Request) {
 	}
 	var b bytes.Buffer
 	data := map[string]any{"Name": site.Name, "Back": back, "Akismet": s.cfg.AkismetUpstream, "SSO": site.SSOSecret != "", "Guests": string(guestPolicy(site)),
+		"Gravatar":    hostOf(s.cfg.Gravatar),
 		"SessionDays": int(auth.DefaultSessionTTL.Hours() / 24)}
 	if s.cfg.Login != nil {
 		var names []string
@@ -135,4 +137,13 @@ func (s *Server) handlePrivacy(w http.ResponseWriter, r *http.Request) {
 	privacyTemplate.Execute(&b, data)
 	w.Header().Set("Cache-Control", "public, max-age=300")
 	writePage(w, http.StatusOK, "en", "Privacy — "+site.Name, template.HTML(b.String()))
+}
+
+// hostOf is the host name of a service's URL, as readers would know it
+// ("gravatar.com"), or "" for "".
+func hostOf(u string) string {
+	if p, err := url.Parse(u); err == nil {
+		return p.Hostname()
+	}
+	return ""
 }

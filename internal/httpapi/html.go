@@ -402,7 +402,7 @@ func writePage(w http.ResponseWriter, status int, lang, title string, body templ
 
 func (s *Server) handleAvatar(w http.ResponseWriter, r *http.Request) {
 	key, ok := strings.CutSuffix(r.PathValue("file"), ".svg")
-	if !ok && len(key) == service.IdentityAvatarKeyLen && avatar.ValidKey(key) {
+	if !ok && avatar.ValidKey(key) {
 		s.serveReaderPicture(w, r, key)
 		return
 	}
@@ -418,21 +418,26 @@ func (s *Server) handleAvatar(w http.ResponseWriter, r *http.Request) {
 	w.Write(avatar.SVG(key))
 }
 
-// serveReaderPicture serves a logged-in reader's picture as Parley cached
-// it from their provider, or their identicon if there is none. Pictures
-// change when readers log in again, so they are cached for an hour, not
-// for ever like identicons.
+// serveReaderPicture serves a reader's picture as Parley keeps it (from
+// their log-in provider, or a Gravatar-compatible service for a guest), or
+// their identicon if there is none. Pictures change when readers log in
+// or comment again, so they are cached for an hour, not for ever like
+// identicons; an identicon that stands in for a picture not fetched yet,
+// for five minutes.
 func (s *Server) serveReaderPicture(w http.ResponseWriter, r *http.Request, key string) {
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
 	a, err := s.svc.Store().Avatar(r.Context(), key)
-	if err != nil {
-		if !errors.Is(err, comment.ErrNotFound) {
+	if err != nil || len(a.Data) == 0 {
+		if err != nil && !errors.Is(err, comment.ErrNotFound) {
 			s.log.Warn("could not read a cached picture", "err", err)
 		}
 		h.Set("Content-Type", "image/svg+xml")
 		h.Set("Cache-Control", "public, max-age=300")
+		if err == nil {
+			h.Set("Cache-Control", "public, max-age=3600") // known to have no picture
+		}
 		w.Write(avatar.SVG(key))
 		return
 	}

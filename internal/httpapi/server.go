@@ -46,6 +46,10 @@ type Config struct {
 	// Login, when set, lets readers log in (package login); without it
 	// every reader is a guest.
 	Login *login.Login
+	// Gravatar is the Gravatar-compatible service Parley asks for guests'
+	// pictures (service.Options.Pictures), which the privacy page must
+	// tell readers; "" when it asks none.
+	Gravatar string
 }
 
 // Server serves Parley over HTTP.

@@ -486,10 +486,16 @@ const AvatarRefresh = 24 * time.Hour
 // so Parley can serve it. A failure only costs the picture: the reader
 // gets an identicon.
 func (l *Login) cacheAvatar(ctx context.Context, id auth.Identity) {
+	key := l.svc.AvatarKey(comment.Author{Identity: id.Key()})
 	if id.AvatarURL == "" {
+		// No picture from the log-in (an email link, say): one found for a
+		// confirmed address at a Gravatar-compatible service, if Parley
+		// looks there.
+		if id.EmailVerified {
+			l.svc.WantPicture(key, id.Email)
+		}
 		return
 	}
-	key := l.svc.AvatarKey(comment.Author{Identity: id.Key()})
 	if a, err := l.store.Avatar(ctx, key); err == nil && l.now().Sub(a.Updated) < AvatarRefresh {
 		return
 	}

@@ -49,6 +49,7 @@ type Service struct {
 	learners []Learner
 	spam     *spamFilter
 	verified func(ctx context.Context, email string) (bool, error)
+	pictures Pictures
 	sign     signer
 	now      func() time.Time
 	// listening says whether Run hears changes yet (see listenReady).
@@ -70,7 +71,17 @@ type Options struct {
 	// confirmed through an emailed log-in link: such a guest is no longer
 	// a first-time commenter (package auth, VerifiedEmails.Verified).
 	Verified func(ctx context.Context, email string) (bool, error)
+	// Pictures, if set, is told the avatar key and address of every guest
+	// who comments with an email address, to look for their picture
+	// (package gravatar). Their avatar is then served from the store,
+	// falling back to the identicon.
+	Pictures Pictures
 	Now      func() time.Time // for tests; time.Now by default
+}
+
+// Pictures looks for readers' pictures in the background.
+type Pictures interface {
+	Want(key, email string)
 }
 
 // New returns a Service over st. It reads (or creates) the server secret.
@@ -79,7 +90,7 @@ func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read server secret: %w", err)
 	}
-	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, learners: opt.Learners, verified: opt.Verified, sign: signer{key}, now: opt.Now, threads: newThreadCache(20_000)}
+	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, learners: opt.Learners, verified: opt.Verified, pictures: opt.Pictures, sign: signer{key}, now: opt.Now, threads: newThreadCache(20_000)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -343,6 +354,8 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	s.threads.invalidate(pageGenKey(site.ID, d.Page), threadGenKey(c.ThreadID))
 	if c.Status == comment.StatusSpam {
 		c.Status = comment.StatusPending
+	} else if c.Author.Identity == "" {
+		s.WantPicture(s.AvatarKey(c.Author), c.Author.Email)
 	}
 	return c, nil
 }
@@ -548,6 +561,26 @@ func (s *Service) HeldComment(ctx context.Context, siteID, tok string) (*comment
 // IdentityAvatarKeyLen is the length of a logged-in reader's avatar key;
 // a guest's is 16.
 const IdentityAvatarKeyLen = 24
+
+// WantPicture asks Options.Pictures, if set, to look for the picture of
+// email and keep it under the avatar key.
+func (s *Service) WantPicture(key, email string) {
+	if s.pictures != nil && email != "" {
+		s.pictures.Want(key, email)
+	}
+}
+
+// AvatarFile is the file name of an author's avatar under /avatars/: the
+// key alone for a picture kept in the store (a logged-in reader's, or a
+// guest's found by Options.Pictures), which falls back to the identicon;
+// key.svg for an identicon.
+func (s *Service) AvatarFile(a comment.Author) string {
+	key := s.AvatarKey(a)
+	if a.Identity != "" || s.pictures != nil && a.Email != "" {
+		return key
+	}
+	return key + ".svg"
+}
 
 // AvatarKey returns the public key of an author's avatar: a keyed hash of
 // the log-in identity, or of the email (or name) for a guest, so the

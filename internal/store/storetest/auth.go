@@ -332,7 +332,9 @@ func testAvatars(t *testing.T, s store.Store) {
 	second := &store.Avatar{Key: "av1", ContentType: "image/webp", Data: []byte("RIFF\x00\x00WEBP"),
 		Updated: first.Updated.Add(time.Hour)}
 	other := &store.Avatar{Key: "av2", ContentType: "image/gif", Data: []byte("GIF89a")}
-	for _, a := range []*store.Avatar{first, other, second} {
+	// "No picture there", as a Gravatar-compatible service may answer.
+	none := &store.Avatar{Key: "av3", ContentType: "", Data: []byte{}, Updated: first.Updated}
+	for _, a := range []*store.Avatar{first, other, second, none} {
 		if err := s.SaveAvatar(ctx, a); err != nil {
 			t.Fatal(err)
 		}
@@ -340,7 +342,7 @@ func testAvatars(t *testing.T, s store.Store) {
 	if other.Updated.IsZero() {
 		t.Error("SaveAvatar left a zero Updated zero")
 	}
-	for _, want := range []*store.Avatar{second, other} {
+	for _, want := range []*store.Avatar{second, other, none} {
 		got, err := s.Avatar(ctx, want.Key)
 		if err != nil {
 			t.Fatal(err)
