@@ -72,6 +72,7 @@ Usage:
   parley comment list --site ID [--status pending|approved|spam|deleted]
   parley comment approve|spam|delete|pending --site ID COMMENT_ID...
   parley comment logout --site ID COMMENT_ID...   (log the comments' authors out on every device and site)
+  parley avatars --site ID --gravatar URL    (look up the pictures of guests who commented before --gravatar)
   parley import --site ID --format wxr|disqus|remark42|isso|commento|parley [--url-map FILE] [--rewrite OLD=NEW] [--keep-deleted] [--json] FILE
   parley export --site ID [--format parley|wxr] [--out FILE]
   parley backup FILE           (a consistent copy of a running SQLite database)
@@ -107,6 +108,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runExport(ctx, args[1:], stdout, stderr)
 	case "backup":
 		return runBackup(ctx, args[1:], stdout, stderr)
+	case "avatars":
+		return runAvatars(ctx, args[1:], stdout, stderr)
 	case "migrate-db":
 		return runMigrateDB(ctx, args[1:], stdout, stderr)
 	case "version":
