@@ -296,7 +296,7 @@ func TestPrivacyPageTellsAboutLogIn(t *testing.T) {
 	as := newAuthServer(t, login.Config{SMTP: &auth.SMTPConfig{Host: smtp.Host(), Port: smtp.Port(), TLS: auth.SMTPNone, From: "c@news.example"}, SessionTTL: 7 * 24 * time.Hour}, service.Options{}, nil)
 	_, b := as.do(t, "GET", "/sites/news/privacy", nil, nil)
 	page := string(b)
-	for _, want := range []string{"If you log in", "with a link sent to your email address", "or with your The News account", "up to 7 days"} {
+	for _, want := range []string{"If you log in", "You can log in with: a link sent to your email address, your The News account.", "for up to 7 days,"} {
 		if !strings.Contains(page, want) {
 			t.Errorf("privacy page does not say %q:\n%s", want, page)
 		}

@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"net/url"
 	"parley/internal/auth"
+	"strings"
 
 	"parley/internal/comment"
+	"parley/internal/i18n"
 	"parley/internal/service"
 	"parley/internal/widget"
 )
@@ -87,56 +89,72 @@ func (s *Server) handleDemo(w http.ResponseWriter, r *http.Request) {
 	w.Write(b.Bytes())
 }
 
-var privacyTemplate = template.Must(template.New("privacy").Parse(`<h1>How your comment data is processed on {{.Name}}</h1>
-<p>The comments on {{.Name}} are run by Parley, on a server the site's owner runs. {{if or .Akismet .Gravatar}}Only the services named below receive anything about you, from this server{{else}}No other company receives your data{{end}}, and the comment section loads nothing from any third party.</p>
-<h2>What is stored when you comment</h2>
+var privacyTemplate = template.Must(template.New("privacy").Parse(`<h1>{{.T.T "page.privacy.heading" "site" .Name}}</h1>
+<p>{{.T.T "page.privacy.intro" "site" .Name}} {{if or .Akismet .Gravatar}}{{.T.T "page.privacy.some_others"}}{{else}}{{.T.T "page.privacy.no_others"}}{{end}}</p>
+<h2>{{.T.T "page.privacy.stored"}}</h2>
 <ul>
-<li><strong>Your name, and your website if you give one</strong>: shown with your comment.</li>
-<li><strong>Your email address</strong>: never shown to anyone but the site's moderators. {{with .Gravatar}}It picks your avatar: Parley asks {{.}}, a picture service, whether a picture belongs to your address, sending it a SHA-256 hash of the address (not the address itself). If there is one, Parley copies it to this server and shows it with your comments; your browser never contacts that service. If there is none, your avatar is drawn by Parley itself.{{else}}It picks your avatar, which is drawn by Parley itself from a keyed hash of the address, so the picture reveals nothing about it.{{end}}</li>
-<li><strong>Your comment</strong> and the time you posted it.</li>
-<li><strong>A keyed hash of your IP address</strong> (not the address itself) and your browser's user-agent string, kept with the comment to stop spam and abuse.</li>
+<li><strong>{{.T.T "page.privacy.name_title"}}</strong> {{.T.T "page.privacy.name"}}</li>
+<li><strong>{{.T.T "page.privacy.email_title"}}</strong> {{.T.T "page.privacy.email"}} {{with .Gravatar}}{{$.T.T "page.privacy.email_gravatar" "service" .}}{{else}}{{.T.T "page.privacy.email_identicon"}}{{end}}</li>
+<li><strong>{{.T.T "page.privacy.comment_title"}}</strong> {{.T.T "page.privacy.comment"}}</li>
+<li><strong>{{.T.T "page.privacy.ip_title"}}</strong> {{.T.T "page.privacy.ip"}}</li>
 </ul>
-{{if or .Providers .Email .SSO}}<h2>If you log in</h2>
-<p>{{if eq .Guests "login"}}This site asks readers to log in before they comment.{{else}}You can comment without logging in.{{end}} If you log in{{with .Providers}} with {{range $i, $p := .}}{{if $i}}, {{end}}{{$p}}{{end}}{{end}}{{if .Email}}{{if .Providers}} or{{end}} with a link sent to your email address{{end}}{{if .SSO}}{{if or .Providers .Email}} or{{end}} with your {{.Name}} account{{end}}, Parley receives from that service your name, your email address (if it shares it), the link to your profile and your picture. Parley keeps them in a session for up to {{.SessionDays}} days, or until you log out; your picture is copied to this server so your browser never loads it from elsewhere. Your comments are linked to that account, so its name and picture are shown with them. The session is kept in your browser's local storage for this site (and, for the form without JavaScript, in a cookie of Parley's own); it is sent to Parley only. An email address confirmed through a log-in link is remembered so that your later comments are not held as a newcomer's.</p>
-{{end}}<h2>How spam is kept out</h2>
-<p>Your comment is checked by Parley's own filter on this server: how fast the form was sent, how many comments come from your address, links and words in the text, and a statistical model. The filter records its verdict with the comment; moderators see it.{{if .Akismet}} The comment (your name, email address, website, IP address, browser user-agent and text) is also sent to Akismet, a spam-checking service run by Automattic, under <a href="https://automattic.com/privacy/">Automattic's privacy policy</a>.{{end}}</p>
-<h2>In your browser</h2>
-<p>When JavaScript is on, the comment section keeps a random reader token and the list of comments you liked in your browser's local storage for this site, so you can like a comment once and see your own comments that await moderation. No tracking cookies are set.</p>
-<h2>Who sees it, and for how long</h2>
-<p>Published comments are public. Held comments are seen only by their author and the site's moderators. Comments are kept until the site removes them; ask the site's owner to export or delete your comments.</p>
-{{with .Back}}<p><a href="{{.}}">Back</a></p>{{end}}
+{{with .Ways}}<h2>{{$.T.T "page.privacy.login_head"}}</h2>
+<p>{{if eq $.Guests "login"}}{{$.T.T "page.privacy.login_required"}}{{else}}{{$.T.T "page.privacy.login_optional"}}{{end}} {{$.T.T "page.privacy.login_ways" "ways" .}} {{$.T.T "page.privacy.login_data" "days" ($.T.N "page.privacy.days" $.SessionDays)}} {{$.T.T "page.privacy.login_linked"}}</p>
+{{end}}<h2>{{.T.T "page.privacy.spam_head"}}</h2>
+<p>{{.T.T "page.privacy.spam"}}{{with .Akismet}} {{.}}{{end}}</p>
+<h2>{{.T.T "page.privacy.browser_head"}}</h2>
+<p>{{.T.T "page.privacy.browser"}}</p>
+<h2>{{.T.T "page.privacy.who_head"}}</h2>
+<p>{{.T.T "page.privacy.who"}}</p>
+{{with .Back}}<p><a href="{{.}}">{{$.T.T "page.privacy.back"}}</a></p>{{end}}
 `))
 
-// handlePrivacy serves the site's privacy page.
+// akismetNotice is the privacy page's sentence about Akismet in t's
+// language, with the link to Automattic's policy where it says {policy}.
+func akismetNotice(t *i18n.Table) template.HTML {
+	before, after, _ := strings.Cut(t.T("page.privacy.akismet"), "{policy}")
+	return template.HTML(template.HTMLEscapeString(before) + `<a href="https://automattic.com/privacy/">` +
+		template.HTMLEscapeString(t.T("page.privacy.akismet_policy")) + "</a>" + template.HTMLEscapeString(after))
+}
+
+// handlePrivacy serves the site's privacy page, in the reader's language.
 func (s *Server) handlePrivacy(w http.ResponseWriter, r *http.Request) {
 	site, err := s.svc.Site(r.Context(), r.PathValue("site"))
 	if err != nil {
 		s.writeHTMLError(w, r, err)
 		return
 	}
+	t := words(r, "")
 	back := r.Header.Get("Referer")
 	if service.OriginOf(back) == "" {
 		back = ""
 	}
-	var b bytes.Buffer
-	data := map[string]any{"Name": site.Name, "Back": back, "Akismet": s.cfg.AkismetUpstream, "SSO": site.SSOSecret != "", "Guests": string(guestPolicy(site)),
-		"Gravatar":    hostOf(s.cfg.Gravatar),
-		"SessionDays": int(auth.DefaultSessionTTL.Hours() / 24)}
+	data := map[string]any{"T": t, "Name": site.Name, "Back": back, "Guests": string(guestPolicy(site)),
+		"Gravatar": hostOf(s.cfg.Gravatar), "SessionDays": int(auth.DefaultSessionTTL.Hours() / 24)}
+	if s.cfg.AkismetUpstream {
+		data["Akismet"] = akismetNotice(t)
+	}
+	var ways []string
 	if s.cfg.Login != nil {
-		var names []string
 		for _, c := range s.cfg.Login.Choices(site) {
 			if c.ID == auth.EmailProvider {
-				data["Email"] = true
+				ways = append(ways, t.T("page.privacy.way_email"))
 			} else {
-				names = append(names, c.Name)
+				ways = append(ways, c.Name)
 			}
 		}
-		data["Providers"] = names
 		data["SessionDays"] = int(s.cfg.Login.SessionTTL().Hours() / 24)
 	}
+	if site.SSOSecret != "" {
+		ways = append(ways, t.T("page.privacy.way_sso", "site", site.Name))
+	}
+	data["Ways"] = strings.Join(ways, t.T("page.privacy.sep"))
+	var b bytes.Buffer
 	privacyTemplate.Execute(&b, data)
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	writePage(w, http.StatusOK, "en", "Privacy — "+site.Name, template.HTML(b.String()))
+	h := w.Header()
+	h.Set("Cache-Control", "public, max-age=300")
+	h.Add("Vary", "Accept-Language")
+	writePage(w, http.StatusOK, t.Lang(), t.T("page.privacy.title", "site", site.Name), template.HTML(b.String()))
 }
 
 // hostOf is the host name of a service's URL, as readers would know it

@@ -34,7 +34,7 @@ func (s *Server) threadView(r *http.Request, site *comment.Site, t *service.Thre
 		// The answer to the form (an error, say) speaks the thread's language.
 		FormAction: base + "/sites/" + url.PathEscape(site.ID) + "/comments?" + url.Values{"lang": {lang}}.Encode(),
 		Token:      s.svc.FormToken(site.ID),
-		PrivacyURL: base + "/sites/" + url.PathEscape(site.ID) + "/privacy",
+		PrivacyURL: base + "/sites/" + url.PathEscape(site.ID) + "/privacy?" + url.Values{"lang": {lang}}.Encode(),
 		StyleURL:   base + s.assets.StylePath(),
 		ReplyURL: func(id string) string {
 			return editQuery(pageURL, func(q url.Values) { q.Set("replytocom", id) }) + "#respond"

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"encoding/json"
+	"html/template"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -18,6 +19,7 @@ import (
 	"parley/internal/i18n"
 	"parley/internal/login"
 	"parley/internal/service"
+	"parley/internal/widget"
 )
 
 // arabicPage checks that body is a whole page in Arabic, right to left,
@@ -336,5 +338,55 @@ func TestErrorsInArabic(t *testing.T) {
 	json.Unmarshal(b, &e)
 	if !strings.Contains(e.Error.Message, "log in again") {
 		t.Errorf("redeem in English: %s", b)
+	}
+}
+
+// TestPrivacyPageInArabic: the page the privacy line links to speaks the
+// section's language, and names what the server is set up to do.
+func TestPrivacyPageInArabic(t *testing.T) {
+	smtp := authtest.StartSMTP(t)
+	as := newAuthServer(t, login.Config{SMTP: &auth.SMTPConfig{Host: smtp.Host(), Port: smtp.Port(), TLS: auth.SMTPNone, From: "c@news.example"}, SessionTTL: 3 * 24 * time.Hour},
+		service.Options{}, nil)
+	// The thread links to it with its language.
+	_, thread := as.do(t, "GET", "/sites/news/thread?lang=ar&page="+url.QueryEscape(origin+"/story"), nil, nil)
+	m := regexp.MustCompile(`href="([^"]*/sites/news/privacy[^"]*)"`).FindStringSubmatch(string(thread))
+	if m == nil || !strings.Contains(m[1], "lang=ar") {
+		t.Fatalf("privacy link of an Arabic thread: %v", m)
+	}
+	u, _ := url.Parse(unescape(m[1]))
+	resp, page := as.do(t, "GET", u.RequestURI(), nil, map[string]string{"Accept-Language": "en"})
+	ways := ar.T("page.privacy.way_email") + ar.T("page.privacy.sep") + ar.T("page.privacy.way_sso", "site", "The News")
+	for _, want := range []string{
+		ar.T("page.privacy.heading", "site", "The News"),
+		ar.T("page.privacy.email_identicon"),
+		ar.T("page.privacy.login_ways", "ways", ways),
+		ar.T("page.privacy.login_data", "days", ar.N("page.privacy.days", 3)),
+	} {
+		arabicPage(t, "the privacy page", string(page), want)
+	}
+	if !strings.Contains(resp.Header.Get("Vary"), "Accept-Language") {
+		t.Errorf("privacy page Vary = %q", resp.Header.Get("Vary"))
+	}
+}
+
+// TestPrivacyAkismetNotice: with upstream Akismet on, the privacy page
+// says what goes to Automattic, with the link to its policy inside the
+// sentence, in each language.
+func TestPrivacyAkismetNotice(t *testing.T) {
+	ts := newTestServer(t)
+	assets, err := widget.New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := New(ts.svc, assets, nil, Config{AkismetUpstream: true}).Handler()
+	for _, lang := range i18n.Languages() {
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, httptest.NewRequest("GET", "/sites/news/privacy?lang="+lang, nil))
+		tb := i18n.Get(lang)
+		link := `<a href="https://automattic.com/privacy/">` + template.HTMLEscapeString(tb.T("page.privacy.akismet_policy")) + `</a>`
+		before, _, _ := strings.Cut(tb.T("page.privacy.akismet"), "{policy}")
+		if body := rec.Body.String(); !strings.Contains(body, link) || !strings.Contains(body, template.HTMLEscapeString(before)) || !strings.Contains(body, tb.T("page.privacy.some_others")) {
+			t.Errorf("%s: no Akismet notice with its link:\n%s", lang, body)
+		}
 	}
 }

@@ -259,7 +259,7 @@ function show(host, want, base, lang, V) {
 	};
 	const formErr = h('p', {class: 'parley-form-error', tabindex: -1, hidden: true});
 	const submit = h('button', {type: 'submit', class: 'parley-submit'}, t('form.submit'));
-	const privacy = h('a', {href: BASE + '/sites/' + S + '/privacy'}, t('privacy.link'));
+	const privacy = h('a', {href: BASE + '/sites/' + S + '/privacy?lang=' + lang}, t('privacy.link'));
 	const heading = h('h3', {id: 'parley-reply-title', class: 'parley-reply-title'}, t('respond'));
 	const cancel = h('button', {type: 'button', class: 'parley-cancel', hidden: true, onclick: () => unreply(true)}, t('respond.cancel'));
 
