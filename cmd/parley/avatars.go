@@ -84,6 +84,9 @@ func runAvatars(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			defer wg.Done()
 			for k := range next {
 				ok, err := finder.Find(ctx, k, guests[k])
+				if ctx.Err() != nil {
+					continue // stopped: not a failure of the service
+				}
 				mu.Lock()
 				switch {
 				case err != nil:
@@ -102,10 +105,12 @@ func runAvatars(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			}
 		}()
 	}
+send:
 	for _, k := range keys {
 		select {
 		case next <- k:
 		case <-ctx.Done():
+			break send
 		}
 	}
 	close(next)

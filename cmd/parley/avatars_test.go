@@ -67,6 +67,13 @@ func TestAvatarsCommand(t *testing.T) {
 	if err := run(ctx, []string{"avatars", "--db", db, "--site", "nope", "--gravatar", pics.URL + "/avatar/"}, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), "nope") {
 		t.Errorf("unknown site: %v", err)
 	}
+	// Stopped (Ctrl-C): it says so, and blames no lookup.
+	stopped, cancel := context.WithCancel(ctx)
+	cancel()
+	out.Reset()
+	if err := run(stopped, args, &out, io.Discard); !errors.Is(err, context.Canceled) || strings.Contains(out.String(), "1 failed") {
+		t.Errorf("stopped: %v, said %q", err, out.String())
+	}
 	// A new guest, and the service is down.
 	if _, err := svc.Post(ctx, comment.Draft{SiteID: "s", Page: "https://s.example/a", Name: "Ada", Email: "ada@example.org", Body: "Hi"}, service.Meta{}); err != nil {
 		t.Fatal(err)

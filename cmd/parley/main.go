@@ -273,6 +273,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	go pruneLogins(runCtx, logins, log)
 	if finder != nil {
 		go finder.Run(runCtx)
+		log.Info("guests' pictures are looked up", slog.String("service", *gravatarURL),
+			slog.String("earlier_guests", "parley avatars --site ID --gravatar "+*gravatarURL))
 	}
 	assets, err := widget.New()
 	if err != nil {

@@ -6,7 +6,7 @@
 //
 // The service is asked for
 //
-//	BASE + hex(SHA-256(lower-case, trimmed address)) + "?s=160&d=404"
+//	BASE + hex(SHA-256(lower-case, trimmed address)) + "?s=80&d=404"
 //
 // as https://docs.gravatar.com/api/avatars/images/ describes: d=404 makes
 // it answer 404 for an address without a picture, rather than send a
@@ -20,6 +20,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/netip"
 	"net/url"
 	"strings"
 	"sync"
@@ -52,8 +54,10 @@ type Config struct {
 	URL   string
 	Store Store
 	// Fetcher fetches the pictures; it checks what comes back is an
-	// image. The operator chose the service, so by default it may be on
-	// a private network (a self-hosted Libravatar).
+	// image. By default it connects to public addresses only, unless the
+	// service itself is on a private network (a self-hosted Libravatar),
+	// which the operator chose; a public service's redirects can then
+	// never lead into that network.
 	Fetcher *auth.AvatarFetcher
 	Logger  *slog.Logger
 	Now     func() time.Time
@@ -92,7 +96,7 @@ func New(c Config) (*Finder, error) {
 		f.base += "/"
 	}
 	if f.fetcher == nil {
-		f.fetcher = &auth.AvatarFetcher{AllowPrivate: true}
+		f.fetcher = &auth.AvatarFetcher{AllowPrivate: privateHost(u.Hostname())}
 	}
 	if f.log == nil {
 		f.log = slog.New(slog.DiscardHandler)
@@ -171,4 +175,24 @@ func (f *Finder) Find(ctx context.Context, key, email string) (bool, error) {
 		return false, err
 	}
 	return len(data) > 0, nil
+}
+
+// privateHost reports whether host is, or resolves only to, addresses
+// that are not public (loopback, private, link-local…).
+func privateHost(host string) bool {
+	if a, err := netip.ParseAddr(host); err == nil {
+		return !auth.PublicAddr(a)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(addrs) == 0 {
+		return false
+	}
+	for _, a := range addrs {
+		if auth.PublicAddr(a) {
+			return false
+		}
+	}
+	return true
 }

@@ -94,7 +94,7 @@ var privacyTemplate = template.Must(template.New("privacy").Parse(`<h1>{{.T.T "p
 <h2>{{.T.T "page.privacy.stored"}}</h2>
 <ul>
 <li><strong>{{.T.T "page.privacy.name_title"}}</strong> {{.T.T "page.privacy.name"}}</li>
-<li><strong>{{.T.T "page.privacy.email_title"}}</strong> {{.T.T "page.privacy.email"}} {{with .Gravatar}}{{$.T.T "page.privacy.email_gravatar" "service" .}}{{else}}{{.T.T "page.privacy.email_identicon"}}{{end}}</li>
+<li><strong>{{.T.T "page.privacy.email_title"}}</strong> {{.T.T "page.privacy.email"}} {{with .Gravatar}}{{$.T.T "page.privacy.email_gravatar" "service" .}} {{$.T.T "page.privacy.gravatar_kept"}}{{else}}{{.T.T "page.privacy.email_identicon"}}{{end}}</li>
 <li><strong>{{.T.T "page.privacy.comment_title"}}</strong> {{.T.T "page.privacy.comment"}}</li>
 <li><strong>{{.T.T "page.privacy.ip_title"}}</strong> {{.T.T "page.privacy.ip"}}</li>
 </ul>
