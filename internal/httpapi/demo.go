@@ -5,9 +5,9 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"parley/internal/auth"
 	"strings"
 
+	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/i18n"
 	"parley/internal/service"
@@ -112,9 +112,10 @@ var privacyTemplate = template.Must(template.New("privacy").Parse(`<h1>{{.T.T "p
 // akismetNotice is the privacy page's sentence about Akismet in t's
 // language, with the link to Automattic's policy where it says {policy}.
 func akismetNotice(t *i18n.Table) template.HTML {
-	before, after, _ := strings.Cut(t.T("page.privacy.akismet"), "{policy}")
-	return template.HTML(template.HTMLEscapeString(before) + `<a href="https://automattic.com/privacy/">` +
-		template.HTMLEscapeString(t.T("page.privacy.akismet_policy")) + "</a>" + template.HTMLEscapeString(after))
+	return i18n.HTML(t.T("page.privacy.akismet"), func(name string) (template.HTML, bool) {
+		return template.HTML(`<a href="https://automattic.com/privacy/">` + template.HTMLEscapeString(t.T("page.privacy.akismet_policy")) + "</a>"),
+			name == "policy"
+	})
 }
 
 // handlePrivacy serves the site's privacy page, in the reader's language.

@@ -14,7 +14,9 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"html/template"
 	"path"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -325,6 +327,27 @@ func lookup(args []string, name string) (string, bool) {
 	}
 	return "", false
 }
+
+// HTML returns s, a translated text, as HTML: its text escaped, and each
+// {name} placeholder replaced by the HTML value gives for it (a link, a
+// name isolated in <bdi>), or left as written where value has none.
+func HTML(s string, value func(name string) (template.HTML, bool)) template.HTML {
+	var b strings.Builder
+	last := 0
+	for _, m := range placeholderRE.FindAllStringSubmatchIndex(s, -1) {
+		b.WriteString(template.HTMLEscapeString(s[last:m[0]]))
+		if h, ok := value(s[m[2]:m[3]]); ok {
+			b.WriteString(string(h))
+		} else {
+			b.WriteString(template.HTMLEscapeString(s[m[0]:m[1]]))
+		}
+		last = m[1]
+	}
+	b.WriteString(template.HTMLEscapeString(s[last:]))
+	return template.HTML(b.String())
+}
+
+var placeholderRE = regexp.MustCompile(`\{(\w+)\}`)
 
 // Placeholders returns the names of the {name} placeholders in s, in order.
 func Placeholders(s string) []string {

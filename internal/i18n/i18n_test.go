@@ -2,6 +2,7 @@ package i18n
 
 import (
 	"encoding/json"
+	"html/template"
 	"slices"
 	"sort"
 	"testing"
@@ -271,5 +272,14 @@ func TestParseRejectsBadTables(t *testing.T) {
 		if _, err := parse("xx", []byte(b)); err == nil {
 			t.Errorf("parse(%s): want error", b)
 		}
+	}
+}
+
+func TestHTML(t *testing.T) {
+	got := HTML(`<b>{name}</b> & {other} {link}.`, func(name string) (template.HTML, bool) {
+		return `<a href="/x">x</a>`, name == "link"
+	})
+	if want := template.HTML(`&lt;b&gt;{name}&lt;/b&gt; &amp; {other} <a href="/x">x</a>.`); got != want {
+		t.Errorf("HTML = %s\nwant   %s", got, want)
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"regexp"
 	"strings"
 	"time"
 
@@ -281,13 +280,11 @@ func addReply(list []*CommentView, held *CommentView) ([]*CommentView, bool) {
 	return list, false
 }
 
-var placeholder = regexp.MustCompile(`\{(\w+)\}`)
-
 // Bidi returns the text for key with each placeholder value isolated in
 // <bdi>, so that a name in another script keeps the sentence readable.
 // args are name, value pairs as in i18n.Table.T.
 func (v *view) Bidi(key string, args ...string) template.HTML {
-	return bidi(v.T.T(key), func(name string) (template.HTML, bool) {
+	return i18n.HTML(v.T.T(key), func(name string) (template.HTML, bool) {
 		for i := 0; i+1 < len(args); i += 2 {
 			if args[i] == name {
 				return "<bdi>" + template.HTML(template.HTMLEscapeString(args[i+1])) + "</bdi>", true
@@ -316,7 +313,7 @@ func (v *view) UserAvatar() string {
 
 // Privacy returns the privacy line with its link to PrivacyURL.
 func (v *view) Privacy() template.HTML {
-	return bidi(v.T.T("privacy"), func(name string) (template.HTML, bool) {
+	return i18n.HTML(v.T.T("privacy"), func(name string) (template.HTML, bool) {
 		if name != "link" {
 			return "", false
 		}
@@ -326,22 +323,6 @@ func (v *view) Privacy() template.HTML {
 		}
 		return template.HTML(`<a href="` + template.HTMLEscapeString(v.PrivacyURL) + `">` + text + `</a>`), true
 	})
-}
-
-func bidi(s string, value func(name string) (template.HTML, bool)) template.HTML {
-	var b strings.Builder
-	last := 0
-	for _, m := range placeholder.FindAllStringSubmatchIndex(s, -1) {
-		b.WriteString(template.HTMLEscapeString(s[last:m[0]]))
-		if h, ok := value(s[m[2]:m[3]]); ok {
-			b.WriteString(string(h))
-		} else {
-			b.WriteString(template.HTMLEscapeString(s[m[0]:m[1]]))
-		}
-		last = m[1]
-	}
-	b.WriteString(template.HTMLEscapeString(s[last:]))
-	return template.HTML(b.String())
 }
 
 func isHTTP(u string) bool {
