@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"io"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -19,17 +18,8 @@ import (
 // down fails the command.
 func TestAvatarsCommand(t *testing.T) {
 	pics := gravatartest.Start(t, "noor@example.org")
-	db := filepath.Join(t.TempDir(), "a.db")
+	db, st, svc := sitesDB(t, "s")
 	ctx := context.Background()
-	if err := run(ctx, []string{"site", "add", "--db", db, "--id", "s", "--origin", "https://s.example"}, io.Discard, io.Discard); err != nil {
-		t.Fatal(err)
-	}
-	st, err := openStore(ctx, dbOptions{dsn: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	svc, _ := newService(ctx, st, nil)
 	var noor *comment.Comment
 	for _, email := range []string{"Noor@example.org", "sam@example.org", "noor@example.org"} {
 		c, err := svc.Post(ctx, comment.Draft{SiteID: "s", Page: "https://s.example/a", Name: "N", Email: email, Body: "Hello " + email}, service.Meta{})

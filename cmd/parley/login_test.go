@@ -17,6 +17,7 @@ import (
 	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/service"
+	"parley/internal/store"
 )
 
 func TestSiteLogInSettings(t *testing.T) {
@@ -162,19 +163,8 @@ func TestServe_SSOFromTheCommandLine(t *testing.T) {
 // TestCommentLogout: the operator logs a comment's author out on every
 // device; other readers stay logged in, and guests have nothing to end.
 func TestCommentLogout(t *testing.T) {
-	db := filepath.Join(t.TempDir(), "l.db")
+	db, st, svc := sitesDB(t, "s", "other")
 	ctx := context.Background()
-	for _, site := range []string{"s", "other"} {
-		if err := run(ctx, []string{"site", "add", "--db", db, "--id", site, "--origin", "https://" + site + ".example"}, io.Discard, io.Discard); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st, err := openStore(ctx, dbOptions{dsn: db})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	svc, _ := newService(ctx, st, nil)
 	mallory := auth.Identity{Provider: "github", Subject: "666", Name: "Mallory"}
 	jane := auth.Identity{Provider: "github", Subject: "7", Name: "Jane"}
 	for i, id := range []auth.Identity{mallory, mallory, jane} {
@@ -219,4 +209,27 @@ func TestCommentLogout(t *testing.T) {
 	if err := run(ctx, []string{"comment", "logout", "--db", db, "--site", "s"}, io.Discard, io.Discard); !errors.As(err, &ue) {
 		t.Errorf("logout without ids = %v", err)
 	}
+}
+
+// sitesDB adds the sites ids (each at https://ID.example) to a new
+// database with the CLI, and opens it for the test to fill in.
+func sitesDB(t *testing.T, ids ...string) (string, store.Store, *service.Service) {
+	t.Helper()
+	db := filepath.Join(t.TempDir(), "p.db")
+	ctx := context.Background()
+	for _, id := range ids {
+		if err := run(ctx, []string{"site", "add", "--db", db, "--id", id, "--origin", "https://" + id + ".example"}, io.Discard, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := openStore(ctx, dbOptions{dsn: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	svc, err := newService(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db, st, svc
 }

@@ -268,15 +268,20 @@ func TestBrowser_NoJavaScript(t *testing.T) {
 	}
 }
 
+// twoComments is a stack whose page key has two comments, and a browser.
+func twoComments(t *testing.T, key string) (*stack, *browser) {
+	needChromium(t)
+	s := newStack(t)
+	s.post(t, key, "", "Noor", "One.")
+	s.post(t, key, "", "Sam", "Two.")
+	return s, newBrowser(t, 60*time.Second)
+}
+
 // TestBrowser_Languages: a section in each language with a table shows
 // its words and plural forms (fetched beside the script), and posts.
 func TestBrowser_Languages(t *testing.T) {
-	needChromium(t)
-	s := newStack(t)
 	const key = "bus-line-langs"
-	s.post(t, key, "", "Noor", "One.")
-	s.post(t, key, "", "Sam", "Two.")
-	b := newBrowser(t, 60*time.Second)
+	s, b := twoComments(t, key)
 	for _, lang := range i18n.Languages() {
 		tb := i18n.Get(lang)
 		b.openWidget(s.articleURL(key) + "?lang=" + lang)
@@ -293,12 +298,8 @@ func TestBrowser_Languages(t *testing.T) {
 // fetched, the section is shown wholly in English (words, direction and
 // dates) rather than as a mix, and still works.
 func TestBrowser_LanguageTableUnavailable(t *testing.T) {
-	needChromium(t)
-	s := newStack(t)
 	const key = "bus-line-no-table"
-	s.post(t, key, "", "Noor", "One.")
-	s.post(t, key, "", "Sam", "Two.")
-	b := newBrowser(t, 60*time.Second)
+	s, b := twoComments(t, key)
 	chromedp.Listen(b.ctx, func(ev any) {
 		if e, ok := ev.(*fetch.EventRequestPaused); ok {
 			go chromedp.Call(b.ctx, fetch.FailRequest, fetch.FailRequestParams{RequestID: e.RequestID, ErrorReason: network.ErrorReasonConnectionRefused})

@@ -646,11 +646,9 @@ func (s *Server) handleEmailLinkConfirm(w http.ResponseWriter, r *http.Request) 
 	s.finishLogin(w, r, st, err)
 }
 
-// loginPage answers a browser with a short page on Parley in t's
-// language: the title is a key of t, the message its text.
+// loginPage is messagePage for the log-in: the title is a key of t.
 func (s *Server) loginPage(w http.ResponseWriter, t *i18n.Table, status int, titleKey, message string) {
-	w.Header().Set("Cache-Control", "no-store")
-	writePage(w, status, t.Lang(), t.T(titleKey), template.HTML("<p>"+template.HTMLEscapeString(message)+"</p>"))
+	messagePage(w, status, t, t.T(titleKey), message)
 }
 
 var loginPageTmpl = template.Must(template.New("login").Parse(`<h1>{{.T.T "page.login_to" "site" .Site}}</h1>

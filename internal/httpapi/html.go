@@ -177,9 +177,8 @@ func (s *Server) handleReplyPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !service.OnSite(site, v.PageURL) {
-		w.Header().Set("Cache-Control", "no-store")
 		t := i18n.Get(v.Lang)
-		writePage(w, http.StatusBadRequest, v.Lang, site.Name, template.HTML("<p>"+template.HTMLEscapeString(t.T("page.not_on_site"))+"</p>"))
+		messagePage(w, http.StatusBadRequest, t, site.Name, t.T("page.not_on_site"))
 		return
 	}
 	var thread, b bytes.Buffer
@@ -341,8 +340,14 @@ func (s *Server) writeHTMLError(w http.ResponseWriter, r *http.Request, err erro
 	if errors.Is(err, comment.ErrNotFound) {
 		message = t.T("page.no_such")
 	}
+	messagePage(w, status, t, t.T("page.comments"), message)
+}
+
+// messagePage answers a browser with a short page of Parley's saying
+// message, in t's language; it is not cached.
+func messagePage(w http.ResponseWriter, status int, t *i18n.Table, title, message string) {
 	w.Header().Set("Cache-Control", "no-store")
-	writePage(w, status, t.Lang(), t.T("page.comments"), template.HTML("<p>"+template.HTMLEscapeString(message)+"</p>"))
+	writePage(w, status, t.Lang(), title, template.HTML("<p>"+template.HTMLEscapeString(message)+"</p>"))
 }
 
 // words is the table for Parley's own pages: lang if the reader's

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"net/http"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -81,12 +83,8 @@ func New() (*Assets, error) {
 	// The other languages' tables share one directory, named by a hash of
 	// them all, so the script needs only it and their names.
 	keys, en, others := widgetTables()
-	langs := make([]string, 0, len(others))
+	langs := slices.Sorted(maps.Keys(others))
 	var joined bytes.Buffer
-	for lang := range others {
-		langs = append(langs, lang)
-	}
-	sort.Strings(langs)
 	for _, lang := range langs {
 		joined.WriteString(lang)
 		joined.Write(others[lang])
@@ -303,8 +301,7 @@ func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			icon.serve(w, r, cacheIcon)
 			return
 		}
-		dir, file := path.Split(p)
-		if t := a.tables[strings.TrimSuffix(file, ".json")]; t != nil && t.path == dir+file {
+		if t := a.tables[strings.TrimSuffix(path.Base(p), ".json")]; t != nil && t.path == p {
 			t.serve(w, r, cacheImmutable)
 			return
 		}
