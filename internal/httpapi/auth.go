@@ -513,16 +513,14 @@ func (s *Server) handleSendLink(w http.ResponseWriter, r *http.Request) {
 		Email  string `json:"email"`
 		Return string `json:"return"`
 		Bind   string `json:"bind"`
-		Lang   string `json:"lang"` // the widget's; the email speaks it
 	}
 	if err := decodeJSON(w, r, &in); err != nil {
 		s.writeError(w, r, err)
 		return
 	}
-	if in.Lang == "" {
-		in.Lang = language(r)
-	}
-	if err := s.sendLink(r, site, auth.LinkRequest{Email: in.Email, ReturnTo: in.Return, Bind: in.Bind, Lang: in.Lang}); err != nil {
+	// The email speaks the widget's language, which it sends as
+	// Accept-Language.
+	if err := s.sendLink(r, site, auth.LinkRequest{Email: in.Email, ReturnTo: in.Return, Bind: in.Bind, Lang: language(r)}); err != nil {
 		s.writeError(w, r, err)
 		return
 	}

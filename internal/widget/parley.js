@@ -40,7 +40,7 @@
  * are blocked, in this tab, coming back with #parley-login=CODE.
  *
  * widget.New builds the served script: it minifies this file (esbuild)
- * and inlines the English table, the paths of the other languages' tables
+ * and inlines the English table, where the other languages' tables are
  * (fetched when a section needs one) and the stylesheet's hashed path for
  * the two placeholders.
  */
@@ -641,7 +641,7 @@ function show(host, want, base, lang, V) {
 		try {
 			const email = mail.value.trim();
 			store(PK, Date.now());
-			await ask('POST', SP + '/auth/email', {email, return: location.href, bind: KEY, lang});
+			await ask('POST', SP + '/auth/email', {email, return: location.href, bind: KEY});
 			tell(h('span', null, tb('login.sent', {email})));
 		} catch (e) {
 			const s = errText(e);
