@@ -4,7 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -64,11 +65,7 @@ func runAvatars(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(guests))
-	for k := range guests {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(guests))
 
 	var (
 		mu                  sync.Mutex
@@ -79,9 +76,7 @@ func runAvatars(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		start, lastProgress = time.Now(), time.Now()
 	)
 	for range *workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
+		wg.Go(func() {
 			for k := range next {
 				ok, err := finder.Find(ctx, k, guests[k])
 				if ctx.Err() != nil {
@@ -103,7 +98,7 @@ func runAvatars(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				}
 				mu.Unlock()
 			}
-		}()
+		})
 	}
 send:
 	for _, k := range keys {
