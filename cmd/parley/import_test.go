@@ -10,21 +10,21 @@ import (
 	"strings"
 	"testing"
 
-	"parley/internal/shareddata"
+	"parley/internal/publicdata"
 )
 
-// TestImportSharedExports imports every shared export file through the
+// TestImportPublicExports imports every public export file through the
 // CLI, twice: the second time adds nothing. Then the site's Parley export
 // restores into an empty database identically, and its WXR export imports
 // back with every comment.
-func TestImportSharedExports(t *testing.T) {
+func TestImportPublicExports(t *testing.T) {
 	dir := t.TempDir()
 	db := filepath.Join(dir, "a.db")
 	ctx := context.Background()
 	if err := run(ctx, []string{"site", "add", "--db", db, "--id", "blog", "--origin", "https://blog.example"}, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	root := shareddata.Dir(t, "import")
+	root := publicdata.Dir(t, "import")
 	total := 0
 	for _, format := range []string{"wxr", "disqus", "remark42", "isso", "commento"} {
 		files, _ := filepath.Glob(filepath.Join(root, format, "*.*"))
@@ -57,7 +57,7 @@ func TestImportSharedExports(t *testing.T) {
 		}
 	}
 	if total < 50 {
-		t.Fatalf("only %d comments imported from all shared files", total)
+		t.Fatalf("only %d comments imported from all public files", total)
 	}
 
 	e1, e2 := filepath.Join(dir, "e1.jsonl"), filepath.Join(dir, "e2.jsonl")
@@ -102,7 +102,7 @@ func TestImport_Refused(t *testing.T) {
 	db := filepath.Join(dir, "a.db")
 	ctx := context.Background()
 	run(ctx, []string{"site", "add", "--db", db, "--id", "blog", "--origin", "https://blog.example"}, io.Discard, io.Discard)
-	good, err := os.ReadFile(filepath.Join(shareddata.Dir(t, "import"), "wxr", "wordpress-importer__valid-wxr-1.1.xml"))
+	good, err := os.ReadFile(filepath.Join(publicdata.Dir(t, "import"), "wxr", "wordpress-importer__valid-wxr-1.1.xml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ func TestImport_URLMap(t *testing.T) {
 	db := filepath.Join(dir, "a.db")
 	ctx := context.Background()
 	run(ctx, []string{"site", "add", "--db", db, "--id", "blog", "--origin", "https://news.example"}, io.Discard, io.Discard)
-	f := filepath.Join(shareddata.Dir(t, "import"), "isso", "isso-docs__tips-and-tricks-generic-example.json")
+	f := filepath.Join(publicdata.Dir(t, "import"), "isso", "isso-docs__tips-and-tricks-generic-example.json")
 	var out bytes.Buffer
 	if err := run(ctx, []string{"import", "--db", db, "--site", "blog", "--format", "isso", "--rewrite", "/blog/=https://news.example/archive/", "--json", f}, &out, io.Discard); err != nil {
 		t.Fatal(err)

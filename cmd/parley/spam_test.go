@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"parley/internal/shareddata"
+	"parley/internal/publicdata"
 )
 
 // spamRun runs "parley spam ARGS..." in-process.
@@ -83,7 +83,7 @@ func TestSpamEval_TSV(t *testing.T) {
 }
 
 func TestSpamTrainAndEval_YouTube(t *testing.T) {
-	dir := filepath.Join(shareddata.Dir(t, "spam"), "youtube")
+	dir := filepath.Join(publicdata.Dir(t, "spam"), "youtube")
 	psy, katy := filepath.Join(dir, "Youtube01-Psy.csv"), filepath.Join(dir, "Youtube02-KatyPerry.csv")
 	lmfao, eminem := filepath.Join(dir, "Youtube03-LMFAO.csv"), filepath.Join(dir, "Youtube04-Eminem.csv")
 	model := filepath.Join(t.TempDir(), "m.model")

@@ -2,8 +2,8 @@
 // any other Akismet client can point its client at Parley and get the
 // verdicts of a Parley site's spam filter. New's handler is mounted under
 // /1.1/ and /1.2/ through httpapi.Config.Akismet; nothing else should use
-// it. The protocol, as real clients speak it, is described in
-// shared/AKISMET.md.
+// it. It follows the protocol as Akismet's API documentation gives it and
+// as real clients (WordPress's plugin, the npm and PyPI clients) speak it.
 //
 // # Keys
 //

@@ -13,8 +13,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"parley/internal/comment"
+	"parley/internal/publicdata"
 	"parley/internal/service"
-	"parley/internal/shareddata"
 )
 
 // TestBrowser_StoredXSS posts every XSS payload of the shared list as a
@@ -24,7 +24,7 @@ import (
 // from another host, navigate the page, or break out of its comment.
 func TestBrowser_StoredXSS(t *testing.T) {
 	needChromium(t)
-	payloads := shareddata.XSSPayloads(t)
+	payloads := publicdata.XSSPayloads(t)
 	s := newStack(t)
 	const key = "hostile"
 	ctx := context.Background()

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"parley/internal/shareddata"
+	"parley/internal/publicdata"
 )
 
 // TestHostileInput posts every naughty string and XSS payload as a
@@ -16,7 +16,7 @@ import (
 // or raw markup leaks.
 func TestHostileInput(t *testing.T) {
 	ts := newTestServer(t)
-	inputs := append(shareddata.NaughtyStrings(t), shareddata.XSSPayloads(t)...)
+	inputs := append(publicdata.NaughtyStrings(t), publicdata.XSSPayloads(t)...)
 	accepted, refused := 0, 0
 	for i, s := range inputs {
 		for _, field := range []string{"body", "name"} {

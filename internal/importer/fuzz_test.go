@@ -7,15 +7,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"parley/internal/publicdata"
 )
 
-// fuzzSeeds returns the shared exports of a format that are small enough
-// to mutate quickly, or the inline samples if the shared data is missing.
-// Unlike the golden test, fuzzing still runs without the shared data.
+// fuzzSeeds returns the public exports of a format that are small enough
+// to mutate quickly, and the inline samples.
 func fuzzSeeds(tb testing.TB, format string, inline ...string) [][]byte {
 	var seeds [][]byte
-	if dir := findSharedImport(); dir != "" {
-		paths, _ := filepath.Glob(filepath.Join(dir, format, "*"))
+	{
+		paths, _ := filepath.Glob(filepath.Join(publicdata.Dir(tb, "import"), format, "*"))
 		for _, p := range paths {
 			if strings.EqualFold(filepath.Base(p), "README.md") {
 				continue
@@ -31,24 +32,6 @@ func fuzzSeeds(tb testing.TB, format string, inline ...string) [][]byte {
 		seeds = append(seeds, []byte(s))
 	}
 	return seeds
-}
-
-// findSharedImport looks for shared/data/import upwards from the working
-// directory, as shareddata.Dir does, but returns "" instead of failing.
-func findSharedImport() string {
-	wd, err := os.Getwd()
-	if err != nil {
-		return ""
-	}
-	for dir := wd; ; dir = filepath.Dir(dir) {
-		c := filepath.Join(dir, "shared", "data", "import")
-		if st, err := os.Stat(c); err == nil && st.IsDir() {
-			return c
-		}
-		if filepath.Dir(dir) == dir {
-			return ""
-		}
-	}
 }
 
 // fuzzFormat reads arbitrary bytes as an export of format: no panics,

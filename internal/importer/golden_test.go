@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"parley/internal/shareddata"
+	"parley/internal/publicdata"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
@@ -104,7 +104,7 @@ func render(tb testing.TB, recs []*Record, err error) []byte {
 // sharedFiles lists the export files of one format in the shared data.
 func sharedFiles(tb testing.TB, format string) []string {
 	tb.Helper()
-	dir := filepath.Join(shareddata.Dir(tb, "import"), format)
+	dir := filepath.Join(publicdata.Dir(tb, "import"), format)
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		tb.Fatal(err)

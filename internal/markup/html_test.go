@@ -4,7 +4,7 @@ import (
 	"strings"
 	"testing"
 
-	"parley/internal/shareddata"
+	"parley/internal/publicdata"
 )
 
 // importExtra are the elements SanitizeHTML keeps beyond Render's.
@@ -47,7 +47,7 @@ func TestSanitizeHTML(t *testing.T) {
 }
 
 func TestSanitizeHTML_Hostile(t *testing.T) {
-	for _, s := range append(shareddata.XSSPayloads(t), shareddata.NaughtyStrings(t)...) {
+	for _, s := range append(publicdata.XSSPayloads(t), publicdata.NaughtyStrings(t)...) {
 		out := SanitizeHTML(s)
 		checkImported(t, s, out)
 		if strings.Contains(out, "<a ") && !strings.Contains(out, `rel="nofollow ugc noopener"`) {

@@ -14,7 +14,7 @@ import (
 
 	"golang.org/x/net/html"
 
-	"parley/internal/shareddata"
+	"parley/internal/publicdata"
 )
 
 // TestRender_Hostile renders every published XSS payload and naughty string,
@@ -227,7 +227,7 @@ func visibleText(out string) string {
 	}
 }
 
-// hostileDir finds shared/data/hostile beside the project.
+// hostileDir finds the hostile input lists in the repository's testdata.
 func hostileDir(tb testing.TB) string {
-	return shareddata.Dir(tb, "hostile")
+	return publicdata.Dir(tb, "hostile")
 }

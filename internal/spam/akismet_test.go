@@ -12,7 +12,7 @@ import (
 	"time"
 )
 
-// fakeAkismet answers comment-check as ../shared/AKISMET.md documents:
+// fakeAkismet answers comment-check as Akismet's API documentation says:
 // status 200, text/plain, no trailing newline, "invalid" with
 // X-akismet-debug-help for a bad key or missing field, the documented
 // test triggers, and X-akismet-pro-tip: discard for blatant spam.

@@ -6,16 +6,16 @@ import (
 	"sync"
 )
 
-// defaultModel is the built-in classifier, trained on the four shared
+// defaultModel is the built-in classifier, trained on the four public
 // files of the YouTube Spam Collection (Alberto, Lochter and Almeida;
 // UCI Machine Learning Repository; CC BY 4.0). Training is deterministic,
 // so this rebuilds it byte for byte, from the repository root:
 //
 //	go run ./cmd/parley spam train --out internal/spam/default.model \
-//	    ../shared/data/spam/youtube/Youtube01-Psy.csv \
-//	    ../shared/data/spam/youtube/Youtube02-KatyPerry.csv \
-//	    ../shared/data/spam/youtube/Youtube03-LMFAO.csv \
-//	    ../shared/data/spam/youtube/Youtube04-Eminem.csv
+//	    testdata/spam/youtube/Youtube01-Psy.csv \
+//	    testdata/spam/youtube/Youtube02-KatyPerry.csv \
+//	    testdata/spam/youtube/Youtube03-LMFAO.csv \
+//	    testdata/spam/youtube/Youtube04-Eminem.csv
 //
 // TestDefaultModel_Reproducible checks that it does.
 //

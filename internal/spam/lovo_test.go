@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"parley/internal/shareddata"
+	"parley/internal/publicdata"
 )
 
 // youtubeFiles are the four shared YouTube Spam Collection files; the
@@ -15,7 +15,7 @@ var youtubeFiles = []string{"Youtube01-Psy.csv", "Youtube02-KatyPerry.csv", "You
 // youtube reads the shared YouTube files, one slice per video.
 func youtube(tb testing.TB) [][]Example {
 	tb.Helper()
-	dir := filepath.Join(shareddata.Dir(tb, "spam"), "youtube")
+	dir := filepath.Join(publicdata.Dir(tb, "spam"), "youtube")
 	var sets [][]Example
 	for _, n := range youtubeFiles {
 		f, err := os.Open(filepath.Join(dir, n))

@@ -8,7 +8,7 @@ import (
 	"runtime"
 	"testing"
 
-	"parley/internal/shareddata"
+	"parley/internal/publicdata"
 )
 
 // tinyData is a small hand-made training set.
@@ -140,7 +140,7 @@ func TestDefaultModel_Reproducible(t *testing.T) {
 		// last bits of the weights; the model is built on amd64.
 		t.Skip("the byte-exact check runs on amd64")
 	}
-	dir := filepath.Join(shareddata.Dir(t, "spam"), "youtube")
+	dir := filepath.Join(publicdata.Dir(t, "spam"), "youtube")
 	var all []Example
 	for _, n := range youtubeFiles {
 		f, err := os.Open(filepath.Join(dir, n))

@@ -1,40 +1,50 @@
-// Package shareddata finds the public test data (hostile strings, labelled
-// spam, import files) that lives in shared/data beside the project, for
-// tests and benchmarks. It is never copied into the project; a test that
-// needs it and cannot find it fails, saying where it looked.
-package shareddata
+// Package publicdata finds the public test data written by others (hostile
+// strings, labelled spam, import files) that the repository keeps in
+// testdata/ at its root, for tests, benchmarks and the spam model's build.
+// Each set there has a README with its provenance and licence.
+package publicdata
 
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
-// Dir returns the absolute path of shared/data/<sub>, searching upwards
-// from the working directory. It fails tb if the folder is missing.
+// Dir returns the absolute path of testdata/<sub> at the root of the
+// module (the folder holding go.mod), found upwards from the working
+// directory. It fails tb if the folder is missing.
 func Dir(tb testing.TB, sub string) string {
 	tb.Helper()
-	wd, err := os.Getwd()
+	root, err := Root()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	var looked []string
+	dir := filepath.Join(root, "testdata", sub)
+	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+		tb.Fatalf("public test data %q not found at %s", sub, dir)
+	}
+	return dir
+}
+
+// Root returns the module's root folder, the nearest one upwards from the
+// working directory that holds go.mod.
+func Root() (string, error) {
+	wd, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
 	for dir := wd; ; dir = filepath.Dir(dir) {
-		candidate := filepath.Join(dir, "shared", "data", sub)
-		looked = append(looked, candidate)
-		if st, err := os.Stat(candidate); err == nil && st.IsDir() {
-			return candidate
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
 		}
 		if filepath.Dir(dir) == dir {
-			break
+			return "", fmt.Errorf("no go.mod above %s", wd)
 		}
 	}
-	tb.Fatalf("shared test data %q not found; it must be in shared/data beside the project (as ../shared/data from the repository root). Looked in:\n  %s",
-		sub, strings.Join(looked, "\n  "))
-	return ""
 }
 
 // NaughtyStrings returns the Big List of Naughty Strings.
