@@ -1,6 +1,5 @@
-// Package store defines the Store interface that every storage backend
-// (SQLite, and PostgreSQL next) implements, and the small request types it
-// takes. Business rules live in package service, above the store; a store
+// Package store defines the Store interface that both storage backends
+// (sqlite and postgres) implement, and the small request types it takes. Business rules live in package service, above the store; a store
 // only keeps and finds data, atomically.
 package store
 
