@@ -205,7 +205,7 @@ func (s *Server) handleAddStaff(w http.ResponseWriter, r *http.Request, d *deskR
 		s.fail(w, r, d.t, err)
 		return
 	}
-	s.setFlash(w, flash{Key: "flash.staff_added", Args: []string{r.PostFormValue("email")}})
+	s.setFlash(w, flash{Key: "flash.staff_added", Args: []string{"email", r.PostFormValue("email")}})
 	http.Redirect(w, r, "/admin/sites/"+url.PathEscape(r.PathValue("site"))+"/staff", http.StatusSeeOther)
 }
 

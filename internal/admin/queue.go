@@ -257,7 +257,7 @@ func (s *Server) loginName(t *i18n.Table, identity string) string {
 	}
 	switch prov {
 	case "email":
-		return t.T("login.email")
+		return t.T("login.email_link")
 	case "sso":
 		return t.T("login.sso")
 	case "staff":
@@ -284,7 +284,7 @@ func whyText(t *i18n.Table, c *comment.Comment) string {
 	}
 	parts := []string{layer}
 	if v.Layer == "classifier" || v.Score > 0 && v.Score < 1 {
-		parts = append(parts, t.T("why.score", strconv.FormatFloat(v.Score, 'f', 2, 64)))
+		parts = append(parts, t.T("why.score", "score", strconv.FormatFloat(v.Score, 'f', 2, 64)))
 	}
 	if v.Reason != "" {
 		parts = append(parts, v.Reason)
@@ -396,7 +396,7 @@ func (s *Server) handleDecideMatching(w http.ResponseWriter, r *http.Request, d 
 		s.fail(w, r, d.t, err)
 		return
 	}
-	f := flash{Key: "flash.decided_matching." + string(dec), N: changed, Args: []string{d.t.Number(matched)}, Undo: changed > 0}
+	f := flash{Key: "flash.decided_matching." + string(dec), N: changed, Args: []string{"matched", d.t.Number(matched)}, Undo: changed > 0}
 	if matched == 0 {
 		f = flash{Key: "flash.matched_none"}
 	}
@@ -432,7 +432,7 @@ func (s *Server) handleUndo(w http.ResponseWriter, r *http.Request, d *deskReq) 
 		s.fail(w, r, d.t, err)
 		return
 	default:
-		f = flash{Key: "flash.undone", N: e.Count, Args: []string{d.t.T("action." + strings.TrimPrefix(e.Action, "comment."))}}
+		f = flash{Key: "flash.undone", N: e.Count, Args: []string{"action", d.t.T("action." + strings.TrimPrefix(e.Action, "comment."))}}
 	}
 	if wantsJSON(r) {
 		writeJSON(w, http.StatusOK, map[string]any{"undone": err == nil, "message": f.Text(d.t)})
@@ -474,7 +474,7 @@ func (s *Server) showComment(w http.ResponseWriter, r *http.Request, d *deskReq,
 		s.renderFragment(w, "card", p)
 		return
 	}
-	p.Title = d.t.T("comment.title", card.Comment.Author.Name)
+	p.Title = d.t.T("comment.title", "name", card.Comment.Author.Name)
 	p.Body = b
 	s.render(w, status, "comment", p)
 }

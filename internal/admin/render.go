@@ -136,7 +136,7 @@ func (s *Server) loadTemplates() error {
 		"add": func(a, b int) int { return a + b },
 		"capped": func(t *i18n.Table, n int) string {
 			if n >= capShown {
-				return t.T("count.capped", t.Number(capShown))
+				return t.T("count.capped", "n", t.Number(capShown))
 			}
 			return t.Number(n)
 		},

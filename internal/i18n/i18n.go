@@ -43,9 +43,17 @@ var (
 	tables = mustLoad("locales")
 	// deskTables hold the words of the moderation desk (package admin),
 	// which readers never see, in the languages it has been translated
-	// to; each falls back to the English desk table.
-	deskTables = mustLoad("locales/desk")
+	// to. Each falls back to the widget's table of its language, for the
+	// words of dates and numbers.
+	deskTables = deskFallbacks(mustLoad("locales/desk"))
 )
+
+func deskFallbacks(desk map[string]*Table) map[string]*Table {
+	for lang, t := range desk {
+		t.fallback = Get(lang)
+	}
+	return desk
+}
 
 func mustLoad(dir string) map[string]*Table {
 	ts, err := load(dir)
