@@ -31,6 +31,12 @@ func (db *DB) addEvent(ctx context.Context, tx *sql.Tx, ev *comment.Event) error
 		ev.SiteID, ev.ThreadID, ev.PageKey, ev.CommentID, string(ev.Kind), ev.Created.UnixNano()).Scan(&ev.ID); err != nil {
 		return err
 	}
+	return db.announce(ctx, tx, *ev)
+}
+
+// announce tells every instance about ev with NOTIFY. PostgreSQL delivers
+// the notification only if and when the transaction commits.
+func (db *DB) announce(ctx context.Context, tx *sql.Tx, ev comment.Event) error {
 	payload, _ := json.Marshal(eventJSON{ev.ID, ev.SiteID, ev.ThreadID, ev.PageKey, ev.CommentID, string(ev.Kind), ev.Created.UnixNano()})
 	if len(payload) > 7900 {
 		// NOTIFY payloads are limited to 8000 bytes; a page key that long

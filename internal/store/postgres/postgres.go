@@ -21,13 +21,19 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"parley/internal/comment"
+	"parley/internal/store"
+	"parley/internal/store/sqlstore"
 )
+
+var _ store.Store = (*DB)(nil)
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// DB is a store.Store backed by PostgreSQL.
+// DB is a store.Store backed by PostgreSQL. The queries it shares with
+// SQLite are sqlstore's, run over this package's dialect.
 type DB struct {
+	*sqlstore.Store
 	db  *sql.DB
 	cfg *pgx.ConnConfig
 	log *slog.Logger
@@ -99,6 +105,23 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if schema != "public" {
 		s.channel += "_" + schema
 	}
+	s.Store = sqlstore.New(sqlstore.Dialect{
+		Read:       db,
+		Write:      s.inTx,
+		WriteAlone: s.inTx,
+		// One snapshot for every query of a dump.
+		Snapshot:  sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
+		Translate: translate,
+		IsForeignKey: func(err error) bool {
+			var pe *pgconn.PgError
+			return errors.As(err, &pe) && pe.Code == "23503" // foreign_key_violation
+		},
+		// Instances write concurrently: a row read to be changed is locked.
+		ForUpdate:        " FOR UPDATE",
+		DeferForeignKeys: "SET CONSTRAINTS ALL DEFERRED",
+		Announce:         s.announce,
+		Now:              s.now,
+	})
 	return s, nil
 }
 

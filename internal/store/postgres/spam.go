@@ -8,25 +8,6 @@ import (
 	"parley/internal/comment"
 )
 
-// SpamModel returns what a site's spam filter has learned.
-func (db *DB) SpamModel(ctx context.Context, siteID string) ([]byte, error) {
-	var b []byte
-	err := db.db.QueryRowContext(ctx, `SELECT model FROM spam_models WHERE site_id = $1`, siteID).Scan(&b)
-	if err != nil {
-		return nil, translate(err)
-	}
-	return b, nil
-}
-
-// SaveSpamModel stores what a site's spam filter has learned.
-func (db *DB) SaveSpamModel(ctx context.Context, siteID string, model []byte) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO spam_models (site_id, model, updated) VALUES ($1, $2, $3)
-			ON CONFLICT (site_id) DO UPDATE SET model = excluded.model, updated = excluded.updated`, siteID, model, db.now().UnixNano())
-		return err
-	})
-}
-
 // TakeToken takes one token from the rate-limit bucket named key, shared
 // by every instance: the bucket holds at most burst tokens and gains one
 // every every. It reports whether a token was there and, if not, how long

@@ -367,21 +367,6 @@ func (db *DB) Unlike(ctx context.Context, commentID, reader string) (int, error)
 	return n, err
 }
 
-// Secret returns the named server secret, creating it on first use.
-func (db *DB) Secret(ctx context.Context, name string, gen func() []byte) ([]byte, error) {
-	var v []byte
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `SELECT value FROM secrets WHERE name = ?`, name).Scan(&v)
-		if !errors.Is(err, sql.ErrNoRows) {
-			return err
-		}
-		v = gen()
-		_, err = tx.ExecContext(ctx, `INSERT INTO secrets (name, value) VALUES (?, ?)`, name, v)
-		return err
-	})
-	return v, err
-}
-
 func mustAffect(res sql.Result) error {
 	n, err := res.RowsAffected()
 	if err != nil {

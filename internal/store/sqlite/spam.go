@@ -7,25 +7,6 @@ import (
 	"parley/internal/comment"
 )
 
-// SpamModel returns what a site's spam filter has learned.
-func (db *DB) SpamModel(ctx context.Context, siteID string) ([]byte, error) {
-	var b []byte
-	err := db.read.QueryRowContext(ctx, `SELECT model FROM spam_models WHERE site_id = ?`, siteID).Scan(&b)
-	if err != nil {
-		return nil, translate(err)
-	}
-	return b, nil
-}
-
-// SaveSpamModel stores what a site's spam filter has learned.
-func (db *DB) SaveSpamModel(ctx context.Context, siteID string, model []byte) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO spam_models (site_id, model, updated) VALUES (?, ?, ?)
-			ON CONFLICT (site_id) DO UPDATE SET model = excluded.model, updated = excluded.updated`, siteID, model, db.now().UnixNano())
-		return err
-	})
-}
-
 // AuthorApproved reports whether the author has an approved comment on the site.
 func (db *DB) AuthorApproved(ctx context.Context, siteID, email string) (bool, error) {
 	var ok bool
