@@ -232,3 +232,10 @@ func translate(err error) error {
 	}
 	return err
 }
+
+// Backup is not done by Parley for PostgreSQL: pg_dump makes consistent,
+// restorable backups of a running database, and parley export makes
+// portable ones of a site.
+func (db *DB) Backup(ctx context.Context, path string) error {
+	return errors.New("parley backup copies SQLite databases; back up PostgreSQL with pg_dump, or a site with parley export")
+}
