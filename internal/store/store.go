@@ -1,6 +1,11 @@
 // Package store defines the Store interface that both storage backends
-// (sqlite and postgres) implement, and the small request types it takes. Business rules live in package service, above the store; a store
-// only keeps and finds data, atomically.
+// (sqlite and postgres) implement, composed of one small interface per
+// area (Sites, Comments, Logins…), and the small request types it takes.
+// Code that needs one area names only that interface. The SQL the two
+// backends share lives once, in package sqlstore.
+//
+// Business rules live in package service, above the store; a store only
+// keeps and finds data, atomically.
 package store
 
 import (

@@ -1,6 +1,11 @@
 // Package postgres is Parley's store for sites that outgrow one machine:
 // several Parley instances share one PostgreSQL database and behave as
 // one. It satisfies the same behaviour suite as package sqlite.
+//
+// The queries themselves are package sqlstore's, shared with SQLite; this
+// package connects, applies its migrations, announces changes with
+// NOTIFY and hears them with LISTEN, translates PostgreSQL's errors, and
+// keeps the rate-limit buckets that instances share.
 package postgres
 
 import (

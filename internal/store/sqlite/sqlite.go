@@ -4,6 +4,11 @@
 // Reads go through a pool of read-only connections and writes through a
 // single connection: SQLite allows one writer at a time, and in WAL mode
 // readers never wait for it.
+//
+// The queries themselves are package sqlstore's, shared with PostgreSQL;
+// this package opens the file, applies its migrations, runs the writer
+// that group-commits writes, tells this process's listeners about
+// changes, translates SQLite's errors and makes backups.
 package sqlite
 
 import (
