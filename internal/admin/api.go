@@ -125,6 +125,13 @@ type historyJSON struct {
 }
 
 func (s *Server) commentJSON(c *service.Card) adminCommentJSON {
+	return CommentJSON(c, s.cfg.AvatarURL)
+}
+
+// CommentJSON is a comment of the desk as the admin API (and `parley
+// comment list --json`) writes it; avatar, if not nil, gives the author's
+// picture's address.
+func CommentJSON(c *service.Card, avatar func(comment.Author) string) adminCommentJSON {
 	cm := c.Comment
 	out := adminCommentJSON{
 		ID: cm.ID, HTML: cm.HTML, Markdown: cm.Markdown, Created: cm.Created.UTC().Format(time.RFC3339),
@@ -132,8 +139,8 @@ func (s *Server) commentJSON(c *service.Card) adminCommentJSON {
 		Author:  adminAuthor{Name: cm.Author.Name, Website: cm.Author.Website, Identity: cm.Author.Identity},
 		Verdict: verdictJSON{Layer: cm.Verdict.Layer, Score: cm.Verdict.Score, Reasons: []string{}},
 	}
-	if s.cfg.AvatarURL != nil {
-		out.Author.Avatar = s.cfg.AvatarURL(cm.Author)
+	if avatar != nil {
+		out.Author.Avatar = avatar(cm.Author)
 	}
 	if cm.ParentID != "" {
 		p := cm.ParentID
@@ -168,6 +175,27 @@ type listJSON struct {
 	Capped bool `json:"total_capped"`
 }
 
+// ListJSON is a page of the queue as the admin API writes it.
+func ListJSON(res *service.QueuePage, status comment.Status, avatar func(comment.Author) string) listJSON {
+	out := listJSON{Comments: make([]adminCommentJSON, len(res.Cards))}
+	for i, c := range res.Cards {
+		out.Comments[i] = CommentJSON(c, avatar)
+	}
+	if res.Next != "" {
+		next := res.Next
+		out.Next = &next
+	}
+	if status != "" {
+		out.Total = res.Counts[status]
+	} else {
+		for _, n := range res.Counts {
+			out.Total += n
+		}
+	}
+	out.Capped = out.Total >= service.CountCap
+	return out
+}
+
 func (s *Server) apiListComments(w http.ResponseWriter, r *http.Request, a *apiReq) {
 	q, err := s.parseQuery(r)
 	if err != nil {
@@ -182,22 +210,7 @@ func (s *Server) apiListComments(w http.ResponseWriter, r *http.Request, a *apiR
 		s.fail(w, r, a.t, err)
 		return
 	}
-	out := listJSON{Comments: make([]adminCommentJSON, len(res.Cards))}
-	for i, c := range res.Cards {
-		out.Comments[i] = s.commentJSON(c)
-	}
-	if res.Next != "" {
-		out.Next = &res.Next
-	}
-	if q.Status != "" {
-		out.Total = res.Counts[q.Status]
-	} else {
-		for _, n := range res.Counts {
-			out.Total += n
-		}
-	}
-	out.Capped = out.Total >= service.CountCap
-	writeJSON(w, http.StatusOK, out)
+	writeJSON(w, http.StatusOK, ListJSON(res, q.Status, s.cfg.AvatarURL))
 }
 
 func (s *Server) apiComment(w http.ResponseWriter, r *http.Request, a *apiReq) {
@@ -363,6 +376,12 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, a *apiReq) {
 		s.fail(w, r, a.t, err)
 		return
 	}
+	writeJSON(w, http.StatusOK, AuditJSON(list, next))
+}
+
+// AuditJSON is a page of the audit log as the admin API (and `parley
+// audit --json`) writes it.
+func AuditJSON(list []*staff.AuditEntry, next string) any {
 	out := struct {
 		Entries []auditEntryJSON `json:"entries"`
 		Next    *string          `json:"next"`
@@ -373,7 +392,7 @@ func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, a *apiReq) {
 	if next != "" {
 		out.Next = &next
 	}
-	writeJSON(w, http.StatusOK, out)
+	return out
 }
 
 // siteJSON is a site's settings as the admin API reads and writes them.
@@ -422,7 +441,7 @@ func (s *Server) apiUpdateSite(w http.ResponseWriter, r *http.Request, a *apiReq
 	next := *site
 	next.Name, next.Origins, next.Moderation, next.Guests = in.Name, in.Origins, comment.Moderation(in.Moderation), comment.GuestPolicy(in.Guests)
 	next.Providers, next.MaxDepth, next.EditWindow, next.HidePrivate = in.Providers, in.MaxDepth, time.Duration(in.EditWindow)*time.Second, in.HidePrivate
-	if err := s.svc.UpdateSiteAs(r.Context(), a.actor, &next); err != nil {
+	if err := s.svc.UpdateSite(r.Context(), a.actor, &next); err != nil {
 		s.fail(w, r, a.t, err)
 		return
 	}

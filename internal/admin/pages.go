@@ -91,10 +91,10 @@ func (s *Server) handleSaveSettings(w http.ResponseWriter, r *http.Request, d *d
 			site.Providers = append(site.Providers, strings.ToLower(id))
 		}
 	}
-	if err := s.svc.UpdateSiteAs(r.Context(), d.actor, &site); err != nil {
+	if err := s.svc.UpdateSite(r.Context(), d.actor, &site); err != nil {
 		var ve *comment.ValidationError
 		if errors.As(err, &ve) {
-			s.showSettings(w, p, http.StatusBadRequest, form, ve.Message, ve.Field)
+			s.showSettings(w, p, http.StatusBadRequest, form, validationText(d.t, ve), ve.Field)
 			return
 		}
 		s.fail(w, r, d.t, err)
@@ -198,7 +198,7 @@ func (s *Server) handleAddStaff(w http.ResponseWriter, r *http.Request, d *deskR
 	_, err = s.svc.AddMember(r.Context(), d.actor, serviceNewMember(r, role))
 	var ve *comment.ValidationError
 	if errors.As(err, &ve) {
-		s.showStaff(w, r, d, http.StatusBadRequest, staffBody{Error: ve.Message, Email: r.PostFormValue("email")})
+		s.showStaff(w, r, d, http.StatusBadRequest, staffBody{Error: validationText(d.t, ve), Email: r.PostFormValue("email")})
 		return
 	}
 	if err != nil {
@@ -218,7 +218,7 @@ func (s *Server) handleSetRole(w http.ResponseWriter, r *http.Request, d *deskRe
 	if err := s.svc.SetRole(r.Context(), d.actor, r.PathValue("account"), r.PathValue("site"), role); err != nil {
 		var ve *comment.ValidationError
 		if errors.As(err, &ve) {
-			s.showStaff(w, r, d, http.StatusBadRequest, staffBody{Error: ve.Message})
+			s.showStaff(w, r, d, http.StatusBadRequest, staffBody{Error: validationText(d.t, ve)})
 			return
 		}
 		s.fail(w, r, d.t, err)
@@ -236,7 +236,7 @@ func (s *Server) handleAddToken(w http.ResponseWriter, r *http.Request, d *deskR
 	secret, _, err := s.svc.AddToken(r.Context(), d.actor, r.PathValue("site"), r.PostFormValue("name"), staff.Role(r.PostFormValue("role")))
 	var ve *comment.ValidationError
 	if errors.As(err, &ve) {
-		s.showStaff(w, r, d, http.StatusBadRequest, staffBody{Error: ve.Message})
+		s.showStaff(w, r, d, http.StatusBadRequest, staffBody{Error: validationText(d.t, ve)})
 		return
 	}
 	if err != nil {
@@ -288,7 +288,7 @@ func (s *Server) handlePassword(w http.ResponseWriter, r *http.Request, d *deskR
 	err := s.svc.ChangePassword(r.Context(), d.actor, r.PostFormValue("current"), next, d.session.Hash)
 	var ve *comment.ValidationError
 	if errors.As(err, &ve) {
-		s.showAccount(w, r, d, http.StatusBadRequest, ve.Message)
+		s.showAccount(w, r, d, http.StatusBadRequest, validationText(d.t, ve))
 		return
 	}
 	if err != nil {

@@ -1,6 +1,7 @@
 package admin
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -484,7 +485,7 @@ func (s *Server) handleEdit(w http.ResponseWriter, r *http.Request, d *deskReq) 
 	c, err := s.svc.EditAs(r.Context(), d.actor, r.PathValue("site"), r.PathValue("id"), body)
 	var ve *comment.ValidationError
 	if errors.As(err, &ve) {
-		s.showComment(w, r, d, http.StatusBadRequest, commentBody{Edit: body, Error: ve.Message})
+		s.showComment(w, r, d, http.StatusBadRequest, commentBody{Edit: body, Error: validationText(d.t, ve)})
 		return
 	}
 	if err != nil {
@@ -500,7 +501,7 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request, d *deskReq)
 	c, err := s.svc.ReplyAs(r.Context(), d.actor, r.PathValue("site"), r.PathValue("id"), body)
 	var ve *comment.ValidationError
 	if errors.As(err, &ve) {
-		s.showComment(w, r, d, http.StatusBadRequest, commentBody{Reply: body, Error: ve.Message})
+		s.showComment(w, r, d, http.StatusBadRequest, commentBody{Reply: body, Error: validationText(d.t, ve)})
 		return
 	}
 	if err != nil {
@@ -509,4 +510,48 @@ func (s *Server) handleReply(w http.ResponseWriter, r *http.Request, d *deskReq)
 	}
 	s.setFlash(w, flash{Key: "flash.replied"})
 	http.Redirect(w, r, fmt.Sprintf("/admin/sites/%s/comments/%s", url.PathEscape(c.SiteID), url.PathEscape(c.ID)), http.StatusSeeOther)
+}
+
+// handleQueueStream tells an open queue of newly held comments, as
+// Server-Sent Events ("held", with the comment's id), for the desk's
+// script to offer them without a reload.
+func (s *Server) handleQueueStream(w http.ResponseWriter, r *http.Request, d *deskReq) {
+	events, cancel, err := s.svc.SubscribeQueue(r.Context(), d.actor, r.PathValue("site"))
+	if err != nil {
+		s.fail(w, r, d.t, err)
+		return
+	}
+	defer cancel()
+	flusher, ok := w.(http.Flusher)
+	if !ok {
+		s.fail(w, r, d.t, errors.New("streaming unsupported"))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("X-Accel-Buffering", "no") // nginx: pass events on at once
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprint(w, "retry: 5000\n\n")
+	flusher.Flush()
+	label := d.t.T("live.new")
+	keepAlive := time.NewTicker(25 * time.Second)
+	defer keepAlive.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-keepAlive.C:
+			fmt.Fprint(w, ": keep-alive\n\n")
+		case ev, ok := <-events:
+			if !ok {
+				return // too far behind: the browser reconnects
+			}
+			if ev.Kind != comment.EventHeld {
+				continue
+			}
+			b, _ := json.Marshal(map[string]string{"id": ev.CommentID, "label": label})
+			fmt.Fprintf(w, "event: held\ndata: %s\n\n", b)
+		}
+		flusher.Flush()
+	}
 }

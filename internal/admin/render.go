@@ -244,7 +244,7 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, t *i18n.Table, err
 	status, key := errorStatus(err)
 	msg := t.T(key)
 	if ve, ok := err.(*comment.ValidationError); ok {
-		msg = ve.Message
+		msg = validationText(t, ve)
 	}
 	if status >= 500 {
 		s.log.Error("desk request failed", slog.String("path", r.URL.Path), slog.String("err", err.Error()))
@@ -261,6 +261,20 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, t *i18n.Table, err
 	p.Title = t.T("error.title")
 	p.Body = msg
 	s.render(w, status, "error", p)
+}
+
+// validationText is a refusal in the desk's language: its code's words,
+// or (for a code the desk has none for) the service's English sentence.
+func validationText(t *i18n.Table, ve *comment.ValidationError) string {
+	if t.Has("code." + ve.Code) {
+		return t.T("code." + ve.Code)
+	}
+	// Readers' refusals (a comment too long, an empty body) have words
+	// in the widget's table, which the desk's falls back to.
+	if t.Has("error." + ve.Code) {
+		return t.T("error." + ve.Code)
+	}
+	return ve.Message
 }
 
 func (s *Server) notFound(w http.ResponseWriter, r *http.Request, t *i18n.Table) {

@@ -224,6 +224,9 @@ const (
 	// EventReset means changes may have been missed (a lost database
 	// connection): every cached thread must be rebuilt.
 	EventReset EventKind = "reset"
+	// EventHeld means a new comment is waiting for a moderator. Only the
+	// moderation desk's open queues hear it; readers never do.
+	EventHeld EventKind = "held"
 )
 
 // Event is one committed change, in the order of its ID within a thread.

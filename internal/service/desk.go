@@ -3,6 +3,7 @@ package service
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -556,7 +557,11 @@ func (s *Service) Undo(ctx context.Context, a Actor, siteID string) (*staff.Audi
 	}
 	undo := a.entry(siteID, "undo", fmt.Sprintf("audit:%d", last.ID))
 	undo.Before = auditJSON(map[string]string{"action": last.Action})
-	restored, err := s.store.Revert(ctx, siteID, last.ID, undo)
+	var after struct{ Status comment.Status }
+	if err := json.Unmarshal([]byte(last.After), &after); err != nil || !after.Status.Valid() {
+		return nil, fmt.Errorf("audit entry %d: no status recorded", last.ID)
+	}
+	restored, err := s.store.Revert(ctx, siteID, last.ID, after.Status, undo)
 	if err != nil {
 		return nil, err
 	}

@@ -83,14 +83,19 @@ type DeskStore interface {
 	// f (f.Cursor and f.Limit are ignored), in one transaction, and
 	// returns how many matched and how many changed.
 	ModerateMatching(ctx context.Context, f CommentFilter, to comment.Status, audit *staff.AuditEntry) (matched, changed int, err error)
-	// Revert undoes the decision recorded in audit entry id: each comment
-	// it changed goes back to its previous status, unless a later action
-	// has changed it since (that one stands). It writes the audit entry
-	// (with the statuses it replaced) and marks entry id undone by it,
-	// in one transaction, and returns the comments it changed, as they
-	// were before. Returns comment.ErrNotFound if the entry is not the
-	// site's, and comment.ErrConflict if it was undone already.
-	Revert(ctx context.Context, siteID string, id int64, audit *staff.AuditEntry) ([]*comment.Comment, error)
+	// Revert undoes the decision recorded in audit entry id, which moved
+	// comments to status set: each goes back to its previous status,
+	// unless a later action has moved it since (that one stands). It
+	// writes the audit entry (with the statuses it replaced) and marks
+	// entry id undone by it, in one transaction, and returns the comments
+	// it changed with their ID, SiteID, ThreadID and Status (as before).
+	// Returns comment.ErrNotFound if the entry is not the site's, and
+	// comment.ErrConflict if it was undone already.
+	Revert(ctx context.Context, siteID string, id int64, set comment.Status, audit *staff.AuditEntry) ([]*comment.Comment, error)
+	// EndReaderSessions ends every session of a logged-in reader (an
+	// identity "provider:subject"), with the audit entry, and returns how
+	// many there were.
+	EndReaderSessions(ctx context.Context, identity string, audit *staff.AuditEntry) (int, error)
 	// EditCommentAs replaces a comment's text as staff: it records who
 	// edited it (EditedBy) and the audit entry. Returns comment.ErrNotFound.
 	EditCommentAs(ctx context.Context, c *comment.Comment, audit *staff.AuditEntry) error

@@ -71,7 +71,8 @@
     fd.set("action", action);
     var list = cards(), next = list[list.indexOf(card) + 1] || list[list.indexOf(card) - 1];
     card.classList.add("gone");
-    post(btn.form.action, fd).then(function (j) {
+    // form.action would be the button named "action": read the attribute.
+    post(btn.form.getAttribute("action"), fd).then(function (j) {
       say(j.message, j.undo);
       if (current === card) focusCard(next || null);
       card.setAttribute("aria-hidden", "true");

@@ -124,6 +124,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		// Instances write concurrently: a row read to be changed is locked.
 		ForUpdate:        " FOR UPDATE",
 		DeferForeignKeys: "SET CONSTRAINTS ALL DEFERRED",
+		TextMatch:        textMatch,
 		Announce:         s.announce,
 		Now:              s.now,
 	})
@@ -243,4 +244,19 @@ func translate(err error) error {
 // portable ones of a site.
 func (db *DB) Backup(ctx context.Context, path string) error {
 	return errors.New("parley backup copies SQLite databases; back up PostgreSQL with pg_dump, or a site with parley export")
+}
+
+// textMatch finds comments through the text-search index (migration
+// 0030): every word, as a prefix, each a quoted lexeme so nothing a
+// person types is tsquery syntax.
+func textMatch(arg func(any) string, text string) string {
+	words := sqlstore.Words(text)
+	if len(words) == 0 {
+		return "false"
+	}
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = "'" + strings.ReplaceAll(strings.ReplaceAll(w, `\`, `\\`), "'", "''") + "':*"
+	}
+	return `to_tsvector('simple', markdown || ' ' || author_name) @@ to_tsquery('simple', ` + arg(strings.Join(q, " & ")) + `)`
 }

@@ -111,6 +111,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		},
 		ForUpdate:        "", // one writer at a time: nothing to lock against
 		DeferForeignKeys: "PRAGMA defer_foreign_keys = ON",
+		TextMatch:        textMatch,
 		Committed:        db.hub.publish,
 		Now:              db.now,
 	})
@@ -302,4 +303,19 @@ func translate(err error) error {
 		}
 	}
 	return err
+}
+
+// textMatch finds comments through the FTS5 index (migration 0030): every
+// word, as a prefix ("casin" finds "casinos"), each quoted so nothing a
+// person types is FTS5 syntax.
+func textMatch(arg func(any) string, text string) string {
+	words := sqlstore.Words(text)
+	if len(words) == 0 {
+		return "false"
+	}
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = `"` + strings.ReplaceAll(w, `"`, `""`) + `"*`
+	}
+	return `rowid IN (SELECT rowid FROM comments_fts WHERE comments_fts MATCH ` + arg(strings.Join(q, " ")) + `)`
 }

@@ -56,7 +56,7 @@ func TestOpen_RefusesOldSchemaWithoutMigrate(t *testing.T) {
 func BenchmarkCreateComment(b *testing.B) {
 	db := mustOpen(b)
 	ctx := context.Background()
-	if err := db.CreateSite(ctx, &comment.Site{ID: "b", Name: "b", Origins: []string{"https://b.example"}, MaxDepth: 5}); err != nil {
+	if err := db.CreateSite(ctx, &comment.Site{ID: "b", Name: "b", Origins: []string{"https://b.example"}, MaxDepth: 5}, nil); err != nil {
 		b.Fatal(err)
 	}
 	b.SetParallelism(8 / runtime.GOMAXPROCS(0))
@@ -87,7 +87,7 @@ func BenchmarkThreadRead(b *testing.B) {
 func TestBatchedWrites(t *testing.T) {
 	db := mustOpen(t)
 	ctx := context.Background()
-	db.CreateSite(ctx, &comment.Site{ID: "b", Name: "b", Origins: []string{"https://b.example"}, MaxDepth: 5})
+	db.CreateSite(ctx, &comment.Site{ID: "b", Name: "b", Origins: []string{"https://b.example"}, MaxDepth: 5}, nil)
 	closed := &comment.Comment{Author: comment.Author{Name: "n"}, Markdown: "x", HTML: "x", Status: comment.StatusApproved}
 	if err := db.CreateComment(ctx, comment.Page{SiteID: "b", Key: "closed"}, closed); err != nil {
 		t.Fatal(err)
@@ -126,7 +126,7 @@ func TestBatchedWrites(t *testing.T) {
 func TestBackup(t *testing.T) {
 	db := mustOpen(t)
 	ctx := context.Background()
-	db.CreateSite(ctx, &comment.Site{ID: "b", Name: "b", Origins: []string{"https://b.example"}, MaxDepth: 5})
+	db.CreateSite(ctx, &comment.Site{ID: "b", Name: "b", Origins: []string{"https://b.example"}, MaxDepth: 5}, nil)
 	for i := 0; i < 50; i++ {
 		db.CreateComment(ctx, comment.Page{SiteID: "b", Key: "k"}, &comment.Comment{Author: comment.Author{Name: "n"}, Markdown: "x", HTML: "x", Status: comment.StatusApproved})
 	}
