@@ -215,7 +215,8 @@ func (s *Service) Card(ctx context.Context, a Actor, siteID, id string) (*Card, 
 }
 
 // cards adds to comments what a moderator needs beside them, with one
-// query for all threads, one for all parents, and one per distinct author.
+// query for all threads, one for all parents, and one for the authors'
+// histories.
 func (s *Service) cards(ctx context.Context, a Actor, site *comment.Site, list []*comment.Comment) ([]*Card, error) {
 	var threadIDs, parentIDs []string
 	for _, c := range list {
@@ -235,18 +236,17 @@ func (s *Service) cards(ctx context.Context, a Actor, site *comment.Site, list [
 		return nil, err
 	}
 	private := a.SeesPrivate(site)
-	histories := map[string]*store.AuthorHistory{}
+	authors := make([]comment.Author, len(list))
+	for i, c := range list {
+		authors[i] = c.Author
+	}
+	histories, err := s.store.AuthorHistories(ctx, site.ID, authors)
+	if err != nil {
+		return nil, err
+	}
 	cards := make([]*Card, len(list))
 	for i, c := range list {
-		key := authorKey(c.Author)
-		h, ok := histories[key]
-		if !ok {
-			if h, err = s.store.AuthorHistory(ctx, site.ID, c.Author); err != nil {
-				return nil, err
-			}
-			histories[key] = h
-		}
-		card := &Card{Comment: c, Thread: threads[c.ThreadID], Parent: parents[c.ParentID], History: h, Private: private}
+		card := &Card{Comment: c, Thread: threads[c.ThreadID], Parent: parents[c.ParentID], History: histories[store.AuthorKey(c.Author)], Private: private}
 		if !private {
 			cc := *c
 			cc.Author.Email, cc.IPHash = "", ""
@@ -260,17 +260,6 @@ func (s *Service) cards(ctx context.Context, a Actor, site *comment.Site, list [
 		cards[i] = card
 	}
 	return cards, nil
-}
-
-// authorKey names an author the way AuthorHistory finds them.
-func authorKey(a comment.Author) string {
-	switch {
-	case a.Identity != "":
-		return "i:" + a.Identity
-	case a.Email != "":
-		return "e:" + strings.ToLower(a.Email)
-	}
-	return "n:" + strings.ToLower(a.Name)
 }
 
 // Decision is what a moderator decides about comments.

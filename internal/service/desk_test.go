@@ -3,12 +3,15 @@ package service
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"parley/internal/comment"
 	"parley/internal/staff"
 	"parley/internal/store"
+	"parley/internal/store/sqlite"
+	"parley/internal/store/storetest"
 )
 
 // deskService is a service whose site "news" holds every comment, a
@@ -313,5 +316,41 @@ func TestDesk_Tokens(t *testing.T) {
 	}
 	if _, err := s.TokenActorFor(ctx, secret); !errors.Is(err, comment.ErrNotFound) {
 		t.Fatalf("revoked token: %v", err)
+	}
+}
+
+// BenchmarkDeskQueue is what the desk's queue page asks of the service
+// at 100,000 pending comments: a page of 50 cards (each with its article,
+// parent and author's history) and the counts of every view, unfiltered
+// and filtered.
+func BenchmarkDeskQueue(b *testing.B) {
+	st, err := sqlite.Open(ctx, filepath.Join(b.TempDir(), "q.db"), sqlite.Options{Migrate: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	storetest.FillQueue(b, st, 100_000)
+	s, err := New(ctx, st, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		q    Query
+	}{
+		{"first-page", Query{}},
+		{"address", Query{IP: storetest.WaveIP}},
+		{"text", Query{Text: "casinowave"}},
+		{"article", Query{Page: "https://bench.example/50"}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			tc.q.Status = comment.StatusPending
+			for b.Loop() {
+				p, err := s.Queue(ctx, OperatorActor(), "bench", tc.q)
+				if err != nil || len(p.Cards) == 0 {
+					b.Fatalf("%v %v", p, err)
+				}
+			}
+		})
 	}
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"parley/internal/comment"
@@ -99,10 +100,11 @@ type DeskStore interface {
 	// EditCommentAs replaces a comment's text as staff: it records who
 	// edited it (EditedBy) and the audit entry. Returns comment.ErrNotFound.
 	EditCommentAs(ctx context.Context, c *comment.Comment, audit *staff.AuditEntry) error
-	// AuthorHistory counts the site's comments by one author (by identity
-	// when given, else by email, else by name) in each status, and finds
-	// the first one's time.
-	AuthorHistory(ctx context.Context, siteID string, a comment.Author) (*AuthorHistory, error)
+	// AuthorHistories counts the site's comments by each author (by
+	// identity when given, else by email, else by name) in each status,
+	// and finds the first one's time, keyed by AuthorKey. Authors with no
+	// comment on the site are left out.
+	AuthorHistories(ctx context.Context, siteID string, authors []comment.Author) (map[string]*AuthorHistory, error)
 	// Threads returns the threads with these ids.
 	ThreadsByID(ctx context.Context, ids []string) (map[string]*comment.Thread, error)
 	// CommentsByID returns the comments with these ids (missing ones are
@@ -152,6 +154,19 @@ type CommentFilter struct {
 type Cursor struct {
 	Time time.Time
 	ID   string
+}
+
+// AuthorKey names an author as AuthorHistories finds them: by log-in
+// identity, else by email address, else by name (the last two without
+// regard to case).
+func AuthorKey(a comment.Author) string {
+	switch {
+	case a.Identity != "":
+		return "identity:" + a.Identity
+	case a.Email != "":
+		return "email:" + strings.ToLower(a.Email)
+	}
+	return "name:" + strings.ToLower(a.Name)
 }
 
 // AuthorHistory is what a site knows of one author.

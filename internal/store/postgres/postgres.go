@@ -258,5 +258,37 @@ func textMatch(arg func(any) string, text string) string {
 	for i, w := range words {
 		q[i] = "'" + strings.ReplaceAll(strings.ReplaceAll(w, `\`, `\\`), "'", "''") + "':*"
 	}
-	return `to_tsvector('simple', markdown || ' ' || author_name) @@ to_tsquery('simple', ` + arg(strings.Join(q, " & ")) + `)`
+	// The matches are found first, through the index (OFFSET 0 keeps the
+	// planner from folding the search into a walk of the newest comments
+	// that computes every row's text vector: 26 ms instead of 3 at
+	// 100,000 comments), and the rest of the filter then checks ids.
+	return `id IN (SELECT id FROM comments WHERE to_tsvector('simple', markdown || ' ' || author_name) @@ to_tsquery('simple', ` + arg(strings.Join(q, " & ")) + `) OFFSET 0)`
+}
+
+// analyze refreshes the planner's statistics of the tables a restore or
+// an import fills, at once rather than whenever autovacuum gets to them:
+// without them, a desk search right after importing 100,000 comments was
+// planned as a scan (750 ms) instead of on the text index.
+func (db *DB) analyze(ctx context.Context) {
+	db.db.ExecContext(ctx, "ANALYZE threads, comments")
+}
+
+// Restore writes dumped rows in one transaction, then refreshes the
+// planner's statistics.
+func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) error {
+	if err := db.Store.Restore(ctx, next); err != nil {
+		return err
+	}
+	db.analyze(ctx)
+	return nil
+}
+
+// Import adds imported rows in one transaction, then refreshes the
+// planner's statistics.
+func (db *DB) Import(ctx context.Context, siteID string, next func() (*store.Row, error)) (store.ImportCounts, error) {
+	n, err := db.Store.Import(ctx, siteID, next)
+	if err == nil {
+		db.analyze(ctx)
+	}
+	return n, err
 }

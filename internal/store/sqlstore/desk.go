@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -114,23 +115,33 @@ func (s *Store) FindComments(ctx context.Context, f store.CommentFilter) ([]*com
 // CountComments counts comments matching f in each status, up to limit.
 func (s *Store) CountComments(ctx context.Context, f store.CommentFilter, limit int) (map[comment.Status]int, error) {
 	out := map[comment.Status]int{}
-	// One capped count per view, each an index range: counting stops at
-	// the cap however large a spam wave is.
+	// Counting stops at the cap however large a spam wave is.
 	var args []any
 	arg := func(v any) string {
 		args = append(args, v)
 		return "$" + strconv.Itoa(len(args))
 	}
 	cond := s.where(f, arg, false)
-	capClause := ""
-	if limit > 0 {
-		capClause = ` LIMIT ` + arg(limit)
+	var q string
+	if f.Text != "" || limit <= 0 {
+		// A text search finds its rows through the text index, whatever
+		// their status: count them in one pass (up to four views' caps)
+		// rather than searching once per view.
+		capClause := ""
+		if limit > 0 {
+			capClause = ` LIMIT ` + arg(4*limit)
+		}
+		q = `SELECT status, count(*) FROM (SELECT status FROM comments WHERE ` + cond + capClause + `) AS m GROUP BY status`
+	} else {
+		// Otherwise each view is one range of an index that starts with
+		// the status: one capped count each.
+		var parts []string
+		for _, st := range []comment.Status{comment.StatusPending, comment.StatusApproved, comment.StatusSpam, comment.StatusDeleted} {
+			parts = append(parts, `SELECT `+arg(string(st))+`, count(*) FROM (SELECT 1 FROM comments WHERE `+cond+` AND status = `+arg(string(st))+` LIMIT `+arg(limit)+`) AS v`+string(st[0]))
+		}
+		q = strings.Join(parts, ` UNION ALL `)
 	}
-	var parts []string
-	for _, st := range []comment.Status{comment.StatusPending, comment.StatusApproved, comment.StatusSpam, comment.StatusDeleted} {
-		parts = append(parts, `SELECT `+arg(string(st))+`, count(*) FROM (SELECT 1 FROM comments WHERE `+cond+` AND status = `+arg(string(st))+capClause+`) AS v`+string(st[0]))
-	}
-	rows, err := s.d.Read.QueryContext(ctx, strings.Join(parts, ` UNION ALL `), args...)
+	rows, err := s.d.Read.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, s.read(err)
 	}
@@ -140,6 +151,9 @@ func (s *Store) CountComments(ctx context.Context, f store.CommentFilter, limit 
 		var n int
 		if err := rows.Scan(&st, &n); err != nil {
 			return nil, s.read(err)
+		}
+		if limit > 0 {
+			n = min(n, limit)
 		}
 		out[comment.Status(st)] = n
 	}
@@ -341,34 +355,59 @@ func (s *Store) EditCommentAs(ctx context.Context, c *comment.Comment, audit *st
 	})
 }
 
-// AuthorHistory counts a site's comments by one author in each status.
-func (s *Store) AuthorHistory(ctx context.Context, siteID string, a comment.Author) (*store.AuthorHistory, error) {
-	col, v := "lower(author_name)", strings.ToLower(a.Name)
-	switch {
-	case a.Identity != "":
-		col, v = "author_identity", a.Identity
-	case a.Email != "":
-		col, v = "author_email", strings.ToLower(a.Email)
-	}
-	rows, err := s.d.Read.QueryContext(ctx, `SELECT status, count(*), min(created) FROM comments WHERE site_id = $1 AND `+col+` = $2 GROUP BY status`, siteID, v)
-	if err != nil {
-		return nil, s.read(err)
-	}
-	defer rows.Close()
-	h := &store.AuthorHistory{Counts: map[comment.Status]int{}}
-	for rows.Next() {
-		var st string
-		var n int
-		var first int64
-		if err := rows.Scan(&st, &n, &first); err != nil {
-			return nil, s.read(err)
-		}
-		h.Counts[comment.Status(st)] = n
-		if t := time.Unix(0, first).UTC(); h.FirstSeen.IsZero() || t.Before(h.FirstSeen) {
-			h.FirstSeen = t
+// AuthorHistories counts a site's comments by each author in each
+// status: one query per kind of key (identity, email, name), however many
+// authors a page shows.
+func (s *Store) AuthorHistories(ctx context.Context, siteID string, authors []comment.Author) (map[string]*store.AuthorHistory, error) {
+	out := map[string]*store.AuthorHistory{}
+	byColumn := map[string][]any{}
+	for _, a := range authors {
+		switch k := store.AuthorKey(a); {
+		case strings.HasPrefix(k, "identity:"):
+			byColumn["author_identity"] = append(byColumn["author_identity"], strings.TrimPrefix(k, "identity:"))
+		case strings.HasPrefix(k, "email:"):
+			byColumn["author_email"] = append(byColumn["author_email"], strings.TrimPrefix(k, "email:"))
+		default:
+			byColumn["lower(author_name)"] = append(byColumn["lower(author_name)"], strings.TrimPrefix(k, "name:"))
 		}
 	}
-	return h, s.read(rows.Err())
+	prefix := map[string]string{"author_identity": "identity:", "author_email": "email:", "lower(author_name)": "name:"}
+	for col, values := range byColumn {
+		values = slices.Compact(values)
+		for start := 0; start < len(values); start += 500 {
+			chunk := values[start:min(start+500, len(values))]
+			args := append([]any{siteID}, chunk...)
+			rows, err := s.d.Read.QueryContext(ctx, `SELECT `+col+`, status, count(*), min(created) FROM comments
+				WHERE site_id = $1 AND `+col+` IN (`+params(2, len(chunk))+`) GROUP BY `+col+`, status`, args...)
+			if err != nil {
+				return nil, s.read(err)
+			}
+			for rows.Next() {
+				var who, st string
+				var n int
+				var first int64
+				if err := rows.Scan(&who, &st, &n, &first); err != nil {
+					rows.Close()
+					return nil, s.read(err)
+				}
+				key := prefix[col] + who
+				h := out[key]
+				if h == nil {
+					h = &store.AuthorHistory{Counts: map[comment.Status]int{}}
+					out[key] = h
+				}
+				h.Counts[comment.Status(st)] = n
+				if t := time.Unix(0, first).UTC(); h.FirstSeen.IsZero() || t.Before(h.FirstSeen) {
+					h.FirstSeen = t
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return nil, s.read(err)
+			}
+		}
+	}
+	return out, nil
 }
 
 // ThreadsByID returns the threads with these ids.

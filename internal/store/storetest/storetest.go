@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -50,7 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"import", testImport},
 		{"listen", testListen},
 	}
-	for _, tt := range append(tests, authTests...) {
+	for _, tt := range slices.Concat(tests, authTests, deskTests) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tt.fn(t, open(t))
