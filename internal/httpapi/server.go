@@ -111,6 +111,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /sites/{site}/reply", s.handleReplyPage)
 	mux.HandleFunc("POST /sites/{site}/comments", s.handleFormPost)
 	mux.HandleFunc("GET /sites/{site}/privacy", s.handlePrivacy)
+	mux.HandleFunc("GET /sites/{site}/feed.atom", s.handleAtom)
+	mux.HandleFunc("GET /sites/{site}/feed.rss", s.handleRSS)
 
 	s.authRoutes(mux)
 
