@@ -106,6 +106,21 @@ type changeTx struct {
 	events []comment.Event
 }
 
+// Tx runs fn in a transaction of its own on db and commits it if fn
+// returns nil; the error, if any, is translated. Engines use it to build
+// Dialect.Write and Dialect.WriteAlone.
+func Tx(ctx context.Context, db *sql.DB, translate func(error) error, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return translate(err)
+	}
+	return translate(tx.Commit())
+}
+
 // mustAffect returns comment.ErrNotFound if res changed no row.
 func mustAffect(res sql.Result) error {
 	n, err := res.RowsAffected()
