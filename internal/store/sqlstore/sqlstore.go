@@ -59,7 +59,7 @@ type Dialect struct {
 	// Committed, if not nil, is called with the events a write recorded
 	// once its transaction has committed (SQLite's in-process hub).
 	Committed func(evs []comment.Event)
-	// Now is the clock (time.Now if nil); tests may fix it.
+	// Now is the clock (time.Now if nil).
 	Now func() time.Time
 }
 
