@@ -196,15 +196,7 @@ func (db *DB) migrate(ctx context.Context, apply bool) error {
 
 // inTx runs fn in a transaction and commits it if fn returns nil.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.db.BeginTx(ctx, nil)
-	if err != nil {
-		return translate(err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return translate(err)
-	}
-	return translate(tx.Commit())
+	return sqlstore.Tx(ctx, db.db, translate, fn)
 }
 
 // translate turns driver errors into the comment package's errors.

@@ -305,15 +305,7 @@ func (db *DB) runBatch(batch []*writeReq) {
 // directTx runs fn in a transaction of its own, for long work that should
 // not share a batch: migrations and restores.
 func (db *DB) directTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return translate(err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return translate(err)
-	}
-	return translate(tx.Commit())
+	return sqlstore.Tx(ctx, db.write, translate, fn)
 }
 
 // translate turns driver errors into the comment package's errors.

@@ -63,7 +63,7 @@ type Dialect struct {
 	// Committed, if not nil, is called with the events a write recorded
 	// once its transaction has committed (SQLite's in-process hub).
 	Committed func(evs []comment.Event)
-	// Now is the clock (time.Now if nil); tests may fix it.
+	// Now is the clock (time.Now if nil).
 	Now func() time.Time
 }
 
@@ -108,6 +108,21 @@ type changeTx struct {
 	s      *Store
 	ctx    context.Context
 	events []comment.Event
+}
+
+// Tx runs fn in a transaction of its own on db and commits it if fn
+// returns nil; the error, if any, is translated. Engines use it to build
+// Dialect.Write and Dialect.WriteAlone.
+func Tx(ctx context.Context, db *sql.DB, translate func(error) error, fn func(tx *sql.Tx) error) error {
+	tx, err := db.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return translate(err)
+	}
+	return translate(tx.Commit())
 }
 
 // mustAffect returns comment.ErrNotFound if res changed no row.
