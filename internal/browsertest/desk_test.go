@@ -154,7 +154,7 @@ func TestBrowser_DeskSpamWave(t *testing.T) {
 		t.Fatalf("confirmation = %q", got)
 	}
 	b.screenshot("desk-confirm.png")
-	b.do(chromedp.Click(`.confirm form button`))
+	b.do(chromedp.Click(`#confirm-go`))
 	b.waitFor("the result", `document.getElementById('flash') && document.getElementById('flash').textContent.includes('50 of 50')`)
 	pending, err := s.svc.Queue(context.Background(), service.OperatorActor(), "news", service.Query{Status: comment.StatusPending})
 	if err != nil || pending.Counts[comment.StatusPending] != 1 || pending.Counts[comment.StatusSpam] != 50 {
