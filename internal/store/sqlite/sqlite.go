@@ -111,11 +111,47 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		},
 		ForUpdate:        "", // one writer at a time: nothing to lock against
 		DeferForeignKeys: "PRAGMA defer_foreign_keys = ON",
+		TextMatch:        textMatch,
 		Committed:        db.hub.publish,
 		Now:              db.now,
 	})
 	go db.writer()
+	go db.optimize(context.Background())
 	return db, nil
+}
+
+// optimize lets SQLite gather the statistics its query planner uses to
+// choose between indexes, as SQLite advises for long-lived connections
+// (PRAGMA optimize, with a bounded analysis so it stays quick on a large
+// database). Without them a desk filter on one article, at 100,000
+// comments, was planned on the wrong index and took 40 ms instead of 5.
+// It runs after start (off the start path), and after restores and
+// imports, which change the data the most.
+func (db *DB) optimize(ctx context.Context) {
+	if _, err := db.write.ExecContext(ctx, "PRAGMA analysis_limit=1000; PRAGMA optimize=0x10002"); err != nil && !errors.Is(err, sql.ErrConnDone) {
+		// Only the planner's choices suffer; nothing to report to a caller.
+		return
+	}
+}
+
+// Restore writes dumped rows in one transaction, then refreshes the
+// planner's statistics.
+func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) error {
+	if err := db.Store.Restore(ctx, next); err != nil {
+		return err
+	}
+	db.optimize(ctx)
+	return nil
+}
+
+// Import adds imported rows in one transaction, then refreshes the
+// planner's statistics.
+func (db *DB) Import(ctx context.Context, siteID string, next func() (*store.Row, error)) (store.ImportCounts, error) {
+	n, err := db.Store.Import(ctx, siteID, next)
+	if err == nil {
+		db.optimize(ctx)
+	}
+	return n, err
 }
 
 // Close stops the writer and closes both connection pools.
@@ -294,4 +330,19 @@ func translate(err error) error {
 		}
 	}
 	return err
+}
+
+// textMatch finds comments through the FTS5 index (migration 0030): every
+// word, as a prefix ("casin" finds "casinos"), each quoted so nothing a
+// person types is FTS5 syntax.
+func textMatch(arg func(any) string, text string) string {
+	words := sqlstore.Words(text)
+	if len(words) == 0 {
+		return "false"
+	}
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = `"` + strings.ReplaceAll(w, `"`, `""`) + `"*`
+	}
+	return `rowid IN (SELECT rowid FROM comments_fts WHERE comments_fts MATCH ` + arg(strings.Join(q, " ")) + `)`
 }
