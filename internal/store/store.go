@@ -38,6 +38,7 @@ type Store interface {
 	StaffStore
 	DeskStore
 	AuditStore
+	CommunityStore
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
