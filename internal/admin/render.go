@@ -36,6 +36,10 @@ type page struct {
 	Langs   []string
 	Body    any
 	Request *http.Request
+	// Alerts are the site's open alerts (a surge), shown on its pages;
+	// Reasons the site's reasons for not publishing a comment.
+	Alerts  []*comment.Alert
+	Reasons []string
 }
 
 // flash is a message carried across a redirect: what an action did, with
@@ -46,6 +50,8 @@ type flash struct {
 	N     int      `json:"n,omitempty"`
 	Error bool     `json:"e,omitempty"`
 	Undo  bool     `json:"u,omitempty"`
+	// Lift offers to undo a sanction: lift it, restoring what it removed.
+	Lift string `json:"l,omitempty"`
 }
 
 // Text returns the flash's words.
@@ -101,6 +107,7 @@ func (s *Server) sitePage(w http.ResponseWriter, r *http.Request, d *deskReq, na
 	}
 	p := s.newPage(w, r, d.t, d)
 	p.Site, p.Role, p.Nav = site, d.actor.Role(site.ID), nav
+	s.communityPage(r, d, p) // alerts and reasons (community.go)
 	return p, true
 }
 

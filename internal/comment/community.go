@@ -373,3 +373,28 @@ type Alert struct {
 // message, the pinned or featured comments): open pages reload the
 // thread.
 const EventPage EventKind = "page"
+
+// SortFeatured shows only the comments the editors featured, newest
+// first: the thread's "Featured" tab.
+const SortFeatured Sort = "featured"
+
+// BannedError says the site does not accept the reader's comments, until
+// Until if it is set. Readers are told so plainly, never silently dropped.
+type BannedError struct {
+	Until time.Time
+}
+
+func (e *BannedError) Error() string {
+	if e.Until.IsZero() {
+		return "this site does not accept your comments"
+	}
+	return "this site does not accept your comments until " + e.Until.UTC().Format(time.RFC3339)
+}
+
+// WarnedError carries a moderator's warning to a reader: their comment
+// was not posted yet; once they have read it, they may post again.
+type WarnedError struct {
+	Message string
+}
+
+func (e *WarnedError) Error() string { return "a moderator's message: " + e.Message }

@@ -163,6 +163,10 @@ func apiKeyHash(key string) string {
 // API) with the site's rules and classifier, storing nothing. Rate limits
 // and form traps are left out: the client's own site applies those.
 func (s *Service) Classify(ctx context.Context, siteID string, in *spam.Input) (spam.Verdict, error) {
+	// Bans and the site's own rules first (community.go).
+	if v := s.classifyGuard(ctx, siteID, in); v.Action >= spam.Hold {
+		return v, nil
+	}
 	if s.spam == nil {
 		return spam.Verdict{Action: spam.Publish}, nil
 	}

@@ -85,6 +85,8 @@ type CommunityStore interface {
 	SetFeatured(ctx context.Context, c *comment.Comment, on bool, at time.Time, audit *staff.AuditEntry) error
 	// Featured returns the ids of a thread's featured comments.
 	Featured(ctx context.Context, threadID string) (map[string]bool, error)
+	// FeaturedOf says which of these comments are featured.
+	FeaturedOf(ctx context.Context, ids []string) (map[string]bool, error)
 
 	// AddNotices stores what readers are to be told about comments of
 	// theirs that were held and have been decided on.

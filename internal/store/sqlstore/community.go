@@ -696,6 +696,35 @@ func (s *Store) Featured(ctx context.Context, threadID string) (map[string]bool,
 	return out, s.read(rows.Err())
 }
 
+// FeaturedOf says which of these comments are featured.
+func (s *Store) FeaturedOf(ctx context.Context, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	for start := 0; start < len(ids); start += 500 {
+		chunk := ids[start:min(start+500, len(ids))]
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := s.d.Read.QueryContext(ctx, `SELECT comment_id FROM featured WHERE comment_id IN (`+params(1, len(chunk))+`)`, args...)
+		if err != nil {
+			return nil, s.read(err)
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, s.read(err)
+			}
+			out[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, s.read(err)
+		}
+	}
+	return out, nil
+}
+
 // AddNotices stores readers' notices.
 func (s *Store) AddNotices(ctx context.Context, list []*comment.Notice) error {
 	if len(list) == 0 {

@@ -411,6 +411,9 @@ func testFeatured(t *testing.T, s store.Store) {
 	if err != nil || len(f) != 1 || !f["c4"] {
 		t.Fatalf("Featured = %v, %v", f, err)
 	}
+	if f, err := s.FeaturedOf(ctx, []string{"c1", "c4", "nope"}); err != nil || len(f) != 1 || !f["c4"] {
+		t.Fatalf("FeaturedOf = %v, %v", f, err)
+	}
 	if err := s.SetFeatured(ctx, c, false, t0, entry("a", "comment.unfeature")); err != nil {
 		t.Fatal(err)
 	}
