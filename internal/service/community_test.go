@@ -14,7 +14,9 @@ import (
 	"parley/internal/store"
 )
 
-func storeAudit(action string) store.AuditFilter { return store.AuditFilter{Action: action, Limit: 100} }
+func storeAudit(action string) store.AuditFilter {
+	return store.AuditFilter{Action: action, Limit: 100}
+}
 
 // clock is a settable clock for tests. Each reading moves it on by a
 // microsecond, so comments posted one after another are in order.
