@@ -12,6 +12,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -554,8 +555,12 @@ func TestParams(t *testing.T) {
 		in := input(p)
 		want := spam.Input{Body: "café", AuthorName: "René", IP: "192.0.2.1", Website: "https://rene.example", PageURL: "https://blog.example/p",
 			Honeypot: "x", Created: time.Date(2016, 3, 2, 14, 29, 13, 0, time.UTC)}
-		if *in != want {
+		if !reflect.DeepEqual(*in, want) {
 			t.Fatalf("input = %+v\nwant    %+v", *in, want)
+		}
+		// The blog is the site's own origin: links to it are no spam signal.
+		if in := input(fields("blog", "https://blog.example/", "comment_content", "x")); !reflect.DeepEqual(in.Origins, []string{"https://blog.example/"}) {
+			t.Fatalf("origins = %q", in.Origins)
 		}
 		// Invalid UTF-8 in another charset is replaced, not passed on.
 		r = httptest.NewRequest("POST", "/", strings.NewReader("comment_content=caf%E9"))

@@ -52,13 +52,13 @@ func TestRuleChecker(t *testing.T) {
 				t.Fatal(err)
 			}
 			if v.Action != tt.want {
-				t.Errorf("got %v (%s), want %v", v.Action, v.Reason, tt.want)
+				t.Errorf("got %v (%s), want %v", v.Action, v.Reason(), tt.want)
 			}
-			if v.Action != Publish && (v.Reason == "" || v.Layer != "rules") {
-				t.Errorf("verdict %+v lacks layer or reason", v)
+			if v.Action != Publish && (len(v.Reasons) == 0 || v.Layer != "rules" || !v.Evidence) {
+				t.Errorf("verdict %+v lacks layer, reason or evidence", v)
 			}
-			if strings.Contains(v.Reason, "pest@") {
-				t.Errorf("reason repeats the address: %q", v.Reason)
+			if strings.Contains(v.Reason(), "pest@") {
+				t.Errorf("reason repeats the address: %q", v.Reason())
 			}
 		})
 	}

@@ -9,6 +9,8 @@ import (
 	"math"
 	"slices"
 	"sync"
+
+	"parley/internal/comment"
 )
 
 // SiteModel is one site's classifier: a shared default Model plus the
@@ -22,11 +24,13 @@ type SiteModel struct {
 	d    siteDelta
 }
 
-// siteDelta is what a site learned: corrections to the default weights.
+// siteDelta is what a site learned: corrections to the default weights,
+// and the website domains of comments its moderators approved.
 type siteDelta struct {
-	w    map[uint32]float32
-	bias float32
-	n    int // decisions learned
+	w     map[uint32]float32
+	bias  float32
+	n     int                 // decisions learned
+	known map[uint32]struct{} // website domain features of approved comments
 }
 
 func (d *siteDelta) get(i uint32) float32 {
@@ -45,11 +49,16 @@ const (
 	learnMargin = 1.0  // how far past the hold threshold a lesson aims
 	textShare   = 0.85 // share of a correction put on words and n-grams; the rest goes on link domains
 	maxSiteKeys = 1 << 20
+	maxKnown    = 1 << 14 // website domains remembered as approved
+	// learnedEvidence is how far (in logits) a site's lessons must push a
+	// comment towards spam to count as a layer of its own that agrees
+	// with the shared model.
+	learnedEvidence = 1.0
 )
 
 // NewSiteModel returns a site model that starts as base.
 func NewSiteModel(base *Model) *SiteModel {
-	return &SiteModel{base: base, d: siteDelta{w: map[uint32]float32{}}}
+	return &SiteModel{base: base, d: siteDelta{w: map[uint32]float32{}, known: map[uint32]struct{}{}}}
 }
 
 // Base returns the shared default model under the site's learning.
@@ -64,27 +73,67 @@ func (s *SiteModel) Learned() int {
 
 // Logit returns the site's score for a comment as log-odds of spam.
 func (s *SiteModel) Logit(in *Input) float64 {
+	z, _ := s.logit(in)
+	return z
+}
+
+// logit returns the site's score and the part its lessons contributed.
+func (s *SiteModel) logit(in *Input) (z, learned float64) {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if len(s.d.w) == 0 && s.d.bias == 0 {
-		return s.base.logit(in.Body, in.Website, nil)
+		return s.base.logit(in, nil)
 	}
-	return s.base.logit(in.Body, in.Website, &s.d)
+	return s.base.logit(in, &s.d)
 }
 
-// Classify returns the classifier's verdict on a comment.
+// KnownWebsite reports whether the site's moderators approved a comment
+// whose website field was on the same registered domain.
+func (s *SiteModel) KnownWebsite(website string) bool {
+	h, _ := websiteFeature(website)
+	if h == 0 {
+		return false
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.d.known[h]
+	return ok
+}
+
+// Classify returns the classifier's verdict on a comment, with the
+// features that weighed most as its reasons. A near-certain score is an
+// Unconfirmed Spam (see Pipeline) unless the site's own lessons pushed it
+// there, which counts as a second opinion.
 func (s *SiteModel) Classify(in *Input) Verdict {
-	z := s.Logit(in)
+	z, learned := s.logit(in)
 	a := s.base.action(z)
 	v := Verdict{Action: a, Layer: "classifier", Score: sigmoid(z)}
+	score := score3(v.Score)
 	switch a {
 	case Spam:
-		v.Reason = fmt.Sprintf("reads like spam (score %.3f)", v.Score)
+		v.Reasons = []comment.Reason{NewReason("classifier_spam", "score", score)}
+		v.Unconfirmed, v.Evidence = true, true
 	case Hold:
-		v.Reason = fmt.Sprintf("may be spam (score %.3f)", v.Score)
+		v.Reasons = []comment.Reason{NewReason("classifier_hold", "score", score)}
+		v.Shortfall = float64(s.base.spam) - z
+		// A doubtful score confirms what is spam by a count alone (too
+		// many links), not the classifier's own near-certainty.
+		v.Evidence = true
 	default:
-		v.Reason = fmt.Sprintf("reads like a legitimate comment (score %.3f)", v.Score)
+		v.Reasons = []comment.Reason{NewReason("classifier_ham", "score", score)}
 	}
+	if learned >= learnedEvidence {
+		v.Evidence, v.Unconfirmed = true, false
+		v.Reasons = append(v.Reasons, NewReason("site_learned"))
+	}
+	s.mu.RLock()
+	var d *siteDelta
+	if len(s.d.w) > 0 || s.d.bias != 0 {
+		d = &s.d
+	}
+	parts, cues := s.base.explain(in, d)
+	s.mu.RUnlock()
+	v.Reasons = append(v.Reasons, featureReasons(parts, cues)...)
 	return v
 }
 
@@ -97,19 +146,26 @@ func (s *SiteModel) Check(_ context.Context, in *Input) (Verdict, error) {
 // update is passive-aggressive: nothing changes if the site's model
 // already scores the comment clearly on the right side; otherwise the
 // comment's own words (and link domains) are corrected just enough to put
-// it learnMargin past the hold threshold (spam lessons aim at the spam
-// threshold), so the same text is judged as the moderator said at once
-// and similar texts move in proportion to what they share.
+// it learnMargin past the hold threshold, so the same text is judged as
+// the moderator said at once and similar texts move in proportion to
+// what they share. An approved comment's website domain is remembered as
+// known.
 func (s *SiteModel) Learn(in Input, spam bool) {
 	f := featurePool.Get().(*features)
 	defer featurePool.Put(f)
+	f.own = appendOwn(f.own[:0], in.Origins)
 	f.extract(in.Body, in.Website)
 	shift := 32 - s.base.bits
 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.d.n++
-	z := s.base.logit(in.Body, in.Website, &s.d)
+	if !spam && in.Website != "" && len(s.d.known) < maxKnown {
+		if h, _ := websiteFeature(in.Website); h != 0 {
+			s.d.known[h] = struct{}{}
+		}
+	}
+	z, _ := s.base.logit(&in, &s.d)
 	var need float64
 	if spam {
 		target := float64(s.base.hold) + learnMargin
@@ -163,13 +219,15 @@ func (s *SiteModel) add(i uint32, v float32) {
 	s.d.w[i] = nv
 }
 
-// The binary format of a site's learning, version 1, little-endian:
+// The binary format of a site's learning, version 2, little-endian:
 //
 //	"PARLEYSITE" version:u8 bits:u8 decisions:u32 bias:f32
 //	n:u32, then n entries of (index:u32, weight:f32) in index order
+//	k:u32, then k known website domain hashes:u32 in order
 //	crc32 (IEEE) of everything before it:u32
 //
 // It holds only the site's corrections; the default model is not copied.
+// Version 1 (without the known domains) is read too.
 const siteMagic = "PARLEYSITE"
 
 // MarshalBinary encodes what the site has learned.
@@ -178,7 +236,7 @@ func (s *SiteModel) MarshalBinary() ([]byte, error) {
 	defer s.mu.RUnlock()
 	var b bytes.Buffer
 	b.WriteString(siteMagic)
-	b.WriteByte(1)
+	b.WriteByte(2)
 	b.WriteByte(s.base.bits)
 	b.Write(binary.LittleEndian.AppendUint32(nil, uint32(s.d.n)))
 	b.Write(binary.LittleEndian.AppendUint32(nil, math.Float32bits(s.d.bias)))
@@ -191,6 +249,15 @@ func (s *SiteModel) MarshalBinary() ([]byte, error) {
 	for _, k := range keys {
 		b.Write(binary.LittleEndian.AppendUint32(nil, k))
 		b.Write(binary.LittleEndian.AppendUint32(nil, math.Float32bits(s.d.w[k])))
+	}
+	known := make([]uint32, 0, len(s.d.known))
+	for k := range s.d.known {
+		known = append(known, k)
+	}
+	slices.Sort(known)
+	b.Write(binary.LittleEndian.AppendUint32(nil, uint32(len(known))))
+	for _, k := range known {
+		b.Write(binary.LittleEndian.AppendUint32(nil, k))
 	}
 	b.Write(binary.LittleEndian.AppendUint32(nil, crc32.ChecksumIEEE(b.Bytes())))
 	return b.Bytes(), nil
@@ -209,17 +276,18 @@ func (s *SiteModel) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("%w: checksum mismatch", ErrBadModel)
 	}
 	p := len(siteMagic)
-	if body[p] != 1 {
-		return fmt.Errorf("%w: site format version %d, this build reads 1", ErrBadModel, body[p])
+	version := body[p]
+	if version != 1 && version != 2 {
+		return fmt.Errorf("%w: site format version %d, this build reads 1 and 2", ErrBadModel, version)
 	}
 	if body[p+1] != s.base.bits {
 		return fmt.Errorf("%w: site learning was made for a table of 2^%d, the default model has 2^%d; it has to be relearned", ErrBadModel, body[p+1], s.base.bits)
 	}
 	p += 2
-	d := siteDelta{n: int(binary.LittleEndian.Uint32(body[p:])), bias: math.Float32frombits(binary.LittleEndian.Uint32(body[p+4:]))}
+	d := siteDelta{n: int(binary.LittleEndian.Uint32(body[p:])), bias: math.Float32frombits(binary.LittleEndian.Uint32(body[p+4:])), known: map[uint32]struct{}{}}
 	n := int(binary.LittleEndian.Uint32(body[p+8:]))
 	p += 12
-	if n > maxSiteKeys || len(body)-p != 8*n {
+	if n > maxSiteKeys || len(body)-p < 8*n {
 		return fmt.Errorf("%w: truncated", ErrBadModel)
 	}
 	d.w = make(map[uint32]float32, n)
@@ -231,6 +299,23 @@ func (s *SiteModel) UnmarshalBinary(data []byte) error {
 			return fmt.Errorf("%w: bad entry", ErrBadModel)
 		}
 		d.w[k] = v
+	}
+	if version >= 2 {
+		if len(body)-p < 4 {
+			return fmt.Errorf("%w: truncated", ErrBadModel)
+		}
+		k := int(binary.LittleEndian.Uint32(body[p:]))
+		p += 4
+		if k > maxKnown || len(body)-p != 4*k {
+			return fmt.Errorf("%w: truncated", ErrBadModel)
+		}
+		for range k {
+			d.known[binary.LittleEndian.Uint32(body[p:])] = struct{}{}
+			p += 4
+		}
+	}
+	if p != len(body) {
+		return fmt.Errorf("%w: trailing bytes", ErrBadModel)
 	}
 	s.mu.Lock()
 	s.d = d

@@ -144,14 +144,15 @@ func New() (*Assets, error) {
 // uses (absolute dates, grouped numbers, the like count without
 // JavaScript, Parley's own reply page); the script formats these with
 // Intl, so it is served without them. So are all "page." keys (Parley's
-// own log-in and message pages) and "mail." keys (the log-in email).
+// own log-in and message pages), "mail." keys (the log-in email) and
+// "reason." keys (why the spam filter judged a comment, for moderators).
 var serverOnly = map[string]bool{
 	"date.format": true, "date.months": true, "date.clock": true, "date.am": true, "date.pm": true,
 	"num.group": true, "likes": true, "permalink": true, "reply.back": true,
 }
 
 func isServerOnly(key string) bool {
-	return serverOnly[key] || strings.HasPrefix(key, "page.") || strings.HasPrefix(key, "mail.")
+	return serverOnly[key] || strings.HasPrefix(key, "page.") || strings.HasPrefix(key, "mail.") || strings.HasPrefix(key, "reason.")
 }
 
 // widgetTables returns the tables the widget uses (every language's,
