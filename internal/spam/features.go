@@ -1,6 +1,7 @@
 package spam
 
 import (
+	"bytes"
 	"html"
 	"math"
 	"strings"
@@ -93,12 +94,26 @@ const (
 
 // features is one comment's hashed features. Text features (words, pairs,
 // n-grams) are weighted together to unit length; structural ones weigh 1.
+// Beside each feature it keeps what the feature stands for (its word, or
+// its kind and argument), so that a verdict can name the features that
+// weighed most without extracting them twice.
 type features struct {
 	text  []uint32 // raw 32-bit hashes
+	unit  []int32  // for each text feature, the word it belongs to
+	gram  []bool   // for each text feature, whether it is a character n-gram
 	struc []uint32
-	clean []byte // normalised text, reused between calls
-	prev  uint32 // hash of the previous word, for pairs; 0 at the start
-	prev2 uint32
+	kind  []featKind // for each structural feature, what it is
+	arg   []string   // and its argument: a domain, a top-level domain, or ""
+	count []int32    // and the exact count behind its bucket
+	clean []byte     // normalised text, reused between calls
+	// The words as the classifier read them, one after another, and
+	// where each ends in words.
+	wordBytes []byte
+	wordEnd   []int32
+	cues    []int32   // the words that set the sales and support cues (at most 8)
+	perWord []float32 // what each word added to the score, when explaining
+	prev    uint32  // hash of the previous word, for pairs; 0 at the start
+	prev2   uint32
 	// Cue tracking for the promotion features: the word positions at
 	// which the last first-person word and call-to-action verb were seen.
 	lastSelf, lastCTA       int
@@ -108,28 +123,25 @@ type features struct {
 	nURLs                   int      // links counted: not to the site or a reference site
 	firstLink, lastLink     int      // nWords when the first and last counted link was seen; -1 without
 	links                   []uint32 // the link and website domain features, also in struc
-	seen                    []uint64 // dedupe's table: generation<<32 | hash
+	seen                    []uint64 // the text features so far: generation<<32 | hash, open addressing
 	gen                     uint32
 	tokens                  *[]string // if set, words and links are also written here (Tokenize)
 	own                     []string  // registered domains of the site's origins
-	ex                      *explained
-}
-
-// explained records what each feature stands for, when a verdict is
-// explained; classification itself leaves it nil and makes no strings.
-type explained struct {
-	words    []string   // text units: one per word
-	textUnit []int32    // for each text feature, its word in words
-	strucOf  []featKind // for each structural feature, what it is
-	strucArg []string   // and its argument (a domain, a bucket)
-	cues     []string   // words that set promotion, sales and support cues
 }
 
 func (f *features) reset() {
 	f.text = f.text[:0]
+	f.unit = f.unit[:0]
+	f.gram = f.gram[:0]
 	f.struc = f.struc[:0]
+	f.kind = f.kind[:0]
+	f.arg = f.arg[:0]
+	f.count = f.count[:0]
 	f.links = f.links[:0]
 	f.clean = f.clean[:0]
+	f.wordBytes = f.wordBytes[:0]
+	f.wordEnd = f.wordEnd[:0]
+	f.cues = f.cues[:0]
 	f.prev = 0
 	f.prev2 = 0
 	f.lastSelf, f.lastCTA = -10, -10
@@ -138,9 +150,24 @@ func (f *features) reset() {
 	f.nWords = 0
 	f.nURLs = 0
 	f.firstLink, f.lastLink = -1, -1
-	if f.ex != nil {
-		*f.ex = explained{}
+}
+
+// structArg is what a moderator is told about structural feature i: its
+// domain, or the exact count behind it.
+func (f *features) structArg(i int) string {
+	if f.arg[i] != "" && (f.kind[i] == fkDomain || f.kind[i] == fkTLD || f.kind[i] == fkWebsite) {
+		return f.arg[i]
 	}
+	return itoa(int(f.count[i]))
+}
+
+// wordAt returns the i-th word read.
+func (f *features) wordAt(i int32) []byte {
+	start := int32(0)
+	if i > 0 {
+		start = f.wordEnd[i-1]
+	}
+	return f.wordBytes[start:f.wordEnd[i]]
 }
 
 // textWeight is the value of each text feature: one over the square root
@@ -184,22 +211,27 @@ func mix(h uint32) uint32 {
 	return h
 }
 
-func (f *features) addStruct(k featKind, name string) {
-	f.struc = append(f.struc, mix(hashString(hashStart(nsStruct), name)))
-	if f.ex != nil {
-		f.ex.strucOf = append(f.ex.strucOf, k)
-		f.ex.strucArg = append(f.ex.strucArg, "")
+// addStructHash adds a structural feature by its hash, once.
+func (f *features) addStructHash(h uint32, k featKind, arg string, n int) {
+	for _, x := range f.struc {
+		if x == h {
+			return
+		}
 	}
+	f.struc = append(f.struc, h)
+	f.kind = append(f.kind, k)
+	f.arg = append(f.arg, arg)
+	f.count = append(f.count, int32(n))
+}
+
+func (f *features) addStruct(k featKind, name string) {
+	f.addStructHash(mix(hashString(hashStart(nsStruct), name)), k, "", 0)
 }
 
 // addStruct2 adds the structural feature prefix+name without building
-// the string.
-func (f *features) addStruct2(k featKind, prefix, name string) {
-	f.struc = append(f.struc, mix(hashString(hashString(hashStart(nsStruct), prefix), name)))
-	if f.ex != nil {
-		f.ex.strucOf = append(f.ex.strucOf, k)
-		f.ex.strucArg = append(f.ex.strucArg, name)
-	}
+// the string; n is the exact count behind a bucket name.
+func (f *features) addStruct2(k featKind, prefix, name string, n int) {
+	f.addStructHash(mix(hashString(hashString(hashStart(nsStruct), prefix), name)), k, name, n)
 }
 
 // websiteFeature is the hash of a website's registered domain, which only
@@ -219,85 +251,51 @@ func (f *features) extract(body, website string) {
 	if len(body) > maxTextBytes {
 		body = body[:maxTextBytes]
 	}
+	f.startSeen(len(body))
 	st := f.normalize(body)
 	f.tokenize()
 	if website != "" {
 		if h, reg := websiteFeature(website); h != 0 {
-			f.struc = append(f.struc, h)
+			f.addStructHash(h, fkWebsite, reg, 0)
 			f.links = append(f.links, h)
-			if f.ex != nil {
-				f.ex.strucOf = append(f.ex.strucOf, fkWebsite)
-				f.ex.strucArg = append(f.ex.strucArg, reg)
-			}
 		}
 	}
 	f.structure(st)
-	if f.ex != nil {
-		f.dedupeExplained()
-		return
-	}
-	f.text = f.dedupe(f.text)
-	f.struc = f.dedupe(f.struc)
 }
 
-// dedupe removes repeated hashes in place, keeping first occurrences:
+// startSeen readies the set of text features for a body of n bytes:
 // features are present or absent, so "plz plz plz plz" or a row of fifty
 // emoji weighs no more than one.
-func (f *features) dedupe(hs []uint32) []uint32 {
+func (f *features) startSeen(n int) {
 	size := 64
-	for size < 2*len(hs) {
+	for size < 4*n { // a word takes two bytes at least and makes at most three set entries
 		size *= 2
 	}
 	if cap(f.seen) < size {
 		f.seen = make([]uint64, size)
+		f.gen = 0
 	}
-	seen := f.seen[:size]
+	f.seen = f.seen[:size]
 	f.gen++
 	if f.gen == 0 { // wrapped: clear the stale stamps
 		clear(f.seen[:cap(f.seen)])
 		f.gen = 1
 	}
-	mask := uint32(size - 1)
-	out := hs[:0]
-	for _, h := range hs {
-		key := uint64(f.gen)<<32 | uint64(h)
-		for i := h & mask; ; i = (i + 1) & mask {
-			if seen[i] == key {
-				break
-			}
-			if seen[i]>>32 != uint64(f.gen) {
-				seen[i] = key
-				out = append(out, h)
-				break
-			}
-		}
-	}
-	return out
 }
 
-// dedupeExplained is dedupe for an explanation, keeping the records of
-// what each kept feature stands for in step.
-func (f *features) dedupeExplained() {
-	seen := map[uint32]bool{}
-	n := 0
-	for i, h := range f.text {
-		if !seen[h] {
-			seen[h] = true
-			f.text[n], f.ex.textUnit[n] = h, f.ex.textUnit[i]
-			n++
+// first adds h to the set of text features and reports whether it is new.
+func (f *features) first(h uint32) bool {
+	mask := uint32(len(f.seen) - 1)
+	key := uint64(f.gen)<<32 | uint64(h)
+	for i := h & mask; ; i = (i + 1) & mask {
+		switch {
+		case f.seen[i] == key:
+			return false
+		case f.seen[i]>>32 != uint64(f.gen):
+			f.seen[i] = key
+			return true
 		}
 	}
-	f.text, f.ex.textUnit = f.text[:n], f.ex.textUnit[:n]
-	clear(seen)
-	n = 0
-	for i, h := range f.struc {
-		if !seen[h] {
-			seen[h] = true
-			f.struc[n], f.ex.strucOf[n], f.ex.strucArg[n] = h, f.ex.strucOf[i], f.ex.strucArg[i]
-			n++
-		}
-	}
-	f.struc, f.ex.strucOf, f.ex.strucArg = f.struc[:n], f.ex.strucOf[:n], f.ex.strucArg[:n]
 }
 
 // textStats are counts taken while normalising, before case is lost.
@@ -345,6 +343,20 @@ func (f *features) normalize(s string) textStats {
 	space := true // drop leading space and collapse runs
 	for i := 0; i < len(s); {
 		c := s[i]
+		// Letters are most of any text: the short way.
+		if c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' {
+			if c <= 'Z' {
+				st.upper++
+				c += 'a' - 'A'
+			} else {
+				st.lower++
+			}
+			b = append(b, c)
+			st.phoneDigits, st.phoneSeps, st.breaks = 0, 0, 0
+			space = false
+			i++
+			continue
+		}
 		switch {
 		case c == '&':
 			if r, n := entity(s[i:]); n > 0 {
@@ -679,6 +691,9 @@ var commonTLDs = map[string]bool{
 // bareDomain returns the length of a link written without a scheme at
 // the start of run ("bit.ly/x", "example.com"), or 0.
 func bareDomain(run []byte) int {
+	if bytes.IndexByte(run, '.') < 0 {
+		return 0
+	}
 	end := len(run)
 	for end > 0 && strings.IndexByte(".,!?;:)(\"'", run[end-1]) >= 0 {
 		end--
@@ -737,15 +752,16 @@ func (f *features) link(u []byte) {
 		return
 	}
 	f.countLink()
-	f.addStruct2(fkDomain, "dom:", reg)
-	f.links = append(f.links, f.struc[len(f.struc)-1])
+	h := mix(hashString(hashString(hashStart(nsStruct), "dom:"), reg))
+	f.addStructHash(h, fkDomain, reg, 0)
+	f.links = append(f.links, h)
 	// The top-level domain says something when it is not one of the
 	// three everybody uses (which the link itself already says).
 	if i := strings.LastIndexByte(reg, '.'); i >= 0 {
 		switch tld := reg[i+1:]; tld {
 		case "com", "org", "net":
 		default:
-			f.addStruct2(fkTLD, "tld:", tld)
+			f.addStruct2(fkTLD, "tld:", tld, 0)
 		}
 	}
 }
@@ -840,15 +856,17 @@ func (f *features) words(run []byte) {
 	flush()
 }
 
-// word adds one word's features.
+// word adds one word's features. A word seen before in the comment adds
+// only its pairs with its new neighbours; n-grams that different words
+// share add up, as their letters do.
 func (f *features) word(w []byte) {
 	f.nWords++
 	if f.tokens != nil {
 		*f.tokens = append(*f.tokens, string(w))
 	}
-	if f.ex != nil {
-		f.ex.words = append(f.ex.words, string(w))
-	}
+	f.wordBytes = append(f.wordBytes, w...)
+	f.wordEnd = append(f.wordEnd, int32(len(f.wordBytes)))
+	unit := int32(len(f.wordEnd) - 1)
 	start := len(f.text)
 	allDigits := true
 	for _, c := range w {
@@ -864,16 +882,23 @@ func (f *features) word(w []byte) {
 		w = tok
 	}
 	h := hashBytes(hashStart(nsWord), w)
-	if class := lexicon[h]; class != 0 {
-		f.cue(class, w)
+	if class := lexiconClass(h); class != 0 {
+		f.cue(class, unit)
 	}
-	f.text = append(f.text, mix(h))
+	isNew := f.first(mix(h))
+	if isNew {
+		f.text = append(f.text, mix(h))
+	}
 	if f.prev != 0 {
-		f.text = append(f.text, mix((f.prev*0x9E3779B1)^h^nsPair))
+		if p := mix((f.prev * 0x9E3779B1) ^ h ^ nsPair); f.first(p) {
+			f.text = append(f.text, p)
+		}
 	}
 	if f.prev2 != 0 {
 		// "my new channel" also gives "my _ channel".
-		f.text = append(f.text, mix((f.prev2*0x85ebca6b)^h^nsSkip))
+		if p := mix((f.prev2 * 0x85ebca6b) ^ h ^ nsSkip); f.first(p) {
+			f.text = append(f.text, p)
+		}
 	}
 	if f.nWords <= 2 {
 		// How a comment opens says a lot: "check out", "subscribe", "hey guys".
@@ -881,7 +906,11 @@ func (f *features) word(w []byte) {
 	}
 	f.prev2 = f.prev
 	f.prev = h | 1
-	if !allDigits && len(w) >= 2 {
+	for range len(f.text) - start {
+		f.gram = append(f.gram, false)
+	}
+	grams := len(f.text)
+	if isNew && !allDigits && len(w) >= 2 {
 		// Character n-grams of the word with its boundaries marked, as
 		// " subscribe " → " su", "sub", ..., "be ".
 		var pad [50]byte
@@ -894,11 +923,11 @@ func (f *features) word(w []byte) {
 			}
 		}
 	}
-	if f.ex != nil {
-		unit := int32(len(f.ex.words) - 1)
-		for range len(f.text) - start {
-			f.ex.textUnit = append(f.ex.textUnit, unit)
-		}
+	for range len(f.text) - grams {
+		f.gram = append(f.gram, true)
+	}
+	for range len(f.text) - start {
+		f.unit = append(f.unit, unit)
 	}
 }
 
@@ -940,8 +969,36 @@ var lexicon = func() map[uint32]uint8 {
 	return m
 }()
 
-// cue updates the promotion cues with the class of the word just seen.
-func (f *features) cue(class uint8, w []byte) {
+// lexiconTable is lexicon as an open-addressing table, which a word's
+// lookup reads faster than a map: every word of every comment is looked
+// up, and few are in it.
+var lexiconTable = func() (t [1 << 12]struct {
+	h     uint32
+	class uint8
+}) {
+	for h, c := range lexicon {
+		i := h & uint32(len(t)-1)
+		for t[i].class != 0 {
+			i = (i + 1) & uint32(len(t)-1)
+		}
+		t[i].h, t[i].class = h, c
+	}
+	return t
+}()
+
+// lexiconClass returns the cue classes of the word whose hash is h.
+func lexiconClass(h uint32) uint8 {
+	for i := h & uint32(len(lexiconTable)-1); ; i = (i + 1) & uint32(len(lexiconTable)-1) {
+		e := lexiconTable[i]
+		if e.class == 0 || e.h == h {
+			return e.class
+		}
+	}
+}
+
+// cue updates the promotion cues with the class of the word just seen,
+// word number unit.
+func (f *features) cue(class uint8, unit int32) {
 	pos := f.nWords
 	if class&cueMedia != 0 && pos-f.lastSelf <= 3 {
 		f.selfPromo = true
@@ -961,28 +1018,17 @@ func (f *features) cue(class uint8, w []byte) {
 	if class&cueCTA != 0 {
 		f.lastCTA = pos
 	}
-	if f.ex != nil && class&(cueMoney|cueSupport) != 0 && len(f.ex.cues) < 8 {
-		f.ex.cues = append(f.ex.cues, string(w))
-	}
-}
-
-// exact replaces the argument of the structural feature just added, a
-// bucket, with the exact count a moderator is told.
-func (f *features) exact(n int) {
-	if f.ex != nil {
-		f.ex.strucArg[len(f.ex.strucArg)-1] = itoa(n)
+	if class&(cueMoney|cueSupport) != 0 && len(f.cues) < 8 {
+		f.cues = append(f.cues, unit)
 	}
 }
 
 // structure adds the structural features.
 func (f *features) structure(st textStats) {
-	f.addStruct2(fkLinks, "urls:", bucket(f.nURLs, 0, 1, 2, 3, 5))
-	f.exact(f.nURLs)
-	f.addStruct2(fkLength, "words:", bucket(f.nWords, 0, 1, 2, 3, 5, 9, 17, 33, 65, 129, 257))
-	f.exact(f.nWords)
+	f.addStruct2(fkLinks, "urls:", bucket(f.nURLs, 0, 1, 2, 3, 5), f.nURLs)
+	f.addStruct2(fkLength, "words:", bucket(f.nWords, 0, 1, 2, 3, 5, 9, 17, 33, 65, 129, 257), f.nWords)
 	if f.nURLs > 0 {
-		f.addStruct2(fkLinkRatio, "url+words:", bucket(f.nWords/f.nURLs, 0, 3, 6, 12, 25, 50, 100))
-		f.exact(f.nWords / f.nURLs)
+		f.addStruct2(fkLinkRatio, "url+words:", bucket(f.nWords/f.nURLs, 0, 3, 6, 12, 25, 50, 100), f.nWords/f.nURLs)
 		if f.firstLink == 0 {
 			f.addStruct(fkLinkStart, "link:start")
 		}
@@ -992,15 +1038,11 @@ func (f *features) structure(st textStats) {
 	}
 	if letters := st.upper + st.lower; letters >= 6 {
 		caps := 100 * st.upper / letters
-		f.addStruct2(fkCaps, "caps:", bucket(caps, 0, 10, 30, 60, 90))
-		f.exact(caps)
+		f.addStruct2(fkCaps, "caps:", bucket(caps, 0, 10, 30, 60, 90), caps)
 	}
-	f.addStruct2(fkExcl, "excl:", bucket(st.excl, 0, 1, 2, 4))
-	f.exact(st.excl)
-	f.addStruct2(fkQuest, "quest:", bucket(st.quest, 0, 1, 3))
-	f.exact(st.quest)
-	f.addStruct2(fkParas, "paras:", bucket(st.paras, 0, 1, 3))
-	f.exact(st.paras + 1)
+	f.addStruct2(fkExcl, "excl:", bucket(st.excl, 0, 1, 2, 4), st.excl)
+	f.addStruct2(fkQuest, "quest:", bucket(st.quest, 0, 1, 3), st.quest)
+	f.addStruct2(fkParas, "paras:", bucket(st.paras, 0, 1, 3), st.paras+1)
 	if st.emoji > 0 {
 		f.addStruct(fkEmoji, "emoji")
 	}
@@ -1023,7 +1065,7 @@ func (f *features) structure(st textStats) {
 		f.addStruct(fkCTA, "promo:cta")
 	}
 	if f.money > 0 {
-		f.addStruct2(fkSales, "promo:money", bucket(f.money, 1, 2, 4))
+		f.addStruct2(fkSales, "promo:money", bucket(f.money, 1, 2, 4), f.money)
 	}
 	if st.handle {
 		f.addStruct(fkHandle, "handle")
@@ -1072,6 +1114,7 @@ func Tokenize(body string) []string {
 	if len(body) > maxTextBytes {
 		body = body[:maxTextBytes]
 	}
+	f.startSeen(len(body))
 	f.normalize(body)
 	f.tokenize()
 	return out

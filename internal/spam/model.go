@@ -2,7 +2,6 @@ package spam
 
 import (
 	"bytes"
-	"cmp"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -11,7 +10,6 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"slices"
-	"strings"
 	"sync"
 )
 
@@ -466,44 +464,15 @@ func (m *Model) action(z float64) Action {
 // not nil, and returns the score and the part of it the site's learning
 // contributed. It allocates nothing (but for a link's host).
 func (m *Model) logit(in *Input, delta *siteDelta) (z, learned float64) {
-	f := featurePool.Get().(*features)
-	f.own = appendOwn(f.own[:0], in.Origins)
-	f.extract(in.Body, in.Website)
-	shift := 32 - m.bits
-	var zt, zs float32
-	w := m.w
-	if delta == nil {
-		for _, h := range f.text {
-			zt += w[h>>shift]
-		}
-		for _, h := range f.struc {
-			zs += w[h>>shift]
-		}
-	} else {
-		var dt, ds float32
-		for _, h := range f.text {
-			zt += w[h>>shift]
-			dt += delta.get(h >> shift)
-		}
-		for _, h := range f.struc {
-			zs += w[h>>shift]
-			ds += delta.get(h >> shift)
-		}
-		learned = float64(dt*f.textWeight()) + float64(ds) + float64(delta.bias)
-	}
-	z = float64(m.bias) + float64(zt*f.textWeight()) + float64(zs) + learned
-	featurePool.Put(f)
-	return z, learned
+	j := m.judge(in, delta, false)
+	return j.z, j.learned
 }
 
-// appendOwn appends the registered domains of a site's origins to dst.
-func appendOwn(dst []string, origins []string) []string {
-	for _, o := range origins {
-		if h := urlHost(strings.ToLower(strings.TrimSpace(o))); h != "" {
-			dst = append(dst, registered(h))
-		}
-	}
-	return dst
+// judgement is a comment's score and, when asked for, what made it.
+type judgement struct {
+	z, learned float64
+	parts      []contribution // the largest contributions towards spam, largest first
+	cues       []string       // words that set the sales and support cues
 }
 
 // contribution is what one feature, or one word with its pairs and
@@ -514,44 +483,97 @@ type contribution struct {
 	value float64
 }
 
-// explain scores a comment like logit and returns what each word and
-// structural feature contributed, largest first, and the words that set
-// the sales and support cues. It is for reasons, not for the hot path.
-func (m *Model) explain(in *Input, delta *siteDelta) (parts []contribution, cues []string) {
-	f := &features{ex: &explained{}}
-	f.own = appendOwn(nil, in.Origins)
-	body := in.Body
-	f.extract(body, in.Website)
+// maxParts is how many of the largest contributions a judgement keeps.
+const maxParts = 8
+
+// judge scores a comment. With explain it also finds the words and
+// structural features that added most to the score, in the same pass.
+func (m *Model) judge(in *Input, delta *siteDelta, explain bool) judgement {
+	f := featurePool.Get().(*features)
+	defer featurePool.Put(f)
+	f.own = appendOwn(f.own[:0], in.Origins)
+	f.extract(in.Body, in.Website)
 	shift := 32 - m.bits
-	get := func(h uint32) float64 {
-		v := float64(m.w[h>>shift])
-		if delta != nil {
-			v += float64(delta.get(h >> shift))
+	w := m.w
+	var per []float32
+	if explain {
+		per = f.perWord[:0]
+		for range f.wordEnd {
+			per = append(per, 0)
 		}
-		return v
+		f.perWord = per
 	}
-	tw := float64(f.textWeight())
-	perWord := make([]float64, len(f.ex.words))
+	var zt, zs, dt, ds float32
 	for i, h := range f.text {
-		perWord[f.ex.textUnit[i]] += get(h) * tw
-	}
-	seen := map[string]int{}
-	for i, v := range perWord {
-		w := f.ex.words[i]
-		if j, ok := seen[w]; ok {
-			parts[j].value += v
-			continue
+		v := w[h>>shift]
+		zt += v
+		if delta != nil {
+			d := delta.get(h >> shift)
+			dt += d
+			v += d
 		}
-		seen[w] = len(parts)
-		parts = append(parts, contribution{arg: w, value: v})
+		if explain {
+			per[f.unit[i]] += v
+		}
+	}
+	var top [maxParts]contribution
+	n := 0
+	keep := func(c contribution) {
+		if c.value <= 0 || n == maxParts && c.value <= top[n-1].value {
+			return
+		}
+		if n < maxParts {
+			n++
+		}
+		i := n - 1
+		for i > 0 && top[i-1].value < c.value {
+			top[i] = top[i-1]
+			i--
+		}
+		top[i] = c
 	}
 	for i, h := range f.struc {
-		parts = append(parts, contribution{kind: f.ex.strucOf[i], arg: f.ex.strucArg[i], value: get(h)})
+		v := w[h>>shift]
+		var d float32
+		if delta != nil {
+			d = delta.get(h >> shift)
+		}
+		zs += v
+		ds += d
+		if explain && v+d > 0 {
+			keep(contribution{kind: f.kind[i], value: float64(v + d), arg: f.structArg(i)})
+		}
 	}
-	slices.SortStableFunc(parts, func(a, b contribution) int {
-		return cmp.Compare(b.value, a.value)
-	})
-	return parts, f.ex.cues
+	tw := f.textWeight()
+	var j judgement
+	if delta != nil {
+		j.learned = float64(dt*tw) + float64(ds) + float64(delta.bias)
+	}
+	j.z = float64(m.bias) + float64(zt*tw) + float64(zs) + j.learned
+	if explain {
+		// Words by what they added; a word read twice is named once.
+		for i, v := range per {
+			c := contribution{value: float64(v * tw)}
+			if c.value <= 0 || n == maxParts && c.value <= top[n-1].value {
+				continue
+			}
+			c.arg = string(f.wordAt(int32(i)))
+			dup := false
+			for k := range n {
+				if top[k].kind == fkNone && top[k].arg == c.arg {
+					dup = true
+				}
+			}
+			if !dup {
+				keep(c)
+			}
+		}
+		j.parts = append([]contribution(nil), top[:n]...)
+		for _, u := range f.cues {
+			j.cues = append(j.cues, string(f.wordAt(u)))
+		}
+	}
+	return j
 }
 
 func sigmoid(z float64) float64 { return 1 / (1 + math.Exp(-z)) }

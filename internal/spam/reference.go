@@ -81,6 +81,16 @@ func neutralLink(reg string, own []string) bool {
 	return isReference(reg)
 }
 
+// appendOwn appends the registered domains of a site's origins to dst.
+func appendOwn(dst []string, origins []string) []string {
+	for _, o := range origins {
+		if h := urlHost(strings.ToLower(strings.TrimSpace(o))); h != "" {
+			dst = append(dst, registered(h))
+		}
+	}
+	return dst
+}
+
 // ownDomains returns the registered domains of a site's origins
 // ("https://news.example.co.uk:8443" gives "example.co.uk").
 func ownDomains(origins []string) []string {

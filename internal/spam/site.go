@@ -28,16 +28,30 @@ type SiteModel struct {
 // and the website domains of comments its moderators approved.
 type siteDelta struct {
 	w     map[uint32]float32
+	has   []uint64 // a bit per weight index: set when w may hold it, so most lookups skip the map
 	bias  float32
 	n     int                 // decisions learned
 	known map[uint32]struct{} // website domain features of approved comments
 }
 
 func (d *siteDelta) get(i uint32) float32 {
-	if len(d.w) == 0 {
+	if int(i>>6) >= len(d.has) || d.has[i>>6]&(1<<(i&63)) == 0 {
 		return 0
 	}
 	return d.w[i]
+}
+
+// set stores a correction, keeping has in step.
+func (d *siteDelta) set(i uint32, v float32, size int) {
+	if v == 0 {
+		delete(d.w, i)
+		return
+	}
+	if d.has == nil {
+		d.has = make([]uint64, (size+63)/64)
+	}
+	d.has[i>>6] |= 1 << (i & 63)
+	d.w[i] = v
 }
 
 // Site learning limits. A correction to one weight is capped so that no
@@ -45,8 +59,18 @@ func (d *siteDelta) get(i uint32) float32 {
 // site, which its legitimate readers use too) can push a comment into the
 // spam folder on its own.
 const (
-	maxDelta    = 1.5  // largest correction of one weight, in logits
-	learnMargin = 1.0  // how far past the hold threshold a lesson aims
+	maxDelta = 1.5 // largest correction of one weight towards spam, in logits
+	// minDelta is the largest correction towards legitimate: a moderator
+	// who approves a comment the shared model took for spam (a site about
+	// newsletters whose readers say "subscribe") must see it published,
+	// and that only loosens the filter for the site's own words.
+	minDelta    = -4.0
+	learnMargin = 0.5 // how far past the hold threshold a lesson aims
+	// hamMargin is how far below the hold threshold a legitimate
+	// comment's lesson aims: further than a spam lesson, so that the words a
+	// site's legitimate readers use are pulled down as often as spam lessons
+	// push the words they share up.
+	hamMargin   = 4.0
 	textShare   = 0.85 // share of a correction put on words and n-grams; the rest goes on link domains
 	maxSiteKeys = 1 << 20
 	maxKnown    = 1 << 14 // website domains remembered as approved
@@ -79,12 +103,18 @@ func (s *SiteModel) Logit(in *Input) float64 {
 
 // logit returns the site's score and the part its lessons contributed.
 func (s *SiteModel) logit(in *Input) (z, learned float64) {
+	j := s.judge(in, false)
+	return j.z, j.learned
+}
+
+// judge scores a comment with the site's lessons; see Model.judge.
+func (s *SiteModel) judge(in *Input, explain bool) judgement {
 	s.mu.RLock()
 	defer s.mu.RUnlock()
 	if len(s.d.w) == 0 && s.d.bias == 0 {
-		return s.base.logit(in, nil)
+		return s.base.judge(in, nil, explain)
 	}
-	return s.base.logit(in, &s.d)
+	return s.base.judge(in, &s.d, explain)
 }
 
 // KnownWebsite reports whether the site's moderators approved a comment
@@ -105,7 +135,8 @@ func (s *SiteModel) KnownWebsite(website string) bool {
 // Unconfirmed Spam (see Pipeline) unless the site's own lessons pushed it
 // there, which counts as a second opinion.
 func (s *SiteModel) Classify(in *Input) Verdict {
-	z, learned := s.logit(in)
+	j := s.judge(in, true)
+	z, learned := j.z, j.learned
 	a := s.base.action(z)
 	v := Verdict{Action: a, Layer: "classifier", Score: sigmoid(z)}
 	score := score3(v.Score)
@@ -126,14 +157,7 @@ func (s *SiteModel) Classify(in *Input) Verdict {
 		v.Evidence, v.Unconfirmed = true, false
 		v.Reasons = append(v.Reasons, NewReason("site_learned"))
 	}
-	s.mu.RLock()
-	var d *siteDelta
-	if len(s.d.w) > 0 || s.d.bias != 0 {
-		d = &s.d
-	}
-	parts, cues := s.base.explain(in, d)
-	s.mu.RUnlock()
-	v.Reasons = append(v.Reasons, featureReasons(parts, cues)...)
+	v.Reasons = append(v.Reasons, featureReasons(j.parts, j.cues)...)
 	return v
 }
 
@@ -174,7 +198,7 @@ func (s *SiteModel) Learn(in Input, spam bool) {
 			return
 		}
 	} else {
-		target := float64(s.base.hold) - learnMargin
+		target := float64(s.base.hold) - hamMargin
 		need = target - z
 		if need >= 0 {
 			return
@@ -195,11 +219,24 @@ func (s *SiteModel) Learn(in Input, spam bool) {
 		}
 	}
 	if textNeed != 0 {
-		// The text features each weigh tw and their squares sum to one,
-		// so adding textNeed*tw to each moves the score by textNeed.
-		step := float32(textNeed) * f.textWeight()
-		for _, h := range f.text {
-			s.add(h>>shift, step)
+		// The lesson goes on the comment's words, word pairs and first
+		// words, not on the character n-grams, which every text shares
+		// ("ing", " th"): a lesson about one spam must not move every
+		// comment. Adding textNeed/(tw*k) to each of the k features
+		// moves this comment's score by textNeed.
+		k := 0
+		for _, g := range f.gram {
+			if !g {
+				k++
+			}
+		}
+		if k > 0 {
+			step := float32(textNeed) / (f.textWeight() * float32(k))
+			for i, h := range f.text {
+				if !f.gram[i] {
+					s.add(h>>shift, step)
+				}
+			}
 		}
 	}
 }
@@ -211,12 +248,8 @@ func (s *SiteModel) add(i uint32, v float32) {
 		}
 	}
 	nv := s.d.w[i] + v
-	nv = max(-maxDelta, min(maxDelta, nv))
-	if nv == 0 {
-		delete(s.d.w, i)
-		return
-	}
-	s.d.w[i] = nv
+	nv = max(minDelta, min(maxDelta, nv))
+	s.d.set(i, nv, len(s.base.w))
 }
 
 // The binary format of a site's learning, version 2, little-endian:
@@ -295,10 +328,10 @@ func (s *SiteModel) UnmarshalBinary(data []byte) error {
 		k := binary.LittleEndian.Uint32(body[p:])
 		v := math.Float32frombits(binary.LittleEndian.Uint32(body[p+4:]))
 		p += 8
-		if k >= uint32(len(s.base.w)) || math.IsNaN(float64(v)) || math.Abs(float64(v)) > maxDelta {
+		if k >= uint32(len(s.base.w)) || math.IsNaN(float64(v)) || v > maxDelta || v < minDelta {
 			return fmt.Errorf("%w: bad entry", ErrBadModel)
 		}
-		d.w[k] = v
+		d.set(k, v, len(s.base.w))
 	}
 	if version >= 2 {
 		if len(body)-p < 4 {
