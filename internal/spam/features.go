@@ -100,7 +100,10 @@ const (
 type features struct {
 	text  []uint32 // raw 32-bit hashes
 	unit  []int32  // for each text feature, the word it belongs to
-	gram  []bool   // for each text feature, whether it is a character n-gram
+	// general marks the text features too general for a site's lesson:
+	// character n-grams, common words, and pairs of common words, which
+	// every comment shares (see SiteModel.Learn).
+	general []bool
 	struc []uint32
 	kind  []featKind // for each structural feature, what it is
 	arg   []string   // and its argument: a domain, a top-level domain, or ""
@@ -114,6 +117,8 @@ type features struct {
 	perWord []float32 // what each word added to the score, when explaining
 	prev    uint32  // hash of the previous word, for pairs; 0 at the start
 	prev2   uint32
+	// Whether the previous two words were common words.
+	prevCommon, prev2Common bool
 	// Cue tracking for the promotion features: the word positions at
 	// which the last first-person word and call-to-action verb were seen.
 	lastSelf, lastCTA       int
@@ -132,7 +137,7 @@ type features struct {
 func (f *features) reset() {
 	f.text = f.text[:0]
 	f.unit = f.unit[:0]
-	f.gram = f.gram[:0]
+	f.general = f.general[:0]
 	f.struc = f.struc[:0]
 	f.kind = f.kind[:0]
 	f.arg = f.arg[:0]
@@ -142,8 +147,8 @@ func (f *features) reset() {
 	f.wordBytes = f.wordBytes[:0]
 	f.wordEnd = f.wordEnd[:0]
 	f.cues = f.cues[:0]
-	f.prev = 0
-	f.prev2 = 0
+	f.prev, f.prevCommon = 0, false
+	f.prev2, f.prev2Common = 0, false
 	f.lastSelf, f.lastCTA = -10, -10
 	f.selfPromo, f.callToAction = false, false
 	f.money, f.support = 0, 0
@@ -882,33 +887,36 @@ func (f *features) word(w []byte) {
 		w = tok
 	}
 	h := hashBytes(hashStart(nsWord), w)
-	if class := lexiconClass(h); class != 0 {
+	class := lexiconClass(h)
+	if class&^cueCommon != 0 {
 		f.cue(class, unit)
+	}
+	common := class&cueCommon != 0
+	add := func(x uint32, general bool) {
+		f.text = append(f.text, x)
+		f.general = append(f.general, general)
 	}
 	isNew := f.first(mix(h))
 	if isNew {
-		f.text = append(f.text, mix(h))
+		add(mix(h), common)
 	}
 	if f.prev != 0 {
 		if p := mix((f.prev * 0x9E3779B1) ^ h ^ nsPair); f.first(p) {
-			f.text = append(f.text, p)
+			add(p, common && f.prevCommon)
 		}
 	}
 	if f.prev2 != 0 {
 		// "my new channel" also gives "my _ channel".
 		if p := mix((f.prev2 * 0x85ebca6b) ^ h ^ nsSkip); f.first(p) {
-			f.text = append(f.text, p)
+			add(p, common && f.prev2Common)
 		}
 	}
 	if f.nWords <= 2 {
 		// How a comment opens says a lot: "check out", "subscribe", "hey guys".
-		f.text = append(f.text, mix(h^uint32(f.nWords)*0x27d4eb2f^nsFirst))
+		add(mix(h^uint32(f.nWords)*0x27d4eb2f^nsFirst), common)
 	}
-	f.prev2 = f.prev
-	f.prev = h | 1
-	for range len(f.text) - start {
-		f.gram = append(f.gram, false)
-	}
+	f.prev2, f.prev2Common = f.prev, f.prevCommon
+	f.prev, f.prevCommon = h|1, common
 	grams := len(f.text)
 	if isNew && !allDigits && len(w) >= 2 {
 		// Character n-grams of the word with its boundaries marked, as
@@ -924,7 +932,7 @@ func (f *features) word(w []byte) {
 		}
 	}
 	for range len(f.text) - grams {
-		f.gram = append(f.gram, true)
+		f.general = append(f.general, true)
 	}
 	for range len(f.text) - start {
 		f.unit = append(f.unit, unit)
@@ -944,6 +952,7 @@ const (
 	cueTarget              // what a call to action points at: my, our, me, this, channel
 	cueMoney               // free, money, casino, pills, loans, ...
 	cueSupport             // support, helpline, toll-free, customer service, ...
+	cueCommon              // the, and, of, new, ...: words every comment uses
 )
 
 var lexicon = func() map[uint32]uint8 {
@@ -966,6 +975,11 @@ var lexicon = func() map[uint32]uint8 {
 		"escort escorts garcinia keto supplement supplements enhancement testosterone")
 	add(cueSupport, "support helpline hotline toll tollfree customer care helpdesk technical tech reservation reservations "+
 		"booking service services")
+	add(cueCommon, "the a an and or but if of to in on at by for with from as is are was were be been being it its this that "+
+		"these those there here i you he she we they them his her their our your my me us him what which who when where why how "+
+		"all any some no not so than too very can will just do does did have has had would should could may might must one two "+
+		"new more most other about up out into over after before also only then now well even back still way get got make like "+
+		"know think see go going want time people thing things good great much many")
 	return m
 }()
 

@@ -210,8 +210,8 @@ func (c *RuleChecker) Check(_ context.Context, in *Input) (Verdict, error) {
 			return spam(0.9, "duplicate_sender", "window", window)
 		case seen.OnSite >= c.siteDups:
 			return spam(0.9, "duplicate_site", "n", itoa(seen.OnSite), "window", window)
-		case seen.OtherSites >= crossSiteSpam:
-			return spam(0.9, "duplicate_sites", "n", itoa(seen.OtherSites), "window", window)
+		case seen.OtherSites >= crossSiteHold:
+			return hold("duplicate_sites", "n", itoa(seen.OtherSites), "window", window)
 		}
 	}
 	if c.holdLinks >= 0 && links > c.holdLinks {
@@ -297,9 +297,10 @@ type dupSighting struct {
 
 const (
 	maxSightings = 32
-	// crossSiteSpam: the same text on this many other sites of the
-	// server within the window is spam.
-	crossSiteSpam = 2
+	// crossSiteHold: the same text on this many other sites of the
+	// server within the window is held. Fewer is Evidence only: a reader
+	// may well say the same thing on two blogs of one network.
+	crossSiteHold = 3
 )
 
 // NewDuplicates returns a memory of at most max distinct texts.

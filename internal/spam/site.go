@@ -59,7 +59,7 @@ func (d *siteDelta) set(i uint32, v float32, size int) {
 // site, which its legitimate readers use too) can push a comment into the
 // spam folder on its own.
 const (
-	maxDelta = 1.5 // largest correction of one weight towards spam, in logits
+	maxDelta = 4.0 // largest correction of one weight towards spam, in logits
 	// minDelta is the largest correction towards legitimate: a moderator
 	// who approves a comment the shared model took for spam (a site about
 	// newsletters whose readers say "subscribe") must see it published,
@@ -71,7 +71,7 @@ const (
 	// site's legitimate readers use are pulled down as often as spam lessons
 	// push the words they share up.
 	hamMargin   = 4.0
-	textShare   = 0.85 // share of a correction put on words and n-grams; the rest goes on link domains
+	linkShare   = 0.15 // share of a correction put on link domains, on top of the words
 	maxSiteKeys = 1 << 20
 	maxKnown    = 1 << 14 // website domains remembered as approved
 	// learnedEvidence is how far (in logits) a site's lessons must push a
@@ -190,42 +190,44 @@ func (s *SiteModel) Learn(in Input, spam bool) {
 		}
 	}
 	z, _ := s.base.logit(&in, &s.d)
-	var need float64
+	// The body alone, as the same text from someone else would score.
+	zBody, _ := s.base.logit(&Input{Body: in.Body, Origins: in.Origins}, &s.d)
+	var need, textNeed float64
 	if spam {
 		target := float64(s.base.hold) + learnMargin
-		need = target - z
-		if need <= 0 {
+		need, textNeed = target-z, max(0, target-zBody)
+		if need <= 0 && textNeed <= 0 {
 			return
 		}
 	} else {
 		target := float64(s.base.hold) - hamMargin
-		need = target - z
-		if need >= 0 {
+		need, textNeed = target-z, min(0, target-zBody)
+		if need >= 0 && textNeed >= 0 {
 			return
 		}
 	}
-	// Link domains (and the website's) are specific to the sender: they
-	// take part of the correction if there are any.
-	textNeed := need
-	if len(f.links) > 0 {
-		if len(f.text) > 0 {
-			textNeed = need * textShare
-		} else {
-			textNeed = 0
+	// The words take what the body needs, so that the same text is
+	// judged as the moderator said whoever sends it next. Link domains
+	// (and the website's) are specific to the sender: they take a share
+	// on top, or all of it when there are no words.
+	if len(f.links) > 0 && need*textNeed >= 0 {
+		linkNeed := need * linkShare
+		if len(f.text) == 0 {
+			textNeed, linkNeed = 0, need
 		}
-		per := float32((need - textNeed) / float64(len(f.links)))
+		per := float32(linkNeed / float64(len(f.links)))
 		for _, h := range f.links {
 			s.add(h>>shift, per)
 		}
 	}
 	if textNeed != 0 {
-		// The lesson goes on the comment's words, word pairs and first
-		// words, not on the character n-grams, which every text shares
-		// ("ing", " th"): a lesson about one spam must not move every
-		// comment. Adding textNeed/(tw*k) to each of the k features
-		// moves this comment's score by textNeed.
+		// The lesson goes on the comment's own words and word pairs,
+		// not on the character n-grams and common words every text
+		// shares ("ing", "the", "new"): a lesson about one comment must
+		// not move every comment. Adding textNeed/(tw*k) to each of the
+		// k features moves this comment's score by textNeed.
 		k := 0
-		for _, g := range f.gram {
+		for _, g := range f.general {
 			if !g {
 				k++
 			}
@@ -233,7 +235,7 @@ func (s *SiteModel) Learn(in Input, spam bool) {
 		if k > 0 {
 			step := float32(textNeed) / (f.textWeight() * float32(k))
 			for i, h := range f.text {
-				if !f.gram[i] {
+				if !f.general[i] {
 					s.add(h>>shift, step)
 				}
 			}
