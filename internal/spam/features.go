@@ -98,25 +98,25 @@ const (
 // its kind and argument), so that a verdict can name the features that
 // weighed most without extracting them twice.
 type features struct {
-	text  []uint32 // raw 32-bit hashes
-	unit  []int32  // for each text feature, the word it belongs to
+	text []uint32 // raw 32-bit hashes
+	unit []int32  // for each text feature, the word it belongs to
 	// general marks the text features too general for a site's lesson:
 	// character n-grams, common words, and pairs of common words, which
 	// every comment shares (see SiteModel.Learn).
 	general []bool
-	struc []uint32
-	kind  []featKind // for each structural feature, what it is
-	arg   []string   // and its argument: a domain, a top-level domain, or ""
-	count []int32    // and the exact count behind its bucket
-	clean []byte     // normalised text, reused between calls
+	struc   []uint32
+	kind    []featKind // for each structural feature, what it is
+	arg     []string   // and its argument: a domain, a top-level domain, or ""
+	count   []int32    // and the exact count behind its bucket
+	clean   []byte     // normalised text, reused between calls
 	// The words as the classifier read them, one after another, and
 	// where each ends in words.
 	wordBytes []byte
 	wordEnd   []int32
-	cues    []int32   // the words that set the sales and support cues (at most 8)
-	perWord []float32 // what each word added to the score, when explaining
-	prev    uint32  // hash of the previous word, for pairs; 0 at the start
-	prev2   uint32
+	cues      []int32   // the words that set the sales and support cues (at most 8)
+	perWord   []float32 // what each word added to the score, when explaining
+	prev      uint32    // hash of the previous word, for pairs; 0 at the start
+	prev2     uint32
 	// Whether the previous two words were common words.
 	prevCommon, prev2Common bool
 	// Cue tracking for the promotion features: the word positions at
