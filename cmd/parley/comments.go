@@ -59,9 +59,9 @@ func runComment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tCREATED\tAUTHOR\tLAYER\tSCORE\tTEXT")
+		fmt.Fprintln(tw, "ID\tCREATED\tAUTHOR\tLAYER\tSCORE\tTEXT\tWHY")
 		for _, c := range cs {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2f\t%s\n", c.ID, c.Created.Format(time.DateTime), oneLine(c.Author.Name, 20), c.Verdict.Layer, c.Verdict.Score, oneLine(c.Markdown, 60))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%.2f\t%s\t%s\n", c.ID, c.Created.Format(time.DateTime), oneLine(c.Author.Name, 20), c.Verdict.Layer, c.Verdict.Score, oneLine(c.Markdown, 60), oneLine(c.Verdict.Reason, 160))
 		}
 		return tw.Flush()
 	}

@@ -309,26 +309,32 @@ type textStats struct {
 	excl, quest, paras, emoji  int
 	// Phone numbers are written 555-123-4567, (555) 123 4567 or
 	// +1.877.555.0123: digits with separators between their groups.
-	phoneDigits, phoneSeps, maxPhone int
+	phoneDigits, phoneSeps, phoneGroup, maxPhone int
 	money, email                     bool
 	handle, hashtag                  bool
 	breaks                           int // line breaks since the last text, for paragraphs
 }
 
-// phoneChar updates the phone-number run with one character.
+// phoneChar updates the phone-number run with one character. A run
+// counts as a phone number when its last group has three digits or more,
+// so a date and time ("2016-03-02 14:29") is none.
 func (st *textStats) phoneChar(c byte) {
 	switch {
 	case c >= '0' && c <= '9':
 		st.phoneDigits++
+		st.phoneGroup++
 		st.phoneSeps = 0
-		st.maxPhone = max(st.maxPhone, st.phoneDigits)
+		if st.phoneGroup >= 3 {
+			st.maxPhone = max(st.maxPhone, st.phoneDigits)
+		}
 	case c == '-' || c == '.' || c == '(' || c == ')' || c == '+' || c == ' ' || c == '/':
 		st.phoneSeps++
+		st.phoneGroup = 0
 		if st.phoneSeps > 2 {
 			st.phoneDigits = 0
 		}
 	default:
-		st.phoneDigits, st.phoneSeps = 0, 0
+		st.phoneDigits, st.phoneSeps, st.phoneGroup = 0, 0, 0
 	}
 }
 
@@ -357,7 +363,7 @@ func (f *features) normalize(s string) textStats {
 				st.lower++
 			}
 			b = append(b, c)
-			st.phoneDigits, st.phoneSeps, st.breaks = 0, 0, 0
+			st.phoneDigits, st.phoneSeps, st.phoneGroup, st.breaks = 0, 0, 0, 0
 			space = false
 			i++
 			continue

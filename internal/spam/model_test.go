@@ -2,7 +2,9 @@ package spam
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
+	"hash/crc32"
 	"runtime"
 	"testing"
 	"time"
@@ -61,6 +63,10 @@ func TestModel_MarshalRoundTrip(t *testing.T) {
 	if h1 != h2 || s1 != s2 {
 		t.Errorf("thresholds %v/%v became %v/%v", h1, s1, h2, s2)
 	}
+	r1, r2 := m.Rates(), got.Rates()
+	if r1.Ham != r2.Ham || r1.Spam != r2.Spam || float32(r1.HamHeld) != float32(r2.HamHeld) || float32(r1.SpamCaught) != float32(r2.SpamCaught) || r1.Ham == 0 {
+		t.Errorf("rates %+v became %+v", r1, r2)
+	}
 	b2, _ := got.MarshalBinary()
 	if !bytes.Equal(b, b2) {
 		t.Error("marshalling the decoded model gives different bytes")
@@ -74,6 +80,10 @@ func TestModel_UnmarshalBad(t *testing.T) {
 	flip[len(flip)/2] ^= 0xff
 	newer := bytes.Clone(good)
 	newer[len(modelMagic)] = 99
+	binary.LittleEndian.PutUint32(newer[len(newer)-4:], crc32.ChecksumIEEE(newer[:len(newer)-4]))
+	older := bytes.Clone(good)
+	older[len(modelMagic)] = 1
+	binary.LittleEndian.PutUint32(older[len(older)-4:], crc32.ChecksumIEEE(older[:len(older)-4]))
 	tests := []struct {
 		name string
 		data []byte
@@ -83,6 +93,7 @@ func TestModel_UnmarshalBad(t *testing.T) {
 		{"truncated", good[:len(good)/2]},
 		{"corrupted", flip},
 		{"newer version", newer},
+		{"version 1, other features", older},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -209,7 +220,7 @@ func TestSiteModel_MarshalRoundTrip(t *testing.T) {
 	}
 	site := NewSiteModel(base)
 	site.Learn(Input{Body: "buy cheap garden chairs", Website: "http://chairs.example"}, true)
-	site.Learn(Input{Body: "the mayor spoke at noon"}, false)
+	site.Learn(Input{Body: "the mayor spoke at noon", Website: "https://mayor.example"}, false)
 	b, err := site.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -232,6 +243,37 @@ func TestSiteModel_MarshalRoundTrip(t *testing.T) {
 	if len(b) > 64<<10 {
 		t.Errorf("two lessons take %d bytes", len(b))
 	}
+	if got.KnownWebsite("https://chairs.example") {
+		t.Error("a spam lesson's website became known")
+	}
+	if !got.KnownWebsite("https://www.mayor.example/blog") {
+		t.Error("an approved comment's website is not known after the round trip")
+	}
+
+	// Version 1 (written before the known websites) still reads.
+	v1 := site1(t, site)
+	old := NewSiteModel(base)
+	if err := old.UnmarshalBinary(v1); err != nil {
+		t.Fatalf("version 1: %v", err)
+	}
+	if a, b := site.Logit(&Input{Body: "the mayor spoke at noon"}), old.Logit(&Input{Body: "the mayor spoke at noon"}); a != b {
+		t.Errorf("version 1 scores %v, version 2 %v", b, a)
+	}
+}
+
+// site1 writes a site's learning in format version 1.
+func site1(t *testing.T, s *SiteModel) []byte {
+	t.Helper()
+	b, err := s.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := b[:len(b)-4]
+	n := int(binary.LittleEndian.Uint32(body[len(siteMagic)+10:]))
+	end := len(siteMagic) + 14 + 8*n
+	v1 := append([]byte(nil), body[:end]...)
+	v1[len(siteMagic)] = 1
+	return binary.LittleEndian.AppendUint32(v1, crc32.ChecksumIEEE(v1))
 }
 
 func TestSiteModel_Concurrent(t *testing.T) {

@@ -134,9 +134,6 @@ func (s *Signals) marks(in *Input) []mark {
 				case deepLink(site):
 					add(markWeak, "website_deep_link", "domain", reg)
 				}
-				if len(nameWords) > 0 && nameInDomain(nameWords, label) {
-					add(markMedium, "name_is_website", "domain", reg)
-				}
 				if s.Site != nil && !s.Site.KnownWebsite(site) {
 					add(markWeak, "website_new_domain", "domain", reg)
 				}
@@ -181,24 +178,6 @@ var shorteners = map[string]bool{
 	"buff.ly": true, "adf.ly": true, "shorte.st": true, "cutt.ly": true, "rebrand.ly": true, "tiny.cc": true,
 	"bl.ink": true, "soo.gd": true, "s.id": true, "v.gd": true, "rb.gy": true, "shorturl.at": true,
 	"lnkd.in": true, "bitly.com": true, "ouo.io": true, "linktr.ee": true,
-}
-
-// nameInDomain reports whether the name's words (two at least, or one
-// of five letters or more) are run together in the domain's label, as
-// "Car Insurance" in "carinsurance4u": a name made for the link.
-func nameInDomain(words []string, label string) bool {
-	joined, n := "", 0
-	for _, w := range words {
-		if strings.HasPrefix(w, "<link:") {
-			continue
-		}
-		joined += w
-		n++
-	}
-	if n == 0 || n == 1 && len(joined) < 5 {
-		return false
-	}
-	return strings.Contains(label, joined)
 }
 
 // countClass counts the words of a lexicon class.

@@ -30,6 +30,9 @@ func TestPipeline(t *testing.T) {
 	nearCertain := Verdict{Action: Spam, Layer: "classifier", Score: 0.999, Reasons: r("classifier_spam"), Unconfirmed: true, Evidence: true}
 	signal := Verdict{Action: Publish, Layer: "signals", Score: 0.2, Reasons: r("phone_support"), Evidence: true}
 	akismetSpam := Verdict{Action: Spam, Layer: "akismet", Score: 1, Reasons: r("akismet_spam"), Evidence: true}
+	doubtful := Verdict{Action: Hold, Layer: "classifier", Score: 0.99, Reasons: r("classifier_hold"), Evidence: true, Shortfall: 2}
+	strong := Verdict{Action: Hold, Layer: "signals", Score: 0.5, Reasons: []comment.Reason{NewReason("signals_hold"), NewReason("phone_support")}, Evidence: true, Boost: 2.5}
+	linkCount := Verdict{Action: Spam, Layer: "rules", Score: 0.9, Reasons: r("links_spam_limit"), Evidence: true, Unconfirmed: true}
 	tests := []struct {
 		name       string
 		layers     []Verdict
@@ -51,6 +54,13 @@ func TestPipeline(t *testing.T) {
 		{"near-certain score with a signal is spam", []Verdict{signal, nearCertain, pub("akismet", 0)}, nil,
 			Spam, "classifier", []string{"classifier_spam", "confirmed_by", "phone_support"}, 2, false, false},
 		{"a later layer confirms", []Verdict{pub("rules", 0), nearCertain, akismetSpam}, nil, Spam, "akismet", []string{"akismet_spam"}, 3, false, false},
+		{"strong signals lift a doubtful score into spam", []Verdict{strong, doubtful}, nil,
+			Spam, "classifier", []string{"classifier_hold", "boosted_by", "phone_support"}, 2, false, false},
+		{"weak signals do not", []Verdict{signal, doubtful}, nil, Hold, "classifier", []string{"classifier_hold"}, 2, false, false},
+		{"a link count alone is held", []Verdict{linkCount, pub("signals", 0), pub("classifier", 0.1)}, nil,
+			Hold, "rules", []string{"links_spam_limit", "not_confirmed"}, 3, false, false},
+		{"a link count and a doubtful score are spam", []Verdict{linkCount, pub("signals", 0), doubtful}, nil,
+			Spam, "rules", []string{"links_spam_limit", "confirmed_by", "classifier_hold"}, 3, false, false},
 		{"failed layer holds and the rest still run", []Verdict{pub("traps", 0), {Layer: "akismet"}, pub("x", 0)}, []error{nil, errors.New("timeout"), nil},
 			Hold, "akismet", []string{"check_failed"}, 3, true, false},
 		{"rate limit stops and is returned", []Verdict{{Layer: "traps"}, spamV}, []error{&RateLimitError{Key: "ip", RetryAfter: time.Minute}, nil},
