@@ -310,9 +310,9 @@ type textStats struct {
 	// Phone numbers are written 555-123-4567, (555) 123 4567 or
 	// +1.877.555.0123: digits with separators between their groups.
 	phoneDigits, phoneSeps, phoneGroup, maxPhone int
-	money, email                     bool
-	handle, hashtag                  bool
-	breaks                           int // line breaks since the last text, for paragraphs
+	money, email                                 bool
+	handle, hashtag                              bool
+	breaks                                       int // line breaks since the last text, for paragraphs
 }
 
 // phoneChar updates the phone-number run with one character. A run
