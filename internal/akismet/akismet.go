@@ -36,12 +36,12 @@
 //
 // Parley has three outcomes and Akismet two, so the Hold tier needs a
 // choice. Parley's thresholds are set for the false-positive rate first:
-// the hold tier is allowed about 2 % of legitimate comments from a kind
+// the hold tier is allowed about 3 % of legitimate comments from a kind
 // of site the classifier was not trained on, and the spam tier takes only
 // what is spam beyond doubt (a near-certain score that another layer
 // confirms: blatant spam such as "Buy cheap viagra" from an author named
 // "cheap viagra" is answered "true"). Answering true for a held comment
-// would put that 2 % into WordPress's spam folder, which few moderators
+// would put that 3 % into WordPress's spam folder, which few moderators
 // read and which is emptied after 15 days: exactly the loss the issue
 // forbids. Answering a bare false would publish doubtful comments at
 // once. So:

@@ -60,9 +60,11 @@ type TrainOptions struct {
 	L2     float64 // weight decay per update; default 1e-4
 	Seed   uint64  // shuffling seed; training is deterministic for a seed
 	// HoldFPR and SpamFPR are the shares of legitimate comments that
-	// calibration lets through to hold (default 2 %, two thirds of the
-	// spec's 3 % budget, as the rules and signals hold a few more) and
-	// above the near-certain threshold (default 0.1 %); see Calibrate.
+	// calibration lets through to hold (default 3 %, the spec's budget;
+	// measured on sources left out of the calibration's own folds, where
+	// the scores of a kind of site the model never saw are spread widest,
+	// so a held-out source sees fewer) and above the near-certain
+	// threshold (default 0.1 %); see Calibrate.
 	HoldFPR, SpamFPR float64
 }
 
@@ -80,7 +82,7 @@ func (o *TrainOptions) fill() {
 		o.L2 = 1e-4
 	}
 	if o.HoldFPR == 0 {
-		o.HoldFPR = 0.02
+		o.HoldFPR = 0.03
 	}
 	if o.SpamFPR == 0 {
 		o.SpamFPR = 0.001

@@ -147,7 +147,7 @@ func TestDefaultModel(t *testing.T) {
 			t.Errorf("%q: %v (%s), want %v", tt.in.Body, res.Action, res.Reason(), tt.want)
 		}
 	}
-	if r := m.Rates(); r.Ham < 1000 || r.HamHeld > 0.025 || r.HamSpam > 0.005 || r.SpamCaught < 0.2 {
+	if r := m.Rates(); r.Ham < 1000 || r.HamHeld > 0.031 || r.HamSpam > 0.005 || r.SpamCaught < 0.3 {
 		t.Errorf("built-in model's calibration rates %+v", r)
 	}
 	b, _ := m.MarshalBinary()

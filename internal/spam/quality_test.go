@@ -107,8 +107,8 @@ func TestLeaveOneSourceOut(t *testing.T) {
 	// What the filter reaches today, with a little room: it must not get
 	// worse. (SPEC.md aims at MCC 0.90 on every source; across sources
 	// this different, it is far from that: see the README.)
-	if pooled.Recall < 0.25 || pooled.MCC < 0.30 {
-		t.Errorf("pooled recall %.3f, MCC %.3f; want at least 0.25 and 0.30", pooled.Recall, pooled.MCC)
+	if pooled.Recall < 0.32 || pooled.MCC < 0.40 {
+		t.Errorf("pooled recall %.3f, MCC %.3f; want at least 0.32 and 0.40", pooled.Recall, pooled.MCC)
 	}
 
 	// Hateful comments are not spam: none may reach the spam folder.
@@ -197,8 +197,8 @@ func TestLeaveOneVideoOut(t *testing.T) {
 	}
 	lines = append(lines, row("pooled", pooled))
 	t.Log(strings.Join(lines, "\n"))
-	if pooled.MCC < 0.72 {
-		t.Errorf("pooled MCC %.3f; want at least 0.72", pooled.MCC)
+	if pooled.MCC < 0.77 {
+		t.Errorf("pooled MCC %.3f; want at least 0.77", pooled.MCC)
 	}
 }
 
@@ -251,7 +251,7 @@ func TestLearningCurve(t *testing.T) {
 		}
 	}
 	last := curve[len(steps)-1]
-	if last.MCC < curve[0].MCC+0.2 || last.SpamTierFPR > 0.005 || last.FPR > 0.03 {
+	if last.MCC < curve[0].MCC+0.25 || last.SpamTierFPR > 0.005 || last.FPR > 0.03 {
 		t.Errorf("after 500 decisions: MCC %.3f (from %.3f), ham held %.2f%%, spammed %.2f%%", last.MCC, curve[0].MCC, 100*last.FPR, 100*last.SpamTierFPR)
 	}
 }
