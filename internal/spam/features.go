@@ -874,6 +874,7 @@ func (f *features) word(w []byte) {
 	f.nWords++
 	if f.tokens != nil {
 		*f.tokens = append(*f.tokens, string(w))
+		return // Tokenize wants the words, not their features
 	}
 	f.wordBytes = append(f.wordBytes, w...)
 	f.wordEnd = append(f.wordEnd, int32(len(f.wordBytes)))
@@ -1134,7 +1135,6 @@ func Tokenize(body string) []string {
 	if len(body) > maxTextBytes {
 		body = body[:maxTextBytes]
 	}
-	f.startSeen(len(body))
 	f.normalize(body)
 	f.tokenize()
 	return out

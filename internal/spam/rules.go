@@ -166,7 +166,7 @@ func (c *RuleChecker) Check(_ context.Context, in *Input) (Verdict, error) {
 			}
 		}
 	}
-	words := Tokenize(in.Body)
+	words := in.bodyWords()
 	hosts, links := linkHosts(words, appendOwn(nil, in.Origins))
 	if in.Website != "" {
 		if h := urlHost(strings.ToLower(strings.TrimSpace(in.Website))); h != "" {
@@ -203,7 +203,7 @@ func (c *RuleChecker) Check(_ context.Context, in *Input) (Verdict, error) {
 	}
 	var seen DuplicateSightings
 	if c.dups != nil && c.window > 0 {
-		seen = c.dups.Observe(in, c.now(), c.window)
+		seen = c.dups.observe(in, in.bodyWords(), c.now(), c.window)
 		window := duration(c.window)
 		switch {
 		case seen.SameSender:
@@ -322,8 +322,12 @@ type DuplicateSightings struct {
 // within window. Short texts ("Thanks!") count only as duplicates from
 // the same e-mail address: many people write them.
 func (d *Duplicates) Observe(in *Input, now time.Time, window time.Duration) DuplicateSightings {
+	return d.observe(in, Tokenize(in.Body), now, window)
+}
+
+func (d *Duplicates) observe(in *Input, words []string, now time.Time, window time.Duration) DuplicateSightings {
 	var res DuplicateSightings
-	text, letters := dupText(in.Body)
+	text, letters := dupText(words)
 	if letters == 0 {
 		return res
 	}
@@ -397,12 +401,13 @@ func (d *Duplicates) Len() int {
 	return len(d.m)
 }
 
-// dupText reduces a body to its letters and digits, lower-cased, so that
-// spacing, punctuation and a trailing U+FEFF do not make a copy new.
-func dupText(body string) (string, int) {
+// dupText reduces a body, given as its words, to its letters and digits,
+// lower-cased, so that spacing, punctuation and a trailing U+FEFF do not
+// make a copy new.
+func dupText(words []string) (string, int) {
 	var b strings.Builder
 	n := 0
-	for _, t := range Tokenize(body) {
+	for _, t := range words {
 		b.WriteString(t)
 		b.WriteByte(' ')
 		for _, r := range t {

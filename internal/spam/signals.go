@@ -96,7 +96,7 @@ func (s *Signals) marks(in *Input) []mark {
 	if len(body) > maxTextBytes {
 		body = body[:maxTextBytes]
 	}
-	words := Tokenize(body)
+	words := in.bodyWords()
 	own := appendOwn(nil, in.Origins)
 	_, links := linkHosts(words, own)
 	nWords := len(words)
@@ -105,7 +105,6 @@ func (s *Signals) marks(in *Input) []mark {
 			nWords--
 		}
 	}
-	text := " " + strings.Join(words, " ") + " "
 
 	// The author's name.
 	name := strings.TrimSpace(in.AuthorName)
@@ -145,7 +144,7 @@ func (s *Signals) marks(in *Input) []mark {
 	if n, w := phoneSupport(body, words); n {
 		add(HoldSignals, "phone_support", "word", w)
 	}
-	if hits := flattery(text); len(hits) >= 2 {
+	if hits := flattery(words); len(hits) >= 2 {
 		p := markMedium
 		if len(hits) >= 3 {
 			p = markStrong
@@ -342,13 +341,26 @@ var flatteryPhrases = []string{
 	"your articles", "your content", "quality content", "great content",
 }
 
-// flattery returns the template phrases found in text (the cleaned words
-// joined with spaces and padded with one).
-func flattery(text string) []string {
-	var hits []string
+// flatteryIndex holds the phrases by their first word, split in words.
+var flatteryIndex = func() map[string][][]string {
+	m := map[string][][]string{}
 	for _, p := range flatteryPhrases {
-		if strings.Contains(text, " "+p+" ") {
-			hits = append(hits, p)
+		w := strings.Fields(p)
+		m[w[0]] = append(m[w[0]], w)
+	}
+	return m
+}()
+
+// flattery returns the distinct template phrases found in words.
+func flattery(words []string) []string {
+	var hits []string
+	for i, w := range words {
+		for _, p := range flatteryIndex[w] {
+			if len(words)-i >= len(p) && slices.Equal(words[i:i+len(p)], p) {
+				if s := strings.Join(p, " "); !slices.Contains(hits, s) {
+					hits = append(hits, s)
+				}
+			}
 		}
 	}
 	return hits

@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -39,6 +40,11 @@ type Input struct {
 	// to them, like links to reference sites, are no spam signal.
 	Origins []string
 
+	// words keeps Tokenize(Body) for the layers after the first that
+	// asks: an Input is judged by one goroutine, layer after layer.
+	words     []string
+	tokenized bool
+
 	// Honeypot is the value of the hidden form field that people never
 	// see and bots fill in; empty when the form had none or it was empty.
 	Honeypot string
@@ -46,6 +52,15 @@ type Input struct {
 	// from a signed token; -1 when unknown (0 and negative values are
 	// treated as unknown too).
 	FormAge time.Duration
+}
+
+// bodyWords returns the body's words as Tokenize gives them, reading the
+// body once for all the layers.
+func (in *Input) bodyWords() []string {
+	if !in.tokenized {
+		in.words, in.tokenized = Tokenize(in.Body), true
+	}
+	return in.words
 }
 
 // Action is what a layer wants done with a comment. Later actions are
@@ -294,15 +309,20 @@ func decide(layers []Verdict) Verdict {
 	return v
 }
 
-// distinct drops reasons that say what an earlier one said (the signals
-// layer and the classifier may both name a phone number with "support").
+// distinct drops reasons that say what an earlier one said: the signals
+// layer's "phone_support" and the classifier's "feature_phone_support"
+// name the same thing.
 func distinct(reasons []comment.Reason) []comment.Reason {
-	seen := map[string]bool{}
 	out := reasons[:0:0]
 	for _, r := range reasons {
-		s := Explain([]comment.Reason{r}, "en")
-		if !seen[s] {
-			seen[s] = true
+		dup := false
+		for _, o := range out {
+			if strings.TrimPrefix(o.Code, "feature_") == strings.TrimPrefix(r.Code, "feature_") && maps.Equal(o.Args, r.Args) {
+				dup = true
+				break
+			}
+		}
+		if !dup {
 			out = append(out, r)
 		}
 	}
