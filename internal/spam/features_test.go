@@ -1,6 +1,7 @@
 package spam
 
 import (
+	"context"
 	"slices"
 	"strings"
 	"testing"
@@ -170,5 +171,11 @@ func FuzzTokenize(f *testing.F) {
 		if w := feats.textWeight(); w < 0 || w > 1 {
 			t.Fatalf("text weight %v", w)
 		}
+		// The blog-spam signals read the name and the website too.
+		v, err := (&Signals{}).Check(context.Background(), &Input{Body: s, AuthorName: s, Website: s})
+		if err != nil || v.Action > Hold || v.Score < 0 || v.Score > 1 {
+			t.Fatalf("signals on %q: %+v, %v", s, v, err)
+		}
+		Explain(v.Reasons, "ar")
 	})
 }
