@@ -3,11 +3,18 @@
 //
 // Every layer is a Checker: bot traps (honeypot, time to submit, rate
 // limits), rules a site owner sets (links, blocked words, domains, emails
-// and IP ranges, duplicates), a statistical classifier built into the
+// and IP ranges, duplicates on the site and across the server's sites),
+// blog-spam signals weighed by hand (a sales keyword for a name, a
+// website field pointing at a sales domain, a phone number with
+// "support", templated praise), a statistical classifier built into the
 // binary that learns from each moderator decision per site, and an
-// optional upstream Akismet. The service package builds a Pipeline per
-// site and turns its Verdict into a comment status; nothing else should
-// call the layers directly.
+// optional upstream Akismet. The Pipeline keeps the strictest verdict and
+// lets the classifier's near-certain score reach the spam tier only when
+// another layer agrees. Every verdict carries its reasons as codes with
+// arguments (comment.Reason), which Explain puts into words in any of
+// Parley's languages. The service package builds a Pipeline per site and
+// turns its Verdict into a comment status; nothing else should call the
+// layers directly.
 package spam
 
 import (
