@@ -145,6 +145,18 @@ type view struct {
 	// LoginOnly: a guest on a site where only logged-in readers may
 	// comment, so there is no form, only the choices.
 	LoginOnly bool
+	// rec, while Cache renders, notes where the parts that differ
+	// between readers go; nil otherwise.
+	rec *recorder
+}
+
+// Mark notes the output's current length under name while Cache renders
+// (see recorder); it writes nothing.
+func (v *view) Mark(name string) string {
+	if v.rec != nil {
+		v.rec.mark(name)
+	}
+	return ""
 }
 
 type choice struct{ ID, URL, Icon, Label string }
@@ -334,6 +346,15 @@ func isHTTP(u string) bool {
 type item struct {
 	V *view
 	C *CommentView
+}
+
+// Mark notes, while Cache renders, where a reply to this comment would
+// go: after its last reply, or after the comment itself if it has none.
+func (it *item) Mark() string {
+	if r := it.V.rec; r != nil {
+		r.reply(it.C.ID, len(it.C.Replies) > 0)
+	}
+	return ""
 }
 
 func (it *item) Pending() bool { return it.C.Pending || it.C == it.V.held }
