@@ -21,9 +21,9 @@ import (
 // reader of r: the view every reader shares, with this reader's parts.
 func (s *Server) threadView(r *http.Request, site *comment.Site, t *service.Thread, pageURL string) *widget.ThreadView {
 	q := r.URL.Query()
-	base, lang, title := s.baseURL(r), language(r), q.Get("title")
+	base, lang, title := s.baseURL(r), queryLanguage(r, q), q.Get("title")
 	v, names := s.sharedView(base, lang, site, t, pageURL, title)
-	rd := s.threadReader(r, site, base, lang, pageURL, title, t, names)
+	rd := s.threadReader(r, q, site, base, lang, pageURL, title, t, names)
 	v.Token, v.ParentID, v.ParentName, v.Held, v.User = rd.Token, rd.ParentID, rd.ParentName, rd.Held, rd.User
 	return v
 }
@@ -74,8 +74,7 @@ func (s *Server) sharedView(base, lang string, site *comment.Site, t *service.Th
 // reader of r: a fresh form token, the comment they reply to
 // (?replytocom, one of names), their own comment awaiting moderation
 // (?parley_held), and who they are if logged in.
-func (s *Server) threadReader(r *http.Request, site *comment.Site, base, lang, pageURL, title string, t *service.Thread, names map[string]string) widget.Reader {
-	q := r.URL.Query()
+func (s *Server) threadReader(r *http.Request, q url.Values, site *comment.Site, base, lang, pageURL, title string, t *service.Thread, names map[string]string) widget.Reader {
 	rd := widget.Reader{Token: s.svc.FormToken(site.ID)}
 	if p := q.Get("replytocom"); p != "" {
 		if name, ok := names[p]; ok {
@@ -114,7 +113,12 @@ func (s *Server) commentView(base string, c *comment.Comment) *widget.CommentVie
 
 // language picks the reader's language from ?lang= or Accept-Language.
 func language(r *http.Request) string {
-	if l := r.URL.Query().Get("lang"); l != "" {
+	return queryLanguage(r, r.URL.Query())
+}
+
+// queryLanguage is language with the request's query already parsed.
+func queryLanguage(r *http.Request, q url.Values) string {
+	if l := q.Get("lang"); l != "" {
 		return i18n.Get(l).Lang()
 	}
 	return i18n.Match(r.Header.Get("Accept-Language"))
@@ -202,7 +206,7 @@ func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) *renderedPag
 		s.writeHTMLError(w, r, err)
 		return nil
 	}
-	p := &renderedPage{site: site, pageURL: q.Get("url"), title: q.Get("title"), lang: language(r)}
+	p := &renderedPage{site: site, pageURL: q.Get("url"), title: q.Get("title"), lang: queryLanguage(r, q)}
 	if p.pageURL == "" {
 		p.pageURL = t.Key
 	}
@@ -214,7 +218,7 @@ func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) *renderedPag
 			return c, names, err
 		})
 	if err == nil {
-		p.pieces, err = c.page.Render(s.threadReader(r, site, base, p.lang, p.pageURL, p.title, t, c.names))
+		p.pieces, err = c.page.Render(s.threadReader(r, q, site, base, p.lang, p.pageURL, p.title, t, c.names))
 	}
 	if err != nil {
 		s.writeHTMLError(w, r, err)

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"html/template"
+	"sync"
 
 	"parley/internal/i18n"
 )
@@ -34,7 +35,29 @@ type Cached struct {
 	// respond is the respond section without a reply target ([0]) and with
 	// one ([1]), with holes for what differs between readers.
 	respond [2]holed
+
+	// held keeps the held comments rendered for this page: their authors
+	// reload it until a moderator decides.
+	heldMu sync.Mutex
+	held   map[heldKey]heldAt
 }
+
+// heldKey is everything of a held comment that its HTML shows.
+type heldKey struct {
+	id, parentID, name, website, avatar, inReplyTo string
+	html                                           template.HTML
+	created                                        int64
+	edited                                         bool
+	likes                                          int
+}
+
+type heldAt struct {
+	at   int
+	html []byte
+}
+
+// maxHeld bounds Cached.held; past it the map starts again.
+const maxHeld = 64
 
 type replyAt struct {
 	at         int
@@ -144,12 +167,12 @@ func (c *Cached) Render(r Reader) ([][]byte, error) {
 	pieces := make([][]byte, 0, 4)
 	top := c.top
 	if r.Held != nil && !c.v.Closed {
-		at, b, err := c.held(r.Held)
+		h, err := c.heldHTML(r.Held)
 		if err != nil {
 			return nil, err
 		}
-		pieces = append(pieces, top[:at], b)
-		top = top[at:]
+		pieces = append(pieces, top[:h.at], h.html)
+		top = top[h.at:]
 	}
 	pieces = append(pieces, top)
 
@@ -186,10 +209,35 @@ func (c *Cached) Render(r Reader) ([][]byte, error) {
 	return append(pieces, b.Bytes()), nil
 }
 
-// held returns where the reader's held comment goes in top, and its HTML,
-// placed as RenderThread places it: under its parent, or else first or
-// last at the top level.
-func (c *Cached) held(h *CommentView) (int, []byte, error) {
+// heldHTML returns where the reader's held comment goes in top, and its
+// HTML, rendered once for each version of the comment.
+func (c *Cached) heldHTML(h *CommentView) (heldAt, error) {
+	k := heldKey{id: h.ID, parentID: h.ParentID, name: h.AuthorName, website: h.AuthorWebsite, avatar: h.Avatar, inReplyTo: h.InReplyTo,
+		html: h.HTML, created: h.Created.UnixNano(), edited: h.Edited, likes: h.Likes}
+	c.heldMu.Lock()
+	out, ok := c.held[k]
+	c.heldMu.Unlock()
+	if ok {
+		return out, nil
+	}
+	at, b, err := c.renderHeld(h)
+	if err != nil {
+		return heldAt{}, err
+	}
+	out = heldAt{at: at, html: b}
+	c.heldMu.Lock()
+	defer c.heldMu.Unlock()
+	if c.held == nil || len(c.held) >= maxHeld {
+		c.held = map[heldKey]heldAt{}
+	}
+	c.held[k] = out
+	return out, nil
+}
+
+// renderHeld returns where the reader's held comment goes in top, and
+// its HTML, placed as RenderThread places it: under its parent, or else
+// first or last at the top level.
+func (c *Cached) renderHeld(h *CommentView) (int, []byte, error) {
 	var open, close string
 	at := c.last
 	if p, ok := c.replies[h.ParentID]; ok && h.ParentID != "" {
