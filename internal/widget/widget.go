@@ -8,9 +8,7 @@ package widget
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io"
@@ -20,6 +18,9 @@ import (
 	"parley/internal/i18n"
 )
 
+// files are the sources: thread.html is parsed here, the others are built
+// into dist/ by go generate (package build) and kept for the tests.
+//
 //go:embed parley.js parley.css thread.html icons/*.svg
 var files embed.FS
 
@@ -391,10 +392,4 @@ func (it *item) ReplyURL() string {
 		return ""
 	}
 	return it.V.ReplyURL(it.C.ID)
-}
-
-// hash returns a short content hash for cache-busting paths and ETags.
-func hash(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:6])
 }
