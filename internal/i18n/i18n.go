@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -30,7 +31,7 @@ var files embed.FS
 const Fallback = "en"
 
 // Table is the translation table of one language. It is safe for
-// concurrent use; tables are built once at start-up and never change.
+// concurrent use; tables are built once, on first use, and never change.
 type Table struct {
 	lang     string
 	strs     map[string]string
@@ -39,7 +40,10 @@ type Table struct {
 	fallback *Table // nil for English
 }
 
-var tables = mustLoad()
+// tables are all the languages' tables, parsed on first use rather than
+// at start-up: parsing them takes a few milliseconds, which a server's
+// start need not wait for.
+var tables = sync.OnceValue(mustLoad)
 
 func mustLoad() map[string]*Table {
 	ts, err := load()
@@ -130,16 +134,16 @@ func base(lang string) string {
 // Get returns the table for lang, a BCP 47 tag such as "ar", "ar-EG" or
 // "en-GB". Unknown languages get the English table.
 func Get(lang string) *Table {
-	if t, ok := tables[base(lang)]; ok {
+	if t, ok := tables()[base(lang)]; ok {
 		return t
 	}
-	return tables[Fallback]
+	return tables()[Fallback]
 }
 
 // Languages returns the languages that have a table, sorted.
 func Languages() []string {
-	ls := make([]string, 0, len(tables))
-	for l := range tables {
+	ls := make([]string, 0, len(tables()))
+	for l := range tables() {
 		ls = append(ls, l)
 	}
 	sort.Strings(ls)
@@ -166,7 +170,7 @@ func Match(acceptLanguage string) string {
 			}
 			q = f
 		}
-		if _, ok := tables[base(tag)]; ok && q > bestQ {
+		if _, ok := tables()[base(tag)]; ok && q > bestQ {
 			best, bestQ = base(tag), q
 		}
 	}

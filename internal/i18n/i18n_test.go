@@ -199,7 +199,7 @@ func TestTablesMatchEnglish(t *testing.T) {
 			continue
 		}
 		t.Run(lang, func(t *testing.T) {
-			tb := tables[lang]
+			tb := tables()[lang]
 			other := placeholders(tb)
 			for k, want := range en {
 				got, ok := other[k]
@@ -237,7 +237,7 @@ func TestTablesMatchEnglish(t *testing.T) {
 }
 
 func TestArabicHasSixForms(t *testing.T) {
-	for k, forms := range tables["ar"].plurals {
+	for k, forms := range tables()["ar"].plurals {
 		for c := range categories {
 			if forms[c] == "" {
 				t.Errorf("ar %q: missing %q", k, c)
