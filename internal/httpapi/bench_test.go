@@ -290,6 +290,7 @@ func BenchmarkLoad(b *testing.B) {
 		ts := newTestServerWith(b, service.Options{Spam: &service.SpamOptions{Model: model, Buckets: spam.NewMemoryBuckets(100)}})
 		var n atomic.Int64
 		for i := 0; i < b.N; i++ {
+			cpu := cpuTime()
 			res, err := loadgen.Run(ctx, loadgen.Config{
 				URL: ts.URL + "/api/v1/sites/news/comments", Method: "POST", Conns: 8, Duration: dur,
 				// Stored either way: published, or held by the classifier.
@@ -303,7 +304,10 @@ func BenchmarkLoad(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			b.Logf("round %d: %s", i+1, res)
+			// CPU of the whole process (server and load generator) per post.
+			perPost := float64((cpuTime() - cpu).Microseconds()) / float64(max(res.Requests, 1))
+			b.Logf("round %d: %s; %.0f µs CPU per post (server and client)", i+1, res, perPost)
+			b.ReportMetric(perPost, "cpu-µs/post")
 			b.ReportMetric(res.PerSecond, "req/s")
 			b.ReportMetric(float64(res.P50.Microseconds())/1000, "p50-ms")
 			b.ReportMetric(float64(res.P99.Microseconds())/1000, "p99-ms")
