@@ -87,10 +87,15 @@ func (s *Server) threadReader(r *http.Request, q url.Values, site *comment.Site,
 		}
 	}
 	if tok := q.Get("parley_held"); tok != "" {
-		if c, ok := s.svc.HeldComment(r.Context(), site.ID, tok); ok {
-			rd.Held = s.commentView(base, c)
-			rd.Held.Pending = true
-		}
+		rd.Held, _ = s.held.get(heldKey{site.ID, base, tok}, func() (*widget.CommentView, bool) {
+			c, ok := s.svc.HeldComment(r.Context(), site.ID, tok)
+			if !ok {
+				return nil, false
+			}
+			cv := s.commentView(base, c)
+			cv.Pending = true
+			return cv, true
+		})
 	}
 	return rd
 }

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"parley/internal/comment"
 	"parley/internal/service"
@@ -251,5 +252,50 @@ func TestHTMLCache_bounded(t *testing.T) {
 	}
 	if sum != c.bytes {
 		t.Errorf("counted %d bytes, entries hold %d", c.bytes, sum)
+	}
+}
+
+func TestHeldCache(t *testing.T) {
+	finds := 0
+	find := func(found bool) func() (*widget.CommentView, bool) {
+		return func() (*widget.CommentView, bool) {
+			finds++
+			if !found {
+				return nil, false
+			}
+			return &widget.CommentView{ID: "c1"}, true
+		}
+	}
+	c := newHeldCache(time.Hour, 2)
+	k := heldKey{"news", "https://c.example", "tok"}
+	for range 3 {
+		if cv, ok := c.get(k, find(true)); !ok || cv.ID != "c1" {
+			t.Fatalf("get = %v, %v", cv, ok)
+		}
+	}
+	if finds != 1 {
+		t.Errorf("looked up %d times within the time it is remembered, want 1", finds)
+	}
+	// A token that finds nothing is asked again every time.
+	for range 2 {
+		if _, ok := c.get(heldKey{"news", "https://c.example", "bad"}, find(false)); ok {
+			t.Fatal("found a comment for a bad token")
+		}
+	}
+	if finds != 3 {
+		t.Errorf("%d lookups, want 3", finds)
+	}
+	for i := range 5 {
+		c.get(heldKey{"news", "b", strconv.Itoa(i)}, find(true))
+	}
+	if len(c.entries) > 2 {
+		t.Errorf("%d entries kept, bound 2", len(c.entries))
+	}
+	// Past its time an entry is looked up again.
+	c = newHeldCache(0, 2)
+	c.get(k, find(true))
+	c.get(k, find(true))
+	if finds != 10 {
+		t.Errorf("%d lookups, want 10: an expired entry is looked up again", finds)
 	}
 }

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"sync"
+	"time"
 
 	"parley/internal/comment"
 	"parley/internal/service"
@@ -89,4 +90,56 @@ func (c *htmlCache) get(k htmlKey, t *service.Thread, site *comment.Site, build 
 		return nil, e.err
 	}
 	return e, nil
+}
+
+// heldCache remembers for a moment the held comments readers come back to
+// see (?parley_held), so that an author reloading the page, or a page
+// that includes the thread for them, does not read the comment from the
+// database every time. A moment is short enough that a moderator's
+// decision reaches the author's view at once, as far as anyone can tell;
+// an approved comment is in the next version of the thread anyway.
+type heldCache struct {
+	mu      sync.Mutex
+	ttl     time.Duration
+	max     int
+	entries map[heldKey]heldEntry
+}
+
+type heldKey struct{ site, base, token string }
+
+type heldEntry struct {
+	c     *widget.CommentView // shared: read only
+	until time.Time
+}
+
+func newHeldCache(ttl time.Duration, max int) *heldCache {
+	return &heldCache{ttl: ttl, max: max, entries: map[heldKey]heldEntry{}}
+}
+
+// get returns the held comment k names, looking it up with find unless it
+// was found less than ttl ago. Only comments found are remembered.
+func (c *heldCache) get(k heldKey, find func() (*widget.CommentView, bool)) (*widget.CommentView, bool) {
+	now := time.Now()
+	c.mu.Lock()
+	e, ok := c.entries[k]
+	c.mu.Unlock()
+	if ok && now.Before(e.until) {
+		return e.c, true
+	}
+	cv, ok := find()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !ok {
+		delete(c.entries, k)
+		return nil, false
+	}
+	if len(c.entries) >= c.max {
+		for ek, old := range c.entries {
+			if now.After(old.until) || len(c.entries) >= c.max {
+				delete(c.entries, ek)
+			}
+		}
+	}
+	c.entries[k] = heldEntry{c: cv, until: now.Add(c.ttl)}
+	return cv, true
 }
