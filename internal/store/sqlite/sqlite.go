@@ -4,6 +4,11 @@
 // Reads go through a pool of read-only connections and writes through a
 // single connection: SQLite allows one writer at a time, and in WAL mode
 // readers never wait for it.
+//
+// The queries themselves are package sqlstore's, shared with PostgreSQL;
+// this package opens the file, applies its migrations, runs the writer
+// that group-commits writes, tells this process's listeners about
+// changes, translates SQLite's errors and makes backups.
 package sqlite
 
 import (
@@ -25,13 +30,19 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"parley/internal/comment"
+	"parley/internal/store"
+	"parley/internal/store/sqlstore"
 )
+
+var _ store.Store = (*DB)(nil)
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// DB is a store.Store backed by one SQLite file.
+// DB is a store.Store backed by one SQLite file. The queries it shares
+// with PostgreSQL are sqlstore's, run over this package's dialect.
 type DB struct {
+	*sqlstore.Store
 	path  string
 	dsn   string
 	read  *sql.DB
@@ -88,6 +99,21 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxLifetime(0)
 	db.read = read
+	db.Store = sqlstore.New(sqlstore.Dialect{
+		Read:       read,
+		Write:      db.inTx,
+		WriteAlone: db.directTx,
+		Snapshot:   sql.TxOptions{ReadOnly: true},
+		Translate:  translate,
+		IsForeignKey: func(err error) bool {
+			var se *sqlite.Error
+			return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+		},
+		ForUpdate:        "", // one writer at a time: nothing to lock against
+		DeferForeignKeys: "PRAGMA defer_foreign_keys = ON",
+		Committed:        db.hub.publish,
+		Now:              db.now,
+	})
 	go db.writer()
 	return db, nil
 }
@@ -243,15 +269,7 @@ func (db *DB) runBatch(batch []*writeReq) {
 // directTx runs fn in a transaction of its own, for long work that should
 // not share a batch: migrations and restores.
 func (db *DB) directTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return translate(err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return translate(err)
-	}
-	return translate(tx.Commit())
+	return sqlstore.Tx(ctx, db.write, translate, fn)
 }
 
 // translate turns driver errors into the comment package's errors.
