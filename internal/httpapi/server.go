@@ -63,6 +63,8 @@ type Server struct {
 	log     *slog.Logger
 	cfg     Config
 	threads *jsonCache
+	pages   *htmlCache
+	held    *heldCache
 	streams struct {
 		open     atomic.Int64
 		stop     chan struct{}
@@ -76,7 +78,9 @@ func New(svc *service.Service, assets *widget.Assets, log *slog.Logger, cfg Conf
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	srv := &Server{svc: svc, assets: assets, log: log, cfg: cfg, threads: newJSONCache(1024)}
+	srv := &Server{svc: svc, assets: assets, log: log, cfg: cfg, threads: newJSONCache(1024),
+		// Up to 32 MB of rendered pages: a 200-comment thread is about 200 kB.
+		pages: newHTMLCache(1024, 32<<20), held: newHeldCache(2*time.Second, 1024)}
 	srv.streams.stop = make(chan struct{})
 	return srv
 }
