@@ -114,7 +114,7 @@ func newLoginStack(t *testing.T) *loginStack {
 	ran := make(chan struct{})
 	go func() { defer close(ran); svc.Run(runCtx) }()
 	t.Cleanup(func() { api.StopStreams(); stopRun(); <-ran; st.Close() })
-	if err := svc.CreateSite(ctx, &comment.Site{ID: "news", Name: "The Riverton Ledger", Origins: []string{s.hostURL}, EditWindow: comment.DefaultEditWindow}); err != nil {
+	if err := svc.CreateSite(ctx, service.OperatorActor(), &comment.Site{ID: "news", Name: "The Riverton Ledger", Origins: []string{s.hostURL}, EditWindow: comment.DefaultEditWindow}); err != nil {
 		t.Fatal(err)
 	}
 	return s

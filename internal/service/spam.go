@@ -170,18 +170,6 @@ func record(layer, code string, kv ...string) comment.Verdict {
 	return spam.Verdict{Layer: layer, Reasons: []comment.Reason{spam.NewReason(code, kv...)}}.Record()
 }
 
-// NewAPIKey gives a site a new key for the Akismet-compatible API,
-// replacing any old one, and returns it. Only its hash is stored, so this
-// is the one time the key can be shown.
-func (s *Service) NewAPIKey(ctx context.Context, siteID string) (string, error) {
-	key := hex.EncodeToString(randomBytes(16))
-	if err := s.store.SetAPIKeyHash(ctx, siteID, apiKeyHash(key)); err != nil {
-		return "", err
-	}
-	s.sites.Delete(siteID)
-	return key, nil
-}
-
 // SiteByAPIKey returns the site an API key belongs to.
 // Returns comment.ErrNotFound for an unknown key.
 func (s *Service) SiteByAPIKey(ctx context.Context, key string) (*comment.Site, error) {

@@ -33,7 +33,7 @@ func TestScriptKeysExist(t *testing.T) {
 	}
 	// The script is served without the server's own keys.
 	for _, m := range keys {
-		if k := string(m[1]); isServerOnly(k) {
+		if k := string(m[1]); ServerOnly(k) {
 			t.Errorf("parley.js uses %q, which is served without it (serverOnly)", k)
 		}
 	}

@@ -33,10 +33,10 @@ func scanThread(row interface{ Scan(...any) error }) (*comment.Thread, error) {
 }
 
 const commentColumns = `id, site_id, thread_id, parent_id, author_name, author_email, author_website, author_identity,
-	markdown, html, status, created, edited, likes, reader, ip_hash, user_agent, verdict_layer, verdict_score, verdict_reason, kind`
+	markdown, html, status, created, edited, likes, reader, ip_hash, user_agent, verdict_layer, verdict_score, verdict_reason, kind, edited_by, staff`
 
 // insertComment is the statement that adds one comment, with commentValues.
-const insertComment = `INSERT INTO comments (` + commentColumns + `) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)`
+const insertComment = `INSERT INTO comments (` + commentColumns + `) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)`
 
 func commentValues(c *comment.Comment) []any {
 	var parent, edited any
@@ -49,7 +49,7 @@ func commentValues(c *comment.Comment) []any {
 	}
 	return []any{c.ID, c.SiteID, c.ThreadID, parent, c.Author.Name, c.Author.Email, c.Author.Website, c.Author.Identity,
 		c.Markdown, c.HTML, string(c.Status), c.Created.UnixNano(), edited, c.Likes, c.Reader, c.IPHash, c.UserAgent,
-		c.Verdict.Layer, c.Verdict.Score, c.Verdict.Reason, c.Type}
+		c.Verdict.Layer, c.Verdict.Score, c.Verdict.Reason, c.Type, c.EditedBy, c.Staff}
 }
 
 // scanComment reads one row of commentColumns. Driver errors are not translated.
@@ -60,7 +60,7 @@ func scanComment(row interface{ Scan(...any) error }) (*comment.Comment, error) 
 	var created, edited int64
 	if err := row.Scan(&c.ID, &c.SiteID, &c.ThreadID, &parent, &c.Author.Name, &c.Author.Email, &c.Author.Website, &c.Author.Identity,
 		&c.Markdown, &c.HTML, &status, &created, &edited, &c.Likes, &c.Reader, &c.IPHash, &c.UserAgent,
-		&c.Verdict.Layer, &c.Verdict.Score, &c.Verdict.Reason, &c.Type); err != nil {
+		&c.Verdict.Layer, &c.Verdict.Score, &c.Verdict.Reason, &c.Type, &c.EditedBy, &c.Staff); err != nil {
 		return nil, err
 	}
 	c.ParentID = parent.String
@@ -155,10 +155,14 @@ func (s *Store) CreateComment(ctx context.Context, page comment.Page, c *comment
 		if _, err = tx.ExecContext(ctx, insertComment, commentValues(c)...); err != nil {
 			return err
 		}
-		if c.Status != comment.StatusApproved {
-			return nil
+		switch c.Status {
+		case comment.StatusApproved:
+			return tx.record(comment.Event{SiteID: c.SiteID, ThreadID: t.ID, PageKey: t.Key, CommentID: c.ID, Kind: comment.EventNew})
+		case comment.StatusPending:
+			// Open moderation queues are told (readers never are).
+			return tx.record(comment.Event{SiteID: c.SiteID, ThreadID: t.ID, PageKey: t.Key, CommentID: c.ID, Kind: comment.EventHeld})
 		}
-		return tx.record(comment.Event{SiteID: c.SiteID, ThreadID: t.ID, PageKey: t.Key, CommentID: c.ID, Kind: comment.EventNew})
+		return nil
 	})
 }
 
