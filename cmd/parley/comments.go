@@ -110,7 +110,7 @@ func runComment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		if *asJSON {
-			return printJSON(stdout, admin.ListJSON(res, q.Status, nil))
+			return printJSON(stdout, admin.ListJSON(res, q.Status, nil, "en"))
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tCREATED\tSTATUS\tAUTHOR\tEMAIL\tIP\tARTICLE\tWHY\tTEXT")
@@ -144,7 +144,7 @@ func runComment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return notFound(err, fs.Arg(0))
 		}
 		if *asJSON {
-			return printJSON(stdout, admin.CommentJSON(c, nil))
+			return printJSON(stdout, admin.CommentJSON(c, nil, "en"))
 		}
 		printCard(stdout, c)
 		return nil
