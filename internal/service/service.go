@@ -324,6 +324,9 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	}
 	page := comment.Page{SiteID: site.ID, Key: d.Page, URL: d.PageURL, Title: d.Title}
 	if err := s.store.CreateComment(ctx, page, c); err != nil {
+		if s.spam != nil {
+			s.spam.unseen(site, c, m, d.PageURL)
+		}
 		if errors.Is(err, comment.ErrNotFound) && c.ParentID != "" {
 			return nil, comment.Invalid("parent", "The comment you are replying to no longer exists.")
 		}

@@ -140,6 +140,12 @@ func (f *spamFilter) check(ctx context.Context, site *comment.Site, c *comment.C
 	return res.Action.Status(), res.Verdict.Record(), nil
 }
 
+// unseen takes back what the rules remembered of a comment that was not
+// stored, so that the reader's retry is not held as a repeat of it.
+func (f *spamFilter) unseen(site *comment.Site, c *comment.Comment, m Meta, pageURL string) {
+	f.rules.Forget(input(c, m, pageURL, site.Origins))
+}
+
 // Learn teaches the site's classifier one moderator decision and saves
 // what it learned, so it survives restarts and reaches other instances.
 func (f *spamFilter) Learn(ctx context.Context, c *comment.Comment, isSpam bool) error {

@@ -379,6 +379,44 @@ func (d *Duplicates) observe(in *Input, words []string, now time.Time, window ti
 	return res
 }
 
+// Forget takes back the newest sighting of a comment that Check recorded
+// but that was never stored (the database refused it, or was out of
+// reach): the reader's retry is then not a repeat of a comment nobody
+// has. It does nothing if there is no such sighting.
+func (c *RuleChecker) Forget(in *Input) {
+	if c.dups != nil {
+		c.dups.forget(in, in.bodyWords())
+	}
+}
+
+func (d *Duplicates) forget(in *Input, words []string) {
+	text, letters := dupText(words)
+	if letters == 0 {
+		return
+	}
+	key := maphash.String(d.seed, text)
+	site := maphash.String(d.seed, "site\x00"+in.SiteID)
+	var ip, email uint64
+	if in.IP != "" {
+		ip = maphash.String(d.seed, "ip\x00"+ipKey(in.IP))
+	}
+	if e := strings.ToLower(strings.TrimSpace(in.Email)); e != "" {
+		email = maphash.String(d.seed, "email\x00"+e)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.m[key]
+	if e == nil {
+		return
+	}
+	for i := len(e.seen) - 1; i >= 0; i-- {
+		if s := e.seen[i]; s.site == site && s.ip == ip && s.email == email {
+			e.seen = slices.Delete(e.seen, i, i+1)
+			return
+		}
+	}
+}
+
 // remember adds a new entry, forgetting the oldest one if full.
 func (d *Duplicates) remember(key uint64, e *dupEntry) {
 	if d.max <= 0 {
