@@ -20,26 +20,32 @@ import (
 //	parley comment approve|spam|delete|pending --site S ID...
 //	parley comment logout --site S ID...
 func runComment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (isHelp(args[0]) || args[0] == "help") {
+		return groupHelp("comment")
+	}
 	if len(args) == 0 {
 		return usageError{"comment needs a subcommand: list, approve, spam, delete, pending or logout"}
 	}
 	sub := args[0]
-	fs := newFlags("comment "+sub, stderr)
-	dbo := dbOptions{migrate: true}
-	addDBFlags(fs, &dbo)
-	site := fs.String("site", "", "site id")
-	status := fs.String("status", "pending", "list: comments in this state (pending, approved, spam, deleted)")
-	limit := fs.Int("limit", 50, "list: at most this many")
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError{err.Error()}
-	}
-	if *site == "" {
-		return usageError{"comment " + sub + " needs --site"}
-	}
 	to := map[string]comment.Status{"approve": comment.StatusApproved, "spam": comment.StatusSpam, "delete": comment.StatusDeleted, "pending": comment.StatusPending}
 	target, moderate := to[sub]
 	if sub != "list" && sub != "logout" && !moderate {
 		return usageError{fmt.Sprintf("unknown comment command %q (list, approve, spam, delete, pending or logout)", sub)}
+	}
+	fs := newFlags("comment "+sub, stderr)
+	dbo := dbOptions{migrate: true}
+	addDBFlags(fs, &dbo)
+	site := fs.String("site", "", "site id")
+	status, limit := new(string), new(int)
+	if sub == "list" {
+		fs.StringVar(status, "status", "pending", "comments in this state (pending, approved, spam, deleted)")
+		fs.IntVar(limit, "limit", 50, "at most this many")
+	}
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if *site == "" {
+		return usageError{"comment " + sub + " needs --site"}
 	}
 	if sub != "list" && fs.NArg() == 0 {
 		return usageError{"comment " + sub + " needs the ids of the comments"}

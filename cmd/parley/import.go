@@ -31,8 +31,8 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var rewrites stringList
 	fs.Var(&rewrites, "rewrite", "prefix rewrite of page addresses, OLD=NEW, e.g. http://old.example/blog=https://news.example (repeatable)")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usageError{"import needs one export file (or - for standard input)"}
