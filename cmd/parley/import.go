@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"parley/internal/comment"
 	"parley/internal/exporter"
@@ -48,6 +49,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{err.Error()}
 	}
 	in := io.Reader(os.Stdin)
+	var fileDate time.Time // when the export was made, for comments without a date
 	if name := fs.Arg(0); name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
@@ -55,6 +57,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		defer f.Close()
 		in = f
+		if fi, err := f.Stat(); err == nil {
+			fileDate = fi.ModTime()
+		}
 	}
 	st, err := openStore(ctx, dbo)
 	if err != nil {
@@ -73,7 +78,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return fmt.Errorf("there is no site %q; add it first with parley site add", *site)
 	}
 	sum, err := svc.Import(ctx, *site, *format, in, service.ImportOptions{
-		KeepDeleted: *keepDeleted, ByPageID: *byPageID, MapURL: mapURL,
+		KeepDeleted: *keepDeleted, ByPageID: *byPageID, MapURL: mapURL, FileDate: fileDate,
 		Progress: func(n int) { fmt.Fprintf(stderr, "read %d comments…\n", n) },
 	})
 	if err != nil {

@@ -161,6 +161,16 @@ func TestBackupCommand(t *testing.T) {
 	if err := run(ctx, []string{"backup", "--db", db, copyPath}, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
+	// The copy holds the log-in secret and the sites' SSO secrets: only
+	// its owner may read it, whatever the umask (as parley export's files).
+	if fi, err := os.Stat(copyPath); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("backup file mode = %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	// The source's own files (its WAL) are not the copy's business, and
+	// the copy leaves nothing else behind.
+	if left, _ := filepath.Glob(copyPath + "-*"); len(left) > 0 {
+		t.Errorf("backup left %v", left)
+	}
 	var out bytes.Buffer
 	run(ctx, []string{"site", "list", "--db", copyPath}, &out, io.Discard)
 	if !strings.Contains(out.String(), "blog") {

@@ -570,6 +570,9 @@ func (s *Server) handleSSO(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, auth.ErrSSOExpired):
 		s.writeErrorStatus(w, r, http.StatusUnauthorized, &comment.ValidationError{Code: "sso_expired", Message: "The site's log-in token has expired. Reload the page."})
 		return
+	case errors.Is(err, auth.ErrSSOReplay):
+		s.writeErrorStatus(w, r, http.StatusUnauthorized, &comment.ValidationError{Code: "sso_used", Message: "The site's log-in token was already used. Reload the page."})
+		return
 	case err != nil && isSSOError(err):
 		s.writeErrorStatus(w, r, http.StatusUnauthorized, &comment.ValidationError{Code: "sso_invalid", Message: "The site's log-in token is not valid: " + err.Error()})
 		return

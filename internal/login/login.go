@@ -442,7 +442,9 @@ func (l *Login) SSO(ctx context.Context, site *comment.Site, token string) (*Sta
 	if site.SSOSecret == "" {
 		return nil, ErrNotOffered
 	}
-	id, err := auth.VerifySSO(token, []byte(site.SSOSecret), l.now())
+	// Once only: a copy of the token (from a cached page, a log, a
+	// shared link) must not log anyone else in as this reader.
+	id, err := auth.VerifySSOOnce(ctx, l.store, "site:"+site.ID, token, []byte(site.SSOSecret), l.now())
 	if err != nil {
 		return nil, err
 	}

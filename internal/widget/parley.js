@@ -137,7 +137,7 @@ function forgetReader(e) {
 // back is what a log-in in this tab came back with (#parley-login=CODE or
 // #parley-login-error=MESSAGE): taken off the address bar at once, and
 // handled by the first section mounted.
-let back = /[#&]parley-login(-error)?=([^&]*)/.exec(location.hash);
+let back = /[#&]parley-login(-error)?=([^&]*)/.exec(location.hash), ssos = {};
 if (back) {
 	history.replaceState(history.state, '', location.pathname + location.search + location.hash.replace(/([#&])parley-login[^&]*&?/, '$1').replace(/[#&]$/, ''));
 	try { back[2] = decodeURIComponent(back[2].replace(/\+/g, ' ')) } catch (e) { }
@@ -783,7 +783,9 @@ function show(host, want, base, lang, V) {
 	const started = Date.now() - store(PK) < 9e5;
 	store(PK, null);
 	if (ret) ret[1] ? started && tell(ret[2]) : redeem(ret[2]);
-	else if (sso) ask('POST', SP + '/auth/sso', {token: sso}).then(signIn, check);
+	// A token logs in once, so sections sharing one share its exchange; one
+	// already used (a reload) leaves the session it started.
+	else if (sso) (ssos[SP + sso] = ssos[SP + sso] || ask('POST', SP + '/auth/sso', {token: sso})).then(signIn, check);
 	else if (sso == '' && user && user.provider == 'sso-' + site) logout();
 	else if (tok()) check();
 	W.addEventListener('message', e => {
