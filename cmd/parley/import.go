@@ -67,12 +67,12 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer st.Close()
 
-	if *format == "parley" {
-		return importParley(ctx, st, *site, in, stdout, *asJSON)
-	}
 	svc, err := newService(ctx, st, nil)
 	if err != nil {
 		return err
+	}
+	if *format == "parley" {
+		return importParley(ctx, svc, *site, in, stdout, *asJSON)
 	}
 	if _, err := svc.Site(ctx, *site); errors.Is(err, comment.ErrNotFound) {
 		return fmt.Errorf("there is no site %q; add it first with parley site add", *site)
@@ -106,8 +106,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// importParley restores a Parley export into this database.
-func importParley(ctx context.Context, st store.Store, site string, in io.Reader, stdout io.Writer, asJSON bool) error {
+// importParley restores a Parley export into this database, through the
+// service, which sanitises it as any other import.
+func importParley(ctx context.Context, svc *service.Service, site string, in io.Reader, stdout io.Writer, asJSON bool) error {
 	siteID, next, err := readExport(in)
 	if err != nil {
 		return err
@@ -115,33 +116,21 @@ func importParley(ctx context.Context, st store.Store, site string, in io.Reader
 	if site != "" && site != siteID {
 		return fmt.Errorf("the export is of site %q, not %q", siteID, site)
 	}
-	var n copyCounts
-	err = st.Restore(ctx, func() (*store.Row, error) {
-		r, err := next()
-		if r != nil {
-			switch {
-			case r.Site != nil:
-				n.sites++
-			case r.Thread != nil:
-				n.threads++
-			case r.Comment != nil:
-				n.comments++
-			case r.Like != nil:
-				n.likes++
-			}
-		}
-		return r, err
-	})
+	sum, err := svc.Restore(ctx, next)
 	if errors.Is(err, comment.ErrConflict) {
 		return fmt.Errorf("site %q (or some of its comments) exists in this database already; restore a Parley export into a database without it", siteID)
 	}
 	if err != nil {
 		return fmt.Errorf("nothing was restored: %w", err)
 	}
+	sum.Site = siteID
 	if asJSON {
-		return json.NewEncoder(stdout).Encode(map[string]any{"site": siteID, "pages": n.threads, "comments": n.comments, "likes": n.likes, "skipped": 0})
+		return json.NewEncoder(stdout).Encode(map[string]any{"site": siteID, "pages": sum.Pages, "comments": sum.Comments, "likes": sum.Likes, "cleaned": sum.Cleaned, "skipped": 0})
 	}
-	fmt.Fprintf(stdout, "Restored site %q: %d pages, %d comments, %d likes.\n", siteID, n.threads, n.comments, n.likes)
+	fmt.Fprintf(stdout, "Restored site %q: %d pages, %d comments, %d likes.\n", siteID, sum.Pages, sum.Comments, sum.Likes)
+	if sum.Cleaned > 0 {
+		fmt.Fprintf(stdout, "%d comments held HTML or a website address Parley does not write; they were made safe as every import is.\n", sum.Cleaned)
+	}
 	return nil
 }
 

@@ -328,3 +328,67 @@ func shorten(s string) string {
 	}
 	return s
 }
+
+// RestoreSummary says what a restore of a Parley export wrote.
+type RestoreSummary struct {
+	Site     string `json:"site"`
+	Pages    int    `json:"pages"`
+	Comments int    `json:"comments"`
+	Likes    int    `json:"likes"`
+	// Cleaned counts comments whose HTML or website were not what Parley
+	// writes, and were made safe.
+	Cleaned int `json:"cleaned"`
+}
+
+// Restore writes a Parley export (store.Dump's rows, until next returns
+// io.EOF) into the store, all or nothing. An export is a file like any
+// other import: each comment's HTML goes through the sanitiser again and
+// its author's website through the rules of new comments, so an edited
+// file cannot put script into every page that embeds the site. What
+// Parley wrote comes back byte for byte (markup.Resanitize), so an honest
+// export restores identically.
+func (s *Service) Restore(ctx context.Context, next func() (*store.Row, error)) (*RestoreSummary, error) {
+	sum := &RestoreSummary{}
+	err := s.store.Restore(ctx, func() (*store.Row, error) {
+		r, err := next()
+		if r == nil || err != nil {
+			return r, err
+		}
+		switch {
+		case r.Site != nil:
+			sum.Site = r.Site.ID
+		case r.Thread != nil:
+			sum.Pages++
+		case r.Comment != nil:
+			sum.Comments++
+			if cleanRestored(r.Comment) {
+				sum.Cleaned++
+			}
+		case r.Like != nil:
+			sum.Likes++
+		}
+		return r, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.threads.reset()
+	return sum, nil
+}
+
+// cleanRestored makes a restored comment's HTML and website safe, and
+// reports whether that changed anything.
+func cleanRestored(c *comment.Comment) bool {
+	html := markup.Resanitize(c.HTML)
+	website := c.Author.Website
+	if website != "" {
+		if w, err := normalizeImportedWebsite(website); err == nil {
+			website = w
+		} else {
+			website = ""
+		}
+	}
+	changed := html != c.HTML || website != c.Author.Website
+	c.HTML, c.Author.Website = html, website
+	return changed
+}

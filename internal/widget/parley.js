@@ -79,20 +79,32 @@ const list = k => { const v = load(k); return Array.isArray(v) ? v : [] };
 
 // h builds an element. Attributes that are null or false are left out;
 // functions become event listeners; children are nodes or strings, which
-// become text. Only "html" sets markup, and only ever the comment HTML
-// the server has sanitised.
+// become text. Nothing the widget draws is set as markup.
 function h(tag, attrs, ...kids) {
 	const e = D.createElement(tag);
 	for (const k in attrs) {
 		const v = attrs[k];
 		if (v == null || v === false) continue;
 		if (typeof v == 'function') e.addEventListener(k.slice(2), v);
-		else if (k == 'html') e.innerHTML = v;
 		else e.setAttribute(k, v === true ? '' : v);
 	}
 	e.append(...kids.flat(9).filter(c => c != null && c !== false && c !== ''));
 	return e;
 }
+
+// rich turns a comment's HTML into nodes holding only what Parley's
+// sanitiser writes: the elements of its allow-list, links to http(s) and
+// mailto addresses (with their rel), list starts. The server sanitised it
+// when it was written; this holds whatever reached the store. The HTML is
+// parsed in a template, which runs and loads nothing, and copied node by
+// node; anything else keeps only its text.
+const KEEP = /^(p|br|em|strong|del|blockquote|code|pre|ul|ol|li|a|b|i|q|cite|abbr|s|strike|u|sub|sup)$/;
+const copy = n => [...n.childNodes].map(c => {
+	const t = c.localName, a = c.nodeType == 1 && (k => c.getAttribute(k));
+	return c.nodeType == 3 ? c.data : !a ? '' : !KEEP.test(t) ? copy(c) :
+		h(t, t == 'a' && /^(https?:\/\/|mailto:)/i.test(a('href')) ? {href: a('href'), rel: 'nofollow ugc noopener'} : t == 'ol' && /^\d{1,9}$/.test(a('start')) && {start: a('start')}, copy(c));
+});
+const rich = s => { const t = D.createElement('template'); t.innerHTML = s; return copy(t.content) };
 
 // api calls Parley at BASE + path. HTTP errors throw with .status and
 // .info (the {code, message, field} the server sent); network errors throw
@@ -320,7 +332,7 @@ function show(host, want, base, lang, V) {
 					c.edited && h('span', {class: 'parley-edited', title: dtf.format(date(c.edited))}, t('edited'))),
 				c.in_reply_to && h('p', {class: 'parley-irt'}, tb('in_reply_to', {name: c.in_reply_to})),
 				c.pending && h('p', {class: 'parley-notice'}, t('pending')),
-				h('div', {class: 'parley-body', dir: 'auto', html: c.html || ''}),
+				h('div', {class: 'parley-body', dir: 'auto'}, rich(c.html || '')),
 				!c.pending && h('div', {class: 'parley-actions'}, like(c),
 					!closed && h('button', {type: 'button', class: 'parley-reply', 'aria-label': t('respond.to', {name}), onclick: () => replyTo(find(c.id), name)}, t('reply')),
 					mine.has(c.id) && Date.now() - when < editWindow * 1e3 && [
