@@ -118,7 +118,7 @@ func editQuery(raw string, edit func(url.Values)) string {
 // handleThreadHTML serves the thread and form as an HTML fragment, for
 // readers without JavaScript and for server-side includes.
 func (s *Server) handleThreadHTML(w http.ResponseWriter, r *http.Request) {
-	_, v := s.threadPage(w, r)
+	site, v := s.threadPage(w, r)
 	if v == nil {
 		return
 	}
@@ -131,6 +131,9 @@ func (s *Server) handleThreadHTML(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	// The form carries a fresh token, so the fragment is not shared.
 	h.Set("Cache-Control", "private, no-cache")
+	// Included by the site's server (which ignores this) or framed by one
+	// of its pages; no other page may frame it.
+	h.Set("Content-Security-Policy", pagePolicy(siteFrames(site)))
 	w.Write(b.Bytes())
 }
 
@@ -386,6 +389,33 @@ var errorAlias = map[string]string{
 	"invalid_parent": "error.not_found",
 }
 
+// pagePolicy is the Content-Security-Policy of the pages Parley renders
+// without script (its own pages, and the server-rendered thread): no
+// script at all, so markup that got into one cannot run; styles and
+// pictures from Parley only; framed only by frameAncestors (a source
+// list, or 'none').
+func pagePolicy(frameAncestors string) string {
+	return "default-src 'none'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; base-uri 'none'; frame-ancestors " + frameAncestors
+}
+
+// siteFrames is the frame-ancestors source list of a site's origins: its
+// pages may show its thread in a frame, and no other page may (the thread
+// holds a form that posts as the reader).
+func siteFrames(site *comment.Site) string {
+	var srcs []string
+	for _, o := range site.Origins {
+		// Normalised origins hold no spaces or semicolons; anything else
+		// would change the policy, so it is left out.
+		if o != "" && !strings.ContainsAny(o, " ;,'\"\r\n") {
+			srcs = append(srcs, o)
+		}
+	}
+	if len(srcs) == 0 {
+		return "'none'"
+	}
+	return strings.Join(srcs, " ")
+}
+
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
 <html lang="{{.Lang}}" dir="{{.Dir}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title>
@@ -399,7 +429,7 @@ func writePage(w http.ResponseWriter, status int, lang, title string, body templ
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	// Parley's own pages (log-in, reply, messages) act for the reader: no
 	// other page may frame them and trick a click.
-	w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", pagePolicy("'none'"))
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	w.Write(b.Bytes())
