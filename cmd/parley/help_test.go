@@ -22,7 +22,7 @@ type helpCase struct {
 }
 
 var helpCases = []helpCase{
-	{[]string{"serve"}, []string{"parley serve", "-addr", "-db", "-demo", "-public-url", "-migrate", "-login-config", "-gravatar", "-rate-limit-ip", "-pg-max-conns"}, []string{"-site", "-out", "-from"}},
+	{[]string{"serve"}, []string{"parley serve", "-addr", "-db", "-demo", "-public-url", "-migrate", "-login-config", "-gravatar", "-rate-limit-ip", "-pg-max-conns", "-trusted-proxy"}, []string{"-site", "-out", "-from"}},
 	{[]string{"site"}, []string{"parley site add", "parley site set", "parley site list", "parley site key", "parley site sso-secret"}, []string{"-addr"}},
 	{[]string{"site", "add"}, []string{"parley site add", "-id", "-name", "-origin", "-moderation", "-guests", "-providers", "-db"}, []string{"-addr", "-remove", "-status"}},
 	{[]string{"site", "set"}, []string{"parley site set", "-id", "-origin", "-edit-window"}, []string{"-addr", "-remove"}},
@@ -167,6 +167,7 @@ func TestEnvironment_Strict(t *testing.T) {
 		{"PARLEY_LOG_LEVEL", "loud"},
 		{"PARLEY_LOG_FORMAT", "xml"},
 		{"PARLEY_PUBLIC_URL", "comments.example.com"},
+		{"PARLEY_TRUSTED_PROXIES", "127.0.0.1, localhost"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()

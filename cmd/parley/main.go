@@ -35,6 +35,7 @@ import (
 	"parley/internal/store"
 	"parley/internal/store/postgres"
 	"parley/internal/store/sqlite"
+	"parley/internal/web"
 	"parley/internal/widget"
 )
 
@@ -64,7 +65,7 @@ const usage = `Parley, a self-hosted comment system.
 Usage:
   parley serve [--addr HOST:PORT] [--db DSN] [--demo] [--public-url URL] [--migrate=true]
                [--log-format text|json] [--log-level debug|info|warn|error]
-               [--login-config FILE] [--gravatar URL]
+               [--login-config FILE] [--gravatar URL] [--trusted-proxy CIDR,...]
                [--rate-limit-ip 20/15s] [--rate-limit-email 6/1m] [--min-form-age 3s] [--spam-rules FILE]
                [--akismet-key KEY --akismet-blog URL] [--pg-max-conns 10] [--pg-statement-timeout 5s]
   parley site add --id ID --name NAME --origin URL [--origin URL...] [--moderation none|all|first] [--max-depth N]
@@ -92,7 +93,7 @@ sqlite:PATH (default parley.db) or a PostgreSQL URL
 postgres://user:password@host:5432/db?sslmode=disable, and --pg-max-conns
 and --pg-statement-timeout for PostgreSQL.
 Environment: PARLEY_ADDR, PARLEY_DB, PARLEY_PUBLIC_URL, PARLEY_MIGRATE, PARLEY_LOG_FORMAT,
-PARLEY_LOG_LEVEL, PARLEY_LOGIN_CONFIG, PARLEY_GRAVATAR, PARLEY_SPAM_RULES,
+PARLEY_LOG_LEVEL, PARLEY_LOGIN_CONFIG, PARLEY_GRAVATAR, PARLEY_TRUSTED_PROXIES, PARLEY_SPAM_RULES,
 PARLEY_AKISMET_KEY, PARLEY_AKISMET_BLOG, PARLEY_PG_MAX_CONNS, PARLEY_PG_STATEMENT_TIMEOUT: each sets
 the flag of that name when the flag is not given, and is checked as strictly.
 Run parley COMMAND --help for a command's flags.
@@ -218,6 +219,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&sc.akismetKey, "akismet-key", "", "Akismet API key: ask Akismet as one more spam layer (secret)")
 	fs.StringVar(&sc.akismetBlog, "akismet-blog", "", "the site URL the Akismet key is registered for")
 	loginFile := fs.String("login-config", "", "JSON file of log-in providers and the SMTP server for email links (see README)")
+	var proxies web.Proxies
+	fs.Var(proxiesFlag{&proxies}, "trusted-proxy", "`CIDR` or address of a reverse proxy or CDN in front of Parley: its X-Forwarded-For and X-Forwarded-Proto say who the reader is (repeatable, or comma-separated; default: none)")
 	gravatarURL := fs.String("gravatar", "", "show guests' pictures from this Gravatar-compatible service, fetched by Parley, e.g. https://gravatar.com/avatar/ (default: identicons only)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -299,6 +302,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Akismet:  akismet.New(svc, log),
 		Login:    logins,
 		Gravatar: *gravatarURL,
+		Proxies:  &proxies,
 	})
 	srv := &http.Server{
 		Handler:           api.Handler(),
@@ -313,7 +317,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *publicURL != "" {
 		shown = *publicURL
 	}
-	log.Info("parley started", slog.String("addr", bound), slog.String("db", redactDSN(dbo.dsn)), slog.Bool("demo", *demo), slog.String("version", version))
+	log.Info("parley started", slog.String("addr", bound), slog.String("db", redactDSN(dbo.dsn)), slog.Bool("demo", *demo), slog.String("version", version),
+		slog.String("trusted_proxies", proxies.String()))
 	if *demo {
 		fmt.Fprintf(stdout, "Parley is running. Open %s/ to see the demo article.\n", shown)
 	} else {

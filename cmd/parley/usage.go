@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"parley/internal/service"
+	"parley/internal/web"
 )
 
 // synopses are the first lines of each command's --help: how it is
@@ -174,10 +175,13 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // "public-url" is PARLEY_PUBLIC_URL. A variable is read by the flag's own
 // parser, so a value the flag would refuse stops the start too.
 var envFlags = []string{"addr", "db", "public-url", "migrate", "log-format", "log-level", "spam-rules",
-	"akismet-key", "akismet-blog", "login-config", "gravatar", "pg-max-conns", "pg-statement-timeout"}
+	"akismet-key", "akismet-blog", "login-config", "gravatar", "pg-max-conns", "pg-statement-timeout", "trusted-proxy"}
 
 // envName is the environment variable of a flag.
 func envName(flagName string) string {
+	if flagName == "trusted-proxy" {
+		return "PARLEY_TRUSTED_PROXIES"
+	}
 	return "PARLEY_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
@@ -299,6 +303,31 @@ func checkOrigin(s string) error {
 	}
 	if _, err := service.NormalizeOrigin(s); err != nil {
 		return errors.New("must be an origin such as https://comments.example.com")
+	}
+	return nil
+}
+
+// proxiesFlag is --trusted-proxy: repeatable, and each value may list
+// several ranges (PARLEY_TRUSTED_PROXIES="127.0.0.1, 10.0.0.0/8").
+type proxiesFlag struct{ p *web.Proxies }
+
+func (f proxiesFlag) String() string {
+	if f.p == nil {
+		return ""
+	}
+	return f.p.String()
+}
+
+func (f proxiesFlag) Set(v string) error {
+	add, err := web.ParseProxies(v)
+	if err != nil {
+		return err
+	}
+	if add.Len() == 0 {
+		return errors.New("give an IP address or CIDR range")
+	}
+	for _, spec := range strings.Split(add.String(), ",") {
+		f.p.Add(spec)
 	}
 	return nil
 }

@@ -16,6 +16,7 @@ import (
 	"parley/internal/login"
 	"parley/internal/service"
 	"parley/internal/spam"
+	"parley/internal/web"
 	"parley/internal/widget"
 )
 
@@ -531,7 +532,7 @@ func (s *Server) handleSendLink(w http.ResponseWriter, r *http.Request) {
 // sendLink mails a log-in link and says what went wrong in a reader's words.
 func (s *Server) sendLink(r *http.Request, site *comment.Site, link auth.LinkRequest) error {
 	email := link.Email
-	err := s.cfg.Login.SendLink(r.Context(), site, link, clientIP(r))
+	err := s.cfg.Login.SendLink(r.Context(), site, link, web.ClientIP(r))
 	switch {
 	case errors.Is(err, auth.ErrBadBind):
 		return comment.Invalid("bind", "This log-in request is not valid. Please reload the page.")

@@ -12,6 +12,7 @@ import (
 	"parley/internal/comment"
 	"parley/internal/i18n"
 	"parley/internal/service"
+	"parley/internal/web"
 	"parley/internal/widget"
 )
 
@@ -238,7 +239,7 @@ func (s *Server) handleFormPost(w http.ResponseWriter, r *http.Request) {
 	age, err := s.svc.CheckFormToken(site.ID, f.Get("token"))
 	var c *comment.Comment
 	if err == nil {
-		c, err = s.svc.Post(r.Context(), d, service.Meta{IP: clientIP(r), UserAgent: r.UserAgent(), Honeypot: f.Get("phone"), FormAge: age})
+		c, err = s.svc.Post(r.Context(), d, service.Meta{IP: web.ClientIP(r), UserAgent: r.UserAgent(), Honeypot: f.Get("phone"), FormAge: age})
 	}
 	var ve *comment.ValidationError
 	if errors.As(err, &ve) {
