@@ -52,7 +52,9 @@ func siteServer(tb testing.TB, host string, h http.Handler) (*httptest.Server, s
 	return srv, "http://" + host + ":" + port
 }
 
-func newLoginStack(t *testing.T) *loginStack {
+// newLoginStack runs the three sites; opts change Parley's log-in
+// configuration (an SMTP server for email links, say).
+func newLoginStack(t *testing.T, opts ...func(*login.Config)) *loginStack {
 	t.Helper()
 	ctx := context.Background()
 	// The provider's picture of Jane, on yet another server.
@@ -90,12 +92,16 @@ func newLoginStack(t *testing.T) *loginStack {
 	s := &loginStack{stack: stack{svc: svc}, op: op}
 	var handler http.Handler
 	s.parley, s.parleyURL = siteServer(t, "comments.test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	l, err := login.New(ctx, svc, login.Config{
+	lc := login.Config{
 		PublicURL: s.parleyURL,
 		Providers: []provider.Config{{Kind: provider.OIDC, ID: "newsroom", Name: "Newsroom ID", Issuer: op.Issuer(),
 			ClientID: op.ClientID(), ClientSecret: auth.Secret(op.ClientSecret())}},
 		Avatars: &auth.AvatarFetcher{AllowPrivate: true},
-	})
+	}
+	for _, o := range opts {
+		o(&lc)
+	}
+	l, err := login.New(ctx, svc, lc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -278,6 +284,7 @@ func TestBrowser_LogInWithoutJavaScript(t *testing.T) {
 		!strings.Contains(got, "Log out") || !strings.Contains(got, "Change") {
 		t.Errorf("reply page says %q", got)
 	}
+
 	if eval[bool](b, `!!document.querySelector('input[name=email]')`) {
 		t.Error("the logged-in reader is asked for an email address")
 	}

@@ -146,7 +146,7 @@ func (s *Server) avatarURL(base string, a comment.Author) string {
 func (s *Server) session(w http.ResponseWriter, r *http.Request, site *comment.Site) (sess *auth.Session, token string, ok bool) {
 	if s.cfg.Login == nil {
 		if auth.BearerToken(r) != "" {
-			s.writeNotLoggedIn(w)
+			s.writeNotLoggedIn(w, r)
 			return nil, "", false
 		}
 		return nil, "", true
@@ -157,7 +157,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request, site *comment.S
 		return sess, token, true
 	case errors.Is(err, auth.ErrNoSession):
 		if auth.BearerToken(r) != "" {
-			s.writeNotLoggedIn(w)
+			s.writeNotLoggedIn(w, r)
 			return nil, "", false
 		}
 		return nil, "", true // a stale cookie: a guest
@@ -166,10 +166,12 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request, site *comment.S
 	return nil, "", false
 }
 
-func (s *Server) writeNotLoggedIn(w http.ResponseWriter) {
+func (s *Server) writeNotLoggedIn(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
-	writeJSON(w, http.StatusUnauthorized, apiError{errorBody{Code: "not_logged_in", Message: "You have been logged out. Please log in again."}})
+	body := errorBody{Code: "not_logged_in", Message: "You have been logged out. Please log in again."}
+	body.Message = errorText(words(r, ""), body)
+	writeJSON(w, http.StatusUnauthorized, apiError{body})
 }
 
 func (s *Server) noLogin(w http.ResponseWriter, r *http.Request) bool {
@@ -499,7 +501,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	if sess == nil {
-		s.writeNotLoggedIn(w)
+		s.writeNotLoggedIn(w, r)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": s.userJSON(r, sess)})
@@ -544,12 +546,21 @@ func (s *Server) sendLink(r *http.Request, site *comment.Site, link auth.LinkReq
 		return comment.Invalid("return", "That page is not one of this site's.")
 	case errors.Is(err, login.ErrNotOffered):
 		return &comment.ValidationError{Code: "not_offered", Message: "This site does not offer log-in by email."}
-	case err != nil && !isRateLimit(err):
+	case isRateLimit(err):
+		return linkLimitError{err}
+	case err != nil:
 		s.log.Warn("could not send a log-in link", "site", site.ID, "err", err)
 		return comment.ErrUnavailable
 	}
-	return err
+	return nil
 }
+
+// linkLimitError is a log-in link refused for coming too often; it wraps
+// the *spam.RateLimitError, whose RetryAfter the answer carries.
+type linkLimitError struct{ err error }
+
+func (e linkLimitError) Error() string { return "too many log-in links: " + e.err.Error() }
+func (e linkLimitError) Unwrap() error { return e.err }
 
 func (s *Server) handleSSO(w http.ResponseWriter, r *http.Request) {
 	site := s.site(w, r)
@@ -657,14 +668,14 @@ var loginPageTmpl = template.Must(template.New("login").Parse(`<h1>{{.T.T "page.
 {{if .Providers}}<ul>{{range .Providers}}<li><a href="{{.URL}}"><img src="{{.Icon}}" alt="" width="20" height="20"> {{$.T.T "login.with" "name" .Name}}</a></li>{{end}}</ul>{{end}}
 {{if .Email}}<form method="post" action="{{.EmailAction}}">
 <input type="hidden" name="return" value="{{.Return}}">
-<p><label for="email">{{.T.T "form.email"}}</label><br><input id="email" name="email" type="email" autocomplete="email" required value="{{.Address}}"></p>
+<p><label for="email">{{.T.T "form.email"}}</label><br><input id="email" name="email" type="email" autocomplete="email" dir="ltr" required value="{{.Address}}"></p>
 {{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
 <p><button type="submit">{{.T.T "page.send_link"}}</button></p></form>{{end}}
 {{if .Sent}}<p role="status">{{.T.T "login.sent" "email" .Address}}</p>{{end}}
 {{with .LogoutAll}}<form method="post" action="{{.}}"><input type="hidden" name="return" value="{{$.Return}}">
 <p>{{$.T.T "page.logged_in_as" "name" $.Who}} <button type="submit">{{$.T.T "logout.all"}}</button></p>
 <p>{{$.T.T "page.logout_all_hint"}}</p></form>{{end}}
-<p><a href="{{.Return}}">{{.T.T "reply.back"}}</a></p>`))
+<p><a href="{{.Article}}">{{.T.T "reply.back"}}</a></p>`))
 
 // handleLoginPage lists a site's log-in choices on Parley itself, for
 // readers without JavaScript.
@@ -722,7 +733,7 @@ func (s *Server) renderLoginPage(w http.ResponseWriter, r *http.Request, status 
 	}
 	base := s.baseURL(r)
 	lv := s.loginView(base, site, ret, t.Lang())
-	data := map[string]any{"T": t, "Site": site.Name, "Return": ret, "Address": address, "Error": problem, "Sent": sent,
+	data := map[string]any{"T": t, "Site": site.Name, "Return": ret, "Article": articleOf(base, site, ret), "Address": address, "Error": problem, "Sent": sent,
 		"EmailAction": base + "/sites/" + url.PathEscape(site.ID) + "/login/email?" + url.Values{"lang": {t.Lang()}}.Encode(),
 		"Email":       lv != nil && lv.EmailURL != ""}
 	if lv != nil {
@@ -740,6 +751,20 @@ func (s *Server) renderLoginPage(w http.ResponseWriter, r *http.Request, status 
 	loginPageTmpl.Execute(&b, data)
 	w.Header().Set("Cache-Control", "no-store")
 	writePage(w, status, t.Lang(), t.T("login"), template.HTML(b.String()))
+}
+
+// articleOf is the article a log-in's return address is about: the
+// address itself, or the article of Parley's reply page for the site.
+func articleOf(base string, site *comment.Site, ret string) string {
+	q, ok := strings.CutPrefix(ret, base+login.ReplyPath(site.ID)+"?")
+	if !ok {
+		return ret
+	}
+	v, err := url.ParseQuery(q)
+	if a := v.Get("url"); err == nil && service.OnSite(site, a) {
+		return a
+	}
+	return ret
 }
 
 // loginView is the log-in choice of the form without JavaScript; every

@@ -185,6 +185,13 @@ func (s *Server) handleReplyPage(w http.ResponseWriter, r *http.Request) {
 		messagePage(w, http.StatusBadRequest, t, site.Name, t.T("page.not_on_site"))
 		return
 	}
+	if v.Title == "" {
+		// The article's title as Parley knows it from comments posted on
+		// it (the widget sends it), when the link did not carry it.
+		if th, err := s.svc.Store().Thread(r.Context(), site.ID, v.Page); err == nil {
+			v.Title = th.Title
+		}
+	}
 	var thread, b bytes.Buffer
 	if err := widget.RenderThread(&thread, v); err != nil {
 		s.writeHTMLError(w, r, err)
@@ -365,10 +372,11 @@ func words(r *http.Request, lang string) *i18n.Table {
 }
 
 // errorText is an error's message for a reader in t's language: the
-// tables' words for its code where they have them ("error." keys, which
-// the widget shares, then the server's own "page.error." ones), else the
-// server's message. English keeps the server's message, which may say
-// more than the table's.
+// tables' words for its code where they have them ("error." keys, the few
+// the widget also has for what it checks itself, then the server's
+// "page.error." ones, which reach the widget in its language through this
+// function), else the server's message. English keeps the server's
+// message, which may say more than the table's.
 func errorText(t *i18n.Table, body errorBody) string {
 	if t.Lang() == i18n.Fallback {
 		return body.Message
@@ -387,7 +395,7 @@ var errorAlias = map[string]string{
 	"internal":       "page.our_side",
 	"no_login":       "page.no_login",
 	"invalid_return": "page.not_on_site",
-	"invalid_parent": "error.not_found",
+	"invalid_parent": "page.error.not_found",
 }
 
 // pagePolicy is the Content-Security-Policy of the pages Parley renders

@@ -164,7 +164,10 @@ func errorStatus(err error) (int, errorBody) {
 	var ve *comment.ValidationError
 	var mbe *http.MaxBytesError
 	var rl *spam.RateLimitError
+	var ll linkLimitError
 	switch {
+	case errors.As(err, &ll):
+		return http.StatusTooManyRequests, errorBody{Code: "link_rate_limited", Message: "You have asked for several log-in links in a short time. Please use one already sent, or wait a few minutes and try again."}
 	case errors.As(err, &rl):
 		return http.StatusTooManyRequests, errorBody{Code: "rate_limited", Message: "You are commenting too quickly. Please wait a moment and try again."}
 	case errors.Is(err, comment.ErrLoginRequired):

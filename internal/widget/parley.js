@@ -575,18 +575,22 @@ function show(host, want, base, lang, V) {
 		change.setAttribute('aria-expanded', !!open);
 		row.hidden = allBtn.hidden = user && !open;
 		if (row.hidden) mailForm.hidden = true;
-		guest.hidden = user && !byEmail() || only;
+		// The log-in by email asks for the address itself: no second Email
+		// field beside it.
+		guest.hidden = user && !byEmail() || only || !mailForm.hidden;
 		F.email.parentNode.hidden = !!user;
 		body.hidden = submit.parentNode.hidden = only;
 	}
 
-	// tell shows a message above the form (or hides it) and announces its
-	// first part.
+	// tell shows an error above the form (or hides it) and announces its
+	// first part; note shows news there the same way, not as an error.
 	function tell(...k) {
+		formErr.className = 'parley-form-error';
 		formErr.replaceChildren(...k);
 		formErr.hidden = !k.length;
 		if (k.length) say(formErr.firstChild.textContent);
 	}
+	const note = (...k) => { tell(...k); formErr.className = 'parley-form-note' };
 
 	// connect opens the provider's log-in in a small window and waits for it
 	// to post back a code (see the message listener below) or be closed.
@@ -596,7 +600,7 @@ function show(host, want, base, lang, V) {
 		stop();
 		popup = W.open(u + 'popup', 'parley-login', 'popup,width=520,height=640');
 		if (!popup) return tell(t('login.blocked'), ' ', h('a', {href: u + 'redirect'}, t('login.here')));
-		tell(h('span', {class: 'parley-connecting'}, t('login.connecting', {name: p.name})), ' ',
+		note(h('span', {class: 'parley-connecting'}, t('login.connecting', {name: p.name})), ' ',
 			h('button', {type: 'button', class: 'parley-stop', onclick: () => { stop(1); b.focus() }}, t('cancel')));
 		// A closed window may have posted its message just before: wait a second.
 		let n = 0;
@@ -654,7 +658,7 @@ function show(host, want, base, lang, V) {
 			const email = mail.value.trim();
 			store(PK, Date.now());
 			await ask('POST', SP + '/auth/email', {email, return: location.href, bind: KEY});
-			tell(h('span', null, tb('login.sent', {email})));
+			note(h('span', null, tb('login.sent', {email})));
 		} catch (e) {
 			const s = errText(e);
 			if ((e.info || {}).field != 'email') return tell(s);
@@ -721,6 +725,7 @@ function show(host, want, base, lang, V) {
 				L.email ? choice('email', t('login.email'), BASE + '/widget/icons/email.svg', b => {
 					b.setAttribute('aria-expanded', mailForm.hidden);
 					mailForm.hidden = !mailForm.hidden;
+					show();
 					mail.focus();
 				}) : '');
 			sep.hidden = !row.firstChild;
