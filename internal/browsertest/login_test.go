@@ -196,6 +196,10 @@ func TestBrowser_LogInWithPopup(t *testing.T) {
 	if eval[bool](b, has("input[name=email]")+` && `+widgetJS("input[name=email]")+`.offsetParent !== null`) {
 		t.Error("guest fields still shown when logged in")
 	}
+	// The line names the reader: the name their comments will show, in bold.
+	if got := eval[string](b, `(e => e && e.offsetParent !== null ? e.textContent + '|' + getComputedStyle(e).fontWeight : '')(`+widgetJS(".parley-user .parley-name")+`)`); got != "Jane Doe|600" {
+		t.Errorf("the logged-in line names %q, want Jane Doe in bold", got)
+	}
 	b.screenshot("logged-in.png")
 	avatar := eval[string](b, `[...`+shadowRoot+`.querySelectorAll('img')].map(i => i.src).find(s => s.includes('/avatars/')) || ''`)
 	if !strings.HasPrefix(avatar, s.parleyURL+"/avatars/") {
@@ -284,7 +288,9 @@ func TestBrowser_LogInWithoutJavaScript(t *testing.T) {
 		!strings.Contains(got, "Log out") || !strings.Contains(got, "Change") {
 		t.Errorf("reply page says %q", got)
 	}
-
+	if got := eval[string](b, `(e => e ? e.textContent : '')(document.querySelector('.parley-user .parley-name'))`); got != "Jane Doe" {
+		t.Errorf("the reply page's logged-in line names %q, want Jane Doe", got)
+	}
 	if eval[bool](b, `!!document.querySelector('input[name=email]')`) {
 		t.Error("the logged-in reader is asked for an email address")
 	}

@@ -283,9 +283,12 @@ function show(host, want, base, lang, V) {
 	const logoutBtn = h('button', {type: 'button', class: 'parley-logout', onclick: logout}, t('logout'));
 	const change = h('button', {type: 'button', class: 'parley-change', onclick: () => { open = !open; show(); open && row.firstChild.focus() }}, t('login.change'));
 	const av = h('img', {class: 'parley-avatar', alt: '', width: 40, height: 40}), iam = h('span'), sep = h('span', {hidden: true}, ' / ', change);
+	// The name the reader's comments show, in bold: the log-in's, or what
+	// a reader logged in by email types as their name.
+	const nm = h('strong', {class: 'parley-name', dir: 'auto'});
 	// Log out everywhere ends every session of this reader, shown with Change.
 	const allBtn = h('button', {type: 'button', class: 'parley-logout-all', onclick: () => logout(1, '-all')}, t('logout.all'));
-	const who = h('div', {class: 'parley-user', hidden: true}, av, iam, ' (', logoutBtn, sep, ') ', allBtn);
+	const who = h('div', {class: 'parley-user', hidden: true}, av, nm, ' ', iam, ' (', logoutBtn, sep, ') ', allBtn);
 	const row = h('div', {class: 'parley-providers', role: 'group', 'aria-label': t('login')});
 	const mail = h('input', {id: 'parley-login-email', type: 'email', autocomplete: 'email', dir: 'ltr', 'aria-describedby': 'parley-login-email-err'});
 	mail.err = h('span', {id: 'parley-login-email-err', class: 'parley-err', hidden: true});
@@ -294,7 +297,7 @@ function show(host, want, base, lang, V) {
 	const body = field('body', 'textarea', {rows: 6, maxlength: 20000, dir: 'auto'}, true);
 	const guest = h('div', {class: 'parley-guest'},
 		field('email', 'input', {type: 'email', autocomplete: 'email', maxlength: 254, dir: 'ltr'}, true, 'form.email.hint'),
-		field('name', 'input', {type: 'text', autocomplete: 'name', maxlength: 100, dir: 'auto'}, true),
+		field('name', 'input', {type: 'text', autocomplete: 'name', maxlength: 100, dir: 'auto', oninput: () => byEmail() && (nm.textContent = F.name.value.trim())}, true),
 		field('website', 'input', {type: 'text', inputmode: 'url', autocomplete: 'url', maxlength: 500, dir: 'ltr'}, false));
 	const respond = h('section', {id: 'respond', class: 'parley-respond', 'aria-labelledby': 'parley-reply-title'},
 		h('div', {class: 'parley-respond-head'}, heading, cancel),
@@ -626,12 +629,17 @@ function show(host, want, base, lang, V) {
 	}
 
 	function setUser(u, focus) {
+		// A reader logged in by email names themselves: the name they last
+		// posted with stays with the session here.
+		if (u && !u.name && user && user.email == u.email) u.name = user.name;
 		save(UK, user = u);
 		open = 0;
 		tell();
 		show();
 		if (u) {
 			av.src = u.avatar;
+			nm.textContent = u.name || '';
+			if (byEmail() && !F.name.value) F.name.value = u.name || '';
 			iam.replaceChildren(...tb(u.provider == 'email' ? 'login.as_email' : 'login.as', u));
 			if (focus) {
 				F.body.focus();
@@ -685,6 +693,7 @@ function show(host, want, base, lang, V) {
 			const c = await ask('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && {name: v.name, email: v.email, website: v.website}});
 			c.pending = c.status == 'pending';
 			remember(c.id, F.body.value);
+			if (em) save(UK, user = {...user, name: v.name});
 			unreply();
 			F.body.value = '';
 			// The live event may have shown it first, without Edit and Delete.
