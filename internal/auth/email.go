@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -221,6 +222,20 @@ func (e *EmailLinks) Check(r LinkRequest) error {
 		return ErrBadReturn
 	}
 	return nil
+}
+
+// FormCheck binds the form of the link page to the browser it was shown
+// in. The page sets a cookie holding a random nonce (SameSite=Strict, so
+// no other site's page sends it) and puts FormCheck(nonce, token) in its
+// form; a post that carries both, matching, came from that page, even when
+// the browser hides where it was posted from (Origin: null).
+func (e *EmailLinks) FormCheck(nonce, token string) string {
+	return b64.EncodeToString(e.keys.sum("email-link-form", []byte(nonce), []byte(token))[:16])
+}
+
+// FormCheckOK reports whether check is FormCheck(nonce, token).
+func (e *EmailLinks) FormCheckOK(nonce, token, check string) bool {
+	return nonce != "" && hmac.Equal([]byte(check), []byte(e.FormCheck(nonce, token)))
 }
 
 // SendLink mails a log-in link. It returns ErrBadEmail, ErrBadBind or

@@ -608,6 +608,7 @@ func isSSOError(err error) bool {
 var emailLinkTmpl = template.Must(template.New("link").Parse(`<h1>{{.T.T "page.login_title"}}</h1>
 <form method="post" action="{{.Action}}">
 <input type="hidden" name="token" value="{{.Token}}">
+<input type="hidden" name="check" value="{{.Check}}">
 <p>{{.T.T "page.link_press"}}</p>
 <p><button type="submit">{{.T.T "login"}}</button></p>
 </form>`))
@@ -623,9 +624,16 @@ func (s *Server) handleEmailLinkPage(w http.ResponseWriter, r *http.Request) {
 	var b bytes.Buffer
 	t := words(r, "") // the link carries the language it was asked for in
 	action := s.baseURL(r) + "/auth/email?" + url.Values{"lang": {t.Lang()}}.Encode()
-	emailLinkTmpl.Execute(&b, map[string]any{"T": t, "Action": action, "Token": r.URL.Query().Get("token")})
+	token := r.URL.Query().Get("token")
+	cookie, check := s.cfg.Login.LinkForm(token)
+	http.SetCookie(w, cookie)
+	emailLinkTmpl.Execute(&b, map[string]any{"T": t, "Action": action, "Token": token, "Check": check})
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
+	// The address holds the token: no other site may see it, but the
+	// button's post to Parley itself must say where it comes from (with
+	// no-referrer browsers send "Origin: null", which looks like any
+	// page's).
+	w.Header().Set("Referrer-Policy", "same-origin")
 	writePage(w, http.StatusOK, t.Lang(), t.T("login"), template.HTML(b.String()))
 }
 
@@ -640,12 +648,19 @@ func (s *Server) handleEmailLinkConfirm(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	// Only the link's own page may use it: another site posting someone's
-	// link would log this browser in as them.
-	if !s.parleyForm(r) {
+	// link would log this browser in as them. A browser that hides where
+	// the post came from ("Origin: null": a privacy setting, an old
+	// referrer policy) is believed if the form carries the check the page
+	// gave this browser.
+	token := r.PostForm.Get("token")
+	hidden := r.Header.Get("Origin") == "null" && service.OriginOf(r.Header.Get("Referer")) == ""
+	if !s.parleyForm(r) && !(hidden && s.cfg.Login.LinkFormOK(r, token, r.PostForm.Get("check"))) {
 		s.writeHTMLError(w, r, comment.ErrForbidden)
 		return
 	}
-	st, err := s.cfg.Login.ConsumeLink(r.Context(), r.PostForm.Get("token"))
+	w.Header().Set("Referrer-Policy", "same-origin")
+	http.SetCookie(w, &http.Cookie{Name: login.LinkFormCookie, Path: "/auth/email", MaxAge: -1})
+	st, err := s.cfg.Login.ConsumeLink(r.Context(), token)
 	if st != nil && st.Result != nil && errors.Is(err, auth.ErrExpired) {
 		t := words(r, st.Result.Lang)
 		s.loginPage(w, t, http.StatusGone, "login", t.T("page.link_expired"))

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"parley/internal/auth"
 	"parley/internal/auth/authtest"
@@ -23,6 +24,8 @@ func emailServer(t *testing.T) (*authServer, *authtest.SMTP) {
 	return as, smtp
 }
 
+var mailedLink = regexp.MustCompile(`https?://\S+/auth/email\?\S*token=\S+`)
+
 // askLink asks for a log-in link for addr (returning to ret) and returns
 // the answer.
 func (as *authServer) askLink(t *testing.T, addr, ret string) (*http.Response, apiErr) {
@@ -33,6 +36,62 @@ func (as *authServer) askLink(t *testing.T, addr, ret string) (*http.Response, a
 		e = decode[apiErr](t, b)
 	}
 	return r, e
+}
+
+// TestEmailLinkPage_OriginNull: the link page keeps its address (which
+// holds the token) from other sites but lets the browser say its button
+// posts from Parley; a browser that still says "Origin: null" is believed
+// when the form carries the check the page gave that browser (its
+// SameSite=Strict cookie), and not otherwise.
+func TestEmailLinkPage_OriginNull(t *testing.T) {
+	as, smtp := emailServer(t)
+	for i, c := range []struct {
+		name    string
+		origin  string
+		cookie  bool // the browser sends the page's cookie back
+		check   bool // the form's check is sent
+		allowed bool
+	}{
+		{"Parley's own page", "self", true, true, true},
+		{"Origin null, from the page", "null", true, true, true},
+		{"Origin null, without the page's cookie (another site's page)", "null", false, true, false},
+		{"Origin null, without the check", "null", true, false, false},
+		{"another site, even with the cookie", "https://evil.example", true, true, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			addr := "reader" + string(rune('a'+i)) + "@example.org"
+			if r, e := as.askLink(t, addr, origin+"/story"); r.StatusCode != http.StatusAccepted {
+				t.Fatalf("ask: %d %+v", r.StatusCode, e)
+			}
+			link := mailedLink.FindString(smtp.WaitMail(t, 10*time.Second).Body())
+			br := newFlowBrowser(t)
+			resp, page := br.get(link)
+			if rp := resp.Header.Get("Referrer-Policy"); rp != "same-origin" {
+				t.Errorf("link page Referrer-Policy %q, want same-origin (with no-referrer a browser posts Origin: null)", rp)
+			}
+			f := url.Values{}
+			for _, h := range hiddenInput.FindAllStringSubmatch(page, -1) {
+				f.Set(h[1], unescape(h[2]))
+			}
+			if f.Get("check") == "" {
+				t.Fatalf("the link page's form has no check:\n%s", page)
+			}
+			if !c.check {
+				f.Del("check")
+			}
+			if !c.cookie {
+				br = newFlowBrowser(t)
+			}
+			from := c.origin
+			if from == "self" {
+				from = as.URL
+			}
+			resp = br.postFrom(from, as.URL+"/auth/email", f)
+			if got := resp.StatusCode == http.StatusSeeOther; got != c.allowed {
+				t.Errorf("post with Origin %s: %d, allowed %v", from, resp.StatusCode, c.allowed)
+			}
+		})
+	}
 }
 
 // TestEmailLinkLimits: asking too often for links says so in words about

@@ -7,6 +7,7 @@ package login
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -438,6 +439,33 @@ func (l *Login) SendLink(ctx context.Context, site *comment.Site, r auth.LinkReq
 		return err
 	}
 	return l.links.SendLink(ctx, r)
+}
+
+// LinkFormCookie names the cookie that binds the email link page's form
+// to the browser it was shown in (see LinkForm).
+const LinkFormCookie = "parley_link_form"
+
+// LinkForm returns what the email link page needs so that its post is
+// known for its own when the browser hides where it came from (Origin:
+// null): a cookie with a random nonce, sent back only by Parley's own
+// pages (SameSite=Strict, on /auth/email), and the check the form carries.
+func (l *Login) LinkForm(token string) (*http.Cookie, string) {
+	if l.links == nil {
+		return nil, ""
+	}
+	b := make([]byte, 16)
+	rand.Read(b)
+	nonce := base64.RawURLEncoding.EncodeToString(b)
+	c := &http.Cookie{Name: LinkFormCookie, Value: nonce, Path: "/auth/email", MaxAge: int(auth.LinkMaxAge / time.Second),
+		HttpOnly: true, Secure: l.secure, SameSite: http.SameSiteStrictMode}
+	return c, l.links.FormCheck(nonce, token)
+}
+
+// LinkFormOK reports whether a post of the email link page's form came
+// from the page Parley showed this browser (LinkForm).
+func (l *Login) LinkFormOK(r *http.Request, token, check string) bool {
+	c, err := r.Cookie(LinkFormCookie)
+	return err == nil && l.links != nil && l.links.FormCheckOK(c.Value, token, check)
 }
 
 // ConsumeLink accepts an emailed link once and starts a session.
