@@ -5,8 +5,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -25,7 +23,6 @@ import (
 	"time"
 
 	"parley/internal/akismet"
-	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/gravatar"
 	"parley/internal/httpapi"
@@ -74,9 +71,20 @@ Usage:
   parley site sso-secret --id ID [--remove]         (a new secret for the site's own accounts)
   parley site list
   parley site key --id ID      (a new key for the Akismet-compatible API)
-  parley comment list --site ID [--status pending|approved|spam|deleted] [--limit N]
-  parley comment approve|spam|delete|pending --site ID COMMENT_ID...
+  parley comment list --site ID [--status pending|approved|spam|deleted|all] [--q TEXT] [--page URL] [--author A]
+                     [--email E] [--ip IP] [--since 1h|24h|7d|TIME] [--until TIME] [--limit N] [--cursor C] [--json]
+  parley comment show --site ID COMMENT_ID [--json]
+  parley comment approve|spam|ham|delete|pending --site ID COMMENT_ID...
+  parley comment edit --site ID COMMENT_ID [--body-file FILE]   (as a moderator; the text from FILE or stdin)
   parley comment logout --site ID COMMENT_ID...   (log the comments' authors out on every device and site)
+  parley admin add --email E [--password-file F] [--name N] [--site ID --role admin|moderator]
+                  (no --site: a server owner; no --password-file: the password from stdin)
+  parley admin password --email E [--password-file F]   (set a staff member's password)
+  parley admin list [--site ID]
+  parley token add --site ID --role admin|moderator --name NAME   (prints an admin API token)
+  parley token list --site ID
+  parley token remove --site ID TOKEN_ID
+  parley audit --site ID [--actor ACCOUNT_ID] [--action ACTION] [--comment ID] [--limit N] [--json]
   parley avatars --site ID --gravatar URL [--workers 4]   (pictures of guests who commented before --gravatar)
   parley import --site ID --format wxr|disqus|remark42|isso|commento|parley [--url-map FILE] [--rewrite OLD=NEW]
                 [--keep-deleted] [--by-page-id] [--json] FILE
@@ -135,6 +143,12 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return runBackup(ctx, args[1:], stdout, stderr)
 	case "avatars":
 		return runAvatars(ctx, args[1:], stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, args[1:], stdout, stderr)
+	case "token":
+		return runToken(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], stdout, stderr)
 	case "migrate-db":
 		return runMigrateDB(ctx, args[1:], stdout, stderr)
 	case "version":
@@ -296,6 +310,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	desk, err := newDesk(svc, st, *publicURL, log, web.ClientIP) // behind trusted proxies, the forwarded client
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	api := httpapi.New(svc, assets, log, httpapi.Config{
 		PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", AkismetUpstream: sc.akismetKey != "",
 		// Any Akismet client (a WordPress site's) can use Parley's filter.
@@ -303,6 +322,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Login:    logins,
 		Gravatar: *gravatarURL,
 		Proxies:  &proxies,
+		Admin:    desk.Handler(),
 	})
 	srv := &http.Server{
 		Handler:           api.Handler(),
@@ -492,7 +512,7 @@ func ensureDemoSite(ctx context.Context, svc *service.Service, bound, publicURL 
 	}
 	site, err := svc.Store().Site(ctx, "demo")
 	if errors.Is(err, comment.ErrNotFound) {
-		return svc.CreateSite(ctx, &comment.Site{ID: "demo", Name: "The Riverton Ledger", Origins: origins, EditWindow: comment.DefaultEditWindow})
+		return svc.CreateSite(ctx, service.OperatorActor(), &comment.Site{ID: "demo", Name: "The Riverton Ledger", Origins: origins, EditWindow: comment.DefaultEditWindow})
 	}
 	if err != nil {
 		return err
@@ -511,7 +531,7 @@ func ensureDemoSite(ctx context.Context, svc *service.Service, bound, publicURL 
 	if !changed {
 		return nil
 	}
-	return svc.UpdateSite(ctx, site)
+	return svc.UpdateSite(ctx, service.OperatorActor(), site)
 }
 
 // redactDSN hides a password in a database URL before it is logged.
@@ -594,6 +614,10 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		defer st.Close()
+		svc, err := newService(ctx, st, nil)
+		if err != nil {
+			return err
+		}
 		site := &comment.Site{ID: *id}
 		if args[0] == "set" {
 			if site, err = st.Site(ctx, *id); errors.Is(err, comment.ErrNotFound) {
@@ -639,13 +663,13 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return usageError{err.Error()}
 		}
 		if args[0] == "set" {
-			if err := st.UpdateSite(ctx, site); err != nil {
+			if err := svc.UpdateSite(ctx, service.OperatorActor(), site); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "site %q updated (other running instances see it within %s)\n", site.ID, service.SiteCacheTTL)
 			return nil
 		}
-		if err := st.CreateSite(ctx, site); err != nil {
+		if err := svc.CreateSite(ctx, service.OperatorActor(), site); err != nil {
 			if errors.Is(err, comment.ErrConflict) {
 				return fmt.Errorf("a site with id %q already exists", *id)
 			}
@@ -667,26 +691,15 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		defer st.Close()
-		site, err := st.Site(ctx, *id)
+		svc, err := newService(ctx, st, nil)
+		if err != nil {
+			return err
+		}
+		secret, n, err := svc.SetSSOSecret(ctx, service.OperatorActor(), *id, *remove)
 		if errors.Is(err, comment.ErrNotFound) {
 			return fmt.Errorf("there is no site %q", *id)
 		} else if err != nil {
 			return err
-		}
-		site.SSOSecret = ""
-		if !*remove {
-			b := make([]byte, 32)
-			rand.Read(b)
-			site.SSOSecret = hex.EncodeToString(b)
-		}
-		if err := st.UpdateSite(ctx, site); err != nil {
-			return err
-		}
-		// Sessions from tokens signed with the old secret end with it: a
-		// secret is changed because it may have leaked.
-		n, err := st.DeleteProviderSessions(ctx, auth.SSOProviderFor(site.ID))
-		if err != nil {
-			return fmt.Errorf("the secret changed, but its readers' sessions could not be ended: %w", err)
 		}
 		if n > 0 {
 			fmt.Fprintf(stderr, "%d session(s) of the site's own accounts ended; its readers log in again with the new secret.\n", n)
@@ -695,7 +708,7 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintf(stdout, "site %q has no SSO secret any more\n", *id)
 			return nil
 		}
-		fmt.Fprintf(stdout, "%s\n", site.SSOSecret)
+		fmt.Fprintf(stdout, "%s\n", secret)
 		fmt.Fprintf(stderr, "This is the new SSO secret of site %q: the site's server signs its readers' tokens with it (see README, \"Site SSO\"); any older secret no longer works. Keep it on the server, never in a page.\n", *id)
 		return nil
 	case "key":
@@ -715,7 +728,7 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		key, err := svc.NewAPIKey(ctx, *id)
+		key, err := svc.NewAPIKey(ctx, service.OperatorActor(), *id)
 		if errors.Is(err, comment.ErrNotFound) {
 			return fmt.Errorf("there is no site %q", *id)
 		}

@@ -7,6 +7,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -219,8 +220,11 @@ func TestPostgresOutage(t *testing.T) {
 
 	proxy.resume()
 	deadline := time.Now().Add(15 * time.Second)
-	for {
-		code, body = postComment("after the outage")
+	// Each try says something new: a try that meets a connection still
+	// broken is held (a check that fails holds, never loses), and the
+	// same text again would then be held as a repeat.
+	for try := 1; ; try++ {
+		code, body = postComment(fmt.Sprintf("after the outage, try %d", try))
 		if code == 201 {
 			break
 		}

@@ -41,9 +41,9 @@ old key stops working.`,
 
 Makes a new secret for the site's own accounts (site SSO) and prints it;
 the old secret, and the sessions it started, stop working.`,
-	"comment list": `parley comment list --site ID [--status pending|approved|spam|deleted] [--limit N]
+	"comment list": `parley comment list --site ID [--status pending|approved|spam|deleted|all] [filters] [--json]
 
-Lists a site's comments in one state (the moderation queue by default).`,
+Lists and finds a site's comments (the moderation queue by default).`,
 	"comment approve": `parley comment approve --site ID COMMENT_ID...
 
 Publishes comments (the spam filter learns they are fine).`,
@@ -56,6 +56,38 @@ Deletes comments.`,
 	"comment pending": `parley comment pending --site ID COMMENT_ID...
 
 Holds comments for moderation again.`,
+	"comment show": `parley comment show --site ID COMMENT_ID [--json]
+
+Shows one comment with everything moderators see.`,
+	"comment ham": `parley comment ham --site ID COMMENT_ID...
+
+Publishes comments the filter took for spam (it learns they are fine).`,
+	"comment edit": `parley comment edit --site ID COMMENT_ID [--body-file FILE]
+
+Replaces a comment's text, as a moderator (the text from FILE or standard
+input); the audit log keeps the change.`,
+	"admin add": `parley admin add --email E [--password-file F] [--name N] [--site ID --role admin|moderator]
+
+Adds a staff member: a server owner without --site, else an admin or
+moderator of the site. The password comes from the file or standard input.`,
+	"admin password": `parley admin password --email E [--password-file F]
+
+Sets a staff member's password (from the file or standard input).`,
+	"admin list": `parley admin list [--site ID]
+
+Lists the staff (of one site with --site).`,
+	"token add": `parley token add --site ID --role admin|moderator --name NAME
+
+Makes an admin API token for the site and prints it, once.`,
+	"token list": `parley token list --site ID
+
+Lists the site's admin API tokens (not their secrets).`,
+	"token remove": `parley token remove --site ID TOKEN_ID
+
+Revokes an admin API token.`,
+	"audit": `parley audit --site ID [--actor ACCOUNT_ID] [--action ACTION] [--comment ID] [--limit N] [--json]
+
+Prints the site's audit log of moderation and settings, newest first.`,
 	"comment logout": `parley comment logout --site ID COMMENT_ID...
 
 Ends every session, on every device and site, of the logged-in readers
@@ -95,7 +127,9 @@ Prints Parley's version.`,
 // groups are the commands that only name their subcommands.
 var groups = map[string][]string{
 	"site":    {"add", "set", "list", "key", "sso-secret"},
-	"comment": {"list", "approve", "spam", "delete", "pending", "logout"},
+	"comment": {"list", "show", "approve", "spam", "ham", "delete", "pending", "edit", "logout"},
+	"admin":   {"add", "password", "list"},
+	"token":   {"add", "list", "remove"},
 	"spam":    {"train", "eval"},
 }
 

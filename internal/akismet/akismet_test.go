@@ -72,10 +72,10 @@ func newTestAPI(tb testing.TB, sites ...string) *testAPI {
 	}
 	keys := map[string]string{}
 	for _, id := range sites {
-		if err := svc.CreateSite(ctx, &comment.Site{ID: id, Name: id, Origins: []string{"https://" + id + ".example"}, EditWindow: comment.DefaultEditWindow}); err != nil {
+		if err := svc.CreateSite(ctx, service.OperatorActor(), &comment.Site{ID: id, Name: id, Origins: []string{"https://" + id + ".example"}, EditWindow: comment.DefaultEditWindow}); err != nil {
 			tb.Fatal(err)
 		}
-		if keys[id], err = svc.NewAPIKey(ctx, id); err != nil {
+		if keys[id], err = svc.NewAPIKey(ctx, service.OperatorActor(), id); err != nil {
 			tb.Fatal(err)
 		}
 	}

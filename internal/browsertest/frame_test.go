@@ -15,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"parley/internal/httpapi"
+	"parley/internal/service"
 	"parley/internal/widget"
 )
 
@@ -97,7 +98,7 @@ func TestBrowser_DemoUnderItsPolicy(t *testing.T) {
 	t.Cleanup(demo.Close)
 	site, _ := s.svc.Store().Site(context.Background(), "news")
 	site.Origins = append(site.Origins, demo.URL)
-	if err := s.svc.UpdateSite(context.Background(), site); err != nil {
+	if err := s.svc.UpdateSite(context.Background(), service.OperatorActor(), site); err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.Get(demo.URL + "/")

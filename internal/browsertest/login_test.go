@@ -121,7 +121,7 @@ func newLoginStack(t *testing.T, opts ...func(*login.Config)) *loginStack {
 	ran := make(chan struct{})
 	go func() { defer close(ran); svc.Run(runCtx) }()
 	t.Cleanup(func() { api.StopStreams(); stopRun(); <-ran; st.Close() })
-	if err := svc.CreateSite(ctx, &comment.Site{ID: "news", Name: "The Riverton Ledger", Origins: []string{s.hostURL}, EditWindow: comment.DefaultEditWindow}); err != nil {
+	if err := svc.CreateSite(ctx, service.OperatorActor(), &comment.Site{ID: "news", Name: "The Riverton Ledger", Origins: []string{s.hostURL}, EditWindow: comment.DefaultEditWindow}); err != nil {
 		t.Fatal(err)
 	}
 	return s
@@ -462,7 +462,7 @@ func TestBrowser_SSOOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	site.SSOSecret = "a-site-sso-secret-of-32-bytes-00"
-	if err := s.svc.UpdateSite(ctx, site); err != nil {
+	if err := s.svc.UpdateSite(ctx, service.OperatorActor(), site); err != nil {
 		t.Fatal(err)
 	}
 	tok, err := auth.SignSSO(auth.SSOUser{ID: "42", Name: "Jane Reporter", Expires: time.Now().Add(10 * time.Minute)}, []byte(site.SSOSecret))
@@ -480,7 +480,7 @@ func TestBrowser_SSOOnce(t *testing.T) {
 	})
 	_, hostURL := siteServer(t, "news.test", mux)
 	site.Origins = append(site.Origins, hostURL)
-	if err := s.svc.UpdateSite(ctx, site); err != nil {
+	if err := s.svc.UpdateSite(ctx, service.OperatorActor(), site); err != nil {
 		t.Fatal(err)
 	}
 

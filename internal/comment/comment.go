@@ -82,7 +82,10 @@ type Site struct {
 	// SSOSecret signs the tokens of the site's own accounts (site SSO);
 	// "" means the site has none. Private: never shown to readers.
 	SSOSecret string
-	Created   time.Time
+	// HidePrivate hides authors' email addresses and IP hashes from the
+	// site's moderators (admins and owners still see them).
+	HidePrivate bool
+	Created     time.Time
 }
 
 // GuestPolicy is a site's rule for readers who comment without logging in.
@@ -180,6 +183,13 @@ type Comment struct {
 	// Type is "" for an ordinary comment, or "pingback" or "trackback"
 	// for notices imported from WordPress, which threads do not show.
 	Type string
+	// EditedBy names the staff member who last changed the text, shown to
+	// readers as "edited by a moderator"; "" when the author did (or
+	// nobody did).
+	EditedBy string
+	// Staff marks a reply written by the site's staff from the moderation
+	// desk: readers see a staff badge on it.
+	Staff bool
 }
 
 // Verdict is the spam pipeline's record on a comment.
@@ -214,6 +224,9 @@ const (
 	// EventReset means changes may have been missed (a lost database
 	// connection): every cached thread must be rebuilt.
 	EventReset EventKind = "reset"
+	// EventHeld means a new comment is waiting for a moderator. Only the
+	// moderation desk's open queues hear it; readers never do.
+	EventHeld EventKind = "held"
 )
 
 // Event is one committed change, in the order of its ID within a thread.

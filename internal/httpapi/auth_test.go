@@ -60,7 +60,7 @@ func newAuthServer(t testing.TB, lc login.Config, opt service.Options, site func
 	if site != nil {
 		site(s)
 	}
-	if err := svc.CreateSite(ctx, s); err != nil {
+	if err := svc.CreateSite(ctx, service.OperatorActor(), s); err != nil {
 		t.Fatal(err)
 	}
 	assets, err := widget.New()
@@ -222,7 +222,7 @@ func TestSSOTokensRefused(t *testing.T) {
 	ctx := context.Background()
 	site, _ := as.svc.Store().Site(ctx, "news")
 	site.SSOSecret = ""
-	if err := as.svc.UpdateSite(ctx, site); err != nil {
+	if err := as.svc.UpdateSite(ctx, service.OperatorActor(), site); err != nil {
 		t.Fatal(err)
 	}
 	resp, b := as.do(t, "POST", "/api/v1/sites/news/auth/sso", map[string]string{"token": ssoToken(t, auth.SSOUser{ID: "1", Name: "A"})}, map[string]string{"Origin": origin})
@@ -340,7 +340,7 @@ func TestSessionsBelongToTheirSite(t *testing.T) {
 	as := newAuthServer(t, login.Config{}, service.Options{}, nil)
 	const other = "https://other.example"
 	strict := &comment.Site{ID: "strict", Name: "Strict", Origins: []string{other}, Guests: comment.GuestsLogin, Moderation: comment.ModerateFirst}
-	if err := as.svc.CreateSite(context.Background(), strict); err != nil {
+	if err := as.svc.CreateSite(context.Background(), service.OperatorActor(), strict); err != nil {
 		t.Fatal(err)
 	}
 	s := as.ssoLogin(t, "42", "Jane Reporter", "jane@news.example")
@@ -368,7 +368,7 @@ func TestSessionsBelongToTheirSite(t *testing.T) {
 		t.Fatal(err)
 	}
 	site.SSOSecret = ""
-	if err := as.svc.UpdateSite(context.Background(), site); err != nil {
+	if err := as.svc.UpdateSite(context.Background(), service.OperatorActor(), site); err != nil {
 		t.Fatal(err)
 	}
 	if resp, b := as.do(t, "POST", "/api/v1/sites/news/comments", post(nil), bearer(s.Token)); resp.StatusCode != http.StatusUnauthorized {

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"parley/internal/comment"
+	"parley/internal/service"
 )
 
 // formFields fetches the no-JS thread and returns the hidden token of its form.
@@ -120,7 +121,7 @@ func TestFormPost_Held(t *testing.T) {
 	site, _ := ts.svc.Site(context.Background(), "news")
 	held := *site
 	held.Moderation = comment.ModerateAll
-	ts.svc.UpdateSite(context.Background(), &held)
+	ts.svc.UpdateSite(context.Background(), service.OperatorActor(), &held)
 	resp, body := ts.do(t, "POST", "/sites/news/comments", formPost(ts.formToken(t), map[string]string{"body": "Hold me"}), map[string]string{"Origin": origin})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("= %d %s", resp.StatusCode, body)
@@ -173,7 +174,7 @@ func TestPagePolicies(t *testing.T) {
 	ctx := context.Background()
 	site, _ := ts.svc.Store().Site(ctx, "news")
 	site.Origins = append(site.Origins, "https://www.news.example:8443")
-	if err := ts.svc.UpdateSite(ctx, site); err != nil {
+	if err := ts.svc.UpdateSite(ctx, service.OperatorActor(), site); err != nil {
 		t.Fatal(err)
 	}
 	noScript := []string{"script-src 'none'", "default-src 'none'", "style-src 'self' 'unsafe-inline'", "img-src 'self'", "base-uri 'none'"}

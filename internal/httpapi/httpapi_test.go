@@ -44,7 +44,7 @@ func newTestServerWith(tb testing.TB, opt service.Options) *testServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := svc.CreateSite(ctx, &comment.Site{ID: "news", Name: "News", Origins: []string{origin}, EditWindow: comment.DefaultEditWindow}); err != nil {
+	if err := svc.CreateSite(ctx, service.OperatorActor(), &comment.Site{ID: "news", Name: "News", Origins: []string{origin}, EditWindow: comment.DefaultEditWindow}); err != nil {
 		tb.Fatal(err)
 	}
 	assets, err := widget.New()
@@ -295,7 +295,7 @@ func TestHeldComment(t *testing.T) {
 	site, _ := ts.svc.Site(context.Background(), "news")
 	held := *site
 	held.Moderation = comment.ModerateAll
-	ts.svc.UpdateSite(context.Background(), &held)
+	ts.svc.UpdateSite(context.Background(), service.OperatorActor(), &held)
 	resp, body := ts.do(t, "POST", "/api/v1/sites/news/comments", post(nil), nil)
 	if resp.StatusCode != http.StatusAccepted || decode[apiComment](t, body).Status != "pending" {
 		t.Fatalf("held post = %d %s", resp.StatusCode, body)

@@ -286,6 +286,10 @@ func TestErrorCodesHaveWords(t *testing.T) {
 		if notReaders[c] {
 			continue
 		}
+		// Codes only staff meet have words in the desk's tables instead.
+		if i18n.Desk("ar").Has("code." + c) {
+			continue
+		}
 		if got := errorText(ar, errorBody{Code: c, Message: "English"}); got == "English" {
 			t.Errorf("error code %q has no words in the tables", c)
 		}

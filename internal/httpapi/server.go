@@ -43,6 +43,10 @@ type Config struct {
 	// Login, when set, lets readers log in (package login); without it
 	// every reader is a guest.
 	Login *login.Login
+	// Admin, when set, serves the moderation desk (/admin/), the admin
+	// API (/api/v1/admin/) and the API's description
+	// (/api/v1/openapi.json): package admin.
+	Admin http.Handler
 	// Gravatar is the Gravatar-compatible service Parley asks for guests'
 	// pictures (service.Options.Pictures), which the privacy page must
 	// tell readers; "" when it asks none.
@@ -107,6 +111,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /sites/{site}/reply", s.handleReplyPage)
 	mux.HandleFunc("POST /sites/{site}/comments", s.handleFormPost)
 	mux.HandleFunc("GET /sites/{site}/privacy", s.handlePrivacy)
+	mux.HandleFunc("GET /sites/{site}/feed.atom", s.handleAtom)
+	mux.HandleFunc("GET /sites/{site}/feed.rss", s.handleRSS)
 
 	s.authRoutes(mux)
 
@@ -115,6 +121,11 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /embed.js", s.assets)
 	if s.cfg.Demo {
 		mux.HandleFunc("GET /{$}", s.handleDemo)
+	}
+	if s.cfg.Admin != nil {
+		mux.Handle("/admin/", s.cfg.Admin)
+		mux.Handle("/api/v1/admin/", s.cfg.Admin)
+		mux.Handle("GET /api/v1/openapi.json", s.cfg.Admin)
 	}
 	if s.cfg.Akismet != nil {
 		mux.Handle("/1.1/", s.cfg.Akismet)

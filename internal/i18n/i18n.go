@@ -23,7 +23,7 @@ import (
 	"time"
 )
 
-//go:embed locales/*.json
+//go:embed locales/*.json locales/desk/*.json
 var files embed.FS
 
 // Fallback is the language used for unknown languages and missing keys.
@@ -39,10 +39,24 @@ type Table struct {
 	fallback *Table // nil for English
 }
 
-var tables = mustLoad()
+var (
+	tables = mustLoad("locales")
+	// deskTables hold the words of the moderation desk (package admin),
+	// which readers never see, in the languages it has been translated
+	// to. Each falls back to the widget's table of its language, for the
+	// words of dates and numbers.
+	deskTables = deskFallbacks(mustLoad("locales/desk"))
+)
 
-func mustLoad() map[string]*Table {
-	ts, err := load()
+func deskFallbacks(desk map[string]*Table) map[string]*Table {
+	for lang, t := range desk {
+		t.fallback = Get(lang)
+	}
+	return desk
+}
+
+func mustLoad(dir string) map[string]*Table {
+	ts, err := load(dir)
 	if err != nil {
 		// The files are embedded in the binary, so this is a build
 		// mistake that the package's tests catch.
@@ -51,15 +65,18 @@ func mustLoad() map[string]*Table {
 	return ts
 }
 
-func load() (map[string]*Table, error) {
-	names, err := files.ReadDir("locales")
+func load(dir string) (map[string]*Table, error) {
+	names, err := files.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	ts := make(map[string]*Table)
 	for _, n := range names {
+		if n.IsDir() {
+			continue
+		}
 		lang := strings.TrimSuffix(n.Name(), ".json")
-		b, err := files.ReadFile(path.Join("locales", n.Name()))
+		b, err := files.ReadFile(path.Join(dir, n.Name()))
 		if err != nil {
 			return nil, err
 		}
@@ -136,8 +153,22 @@ func Get(lang string) *Table {
 	return tables[Fallback]
 }
 
+// Desk returns the moderation desk's table for lang; languages the desk
+// has not been translated to get the English one.
+func Desk(lang string) *Table {
+	if t, ok := deskTables[base(lang)]; ok {
+		return t
+	}
+	return deskTables[Fallback]
+}
+
+// DeskLanguages returns the languages the desk speaks, sorted.
+func DeskLanguages() []string { return languages(deskTables) }
+
 // Languages returns the languages that have a table, sorted.
-func Languages() []string {
+func Languages() []string { return languages(tables) }
+
+func languages(tables map[string]*Table) []string {
 	ls := make([]string, 0, len(tables))
 	for l := range tables {
 		ls = append(ls, l)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"parley/internal/comment"
+	"parley/internal/staff"
 )
 
 // Run keeps the service in step with the database until ctx ends: it
@@ -54,8 +55,30 @@ func (s *Service) apply(ev comment.Event) {
 		s.live.broadcast(ev)
 		return
 	}
+	if ev.Kind == comment.EventHeld {
+		// A held comment changes nothing readers see; only the site's
+		// open moderation queues hear of it.
+		ev.PageKey = deskPage
+		s.live.publish(ev)
+		return
+	}
 	s.threads.invalidate(pageGenKey(ev.SiteID, ev.PageKey), threadGenKey(ev.ThreadID))
 	s.live.publish(ev)
+}
+
+// deskPage is the page key under which a site's moderation queues
+// subscribe: a NUL byte is in no page's key.
+const deskPage = "\x00queue"
+
+// SubscribeQueue returns the site's newly held comments as they arrive
+// (events of kind comment.EventHeld, and comment.EventReset when some may
+// have been missed), until cancel is called, for a moderator's open queue.
+func (s *Service) SubscribeQueue(ctx context.Context, a Actor, siteID string) (<-chan comment.Event, func(), error) {
+	if err := a.can(siteID, staff.RoleModerator); err != nil {
+		return nil, nil, err
+	}
+	ch, cancel := s.live.subscribe(pageRef{siteID, deskPage})
+	return ch, cancel, nil
 }
 
 // Subscribe returns the changes to a page's thread as they happen, until

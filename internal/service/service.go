@@ -141,28 +141,6 @@ func (s *Service) Site(ctx context.Context, id string) (*comment.Site, error) {
 	return site, nil
 }
 
-// CreateSite validates and stores a new site.
-func (s *Service) CreateSite(ctx context.Context, site *comment.Site) error {
-	if err := NormalizeSite(site); err != nil {
-		return err
-	}
-	return s.store.CreateSite(ctx, site)
-}
-
-// UpdateSite validates and stores changed site settings.
-func (s *Service) UpdateSite(ctx context.Context, site *comment.Site) error {
-	if err := NormalizeSite(site); err != nil {
-		return err
-	}
-	if err := s.store.UpdateSite(ctx, site); err != nil {
-		return err
-	}
-	s.sites.Delete(site.ID)
-	// Built threads carry the old settings (reply depth, edit window).
-	s.threads.reset()
-	return nil
-}
-
 // NormalizeSite checks a site's fields and fills defaults.
 func NormalizeSite(site *comment.Site) error {
 	if !validSiteID(site.ID) {

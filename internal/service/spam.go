@@ -145,18 +145,6 @@ func (f *spamFilter) Learn(ctx context.Context, c *comment.Comment, isSpam bool)
 	return f.svc.store.SaveSpamModel(ctx, c.SiteID, b)
 }
 
-// NewAPIKey gives a site a new key for the Akismet-compatible API,
-// replacing any old one, and returns it. Only its hash is stored, so this
-// is the one time the key can be shown.
-func (s *Service) NewAPIKey(ctx context.Context, siteID string) (string, error) {
-	key := hex.EncodeToString(randomBytes(16))
-	if err := s.store.SetAPIKeyHash(ctx, siteID, apiKeyHash(key)); err != nil {
-		return "", err
-	}
-	s.sites.Delete(siteID)
-	return key, nil
-}
-
 // SiteByAPIKey returns the site an API key belongs to.
 // Returns comment.ErrNotFound for an unknown key.
 func (s *Service) SiteByAPIKey(ctx context.Context, key string) (*comment.Site, error) {

@@ -1,6 +1,11 @@
 // Package store defines the Store interface that both storage backends
-// (sqlite and postgres) implement, and the small request types it takes. Business rules live in package service, above the store; a store
-// only keeps and finds data, atomically.
+// (sqlite and postgres) implement, composed of one small interface per
+// area (Sites, Comments, Logins…), and the small request types it takes.
+// Code that needs one area names only that interface. The SQL the two
+// backends share lives once, in package sqlstore.
+//
+// Business rules live in package service, above the store; a store only
+// keeps and finds data, atomically.
 package store
 
 import (
@@ -9,36 +14,71 @@ import (
 
 	"parley/internal/auth"
 	"parley/internal/comment"
+	"parley/internal/staff"
 )
 
 // Store keeps sites, threads and comments, and the state of readers' log-ins.
 // Implementations must be safe for concurrent use, translate driver errors
 // into the comment package's errors, and never return (nil, nil).
+//
+// It is composed of one small interface per area, so that code needing
+// one area (and a fake standing in for it) names only that one.
 type Store interface {
-	// CreateSite stores a new site. A site with Guests "" gets
+	Sites
+	Threads
+	Comments
+	Likes
+	Events
+	Archive
+	Backups
+	SpamModels
+	Logins
+	Avatars
+	Secrets
+	StaffStore
+	DeskStore
+	AuditStore
+	// Ping reports whether the store can serve.
+	Ping(ctx context.Context) error
+	// Close releases the store's resources.
+	Close() error
+}
+
+// Sites keeps the sites a server runs comment sections for.
+type Sites interface {
+	// CreateSite stores a new site, with the audit entry (if any) in the
+	// same transaction. A site with Guests "" gets
 	// comment.GuestsNameEmail. Returns comment.ErrConflict if the id is taken.
-	CreateSite(ctx context.Context, s *comment.Site) error
+	CreateSite(ctx context.Context, s *comment.Site, audit *staff.AuditEntry) error
 	// UpdateSite replaces a site's name, origins and settings (all but its
-	// API key hash). Returns comment.ErrNotFound if there is no such site.
-	UpdateSite(ctx context.Context, s *comment.Site) error
+	// API key hash), with the audit entry (if any) in the same
+	// transaction. Returns comment.ErrNotFound if there is no such site.
+	UpdateSite(ctx context.Context, s *comment.Site, audit *staff.AuditEntry) error
 	// Site returns one site. Returns comment.ErrNotFound if there is none.
 	Site(ctx context.Context, id string) (*comment.Site, error)
-	// SetAPIKeyHash sets (or, with "", removes) the hash of a site's API key.
+	// SetAPIKeyHash sets (or, with "", removes) the hash of a site's API
+	// key, with the audit entry (if any) in the same transaction.
 	// Returns comment.ErrNotFound if there is no such site.
-	SetAPIKeyHash(ctx context.Context, siteID, hash string) error
+	SetAPIKeyHash(ctx context.Context, siteID, hash string, audit *staff.AuditEntry) error
 	// SiteByAPIKeyHash returns the site whose API key has this hash.
 	// Returns comment.ErrNotFound if none has.
 	SiteByAPIKeyHash(ctx context.Context, hash string) (*comment.Site, error)
 	// Sites returns every site, ordered by id.
 	Sites(ctx context.Context) ([]*comment.Site, error)
+}
 
+// Threads keeps the pages' threads; CreateComment makes them.
+type Threads interface {
 	// Thread returns the thread of a page. Returns comment.ErrNotFound if
 	// the page has no thread yet.
 	Thread(ctx context.Context, siteID, key string) (*comment.Thread, error)
 	// SetThreadClosed closes or reopens a thread.
 	// Returns comment.ErrNotFound if there is no such thread.
 	SetThreadClosed(ctx context.Context, threadID string, closed bool) error
+}
 
+// Comments keeps the comments and answers questions about them.
+type Comments interface {
 	// CreateComment stores c under page, creating the page's thread in the
 	// same transaction if it has none, and sets c.ThreadID. The comment is
 	// durable when CreateComment returns nil. Returns comment.ErrNotFound
@@ -61,7 +101,16 @@ type Store interface {
 	// Counts returns the number of approved comments on each page key of
 	// a site. Keys without a thread are present with 0.
 	Counts(ctx context.Context, siteID string, keys []string) (map[string]int, error)
+	// AuthorApproved reports whether the site has an approved comment by
+	// the author with this email address.
+	AuthorApproved(ctx context.Context, siteID, email string) (bool, error)
+	// IdentityApproved reports whether the site has an approved comment by
+	// the logged-in reader with this identity ("provider:subject").
+	IdentityApproved(ctx context.Context, siteID, identity string) (bool, error)
+}
 
+// Likes keeps readers' likes of comments.
+type Likes interface {
 	// Like records one like of a comment by a reader and returns the new
 	// count. Returns comment.ErrConflict if the reader already liked it and
 	// comment.ErrNotFound if there is no such comment.
@@ -69,7 +118,10 @@ type Store interface {
 	// Unlike takes a reader's like back and returns the new count.
 	// Returns comment.ErrNotFound if the reader had not liked it.
 	Unlike(ctx context.Context, commentID, reader string) (int, error)
+}
 
+// Events is the change log that live updates follow.
+type Events interface {
 	// Events returns up to limit events of a thread with IDs above after,
 	// in ID order. Writes that change what readers see (a comment becoming
 	// visible or invisible, likes) record events in the same transaction.
@@ -85,7 +137,11 @@ type Store interface {
 	Listen(ctx context.Context, fn func(comment.Event), ready func())
 	// PruneEvents deletes events created before t.
 	PruneEvents(ctx context.Context, before time.Time) error
+}
 
+// Archive moves rows into and out of a store: exports, imports, and
+// copies between databases.
+type Archive interface {
 	// Dump calls fn with every row the store holds (siteID ""), or every
 	// row of one site, from one consistent snapshot: sites, then threads,
 	// comments (a parent may come after its reply), likes, and — for a
@@ -98,14 +154,6 @@ type Store interface {
 	// one transaction: all or nothing. Returns comment.ErrConflict if a
 	// site, thread or comment in the rows exists already.
 	Restore(ctx context.Context, next func() (*Row, error)) error
-
-	// AuthorApproved reports whether the site has an approved comment by
-	// the author with this email address.
-	AuthorApproved(ctx context.Context, siteID, email string) (bool, error)
-	// IdentityApproved reports whether the site has an approved comment by
-	// the logged-in reader with this identity ("provider:subject").
-	IdentityApproved(ctx context.Context, siteID, identity string) (bool, error)
-
 	// Import adds threads and comments that are not there yet, in one
 	// transaction: all or nothing. A thread is matched by its site and key
 	// (an existing one keeps its ID, title and state); a comment by its ID,
@@ -114,21 +162,29 @@ type Store interface {
 	// parent is neither imported nor stored in the same thread becomes a
 	// top-level comment. Imports record no change events.
 	Import(ctx context.Context, siteID string, next func() (*Row, error)) (ImportCounts, error)
+}
 
+// Backups copies the whole database.
+type Backups interface {
 	// Backup writes a consistent copy of the whole database to a new file
 	// at path while the store stays in use. Stores that cannot (PostgreSQL,
 	// which has pg_dump for this) return an error saying so.
 	Backup(ctx context.Context, path string) error
+}
 
+// SpamModels keeps what each site's spam filter has learned.
+type SpamModels interface {
 	// SpamModel returns what a site's spam filter has learned, as saved
 	// by SaveSpamModel. Returns comment.ErrNotFound if nothing was saved.
 	SpamModel(ctx context.Context, siteID string) ([]byte, error)
 	// SaveSpamModel stores what a site's spam filter has learned.
 	SaveSpamModel(ctx context.Context, siteID string, model []byte) error
+}
 
-	// Sessions, single-use keys and verified email addresses of readers'
-	// log-ins, shared by every instance using the database. See package
-	// auth for their contracts; auth.MemoryStore behaves the same way.
+// Logins keeps the sessions, single-use keys and verified email addresses
+// of readers' log-ins, shared by every instance using the database. See
+// package auth for their contracts; auth.MemoryStore behaves the same way.
+type Logins interface {
 	auth.SessionStore
 	auth.OnceStore
 	auth.VerifiedEmailStore
@@ -140,21 +196,23 @@ type Store interface {
 	// and used single-use keys that expired before it, and returns how
 	// many rows went. Verified emails and avatars are kept.
 	PruneAuth(ctx context.Context, before time.Time) (int, error)
+}
 
+// Avatars keeps the copies of readers' avatars that Parley serves.
+type Avatars interface {
 	// Avatar returns the cached copy of a reader's avatar.
 	// Returns comment.ErrNotFound if there is none.
 	Avatar(ctx context.Context, key string) (*Avatar, error)
 	// SaveAvatar stores a reader's avatar, replacing any under a.Key. A
 	// zero a.Updated is set to the current time.
 	SaveAvatar(ctx context.Context, a *Avatar) error
+}
 
+// Secrets keeps the server's secrets (signing keys).
+type Secrets interface {
 	// Secret returns the named server secret, creating it from gen on first
 	// use. Every instance sharing a database gets the same value.
 	Secret(ctx context.Context, name string, gen func() []byte) ([]byte, error)
-	// Ping reports whether the store can serve.
-	Ping(ctx context.Context) error
-	// Close releases the store's resources.
-	Close() error
 }
 
 // Row is one stored record, as Dump produces and Restore takes it.

@@ -4,6 +4,11 @@
 // Reads go through a pool of read-only connections and writes through a
 // single connection: SQLite allows one writer at a time, and in WAL mode
 // readers never wait for it.
+//
+// The queries themselves are package sqlstore's, shared with PostgreSQL;
+// this package opens the file, applies its migrations, runs the writer
+// that group-commits writes, tells this process's listeners about
+// changes, translates SQLite's errors and makes backups.
 package sqlite
 
 import (
@@ -24,13 +29,19 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"parley/internal/comment"
+	"parley/internal/store"
+	"parley/internal/store/sqlstore"
 )
+
+var _ store.Store = (*DB)(nil)
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// DB is a store.Store backed by one SQLite file.
+// DB is a store.Store backed by one SQLite file. The queries it shares
+// with PostgreSQL are sqlstore's, run over this package's dialect.
 type DB struct {
+	*sqlstore.Store
 	path  string
 	dsn   string
 	read  *sql.DB
@@ -88,8 +99,59 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	read.SetMaxIdleConns(n)
 	read.SetConnMaxLifetime(0)
 	db.read = read
+	db.Store = sqlstore.New(sqlstore.Dialect{
+		Read:       read,
+		Write:      db.inTx,
+		WriteAlone: db.directTx,
+		Snapshot:   sql.TxOptions{ReadOnly: true},
+		Translate:  translate,
+		IsForeignKey: func(err error) bool {
+			var se *sqlite.Error
+			return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+		},
+		ForUpdate:        "", // one writer at a time: nothing to lock against
+		DeferForeignKeys: "PRAGMA defer_foreign_keys = ON",
+		TextMatch:        textMatch,
+		Committed:        db.hub.publish,
+		Now:              db.now,
+	})
 	go db.writer()
+	go db.optimize(context.Background())
 	return db, nil
+}
+
+// optimize lets SQLite gather the statistics its query planner uses to
+// choose between indexes, as SQLite advises for long-lived connections
+// (PRAGMA optimize, with a bounded analysis so it stays quick on a large
+// database). Without them a desk filter on one article, at 100,000
+// comments, was planned on the wrong index and took 40 ms instead of 5.
+// It runs after start (off the start path), and after restores and
+// imports, which change the data the most.
+func (db *DB) optimize(ctx context.Context) {
+	if _, err := db.write.ExecContext(ctx, "PRAGMA analysis_limit=1000; PRAGMA optimize=0x10002"); err != nil && !errors.Is(err, sql.ErrConnDone) {
+		// Only the planner's choices suffer; nothing to report to a caller.
+		return
+	}
+}
+
+// Restore writes dumped rows in one transaction, then refreshes the
+// planner's statistics.
+func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) error {
+	if err := db.Store.Restore(ctx, next); err != nil {
+		return err
+	}
+	db.optimize(ctx)
+	return nil
+}
+
+// Import adds imported rows in one transaction, then refreshes the
+// planner's statistics.
+func (db *DB) Import(ctx context.Context, siteID string, next func() (*store.Row, error)) (store.ImportCounts, error) {
+	n, err := db.Store.Import(ctx, siteID, next)
+	if err == nil {
+		db.optimize(ctx)
+	}
+	return n, err
 }
 
 // Close stops the writer and closes both connection pools.
@@ -243,15 +305,7 @@ func (db *DB) runBatch(batch []*writeReq) {
 // directTx runs fn in a transaction of its own, for long work that should
 // not share a batch: migrations and restores.
 func (db *DB) directTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	tx, err := db.write.BeginTx(ctx, nil)
-	if err != nil {
-		return translate(err)
-	}
-	defer tx.Rollback()
-	if err := fn(tx); err != nil {
-		return translate(err)
-	}
-	return translate(tx.Commit())
+	return sqlstore.Tx(ctx, db.write, translate, fn)
 }
 
 // translate turns driver errors into the comment package's errors.
@@ -276,4 +330,19 @@ func translate(err error) error {
 		}
 	}
 	return err
+}
+
+// textMatch finds comments through the FTS5 index (migration 0030): every
+// word, as a prefix ("casin" finds "casinos"), each quoted so nothing a
+// person types is FTS5 syntax.
+func textMatch(arg func(any) string, text string) string {
+	words := sqlstore.Words(text)
+	if len(words) == 0 {
+		return "false"
+	}
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = `"` + strings.ReplaceAll(w, `"`, `""`) + `"*`
+	}
+	return `rowid IN (SELECT rowid FROM comments_fts WHERE comments_fts MATCH ` + arg(strings.Join(q, " ")) + `)`
 }

@@ -1,4 +1,4 @@
-package postgres
+package sqlstore
 
 import (
 	"context"
@@ -12,32 +12,33 @@ import (
 )
 
 // Dump calls fn with every row, or every row of one site, read from one snapshot.
-func (db *DB) Dump(ctx context.Context, siteID string, fn func(*store.Row) error) error {
-	tx, err := db.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead})
+func (s *Store) Dump(ctx context.Context, siteID string, fn func(*store.Row) error) error {
+	opts := s.d.Snapshot
+	tx, err := s.d.Read.BeginTx(ctx, &opts)
 	if err != nil {
-		return translate(err)
+		return s.read(err)
 	}
 	defer tx.Rollback()
 	each := func(q string, scan func(rows *sql.Rows) (*store.Row, error)) error {
 		rows, err := tx.QueryContext(ctx, q, siteID)
 		if err != nil {
-			return translate(err)
+			return s.read(err)
 		}
 		defer rows.Close()
 		for rows.Next() {
 			r, err := scan(rows)
 			if err != nil {
-				return err
+				return s.read(err)
 			}
 			if err := fn(r); err != nil {
 				return err
 			}
 		}
-		return translate(rows.Err())
+		return s.read(rows.Err())
 	}
 	if err := each(`SELECT `+siteColumns+` FROM sites WHERE ($1 = '' OR id = $1) ORDER BY id`, func(rows *sql.Rows) (*store.Row, error) {
-		s, err := scanSite(rows)
-		return &store.Row{Site: s}, err
+		site, err := scanSite(rows)
+		return &store.Row{Site: site}, err
 	}); err != nil {
 		return err
 	}
@@ -59,7 +60,7 @@ func (db *DB) Dump(ctx context.Context, siteID string, fn func(*store.Row) error
 		var created int64
 		err := rows.Scan(&l.CommentID, &l.Reader, &created)
 		l.Created = time.Unix(0, created).UTC()
-		return &store.Row{Like: &l}, translate(err)
+		return &store.Row{Like: &l}, err
 	}); err != nil {
 		return err
 	}
@@ -67,17 +68,17 @@ func (db *DB) Dump(ctx context.Context, siteID string, fn func(*store.Row) error
 		return nil // server secrets belong to no one site
 	}
 	return each(`SELECT name, value FROM secrets WHERE '' = $1 ORDER BY name`, func(rows *sql.Rows) (*store.Row, error) {
-		var s store.Secret
-		err := rows.Scan(&s.Name, &s.Value)
-		return &store.Row{Secret: &s}, translate(err)
+		var sec store.Secret
+		err := rows.Scan(&sec.Name, &sec.Value)
+		return &store.Row{Secret: &sec}, err
 	})
 }
 
 // Restore writes dumped rows into this empty store in one transaction.
-func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) error {
-	return db.inTx(ctx, func(tx *sql.Tx) error {
+func (s *Store) Restore(ctx context.Context, next func() (*store.Row, error)) error {
+	return s.d.WriteAlone(ctx, func(tx *sql.Tx) error {
 		// A reply may come before its parent; check references at commit.
-		if _, err := tx.ExecContext(ctx, `SET CONSTRAINTS ALL DEFERRED`); err != nil {
+		if _, err := tx.ExecContext(ctx, s.d.DeferForeignKeys); err != nil {
 			return err
 		}
 		for {
@@ -90,13 +91,12 @@ func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) erro
 			}
 			switch {
 			case r.Site != nil:
-				_, err = tx.ExecContext(ctx, `INSERT INTO sites (`+siteColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, siteValues(r.Site)...)
+				_, err = tx.ExecContext(ctx, insertSite, siteValues(r.Site)...)
 			case r.Thread != nil:
 				t := r.Thread
-				_, err = tx.ExecContext(ctx, `INSERT INTO threads (`+threadColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-					t.ID, t.SiteID, t.Key, t.URL, t.Title, t.Closed, t.Created.UnixNano())
+				_, err = tx.ExecContext(ctx, insertThread, t.ID, t.SiteID, t.Key, t.URL, t.Title, t.Closed, t.Created.UnixNano())
 			case r.Comment != nil:
-				_, err = tx.ExecContext(ctx, `INSERT INTO comments (`+commentColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)`, commentValues(r.Comment)...)
+				_, err = tx.ExecContext(ctx, insertComment, commentValues(r.Comment)...)
 			case r.Like != nil:
 				_, err = tx.ExecContext(ctx, `INSERT INTO likes (comment_id, reader, created) VALUES ($1, $2, $3)`, r.Like.CommentID, r.Like.Reader, r.Like.Created.UnixNano())
 			case r.Secret != nil:
@@ -111,20 +111,13 @@ func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) erro
 	})
 }
 
-// Backup is not done by Parley for PostgreSQL: pg_dump makes consistent,
-// restorable backups of a running database, and parley export makes
-// portable ones of a site.
-func (db *DB) Backup(ctx context.Context, path string) error {
-	return errors.New("parley backup copies SQLite databases; back up PostgreSQL with pg_dump, or a site with parley export")
-}
-
 // Import adds threads and comments that are not there yet.
-func (db *DB) Import(ctx context.Context, siteID string, next func() (*store.Row, error)) (store.ImportCounts, error) {
+func (s *Store) Import(ctx context.Context, siteID string, next func() (*store.Row, error)) (store.ImportCounts, error) {
 	var n store.ImportCounts
-	err := db.inTx(ctx, func(tx *sql.Tx) error {
+	err := s.d.WriteAlone(ctx, func(tx *sql.Tx) error {
 		// Replies may come before their parents; references are checked
 		// at commit, after orphans have been made top-level.
-		if _, err := tx.ExecContext(ctx, `SET CONSTRAINTS ALL DEFERRED`); err != nil {
+		if _, err := tx.ExecContext(ctx, s.d.DeferForeignKeys); err != nil {
 			return err
 		}
 		threads := map[string]string{} // key -> id
@@ -132,7 +125,7 @@ func (db *DB) Import(ctx context.Context, siteID string, next func() (*store.Row
 			if id, ok := threads[t.Key]; ok {
 				return id, nil
 			}
-			res, err := tx.ExecContext(ctx, `INSERT INTO threads (`+threadColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (site_id, key) DO NOTHING`,
+			res, err := tx.ExecContext(ctx, insertThread+` ON CONFLICT (site_id, key) DO NOTHING`,
 				t.ID, siteID, t.Key, t.URL, t.Title, t.Closed, t.Created.UnixNano())
 			if err != nil {
 				return "", err
@@ -170,7 +163,7 @@ func (db *DB) Import(ctx context.Context, siteID string, next func() (*store.Row
 					}
 				}
 				c.ThreadID = id
-				res, err := tx.ExecContext(ctx, `INSERT INTO comments (`+commentColumns+`) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21) ON CONFLICT (id) DO NOTHING`, commentValues(&c)...)
+				res, err := tx.ExecContext(ctx, insertComment+` ON CONFLICT (id) DO NOTHING`, commentValues(&c)...)
 				if err != nil {
 					return err
 				}
@@ -183,8 +176,8 @@ func (db *DB) Import(ctx context.Context, siteID string, next func() (*store.Row
 				return errors.New("import: a row must be a thread or a comment")
 			}
 		}
-		res, err := tx.ExecContext(ctx, `UPDATE comments c SET parent_id = NULL WHERE c.site_id = $1 AND c.parent_id IS NOT NULL
-			AND NOT EXISTS (SELECT 1 FROM comments p WHERE p.id = c.parent_id AND p.thread_id = c.thread_id)`, siteID)
+		res, err := tx.ExecContext(ctx, `UPDATE comments SET parent_id = NULL WHERE site_id = $1 AND parent_id IS NOT NULL
+			AND NOT EXISTS (SELECT 1 FROM comments p WHERE p.id = comments.parent_id AND p.thread_id = comments.thread_id)`, siteID)
 		if err != nil {
 			return err
 		}
