@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,11 +15,8 @@ import (
 	"parley/internal/spam"
 )
 
-const spamUsage = `Usage:
-  parley spam train --out FILE [--group file|folder] [--seed S] DATA...
-  parley spam eval [--model FILE] [--learn K --seed S] [--json] DATA...
-
-DATA is a CSV file with a header holding CONTENT and CLASS columns (CLASS 1
+// spamData says what the spam commands read.
+const spamData = `DATA is a CSV file with a header holding CONTENT and CLASS columns (CLASS 1
 is spam; AUTHOR and WEBSITE columns are read when present), JSON Lines of
 {"text": ..., "spam": true|false, "author": ..., "website": ...}, or a file
 of "ham|spam<TAB>text" lines; any of them may be gzip-compressed.
@@ -35,7 +31,7 @@ comment as a new site would: link limits, blog-spam signals, classifier.
 // labelled data with one.
 func runSpam(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, spamUsage)
+		fmt.Fprint(stderr, groupHelp("spam").text)
 		return usageError{"spam needs a subcommand: train or eval"}
 	}
 	switch args[0] {
@@ -43,26 +39,22 @@ func runSpam(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return runSpamTrain(ctx, args[1:], stdout, stderr)
 	case "eval":
 		return runSpamEval(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, spamUsage)
-		return nil
+	case "help", "-h", "-help", "--help":
+		return groupHelp("spam")
 	}
-	fmt.Fprint(stderr, spamUsage)
+	fmt.Fprint(stderr, groupHelp("spam").text)
 	return usageError{fmt.Sprintf("unknown spam command %q (train or eval)", args[0])}
 }
 
 // parseWithFiles parses flags that may come before, between or after the
 // file arguments, and returns the files.
-func parseWithFiles(fs *flag.FlagSet, args []string) (files []string, help bool, err error) {
+func parseWithFiles(fs *flag.FlagSet, args []string) (files []string, err error) {
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, true, nil
-			}
-			return nil, false, usageError{err.Error()}
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
 		}
 		if fs.NArg() == 0 {
-			return files, false, nil
+			return files, nil
 		}
 		files = append(files, fs.Arg(0))
 		args = fs.Args()[1:]
@@ -102,8 +94,8 @@ func runSpamTrain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	out := fs.String("out", "", "file to write the model to")
 	seed := fs.Uint64("seed", 0, "shuffling seed; training is deterministic for a seed")
 	group := fs.String("group", "file", "calibration groups: file, or folder (every file of a folder is one source)")
-	files, help, err := parseWithFiles(fs, args)
-	if err != nil || help {
+	files, err := parseWithFiles(fs, args)
+	if err != nil {
 		return err
 	}
 	if *out == "" {
@@ -184,8 +176,8 @@ func runSpamEval(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	learn := fs.Int("learn", 0, "feed the first K comments (after shuffling) as moderator decisions, score the rest")
 	seed := fs.Uint64("seed", 1, "shuffling seed for --learn")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	files, help, err := parseWithFiles(fs, args)
-	if err != nil || help {
+	files, err := parseWithFiles(fs, args)
+	if err != nil {
 		return err
 	}
 	if len(files) == 0 {

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"mime"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"parley/internal/comment"
 	"parley/internal/service"
+	"parley/internal/web"
 	"parley/internal/widget"
 )
 
@@ -250,7 +250,7 @@ func (s *Server) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 			d.PageURL = ref
 		}
 	}
-	c, err := s.svc.Post(r.Context(), d, service.Meta{IP: clientIP(r), UserAgent: r.UserAgent(), Reader: in.Reader})
+	c, err := s.svc.Post(r.Context(), d, service.Meta{IP: web.ClientIP(r), UserAgent: r.UserAgent(), Reader: in.Reader})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -339,16 +339,6 @@ func (s *Server) handleLike(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]any{"likes": n, "liked": like})
-}
-
-// clientIP is the address the request came from. Parley does not trust
-// X-Forwarded-For unless told to by a proxy setting (a later addition).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func etagMatch(header, etag string) bool {

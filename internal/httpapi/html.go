@@ -14,6 +14,7 @@ import (
 	"parley/internal/comment"
 	"parley/internal/i18n"
 	"parley/internal/service"
+	"parley/internal/web"
 	"parley/internal/widget"
 )
 
@@ -177,6 +178,9 @@ func (s *Server) handleThreadHTML(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	// The form carries a fresh token, so the fragment is not shared.
 	h.Set("Cache-Control", "private, no-cache")
+	// Included by the site's server (which ignores this) or framed by one
+	// of its pages; no other page may frame it.
+	h.Set("Content-Security-Policy", pagePolicy(siteFrames(p.site)))
 	h.Set("Content-Length", strconv.Itoa(n))
 	for _, b := range p.pieces {
 		w.Write(b)
@@ -185,9 +189,9 @@ func (s *Server) handleThreadHTML(w http.ResponseWriter, r *http.Request) {
 
 // renderedPage is the server-rendered thread for one reader.
 type renderedPage struct {
-	site                 *comment.Site
-	lang, pageURL, title string
-	pieces               [][]byte // the page, to be written in order (widget.Cached.Render)
+	site                      *comment.Site
+	key, lang, pageURL, title string
+	pieces                    [][]byte // the page, to be written in order (widget.Cached.Render)
 }
 
 // threadPage reads the thread a request names (site, page, url, sort,
@@ -211,7 +215,7 @@ func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) *renderedPag
 		s.writeHTMLError(w, r, err)
 		return nil
 	}
-	p := &renderedPage{site: site, pageURL: q.Get("url"), title: q.Get("title"), lang: queryLanguage(r, q)}
+	p := &renderedPage{site: site, key: t.Key, pageURL: q.Get("url"), title: q.Get("title"), lang: queryLanguage(r, q)}
 	if p.pageURL == "" {
 		p.pageURL = t.Key
 	}
@@ -253,14 +257,21 @@ func (s *Server) handleReplyPage(w http.ResponseWriter, r *http.Request) {
 		messagePage(w, http.StatusBadRequest, t, p.site.Name, t.T("page.not_on_site"))
 		return
 	}
+	title := p.title
+	if title == "" {
+		// The article's title as Parley knows it from comments posted on
+		// it (the widget sends it), when the link did not carry it.
+		if th, err := s.svc.Store().Thread(r.Context(), p.site.ID, p.key); err == nil {
+			title = th.Title
+		}
+	}
 	var b bytes.Buffer
 	replyPageTmpl.Execute(&b, map[string]any{"URL": p.pageURL, "Back": t.T("reply.back"),
-		"Title": p.title, "Thread": template.HTML(bytes.Join(p.pieces, nil))})
+		"Title": title, "Thread": template.HTML(bytes.Join(p.pieces, nil))})
 	h := w.Header()
 	h.Set("Cache-Control", "private, no-store")
 	// A copy of the article's comments, not a page for search engines.
 	h.Set("X-Robots-Tag", "noindex")
-	title := p.title
 	if title == "" {
 		title = p.site.Name
 	}
@@ -303,7 +314,7 @@ func (s *Server) handleFormPost(w http.ResponseWriter, r *http.Request) {
 	age, err := s.svc.CheckFormToken(site.ID, f.Get("token"))
 	var c *comment.Comment
 	if err == nil {
-		c, err = s.svc.Post(r.Context(), d, service.Meta{IP: clientIP(r), UserAgent: r.UserAgent(), Honeypot: f.Get("phone"), FormAge: age})
+		c, err = s.svc.Post(r.Context(), d, service.Meta{IP: web.ClientIP(r), UserAgent: r.UserAgent(), Honeypot: f.Get("phone"), FormAge: age})
 	}
 	var ve *comment.ValidationError
 	if errors.As(err, &ve) {
@@ -429,10 +440,11 @@ func words(r *http.Request, lang string) *i18n.Table {
 }
 
 // errorText is an error's message for a reader in t's language: the
-// tables' words for its code where they have them ("error." keys, which
-// the widget shares, then the server's own "page.error." ones), else the
-// server's message. English keeps the server's message, which may say
-// more than the table's.
+// tables' words for its code where they have them ("error." keys, the few
+// the widget also has for what it checks itself, then the server's
+// "page.error." ones, which reach the widget in its language through this
+// function), else the server's message. English keeps the server's
+// message, which may say more than the table's.
 func errorText(t *i18n.Table, body errorBody) string {
 	if t.Lang() == i18n.Fallback {
 		return body.Message
@@ -451,7 +463,34 @@ var errorAlias = map[string]string{
 	"internal":       "page.our_side",
 	"no_login":       "page.no_login",
 	"invalid_return": "page.not_on_site",
-	"invalid_parent": "error.not_found",
+	"invalid_parent": "page.error.not_found",
+}
+
+// pagePolicy is the Content-Security-Policy of the pages Parley renders
+// without script (its own pages, and the server-rendered thread): no
+// script at all, so markup that got into one cannot run; styles and
+// pictures from Parley only; framed only by frameAncestors (a source
+// list, or 'none').
+func pagePolicy(frameAncestors string) string {
+	return "default-src 'none'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; base-uri 'none'; frame-ancestors " + frameAncestors
+}
+
+// siteFrames is the frame-ancestors source list of a site's origins: its
+// pages may show its thread in a frame, and no other page may (the thread
+// holds a form that posts as the reader).
+func siteFrames(site *comment.Site) string {
+	var srcs []string
+	for _, o := range site.Origins {
+		// Normalised origins hold no spaces or semicolons; anything else
+		// would change the policy, so it is left out.
+		if o != "" && !strings.ContainsAny(o, " ;,'\"\r\n") {
+			srcs = append(srcs, o)
+		}
+	}
+	if len(srcs) == 0 {
+		return "'none'"
+	}
+	return strings.Join(srcs, " ")
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
@@ -467,7 +506,7 @@ func writePage(w http.ResponseWriter, status int, lang, title string, body templ
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	// Parley's own pages (log-in, reply, messages) act for the reader: no
 	// other page may frame them and trick a click.
-	w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", pagePolicy("'none'"))
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	w.Write(b.Bytes())
