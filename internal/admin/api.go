@@ -12,6 +12,7 @@ import (
 	"parley/internal/comment"
 	"parley/internal/i18n"
 	"parley/internal/service"
+	"parley/internal/spam"
 	"parley/internal/staff"
 	"parley/internal/store"
 )
@@ -126,14 +127,14 @@ type historyJSON struct {
 	FirstSeen string `json:"first_seen,omitempty"`
 }
 
-func (s *Server) commentJSON(c *service.Card) adminCommentJSON {
-	return CommentJSON(c, s.cfg.AvatarURL)
+func (s *Server) commentJSON(c *service.Card, lang string) adminCommentJSON {
+	return CommentJSON(c, s.cfg.AvatarURL, lang)
 }
 
 // CommentJSON is a comment of the desk as the admin API (and `parley
-// comment list --json`) writes it; avatar, if not nil, gives the author's
-// picture's address.
-func CommentJSON(c *service.Card, avatar func(comment.Author) string) adminCommentJSON {
+// comment list --json`) writes it, with the reasons of its verdict in
+// words of lang; avatar, if not nil, gives the author's picture's address.
+func CommentJSON(c *service.Card, avatar func(comment.Author) string, lang string) adminCommentJSON {
 	cm := c.Comment
 	out := adminCommentJSON{
 		ID: cm.ID, HTML: cm.HTML, Markdown: cm.Markdown, Created: cm.Created.UTC().Format(time.RFC3339),
@@ -157,7 +158,10 @@ func CommentJSON(c *service.Card, avatar func(comment.Author) string) adminComme
 	if c.Thread != nil {
 		out.Page = pageJSON{Key: c.Thread.Key, URL: c.Thread.URL, Title: c.Thread.Title}
 	}
-	if cm.Verdict.Reason != "" {
+	for _, r := range cm.Verdict.Reasons {
+		out.Verdict.Reasons = append(out.Verdict.Reasons, spam.Explain([]comment.Reason{r}, lang))
+	}
+	if len(cm.Verdict.Reasons) == 0 && cm.Verdict.Reason != "" {
 		out.Verdict.Reasons = append(out.Verdict.Reasons, cm.Verdict.Reason)
 	}
 	if h := c.History; h != nil {
@@ -178,10 +182,10 @@ type listJSON struct {
 }
 
 // ListJSON is a page of the queue as the admin API writes it.
-func ListJSON(res *service.QueuePage, status comment.Status, avatar func(comment.Author) string) listJSON {
+func ListJSON(res *service.QueuePage, status comment.Status, avatar func(comment.Author) string, lang string) listJSON {
 	out := listJSON{Comments: make([]adminCommentJSON, len(res.Cards))}
 	for i, c := range res.Cards {
-		out.Comments[i] = CommentJSON(c, avatar)
+		out.Comments[i] = CommentJSON(c, avatar, lang)
 	}
 	if res.Next != "" {
 		next := res.Next
@@ -212,7 +216,7 @@ func (s *Server) apiListComments(w http.ResponseWriter, r *http.Request, a *apiR
 		s.fail(w, r, a.t, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ListJSON(res, q.Status, s.cfg.AvatarURL))
+	writeJSON(w, http.StatusOK, ListJSON(res, q.Status, s.cfg.AvatarURL, a.t.Lang()))
 }
 
 func (s *Server) apiComment(w http.ResponseWriter, r *http.Request, a *apiReq) {
@@ -221,7 +225,7 @@ func (s *Server) apiComment(w http.ResponseWriter, r *http.Request, a *apiReq) {
 		s.fail(w, r, a.t, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.commentJSON(c))
+	writeJSON(w, http.StatusOK, s.commentJSON(c, a.t.Lang()))
 }
 
 // readJSON decodes a request body of at most 64 kB into v.

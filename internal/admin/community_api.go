@@ -254,7 +254,7 @@ func (s *Server) apiReports(w http.ResponseWriter, r *http.Request, a *apiReq) {
 	}
 	out := make([]reportedJSON, len(res.Cards))
 	for i, c := range res.Cards {
-		rj := reportedJSON{Comment: s.commentJSON(c.Card), Count: c.Reports.Count, Reasons: map[string]int{}, Texts: c.Reports.Texts, Last: c.Reports.Last.UTC().Format(time.RFC3339)}
+		rj := reportedJSON{Comment: s.commentJSON(c.Card, a.t.Lang()), Count: c.Reports.Count, Reasons: map[string]int{}, Texts: c.Reports.Texts, Last: c.Reports.Last.UTC().Format(time.RFC3339)}
 		if rj.Texts == nil {
 			rj.Texts = []string{}
 		}
@@ -474,7 +474,7 @@ func (s *Server) apiAuthor(w http.ResponseWriter, r *http.Request, a *apiReq) {
 		out.Notes = append(out.Notes, toNoteJSON(n))
 	}
 	for _, c := range v.Recent {
-		out.Comments = append(out.Comments, s.commentJSON(c))
+		out.Comments = append(out.Comments, s.commentJSON(c, a.t.Lang()))
 	}
 	writeJSON(w, http.StatusOK, out)
 }

@@ -14,6 +14,7 @@ import (
 	"parley/internal/comment"
 	"parley/internal/i18n"
 	"parley/internal/service"
+	"parley/internal/spam"
 )
 
 // views are the queue's tabs, in order.
@@ -291,7 +292,11 @@ func whyText(t *i18n.Table, c *comment.Comment) string {
 	if v.Layer == "classifier" || v.Score > 0 && v.Score < 1 {
 		parts = append(parts, t.T("why.score", "score", strconv.FormatFloat(v.Score, 'f', 2, 64)))
 	}
-	if v.Reason != "" {
+	switch {
+	case len(v.Reasons) > 0:
+		parts = append(parts, spam.Explain(v.Reasons, t.Lang()))
+	case v.Reason != "":
+		// Comments judged before reasons had codes keep their sentence.
 		parts = append(parts, v.Reason)
 	}
 	return strings.Join(parts, " · ")

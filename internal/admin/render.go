@@ -277,9 +277,12 @@ func validationText(t *i18n.Table, ve *comment.ValidationError) string {
 		return t.T("code." + ve.Code)
 	}
 	// Readers' refusals (a comment too long, an empty body) have words
-	// in the widget's table, which the desk's falls back to.
-	if t.Has("error." + ve.Code) {
-		return t.T("error." + ve.Code)
+	// in the readers' tables, which the desk's falls back to: "error."
+	// for the few the widget shows itself, "page.error." for the rest.
+	for _, k := range []string{"error." + ve.Code, "page.error." + ve.Code} {
+		if t.Has(k) {
+			return t.T(k)
+		}
 	}
 	return ve.Message
 }

@@ -252,6 +252,7 @@ type browser struct {
 	mu          sync.Mutex
 	dialogs     []string
 	requests    []string
+	methods     []string // METHOD URL of each request, preflights included
 	navigations []string
 }
 
@@ -311,6 +312,7 @@ func newBrowser(tb testing.TB, budget time.Duration, extra ...chromedp.ExecAlloc
 			go chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{})
 		case *network.EventRequestWillBeSent:
 			b.requests = append(b.requests, ev.Request.URL)
+			b.methods = append(b.methods, ev.Request.Method+" "+ev.Request.URL)
 		case *page.EventFrameNavigated:
 			if ev.Frame.ParentID == "" {
 				b.navigations = append(b.navigations, ev.Frame.URL)

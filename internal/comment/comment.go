@@ -194,9 +194,23 @@ type Comment struct {
 
 // Verdict is the spam pipeline's record on a comment.
 type Verdict struct {
-	Layer  string  // e.g. "moderation", "rules", "classifier"; empty when nothing checked it
-	Score  float64 // 0 (surely legitimate) .. 1 (surely spam)
+	Layer string  // e.g. "moderation", "rules", "classifier"; empty when nothing checked it
+	Score float64 // 0 (surely legitimate) .. 1 (surely spam)
+	// Reason is the verdict in an English sentence, built from Reasons;
+	// it is what the store keeps.
 	Reason string
+	// Reasons are why, most important first, in a form the moderation
+	// desk can put in the moderator's language (spam.Explain does).
+	Reasons []Reason
+}
+
+// Reason is one reason for a verdict: a stable snake_case code, such as
+// "links_over_limit", and its arguments by name, such as n "4" and limit
+// "2". The words for each code are in the translation tables under
+// "reason.<code>", with the arguments as placeholders.
+type Reason struct {
+	Code string
+	Args map[string]string
 }
 
 // NewID returns a new random identifier that sorts roughly by creation

@@ -13,6 +13,7 @@ import (
 	"parley/internal/login"
 	"parley/internal/service"
 	"parley/internal/spam"
+	"parley/internal/web"
 )
 
 // The readers' side of the community controls: polite refusals (a ban, a
@@ -87,7 +88,7 @@ func (s *Server) handleReport(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	ri := service.ReportInput{SiteID: site.ID, CommentID: r.PathValue("id"), Reason: in.Reason, Text: in.Text, Reader: in.Reader, IP: clientIP(r)}
+	ri := service.ReportInput{SiteID: site.ID, CommentID: r.PathValue("id"), Reason: in.Reason, Text: in.Text, Reader: in.Reader, IP: web.ClientIP(r)}
 	if sess != nil {
 		ri.Identity = login.Author(sess).Identity
 	}
@@ -226,7 +227,7 @@ func (s *Server) handleReportForm(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	ri := service.ReportInput{SiteID: site.ID, CommentID: r.PathValue("id"), Reason: f.Get("reason"), Text: f.Get("text"), Reader: f.Get("reader"), IP: clientIP(r)}
+	ri := service.ReportInput{SiteID: site.ID, CommentID: r.PathValue("id"), Reason: f.Get("reason"), Text: f.Get("text"), Reader: f.Get("reader"), IP: web.ClientIP(r)}
 	if s.cfg.Login != nil {
 		if sess, _, err := s.cfg.Login.SessionFor(r, site); err == nil {
 			ri.Identity = login.Author(sess).Identity

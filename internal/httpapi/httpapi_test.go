@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/andybalholm/brotli"
+
 	"parley/internal/comment"
 	"parley/internal/service"
 	"parley/internal/store/sqlite"
@@ -211,6 +213,17 @@ func TestThreadCaching(t *testing.T) {
 	unzipped, _ := io.ReadAll(zr)
 	if !bytes.Equal(unzipped, plain) {
 		t.Fatal("gzip body differs from the plain one")
+	}
+	// Browsers over HTTPS take Brotli, which they prefer.
+	resp, br := ts.do(t, "GET", path, nil, map[string]string{"Accept-Encoding": "gzip, deflate, br, zstd"})
+	if resp.Header.Get("Content-Encoding") != "br" || !strings.Contains(strings.Join(resp.Header.Values("Vary"), ","), "Accept-Encoding") {
+		t.Fatalf("Brotli not used: %v", resp.Header)
+	}
+	if unbr, err := io.ReadAll(brotli.NewReader(bytes.NewReader(br))); err != nil || !bytes.Equal(unbr, plain) {
+		t.Fatalf("Brotli body differs from the plain one: %v", err)
+	}
+	if len(br) >= len(gz) {
+		t.Errorf("Brotli %d bytes, gzip %d", len(br), len(gz))
 	}
 	counts := "/api/v1/sites/news/counts?page=" + url.QueryEscape(origin+"/story")
 	resp, _ = ts.do(t, "GET", counts, nil, nil)

@@ -20,6 +20,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -30,7 +31,7 @@ var files embed.FS
 const Fallback = "en"
 
 // Table is the translation table of one language. It is safe for
-// concurrent use; tables are built once at start-up and never change.
+// concurrent use; tables are built once, on first use, and never change.
 type Table struct {
 	lang     string
 	strs     map[string]string
@@ -39,21 +40,22 @@ type Table struct {
 	fallback *Table // nil for English
 }
 
-var (
-	tables = mustLoad("locales")
-	// deskTables hold the words of the moderation desk (package admin),
-	// which readers never see, in the languages it has been translated
-	// to. Each falls back to the widget's table of its language, for the
-	// words of dates and numbers.
-	deskTables = deskFallbacks(mustLoad("locales/desk"))
-)
+// tables are all the languages' tables, parsed on first use rather than
+// at start-up: parsing them takes a few milliseconds, which a server's
+// start need not wait for.
+var tables = sync.OnceValue(func() map[string]*Table { return mustLoad("locales") })
 
-func deskFallbacks(desk map[string]*Table) map[string]*Table {
+// deskTables hold the words of the moderation desk (package admin), which
+// readers never see, in the languages it has been translated to. Each
+// falls back to the widget's table of its language, for the words of
+// dates and numbers. They too are parsed on first use.
+var deskTables = sync.OnceValue(func() map[string]*Table {
+	desk := mustLoad("locales/desk")
 	for lang, t := range desk {
 		t.fallback = Get(lang)
 	}
 	return desk
-}
+})
 
 func mustLoad(dir string) map[string]*Table {
 	ts, err := load(dir)
@@ -147,26 +149,26 @@ func base(lang string) string {
 // Get returns the table for lang, a BCP 47 tag such as "ar", "ar-EG" or
 // "en-GB". Unknown languages get the English table.
 func Get(lang string) *Table {
-	if t, ok := tables[base(lang)]; ok {
+	if t, ok := tables()[base(lang)]; ok {
 		return t
 	}
-	return tables[Fallback]
+	return tables()[Fallback]
 }
 
 // Desk returns the moderation desk's table for lang; languages the desk
 // has not been translated to get the English one.
 func Desk(lang string) *Table {
-	if t, ok := deskTables[base(lang)]; ok {
+	if t, ok := deskTables()[base(lang)]; ok {
 		return t
 	}
-	return deskTables[Fallback]
+	return deskTables()[Fallback]
 }
 
 // DeskLanguages returns the languages the desk speaks, sorted.
-func DeskLanguages() []string { return languages(deskTables) }
+func DeskLanguages() []string { return languages(deskTables()) }
 
 // Languages returns the languages that have a table, sorted.
-func Languages() []string { return languages(tables) }
+func Languages() []string { return languages(tables()) }
 
 func languages(tables map[string]*Table) []string {
 	ls := make([]string, 0, len(tables))
@@ -197,7 +199,7 @@ func Match(acceptLanguage string) string {
 			}
 			q = f
 		}
-		if _, ok := tables[base(tag)]; ok && q > bestQ {
+		if _, ok := tables()[base(tag)]; ok && q > bestQ {
 			best, bestQ = base(tag), q
 		}
 	}

@@ -193,8 +193,8 @@ func placeholders(tb *Table) map[string][]string {
 }
 
 func TestTablesMatchEnglish(t *testing.T) {
-	t.Run("widget", func(t *testing.T) { tablesMatchEnglish(t, tables) })
-	t.Run("desk", func(t *testing.T) { tablesMatchEnglish(t, deskTables) })
+	t.Run("widget", func(t *testing.T) { tablesMatchEnglish(t, tables()) })
+	t.Run("desk", func(t *testing.T) { tablesMatchEnglish(t, deskTables()) })
 }
 
 func tablesMatchEnglish(t *testing.T, tables map[string]*Table) {
@@ -242,7 +242,7 @@ func tablesMatchEnglish(t *testing.T, tables map[string]*Table) {
 }
 
 func TestArabicHasSixForms(t *testing.T) {
-	for k, forms := range tables["ar"].plurals {
+	for k, forms := range tables()["ar"].plurals {
 		for c := range categories {
 			if forms[c] == "" {
 				t.Errorf("ar %q: missing %q", k, c)

@@ -331,6 +331,9 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	}
 	page := comment.Page{SiteID: site.ID, Key: d.Page, URL: d.PageURL, Title: d.Title}
 	if err := s.store.CreateComment(ctx, page, c); err != nil {
+		if s.spam != nil {
+			s.spam.unseen(site, c, m, d.PageURL)
+		}
 		if errors.Is(err, comment.ErrNotFound) && c.ParentID != "" {
 			return nil, comment.Invalid("parent", "The comment you are replying to no longer exists.")
 		}
@@ -352,7 +355,7 @@ func (s *Service) judge(ctx context.Context, site *comment.Site, c *comment.Comm
 	switch site.Moderation {
 	case comment.ModerateAll:
 		c.Status = comment.StatusPending
-		c.Verdict = comment.Verdict{Layer: "moderation", Reason: "the site holds every comment for moderation"}
+		c.Verdict = record("moderation", "moderation_all")
 	case comment.ModerateFirst:
 		// A reader is known by an approved comment: by their log-in when
 		// logged in with a provider (whose email may be unshared or
@@ -386,11 +389,11 @@ func (s *Service) judge(ctx context.Context, site *comment.Site, c *comment.Comm
 		}
 		if !known {
 			c.Status = comment.StatusPending
-			c.Verdict = comment.Verdict{Layer: "moderation", Reason: "first comment by this author: held for moderation"}
+			c.Verdict = record("moderation", "moderation_first")
 		}
 	}
 	if s.spam != nil {
-		st, v, err := s.spam.check(ctx, c, m, pageURL)
+		st, v, err := s.spam.check(ctx, site, c, m, pageURL)
 		if err != nil {
 			return err
 		}
@@ -402,7 +405,7 @@ func (s *Service) judge(ctx context.Context, site *comment.Site, c *comment.Comm
 		st, v, err := ch.Check(ctx, c, m)
 		if err != nil {
 			s.log.Warn("spam check failed; holding comment", slog.String("layer", v.Layer), slog.String("err", err.Error()))
-			st, v = comment.StatusPending, comment.Verdict{Layer: v.Layer, Reason: "check failed: held for a moderator"}
+			st, v = comment.StatusPending, record(v.Layer, "check_failed", "layer", v.Layer)
 		}
 		if severity(st) > severity(c.Status) {
 			c.Status, c.Verdict = st, v

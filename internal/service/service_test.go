@@ -748,3 +748,30 @@ func TestPing_WaitsForTheListener(t *testing.T) {
 		t.Fatalf("once listening: %v", err)
 	}
 }
+
+// TestSpam_RetryAfterRefusedStoreIsNoRepeat: a comment the store refused
+// (here, its thread was closed) is forgotten by the duplicate rule, so the
+// reader's retry is judged afresh, not held as a repeat of nothing.
+func TestSpam_RetryAfterRefusedStoreIsNoRepeat(t *testing.T) {
+	s := spamService(t, spam.Limit{})
+	first, err := s.Post(ctx, draft("A first comment opens the thread."), Meta{IP: "198.51.100.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.SetThreadClosed(ctx, first.ThreadID, true); err != nil {
+		t.Fatal(err)
+	}
+	text := "The bridge closure should come with a shuttle bus for the market days."
+	if _, err := s.Post(ctx, draft(text), Meta{IP: "198.51.100.9"}); !errors.Is(err, comment.ErrClosed) {
+		t.Fatalf("post to a closed thread = %v", err)
+	}
+	s.store.SetThreadClosed(ctx, first.ThreadID, false)
+	c, err := s.Post(ctx, draft(text), Meta{IP: "198.51.100.9"})
+	if err != nil || c.Status != comment.StatusApproved {
+		t.Fatalf("the retry is %v (%+v), %v; want it published", c.Status, c.Verdict, err)
+	}
+	// A real repeat is still caught.
+	if again, _ := s.Post(ctx, draft(text), Meta{IP: "198.51.100.9"}); again.Status == comment.StatusApproved {
+		t.Fatal("posting the same text again from the same sender was published")
+	}
+}

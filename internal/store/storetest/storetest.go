@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"slices"
 	"strings"
 	"sync"
@@ -145,7 +146,7 @@ func testCommentRoundTrip(t *testing.T, s store.Store) {
 	}
 	if got.Markdown != body || got.HTML != c.HTML || got.Author != c.Author || !got.Created.Equal(c.Created) ||
 		got.Status != comment.StatusPending || got.Reader != "r1" || got.IPHash != "ip1" || got.UserAgent != "Mozilla/5.0" ||
-		got.Verdict != c.Verdict || got.ThreadID != c.ThreadID || got.ParentID != "" || !got.Edited.IsZero() {
+		!reflect.DeepEqual(got.Verdict, c.Verdict) || got.ThreadID != c.ThreadID || got.ParentID != "" || !got.Edited.IsZero() {
 		t.Fatalf("Comment round trip:\n got %+v\nwant %+v", got, c)
 	}
 	reply := newComment("reply")
