@@ -403,6 +403,9 @@ func (s *Server) renderFormAgain(w http.ResponseWriter, r *http.Request, site *c
 	if field == "" || field == "page" || field == "parent" || field == "title" {
 		field = "body" // shown above the comment box
 	}
+	if isRefusal(err) {
+		field = "refusal" // not a field: said above the form, as an alert
+	}
 	status, body := errorStatus(err)
 	v.Errors = map[string]string{field: errorText(i18n.Get(v.Lang), body)}
 	v.Values = map[string]string{"name": d.Name, "email": d.Email, "website": d.Website, "body": d.Body}
