@@ -71,7 +71,7 @@ type reportedBody struct {
 }
 
 type reportedCard struct {
-	*cardView
+	Card    *cardView
 	Reports *comment.Reported
 }
 
@@ -113,7 +113,7 @@ func (s *Server) handleReported(w http.ResponseWriter, r *http.Request, d *deskR
 	base := "/admin/sites/" + url.PathEscape(p.Site.ID) + "/"
 	b := &reportedBody{Views: s.viewTabs(base, counts.Counts, res.Count, "reported")}
 	for _, c := range res.Cards {
-		b.Cards = append(b.Cards, &reportedCard{cardView: s.cardView(d.t, p.Site, base, c.Card), Reports: c.Reports})
+		b.Cards = append(b.Cards, &reportedCard{Card: s.cardView(d.t, p.Site, base, c.Card), Reports: c.Reports})
 	}
 	if res.Next != "" {
 		b.Next = base + "reported?" + url.Values{"cursor": {res.Next}}.Encode()
@@ -394,6 +394,14 @@ type authorBody struct {
 	Form  sanctionForm
 	// Matches are the ways the author can be sanctioned by.
 	Matches []string
+}
+
+// Count returns how many of the author's comments are in a status.
+func (b *authorBody) Count(status string) int {
+	if b.V.History == nil {
+		return 0
+	}
+	return b.V.History.Counts[comment.Status(status)]
 }
 
 func (s *Server) handleAuthor(w http.ResponseWriter, r *http.Request, d *deskReq) {

@@ -11,6 +11,7 @@ import (
 
 	"parley/internal/comment"
 	"parley/internal/service"
+	"parley/internal/store"
 )
 
 type caller func(route, method, path, token string, body any, header map[string]string) (int, []byte)
@@ -162,4 +163,90 @@ func communityCalls(t *testing.T, e *env, call caller) {
 	st, b = call("/api/v1/admin/sites/{site}/alerts", "GET", "/api/v1/admin/sites/other/alerts?all=true", other, nil, nil)
 	want(200, st, b)
 	_ = http.StatusOK
+}
+
+// TestDesk_CommunityPages: every community page of the desk renders for a
+// moderator (and the admin-only one refuses them), with its data, and
+// without JavaScript its forms work.
+func TestDesk_CommunityPages(t *testing.T) {
+	e := newEnv(t)
+	svc := e.svc
+	pub := e.comments[0].ID
+	if _, err := svc.Decide(ctx, service.OperatorActor(), "news", []string{pub}, service.Approve); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.Report(ctx, service.ReportInput{SiteID: "news", CommentID: pub, Reason: "abuse", Text: "rude", IP: "192.0.2.1"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AddSanction(ctx, service.OperatorActor(), "news", service.NewSanction{Match: comment.MatchEmail, Value: "troll@example.org", Reason: "abuse"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := svc.AddNote(ctx, service.OperatorActor(), "news", pub, "", "A regular."); err != nil {
+		t.Fatal(err)
+	}
+	arts, err := svc.Articles(ctx, service.OperatorActor(), "news", service.ArticleQuery{})
+	if err != nil || len(arts.Articles) != 1 {
+		t.Fatalf("articles: %v", err)
+	}
+	thread := arts.Articles[0].Thread.ID
+	b := newBrowser(t, e.srv.URL)
+	b.logIn("mod@example.org", "moderator password")
+	for _, pw := range [][2]string{
+		{"/admin/sites/news/reported", "rude"},
+		{"/admin/sites/news/articles", "The story"},
+		{"/admin/sites/news/articles?q=nothing", "No article matches."},
+		{"/admin/sites/news/articles/" + thread, "Close comments"},
+		{"/admin/sites/news/bans", "troll@example.org"},
+		{"/admin/sites/news/authors?comment=" + pub, "A regular."},
+		{"/admin/sites/news/?status=approved", "Feature"},
+		{"/admin/sites/news/articles/" + thread, "Pinned comment"},
+		{"/admin/sites/news/reported?lang=ar", "المُبلَّغ عنها"},
+		{"/admin/sites/news/reported?lang=en", "Keep (dismiss reports)"},
+	} {
+		path, want := pw[0], pw[1]
+		resp, body := b.get(path)
+		if resp.StatusCode != 200 || !strings.Contains(body, want) {
+			t.Errorf("GET %s = %d, want %q in:\n%s", path, resp.StatusCode, want, body)
+		}
+	}
+	if resp, _ := b.get("/admin/sites/news/community"); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a moderator opens Community = %d", resp.StatusCode)
+	}
+	if resp, _ := b.get("/admin/sites/other/bans"); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("another site's bans = %d", resp.StatusCode)
+	}
+	// Without JavaScript: close the article with its form, feature a
+	// comment from its card; both are audited.
+	_, page := b.get("/admin/sites/news/articles/" + thread)
+	csrf := field(t, page, "csrf")
+	if resp, _ := b.post("/admin/sites/news/articles/"+thread, url.Values{"csrf": {csrf}, "do": {"close"}}, e.srv.URL); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("close = %d", resp.StatusCode)
+	}
+	if resp, _ := b.post("/admin/sites/news/comments/"+pub+"/feature", url.Values{"csrf": {csrf}}, e.srv.URL); resp.StatusCode != http.StatusSeeOther {
+		t.Fatalf("feature = %d", resp.StatusCode)
+	}
+	// A forged token changes nothing: the comment stays featured.
+	b.post("/admin/sites/news/comments/"+pub+"/feature", url.Values{"csrf": {"forged"}, "on": {"no"}}, e.srv.URL)
+	if c, _ := svc.Card(ctx, service.OperatorActor(), "news", pub); !c.Featured {
+		t.Fatal("a forged CSRF token was taken")
+	}
+	a, _ := svc.Article(ctx, service.OperatorActor(), "news", thread)
+	if !a.Closed {
+		t.Fatal("the article is not closed")
+	}
+	entries, _, _ := svc.AuditLog(ctx, service.OperatorActor(), "news", store.AuditFilter{ActorID: ""}, "")
+	var actions []string
+	for _, en := range entries {
+		actions = append(actions, en.Action+" by "+en.ActorName)
+	}
+	for _, want := range []string{"page.close by mod@example.org", "comment.feature by mod@example.org"} {
+		if !strings.Contains(strings.Join(actions, ", "), want) {
+			t.Errorf("audit lacks %s: %v", want, actions)
+		}
+	}
+	// A ban from the form: a bad range is refused with words, on the page.
+	resp, body := b.post("/admin/sites/news/bans", url.Values{"csrf": {csrf}, "kind": {"ban"}, "match": {"ip"}, "value": {"203.0.113.0/33"}}, e.srv.URL)
+	if resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, `class="problem" role="alert" id="ban-problem"`) || !strings.Contains(body, `value="203.0.113.0/33"`) {
+		t.Fatalf("bad ban = %d %s", resp.StatusCode, body)
+	}
 }
