@@ -256,7 +256,7 @@ func TestBrowser_SurgeHoldsAndAlerts(t *testing.T) {
 	b.do(chromedp.Evaluate[chromedp.Void](`window.__surge = null; (async () => {
 		const out = {201: 0, 202: 0, other: []};
 		for (let i = 0; i < 99; i++) {
-			const r = await fetch(`+js(s.parley.URL)+` + '/api/v1/sites/news/comments', {method: 'POST', headers: {'Content-Type': 'application/json'},
+			const r = await fetch(` + js(s.parley.URL) + ` + '/api/v1/sites/news/comments', {method: 'POST', headers: {'Content-Type': 'application/json'},
 				body: JSON.stringify({page: 'hot-take', url: location.href, name: 'Reader ' + i, email: 'reader' + i + '@example.org', body: 'My view on the decision, number ' + i})});
 			if (r.status in out) out[r.status]++; else out.other.push(r.status);
 		}
