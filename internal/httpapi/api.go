@@ -111,7 +111,7 @@ func (s *Server) handlePreflight(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE")
-	h.Set("Access-Control-Allow-Headers", "Content-Type, If-None-Match, Authorization")
+	h.Set("Access-Control-Allow-Headers", "Content-Type, If-None-Match, Authorization, Idempotency-Key")
 	h.Set("Access-Control-Max-Age", "86400")
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -243,7 +243,8 @@ func (s *Server) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 			d.PageURL = ref
 		}
 	}
-	c, err := s.svc.Post(r.Context(), d, service.Meta{IP: clientIP(r), UserAgent: r.UserAgent(), Reader: in.Reader})
+	c, err := s.svc.Post(r.Context(), d, service.Meta{IP: clientIP(r), UserAgent: r.UserAgent(), Reader: in.Reader,
+		PostKey: r.Header.Get("Idempotency-Key")})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

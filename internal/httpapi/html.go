@@ -34,6 +34,7 @@ func (s *Server) threadView(r *http.Request, site *comment.Site, t *service.Thre
 		// The answer to the form (an error, say) speaks the thread's language.
 		FormAction: base + "/sites/" + url.PathEscape(site.ID) + "/comments?" + url.Values{"lang": {lang}}.Encode(),
 		Token:      s.svc.FormToken(site.ID),
+		PostKey:    s.svc.NewPostKey(),
 		PrivacyURL: base + "/sites/" + url.PathEscape(site.ID) + "/privacy?" + url.Values{"lang": {lang}}.Encode(),
 		StyleURL:   base + s.assets.StylePath(),
 		ReplyURL: func(id string) string {
@@ -235,7 +236,8 @@ func (s *Server) handleFormPost(w http.ResponseWriter, r *http.Request) {
 	age, err := s.svc.CheckFormToken(site.ID, f.Get("token"))
 	var c *comment.Comment
 	if err == nil {
-		c, err = s.svc.Post(r.Context(), d, service.Meta{IP: clientIP(r), UserAgent: r.UserAgent(), Honeypot: f.Get("phone"), FormAge: age})
+		c, err = s.svc.Post(r.Context(), d, service.Meta{IP: clientIP(r), UserAgent: r.UserAgent(), Honeypot: f.Get("phone"), FormAge: age,
+			PostKey: f.Get("key")})
 	}
 	var ve *comment.ValidationError
 	if errors.As(err, &ve) {

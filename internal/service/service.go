@@ -39,6 +39,50 @@ type Meta struct {
 	// FormAge is how long ago the form was rendered, from its signed
 	// token; -1 when unknown.
 	FormAge time.Duration
+	// PostKey is the poster's idempotency key (the Idempotency-Key
+	// header, the plain form's key field), "" for none. Post stores a
+	// comment once per key and content: a retry gets the first answer.
+	PostKey string
+}
+
+// MaxPostKeyLen is the longest idempotency key Post takes.
+const MaxPostKeyLen = 128
+
+// checkPostKey refuses keys that are not short printable ASCII, as the
+// Idempotency-Key header is.
+func checkPostKey(k string) error {
+	if len(k) > MaxPostKeyLen {
+		return &comment.ValidationError{Field: "idempotency_key", Code: "invalid_idempotency_key", Message: "The idempotency key is too long (at most 128 characters)."}
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return &comment.ValidationError{Field: "idempotency_key", Code: "invalid_idempotency_key", Message: "The idempotency key must be printable ASCII without spaces."}
+		}
+	}
+	return nil
+}
+
+// postKey is what the store keeps for a post's idempotency key: a keyed
+// hash of the key together with what was posted. The same key with other
+// content is another post: a form that a static site baked into its page
+// hands one key to every reader, and their comments must not be taken
+// for retries of each other.
+func (s *Service) postKey(key string, c *comment.Comment, page string) string {
+	if key == "" {
+		return ""
+	}
+	return s.sign.hash("post-key", strings.Join([]string{key, c.SiteID, page, c.ParentID, c.Author.Name, c.Author.Email,
+		c.Author.Website, c.Author.Identity, c.Markdown}, "\x00"), 16)
+}
+
+// posted answers a retry of a post that was stored: the first comment,
+// with the status the poster was told then (spam is reported as held).
+func posted(c *comment.Comment) *comment.Comment {
+	out := *c
+	if out.Status != comment.StatusApproved {
+		out.Status = comment.StatusPending
+	}
+	return &out
 }
 
 // Service is the one way into Parley's data.
@@ -294,6 +338,9 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	if d.Identity == "" && site.Guests == comment.GuestsLogin {
 		return nil, comment.ErrLoginRequired
 	}
+	if err := checkPostKey(m.PostKey); err != nil {
+		return nil, err
+	}
 	d.Anonymous = site.Guests == comment.GuestsAnonymous
 	if err := d.Normalize(); err != nil {
 		return nil, err
@@ -330,6 +377,16 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	if r, ok := s.readerID(m.Reader); ok {
 		c.Reader = r
 	}
+	// A retry of a post that was stored gets the first answer, before
+	// any check: it is neither a second comment nor a duplicate.
+	if c.PostKey = s.postKey(m.PostKey, c, d.Page); c.PostKey != "" {
+		switch first, err := s.store.PostedComment(ctx, site.ID, c.PostKey); {
+		case err == nil:
+			return posted(first), nil
+		case !errors.Is(err, comment.ErrNotFound):
+			return nil, err
+		}
+	}
 	if c.ParentID != "" {
 		parent, err := s.store.Comment(ctx, c.ParentID)
 		if err != nil || parent.SiteID != site.ID || parent.Status != comment.StatusApproved {
@@ -348,6 +405,12 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	if err := s.store.CreateComment(ctx, page, c); err != nil {
 		if errors.Is(err, comment.ErrNotFound) && c.ParentID != "" {
 			return nil, comment.Invalid("parent", "The comment you are replying to no longer exists.")
+		}
+		if errors.Is(err, comment.ErrConflict) && c.PostKey != "" {
+			// The same post, sent twice at once: the other one was stored.
+			if first, ferr := s.store.PostedComment(ctx, site.ID, c.PostKey); ferr == nil {
+				return posted(first), nil
+			}
 		}
 		return nil, err
 	}
@@ -513,6 +576,13 @@ func (s *Service) Like(ctx context.Context, siteID, commentID, reader string, li
 	}
 	s.threads.invalidate(threadGenKey(c.ThreadID))
 	return n, nil
+}
+
+// NewPostKey returns a fresh idempotency key for a no-JavaScript form:
+// sending the form again (a reload, the back button) is then the same
+// post.
+func (s *Service) NewPostKey() string {
+	return b64.EncodeToString(randomBytes(16))
 }
 
 // FormToken returns the hidden token of a no-JavaScript form for a site.

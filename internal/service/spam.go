@@ -108,7 +108,7 @@ func (f *spamFilter) model(ctx context.Context, siteID string) *spam.SiteModel {
 func input(c *comment.Comment, m Meta, pageURL string) *spam.Input {
 	return &spam.Input{Body: c.Markdown, AuthorName: c.Author.Name, Email: c.Author.Email, Website: c.Author.Website,
 		IP: m.IP, UserAgent: m.UserAgent, SiteID: c.SiteID, PageURL: pageURL, Created: c.Created,
-		Honeypot: m.Honeypot, FormAge: m.FormAge}
+		Honeypot: m.Honeypot, FormAge: m.FormAge, Attempt: c.PostKey}
 }
 
 // check runs the layers. A *spam.RateLimitError is returned as is: the

@@ -255,8 +255,8 @@ type dupEntry struct {
 }
 
 type dupSighting struct {
-	at        time.Time
-	ip, email uint64
+	at                 time.Time
+	ip, email, attempt uint64
 }
 
 const maxSightings = 16
@@ -288,6 +288,10 @@ func (d *Duplicates) Observe(in *Input, now time.Time, window time.Duration) (sa
 	if e := strings.ToLower(strings.TrimSpace(in.Email)); e != "" {
 		email = maphash.String(d.seed, "email\x00"+e)
 	}
+	var attempt uint64
+	if in.Attempt != "" {
+		attempt = maphash.String(d.seed, "attempt\x00"+in.Attempt)
+	}
 
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -298,7 +302,7 @@ func (d *Duplicates) Observe(in *Input, now time.Time, window time.Duration) (sa
 	}
 	siteCount = 1
 	for _, s := range e.seen {
-		if now.Sub(s.at) > window {
+		if now.Sub(s.at) > window || attempt != 0 && s.attempt == attempt {
 			continue
 		}
 		siteCount++
@@ -310,7 +314,7 @@ func (d *Duplicates) Observe(in *Input, now time.Time, window time.Duration) (sa
 		copy(e.seen, e.seen[1:])
 		e.seen = e.seen[:maxSightings-1]
 	}
-	e.seen = append(e.seen, dupSighting{at: now, ip: ip, email: email})
+	e.seen = append(e.seen, dupSighting{at: now, ip: ip, email: email, attempt: attempt})
 	if letters < minDuplicateLetters {
 		siteCount = 0
 	}

@@ -76,10 +76,15 @@ type Comments interface {
 	// same transaction if it has none, and sets c.ThreadID. The comment is
 	// durable when CreateComment returns nil. Returns comment.ErrNotFound
 	// if c.ParentID names no comment of that thread, comment.ErrClosed if
-	// the thread is closed, and comment.ErrConflict if c.ID is taken.
+	// the thread is closed, and comment.ErrConflict if c.ID is taken or
+	// another comment of the site was stored with c.PostKey.
 	CreateComment(ctx context.Context, page comment.Page, c *comment.Comment) error
 	// Comment returns one comment. Returns comment.ErrNotFound if there is none.
 	Comment(ctx context.Context, id string) (*comment.Comment, error)
+	// PostedComment returns the comment of a site stored with this post
+	// key (comment.Comment.PostKey; PruneEvents forgets old keys).
+	// Returns comment.ErrNotFound if there is none.
+	PostedComment(ctx context.Context, siteID, postKey string) (*comment.Comment, error)
 	// ThreadComments returns the comments of a thread whose status is one
 	// of statuses, oldest first.
 	ThreadComments(ctx context.Context, threadID string, statuses ...comment.Status) ([]*comment.Comment, error)
@@ -128,7 +133,8 @@ type Events interface {
 	// from then on it hears every committed event. Listen returns only
 	// when ctx ends.
 	Listen(ctx context.Context, fn func(comment.Event), ready func())
-	// PruneEvents deletes events created before t.
+	// PruneEvents deletes events created before t, and the post keys
+	// (comment.Comment.PostKey) kept since before then.
 	PruneEvents(ctx context.Context, before time.Time) error
 }
 

@@ -102,8 +102,8 @@ function h(tag, attrs, ...kids) {
 // Everything but thread reads carries the session token, read at the call
 // (before any await), so a caller may use the old one just before
 // replacing it.
-async function api(method, path, body, lang) {
-	const k = tok(), headers = {};
+async function api(method, path, body, lang, more) {
+	const k = tok(), headers = {...more};
 	// Parley's own messages (errors the tables lack) in the section's language.
 	if (lang) headers['Accept-Language'] = lang;
 	if (k && (method != 'GET' || /\/me$/.test(path))) headers.Authorization = 'Bearer ' + k;
@@ -165,7 +165,7 @@ function mount(host) {
 }
 
 function show(host, want, base, lang, V) {
-	const ask = (m, p, b) => api(m, p, b, lang);
+	const ask = (m, p, b, more) => api(m, p, b, lang, more);
 	const ds = host.dataset, site = ds.site, S = encodeURIComponent(site);
 	const pre = host.querySelector('.parley[data-page]');
 	const canon = D.querySelector('link[rel=canonical]');
@@ -208,7 +208,7 @@ function show(host, want, base, lang, V) {
 
 	let sort = SORTS.includes(ds.sort) ? ds.sort : 'oldest';
 	let comments = [], shown = 0, total = 0, maxDepth = 5, closed = false;
-	let parent = '', parentLi = null, busy = false, loaded = false, editWindow = 0, es;
+	let parent = '', parentLi = null, busy = false, loaded = false, editWindow = 0, es, postKey = '';
 	// The logged-in reader (null for a guest), the site's log-in settings,
 	// whether Change is open, and the log-in window being waited for.
 	let user = tok() && load(UK), L = {providers: []}, open, popup, poll;
@@ -663,10 +663,23 @@ function show(host, want, base, lang, V) {
 		if (missing.length) return showErrors(missing.map(k => ({field: k, code: 'missing_' + k})));
 		busy = submit.disabled = true;
 		submit.textContent = t('form.posting');
+		// One idempotency key per comment, kept until it is posted: a
+		// post sent again after a network failure (below, or by the
+		// reader's Retry) is stored once.
+		postKey = postKey || [...crypto.getRandomValues(new Uint8Array(16))].map(b => b.toString(16).padStart(2, '0')).join('');
 		try {
 			// A logged-in reader's name and email come from the session
 			// (an email log-in's address only).
-			const c = await ask('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && {name: v.name, email: v.email, website: v.website}});
+			const send = async () => ask('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && {name: v.name, email: v.email, website: v.website}}, {'Idempotency-Key': postKey});
+			let c;
+			for (let i = 1; !c; i++) {
+				try { c = await send() }
+				catch (e) {
+					if (e.status && e.status != 503 || i == 3) throw e;
+					await new Promise(r => setTimeout(r, 1500 * i));
+				}
+			}
+			postKey = '';
 			c.pending = c.status == 'pending';
 			remember(c.id, F.body.value);
 			unreply();

@@ -155,6 +155,13 @@ func (s *Store) CreateComment(ctx context.Context, page comment.Page, c *comment
 		if _, err = tx.ExecContext(ctx, insertComment, commentValues(c)...); err != nil {
 			return err
 		}
+		if c.PostKey != "" {
+			// A second post with the key hits the primary key: a conflict.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO post_keys (site_id, key, comment_id, created) VALUES ($1, $2, $3, $4)`,
+				c.SiteID, c.PostKey, c.ID, c.Created.UnixNano()); err != nil {
+				return err
+			}
+		}
 		if c.Status != comment.StatusApproved {
 			return nil
 		}
@@ -165,6 +172,13 @@ func (s *Store) CreateComment(ctx context.Context, page comment.Page, c *comment
 // Comment returns one comment.
 func (s *Store) Comment(ctx context.Context, id string) (*comment.Comment, error) {
 	c, err := scanComment(s.d.Read.QueryRowContext(ctx, `SELECT `+commentColumns+` FROM comments WHERE id = $1`, id))
+	return c, s.read(err)
+}
+
+// PostedComment returns the comment stored with a post key.
+func (s *Store) PostedComment(ctx context.Context, siteID, postKey string) (*comment.Comment, error) {
+	c, err := scanComment(s.d.Read.QueryRowContext(ctx, `SELECT `+commentColumns+` FROM comments
+		WHERE id = (SELECT comment_id FROM post_keys WHERE site_id = $1 AND key = $2)`, siteID, postKey))
 	return c, s.read(err)
 }
 

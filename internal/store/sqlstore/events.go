@@ -66,10 +66,13 @@ func (s *Store) LastEvent(ctx context.Context, threadID string) (int64, error) {
 	return id.Int64, s.read(err)
 }
 
-// PruneEvents deletes events created before t.
+// PruneEvents deletes events and post keys created before t.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) error {
 	return s.d.Write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM events WHERE created < $1`, before.UnixNano())
+		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE created < $1`, before.UnixNano()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM post_keys WHERE created < $1`, before.UnixNano())
 		return err
 	})
 }

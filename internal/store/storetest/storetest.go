@@ -41,6 +41,8 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"likes", testLikes},
 		{"secret", testSecret},
 		{"concurrent posting", testConcurrentPosting},
+		{"posters hanging up", testPostersHangingUp},
+		{"post keys", testPostKeys},
 		{"not found", testNotFound},
 		{"events", testEvents},
 		{"list comments", testListComments},
