@@ -46,9 +46,19 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, comment.Missing("page", "Say which page's comments you want (the page parameter)."))
 		return
 	}
-	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
-	if id, err := strconv.ParseInt(r.Header.Get("Last-Event-ID"), 10, 64); err == nil {
-		after = id
+	// Where to resume: the browser's Last-Event-ID on a reconnection,
+	// else ?after= (the thread's last_event), else the start.
+	from := q.Get("after")
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		from = id
+	}
+	after := int64(0)
+	if from != "" {
+		var err error
+		if after, err = strconv.ParseInt(from, 10, 64); err != nil || after < 0 {
+			s.writeError(w, r, &comment.ValidationError{Field: "after", Code: "invalid_after", Message: "after (or Last-Event-ID) must be an event id: a whole number."})
+			return
+		}
 	}
 	if s.streams.open.Add(1) > maxStreams {
 		s.streams.open.Add(-1)

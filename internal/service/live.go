@@ -68,6 +68,9 @@ func (s *Service) Subscribe(siteID, key string) (<-chan comment.Event, func()) {
 // Events returns the changes to a page's thread after an event ID, for a
 // reader resuming a live connection.
 func (s *Service) Events(ctx context.Context, siteID, key string, after int64) ([]comment.Event, error) {
+	if err := comment.CheckPageKey(PageKey(key)); err != nil {
+		return nil, err
+	}
 	th, err := s.store.Thread(ctx, siteID, PageKey(key))
 	if err != nil {
 		if err == comment.ErrNotFound {
@@ -80,6 +83,9 @@ func (s *Service) Events(ctx context.Context, siteID, key string, after int64) (
 
 // Comment returns one visible comment of a site.
 func (s *Service) Comment(ctx context.Context, siteID, id string) (*comment.Comment, error) {
+	if err := comment.CheckID(id); err != nil {
+		return nil, err
+	}
 	c, err := s.store.Comment(ctx, id)
 	if err != nil {
 		return nil, err

@@ -174,6 +174,9 @@ func (s *Service) Ping(ctx context.Context) error {
 
 // Site returns a site by id. Returns comment.ErrNotFound if there is none.
 func (s *Service) Site(ctx context.Context, id string) (*comment.Site, error) {
+	if !validSiteID(id) {
+		return nil, &comment.ValidationError{Field: "site", Code: "invalid_site", Message: "A site id is 1 to 64 letters, digits, '-' or '_'."}
+	}
 	if v, ok := s.sites.Load(id); ok && s.now().Before(v.(cachedSite).expires) {
 		return v.(cachedSite).site, nil
 	}
@@ -388,6 +391,9 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 		}
 	}
 	if c.ParentID != "" {
+		if comment.CheckID(c.ParentID) != nil {
+			return nil, comment.Invalid("parent", "The comment you are replying to no longer exists.")
+		}
 		parent, err := s.store.Comment(ctx, c.ParentID)
 		if err != nil || parent.SiteID != site.ID || parent.Status != comment.StatusApproved {
 			return nil, comment.Invalid("parent", "The comment you are replying to no longer exists.")
@@ -514,6 +520,9 @@ func (s *Service) Counts(ctx context.Context, siteID string, keys []string) (map
 	clean := make([]string, len(keys))
 	for i, k := range keys {
 		clean[i] = PageKey(k)
+		if err := comment.CheckPageKey(clean[i]); err != nil {
+			return nil, err
+		}
 	}
 	counts, err := s.store.Counts(ctx, siteID, clean)
 	if err != nil {
@@ -551,11 +560,11 @@ func (s *Service) Like(ctx context.Context, siteID, commentID, reader string, li
 	if !ok {
 		return 0, comment.Invalid("reader", "Your browser's reader token is missing or invalid; reload the page.")
 	}
-	c, err := s.store.Comment(ctx, commentID)
+	c, err := s.Comment(ctx, siteID, commentID)
 	if err != nil {
 		return 0, err
 	}
-	if c.SiteID != siteID || c.Status != comment.StatusApproved {
+	if c.Status != comment.StatusApproved {
 		return 0, comment.ErrNotFound
 	}
 	var n int

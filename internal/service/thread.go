@@ -46,6 +46,9 @@ func (s *Service) Thread(ctx context.Context, siteID, key string, order comment.
 	if key == "" {
 		return nil, comment.Missing("page", "Say which page's comments you want (the page parameter).")
 	}
+	if err := comment.CheckPageKey(key); err != nil {
+		return nil, err
+	}
 	ck := cacheKey{site: siteID, key: key, sort: order}
 	if t, ok := s.threads.get(ck); ok {
 		return t, nil
