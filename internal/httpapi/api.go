@@ -445,7 +445,7 @@ func (s *Server) handleEditComment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	c, err := s.svc.Edit(r.Context(), site.ID, r.PathValue("id"), in.Reader, in.Body)
+	c, err := s.svc.Edit(r.Context(), site.ID, r.PathValue("id"), in.Body, service.Meta{IP: clientIP(r), UserAgent: r.UserAgent(), Reader: in.Reader})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -75,15 +75,7 @@ func (s *Service) postKey(key string, c *comment.Comment, page string) string {
 		c.Author.Website, c.Author.Identity, c.Markdown}, "\x00"), 16)
 }
 
-// posted answers a retry of a post that was stored: the first comment,
-// with the status the poster was told then (spam is reported as held).
-func posted(c *comment.Comment) *comment.Comment {
-	out := *c
-	if out.Status != comment.StatusApproved {
-		out.Status = comment.StatusPending
-	}
-	return &out
-}
+
 
 // Service is the one way into Parley's data.
 type Service struct {
@@ -385,7 +377,7 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	if c.PostKey = s.postKey(m.PostKey, c, d.Page); c.PostKey != "" {
 		switch first, err := s.store.PostedComment(ctx, site.ID, c.PostKey); {
 		case err == nil:
-			return posted(first), nil
+			return reported(first), nil
 		case !errors.Is(err, comment.ErrNotFound):
 			return nil, err
 		}
@@ -415,7 +407,7 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 		if errors.Is(err, comment.ErrConflict) && c.PostKey != "" {
 			// The same post, sent twice at once: the other one was stored.
 			if first, ferr := s.store.PostedComment(ctx, site.ID, c.PostKey); ferr == nil {
-				return posted(first), nil
+				return reported(first), nil
 			}
 		}
 		return nil, err

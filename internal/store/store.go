@@ -93,6 +93,12 @@ type Comments interface {
 	// EditComment replaces a comment's text and sets its Edited time.
 	// Returns comment.ErrNotFound if there is no such comment.
 	EditComment(ctx context.Context, id, markdown, html string, edited time.Time) error
+	// ReviseComment stores an author's edit: c's Markdown, HTML, Edited,
+	// Status and Verdict replace the stored ones in one transaction, so an
+	// edit held for moderation is never published, not even for a moment.
+	// Readers are told (an update, or a removal when it is no longer
+	// approved). Returns comment.ErrNotFound if there is no such comment.
+	ReviseComment(ctx context.Context, c *comment.Comment) error
 	// SetStatus moves a comment to another state.
 	// Returns comment.ErrNotFound if there is no such comment.
 	SetStatus(ctx context.Context, id string, s comment.Status) error

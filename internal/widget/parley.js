@@ -371,6 +371,13 @@ function show(host, want, base, lang, V) {
 					const r = await ask('PATCH', SP + '/comments/' + encodeURIComponent(c.id), {reader: await reader(), body: ta.value});
 					remember(c.id, ta.value);
 					done();
+					// An edit held for moderation stays on show to its
+					// author, as a held new comment does.
+					r.pending = r.status == 'pending';
+					if (r.pending) {
+						li.classList.add('parley-pending');
+						save(heldKey, [...list(heldKey).filter(x => x && x.c && x.c.id != r.id), {t: Date.now(), c: r}]);
+					}
 					update(li, r);
 					li.firstChild.tabIndex = -1;
 					li.firstChild.focus();

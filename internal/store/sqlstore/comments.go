@@ -248,6 +248,29 @@ func (s *Store) EditComment(ctx context.Context, id, markdown, html string, edit
 	})
 }
 
+// ReviseComment stores an author's edit, text and judgement together.
+func (s *Store) ReviseComment(ctx context.Context, c *comment.Comment) error {
+	return s.change(ctx, func(tx *changeTx) error {
+		var old string
+		if err := tx.QueryRowContext(ctx, `SELECT status FROM comments WHERE id = $1`+s.d.ForUpdate, c.ID).Scan(&old); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE comments SET markdown = $1, html = $2, edited = $3, status = $4,
+			verdict_layer = $5, verdict_score = $6, verdict_reason = $7 WHERE id = $8`,
+			c.Markdown, c.HTML, c.Edited.UnixNano(), string(c.Status), c.Verdict.Layer, c.Verdict.Score, c.Verdict.Reason, c.ID); err != nil {
+			return err
+		}
+		kind := visibilityChange(comment.Status(old), c.Status)
+		if kind == "" && c.Status == comment.StatusApproved {
+			kind = comment.EventUpdate
+		}
+		if kind == "" {
+			return nil
+		}
+		return tx.commentEvent(c.ID, kind)
+	})
+}
+
 // SetStatus moves a comment to another state.
 func (s *Store) SetStatus(ctx context.Context, id string, st comment.Status) error {
 	return s.change(ctx, func(tx *changeTx) error {

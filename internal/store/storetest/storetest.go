@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"events", testEvents},
 		{"list comments", testListComments},
 		{"edit comment", testEditComment},
+		{"revise comment", testReviseComment},
 		{"spam model", testSpamModel},
 		{"api keys", testAPIKeys},
 		{"import", testImport},
