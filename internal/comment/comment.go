@@ -221,6 +221,12 @@ const (
 	EventReset EventKind = "reset"
 )
 
+// EventLikes means a comment's like count changed. It is announced to
+// every instance but not kept in the change log (its ID is 0): open pages
+// get the count live, coalesced, and a page that reconnects reads it with
+// the thread.
+const EventLikes EventKind = "likes"
+
 // Event is one committed change, in the order of its ID within a thread.
 type Event struct {
 	ID        int64

@@ -326,7 +326,7 @@ func (s *Server) handleLike(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	like := r.Method == http.MethodPost
-	n, err := s.svc.Like(r.Context(), site.ID, r.PathValue("id"), in.Reader, like)
+	n, err := s.svc.Like(r.Context(), site.ID, r.PathValue("id"), like, service.Meta{IP: clientIP(r), Reader: in.Reader})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

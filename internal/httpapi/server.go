@@ -165,6 +165,8 @@ func errorStatus(err error) (int, errorBody) {
 	var mbe *http.MaxBytesError
 	var rl *spam.RateLimitError
 	switch {
+	case errors.As(err, &rl) && strings.HasPrefix(rl.Key, service.LikeLimitKey):
+		return http.StatusTooManyRequests, errorBody{Code: "too_many_likes", Message: "You are liking comments too quickly. Please wait a moment and try again."}
 	case errors.As(err, &rl):
 		return http.StatusTooManyRequests, errorBody{Code: "rate_limited", Message: "You are commenting too quickly. Please wait a moment and try again."}
 	case errors.Is(err, comment.ErrLoginRequired):

@@ -18,6 +18,7 @@ import (
 	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/markup"
+	"parley/internal/spam"
 	"parley/internal/store"
 )
 
@@ -75,8 +76,6 @@ func (s *Service) postKey(key string, c *comment.Comment, page string) string {
 		c.Author.Website, c.Author.Identity, c.Markdown}, "\x00"), 16)
 }
 
-
-
 // Service is the one way into Parley's data.
 type Service struct {
 	store    store.Store
@@ -94,6 +93,11 @@ type Service struct {
 	sites   sync.Map // site id -> cachedSite; sites change rarely and are read on every request
 	threads *threadCache
 	live    liveHub
+	likes   likeCoalescer
+	// likeLimits and likeBuckets bound how often one client and one
+	// reader may like.
+	likeLimits  LikeLimits
+	likeBuckets *spam.RateLimiter
 }
 
 // Options configure a Service.
@@ -112,7 +116,25 @@ type Options struct {
 	// (package gravatar). Their avatar is then served from the store,
 	// falling back to the identicon.
 	Pictures Pictures
-	Now      func() time.Time // for tests; time.Now by default
+	// Likes bounds likes per client and per reader; nil means
+	// DefaultLikeLimits.
+	Likes *LikeLimits
+	Now   func() time.Time // for tests; time.Now by default
+}
+
+// LikeLimits bound likes (and unlikes): a token bucket per client
+// address (an IPv6 client's /64) and one per reader token. A zero Limit
+// turns one off.
+type LikeLimits struct {
+	PerIP, PerReader spam.Limit
+}
+
+// DefaultLikeLimits are generous for people (an office behind one
+// address, a reader going through a thread) and stop a client that
+// likes and unlikes hundreds of times a second.
+var DefaultLikeLimits = LikeLimits{
+	PerIP:     spam.Limit{Burst: 60, Every: time.Second},
+	PerReader: spam.Limit{Burst: 20, Every: 3 * time.Second},
 }
 
 // Pictures looks for readers' pictures in the background.
@@ -133,6 +155,18 @@ func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.likes = likeCoalescer{every: LikeInterval, flush: s.likesChanged}
+	s.likeLimits = DefaultLikeLimits
+	if opt.Likes != nil {
+		s.likeLimits = *opt.Likes
+	}
+	// Like limits live where the comment rate limits do (shared by every
+	// instance on PostgreSQL), or in memory.
+	var buckets spam.BucketStore = spam.NewMemoryBuckets(100_000)
+	if opt.Spam != nil && opt.Spam.Buckets != nil {
+		buckets = opt.Spam.Buckets
+	}
+	s.likeBuckets = spam.NewRateLimiter(buckets, s.sign.mac("like-limit"))
 	if opt.Spam != nil {
 		if s.spam, err = newSpamFilter(s, *opt.Spam); err != nil {
 			return nil, fmt.Errorf("spam filter: %w", err)
@@ -546,11 +580,26 @@ func (s *Service) readerID(tok string) (string, bool) {
 	return s.sign.hash("reader-id", string(p), 12), true
 }
 
-// Like records a reader's like and returns the comment's new count.
-func (s *Service) Like(ctx context.Context, siteID, commentID, reader string, like bool) (int, error) {
-	rid, ok := s.readerID(reader)
+// Like records a reader's like (or, with like false, takes it back) and
+// returns the comment's new count. m.Reader is the reader's token; a
+// client (m.IP) or reader liking too often gets a *spam.RateLimitError.
+func (s *Service) Like(ctx context.Context, siteID, commentID string, like bool, m Meta) (int, error) {
+	rid, ok := s.readerID(m.Reader)
 	if !ok {
 		return 0, comment.Invalid("reader", "Your browser's reader token is missing or invalid; reload the page.")
+	}
+	// The reader's bucket first: a reader over its limit does not use up
+	// the allowance of everyone else behind the same address.
+	now := s.now()
+	if s.likeLimits.PerReader.Burst > 0 {
+		if err := s.likeBuckets.Take(ctx, LikeLimitKey+"-reader", rid, s.likeLimits.PerReader, now); err != nil {
+			return 0, err
+		}
+	}
+	if m.IP != "" && s.likeLimits.PerIP.Burst > 0 {
+		if err := s.likeBuckets.Take(ctx, LikeLimitKey+"-ip", spam.ClientKey(m.IP), s.likeLimits.PerIP, now); err != nil {
+			return 0, err
+		}
 	}
 	c, err := s.Comment(ctx, siteID, commentID)
 	if err != nil {
@@ -575,9 +624,15 @@ func (s *Service) Like(ctx context.Context, siteID, commentID, reader string, li
 	if err != nil {
 		return 0, err
 	}
+	// This instance never serves its own write stale; other instances and
+	// open pages hear of it through the coalesced EventLikes.
 	s.threads.invalidate(threadGenKey(c.ThreadID))
 	return n, nil
 }
+
+// LikeLimitKey starts the Key of the *spam.RateLimitError a refused like
+// gets ("like-ip", "like-reader").
+const LikeLimitKey = "like"
 
 // NewPostKey returns a fresh idempotency key for a no-JavaScript form:
 // sending the form again (a reload, the back button) is then the same

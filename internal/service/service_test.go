@@ -254,7 +254,7 @@ func TestThread_CacheSeesWrites(t *testing.T) {
 		t.Fatalf("after a post the thread shows %d comments, want 1", after.Total)
 	}
 	reader := s.NewReader()
-	if n, err := s.Like(ctx, "news", c.ID, reader, true); err != nil || n != 1 {
+	if n, err := s.Like(ctx, "news", c.ID, true, Meta{Reader: reader}); err != nil || n != 1 {
 		t.Fatalf("Like = %d, %v", n, err)
 	}
 	liked, _ := s.Thread(ctx, "news", page, comment.SortTop)
@@ -262,16 +262,16 @@ func TestThread_CacheSeesWrites(t *testing.T) {
 		t.Fatalf("after a like the thread shows %d likes, want 1", liked.Comments[0].Likes)
 	}
 	// One like per reader; liking again changes nothing.
-	if n, _ := s.Like(ctx, "news", c.ID, reader, true); n != 1 {
+	if n, _ := s.Like(ctx, "news", c.ID, true, Meta{Reader: reader}); n != 1 {
 		t.Fatalf("second like by the same reader gave %d", n)
 	}
-	if n, _ := s.Like(ctx, "news", c.ID, s.NewReader(), true); n != 2 {
+	if n, _ := s.Like(ctx, "news", c.ID, true, Meta{Reader: s.NewReader()}); n != 2 {
 		t.Fatalf("like by another reader gave %d, want 2", n)
 	}
-	if _, err := s.Like(ctx, "news", c.ID, "forged.token", true); err == nil {
+	if _, err := s.Like(ctx, "news", c.ID, true, Meta{Reader: "forged.token"}); err == nil {
 		t.Fatal("forged reader token accepted")
 	}
-	if n, _ := s.Like(ctx, "news", c.ID, reader, false); n != 1 {
+	if n, _ := s.Like(ctx, "news", c.ID, false, Meta{Reader: reader}); n != 1 {
 		t.Fatalf("unlike gave %d, want 1", n)
 	}
 }

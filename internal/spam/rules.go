@@ -283,7 +283,7 @@ func (d *Duplicates) Observe(in *Input, now time.Time, window time.Duration) (sa
 	key := h.Sum64()
 	var ip, email uint64
 	if in.IP != "" {
-		ip = maphash.String(d.seed, "ip\x00"+ipKey(in.IP))
+		ip = maphash.String(d.seed, "ip\x00"+ClientKey(in.IP))
 	}
 	if e := strings.ToLower(strings.TrimSpace(in.Email)); e != "" {
 		email = maphash.String(d.seed, "email\x00"+e)

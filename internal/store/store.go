@@ -116,7 +116,8 @@ type Comments interface {
 // Likes keeps readers' likes of comments.
 type Likes interface {
 	// Like records one like of a comment by a reader and returns the new
-	// count. Returns comment.ErrConflict if the reader already liked it and
+	// count; listeners hear comment.EventLikes. Returns
+	// comment.ErrConflict if the reader already liked it and
 	// comment.ErrNotFound if there is no such comment.
 	Like(ctx context.Context, commentID, reader string) (int, error)
 	// Unlike takes a reader's like back and returns the new count.
@@ -128,7 +129,9 @@ type Likes interface {
 type Events interface {
 	// Events returns up to limit events of a thread with IDs above after,
 	// in ID order. Writes that change what readers see (a comment becoming
-	// visible or invisible, likes) record events in the same transaction.
+	// visible or invisible, an edit) record events in the same
+	// transaction. Likes are announced to listeners (comment.EventLikes)
+	// but not recorded.
 	Events(ctx context.Context, threadID string, after int64, limit int) ([]comment.Event, error)
 	// LastEvent returns the ID of a thread's latest event, 0 if none.
 	LastEvent(ctx context.Context, threadID string) (int64, error)

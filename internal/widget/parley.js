@@ -376,7 +376,7 @@ function show(host, want, base, lang, V) {
 					r.pending = r.status == 'pending';
 					if (r.pending) {
 						li.classList.add('parley-pending');
-						save(heldKey, [...list(heldKey).filter(x => x && x.c && x.c.id != r.id), {t: Date.now(), c: r}]);
+						save(heldKey, [...list(heldKey).filter(x => x.c && x.c.id != r.id), {t: Date.now(), c: r}]);
 					}
 					update(li, r);
 					li.firstChild.tabIndex = -1;
@@ -673,18 +673,15 @@ function show(host, want, base, lang, V) {
 		// One idempotency key per comment, kept until it is posted: a
 		// post sent again after a network failure (below, or by the
 		// reader's Retry) is stored once.
-		postKey = postKey || [...crypto.getRandomValues(new Uint8Array(16))].map(b => b.toString(16).padStart(2, '0')).join('');
+		postKey = postKey || [...crypto.getRandomValues(new Uint32Array(4))].map(n => n.toString(36)).join('');
 		try {
 			// A logged-in reader's name and email come from the session
 			// (an email log-in's address only).
 			const send = async () => ask('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && {name: v.name, email: v.email, website: v.website}}, {'Idempotency-Key': postKey});
-			let c;
-			for (let i = 1; !c; i++) {
-				try { c = await send() }
-				catch (e) {
-					if (e.status && e.status != 503 || i == 3) throw e;
-					await new Promise(r => setTimeout(r, 1500 * i));
-				}
+			let c, i = 0;
+			while (!c) try { c = await send() } catch (e) {
+				if (e.status && e.status != 503 || ++i > 2) throw e;
+				await new Promise(r => setTimeout(r, 1500 * i));
 			}
 			postKey = '';
 			c.pending = c.status == 'pending';

@@ -359,7 +359,7 @@ func (s *Store) Like(ctx context.Context, commentID, reader string) (int, error)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO likes (comment_id, reader, created) VALUES ($1, $2, $3)`, commentID, reader, s.now().UnixNano()); err != nil {
 			return err
 		}
-		if err := tx.commentEvent(commentID, comment.EventUpdate); err != nil {
+		if err := tx.likesChanged(commentID); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT likes FROM comments WHERE id = $1`, commentID).Scan(&n)
@@ -381,7 +381,7 @@ func (s *Store) Unlike(ctx context.Context, commentID, reader string) (int, erro
 		if _, err := tx.ExecContext(ctx, `UPDATE comments SET likes = likes - 1 WHERE id = $1`, commentID); err != nil {
 			return err
 		}
-		if err := tx.commentEvent(commentID, comment.EventUpdate); err != nil {
+		if err := tx.likesChanged(commentID); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT likes FROM comments WHERE id = $1`, commentID).Scan(&n)
