@@ -145,6 +145,11 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 // misses this change, not the ones after it.
 func (s *Server) liveFrame(base string, ch *service.Change) []byte {
 	if ch.Kind == comment.EventReset {
+		// With an id (a reader too far behind in the change log), the
+		// reloaded thread covers everything up to it: resume from there.
+		if ch.ID > 0 {
+			return fmt.Appendf(nil, "id: %d\nevent: reset\ndata: {}\n\n", ch.ID)
+		}
 		return []byte("event: reset\ndata: {}\n\n")
 	}
 	out := liveEvent{Kind: ch.Kind, ID: ch.CommentID}

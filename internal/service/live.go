@@ -131,8 +131,15 @@ func (s *Service) Subscribe(siteID, key string) (<-chan *Change, func()) {
 	return s.live.subscribe(pageRef{siteID, PageKey(key)})
 }
 
+// MaxBacklog is how many changes a reader resuming a live connection is
+// sent; one further behind is sent a reset instead.
+const MaxBacklog = 500
+
 // Events returns the changes to a page's thread after an event ID, for a
-// reader resuming a live connection.
+// reader resuming a live connection. A reader more than MaxBacklog
+// changes behind gets one change of kind comment.EventReset instead,
+// whose ID is the thread's latest: it must reload the thread, and
+// resumes from there.
 func (s *Service) Events(ctx context.Context, siteID, key string, after int64) ([]*Change, error) {
 	if err := comment.CheckPageKey(PageKey(key)); err != nil {
 		return nil, err
@@ -144,9 +151,16 @@ func (s *Service) Events(ctx context.Context, siteID, key string, after int64) (
 		}
 		return nil, err
 	}
-	evs, err := s.store.Events(ctx, th.ID, after, 500)
+	evs, err := s.store.Events(ctx, th.ID, after, MaxBacklog+1)
 	if err != nil {
 		return nil, err
+	}
+	if len(evs) > MaxBacklog {
+		last, err := s.store.LastEvent(ctx, th.ID)
+		if err != nil {
+			return nil, err
+		}
+		return []*Change{s.change(comment.Event{ID: last, SiteID: siteID, ThreadID: th.ID, PageKey: th.Key, Kind: comment.EventReset})}, nil
 	}
 	out := make([]*Change, len(evs))
 	for i, ev := range evs {

@@ -424,7 +424,8 @@ function show(host, want, base, lang, V) {
 			else if (d.kind == 'update' && (li = find(d.id))) update(li, d.comment);
 			else if (d.kind == 'remove') drop(d.id);
 		});
-		es.addEventListener('reset', refresh);
+		// Changes were missed: reload the thread, then follow it anew.
+		es.addEventListener('reset', () => { es.close(); es = null; refresh() });
 	}
 
 	function like(c) {
@@ -756,9 +757,9 @@ function show(host, want, base, lang, V) {
 		}
 		// Only the first render follows #comment-ID; later ones (a new sort)
 		// leave focus where the reader is.
+		live(d.last_event);
 		if (!loaded) {
 			go(location.hash);
-			live(d.last_event);
 			if (ret) {
 				respond.scrollIntoView({block: 'center'});
 				if (user) F.body.focus({preventScroll: true});
