@@ -154,7 +154,7 @@ func (s *Server) handleListComments(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	t, err := s.svc.Thread(r.Context(), site.ID, q.Get("page"), order)
+	t, err := s.thread(r, site, q.Get("page"), order)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -281,6 +281,12 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 func (s *Server) handleCounts(w http.ResponseWriter, r *http.Request) {
 	site := s.site(w, r)
 	if site == nil {
+		return
+	}
+	// Counts are read from the database every time: each request costs
+	// the client a token of its read budget.
+	if err := s.spendRead(r); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	counts, err := s.svc.Counts(r.Context(), site.ID, r.URL.Query()["page"])

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"parley/internal/loadgen"
+	"parley/internal/service"
 )
 
 // Flood benchmarks: what one abusive client costs everyone else. Each
@@ -174,5 +175,8 @@ func BenchmarkReadFlood(b *testing.B) {
 
 type floodServer struct{ *testServer }
 
-// newFloodServer is the test server the flood benchmarks run against.
-func newFloodServer(b *testing.B) floodServer { return floodServer{newTestServer(b)} }
+// newFloodServer is the test server the flood benchmarks run against,
+// taking as many streams from one address as the benchmark opens.
+func newFloodServer(b *testing.B) floodServer {
+	return floodServer{newTestServerOn(b, openSQLite(b), service.Options{}, Config{StreamsPerClient: 1000})}
+}

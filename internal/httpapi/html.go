@@ -149,7 +149,7 @@ func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) (*comment.Si
 		s.writeHTMLError(w, r, err)
 		return nil, nil
 	}
-	t, err := s.svc.Thread(r.Context(), site.ID, q.Get("page"), order)
+	t, err := s.thread(r, site, q.Get("page"), order)
 	if err != nil {
 		s.writeHTMLError(w, r, err)
 		return nil, nil

@@ -34,11 +34,17 @@ func newTestServer(tb testing.TB) *testServer {
 // newTestServerWith is newTestServer with service options (the spam defence).
 func newTestServerWith(tb testing.TB, opt service.Options) *testServer {
 	tb.Helper()
+	return newTestServerOn(tb, openSQLite(tb), opt, Config{})
+}
+
+// openSQLite opens a migrated SQLite store in a temporary directory.
+func openSQLite(tb testing.TB) *sqlite.DB {
+	tb.Helper()
 	st, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "h.db"), sqlite.Options{Migrate: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	return newTestServerOn(tb, st, opt)
+	return st
 }
 
 // do sends a request and returns the response with its body read.

@@ -21,8 +21,9 @@ import (
 	"parley/internal/widget"
 )
 
-// newTestServerOn is newTestServer over a store of the caller's choosing.
-func newTestServerOn(tb testing.TB, st store.Store, opt service.Options) *testServer {
+// newTestServerOn is newTestServer over a store, with service options
+// and server configuration of the caller's choosing.
+func newTestServerOn(tb testing.TB, st store.Store, opt service.Options, cfg Config) *testServer {
 	tb.Helper()
 	ctx := context.Background()
 	svc, err := service.New(ctx, st, opt)
@@ -38,7 +39,7 @@ func newTestServerOn(tb testing.TB, st store.Store, opt service.Options) *testSe
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	go svc.Run(runCtx)
-	api := New(svc, assets, nil, Config{})
+	api := New(svc, assets, nil, cfg)
 	srv := httptest.NewServer(api.Handler())
 	tb.Cleanup(func() { api.StopStreams(); srv.Close(); stop(); st.Close() })
 	return &testServer{srv, svc}
@@ -81,7 +82,9 @@ func TestIdentifiers_RefusedAtTheEdge(t *testing.T) {
 		open func(t *testing.T) *testServer
 	}{
 		{"sqlite", func(t *testing.T) *testServer { return newTestServer(t) }},
-		{"postgres", func(t *testing.T) *testServer { return newTestServerOn(t, openPostgres(t), service.Options{}) }},
+		{"postgres", func(t *testing.T) *testServer {
+			return newTestServerOn(t, openPostgres(t), service.Options{}, Config{})
+		}},
 	} {
 		t.Run(db.name, func(t *testing.T) {
 			ts := db.open(t)

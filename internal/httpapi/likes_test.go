@@ -3,7 +3,6 @@ package httpapi
 import (
 	"context"
 	"net/http"
-	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -12,7 +11,6 @@ import (
 	"parley/internal/comment"
 	"parley/internal/service"
 	"parley/internal/store"
-	"parley/internal/store/sqlite"
 )
 
 // TestLikes_Limited: one reader, or one client minting reader after
@@ -108,12 +106,8 @@ func (s *countingStore) Comment(ctx context.Context, id string) (*comment.Commen
 // TestLive_FanOutReadsOnce: a new comment reaches 40 open pages with one
 // read of it from the store, not one per page.
 func TestLive_FanOutReadsOnce(t *testing.T) {
-	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "f.db"), sqlite.Options{Migrate: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cs := &countingStore{Store: st}
-	ts := newTestServerOn(t, cs, service.Options{})
+	cs := &countingStore{Store: openSQLite(t)}
+	ts := newTestServerOn(t, cs, service.Options{}, Config{})
 	page := origin + "/crowded"
 	const pages = 40
 	streams := make([]<-chan sseEvent, pages)

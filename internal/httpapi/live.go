@@ -70,6 +70,12 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.streams.open.Add(-1)
+	done, err := s.openStream(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer done()
 
 	// Subscribe before reading the backlog, so nothing falls in between.
 	events, cancel := s.svc.Subscribe(site.ID, key)

@@ -85,6 +85,13 @@ func (s *Service) Thread(ctx context.Context, siteID, key string, order comment.
 	return t, nil
 }
 
+// CachedThread returns the thread of a page if this instance holds it in
+// memory, reading nothing: a caller can then tell a free read from one
+// that costs a trip to the database.
+func (s *Service) CachedThread(siteID, key string, order comment.Sort) (*Thread, bool) {
+	return s.threads.get(cacheKey{site: siteID, key: PageKey(key), sort: order})
+}
+
 // buildTree arranges comments (oldest first) into top-level nodes in the
 // requested order, with replies oldest first. Replies deeper than maxDepth
 // are attached at the last level with InReplyTo set. A reply whose parent
