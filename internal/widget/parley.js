@@ -372,11 +372,13 @@ function show(host, want, base, lang, V) {
 					remember(c.id, ta.value);
 					done();
 					// An edit held for moderation stays on show to its
-					// author, as a held new comment does.
+					// author, as a held new comment does (the live removal
+					// may have taken it off the page already).
 					r.pending = r.status == 'pending';
 					if (r.pending) {
-						li.classList.add('parley-pending');
 						save(heldKey, [...list(heldKey).filter(x => x.c && x.c.id != r.id), {t: Date.now(), c: r}]);
+						li = li.isConnected ? li : insert(r);
+						li.classList.add('parley-pending');
 					}
 					update(li, r);
 					li.firstChild.tabIndex = -1;
