@@ -125,8 +125,8 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("backup", stderr)
 	dbo := dbOptions{}
 	addDBFlags(fs, &dbo)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usageError{"backup needs the file to write: parley backup [--db DSN] FILE"}

@@ -5,8 +5,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -25,7 +23,6 @@ import (
 	"time"
 
 	"parley/internal/akismet"
-	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/gravatar"
 	"parley/internal/httpapi"
@@ -35,6 +32,7 @@ import (
 	"parley/internal/store"
 	"parley/internal/store/postgres"
 	"parley/internal/store/sqlite"
+	"parley/internal/web"
 	"parley/internal/widget"
 )
 
@@ -62,31 +60,66 @@ func (e usageError) Error() string { return e.msg }
 const usage = `Parley, a self-hosted comment system.
 
 Usage:
-  parley serve [--addr HOST:PORT] [--db DSN] [--demo] [--public-url URL] [--login-config FILE] [--gravatar URL]
-  parley site add --id ID --name NAME --origin URL [--origin URL...] [--moderation none|all|first] [--max-depth N] [--edit-window 15m]
-                  [--guests anonymous|name_email|login] [--providers all|none|ID,ID...]
+  parley serve [--addr HOST:PORT] [--db DSN] [--demo] [--public-url URL] [--migrate=true]
+               [--log-format text|json] [--log-level debug|info|warn|error]
+               [--login-config FILE] [--gravatar URL] [--trusted-proxy CIDR,...]
+               [--rate-limit-ip 20/15s] [--rate-limit-email 6/1m] [--min-form-age 3s] [--spam-rules FILE]
+               [--akismet-key KEY --akismet-blog URL] [--pg-max-conns 10] [--pg-statement-timeout 5s]
+  parley site add --id ID --name NAME --origin URL [--origin URL...] [--moderation none|all|first] [--max-depth N]
+                  [--edit-window 15m] [--guests anonymous|name_email|login] [--providers all|none|ID,ID...]
   parley site set --id ID [any flag of site add]   (changes only the flags given)
   parley site sso-secret --id ID [--remove]         (a new secret for the site's own accounts)
-  parley site list [--db DSN]
+  parley site list
   parley site key --id ID      (a new key for the Akismet-compatible API)
-  parley comment list --site ID [--status pending|approved|spam|deleted]
-  parley comment approve|spam|delete|pending --site ID COMMENT_ID...
+  parley comment list --site ID [--status pending|approved|spam|deleted|all] [--q TEXT] [--page URL] [--author A]
+                     [--email E] [--ip IP] [--since 1h|24h|7d|TIME] [--until TIME] [--limit N] [--cursor C] [--json]
+  parley comment show --site ID COMMENT_ID [--json]
+  parley comment approve|spam|ham|delete|pending --site ID COMMENT_ID...
+  parley comment edit --site ID COMMENT_ID [--body-file FILE]   (as a moderator; the text from FILE or stdin)
   parley comment logout --site ID COMMENT_ID...   (log the comments' authors out on every device and site)
-  parley avatars --site ID --gravatar URL    (look up the pictures of guests who commented before --gravatar)
-  parley import --site ID --format wxr|disqus|remark42|isso|commento|parley [--url-map FILE] [--rewrite OLD=NEW] [--keep-deleted] [--json] FILE
+  parley admin add --email E [--password-file F] [--name N] [--site ID --role admin|moderator]
+                  (no --site: a server owner; no --password-file: the password from stdin)
+  parley admin password --email E [--password-file F]   (set a staff member's password)
+  parley admin list [--site ID]
+  parley token add --site ID --role admin|moderator --name NAME   (prints an admin API token)
+  parley token list --site ID
+  parley token remove --site ID TOKEN_ID
+  parley audit --site ID [--actor ACCOUNT_ID] [--action ACTION] [--comment ID] [--limit N] [--json]
+  parley avatars --site ID --gravatar URL [--workers 4]   (pictures of guests who commented before --gravatar)
+  parley import --site ID --format wxr|disqus|remark42|isso|commento|parley [--url-map FILE] [--rewrite OLD=NEW]
+                [--keep-deleted] [--by-page-id] [--json] FILE
   parley export --site ID [--format parley|wxr] [--out FILE]
-  parley backup FILE           (a consistent copy of a running SQLite database)
-  parley migrate [--db DSN]
+  parley backup FILE           (a consistent copy of a running SQLite database, mode 0600)
+  parley spam train --out FILE [--seed N] DATA...
+  parley spam eval [--model FILE] [--learn K --seed S] [--json] DATA...
+  parley migrate
   parley migrate-db --from DSN --to DSN
   parley version
 
-DSN is a SQLite file path, sqlite:PATH (default parley.db) or a PostgreSQL
-URL postgres://user:password@host:5432/db?sslmode=disable.
-Environment: PARLEY_ADDR, PARLEY_DB, PARLEY_PUBLIC_URL, PARLEY_MIGRATE, PARLEY_LOGIN_CONFIG, PARLEY_GRAVATAR,
-PARLEY_PG_MAX_CONNS, PARLEY_PG_STATEMENT_TIMEOUT, PARLEY_LOG_FORMAT, PARLEY_LOG_LEVEL.
+Every command that opens a database takes --db DSN: a SQLite file path,
+sqlite:PATH (default parley.db) or a PostgreSQL URL
+postgres://user:password@host:5432/db?sslmode=disable, and --pg-max-conns
+and --pg-statement-timeout for PostgreSQL.
+Environment: PARLEY_ADDR, PARLEY_DB, PARLEY_PUBLIC_URL, PARLEY_MIGRATE, PARLEY_LOG_FORMAT,
+PARLEY_LOG_LEVEL, PARLEY_LOGIN_CONFIG, PARLEY_GRAVATAR, PARLEY_TRUSTED_PROXIES, PARLEY_SPAM_RULES,
+PARLEY_AKISMET_KEY, PARLEY_AKISMET_BLOG, PARLEY_PG_MAX_CONNS, PARLEY_PG_STATEMENT_TIMEOUT: each sets
+the flag of that name when the flag is not given, and is checked as strictly.
+Run parley COMMAND --help for a command's flags.
 `
 
+// run runs one command; a command asked for help prints its usage to
+// stdout instead, and does nothing else.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	err := runCommand(ctx, args, stdout, stderr)
+	var h helpRequest
+	if errors.As(err, &h) {
+		fmt.Fprint(stdout, h.text)
+		return nil
+	}
+	return err
+}
+
+func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usageError{"no command given"}
@@ -110,12 +143,21 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runBackup(ctx, args[1:], stdout, stderr)
 	case "avatars":
 		return runAvatars(ctx, args[1:], stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, args[1:], stdout, stderr)
+	case "token":
+		return runToken(ctx, args[1:], stdout, stderr)
+	case "audit":
+		return runAudit(ctx, args[1:], stdout, stderr)
 	case "migrate-db":
 		return runMigrateDB(ctx, args[1:], stdout, stderr)
 	case "version":
+		if err := parse(newFlags("version", stderr), args[1:]); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "parley", version)
 		return nil
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
@@ -123,26 +165,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return usageError{fmt.Sprintf("unknown command %q", args[0])}
 }
 
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-// newFlags returns a flag set that reports errors instead of exiting.
+// newFlags returns a flag set that reports errors instead of exiting, and
+// prints nothing itself (see parseFlags).
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("parley "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	quietFlags(fs)
 	return fs
 }
 
+// parse parses a command's flags (and their environment variables) and
+// refuses arguments after them.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
@@ -161,9 +196,9 @@ type dbOptions struct {
 
 // addDBFlags registers --db and the PostgreSQL pool settings on fs.
 func addDBFlags(fs *flag.FlagSet, o *dbOptions) {
-	fs.StringVar(&o.dsn, "db", env("PARLEY_DB", "parley.db"), "database: SQLite file path, sqlite:PATH, or postgres://user@host/db")
-	fs.IntVar(&o.maxConns, "pg-max-conns", envInt("PARLEY_PG_MAX_CONNS", 10), "PostgreSQL: connections in the pool")
-	fs.DurationVar(&o.statementTimeout, "pg-statement-timeout", envDuration("PARLEY_PG_STATEMENT_TIMEOUT", 5*time.Second), "PostgreSQL: longest a statement may run")
+	fs.StringVar(&o.dsn, "db", "parley.db", "database: SQLite file path, sqlite:PATH, or postgres://user@host/db")
+	fs.IntVar(&o.maxConns, "pg-max-conns", 10, "PostgreSQL: connections in the pool")
+	fs.DurationVar(&o.statementTimeout, "pg-statement-timeout", 5*time.Second, "PostgreSQL: longest a statement may run")
 }
 
 // isPostgres reports whether a DSN names a PostgreSQL database.
@@ -179,40 +214,28 @@ func openStore(ctx context.Context, o dbOptions) (store.Store, error) {
 	return sqlite.Open(ctx, strings.TrimPrefix(o.dsn, "sqlite:"), sqlite.Options{Migrate: o.migrate})
 }
 
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
-
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
-	addr := fs.String("addr", env("PARLEY_ADDR", "127.0.0.1:8080"), "address to listen on")
+	addr := checkedFlag(fs, "addr", "127.0.0.1:8080", "`HOST:PORT` to listen on", checkHostPort)
 	var err error
 	var dbo dbOptions
 	addDBFlags(fs, &dbo)
 	demo := fs.Bool("demo", false, "serve a demo article at / with the comment section of site \"demo\"")
-	publicURL := fs.String("public-url", env("PARLEY_PUBLIC_URL", ""), "address readers reach Parley at (default: from each request's Host)")
-	fs.BoolVar(&dbo.migrate, "migrate", envBool("PARLEY_MIGRATE", true), "apply database migrations on start")
-	logFormat := fs.String("log-format", env("PARLEY_LOG_FORMAT", "text"), "log format: text or json")
-	logLevel := fs.String("log-level", env("PARLEY_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
+	publicURL := checkedFlag(fs, "public-url", "", "`URL` readers reach Parley at, e.g. https://comments.example.com (default: from each request's Host)", checkOrigin)
+	fs.BoolVar(&dbo.migrate, "migrate", true, "apply database migrations on start")
+	logFormat := checkedFlag(fs, "log-format", "text", "log `format`: text or json", oneOf("text", "json"))
+	logLevel := checkedFlag(fs, "log-level", "info", "log `level`: debug, info, warn or error", checkLogLevel)
 	sc := defaultSpamConfig
 	fs.Var(limitFlag{&sc.perIP}, "rate-limit-ip", "comments per client address: BURST/EVERY, or 0 for no limit")
 	fs.Var(limitFlag{&sc.perEmail}, "rate-limit-email", "comments per author email: BURST/EVERY, or 0 for no limit")
-	fs.StringVar(&sc.rulesFile, "spam-rules", env("PARLEY_SPAM_RULES", ""), "JSON file of spam rules: blocked words, domains, emails, IP ranges, link limits (see README)")
+	fs.StringVar(&sc.rulesFile, "spam-rules", "", "JSON file of spam rules: blocked words, domains, emails, IP ranges, link limits (see README)")
 	fs.DurationVar(&sc.minFormAge, "min-form-age", spam.DefaultMinFormAge, "hold no-JavaScript form posts sent sooner than this after the form was shown (0: off)")
-	fs.StringVar(&sc.akismetKey, "akismet-key", env("PARLEY_AKISMET_KEY", ""), "Akismet API key: ask Akismet as one more spam layer (secret)")
-	fs.StringVar(&sc.akismetBlog, "akismet-blog", env("PARLEY_AKISMET_BLOG", ""), "the site URL the Akismet key is registered for")
-	loginFile := fs.String("login-config", env("PARLEY_LOGIN_CONFIG", ""), "JSON file of log-in providers and the SMTP server for email links (see README)")
-	gravatarURL := fs.String("gravatar", env("PARLEY_GRAVATAR", ""), "show guests' pictures from this Gravatar-compatible service, fetched by Parley, e.g. https://gravatar.com/avatar/ (default: identicons only)")
+	fs.StringVar(&sc.akismetKey, "akismet-key", "", "Akismet API key: ask Akismet as one more spam layer (secret)")
+	fs.StringVar(&sc.akismetBlog, "akismet-blog", "", "the site URL the Akismet key is registered for")
+	loginFile := fs.String("login-config", "", "JSON file of log-in providers and the SMTP server for email links (see README)")
+	var proxies web.Proxies
+	fs.Var(proxiesFlag{&proxies}, "trusted-proxy", "`CIDR` or address of a reverse proxy or CDN in front of Parley: its X-Forwarded-For and X-Forwarded-Proto say who the reader is (repeatable, or comma-separated; default: none)")
+	gravatarURL := fs.String("gravatar", "", "show guests' pictures from this Gravatar-compatible service, fetched by Parley, e.g. https://gravatar.com/avatar/ (default: identicons only)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -228,11 +251,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if lc.SMTP != nil && *publicURL == "" {
 		return usageError{"log-in by email needs --public-url: the links in the emails point there"}
-	}
-	if *publicURL != "" {
-		if _, err := service.NormalizeOrigin(*publicURL); err != nil {
-			return usageError{"--public-url must be an origin such as https://comments.example.com"}
-		}
 	}
 
 	dbo.log = log
@@ -292,12 +310,19 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
+	desk, err := newDesk(svc, st, *publicURL, log, web.ClientIP) // behind trusted proxies, the forwarded client
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	api := httpapi.New(svc, assets, log, httpapi.Config{
 		PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", AkismetUpstream: sc.akismetKey != "",
 		// Any Akismet client (a WordPress site's) can use Parley's filter.
 		Akismet:  akismet.New(svc, log),
 		Login:    logins,
 		Gravatar: *gravatarURL,
+		Proxies:  &proxies,
+		Admin:    desk.Handler(),
 	})
 	srv := &http.Server{
 		Handler:           api.Handler(),
@@ -312,7 +337,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *publicURL != "" {
 		shown = *publicURL
 	}
-	log.Info("parley started", slog.String("addr", bound), slog.String("db", redactDSN(dbo.dsn)), slog.Bool("demo", *demo), slog.String("version", version))
+	log.Info("parley started", slog.String("addr", bound), slog.String("db", redactDSN(dbo.dsn)), slog.Bool("demo", *demo), slog.String("version", version),
+		slog.String("trusted_proxies", proxies.String()))
 	if *demo {
 		fmt.Fprintf(stdout, "Parley is running. Open %s/ to see the demo article.\n", shown)
 	} else {
@@ -486,7 +512,7 @@ func ensureDemoSite(ctx context.Context, svc *service.Service, bound, publicURL 
 	}
 	site, err := svc.Store().Site(ctx, "demo")
 	if errors.Is(err, comment.ErrNotFound) {
-		return svc.CreateSite(ctx, &comment.Site{ID: "demo", Name: "The Riverton Ledger", Origins: origins, EditWindow: comment.DefaultEditWindow})
+		return svc.CreateSite(ctx, service.OperatorActor(), &comment.Site{ID: "demo", Name: "The Riverton Ledger", Origins: origins, EditWindow: comment.DefaultEditWindow})
 	}
 	if err != nil {
 		return err
@@ -505,14 +531,7 @@ func ensureDemoSite(ctx context.Context, svc *service.Service, bound, publicURL 
 	if !changed {
 		return nil
 	}
-	return svc.UpdateSite(ctx, site)
-}
-
-func envBool(name string, def bool) bool {
-	if v, err := strconv.ParseBool(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
+	return svc.UpdateSite(ctx, service.OperatorActor(), site)
 }
 
 // redactDSN hides a password in a database URL before it is logged.
@@ -564,6 +583,9 @@ func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (isHelp(args[0]) || args[0] == "help") {
+		return groupHelp("site")
+	}
 	if len(args) == 0 {
 		return usageError{"site needs a subcommand: add, set, list, key or sso-secret"}
 	}
@@ -592,6 +614,10 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		defer st.Close()
+		svc, err := newService(ctx, st, nil)
+		if err != nil {
+			return err
+		}
 		site := &comment.Site{ID: *id}
 		if args[0] == "set" {
 			if site, err = st.Site(ctx, *id); errors.Is(err, comment.ErrNotFound) {
@@ -637,13 +663,13 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return usageError{err.Error()}
 		}
 		if args[0] == "set" {
-			if err := st.UpdateSite(ctx, site); err != nil {
+			if err := svc.UpdateSite(ctx, service.OperatorActor(), site); err != nil {
 				return err
 			}
 			fmt.Fprintf(stdout, "site %q updated (other running instances see it within %s)\n", site.ID, service.SiteCacheTTL)
 			return nil
 		}
-		if err := st.CreateSite(ctx, site); err != nil {
+		if err := svc.CreateSite(ctx, service.OperatorActor(), site); err != nil {
 			if errors.Is(err, comment.ErrConflict) {
 				return fmt.Errorf("a site with id %q already exists", *id)
 			}
@@ -665,26 +691,15 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		defer st.Close()
-		site, err := st.Site(ctx, *id)
+		svc, err := newService(ctx, st, nil)
+		if err != nil {
+			return err
+		}
+		secret, n, err := svc.SetSSOSecret(ctx, service.OperatorActor(), *id, *remove)
 		if errors.Is(err, comment.ErrNotFound) {
 			return fmt.Errorf("there is no site %q", *id)
 		} else if err != nil {
 			return err
-		}
-		site.SSOSecret = ""
-		if !*remove {
-			b := make([]byte, 32)
-			rand.Read(b)
-			site.SSOSecret = hex.EncodeToString(b)
-		}
-		if err := st.UpdateSite(ctx, site); err != nil {
-			return err
-		}
-		// Sessions from tokens signed with the old secret end with it: a
-		// secret is changed because it may have leaked.
-		n, err := st.DeleteProviderSessions(ctx, auth.SSOProviderFor(site.ID))
-		if err != nil {
-			return fmt.Errorf("the secret changed, but its readers' sessions could not be ended: %w", err)
 		}
 		if n > 0 {
 			fmt.Fprintf(stderr, "%d session(s) of the site's own accounts ended; its readers log in again with the new secret.\n", n)
@@ -693,7 +708,7 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			fmt.Fprintf(stdout, "site %q has no SSO secret any more\n", *id)
 			return nil
 		}
-		fmt.Fprintf(stdout, "%s\n", site.SSOSecret)
+		fmt.Fprintf(stdout, "%s\n", secret)
 		fmt.Fprintf(stderr, "This is the new SSO secret of site %q: the site's server signs its readers' tokens with it (see README, \"Site SSO\"); any older secret no longer works. Keep it on the server, never in a page.\n", *id)
 		return nil
 	case "key":
@@ -713,7 +728,7 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		key, err := svc.NewAPIKey(ctx, *id)
+		key, err := svc.NewAPIKey(ctx, service.OperatorActor(), *id)
 		if errors.Is(err, comment.ErrNotFound) {
 			return fmt.Errorf("there is no site %q", *id)
 		}

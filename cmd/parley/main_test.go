@@ -72,6 +72,7 @@ func startServe(t testing.TB, args ...string) string {
 	case line := <-out.lines:
 		return addrRE.FindString(line)
 	case err := <-done:
+		done <- nil // for the cleanup, which waits for serve to return
 		t.Fatalf("serve stopped: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not start")

@@ -42,7 +42,7 @@ func TestBrowser_EditHeldAgain(t *testing.T) {
 	}
 	held := *site
 	held.Moderation = comment.ModerateAll
-	if err := s.svc.UpdateSite(ctx, &held); err != nil {
+	if err := s.svc.UpdateSite(ctx, service.OperatorActor(), &held); err != nil {
 		t.Fatal(err)
 	}
 	const edited = "The 7 was late twice this week. Also: buy cheap watches."
@@ -74,7 +74,7 @@ func TestBrowser_EditHeldAgain(t *testing.T) {
 	}
 
 	// Approved, it is back for everyone, with the new text.
-	if _, err := s.svc.Moderate(ctx, "news", id, comment.StatusApproved); err != nil {
+	if _, err := s.svc.Decide(ctx, service.OperatorActor(), "news", []string{id}, service.Approve); err != nil {
 		t.Fatal(err)
 	}
 	o.waitWithin(liveWait, "the approved edit in the other reader's page", has(own(id, ".parley-body"))+` && `+widgetJS(own(id, ".parley-body"))+`.textContent.trim() == `+js(edited))
@@ -165,7 +165,7 @@ func TestBrowser_FarBehindReloads(t *testing.T) {
 	site, _ := s.svc.Site(ctx, "news")
 	w := *site
 	w.Origins = append(append([]string(nil), site.Origins...), host.URL)
-	if err := s.svc.UpdateSite(ctx, &w); err != nil {
+	if err := s.svc.UpdateSite(ctx, service.OperatorActor(), &w); err != nil {
 		t.Fatal(err)
 	}
 

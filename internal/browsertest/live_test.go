@@ -9,6 +9,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"parley/internal/comment"
+	"parley/internal/service"
 )
 
 // liveWait is how soon a change must reach another open page.
@@ -150,7 +151,7 @@ func TestBrowser_LiveUpdates(t *testing.T) {
 	// A moderator marks Lena's comment as spam: it leaves both pages, and
 	// the reply to it stays, as the server shows it. B's form goes back
 	// to its place.
-	if _, err := s.svc.Moderate(ctx, "news", lena.ID, comment.StatusSpam); err != nil {
+	if _, err := s.svc.Decide(ctx, service.OperatorActor(), "news", []string{lena.ID}, service.Spam); err != nil {
 		t.Fatal(err)
 	}
 	for _, br := range []*browser{b, a} {
@@ -175,7 +176,7 @@ func TestBrowser_LiveUpdates(t *testing.T) {
 	}
 	holdAll := *site
 	holdAll.Moderation = comment.ModerateAll
-	if err := s.svc.UpdateSite(ctx, &holdAll); err != nil {
+	if err := s.svc.UpdateSite(ctx, service.OperatorActor(), &holdAll); err != nil {
 		t.Fatal(err)
 	}
 	held := a.postInWidget("Amara Okafor", "amara@example.org", "Held for a moderator, for now.")
@@ -185,7 +186,7 @@ func TestBrowser_LiveUpdates(t *testing.T) {
 	if eval[bool](b, has("#comment-"+held)) {
 		t.Error("B shows a comment that is held for moderation")
 	}
-	if _, err := s.svc.Moderate(ctx, "news", held, comment.StatusApproved); err != nil {
+	if _, err := s.svc.Decide(ctx, service.OperatorActor(), "news", []string{held}, service.Approve); err != nil {
 		t.Fatal(err)
 	}
 	b.waitWithin(liveWait, "the approved comment in B", has("#comment-"+held))
@@ -397,7 +398,7 @@ func TestBrowser_EditAndDelete(t *testing.T) {
 	}
 	noEdit := *site
 	noEdit.EditWindow = 0
-	if err := s.svc.UpdateSite(ctx, &noEdit); err != nil {
+	if err := s.svc.UpdateSite(ctx, service.OperatorActor(), &noEdit); err != nil {
 		t.Fatal(err)
 	}
 	a.openWidget(s.articleURL(key + "-final"))

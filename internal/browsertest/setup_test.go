@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
+	"parley/internal/admin"
 	"parley/internal/comment"
 	"parley/internal/httpapi"
 	"parley/internal/service"
@@ -90,7 +91,11 @@ func newStack(tb testing.TB) *stack {
 		tb.Fatal(err)
 	}
 	s := &stack{svc: svc}
-	api := httpapi.New(svc, assets, nil, httpapi.Config{})
+	desk, err := admin.New(svc, admin.Config{AvatarURL: func(a comment.Author) string { return "/avatars/" + svc.AvatarFile(a) }})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	api := httpapi.New(svc, assets, nil, httpapi.Config{Admin: desk.Handler()})
 	s.parley = httptest.NewServer(api.Handler())
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /article/{key}", s.handleArticle)
@@ -110,7 +115,7 @@ func newStack(tb testing.TB) *stack {
 		<-ran
 		st.Close()
 	})
-	if err := svc.CreateSite(ctx, &comment.Site{ID: "news", Name: "The Riverton Ledger", Origins: []string{s.host.URL}, EditWindow: comment.DefaultEditWindow}); err != nil {
+	if err := svc.CreateSite(ctx, service.OperatorActor(), &comment.Site{ID: "news", Name: "The Riverton Ledger", Origins: []string{s.host.URL}, EditWindow: comment.DefaultEditWindow}); err != nil {
 		tb.Fatal(err)
 	}
 	return s
@@ -247,6 +252,7 @@ type browser struct {
 	mu          sync.Mutex
 	dialogs     []string
 	requests    []string
+	methods     []string // METHOD URL of each request, preflights included
 	navigations []string
 }
 
@@ -306,6 +312,7 @@ func newBrowser(tb testing.TB, budget time.Duration, extra ...chromedp.ExecAlloc
 			go chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{})
 		case *network.EventRequestWillBeSent:
 			b.requests = append(b.requests, ev.Request.URL)
+			b.methods = append(b.methods, ev.Request.Method+" "+ev.Request.URL)
 		case *page.EventFrameNavigated:
 			if ev.Frame.ParentID == "" {
 				b.navigations = append(b.navigations, ev.Frame.URL)
@@ -360,7 +367,8 @@ func (b *browser) waitWithin(d time.Duration, what, expr string) {
 		}
 		// Just after a navigation (Reload) chromedp can still hold the old
 		// document's JavaScript context; it is gone a moment later.
-		if strings.Contains(err.Error(), "Cannot find context with specified id") && time.Until(deadline) > 25*time.Millisecond {
+		// A form that was just sent navigates the tab while the poll runs.
+		if (strings.Contains(err.Error(), "Cannot find context with specified id") || strings.Contains(err.Error(), "Inspected target navigated or closed")) && time.Until(deadline) > 25*time.Millisecond {
 			time.Sleep(25 * time.Millisecond)
 			continue
 		}

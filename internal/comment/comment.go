@@ -82,7 +82,10 @@ type Site struct {
 	// SSOSecret signs the tokens of the site's own accounts (site SSO);
 	// "" means the site has none. Private: never shown to readers.
 	SSOSecret string
-	Created   time.Time
+	// HidePrivate hides authors' email addresses and IP hashes from the
+	// site's moderators (admins and owners still see them).
+	HidePrivate bool
+	Created     time.Time
 }
 
 // GuestPolicy is a site's rule for readers who comment without logging in.
@@ -185,13 +188,34 @@ type Comment struct {
 	// Type is "" for an ordinary comment, or "pingback" or "trackback"
 	// for notices imported from WordPress, which threads do not show.
 	Type string
+	// EditedBy names the staff member who last changed the text, shown to
+	// readers as "edited by a moderator"; "" when the author did (or
+	// nobody did).
+	EditedBy string
+	// Staff marks a reply written by the site's staff from the moderation
+	// desk: readers see a staff badge on it.
+	Staff bool
 }
 
 // Verdict is the spam pipeline's record on a comment.
 type Verdict struct {
-	Layer  string  // e.g. "moderation", "rules", "classifier"; empty when nothing checked it
-	Score  float64 // 0 (surely legitimate) .. 1 (surely spam)
+	Layer string  // e.g. "moderation", "rules", "classifier"; empty when nothing checked it
+	Score float64 // 0 (surely legitimate) .. 1 (surely spam)
+	// Reason is the verdict in an English sentence, built from Reasons;
+	// it is what the store keeps.
 	Reason string
+	// Reasons are why, most important first, in a form the moderation
+	// desk can put in the moderator's language (spam.Explain does).
+	Reasons []Reason
+}
+
+// Reason is one reason for a verdict: a stable snake_case code, such as
+// "links_over_limit", and its arguments by name, such as n "4" and limit
+// "2". The words for each code are in the translation tables under
+// "reason.<code>", with the arguments as placeholders.
+type Reason struct {
+	Code string
+	Args map[string]string
 }
 
 // NewID returns a new random identifier that sorts roughly by creation
@@ -219,6 +243,9 @@ const (
 	// EventReset means changes may have been missed (a lost database
 	// connection): every cached thread must be rebuilt.
 	EventReset EventKind = "reset"
+	// EventHeld means a new comment is waiting for a moderator. Only the
+	// moderation desk's open queues hear it; readers never do.
+	EventHeld EventKind = "held"
 )
 
 // EventLikes means a comment's like count changed. It is announced to

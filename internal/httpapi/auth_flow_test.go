@@ -208,7 +208,7 @@ func TestProviderLogInByRedirect(t *testing.T) {
 	if r.StatusCode != http.StatusAccepted || first.Author["name"] != "Jane Doe" {
 		t.Fatalf("first post: %d %s", r.StatusCode, cb)
 	}
-	if _, err := as.svc.Moderate(context.Background(), "news", first.ID, comment.StatusApproved); err != nil {
+	if _, err := as.svc.Decide(context.Background(), service.OperatorActor(), "news", []string{first.ID}, service.Approve); err != nil {
 		t.Fatal(err)
 	}
 	r, cb = as.do(t, "POST", "/api/v1/sites/news/comments", post(map[string]string{"name": "", "email": ""}), bearer(s.Token))

@@ -7,6 +7,7 @@ import (
 	"parley/internal/comment"
 	"parley/internal/service"
 	"parley/internal/spam"
+	"parley/internal/web"
 )
 
 // The Keys of the *spam.RateLimitError of the per-client caps.
@@ -17,7 +18,7 @@ const (
 
 // clientKey is the client a per-client cap counts a request against: its
 // address, or its IPv6 /64.
-func clientKey(r *http.Request) string { return spam.ClientKey(clientIP(r)) }
+func clientKey(r *http.Request) string { return spam.ClientKey(web.ClientIP(r)) }
 
 // thread returns a page's thread. A read this instance answers from
 // memory is free; one that goes to the database costs the client a token

@@ -4,45 +4,53 @@ import (
 	"bytes"
 	"errors"
 	"html/template"
+	"maps"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"parley/internal/avatar"
 	"parley/internal/comment"
 	"parley/internal/i18n"
 	"parley/internal/service"
+	"parley/internal/web"
 	"parley/internal/widget"
 )
 
-// threadView assembles what the server-rendered thread shows.
+// threadView assembles what the server-rendered thread shows to the
+// reader of r: the view every reader shares, with this reader's parts.
 func (s *Server) threadView(r *http.Request, site *comment.Site, t *service.Thread, pageURL string) *widget.ThreadView {
-	base := s.baseURL(r)
 	q := r.URL.Query()
-	lang := language(r)
+	base, lang, title := s.baseURL(r), queryLanguage(r, q), q.Get("title")
+	v, names := s.sharedView(base, lang, site, t, pageURL, title)
+	rd := s.threadReader(r, q, site, base, lang, pageURL, title, t, names)
+	v.Token, v.PostKey, v.ParentID, v.ParentName, v.Held, v.User = rd.Token, rd.PostKey, rd.ParentID, rd.ParentName, rd.Held, rd.User
+	return v
+}
+
+// sharedView is the server-rendered thread as every reader of it sees it
+// in one language, on one page address with one title, and the authors'
+// names by comment id (for ?replytocom).
+func (s *Server) sharedView(base, lang string, site *comment.Site, t *service.Thread, pageURL, title string) (*widget.ThreadView, map[string]string) {
+	replyURL, sortURL := queryEditor(pageURL, "replytocom"), queryEditor(pageURL, "sort")
 	v := &widget.ThreadView{
 		Lang:     lang,
 		SiteID:   site.ID,
 		SiteName: site.Name,
 		Page:     t.Key,
 		PageURL:  pageURL,
-		Title:    q.Get("title"),
+		Title:    title,
 		Total:    t.Total,
 		Sort:     string(t.Sort),
 		Closed:   t.Closed,
 		BaseURL:  base,
 		// The answer to the form (an error, say) speaks the thread's language.
 		FormAction: base + "/sites/" + url.PathEscape(site.ID) + "/comments?" + url.Values{"lang": {lang}}.Encode(),
-		Token:      s.svc.FormToken(site.ID),
-		PostKey:    s.svc.NewPostKey(),
 		PrivacyURL: base + "/sites/" + url.PathEscape(site.ID) + "/privacy?" + url.Values{"lang": {lang}}.Encode(),
 		StyleURL:   base + s.assets.StylePath(),
-		ReplyURL: func(id string) string {
-			return editQuery(pageURL, func(q url.Values) { q.Set("replytocom", id) }) + "#respond"
-		},
-		SortURL: func(order string) string {
-			return editQuery(pageURL, func(q url.Values) { q.Set("sort", order) }) + "#parley-comments"
-		},
+		ReplyURL:   func(id string) string { return replyURL(id) + "#respond" },
+		SortURL:    func(order string) string { return sortURL(order) + "#parley-comments" },
 	}
 	names := map[string]string{}
 	var walk func(ns []*service.Node) []*widget.CommentView
@@ -58,25 +66,39 @@ func (s *Server) threadView(r *http.Request, site *comment.Site, t *service.Thre
 		return out
 	}
 	v.Comments = walk(t.Comments)
+	back := s.loginReturn(base, site, t, pageURL, title, lang)
+	v.Login = s.loginView(base, site, back, lang)
+	return v, names
+}
+
+// threadReader is what the server-rendered thread shows only to the
+// reader of r: a fresh form token, the comment they reply to
+// (?replytocom, one of names), their own comment awaiting moderation
+// (?parley_held), and who they are if logged in.
+func (s *Server) threadReader(r *http.Request, q url.Values, site *comment.Site, base, lang, pageURL, title string, t *service.Thread, names map[string]string) widget.Reader {
+	rd := widget.Reader{Token: s.svc.FormToken(site.ID), PostKey: s.svc.NewPostKey()}
 	if p := q.Get("replytocom"); p != "" {
 		if name, ok := names[p]; ok {
-			v.ParentID, v.ParentName = p, name
+			rd.ParentID, rd.ParentName = p, name
 		}
 	}
-	back := s.loginReturn(base, site, t, pageURL, v.Title, v.Lang)
-	v.Login = s.loginView(base, site, back, v.Lang)
 	if s.cfg.Login != nil {
 		if sess, _, err := s.cfg.Login.SessionFor(r, site); err == nil {
-			v.User = s.userView(r, site, sess, back)
+			rd.User = s.userView(r, site, sess, s.loginReturn(base, site, t, pageURL, title, lang))
 		}
 	}
 	if tok := q.Get("parley_held"); tok != "" {
-		if c, ok := s.svc.HeldComment(r.Context(), site.ID, tok); ok {
-			v.Held = s.commentView(base, c)
-			v.Held.Pending = true
-		}
+		rd.Held, _ = s.held.get(heldKey{site.ID, base, tok}, func() (*widget.CommentView, bool) {
+			c, ok := s.svc.HeldComment(r.Context(), site.ID, tok)
+			if !ok {
+				return nil, false
+			}
+			cv := s.commentView(base, c)
+			cv.Pending = true
+			return cv, true
+		})
 	}
-	return v
+	return rd
 }
 
 func (s *Server) commentView(base string, c *comment.Comment) *widget.CommentView {
@@ -97,10 +119,35 @@ func (s *Server) commentView(base string, c *comment.Comment) *widget.CommentVie
 
 // language picks the reader's language from ?lang= or Accept-Language.
 func language(r *http.Request) string {
-	if l := r.URL.Query().Get("lang"); l != "" {
+	return queryLanguage(r, r.URL.Query())
+}
+
+// queryLanguage is language with the request's query already parsed.
+func queryLanguage(r *http.Request, q url.Values) string {
+	if l := q.Get("lang"); l != "" {
 		return i18n.Get(l).Lang()
 	}
 	return i18n.Match(r.Header.Get("Accept-Language"))
+}
+
+// queryEditor returns a function giving raw with its query parameter
+// name set to a value (and no fragment), parsing raw once for a whole
+// thread's links; an address that does not parse is given back as it is.
+func queryEditor(raw, name string) func(value string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return func(string) string { return raw }
+	}
+	query := u.Query()
+	u.Fragment = ""
+	return func(value string) string {
+		// A copy each time: views are shared between requests.
+		q := maps.Clone(query)
+		q.Set(name, value)
+		v := *u
+		v.RawQuery = q.Encode()
+		return v.String()
+	}
 }
 
 // editQuery changes the query of a URL and drops its fragment.
@@ -119,46 +166,74 @@ func editQuery(raw string, edit func(url.Values)) string {
 // handleThreadHTML serves the thread and form as an HTML fragment, for
 // readers without JavaScript and for server-side includes.
 func (s *Server) handleThreadHTML(w http.ResponseWriter, r *http.Request) {
-	_, v := s.threadPage(w, r)
-	if v == nil {
+	p := s.threadPage(w, r)
+	if p == nil {
 		return
 	}
-	var b bytes.Buffer
-	if err := widget.RenderThread(&b, v); err != nil {
-		s.writeHTMLError(w, r, err)
-		return
+	n := 0
+	for _, b := range p.pieces {
+		n += len(b)
 	}
 	h := w.Header()
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	// The form carries a fresh token, so the fragment is not shared.
 	h.Set("Cache-Control", "private, no-cache")
-	w.Write(b.Bytes())
+	// Included by the site's server (which ignores this) or framed by one
+	// of its pages; no other page may frame it.
+	h.Set("Content-Security-Policy", pagePolicy(siteFrames(p.site)))
+	h.Set("Content-Length", strconv.Itoa(n))
+	for _, b := range p.pieces {
+		w.Write(b)
+	}
 }
 
-// threadPage reads the thread a request names (site, page, url, sort)
-// and returns its view, or writes the error and returns a nil view.
-func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) (*comment.Site, *widget.ThreadView) {
+// renderedPage is the server-rendered thread for one reader.
+type renderedPage struct {
+	site                      *comment.Site
+	key, lang, pageURL, title string
+	pieces                    [][]byte // the page, to be written in order (widget.Cached.Render)
+}
+
+// threadPage reads the thread a request names (site, page, url, sort,
+// title, lang) and renders it for the request's reader, from the pages
+// rendered for all readers (htmlCache) where it can; it writes the error
+// and returns nil when it cannot.
+func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) *renderedPage {
 	site, err := s.svc.Site(r.Context(), r.PathValue("site"))
 	if err != nil {
 		s.writeHTMLError(w, r, err)
-		return nil, nil
+		return nil
 	}
 	q := r.URL.Query()
 	order, err := comment.ParseSort(q.Get("sort"))
 	if err != nil {
 		s.writeHTMLError(w, r, err)
-		return nil, nil
+		return nil
 	}
 	t, err := s.thread(r, site, q.Get("page"), order)
 	if err != nil {
 		s.writeHTMLError(w, r, err)
-		return nil, nil
+		return nil
 	}
-	pageURL := q.Get("url")
-	if pageURL == "" {
-		pageURL = t.Key
+	p := &renderedPage{site: site, key: t.Key, pageURL: q.Get("url"), title: q.Get("title"), lang: queryLanguage(r, q)}
+	if p.pageURL == "" {
+		p.pageURL = t.Key
 	}
-	return site, s.threadView(r, site, t, pageURL)
+	base := s.baseURL(r)
+	c, err := s.pages.get(htmlKey{site: site.ID, key: t.Key, sort: string(t.Sort), base: base, lang: p.lang, pageURL: p.pageURL, title: p.title}, t, site,
+		func() (*widget.Cached, map[string]string, error) {
+			v, names := s.sharedView(base, p.lang, site, t, p.pageURL, p.title)
+			c, err := widget.Cache(v)
+			return c, names, err
+		})
+	if err == nil {
+		p.pieces, err = c.page.Render(s.threadReader(r, q, site, base, p.lang, p.pageURL, p.title, t, c.names))
+	}
+	if err != nil {
+		s.writeHTMLError(w, r, err)
+		return nil
+	}
+	return p
 }
 
 var replyPageTmpl = template.Must(template.New("reply").Parse(
@@ -173,31 +248,34 @@ var replyPageTmpl = template.Must(template.New("reply").Parse(
 // rendered by the site's server; the form posts and goes back to the
 // article as usual.
 func (s *Server) handleReplyPage(w http.ResponseWriter, r *http.Request) {
-	site, v := s.threadPage(w, r)
-	if v == nil {
+	p := s.threadPage(w, r)
+	if p == nil {
 		return
 	}
-	if !service.OnSite(site, v.PageURL) {
-		t := i18n.Get(v.Lang)
-		messagePage(w, http.StatusBadRequest, t, site.Name, t.T("page.not_on_site"))
+	t := i18n.Get(p.lang)
+	if !service.OnSite(p.site, p.pageURL) {
+		messagePage(w, http.StatusBadRequest, t, p.site.Name, t.T("page.not_on_site"))
 		return
 	}
-	var thread, b bytes.Buffer
-	if err := widget.RenderThread(&thread, v); err != nil {
-		s.writeHTMLError(w, r, err)
-		return
+	title := p.title
+	if title == "" {
+		// The article's title as Parley knows it from comments posted on
+		// it (the widget sends it), when the link did not carry it.
+		if th, err := s.svc.Store().Thread(r.Context(), p.site.ID, p.key); err == nil {
+			title = th.Title
+		}
 	}
-	replyPageTmpl.Execute(&b, map[string]any{"URL": v.PageURL, "Back": i18n.Get(v.Lang).T("reply.back"),
-		"Title": v.Title, "Thread": template.HTML(thread.String())})
+	var b bytes.Buffer
+	replyPageTmpl.Execute(&b, map[string]any{"URL": p.pageURL, "Back": t.T("reply.back"),
+		"Title": title, "Thread": template.HTML(bytes.Join(p.pieces, nil))})
 	h := w.Header()
 	h.Set("Cache-Control", "private, no-store")
 	// A copy of the article's comments, not a page for search engines.
 	h.Set("X-Robots-Tag", "noindex")
-	title := v.Title
 	if title == "" {
-		title = site.Name
+		title = p.site.Name
 	}
-	writePage(w, http.StatusOK, v.Lang, title, template.HTML(b.String()))
+	writePage(w, http.StatusOK, p.lang, title, template.HTML(b.String()))
 }
 
 // handleFormPost takes a comment from a plain HTML form and redirects back
@@ -236,7 +314,7 @@ func (s *Server) handleFormPost(w http.ResponseWriter, r *http.Request) {
 	age, err := s.svc.CheckFormToken(site.ID, f.Get("token"))
 	var c *comment.Comment
 	if err == nil {
-		c, err = s.svc.Post(r.Context(), d, service.Meta{IP: clientIP(r), UserAgent: r.UserAgent(), Honeypot: f.Get("phone"), FormAge: age,
+		c, err = s.svc.Post(r.Context(), d, service.Meta{IP: web.ClientIP(r), UserAgent: r.UserAgent(), Honeypot: f.Get("phone"), FormAge: age,
 			PostKey: f.Get("key")})
 	}
 	var ve *comment.ValidationError
@@ -363,10 +441,11 @@ func words(r *http.Request, lang string) *i18n.Table {
 }
 
 // errorText is an error's message for a reader in t's language: the
-// tables' words for its code where they have them ("error." keys, which
-// the widget shares, then the server's own "page.error." ones), else the
-// server's message. English keeps the server's message, which may say
-// more than the table's.
+// tables' words for its code where they have them ("error." keys, the few
+// the widget also has for what it checks itself, then the server's
+// "page.error." ones, which reach the widget in its language through this
+// function), else the server's message. English keeps the server's
+// message, which may say more than the table's.
 func errorText(t *i18n.Table, body errorBody) string {
 	if t.Lang() == i18n.Fallback {
 		return body.Message
@@ -385,7 +464,34 @@ var errorAlias = map[string]string{
 	"internal":       "page.our_side",
 	"no_login":       "page.no_login",
 	"invalid_return": "page.not_on_site",
-	"invalid_parent": "error.not_found",
+	"invalid_parent": "page.error.not_found",
+}
+
+// pagePolicy is the Content-Security-Policy of the pages Parley renders
+// without script (its own pages, and the server-rendered thread): no
+// script at all, so markup that got into one cannot run; styles and
+// pictures from Parley only; framed only by frameAncestors (a source
+// list, or 'none').
+func pagePolicy(frameAncestors string) string {
+	return "default-src 'none'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; base-uri 'none'; frame-ancestors " + frameAncestors
+}
+
+// siteFrames is the frame-ancestors source list of a site's origins: its
+// pages may show its thread in a frame, and no other page may (the thread
+// holds a form that posts as the reader).
+func siteFrames(site *comment.Site) string {
+	var srcs []string
+	for _, o := range site.Origins {
+		// Normalised origins hold no spaces or semicolons; anything else
+		// would change the policy, so it is left out.
+		if o != "" && !strings.ContainsAny(o, " ;,'\"\r\n") {
+			srcs = append(srcs, o)
+		}
+	}
+	if len(srcs) == 0 {
+		return "'none'"
+	}
+	return strings.Join(srcs, " ")
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
@@ -401,7 +507,7 @@ func writePage(w http.ResponseWriter, status int, lang, title string, body templ
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	// Parley's own pages (log-in, reply, messages) act for the reader: no
 	// other page may frame them and trick a click.
-	w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", pagePolicy("'none'"))
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	w.Write(b.Bytes())

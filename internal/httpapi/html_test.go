@@ -2,13 +2,19 @@ package httpapi
 
 import (
 	"context"
+	"html/template"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"parley/internal/comment"
+	"parley/internal/service"
+	"parley/internal/widget"
 )
 
 // formFields fetches the no-JS thread and returns the hidden token of its form.
@@ -120,7 +126,7 @@ func TestFormPost_Held(t *testing.T) {
 	site, _ := ts.svc.Site(context.Background(), "news")
 	held := *site
 	held.Moderation = comment.ModerateAll
-	ts.svc.UpdateSite(context.Background(), &held)
+	ts.svc.UpdateSite(context.Background(), service.OperatorActor(), &held)
 	resp, body := ts.do(t, "POST", "/sites/news/comments", formPost(ts.formToken(t), map[string]string{"body": "Hold me"}), map[string]string{"Origin": origin})
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("= %d %s", resp.StatusCode, body)
@@ -162,5 +168,170 @@ func TestPrivacyPage(t *testing.T) {
 	}
 	if strings.Contains(string(body), "Akismet") {
 		t.Fatal("privacy page mentions Akismet though it is not configured")
+	}
+}
+
+// TestThreadHTML_cachedPageIsTheFullRender checks the server-rendered
+// thread served from the rendered-page cache against a full render of the
+// same request, for the parameters that change what a reader sees: only
+// the token may differ (it is made for each request), and it is valid.
+func TestThreadHTML_cachedPageIsTheFullRender(t *testing.T) {
+	ts := newTestServer(t)
+	seedThread(t, ts, 12)
+	site, _ := ts.svc.Site(context.Background(), "news")
+	held := *site
+	held.Moderation = comment.ModerateAll
+	ts.svc.UpdateSite(context.Background(), service.OperatorActor(), &held)
+	th, _ := ts.svc.Thread(context.Background(), "news", origin+"/bench", comment.SortOldest)
+	parent := th.Comments[1].ID
+	resp, body := ts.do(t, "POST", "/sites/news/comments", formPost(ts.formToken(t), map[string]string{"page": origin + "/bench", "url": origin + "/bench", "parent": parent, "body": "Held reply"}), map[string]string{"Origin": origin})
+	heldTok, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || heldTok.Query().Get("parley_held") == "" {
+		t.Fatalf("held post = %d %s", resp.StatusCode, body)
+	}
+	srv := New(ts.svc, mustAssets(t), nil, Config{})
+	h := srv.Handler()
+	token := regexp.MustCompile(`name="token" value="[^"]*"`)
+	page := "/sites/news/thread?page=" + url.QueryEscape(origin+"/bench")
+	for _, q := range []string{"", "&lang=ar", "&sort=newest", "&replytocom=" + parent, "&parley_held=" + url.QueryEscape(heldTok.Query().Get("parley_held")),
+		"&title=" + url.QueryEscape(`A "title" + more`) + "&url=" + url.QueryEscape(origin+"/bench?x=1")} {
+		for range 2 { // the second read is served from the cache
+			req := httptest.NewRequest("GET", "http://parley.example"+page+q, nil)
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, req)
+			got := rec.Body.String()
+			if rec.Code != 200 || rec.Header().Get("Content-Length") != strconv.Itoa(len(got)) {
+				t.Fatalf("%s: %d, Content-Length %q for %d bytes", q, rec.Code, rec.Header().Get("Content-Length"), len(got))
+			}
+			m := regexp.MustCompile(`name="token" value="([^"]*)"`).FindStringSubmatch(got)
+			if m == nil {
+				t.Fatalf("%s: no token", q)
+			}
+			if _, err := ts.svc.CheckFormToken("news", m[1]); err != nil {
+				t.Errorf("%s: token %q: %v", q, m[1], err)
+			}
+			order, _ := comment.ParseSort(req.URL.Query().Get("sort"))
+			th, _ := ts.svc.Thread(context.Background(), "news", origin+"/bench", order)
+			pageURL := req.URL.Query().Get("url")
+			if pageURL == "" {
+				pageURL = th.Key
+			}
+			var want strings.Builder
+			if err := widget.RenderThread(&want, srv.threadView(req, site, th, pageURL)); err != nil {
+				t.Fatal(err)
+			}
+			if g, w := token.ReplaceAllString(got, ""), token.ReplaceAllString(want.String(), ""); g != w {
+				t.Fatalf("%s: cached page differs from the full render:\n%s", q, g)
+			}
+		}
+	}
+}
+
+func TestHTMLCache_bounded(t *testing.T) {
+	v := &widget.ThreadView{Lang: "en", SiteID: "news", Page: "p", Comments: []*widget.CommentView{{ID: "c1", AuthorName: "A", HTML: template.HTML(strings.Repeat("x", 10_000))}}}
+	c := newHTMLCache(5, 35_000)
+	th, site := &service.Thread{}, &comment.Site{}
+	for i := range 20 {
+		e, err := c.get(htmlKey{title: strconv.Itoa(i)}, th, site, func() (*widget.Cached, map[string]string, error) {
+			p, err := widget.Cache(v)
+			return p, nil, err
+		})
+		if err != nil || e.page == nil {
+			t.Fatal(err)
+		}
+		if len(c.entries) > 5 || c.bytes > 35_000 {
+			t.Fatalf("after %d pages: %d entries, %d bytes", i+1, len(c.entries), c.bytes)
+		}
+	}
+	if len(c.entries) < 2 {
+		t.Errorf("%d entries kept", len(c.entries))
+	}
+	sum := 0
+	for _, e := range c.entries {
+		sum += e.size
+	}
+	if sum != c.bytes {
+		t.Errorf("counted %d bytes, entries hold %d", c.bytes, sum)
+	}
+}
+
+func TestHeldCache(t *testing.T) {
+	finds := 0
+	find := func(found bool) func() (*widget.CommentView, bool) {
+		return func() (*widget.CommentView, bool) {
+			finds++
+			if !found {
+				return nil, false
+			}
+			return &widget.CommentView{ID: "c1"}, true
+		}
+	}
+	c := newHeldCache(time.Hour, 2)
+	k := heldKey{"news", "https://c.example", "tok"}
+	for range 3 {
+		if cv, ok := c.get(k, find(true)); !ok || cv.ID != "c1" {
+			t.Fatalf("get = %v, %v", cv, ok)
+		}
+	}
+	if finds != 1 {
+		t.Errorf("looked up %d times within the time it is remembered, want 1", finds)
+	}
+	// A token that finds nothing is asked again every time.
+	for range 2 {
+		if _, ok := c.get(heldKey{"news", "https://c.example", "bad"}, find(false)); ok {
+			t.Fatal("found a comment for a bad token")
+		}
+	}
+	if finds != 3 {
+		t.Errorf("%d lookups, want 3", finds)
+	}
+	for i := range 5 {
+		c.get(heldKey{"news", "b", strconv.Itoa(i)}, find(true))
+	}
+	if len(c.entries) > 2 {
+		t.Errorf("%d entries kept, bound 2", len(c.entries))
+	}
+	// Past its time an entry is looked up again.
+	c = newHeldCache(0, 2)
+	c.get(k, find(true))
+	c.get(k, find(true))
+	if finds != 10 {
+		t.Errorf("%d lookups, want 10: an expired entry is looked up again", finds)
+	}
+}
+
+// TestPagePolicies: the server-rendered thread may be framed by the site's
+// pages only; it and Parley's own pages run no script at all, and load
+// styles and pictures from Parley only.
+func TestPagePolicies(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := context.Background()
+	site, _ := ts.svc.Store().Site(ctx, "news")
+	site.Origins = append(site.Origins, "https://www.news.example:8443")
+	if err := ts.svc.UpdateSite(ctx, service.OperatorActor(), site); err != nil {
+		t.Fatal(err)
+	}
+	noScript := []string{"script-src 'none'", "default-src 'none'", "style-src 'self' 'unsafe-inline'", "img-src 'self'", "base-uri 'none'"}
+	for _, c := range []struct {
+		path   string
+		status int
+		frame  string
+	}{
+		{"/sites/news/thread?page=a&url=https://news.example/a", 200, "frame-ancestors https://news.example https://www.news.example:8443"},
+		{"/sites/news/reply?page=a&url=https://news.example/a", 200, "frame-ancestors 'none'"},
+		{"/sites/news/privacy", 200, "frame-ancestors 'none'"},
+		{"/sites/nope/thread?page=a", 404, "frame-ancestors 'none'"},
+		{"/sites/news/reply?page=a&url=https://elsewhere.example/a", 400, "frame-ancestors 'none'"},
+	} {
+		resp, _ := ts.do(t, "GET", c.path, nil, nil)
+		csp := resp.Header.Get("Content-Security-Policy")
+		if resp.StatusCode != c.status || !strings.Contains(csp, c.frame) {
+			t.Errorf("%s: %d, policy %q; want %d and %s", c.path, resp.StatusCode, csp, c.status, c.frame)
+		}
+		for _, want := range noScript {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: policy %q lacks %s", c.path, csp, want)
+			}
+		}
 	}
 }

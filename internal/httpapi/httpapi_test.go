@@ -13,6 +13,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/andybalholm/brotli"
+
 	"parley/internal/comment"
 	"parley/internal/service"
 	"parley/internal/store/sqlite"
@@ -200,6 +202,17 @@ func TestThreadCaching(t *testing.T) {
 	if !bytes.Equal(unzipped, plain) {
 		t.Fatal("gzip body differs from the plain one")
 	}
+	// Browsers over HTTPS take Brotli, which they prefer.
+	resp, br := ts.do(t, "GET", path, nil, map[string]string{"Accept-Encoding": "gzip, deflate, br, zstd"})
+	if resp.Header.Get("Content-Encoding") != "br" || !strings.Contains(strings.Join(resp.Header.Values("Vary"), ","), "Accept-Encoding") {
+		t.Fatalf("Brotli not used: %v", resp.Header)
+	}
+	if unbr, err := io.ReadAll(brotli.NewReader(bytes.NewReader(br))); err != nil || !bytes.Equal(unbr, plain) {
+		t.Fatalf("Brotli body differs from the plain one: %v", err)
+	}
+	if len(br) >= len(gz) {
+		t.Errorf("Brotli %d bytes, gzip %d", len(br), len(gz))
+	}
 	counts := "/api/v1/sites/news/counts?page=" + url.QueryEscape(origin+"/story")
 	resp, _ = ts.do(t, "GET", counts, nil, nil)
 	resp, _ = ts.do(t, "GET", counts, nil, map[string]string{"If-None-Match": resp.Header.Get("ETag")})
@@ -283,7 +296,7 @@ func TestHeldComment(t *testing.T) {
 	site, _ := ts.svc.Site(context.Background(), "news")
 	held := *site
 	held.Moderation = comment.ModerateAll
-	ts.svc.UpdateSite(context.Background(), &held)
+	ts.svc.UpdateSite(context.Background(), service.OperatorActor(), &held)
 	resp, body := ts.do(t, "POST", "/api/v1/sites/news/comments", post(nil), nil)
 	if resp.StatusCode != http.StatusAccepted || decode[apiComment](t, body).Status != "pending" {
 		t.Fatalf("held post = %d %s", resp.StatusCode, body)

@@ -30,7 +30,7 @@ func newTestServerOn(tb testing.TB, st store.Store, opt service.Options, cfg Con
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := svc.CreateSite(ctx, &comment.Site{ID: "news", Name: "News", Origins: []string{origin}, EditWindow: comment.DefaultEditWindow}); err != nil {
+	if err := svc.CreateSite(ctx, service.OperatorActor(), &comment.Site{ID: "news", Name: "News", Origins: []string{origin}, EditWindow: comment.DefaultEditWindow}); err != nil {
 		tb.Fatal(err)
 	}
 	assets, err := widget.New()

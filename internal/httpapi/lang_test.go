@@ -188,7 +188,7 @@ func TestLoginPageEmailErrorInArabic(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("bad address: %d", resp.StatusCode)
 	}
-	arabicPage(t, "the log-in page with a bad address", string(page), ar.T("error.invalid_email"))
+	arabicPage(t, "the log-in page with a bad address", string(page), ar.T("page.error.invalid_email"))
 
 	// A good one: the link is sent in Arabic.
 	resp, page = as.do(t, "POST", u.RequestURI(), url.Values{"email": {"noor@example.org"}, "return": {origin + "/story"}}, map[string]string{"Origin": as.URL})
@@ -288,6 +288,10 @@ func TestErrorCodesHaveWords(t *testing.T) {
 	}
 	for c := range codes {
 		if notReaders[c] {
+			continue
+		}
+		// Codes only staff meet have words in the desk's tables instead.
+		if i18n.Desk("ar").Has("code." + c) {
 			continue
 		}
 		if got := errorText(ar, errorBody{Code: c, Message: "English"}); got == "English" {

@@ -5,9 +5,6 @@
 package httpapi
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,6 +21,7 @@ import (
 	"parley/internal/login"
 	"parley/internal/service"
 	"parley/internal/spam"
+	"parley/internal/web"
 	"parley/internal/widget"
 )
 
@@ -46,10 +44,17 @@ type Config struct {
 	// Login, when set, lets readers log in (package login); without it
 	// every reader is a guest.
 	Login *login.Login
+	// Admin, when set, serves the moderation desk (/admin/), the admin
+	// API (/api/v1/admin/) and the API's description
+	// (/api/v1/openapi.json): package admin.
+	Admin http.Handler
 	// Gravatar is the Gravatar-compatible service Parley asks for guests'
 	// pictures (service.Options.Pictures), which the privacy page must
 	// tell readers; "" when it asks none.
 	Gravatar string
+	// Proxies are the reverse proxies whose X-Forwarded-For (or
+	// Forwarded) and X-Forwarded-Proto Parley believes; nil trusts none.
+	Proxies *web.Proxies
 	// StreamsPerClient caps the live streams one client (an address, or
 	// an IPv6 /64) may hold open at once; 0 means DefaultStreamsPerClient.
 	StreamsPerClient int
@@ -74,6 +79,8 @@ type Server struct {
 	log     *slog.Logger
 	cfg     Config
 	threads *jsonCache
+	pages   *htmlCache
+	held    *heldCache
 	streams struct {
 		open     atomic.Int64
 		stop     chan struct{}
@@ -96,7 +103,9 @@ func New(svc *service.Service, assets *widget.Assets, log *slog.Logger, cfg Conf
 	if cfg.ReadBudget.Burst <= 0 {
 		cfg.ReadBudget = DefaultReadBudget
 	}
-	srv := &Server{svc: svc, assets: assets, log: log, cfg: cfg, threads: newJSONCache(1024), reads: spam.NewMemoryBuckets(100_000)}
+	srv := &Server{svc: svc, assets: assets, log: log, cfg: cfg, threads: newJSONCache(1024), reads: spam.NewMemoryBuckets(100_000),
+		// Up to 32 MB of rendered pages: a 200-comment thread is about 200 kB.
+		pages: newHTMLCache(1024, 32<<20), held: newHeldCache(2*time.Second, 1024)}
 	srv.streams.stop = make(chan struct{})
 	srv.streams.byClient = map[string]int{}
 	return srv
@@ -132,6 +141,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /sites/{site}/reply", s.handleReplyPage)
 	mux.HandleFunc("POST /sites/{site}/comments", s.handleFormPost)
 	mux.HandleFunc("GET /sites/{site}/privacy", s.handlePrivacy)
+	mux.HandleFunc("GET /sites/{site}/feed.atom", s.handleAtom)
+	mux.HandleFunc("GET /sites/{site}/feed.rss", s.handleRSS)
 
 	s.authRoutes(mux)
 
@@ -141,23 +152,28 @@ func (s *Server) Handler() http.Handler {
 	if s.cfg.Demo {
 		mux.HandleFunc("GET /{$}", s.handleDemo)
 	}
+	if s.cfg.Admin != nil {
+		mux.Handle("/admin/", s.cfg.Admin)
+		mux.Handle("/api/v1/admin/", s.cfg.Admin)
+		mux.Handle("GET /api/v1/openapi.json", s.cfg.Admin)
+	}
 	if s.cfg.Akismet != nil {
 		mux.Handle("/1.1/", s.cfg.Akismet)
 		mux.Handle("/1.2/", s.cfg.Akismet)
 	}
-	return s.recoverPanics(s.logRequests(mux))
+	// Request ids, the access log and who the client is come first, so a
+	// panic's answer and log line carry the id.
+	return web.Handler(s.recoverPanics(mux), web.Config{Proxies: s.cfg.Proxies, Logger: s.log})
 }
 
-// baseURL is the absolute address of this server as the reader sees it.
+// baseURL is the absolute address of this server as the reader sees it:
+// PublicURL, else the request's Host with the scheme the reader used (a
+// trusted proxy's X-Forwarded-Proto, when TLS ends there).
 func (s *Server) baseURL(r *http.Request) string {
 	if s.cfg.PublicURL != "" {
 		return s.cfg.PublicURL
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+	return web.Scheme(r) + "://" + r.Host
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -189,7 +205,10 @@ func errorStatus(err error) (int, errorBody) {
 	var ve *comment.ValidationError
 	var mbe *http.MaxBytesError
 	var rl *spam.RateLimitError
+	var ll linkLimitError
 	switch {
+	case errors.As(err, &ll):
+		return http.StatusTooManyRequests, errorBody{Code: "link_rate_limited", Message: "You have asked for several log-in links in a short time. Please use one already sent, or wait a few minutes and try again."}
 	case errors.As(err, &rl) && rl.Key == readsKey:
 		return http.StatusTooManyRequests, errorBody{Code: "too_many_reads", Message: "Too many pages were opened from your network in a short time. Please wait a moment and reload."}
 	case errors.As(err, &rl) && rl.Key == streamsKey:
@@ -237,7 +256,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // failed logs a request that failed on Parley's side and returns its id,
 // for the reader to quote; a 503 asks the client to come back shortly.
 func (s *Server) failed(w http.ResponseWriter, r *http.Request, status int, err error) string {
-	id := requestID(r)
+	id := web.RequestID(r)
 	s.log.Error("request failed", slog.String("request_id", id), slog.String("path", r.URL.Path), slog.String("err", err.Error()))
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
@@ -256,54 +275,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(b)
 }
 
-type ctxKey int
-
-const requestIDKey ctxKey = 0
-
-func requestID(r *http.Request) string {
-	if id, ok := r.Context().Value(requestIDKey).(string); ok {
-		return id
-	}
-	return ""
-}
-
-// statusWriter remembers the status a handler wrote, for the access log.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// logRequests gives each request an id and logs it at debug level (errors
-// are logged where they are handled). It never logs query strings, which
-// may hold page addresses readers consider private, nor client addresses.
-func (s *Server) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var b [8]byte
-		rand.Read(b[:])
-		id := hex.EncodeToString(b[:])
-		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
-		if !s.log.Enabled(r.Context(), slog.LevelDebug) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		s.log.Debug("request", slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status), slog.Duration("took", time.Since(start)))
-	})
-}
-
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -311,7 +282,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic", slog.String("request_id", requestID(r)), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+				s.log.Error("panic", slog.String("request_id", web.RequestID(r)), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
 				s.writeError(w, r, errors.New("panic"))
 			}
 		}()

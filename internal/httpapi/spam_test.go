@@ -46,8 +46,8 @@ func TestFormPost_BotTraps(t *testing.T) {
 	if loc := resp.Header.Get("Location"); !strings.Contains(loc, "parley_held=") {
 		t.Fatalf("redirect %q does not say held", loc)
 	}
-	cs, err := ts.svc.Queue(context.Background(), "news", comment.StatusSpam, "", 10)
-	if err != nil || len(cs) != 1 || cs[0].Verdict.Layer != "traps" {
+	cs, err := ts.svc.Queue(context.Background(), service.OperatorActor(), "news", service.Query{Status: comment.StatusSpam, Limit: 10})
+	if err != nil || len(cs.Cards) != 1 || cs.Cards[0].Comment.Verdict.Layer != "traps" {
 		t.Fatalf("spam folder = %+v, %v", cs, err)
 	}
 	_, body = ts.do(t, "GET", "/api/v1/sites/news/counts?page="+url.QueryEscape(origin+"/story"), nil, nil)

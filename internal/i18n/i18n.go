@@ -20,17 +20,18 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
-//go:embed locales/*.json
+//go:embed locales/*.json locales/desk/*.json
 var files embed.FS
 
 // Fallback is the language used for unknown languages and missing keys.
 const Fallback = "en"
 
 // Table is the translation table of one language. It is safe for
-// concurrent use; tables are built once at start-up and never change.
+// concurrent use; tables are built once, on first use, and never change.
 type Table struct {
 	lang     string
 	strs     map[string]string
@@ -39,10 +40,25 @@ type Table struct {
 	fallback *Table // nil for English
 }
 
-var tables = mustLoad()
+// tables are all the languages' tables, parsed on first use rather than
+// at start-up: parsing them takes a few milliseconds, which a server's
+// start need not wait for.
+var tables = sync.OnceValue(func() map[string]*Table { return mustLoad("locales") })
 
-func mustLoad() map[string]*Table {
-	ts, err := load()
+// deskTables hold the words of the moderation desk (package admin), which
+// readers never see, in the languages it has been translated to. Each
+// falls back to the widget's table of its language, for the words of
+// dates and numbers. They too are parsed on first use.
+var deskTables = sync.OnceValue(func() map[string]*Table {
+	desk := mustLoad("locales/desk")
+	for lang, t := range desk {
+		t.fallback = Get(lang)
+	}
+	return desk
+})
+
+func mustLoad(dir string) map[string]*Table {
+	ts, err := load(dir)
 	if err != nil {
 		// The files are embedded in the binary, so this is a build
 		// mistake that the package's tests catch.
@@ -51,15 +67,18 @@ func mustLoad() map[string]*Table {
 	return ts
 }
 
-func load() (map[string]*Table, error) {
-	names, err := files.ReadDir("locales")
+func load(dir string) (map[string]*Table, error) {
+	names, err := files.ReadDir(dir)
 	if err != nil {
 		return nil, err
 	}
 	ts := make(map[string]*Table)
 	for _, n := range names {
+		if n.IsDir() {
+			continue
+		}
 		lang := strings.TrimSuffix(n.Name(), ".json")
-		b, err := files.ReadFile(path.Join("locales", n.Name()))
+		b, err := files.ReadFile(path.Join(dir, n.Name()))
 		if err != nil {
 			return nil, err
 		}
@@ -130,14 +149,28 @@ func base(lang string) string {
 // Get returns the table for lang, a BCP 47 tag such as "ar", "ar-EG" or
 // "en-GB". Unknown languages get the English table.
 func Get(lang string) *Table {
-	if t, ok := tables[base(lang)]; ok {
+	if t, ok := tables()[base(lang)]; ok {
 		return t
 	}
-	return tables[Fallback]
+	return tables()[Fallback]
 }
 
+// Desk returns the moderation desk's table for lang; languages the desk
+// has not been translated to get the English one.
+func Desk(lang string) *Table {
+	if t, ok := deskTables()[base(lang)]; ok {
+		return t
+	}
+	return deskTables()[Fallback]
+}
+
+// DeskLanguages returns the languages the desk speaks, sorted.
+func DeskLanguages() []string { return languages(deskTables()) }
+
 // Languages returns the languages that have a table, sorted.
-func Languages() []string {
+func Languages() []string { return languages(tables()) }
+
+func languages(tables map[string]*Table) []string {
 	ls := make([]string, 0, len(tables))
 	for l := range tables {
 		ls = append(ls, l)
@@ -166,7 +199,7 @@ func Match(acceptLanguage string) string {
 			}
 			q = f
 		}
-		if _, ok := tables[base(tag)]; ok && q > bestQ {
+		if _, ok := tables()[base(tag)]; ok && q > bestQ {
 			best, bestQ = base(tag), q
 		}
 	}

@@ -193,8 +193,13 @@ func placeholders(tb *Table) map[string][]string {
 }
 
 func TestTablesMatchEnglish(t *testing.T) {
-	en := placeholders(Get("en"))
-	for _, lang := range Languages() {
+	t.Run("widget", func(t *testing.T) { tablesMatchEnglish(t, tables()) })
+	t.Run("desk", func(t *testing.T) { tablesMatchEnglish(t, deskTables()) })
+}
+
+func tablesMatchEnglish(t *testing.T, tables map[string]*Table) {
+	en := placeholders(tables["en"])
+	for _, lang := range languages(tables) {
 		if lang == "en" {
 			continue
 		}
@@ -237,7 +242,7 @@ func TestTablesMatchEnglish(t *testing.T) {
 }
 
 func TestArabicHasSixForms(t *testing.T) {
-	for k, forms := range tables["ar"].plurals {
+	for k, forms := range tables()["ar"].plurals {
 		for c := range categories {
 			if forms[c] == "" {
 				t.Errorf("ar %q: missing %q", k, c)

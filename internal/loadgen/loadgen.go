@@ -25,8 +25,11 @@ type Config struct {
 	Conns    int           // concurrent connections, each with one request in flight
 	Duration time.Duration // how long to send
 	Requests int           // stop after this many requests in all (0: no limit)
-	// Want is the status a successful answer has (200 by default).
-	Want int
+	// Want is the status a successful answer has (200 by default);
+	// AlsoOK lists other statuses that count as success (a post that is
+	// stored and held for moderation is answered 202, say).
+	Want   int
+	AlsoOK []int
 }
 
 // Result is what a run measured.
@@ -128,7 +131,7 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 				n, _ := io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 				d := time.Since(t0)
-				if resp.StatusCode != cfg.Want {
+				if resp.StatusCode != cfg.Want && !slices.Contains(cfg.AlsoOK, resp.StatusCode) {
 					localErrs++
 					continue
 				}

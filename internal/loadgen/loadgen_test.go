@@ -46,3 +46,25 @@ func TestRun_Duration(t *testing.T) {
 		t.Fatal("Run without a bound succeeded")
 	}
 }
+
+func TestRun_AlsoOK(t *testing.T) {
+	var hits atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch hits.Add(1) % 3 {
+		case 0:
+			w.WriteHeader(http.StatusCreated)
+		case 1:
+			w.WriteHeader(http.StatusAccepted)
+		default:
+			w.WriteHeader(http.StatusConflict)
+		}
+	}))
+	defer srv.Close()
+	res, err := Run(context.Background(), Config{URL: srv.URL, Method: "POST", Conns: 3, Requests: 90, Want: http.StatusCreated, AlsoOK: []int{http.StatusAccepted}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests != 60 || res.Errors != 30 {
+		t.Fatalf("Run = %+v; want 60 ok (201 and 202), 30 errors (409)", res)
+	}
+}

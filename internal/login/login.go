@@ -7,6 +7,7 @@ package login
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -55,7 +56,9 @@ type Config struct {
 }
 
 // Email-link limits: a reader asking again is fine, a script mailing
-// strangers is not.
+// strangers is not. Each is a bucket of Burst links that gains one back
+// every Every: at most 3 links to an address and 10 from a client address
+// at once, then one more of each every 10 minutes.
 var (
 	LinkLimitPerEmail = spam.Limit{Burst: 3, Every: 10 * time.Minute}
 	LinkLimitPerIP    = spam.Limit{Burst: 10, Every: 10 * time.Minute}
@@ -69,13 +72,14 @@ type Login struct {
 	sessions *auth.Sessions
 	links    *auth.EmailLinks // nil without email
 	verified *auth.VerifiedEmails
-	limiter  *spam.RateLimiter
-	avatars  *auth.AvatarFetcher
-	log      *slog.Logger
-	now      func() time.Time
-	secure   bool
-	ttl      time.Duration
-	public   string // PublicURL without a trailing slash; "" if not set
+	// perMail and perIP limit email links (LinkLimitPerEmail, LinkLimitPerIP).
+	perMail, perIP *spam.RateLimiter
+	avatars        *auth.AvatarFetcher
+	log            *slog.Logger
+	now            func() time.Time
+	secure         bool
+	ttl            time.Duration
+	public         string // PublicURL without a trailing slash; "" if not set
 
 	iconMu sync.Mutex
 	icons  map[string]icon // generic providers' icons, fetched once
@@ -174,8 +178,11 @@ func New(ctx context.Context, svc *service.Service, c Config) (*Login, error) {
 		if buckets == nil {
 			buckets = spam.NewMemoryBuckets(10_000)
 		}
-		l.limiter = spam.NewRateLimiter(buckets, append([]byte("email-link:"), key...))
-		l.limiter.PerMail, l.limiter.PerIP = LinkLimitPerEmail, LinkLimitPerIP
+		// Two limiters over the same buckets, so SendLink decides the order.
+		l.perMail = spam.NewRateLimiter(buckets, append([]byte("email-link:"), key...))
+		l.perMail.PerMail, l.perMail.PerIP = LinkLimitPerEmail, spam.Limit{}
+		l.perIP = spam.NewRateLimiter(buckets, append([]byte("email-link:"), key...))
+		l.perIP.PerMail, l.perIP.PerIP = spam.Limit{}, LinkLimitPerIP
 	}
 	return l, nil
 }
@@ -409,7 +416,10 @@ func (l *Login) Email() bool { return l.links != nil }
 
 // SendLink mails a log-in link for site (r.SiteID is set from it),
 // within the per-address and per-client (ip) limits: a
-// *spam.RateLimitError when over.
+// *spam.RateLimitError when over. A request refused for a bad address,
+// page or key is refused before it counts; one refused by the address's
+// limit (a reader asking again and again for their own) does not use the
+// client address's allowance.
 func (l *Login) SendLink(ctx context.Context, site *comment.Site, r auth.LinkRequest, ip string) error {
 	if l.links == nil || !l.Offers(site, auth.EmailProvider) {
 		return ErrNotOffered
@@ -418,11 +428,44 @@ func (l *Login) SendLink(ctx context.Context, site *comment.Site, r auth.LinkReq
 	if err != nil {
 		return err
 	}
-	if err := l.limiter.Allow(ctx, &spam.Input{IP: ip, Email: addr}, l.now()); err != nil {
+	r.Email, r.SiteID = addr, site.ID
+	if err := l.links.Check(r); err != nil {
 		return err
 	}
-	r.Email, r.SiteID = addr, site.ID
+	if err := l.perMail.Allow(ctx, &spam.Input{Email: addr}, l.now()); err != nil {
+		return err
+	}
+	if err := l.perIP.Allow(ctx, &spam.Input{IP: ip}, l.now()); err != nil {
+		return err
+	}
 	return l.links.SendLink(ctx, r)
+}
+
+// LinkFormCookie names the cookie that binds the email link page's form
+// to the browser it was shown in (see LinkForm).
+const LinkFormCookie = "parley_link_form"
+
+// LinkForm returns what the email link page needs so that its post is
+// known for its own when the browser hides where it came from (Origin:
+// null): a cookie with a random nonce, sent back only by Parley's own
+// pages (SameSite=Strict, on /auth/email), and the check the form carries.
+func (l *Login) LinkForm(token string) (*http.Cookie, string) {
+	if l.links == nil {
+		return nil, ""
+	}
+	b := make([]byte, 16)
+	rand.Read(b)
+	nonce := base64.RawURLEncoding.EncodeToString(b)
+	c := &http.Cookie{Name: LinkFormCookie, Value: nonce, Path: "/auth/email", MaxAge: int(auth.LinkMaxAge / time.Second),
+		HttpOnly: true, Secure: l.secure, SameSite: http.SameSiteStrictMode}
+	return c, l.links.FormCheck(nonce, token)
+}
+
+// LinkFormOK reports whether a post of the email link page's form came
+// from the page Parley showed this browser (LinkForm).
+func (l *Login) LinkFormOK(r *http.Request, token, check string) bool {
+	c, err := r.Cookie(LinkFormCookie)
+	return err == nil && l.links != nil && l.links.FormCheckOK(c.Value, token, check)
 }
 
 // ConsumeLink accepts an emailed link once and starts a session.
@@ -442,7 +485,9 @@ func (l *Login) SSO(ctx context.Context, site *comment.Site, token string) (*Sta
 	if site.SSOSecret == "" {
 		return nil, ErrNotOffered
 	}
-	id, err := auth.VerifySSO(token, []byte(site.SSOSecret), l.now())
+	// Once only: a copy of the token (from a cached page, a log, a
+	// shared link) must not log anyone else in as this reader.
+	id, err := auth.VerifySSOOnce(ctx, l.store, "site:"+site.ID, token, []byte(site.SSOSecret), l.now())
 	if err != nil {
 		return nil, err
 	}

@@ -18,7 +18,7 @@ func TestEdit_ModeratedSiteHoldsItAgain(t *testing.T) {
 	site, _ := s.Site(ctx, "news")
 	w := *site
 	w.Moderation, w.EditWindow = comment.ModerateAll, time.Hour
-	if err := s.UpdateSite(ctx, &w); err != nil {
+	if err := s.UpdateSite(ctx, OperatorActor(), &w); err != nil {
 		t.Fatal(err)
 	}
 	me := s.NewReader()
@@ -26,7 +26,7 @@ func TestEdit_ModeratedSiteHoldsItAgain(t *testing.T) {
 	if err != nil || c.Status != comment.StatusPending {
 		t.Fatalf("post on a moderated site = %+v, %v; want it held", c, err)
 	}
-	if _, err := s.Moderate(ctx, "news", c.ID, comment.StatusApproved); err != nil {
+	if _, err := s.Decide(ctx, OperatorActor(), "news", []string{c.ID}, Approve); err != nil {
 		t.Fatal(err)
 	}
 	e, err := s.Edit(ctx, "news", c.ID, "Buy cheap watches at my shop.", Meta{Reader: me})
@@ -47,7 +47,7 @@ func TestEdit_ModeratedSiteHoldsItAgain(t *testing.T) {
 		t.Fatalf("edit of a held comment = %+v, %v; want it still held", e, err)
 	}
 	// Approved again, the new text is what readers see.
-	if _, err := s.Moderate(ctx, "news", c.ID, comment.StatusApproved); err != nil {
+	if _, err := s.Decide(ctx, OperatorActor(), "news", []string{c.ID}, Approve); err != nil {
 		t.Fatal(err)
 	}
 	th, _ = s.Thread(ctx, "news", "https://news.example/a", comment.SortOldest)
@@ -65,13 +65,13 @@ func TestEdit_SameChecksAsNew(t *testing.T) {
 	site, _ := s.Site(ctx, "news")
 	w := *site
 	w.Moderation, w.EditWindow = comment.ModerateFirst, time.Hour
-	s.UpdateSite(ctx, &w)
+	s.UpdateSite(ctx, OperatorActor(), &w)
 	me := s.NewReader()
 	c, _ := s.Post(ctx, draft("First time here."), Meta{Reader: me})
 	if c.Status != comment.StatusPending {
 		t.Fatalf("first comment = %s, want held", c.Status)
 	}
-	s.Moderate(ctx, "news", c.ID, comment.StatusApproved)
+	s.Decide(ctx, OperatorActor(), "news", []string{c.ID}, Approve)
 	if e, err := s.Edit(ctx, "news", c.ID, "First time here, and glad of it.", Meta{Reader: me}); err != nil || e.Status != comment.StatusApproved {
 		t.Fatalf("edit by a known author = %+v, %v; want it published", e, err)
 	}

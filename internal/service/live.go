@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"parley/internal/comment"
+	"parley/internal/staff"
 )
 
 // Run keeps the service in step with the database until ctx ends: it
@@ -57,6 +58,11 @@ func (s *Service) apply(ev comment.Event) {
 		// Likes can come a thousand a second; open pages get the count
 		// at most once a second per comment.
 		s.likes.note(ev)
+	case comment.EventHeld:
+		// A held comment changes nothing readers see; only the site's
+		// open moderation queues hear of it.
+		ev.PageKey = deskPage
+		s.live.publish(s.change(ev))
 	default:
 		s.threads.invalidate(pageGenKey(ev.SiteID, ev.PageKey), threadGenKey(ev.ThreadID))
 		s.live.publish(s.change(ev))
@@ -122,6 +128,21 @@ func (c *likeCoalescer) tick(id string) {
 	st.timer.Reset(c.every)
 	c.mu.Unlock()
 	c.flush(ev)
+}
+
+// deskPage is the page key under which a site's moderation queues
+// subscribe: a NUL byte is in no page's key.
+const deskPage = "\x00queue"
+
+// SubscribeQueue returns the site's newly held comments as they arrive
+// (events of kind comment.EventHeld, and comment.EventReset when some may
+// have been missed), until cancel is called, for a moderator's open queue.
+func (s *Service) SubscribeQueue(ctx context.Context, a Actor, siteID string) (<-chan *Change, func(), error) {
+	if err := a.can(siteID, staff.RoleModerator); err != nil {
+		return nil, nil, err
+	}
+	ch, cancel := s.live.subscribe(pageRef{siteID, deskPage})
+	return ch, cancel, nil
 }
 
 // Subscribe returns the changes to a page's thread as they happen, until

@@ -2,11 +2,9 @@ package service
 
 import (
 	"context"
-	"log/slog"
 
 	"parley/internal/comment"
 	"parley/internal/markup"
-	"parley/internal/store"
 )
 
 // Learner is told of every moderator decision, so a spam filter learns
@@ -14,51 +12,6 @@ import (
 // spam, false when they say it is legitimate.
 type Learner interface {
 	Learn(ctx context.Context, c *comment.Comment, spam bool) error
-}
-
-// Moderate moves a comment of a site to another state on a moderator's
-// word, and teaches the spam filters: approving is "not spam", marking
-// spam is "spam"; deleting teaches nothing. Returns comment.ErrNotFound if
-// the site has no such comment.
-func (s *Service) Moderate(ctx context.Context, siteID, id string, to comment.Status) (*comment.Comment, error) {
-	if !to.Valid() {
-		return nil, comment.Invalid("status", "A comment can be approved, pending, spam or deleted.")
-	}
-	c, err := s.Comment(ctx, siteID, id)
-	if err != nil {
-		return nil, err
-	}
-	if c.Status != to {
-		if err := s.store.SetStatus(ctx, id, to); err != nil {
-			return nil, err
-		}
-		s.threads.invalidate(threadGenKey(c.ThreadID))
-	}
-	if to == comment.StatusApproved || to == comment.StatusSpam {
-		for _, l := range s.learners {
-			if err := l.Learn(ctx, c, to == comment.StatusSpam); err != nil {
-				// The decision stands; the filter missing one lesson is
-				// not worth failing the moderator's action for.
-				s.log.Warn("spam filter could not learn from a decision", slog.String("comment", id), slog.String("err", err.Error()))
-			}
-		}
-	}
-	c.Status = to
-	return c, nil
-}
-
-// Queue lists a site's comments in one state, newest first, continuing
-// after the comment with id after when it is given.
-func (s *Service) Queue(ctx context.Context, siteID string, status comment.Status, after string, limit int) ([]*comment.Comment, error) {
-	f := store.ListFilter{SiteID: siteID, Status: status, Limit: limit}
-	if after != "" {
-		c, err := s.Comment(ctx, siteID, after)
-		if err != nil {
-			return nil, err
-		}
-		f.Before = c
-	}
-	return s.store.ListComments(ctx, f)
 }
 
 // ownComment returns a comment its author may still change: the reader

@@ -214,28 +214,6 @@ func (s *Service) Site(ctx context.Context, id string) (*comment.Site, error) {
 	return site, nil
 }
 
-// CreateSite validates and stores a new site.
-func (s *Service) CreateSite(ctx context.Context, site *comment.Site) error {
-	if err := NormalizeSite(site); err != nil {
-		return err
-	}
-	return s.store.CreateSite(ctx, site)
-}
-
-// UpdateSite validates and stores changed site settings.
-func (s *Service) UpdateSite(ctx context.Context, site *comment.Site) error {
-	if err := NormalizeSite(site); err != nil {
-		return err
-	}
-	if err := s.store.UpdateSite(ctx, site); err != nil {
-		return err
-	}
-	s.sites.Delete(site.ID)
-	// Built threads carry the old settings (reply depth, edit window).
-	s.threads.reset()
-	return nil
-}
-
 // NormalizeSite checks a site's fields and fills defaults.
 func NormalizeSite(site *comment.Site) error {
 	if !validSiteID(site.ID) {
@@ -435,6 +413,9 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	}
 	page := comment.Page{SiteID: site.ID, Key: d.Page, URL: d.PageURL, Title: d.Title}
 	if err := s.store.CreateComment(ctx, page, c); err != nil {
+		if s.spam != nil {
+			s.spam.unseen(site, c, m, d.PageURL)
+		}
 		if errors.Is(err, comment.ErrNotFound) && c.ParentID != "" {
 			return nil, comment.Invalid("parent", "The comment you are replying to no longer exists.")
 		}
@@ -462,7 +443,7 @@ func (s *Service) judge(ctx context.Context, site *comment.Site, c *comment.Comm
 	switch site.Moderation {
 	case comment.ModerateAll:
 		c.Status = comment.StatusPending
-		c.Verdict = comment.Verdict{Layer: "moderation", Reason: "the site holds every comment for moderation"}
+		c.Verdict = record("moderation", "moderation_all")
 	case comment.ModerateFirst:
 		// A reader is known by an approved comment: by their log-in when
 		// logged in with a provider (whose email may be unshared or
@@ -496,11 +477,11 @@ func (s *Service) judge(ctx context.Context, site *comment.Site, c *comment.Comm
 		}
 		if !known {
 			c.Status = comment.StatusPending
-			c.Verdict = comment.Verdict{Layer: "moderation", Reason: "first comment by this author: held for moderation"}
+			c.Verdict = record("moderation", "moderation_first")
 		}
 	}
 	if s.spam != nil {
-		st, v, err := s.spam.check(ctx, c, m, pageURL)
+		st, v, err := s.spam.check(ctx, site, c, m, pageURL)
 		if err != nil {
 			return err
 		}
@@ -512,7 +493,7 @@ func (s *Service) judge(ctx context.Context, site *comment.Site, c *comment.Comm
 		st, v, err := ch.Check(ctx, c, m)
 		if err != nil {
 			s.log.Warn("spam check failed; holding comment", slog.String("layer", v.Layer), slog.String("err", err.Error()))
-			st, v = comment.StatusPending, comment.Verdict{Layer: v.Layer, Reason: "check failed: held for a moderator"}
+			st, v = comment.StatusPending, record(v.Layer, "check_failed", "layer", v.Layer)
 		}
 		if severity(st) > severity(c.Status) {
 			c.Status, c.Verdict = st, v

@@ -30,7 +30,7 @@ func newService(tb testing.TB, opt Options) *Service {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	if err := s.CreateSite(ctx, &comment.Site{ID: "news", Name: "News", Origins: []string{"https://News.Example/"}}); err != nil {
+	if err := s.CreateSite(ctx, OperatorActor(), &comment.Site{ID: "news", Name: "News", Origins: []string{"https://News.Example/"}}); err != nil {
 		tb.Fatal(err)
 	}
 	return s
@@ -127,7 +127,7 @@ func TestPost_ModerateAll(t *testing.T) {
 	site, _ := s.Site(ctx, "news")
 	held := *site
 	held.Moderation = comment.ModerateAll
-	if err := s.UpdateSite(ctx, &held); err != nil {
+	if err := s.UpdateSite(ctx, OperatorActor(), &held); err != nil {
 		t.Fatal(err)
 	}
 	c, err := s.Post(ctx, draft("wait for me"), Meta{})
@@ -196,7 +196,7 @@ func TestThread_TreeAndDepth(t *testing.T) {
 	site, _ := s.Site(ctx, "news")
 	shallow := *site
 	shallow.MaxDepth = 2
-	if err := s.UpdateSite(ctx, &shallow); err != nil {
+	if err := s.UpdateSite(ctx, OperatorActor(), &shallow); err != nil {
 		t.Fatal(err)
 	}
 	post := func(parent, name string) *comment.Comment {
@@ -338,17 +338,23 @@ func TestModerate(t *testing.T) {
 	site, _ := s.Site(ctx, "news")
 	held := *site
 	held.Moderation = comment.ModerateAll
-	s.UpdateSite(ctx, &held)
+	s.UpdateSite(ctx, OperatorActor(), &held)
 	a, _ := s.Post(ctx, draft("good one"), Meta{})
 	b, _ := s.Post(ctx, draft("buy pills"), Meta{})
-	q, err := s.Queue(ctx, "news", comment.StatusPending, "", 10)
+	qp, err := s.Queue(ctx, OperatorActor(), "news", Query{Status: comment.StatusPending, Limit: 10})
+	var q []*comment.Comment
+	if qp != nil {
+		for _, c := range qp.Cards {
+			q = append(q, c.Comment)
+		}
+	}
 	if err != nil || len(q) != 2 || q[0].ID != b.ID {
 		t.Fatalf("queue = %v, %v", commentIDsOf(q), err)
 	}
-	if _, err := s.Moderate(ctx, "news", a.ID, comment.StatusApproved); err != nil {
+	if _, err := s.Decide(ctx, OperatorActor(), "news", []string{a.ID}, Approve); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Moderate(ctx, "news", b.ID, comment.StatusSpam); err != nil {
+	if _, err := s.Decide(ctx, OperatorActor(), "news", []string{b.ID}, Spam); err != nil {
 		t.Fatal(err)
 	}
 	if fmt.Sprint(lessons) != "[good one:false buy pills:true]" {
@@ -358,11 +364,11 @@ func TestModerate(t *testing.T) {
 	if th.Total != 1 || th.Comments[0].ID != a.ID {
 		t.Fatalf("after moderation the thread shows %d", th.Total)
 	}
-	if _, err := s.Moderate(ctx, "other", a.ID, comment.StatusSpam); !errors.Is(err, comment.ErrNotFound) {
+	if _, err := s.Decide(ctx, OperatorActor(), "other", []string{a.ID}, Spam); !errors.Is(err, comment.ErrNotFound) {
 		t.Fatalf("moderating through another site = %v", err)
 	}
-	if _, err := s.Moderate(ctx, "news", a.ID, "bogus"); err == nil {
-		t.Fatal("bogus status accepted")
+	if _, err := ParseDecision("bogus"); err == nil {
+		t.Fatal("bogus decision accepted")
 	}
 }
 
@@ -380,7 +386,7 @@ func TestEditAndDelete(t *testing.T) {
 	site, _ := s.Site(ctx, "news")
 	w := *site
 	w.EditWindow = 10 * time.Minute
-	s.UpdateSite(ctx, &w)
+	s.UpdateSite(ctx, OperatorActor(), &w)
 	me, other := s.NewReader(), s.NewReader()
 	c, err := s.Post(ctx, draft("tpyo"), Meta{Reader: me})
 	if err != nil {
@@ -488,7 +494,7 @@ func TestModerate_TeachesClassifier(t *testing.T) {
 	}
 	before, _ := s.Store().Comment(ctx, c.ID)
 	for i := 0; i < 3; i++ {
-		if _, err := s.Moderate(ctx, "news", c.ID, comment.StatusSpam); err != nil {
+		if _, err := s.Decide(ctx, OperatorActor(), "news", []string{c.ID}, Spam); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -512,7 +518,7 @@ func TestPost_ModerateFirst(t *testing.T) {
 	site, _ := s.Site(ctx, "news")
 	first := *site
 	first.Moderation = comment.ModerateFirst
-	s.UpdateSite(ctx, &first)
+	s.UpdateSite(ctx, OperatorActor(), &first)
 	c, _ := s.Post(ctx, draft("my first comment"), Meta{})
 	if c.Status != comment.StatusPending {
 		t.Fatalf("first comment = %s, want held", c.Status)
@@ -521,7 +527,7 @@ func TestPost_ModerateFirst(t *testing.T) {
 	if second.Status != comment.StatusPending {
 		t.Fatalf("second comment before approval = %s, want held", second.Status)
 	}
-	s.Moderate(ctx, "news", c.ID, comment.StatusApproved)
+	s.Decide(ctx, OperatorActor(), "news", []string{c.ID}, Approve)
 	third, _ := s.Post(ctx, draft("now I am known"), Meta{})
 	if third.Status != comment.StatusApproved {
 		t.Fatalf("comment after an approved one = %s, want published", third.Status)
@@ -537,7 +543,7 @@ func TestPost_ModerateFirst_LoggedIn(t *testing.T) {
 	site, _ := s.Site(ctx, "news")
 	first := *site
 	first.Moderation = comment.ModerateFirst
-	s.UpdateSite(ctx, &first)
+	s.UpdateSite(ctx, OperatorActor(), &first)
 	as := func(identity, email, body string) comment.Status {
 		d := draft(body)
 		d.Identity, d.Email = identity, email
@@ -549,7 +555,7 @@ func TestPost_ModerateFirst_LoggedIn(t *testing.T) {
 	}
 	// Lena, a known guest (an approved comment under her address).
 	c, _ := s.Post(ctx, draft("a guest's comment"), Meta{})
-	s.Moderate(ctx, "news", c.ID, comment.StatusApproved)
+	s.Decide(ctx, OperatorActor(), "news", []string{c.ID}, Approve)
 
 	if got := as("github:583231", "lena@example.org", "a new GitHub account with Lena's address"); got != comment.StatusPending {
 		t.Errorf("a provider's address stood for a known guest: %s", got)
@@ -560,7 +566,7 @@ func TestPost_ModerateFirst_LoggedIn(t *testing.T) {
 	held, _ := s.store.ListComments(ctx, store.ListFilter{SiteID: "news", Status: comment.StatusPending})
 	for _, h := range held {
 		if h.Author.Identity == "github:1" {
-			s.Moderate(ctx, "news", h.ID, comment.StatusApproved)
+			s.Decide(ctx, OperatorActor(), "news", []string{h.ID}, Approve)
 		}
 	}
 	if got := as("github:1", "", "GitHub user 1 again"); got != comment.StatusApproved {
@@ -579,7 +585,7 @@ func TestPost_ModerateFirst_LoggedIn(t *testing.T) {
 
 func TestAPIKeysAndClassify(t *testing.T) {
 	s := spamService(t, spam.Limit{})
-	key, err := s.NewAPIKey(ctx, "news")
+	key, err := s.NewAPIKey(ctx, OperatorActor(), "news")
 	if err != nil || len(key) < 32 {
 		t.Fatalf("NewAPIKey = %q, %v", key, err)
 	}
@@ -589,7 +595,7 @@ func TestAPIKeysAndClassify(t *testing.T) {
 	if _, err := s.SiteByAPIKey(ctx, key+"x"); !errors.Is(err, comment.ErrNotFound) {
 		t.Fatalf("wrong key = %v", err)
 	}
-	again, _ := s.NewAPIKey(ctx, "news")
+	again, _ := s.NewAPIKey(ctx, OperatorActor(), "news")
 	if _, err := s.SiteByAPIKey(ctx, key); !errors.Is(err, comment.ErrNotFound) || again == key {
 		t.Fatal("the old key still works after a new one was made")
 	}
@@ -619,7 +625,7 @@ func TestEdit_SpamIsHeld(t *testing.T) {
 	site, _ := s.Site(ctx, "news")
 	w := *site
 	w.EditWindow = time.Hour
-	s.UpdateSite(ctx, &w)
+	s.UpdateSite(ctx, OperatorActor(), &w)
 	me := s.NewReader()
 	c, err := s.Post(ctx, draft("The timetable for the evening buses looks sensible to me."), Meta{Reader: me})
 	if err != nil || c.Status != comment.StatusApproved {
@@ -648,7 +654,7 @@ func TestUpdateSite_RebuildsThreads(t *testing.T) {
 	site, _ := s.Site(ctx, "news")
 	flat := *site
 	flat.MaxDepth = 1
-	if err := s.UpdateSite(ctx, &flat); err != nil {
+	if err := s.UpdateSite(ctx, OperatorActor(), &flat); err != nil {
 		t.Fatal(err)
 	}
 	th, _ = s.Thread(ctx, "news", "https://news.example/a", comment.SortOldest)
@@ -740,5 +746,32 @@ func TestPing_WaitsForTheListener(t *testing.T) {
 	}
 	if err := s.Ping(ctx); err != nil {
 		t.Fatalf("once listening: %v", err)
+	}
+}
+
+// TestSpam_RetryAfterRefusedStoreIsNoRepeat: a comment the store refused
+// (here, its thread was closed) is forgotten by the duplicate rule, so the
+// reader's retry is judged afresh, not held as a repeat of nothing.
+func TestSpam_RetryAfterRefusedStoreIsNoRepeat(t *testing.T) {
+	s := spamService(t, spam.Limit{})
+	first, err := s.Post(ctx, draft("A first comment opens the thread."), Meta{IP: "198.51.100.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.SetThreadClosed(ctx, first.ThreadID, true); err != nil {
+		t.Fatal(err)
+	}
+	text := "The bridge closure should come with a shuttle bus for the market days."
+	if _, err := s.Post(ctx, draft(text), Meta{IP: "198.51.100.9"}); !errors.Is(err, comment.ErrClosed) {
+		t.Fatalf("post to a closed thread = %v", err)
+	}
+	s.store.SetThreadClosed(ctx, first.ThreadID, false)
+	c, err := s.Post(ctx, draft(text), Meta{IP: "198.51.100.9"})
+	if err != nil || c.Status != comment.StatusApproved {
+		t.Fatalf("the retry is %v (%+v), %v; want it published", c.Status, c.Verdict, err)
+	}
+	// A real repeat is still caught.
+	if again, _ := s.Post(ctx, draft(text), Meta{IP: "198.51.100.9"}); again.Status == comment.StatusApproved {
+		t.Fatal("posting the same text again from the same sender was published")
 	}
 }

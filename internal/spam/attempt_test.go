@@ -13,15 +13,15 @@ func TestDuplicates_RetryIsNotADuplicate(t *testing.T) {
 	d := NewDuplicates(100)
 	now := time.Now()
 	in := &Input{SiteID: "s", Body: "The new timetable works well for the morning trains.", Email: "a@example.org", IP: "192.0.2.7", Attempt: "k1"}
-	if same, _ := d.Observe(in, now, time.Hour); same {
+	if got := d.Observe(in, now, time.Hour); got.SameSender {
 		t.Fatal("a first post is a duplicate")
 	}
-	if same, n := d.Observe(in, now.Add(time.Second), time.Hour); same || n != 1 {
-		t.Fatalf("its retry = duplicate %v, seen %d times; want no, once", same, n)
+	if got := d.Observe(in, now.Add(time.Second), time.Hour); got.SameSender || got.OnSite != 1 {
+		t.Fatalf("its retry = %+v; want no duplicate, seen once", got)
 	}
 	other := *in
 	other.Attempt = "k2"
-	if same, _ := d.Observe(&other, now.Add(2*time.Second), time.Hour); !same {
+	if got := d.Observe(&other, now.Add(2*time.Second), time.Hour); !got.SameSender {
 		t.Fatal("the same text posted again as a new post is not a duplicate")
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"parley/internal/comment"
 )
 
 // Traps is the first, cheapest layer: it catches bots by what they do
@@ -43,7 +45,8 @@ const DefaultMinFormAge = 3 * time.Second
 func (t *Traps) Check(ctx context.Context, in *Input) (Verdict, error) {
 	v := Verdict{Action: Publish, Layer: "traps"}
 	if strings.TrimSpace(in.Honeypot) != "" {
-		v.Action, v.Score, v.Reason = Spam, 1, "the hidden honeypot field was filled in, which only bots do"
+		v.Action, v.Score, v.Evidence = Spam, 1, true
+		v.Reasons = []comment.Reason{NewReason("honeypot")}
 		if t.HoneypotAction == Discard {
 			v.Action = Discard
 		}
@@ -66,8 +69,8 @@ func (t *Traps) Check(ctx context.Context, in *Input) (Verdict, error) {
 	// in no time, and a caller that forgot to fill it must not hold
 	// every comment.
 	if minAge > 0 && in.FormAge > 0 && in.FormAge < minAge {
-		v.Action, v.Score = Hold, 0.5
-		v.Reason = fmt.Sprintf("sent %s after the form was shown; people take at least %s", in.FormAge.Round(time.Millisecond), minAge)
+		v.Action, v.Score, v.Evidence = Hold, 0.5, true
+		v.Reasons = []comment.Reason{NewReason("too_fast", "age", duration(in.FormAge.Round(time.Millisecond)), "min", duration(minAge))}
 	}
 	return v, nil
 }

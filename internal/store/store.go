@@ -14,6 +14,7 @@ import (
 
 	"parley/internal/auth"
 	"parley/internal/comment"
+	"parley/internal/staff"
 )
 
 // Store keeps sites, threads and comments, and the state of readers' log-ins.
@@ -34,6 +35,9 @@ type Store interface {
 	Logins
 	Avatars
 	Secrets
+	StaffStore
+	DeskStore
+	AuditStore
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
@@ -42,17 +46,20 @@ type Store interface {
 
 // Sites keeps the sites a server runs comment sections for.
 type Sites interface {
-	// CreateSite stores a new site. A site with Guests "" gets
+	// CreateSite stores a new site, with the audit entry (if any) in the
+	// same transaction. A site with Guests "" gets
 	// comment.GuestsNameEmail. Returns comment.ErrConflict if the id is taken.
-	CreateSite(ctx context.Context, s *comment.Site) error
+	CreateSite(ctx context.Context, s *comment.Site, audit *staff.AuditEntry) error
 	// UpdateSite replaces a site's name, origins and settings (all but its
-	// API key hash). Returns comment.ErrNotFound if there is no such site.
-	UpdateSite(ctx context.Context, s *comment.Site) error
+	// API key hash), with the audit entry (if any) in the same
+	// transaction. Returns comment.ErrNotFound if there is no such site.
+	UpdateSite(ctx context.Context, s *comment.Site, audit *staff.AuditEntry) error
 	// Site returns one site. Returns comment.ErrNotFound if there is none.
 	Site(ctx context.Context, id string) (*comment.Site, error)
-	// SetAPIKeyHash sets (or, with "", removes) the hash of a site's API key.
+	// SetAPIKeyHash sets (or, with "", removes) the hash of a site's API
+	// key, with the audit entry (if any) in the same transaction.
 	// Returns comment.ErrNotFound if there is no such site.
-	SetAPIKeyHash(ctx context.Context, siteID, hash string) error
+	SetAPIKeyHash(ctx context.Context, siteID, hash string, audit *staff.AuditEntry) error
 	// SiteByAPIKeyHash returns the site whose API key has this hash.
 	// Returns comment.ErrNotFound if none has.
 	SiteByAPIKeyHash(ctx context.Context, hash string) (*comment.Site, error)

@@ -1,29 +1,27 @@
 package widget
 
 import (
-	"bytes"
+	"embed"
 	"encoding/json"
 	"fmt"
-	"maps"
+	"io/fs"
 	"net/http"
 	"path"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
-
-	"github.com/evanw/esbuild/pkg/api"
 
 	"parley/internal/i18n"
 )
 
-// Assets holds the widget's script and stylesheet, built once at start-up:
-// the script has the English table and the stylesheet's path inlined, and
-// fetches another language's table only for a section shown in it. All
-// are kept plain and gzipped, under paths that carry a hash of their
-// content so browsers and CDNs may cache them for ever. It also holds the
-// log-in icons, under stable paths (see IconPath).
+// Assets holds the widget's script and stylesheet as readers download
+// them: built from the sources by go generate (package build) and
+// embedded from dist/, plain, Brotli-compressed and gzipped, so that
+// starting the server compresses nothing. The script has the English
+// table and the stylesheet's path inlined, and fetches another language's
+// table only for a section shown in it. All are served under paths that
+// carry a hash of their content, so browsers and CDNs may cache them for
+// ever. It also holds the log-in icons, under stable paths (see IconPath).
 type Assets struct {
 	js, css asset
 	tables  map[string]*asset // other languages' strings, by language
@@ -34,26 +32,73 @@ type asset struct {
 	path  string // "/widget/{hash}/{file}", or an icon's IconPath
 	ctype string
 	plain []byte
+	br    []byte
 	gz    []byte
-	etag  string // quoted; the gzipped bytes have the same tag plus "-gz"
+	etag  string // quoted; the compressed bytes have the same tag plus "-br" or "-gz"
 	csp   string // Content-Security-Policy, if any
 	cors  bool   // fetched by the widget from the article's origin
 }
 
-// iconNames are the built-in log-in icons: one per provider Parley knows,
+//go:generate go run gen.go
+
+// dist holds the built files (see package build) and manifest.json.
+//
+//go:embed dist
+var dist embed.FS
+
+// Manifest says what each built file is and where it is served; package
+// build writes it to dist/manifest.json beside the files.
+type Manifest struct {
+	Script Entry            `json:"script"`
+	Style  Entry            `json:"style"`
+	Tables map[string]Entry `json:"tables"` // by language, English aside (the script holds it)
+	Icons  map[string]Entry `json:"icons"`  // by name (see Icons)
+}
+
+// Entry is one built file: its name in dist/ (with ".br" and ".gz" for
+// its compressed forms), the path it is served under, and its ETag
+// (quoted; a hash of the plain bytes).
+type Entry struct {
+	File string `json:"file"`
+	Path string `json:"path"`
+	ETag string `json:"etag"`
+}
+
+// Icons are the built-in log-in icons: one per provider Parley knows,
 // "email" for the email link and "openid" for any other OpenID Connect
 // provider.
-var iconNames = []string{"google", "facebook", "x", "github", "wordpress", "email", "openid"}
+var Icons = []string{"google", "facebook", "x", "github", "wordpress", "email", "openid"}
+
+// Placeholders in parley.js that the build replaces.
+const (
+	I18nPlaceholder = "__PARLEY_I18N__"
+	CSSPlaceholder  = "__PARLEY_CSS__"
+)
+
+// serverOnly lists the translation keys only the server-rendered thread
+// uses (absolute dates, grouped numbers, the like count without
+// JavaScript, Parley's own reply page); the script formats these with
+// Intl, so it is served without them. So are all "page." keys (Parley's
+// own log-in and message pages), "mail." keys (the log-in email) and
+// "reason." keys (why the spam filter judged a comment, for moderators).
+var serverOnly = map[string]bool{
+	"date.format": true, "date.months": true, "date.clock": true, "date.am": true, "date.pm": true,
+	"num.group": true, "likes": true, "permalink": true, "reply.back": true,
+}
+
+// ServerOnly reports whether a translation key is left out of the
+// widget's tables (see serverOnly).
+func ServerOnly(key string) bool {
+	return serverOnly[key] || strings.HasPrefix(key, "page.") || strings.HasPrefix(key, "mail.") || strings.HasPrefix(key, "reason.")
+}
 
 // IconPath returns the path under which Assets serves the built-in icon
-// name (see iconNames), e.g. "/widget/icons/google.svg", and whether
+// name (see Icons), e.g. "/widget/icons/google.svg", and whether
 // there is such an icon. Icon paths are stable, so the server can put
 // them in the thread's JSON and the page.
 func IconPath(name string) (string, bool) {
-	for _, n := range iconNames {
-		if n == name {
-			return "/widget/icons/" + name + ".svg", true
-		}
+	if slices.Contains(Icons, name) {
+		return "/widget/icons/" + name + ".svg", true
 	}
 	return "", false
 }
@@ -62,185 +107,64 @@ func IconPath(name string) (string, bool) {
 // drawings, with at most inline styles.
 const iconCSP = "default-src 'none'; style-src 'unsafe-inline'"
 
-// Placeholders in parley.js that New replaces.
-const (
-	i18nPlaceholder = "__PARLEY_I18N__"
-	cssPlaceholder  = "__PARLEY_CSS__"
-)
-
-// New builds the assets from the embedded sources.
+// New returns the assets built into the binary.
 func New() (*Assets, error) {
-	css, err := files.ReadFile("parley.css")
+	return load(dist)
+}
+
+// load reads the built files (dist/manifest.json and what it names).
+func load(fsys fs.FS) (*Assets, error) {
+	b, err := fs.ReadFile(fsys, "dist/manifest.json")
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("widget: %w (run go generate ./internal/widget)", err)
 	}
-	src, err := files.ReadFile("parley.js")
-	if err != nil {
-		return nil, err
+	var m Manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("widget: dist/manifest.json: %w", err)
 	}
 	a := &Assets{icons: make(map[string]*asset), tables: make(map[string]*asset)}
-	a.css = newAsset("parley.css", "text/css; charset=utf-8", []byte(stripComment(string(css))))
-	// The other languages' tables share one directory, named by a hash of
-	// them all, so the script needs only it and their names.
-	keys, en, others := widgetTables()
-	langs := slices.Sorted(maps.Keys(others))
-	var joined bytes.Buffer
-	for _, lang := range langs {
-		joined.WriteString(lang)
-		joined.Write(others[lang])
-	}
-	dir := "/widget/" + hash(joined.Bytes()) + "/"
-	for _, lang := range langs {
-		t := newAsset(lang+".json", "application/json", others[lang])
-		t.path, t.cors = dir+lang+".json", true
-		a.tables[lang] = &t
-	}
-	inline, err := json.Marshal([]any{keys, en, dir, langs})
-	if err != nil {
-		return nil, err
-	}
-	js, err := minifyJS(string(src))
-	if err != nil {
-		return nil, err
-	}
-	for _, p := range []string{i18nPlaceholder, cssPlaceholder} {
-		if strings.Count(js, p) != 1 {
-			return nil, fmt.Errorf("widget: parley.js must contain %s exactly once", p)
+	read := func(e Entry, ctype string) (*asset, error) {
+		as := &asset{path: e.Path, ctype: ctype, etag: e.ETag}
+		for _, f := range []struct {
+			ext string
+			to  *[]byte
+		}{{"", &as.plain}, {".br", &as.br}, {".gz", &as.gz}} {
+			if *f.to, err = fs.ReadFile(fsys, "dist/"+e.File+f.ext); err != nil {
+				return nil, fmt.Errorf("widget: %w (run go generate ./internal/widget)", err)
+			}
 		}
+		return as, nil
 	}
-	js = strings.Replace(js, cssPlaceholder, a.css.path, 1)
-	js = strings.Replace(js, i18nPlaceholder, string(inline), 1)
-	a.js = newAsset("parley.js", "text/javascript; charset=utf-8", []byte(js))
-	all := []*asset{&a.js, &a.css}
-	for _, t := range a.tables {
-		all = append(all, t)
+	js, err := read(m.Script, "text/javascript; charset=utf-8")
+	if err != nil {
+		return nil, err
 	}
-	for _, name := range iconNames {
-		svg, err := files.ReadFile("icons/" + name + ".svg")
+	css, err := read(m.Style, "text/css; charset=utf-8")
+	if err != nil {
+		return nil, err
+	}
+	a.js, a.css = *js, *css
+	for lang, e := range m.Tables {
+		t, err := read(e, "application/json")
 		if err != nil {
 			return nil, err
 		}
-		icon := newAsset(name+".svg", "image/svg+xml", svg)
-		icon.path, _ = IconPath(name)
+		t.cors = true
+		a.tables[lang] = t
+	}
+	for _, name := range Icons {
+		e, ok := m.Icons[name]
+		if !ok {
+			return nil, fmt.Errorf("widget: no icon %q in dist/manifest.json (run go generate ./internal/widget)", name)
+		}
+		icon, err := read(e, "image/svg+xml")
+		if err != nil {
+			return nil, err
+		}
 		icon.csp = iconCSP
-		a.icons[icon.path] = &icon
-		all = append(all, &icon)
+		a.icons[icon.path] = icon
 	}
-	// Compressing takes a few milliseconds per file (see gzipSmall): do
-	// them side by side.
-	var wg sync.WaitGroup
-	for _, as := range all {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			as.gz = gzipSmall(as.plain)
-		}()
-	}
-	wg.Wait()
 	return a, nil
-}
-
-// serverOnly lists the translation keys only the server-rendered thread
-// uses (absolute dates, grouped numbers, the like count without
-// JavaScript, Parley's own reply page); the script formats these with
-// Intl, so it is served without them. So are all "page." keys (Parley's
-// own log-in and message pages) and "mail." keys (the log-in email).
-var serverOnly = map[string]bool{
-	"date.format": true, "date.months": true, "date.clock": true, "date.am": true, "date.pm": true,
-	"num.group": true, "likes": true, "permalink": true, "reply.back": true,
-}
-
-func isServerOnly(key string) bool {
-	return serverOnly[key] || strings.HasPrefix(key, "page.") || strings.HasPrefix(key, "mail.")
-}
-
-// widgetTables returns the tables the widget uses (every language's,
-// without the serverOnly keys): the keys, sorted; the English strings (or
-// plural forms) in that order; and each other language's strings in the
-// same order as a JSON array, null where it lacks one.
-func widgetTables() (keys []string, en json.RawMessage, others map[string]json.RawMessage) {
-	tables := make(map[string]map[string]json.RawMessage)
-	seen := map[string]bool{}
-	for _, l := range i18n.Languages() {
-		var t map[string]json.RawMessage
-		if err := json.Unmarshal(i18n.JSON(l), &t); err != nil {
-			// i18n checks its tables when it loads them.
-			panic(fmt.Sprintf("widget: table %s: %v", l, err))
-		}
-		for k := range t {
-			if !isServerOnly(k) && !seen[k] {
-				seen[k] = true
-				keys = append(keys, k)
-			}
-		}
-		tables[l] = t
-	}
-	sort.Strings(keys)
-	others = make(map[string]json.RawMessage)
-	for l, t := range tables {
-		values := make([]json.RawMessage, len(keys))
-		for i, k := range keys {
-			values[i] = t[k]
-			if values[i] == nil {
-				values[i] = json.RawMessage("null")
-			}
-		}
-		var b bytes.Buffer
-		enc := json.NewEncoder(&b)
-		enc.SetEscapeHTML(false)
-		if err := enc.Encode(values); err != nil {
-			panic(fmt.Sprintf("widget: table %s: %v", l, err))
-		}
-		others[l] = bytes.TrimSpace(b.Bytes())
-	}
-	en = others[i18n.Fallback]
-	delete(others, i18n.Fallback)
-	return keys, en, others
-}
-
-// minifyJS minifies the widget's script with esbuild (whitespace, syntax
-// and local names; property names and globals stay as written, so the
-// placeholders survive), keeping one line that says what it is.
-func minifyJS(src string) (string, error) {
-	r := api.Transform(src, api.TransformOptions{
-		Loader:            api.LoaderJS,
-		MinifyWhitespace:  true,
-		MinifyIdentifiers: true,
-		MinifySyntax:      true,
-		LegalComments:     api.LegalCommentsNone,
-		Sourcefile:        "parley.js",
-	})
-	if len(r.Errors) > 0 {
-		m := r.Errors[0]
-		if m.Location != nil {
-			return "", fmt.Errorf("widget: parley.js:%d: %s", m.Location.Line, m.Text)
-		}
-		return "", fmt.Errorf("widget: parley.js: %s", m.Text)
-	}
-	return "/*! Parley comments widget */\n" + string(r.Code), nil
-}
-
-// stripComment drops the block comment a source file starts with: the
-// notes for people who read the source, which readers need not download.
-func stripComment(src string) string {
-	if strings.HasPrefix(src, "/*") {
-		if i := strings.Index(src, "*/"); i >= 0 {
-			return strings.TrimLeft(src[i+2:], "\n")
-		}
-	}
-	return src
-}
-
-// newAsset returns the asset for body under its content-hashed path; New
-// fills in the gzipped bytes.
-func newAsset(name, ctype string, body []byte) asset {
-	h := hash(body)
-	return asset{
-		path:  "/widget/" + h + "/" + name,
-		ctype: ctype,
-		plain: body,
-		etag:  `"` + h + `"`,
-	}
 }
 
 // ScriptPath returns the script's content-hashed path, e.g.
@@ -251,21 +175,30 @@ func (a *Assets) ScriptPath() string { return a.js.path }
 // "/widget/77ab01ee9f3c/parley.css".
 func (a *Assets) StylePath() string { return a.css.path }
 
-// GzipSize returns the gzipped sizes in bytes of the script and the
-// stylesheet, as served.
-func (a *Assets) GzipSize() (js, css int) { return len(a.js.gz), len(a.css.gz) }
+// Sizes are the bytes a reader downloads for the widget, by how they are
+// compressed: Brotli for browsers that accept it (every browser over
+// HTTPS), gzip for the others.
+type Sizes struct{ Brotli, Gzip, Plain int }
 
-// TableGzipSize returns the gzipped size of the strings a section in lang
-// fetches besides the script: 0 for English, which the script holds, and
-// -1 for a language without a table.
-func (a *Assets) TableGzipSize(lang string) int {
+func (as *asset) sizes() Sizes { return Sizes{len(as.br), len(as.gz), len(as.plain)} }
+
+func (s Sizes) add(o Sizes) Sizes {
+	return Sizes{s.Brotli + o.Brotli, s.Gzip + o.Gzip, s.Plain + o.Plain}
+}
+
+// Size returns what a reader downloads for a section in lang: the script,
+// the stylesheet and, for a language other than English (which the
+// script holds), its table; ok is false for a language without a table.
+func (a *Assets) Size(lang string) (s Sizes, ok bool) {
+	s = a.js.sizes().add(a.css.sizes())
 	if lang == i18n.Fallback {
-		return 0
+		return s, true
 	}
-	if t := a.tables[lang]; t != nil {
-		return len(t.gz)
+	t := a.tables[lang]
+	if t == nil {
+		return Sizes{}, false
 	}
-	return -1
+	return s.add(t.sizes()), true
 }
 
 // Cache lifetimes: hashed paths never change; /embed.js is the stable URL
@@ -311,8 +244,11 @@ func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 func (as *asset) serve(w http.ResponseWriter, r *http.Request, cache string) {
 	body, etag := as.plain, as.etag
-	gz := acceptsGzip(r.Header.Get("Accept-Encoding"))
-	if gz {
+	enc := PickEncoding(r.Header.Get("Accept-Encoding"))
+	switch enc {
+	case "br":
+		body, etag = as.br, strings.TrimSuffix(as.etag, `"`)+`-br"`
+	case "gzip":
 		body, etag = as.gz, strings.TrimSuffix(as.etag, `"`)+`-gz"`
 	}
 	h := w.Header()
@@ -335,8 +271,8 @@ func (as *asset) serve(w http.ResponseWriter, r *http.Request, cache string) {
 		h.Set("Content-Security-Policy", as.csp)
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
-	if gz {
-		h.Set("Content-Encoding", "gzip")
+	if enc != "" {
+		h.Set("Content-Encoding", enc)
 	}
 	w.WriteHeader(http.StatusOK)
 	if r.Method != http.MethodHead {
@@ -344,10 +280,17 @@ func (as *asset) serve(w http.ResponseWriter, r *http.Request, cache string) {
 	}
 }
 
-// acceptsGzip reports whether an Accept-Encoding value allows gzip.
-func acceptsGzip(header string) bool {
-	star := false
-	for _, part := range strings.Split(header, ",") {
+// PickEncoding returns the content coding to answer with, given a
+// request's Accept-Encoding: "br" (Brotli: smaller, and what every browser
+// sends over HTTPS), else "gzip", else "" for none. Codings refused with
+// q=0, directly or through "*", are never picked; of those accepted the
+// one with the higher q wins, Brotli on a tie.
+func PickEncoding(header string) string {
+	if header == "" {
+		return ""
+	}
+	br, gz, star := -1.0, -1.0, -1.0
+	for part := range strings.SplitSeq(header, ",") {
 		coding, params, _ := strings.Cut(strings.TrimSpace(part), ";")
 		coding = strings.ToLower(strings.TrimSpace(coding))
 		q := 1.0
@@ -357,13 +300,27 @@ func acceptsGzip(header string) bool {
 			}
 		}
 		switch coding {
+		case "br":
+			br = q
 		case "gzip", "x-gzip":
-			return q > 0
+			gz = q
 		case "*":
-			star = q > 0
+			star = q
 		}
 	}
-	return star
+	if br < 0 {
+		br = star
+	}
+	if gz < 0 {
+		gz = star
+	}
+	switch {
+	case br > 0 && br >= gz:
+		return "br"
+	case gz > 0:
+		return "gzip"
+	}
+	return ""
 }
 
 // etagMatch reports whether an If-None-Match value matches etag, using the

@@ -26,14 +26,14 @@ func TestScriptKeysExist(t *testing.T) {
 	}
 	// Keys built at run time, or chosen in an expression.
 	for _, k := range []string{"sort.oldest", "sort.newest", "sort.top", "form.body", "form.email", "form.name", "form.website", "error.missing_body", "error.missing_email", "error.missing_name",
-		"login.as", "login.as_email", "login.required", "error.not_logged_in", "error.login_required"} {
+		"login.as", "login.as_email", "login.required", "error.network", "error.generic", "error.load"} {
 		if !en.Has(k) {
 			t.Errorf("missing key %q", k)
 		}
 	}
 	// The script is served without the server's own keys.
 	for _, m := range keys {
-		if k := string(m[1]); isServerOnly(k) {
+		if k := string(m[1]); ServerOnly(k) {
 			t.Errorf("parley.js uses %q, which is served without it (serverOnly)", k)
 		}
 	}

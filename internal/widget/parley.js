@@ -79,20 +79,32 @@ const list = k => { const v = load(k); return Array.isArray(v) ? v : [] };
 
 // h builds an element. Attributes that are null or false are left out;
 // functions become event listeners; children are nodes or strings, which
-// become text. Only "html" sets markup, and only ever the comment HTML
-// the server has sanitised.
+// become text. Nothing the widget draws is set as markup.
 function h(tag, attrs, ...kids) {
 	const e = D.createElement(tag);
 	for (const k in attrs) {
 		const v = attrs[k];
 		if (v == null || v === false) continue;
 		if (typeof v == 'function') e.addEventListener(k.slice(2), v);
-		else if (k == 'html') e.innerHTML = v;
 		else e.setAttribute(k, v === true ? '' : v);
 	}
 	e.append(...kids.flat(9).filter(c => c != null && c !== false && c !== ''));
 	return e;
 }
+
+// rich turns a comment's HTML into nodes holding only what Parley's
+// sanitiser writes: the elements of its allow-list, links to http(s) and
+// mailto addresses (with their rel), list starts. The server sanitised it
+// when it was written; this holds whatever reached the store. The HTML is
+// parsed in a template, which runs and loads nothing, and copied node by
+// node; anything else keeps only its text.
+const KEEP = /^(p|br|em|strong|del|blockquote|code|pre|ul|ol|li|a|b|i|q|cite|abbr|s|strike|u|sub|sup)$/;
+const copy = n => [...n.childNodes].map(c => {
+	const t = c.localName, a = c.nodeType == 1 && (k => c.getAttribute(k));
+	return c.nodeType == 3 ? c.data : !a ? '' : !KEEP.test(t) ? copy(c) :
+		h(t, t == 'a' && /^(https?:\/\/|mailto:)/i.test(a('href')) ? {href: a('href'), rel: 'nofollow ugc noopener'} : t == 'ol' && /^\d{1,9}$/.test(a('start')) && {start: a('start')}, copy(c));
+});
+const rich = s => { const t = D.createElement('template'); t.innerHTML = s; return copy(t.content) };
 
 // api calls Parley at BASE + path. HTTP errors throw with .status and
 // .info (the {code, message, field} the server sent); network errors throw
@@ -137,7 +149,7 @@ function forgetReader(e) {
 // back is what a log-in in this tab came back with (#parley-login=CODE or
 // #parley-login-error=MESSAGE): taken off the address bar at once, and
 // handled by the first section mounted.
-let back = /[#&]parley-login(-error)?=([^&]*)/.exec(location.hash);
+let back = /[#&]parley-login(-error)?=([^&]*)/.exec(location.hash), ssos = {};
 if (back) {
 	history.replaceState(history.state, '', location.pathname + location.search + location.hash.replace(/([#&])parley-login[^&]*&?/, '$1').replace(/[#&]$/, ''));
 	try { back[2] = decodeURIComponent(back[2].replace(/\+/g, ' ')) } catch (e) { }
@@ -271,9 +283,12 @@ function show(host, want, base, lang, V) {
 	const logoutBtn = h('button', {type: 'button', class: 'parley-logout', onclick: logout}, t('logout'));
 	const change = h('button', {type: 'button', class: 'parley-change', onclick: () => { open = !open; show(); open && row.firstChild.focus() }}, t('login.change'));
 	const av = h('img', {class: 'parley-avatar', alt: '', width: 40, height: 40}), iam = h('span'), sep = h('span', {hidden: true}, ' / ', change);
+	// The name the reader's comments show, in bold: the log-in's, or what
+	// a reader logged in by email types as their name.
+	const nm = h('strong', {class: 'parley-name', dir: 'auto'});
 	// Log out everywhere ends every session of this reader, shown with Change.
 	const allBtn = h('button', {type: 'button', class: 'parley-logout-all', onclick: () => logout(1, '-all')}, t('logout.all'));
-	const who = h('div', {class: 'parley-user', hidden: true}, av, iam, ' (', logoutBtn, sep, ') ', allBtn);
+	const who = h('div', {class: 'parley-user', hidden: true}, av, nm, ' ', iam, ' (', logoutBtn, sep, ') ', allBtn);
 	const row = h('div', {class: 'parley-providers', role: 'group', 'aria-label': t('login')});
 	const mail = h('input', {id: 'parley-login-email', type: 'email', autocomplete: 'email', dir: 'ltr', 'aria-describedby': 'parley-login-email-err'});
 	mail.err = h('span', {id: 'parley-login-email-err', class: 'parley-err', hidden: true});
@@ -282,7 +297,7 @@ function show(host, want, base, lang, V) {
 	const body = field('body', 'textarea', {rows: 6, maxlength: 20000, dir: 'auto'}, true);
 	const guest = h('div', {class: 'parley-guest'},
 		field('email', 'input', {type: 'email', autocomplete: 'email', maxlength: 254, dir: 'ltr'}, true, 'form.email.hint'),
-		field('name', 'input', {type: 'text', autocomplete: 'name', maxlength: 100, dir: 'auto'}, true),
+		field('name', 'input', {type: 'text', autocomplete: 'name', maxlength: 100, dir: 'auto', oninput: () => byEmail() && (nm.textContent = F.name.value.trim())}, true),
 		field('website', 'input', {type: 'text', inputmode: 'url', autocomplete: 'url', maxlength: 500, dir: 'ltr'}, false));
 	const respond = h('section', {id: 'respond', class: 'parley-respond', 'aria-labelledby': 'parley-reply-title'},
 		h('div', {class: 'parley-respond-head'}, heading, cancel),
@@ -320,7 +335,7 @@ function show(host, want, base, lang, V) {
 					c.edited && h('span', {class: 'parley-edited', title: dtf.format(date(c.edited))}, t('edited'))),
 				c.in_reply_to && h('p', {class: 'parley-irt'}, tb('in_reply_to', {name: c.in_reply_to})),
 				c.pending && h('p', {class: 'parley-notice'}, t('pending')),
-				h('div', {class: 'parley-body', dir: 'auto', html: c.html || ''}),
+				h('div', {class: 'parley-body', dir: 'auto'}, rich(c.html || '')),
 				!c.pending && h('div', {class: 'parley-actions'}, like(c),
 					!closed && h('button', {type: 'button', class: 'parley-reply', 'aria-label': t('respond.to', {name}), onclick: () => replyTo(find(c.id), name)}, t('reply')),
 					mine.has(c.id) && Date.now() - when < editWindow * 1e3 && [
@@ -573,18 +588,22 @@ function show(host, want, base, lang, V) {
 		change.setAttribute('aria-expanded', !!open);
 		row.hidden = allBtn.hidden = user && !open;
 		if (row.hidden) mailForm.hidden = true;
-		guest.hidden = user && !byEmail() || only;
+		// The log-in by email asks for the address itself: no second Email
+		// field beside it.
+		guest.hidden = user && !byEmail() || only || !mailForm.hidden;
 		F.email.parentNode.hidden = !!user;
 		body.hidden = submit.parentNode.hidden = only;
 	}
 
-	// tell shows a message above the form (or hides it) and announces its
-	// first part.
+	// tell shows an error above the form (or hides it) and announces its
+	// first part; note shows news there the same way, not as an error.
 	function tell(...k) {
+		formErr.className = 'parley-form-error';
 		formErr.replaceChildren(...k);
 		formErr.hidden = !k.length;
 		if (k.length) say(formErr.firstChild.textContent);
 	}
+	const note = (...k) => { tell(...k); formErr.className = 'parley-form-note' };
 
 	// connect opens the provider's log-in in a small window and waits for it
 	// to post back a code (see the message listener below) or be closed.
@@ -594,7 +613,7 @@ function show(host, want, base, lang, V) {
 		stop();
 		popup = W.open(u + 'popup', 'parley-login', 'popup,width=520,height=640');
 		if (!popup) return tell(t('login.blocked'), ' ', h('a', {href: u + 'redirect'}, t('login.here')));
-		tell(h('span', {class: 'parley-connecting'}, t('login.connecting', {name: p.name})), ' ',
+		note(h('span', {class: 'parley-connecting'}, t('login.connecting', {name: p.name})), ' ',
 			h('button', {type: 'button', class: 'parley-stop', onclick: () => { stop(1); b.focus() }}, t('cancel')));
 		// A closed window may have posted its message just before: wait a second.
 		let n = 0;
@@ -620,12 +639,17 @@ function show(host, want, base, lang, V) {
 	}
 
 	function setUser(u, focus) {
+		// A reader logged in by email names themselves: the name they last
+		// posted with stays with the session here.
+		if (u && !u.name && user && user.email == u.email) u.name = user.name;
 		save(UK, user = u);
 		open = 0;
 		tell();
 		show();
 		if (u) {
 			av.src = u.avatar;
+			nm.textContent = u.name || '';
+			if (byEmail() && !F.name.value) F.name.value = u.name || '';
 			iam.replaceChildren(...tb(u.provider == 'email' ? 'login.as_email' : 'login.as', u));
 			if (focus) {
 				F.body.focus();
@@ -652,7 +676,7 @@ function show(host, want, base, lang, V) {
 			const email = mail.value.trim();
 			store(PK, Date.now());
 			await ask('POST', SP + '/auth/email', {email, return: location.href, bind: KEY});
-			tell(h('span', null, tb('login.sent', {email})));
+			note(h('span', null, tb('login.sent', {email})));
 		} catch (e) {
 			const s = errText(e);
 			if ((e.info || {}).field != 'email') return tell(s);
@@ -689,6 +713,7 @@ function show(host, want, base, lang, V) {
 			postKey = '';
 			c.pending = c.status == 'pending';
 			remember(c.id, F.body.value);
+			if (em) save(UK, user = {...user, name: v.name});
 			unreply();
 			F.body.value = '';
 			// The live event may have shown it first, without Edit and Delete.
@@ -729,6 +754,7 @@ function show(host, want, base, lang, V) {
 				L.email ? choice('email', t('login.email'), BASE + '/widget/icons/email.svg', b => {
 					b.setAttribute('aria-expanded', mailForm.hidden);
 					mailForm.hidden = !mailForm.hidden;
+					show();
 					mail.focus();
 				}) : '');
 			sep.hidden = !row.firstChild;
@@ -803,7 +829,9 @@ function show(host, want, base, lang, V) {
 	const started = Date.now() - store(PK) < 9e5;
 	store(PK, null);
 	if (ret) ret[1] ? started && tell(ret[2]) : redeem(ret[2]);
-	else if (sso) ask('POST', SP + '/auth/sso', {token: sso}).then(signIn, check);
+	// A token logs in once, so sections sharing one share its exchange; one
+	// already used (a reload) leaves the session it started.
+	else if (sso) (ssos[SP + sso] = ssos[SP + sso] || ask('POST', SP + '/auth/sso', {token: sso})).then(signIn, check);
 	else if (sso == '' && user && user.provider == 'sso-' + site) logout();
 	else if (tok()) check();
 	W.addEventListener('message', e => {

@@ -8,9 +8,7 @@ package widget
 
 import (
 	"bytes"
-	"crypto/sha256"
 	"embed"
-	"encoding/hex"
 	"fmt"
 	"html/template"
 	"io"
@@ -20,6 +18,9 @@ import (
 	"parley/internal/i18n"
 )
 
+// files are the sources: thread.html is parsed here, the others are built
+// into dist/ by go generate (package build) and kept for the tests.
+//
 //go:embed parley.js parley.css thread.html icons/*.svg
 var files embed.FS
 
@@ -146,6 +147,18 @@ type view struct {
 	// LoginOnly: a guest on a site where only logged-in readers may
 	// comment, so there is no form, only the choices.
 	LoginOnly bool
+	// rec, while Cache renders, notes where the parts that differ
+	// between readers go; nil otherwise.
+	rec *recorder
+}
+
+// Mark notes the output's current length under name while Cache renders
+// (see recorder); it writes nothing.
+func (v *view) Mark(name string) string {
+	if v.rec != nil {
+		v.rec.mark(name)
+	}
+	return ""
 }
 
 type choice struct{ ID, URL, Icon, Label string }
@@ -337,6 +350,15 @@ type item struct {
 	C *CommentView
 }
 
+// Mark notes, while Cache renders, where a reply to this comment would
+// go: after its last reply, or after the comment itself if it has none.
+func (it *item) Mark() string {
+	if r := it.V.rec; r != nil {
+		r.reply(it.C.ID, len(it.C.Replies) > 0)
+	}
+	return ""
+}
+
 func (it *item) Pending() bool { return it.C.Pending || it.C == it.V.held }
 
 func (it *item) Name() string {
@@ -371,10 +393,4 @@ func (it *item) ReplyURL() string {
 		return ""
 	}
 	return it.V.ReplyURL(it.C.ID)
-}
-
-// hash returns a short content hash for cache-busting paths and ETags.
-func hash(b []byte) string {
-	s := sha256.Sum256(b)
-	return hex.EncodeToString(s[:6])
 }

@@ -127,6 +127,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		// Instances write concurrently: a row read to be changed is locked.
 		ForUpdate:        " FOR UPDATE",
 		DeferForeignKeys: "SET CONSTRAINTS ALL DEFERRED",
+		TextMatch:        textMatch,
 		Announce:         s.announce,
 		Now:              s.now,
 	})
@@ -250,4 +251,51 @@ func translate(err error) error {
 // portable ones of a site.
 func (db *DB) Backup(ctx context.Context, path string) error {
 	return errors.New("parley backup copies SQLite databases; back up PostgreSQL with pg_dump, or a site with parley export")
+}
+
+// textMatch finds comments through the text-search index (migration
+// 0030): every word, as a prefix, each a quoted lexeme so nothing a
+// person types is tsquery syntax.
+func textMatch(arg func(any) string, text string) string {
+	words := sqlstore.Words(text)
+	if len(words) == 0 {
+		return "false"
+	}
+	q := make([]string, len(words))
+	for i, w := range words {
+		q[i] = "'" + strings.ReplaceAll(strings.ReplaceAll(w, `\`, `\\`), "'", "''") + "':*"
+	}
+	// The matches are found first, through the index (OFFSET 0 keeps the
+	// planner from folding the search into a walk of the newest comments
+	// that computes every row's text vector: 26 ms instead of 3 at
+	// 100,000 comments), and the rest of the filter then checks ids.
+	return `id IN (SELECT id FROM comments WHERE to_tsvector('simple', markdown || ' ' || author_name) @@ to_tsquery('simple', ` + arg(strings.Join(q, " & ")) + `) OFFSET 0)`
+}
+
+// analyze refreshes the planner's statistics of the tables a restore or
+// an import fills, at once rather than whenever autovacuum gets to them:
+// without them, a desk search right after importing 100,000 comments was
+// planned as a scan (750 ms) instead of on the text index.
+func (db *DB) analyze(ctx context.Context) {
+	db.db.ExecContext(ctx, "ANALYZE threads, comments")
+}
+
+// Restore writes dumped rows in one transaction, then refreshes the
+// planner's statistics.
+func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) error {
+	if err := db.Store.Restore(ctx, next); err != nil {
+		return err
+	}
+	db.analyze(ctx)
+	return nil
+}
+
+// Import adds imported rows in one transaction, then refreshes the
+// planner's statistics.
+func (db *DB) Import(ctx context.Context, siteID string, next func() (*store.Row, error)) (store.ImportCounts, error) {
+	n, err := db.Store.Import(ctx, siteID, next)
+	if err == nil {
+		db.analyze(ctx)
+	}
+	return n, err
 }

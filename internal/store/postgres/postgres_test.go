@@ -74,6 +74,23 @@ func TestPostgres(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) store.Store { return mustOpen(t) })
 }
 
+// BenchmarkQueue is the moderation desk's first page and filtered pages
+// with 100 and with 100,000 comments pending: the cost should barely
+// change.
+func BenchmarkQueue(b *testing.B) {
+	for _, total := range []int{100, 100_000} {
+		b.Run(fmt.Sprintf("pending=%d", total), func(b *testing.B) {
+			storetest.BenchQueue(b, mustOpen(b), total)
+		})
+	}
+}
+
+// BenchmarkBulk marks 10,000 comments from one address as spam (and back)
+// in one transaction, among 1,000,000.
+func BenchmarkBulk(b *testing.B) {
+	storetest.BenchBulk(b, mustOpen(b), 10_000)
+}
+
 // BenchmarkThreadRead reads a 200-comment thread from databases of 1,000
 // and 1,000,000 comments: the cost should barely change.
 func BenchmarkThreadRead(b *testing.B) {

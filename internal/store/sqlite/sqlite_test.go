@@ -56,7 +56,7 @@ func TestOpen_RefusesOldSchemaWithoutMigrate(t *testing.T) {
 func BenchmarkCreateComment(b *testing.B) {
 	db := mustOpen(b)
 	ctx := context.Background()
-	if err := db.CreateSite(ctx, &comment.Site{ID: "b", Name: "b", Origins: []string{"https://b.example"}, MaxDepth: 5}); err != nil {
+	if err := db.CreateSite(ctx, &comment.Site{ID: "b", Name: "b", Origins: []string{"https://b.example"}, MaxDepth: 5}, nil); err != nil {
 		b.Fatal(err)
 	}
 	b.SetParallelism(8 / runtime.GOMAXPROCS(0))
@@ -70,6 +70,23 @@ func BenchmarkCreateComment(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkQueue is the moderation desk's first page and filtered pages
+// with 100 and with 100,000 comments pending: the cost should barely
+// change.
+func BenchmarkQueue(b *testing.B) {
+	for _, total := range []int{100, 100_000} {
+		b.Run(fmt.Sprintf("pending=%d", total), func(b *testing.B) {
+			storetest.BenchQueue(b, mustOpen(b), total)
+		})
+	}
+}
+
+// BenchmarkBulk marks 10,000 comments from one address as spam (and back)
+// in one transaction, among 1,000,000.
+func BenchmarkBulk(b *testing.B) {
+	storetest.BenchBulk(b, mustOpen(b), 10_000)
 }
 
 // BenchmarkThreadRead reads a 200-comment thread from databases of 1,000
@@ -87,7 +104,7 @@ func BenchmarkThreadRead(b *testing.B) {
 func TestBatchedWrites(t *testing.T) {
 	db := mustOpen(t)
 	ctx := context.Background()
-	db.CreateSite(ctx, &comment.Site{ID: "b", Name: "b", Origins: []string{"https://b.example"}, MaxDepth: 5})
+	db.CreateSite(ctx, &comment.Site{ID: "b", Name: "b", Origins: []string{"https://b.example"}, MaxDepth: 5}, nil)
 	closed := &comment.Comment{Author: comment.Author{Name: "n"}, Markdown: "x", HTML: "x", Status: comment.StatusApproved}
 	if err := db.CreateComment(ctx, comment.Page{SiteID: "b", Key: "closed"}, closed); err != nil {
 		t.Fatal(err)
@@ -126,7 +143,7 @@ func TestBatchedWrites(t *testing.T) {
 func TestBackup(t *testing.T) {
 	db := mustOpen(t)
 	ctx := context.Background()
-	db.CreateSite(ctx, &comment.Site{ID: "b", Name: "b", Origins: []string{"https://b.example"}, MaxDepth: 5})
+	db.CreateSite(ctx, &comment.Site{ID: "b", Name: "b", Origins: []string{"https://b.example"}, MaxDepth: 5}, nil)
 	for i := 0; i < 50; i++ {
 		db.CreateComment(ctx, comment.Page{SiteID: "b", Key: "k"}, &comment.Comment{Author: comment.Author{Name: "n"}, Markdown: "x", HTML: "x", Status: comment.StatusApproved})
 	}

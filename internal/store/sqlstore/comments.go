@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -33,10 +34,10 @@ func scanThread(row interface{ Scan(...any) error }) (*comment.Thread, error) {
 }
 
 const commentColumns = `id, site_id, thread_id, parent_id, author_name, author_email, author_website, author_identity,
-	markdown, html, status, created, edited, likes, reader, ip_hash, user_agent, verdict_layer, verdict_score, verdict_reason, kind`
+	markdown, html, status, created, edited, likes, reader, ip_hash, user_agent, verdict_layer, verdict_score, verdict_reason, kind, edited_by, staff, verdict_reasons`
 
 // insertComment is the statement that adds one comment, with commentValues.
-const insertComment = `INSERT INTO comments (` + commentColumns + `) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21)`
+const insertComment = `INSERT INTO comments (` + commentColumns + `) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)`
 
 func commentValues(c *comment.Comment) []any {
 	var parent, edited any
@@ -49,7 +50,19 @@ func commentValues(c *comment.Comment) []any {
 	}
 	return []any{c.ID, c.SiteID, c.ThreadID, parent, c.Author.Name, c.Author.Email, c.Author.Website, c.Author.Identity,
 		c.Markdown, c.HTML, string(c.Status), c.Created.UnixNano(), edited, c.Likes, c.Reader, c.IPHash, c.UserAgent,
-		c.Verdict.Layer, c.Verdict.Score, c.Verdict.Reason, c.Type}
+		c.Verdict.Layer, c.Verdict.Score, c.Verdict.Reason, c.Type, c.EditedBy, c.Staff, reasonsJSON(c.Verdict.Reasons)}
+}
+
+// reasonsJSON is a verdict's reasons as stored: "" when there are none.
+func reasonsJSON(rs []comment.Reason) string {
+	if len(rs) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(rs)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // scanComment reads one row of commentColumns. Driver errors are not translated.
@@ -58,10 +71,16 @@ func scanComment(row interface{ Scan(...any) error }) (*comment.Comment, error) 
 	var parent sql.NullString
 	var status string
 	var created, edited int64
+	var reasons string
 	if err := row.Scan(&c.ID, &c.SiteID, &c.ThreadID, &parent, &c.Author.Name, &c.Author.Email, &c.Author.Website, &c.Author.Identity,
 		&c.Markdown, &c.HTML, &status, &created, &edited, &c.Likes, &c.Reader, &c.IPHash, &c.UserAgent,
-		&c.Verdict.Layer, &c.Verdict.Score, &c.Verdict.Reason, &c.Type); err != nil {
+		&c.Verdict.Layer, &c.Verdict.Score, &c.Verdict.Reason, &c.Type, &c.EditedBy, &c.Staff, &reasons); err != nil {
 		return nil, err
+	}
+	if reasons != "" {
+		// A row written by a later version may hold reasons this one
+		// cannot read; the English sentence in verdict_reason remains.
+		json.Unmarshal([]byte(reasons), &c.Verdict.Reasons)
 	}
 	c.ParentID = parent.String
 	c.Status = comment.Status(status)
@@ -162,10 +181,14 @@ func (s *Store) CreateComment(ctx context.Context, page comment.Page, c *comment
 				return err
 			}
 		}
-		if c.Status != comment.StatusApproved {
-			return nil
+		switch c.Status {
+		case comment.StatusApproved:
+			return tx.record(comment.Event{SiteID: c.SiteID, ThreadID: t.ID, PageKey: t.Key, CommentID: c.ID, Kind: comment.EventNew})
+		case comment.StatusPending:
+			// Open moderation queues are told (readers never are).
+			return tx.record(comment.Event{SiteID: c.SiteID, ThreadID: t.ID, PageKey: t.Key, CommentID: c.ID, Kind: comment.EventHeld})
 		}
-		return tx.record(comment.Event{SiteID: c.SiteID, ThreadID: t.ID, PageKey: t.Key, CommentID: c.ID, Kind: comment.EventNew})
+		return nil
 	})
 }
 
@@ -256,8 +279,9 @@ func (s *Store) ReviseComment(ctx context.Context, c *comment.Comment) error {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE comments SET markdown = $1, html = $2, edited = $3, status = $4,
-			verdict_layer = $5, verdict_score = $6, verdict_reason = $7 WHERE id = $8`,
-			c.Markdown, c.HTML, c.Edited.UnixNano(), string(c.Status), c.Verdict.Layer, c.Verdict.Score, c.Verdict.Reason, c.ID); err != nil {
+			verdict_layer = $5, verdict_score = $6, verdict_reason = $7, verdict_reasons = $8, edited_by = '' WHERE id = $9`,
+			c.Markdown, c.HTML, c.Edited.UnixNano(), string(c.Status), c.Verdict.Layer, c.Verdict.Score, c.Verdict.Reason,
+			reasonsJSON(c.Verdict.Reasons), c.ID); err != nil {
 			return err
 		}
 		kind := visibilityChange(comment.Status(old), c.Status)

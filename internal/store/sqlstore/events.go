@@ -63,7 +63,7 @@ func (tx *changeTx) likesChanged(commentID string) error {
 // Events returns a thread's events after an ID.
 func (s *Store) Events(ctx context.Context, threadID string, after int64, limit int) ([]comment.Event, error) {
 	rows, err := s.d.Read.QueryContext(ctx, `SELECT id, site_id, thread_id, page_key, comment_id, kind, created FROM events
-		WHERE thread_id = $1 AND id > $2 ORDER BY id LIMIT $3`, threadID, after, limit)
+		WHERE thread_id = $1 AND id > $2 AND kind <> 'held' ORDER BY id LIMIT $3`, threadID, after, limit)
 	if err != nil {
 		return nil, s.read(err)
 	}

@@ -8,16 +8,17 @@ import (
 	"time"
 
 	"parley/internal/comment"
+	"parley/internal/staff"
 )
 
-const siteColumns = `id, name, origins, max_depth, moderation, created, edit_window, api_key_hash, guests, providers, sso_secret`
+const siteColumns = `id, name, origins, max_depth, moderation, created, edit_window, api_key_hash, guests, providers, sso_secret, hide_private`
 
 // insertSite is the statement that adds one site, with siteValues.
-const insertSite = `INSERT INTO sites (` + siteColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+const insertSite = `INSERT INTO sites (` + siteColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
 
 func siteValues(s *comment.Site) []any {
 	return []any{s.ID, s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.Created.UnixNano(), int64(s.EditWindow / time.Second),
-		nullable(s.APIKeyHash), string(guestPolicy(s.Guests)), providersJSON(s.Providers), s.SSOSecret}
+		nullable(s.APIKeyHash), string(guestPolicy(s.Guests)), providersJSON(s.Providers), s.SSOSecret, s.HidePrivate}
 }
 
 // scanSite reads one row of siteColumns. Driver errors are not translated.
@@ -26,7 +27,7 @@ func scanSite(row interface{ Scan(...any) error }) (*comment.Site, error) {
 	var origins, moderation, guests string
 	var created, window int64
 	var key, providers sql.NullString
-	if err := row.Scan(&s.ID, &s.Name, &origins, &s.MaxDepth, &moderation, &created, &window, &key, &guests, &providers, &s.SSOSecret); err != nil {
+	if err := row.Scan(&s.ID, &s.Name, &origins, &s.MaxDepth, &moderation, &created, &window, &key, &guests, &providers, &s.SSOSecret, &s.HidePrivate); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(origins), &s.Origins); err != nil {
@@ -73,27 +74,32 @@ func originsJSON(origins []string) string {
 }
 
 // CreateSite stores a new site.
-func (s *Store) CreateSite(ctx context.Context, site *comment.Site) error {
+func (s *Store) CreateSite(ctx context.Context, site *comment.Site, audit *staff.AuditEntry) error {
 	if site.Created.IsZero() {
 		site.Created = s.now().UTC()
 	}
 	return s.d.Write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, insertSite, siteValues(site)...)
-		return err
+		if _, err := tx.ExecContext(ctx, insertSite, siteValues(site)...); err != nil {
+			return err
+		}
+		return s.insertAudit(ctx, tx, audit)
 	})
 }
 
 // UpdateSite replaces a site's name, origins and settings.
-func (s *Store) UpdateSite(ctx context.Context, site *comment.Site) error {
+func (s *Store) UpdateSite(ctx context.Context, site *comment.Site, audit *staff.AuditEntry) error {
 	return s.d.Write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sites SET name = $1, origins = $2, max_depth = $3, moderation = $4, edit_window = $5,
-			guests = $6, providers = $7, sso_secret = $8 WHERE id = $9`,
+			guests = $6, providers = $7, sso_secret = $8, hide_private = $9 WHERE id = $10`,
 			site.Name, originsJSON(site.Origins), site.MaxDepth, string(site.Moderation), int64(site.EditWindow/time.Second),
-			string(guestPolicy(site.Guests)), providersJSON(site.Providers), site.SSOSecret, site.ID)
+			string(guestPolicy(site.Guests)), providersJSON(site.Providers), site.SSOSecret, site.HidePrivate, site.ID)
 		if err != nil {
 			return err
 		}
-		return mustAffect(res)
+		if err := mustAffect(res); err != nil {
+			return err
+		}
+		return s.insertAudit(ctx, tx, audit)
 	})
 }
 
@@ -122,13 +128,16 @@ func (s *Store) Sites(ctx context.Context) ([]*comment.Site, error) {
 }
 
 // SetAPIKeyHash sets or removes the hash of a site's API key.
-func (s *Store) SetAPIKeyHash(ctx context.Context, siteID, hash string) error {
+func (s *Store) SetAPIKeyHash(ctx context.Context, siteID, hash string, audit *staff.AuditEntry) error {
 	return s.d.Write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sites SET api_key_hash = $1 WHERE id = $2`, nullable(hash), siteID)
 		if err != nil {
 			return err
 		}
-		return mustAffect(res)
+		if err := mustAffect(res); err != nil {
+			return err
+		}
+		return s.insertAudit(ctx, tx, audit)
 	})
 }
 

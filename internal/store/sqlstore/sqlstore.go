@@ -53,6 +53,10 @@ type Dialect struct {
 	// to the end of the transaction (a dump may list a reply before its
 	// parent).
 	DeferForeignKeys string
+	// TextMatch returns the condition that a comment contains every word
+	// of text (its markdown or its author's name), adding its values with
+	// arg: SQLite's FTS5 table, PostgreSQL's text search.
+	TextMatch func(arg func(any) string, text string) string
 	// Announce, if not nil, is called inside the transaction that records
 	// ev, to tell other instances once it commits (PostgreSQL's NOTIFY).
 	Announce func(ctx context.Context, tx *sql.Tx, ev comment.Event) error

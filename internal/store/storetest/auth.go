@@ -48,11 +48,11 @@ func testSiteLogin(t *testing.T, s store.Store) {
 	none := &comment.Site{ID: "none", Name: "None", Origins: []string{"https://none.example"}, MaxDepth: 5, Moderation: comment.ModerateNone,
 		Guests: comment.GuestsAnonymous, Providers: []string{}}
 	for _, site := range []*comment.Site{some, none} {
-		if err := s.CreateSite(ctx, site); err != nil {
+		if err := s.CreateSite(ctx, site, nil); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := s.SetAPIKeyHash(ctx, "some", "hash-some"); err != nil {
+	if err := s.SetAPIKeyHash(ctx, "some", "hash-some", nil); err != nil {
 		t.Fatal(err)
 	}
 	check := func(how string, got *comment.Site, want *comment.Site) {
@@ -88,7 +88,7 @@ func testSiteLogin(t *testing.T, s store.Store) {
 	none.Guests, none.Providers, none.SSOSecret = comment.GuestsLogin, []string{"google"}, "new-secret"
 	plain.Providers = []string{}
 	for _, site := range []*comment.Site{some, none, plain} {
-		if err := s.UpdateSite(ctx, site); err != nil {
+		if err := s.UpdateSite(ctx, site, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -26,7 +26,7 @@ func testReviseComment(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	got, _ := s.Comment(ctx, c.ID)
-	if got.Markdown != "held" || got.HTML != "<p>held</p>" || !got.Edited.Equal(c.Edited) || got.Status != comment.StatusPending || got.Verdict != c.Verdict {
+	if got.Markdown != "held" || got.HTML != "<p>held</p>" || !got.Edited.Equal(c.Edited) || got.Status != comment.StatusPending || got.Verdict.Layer != c.Verdict.Layer || got.Verdict.Reason != c.Verdict.Reason {
 		t.Fatalf("after the held edit: %+v", got)
 	}
 	evs, _ := s.Events(ctx, c.ThreadID, 0, 10)

@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -54,7 +56,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"listen", testListen},
 		{"likes announced", testLikesAnnounced},
 	}
-	for _, tt := range append(tests, authTests...) {
+	for _, tt := range slices.Concat(tests, authTests, deskTests) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tt.fn(t, open(t))
@@ -67,7 +69,7 @@ var ctx = context.Background()
 func mustSite(t *testing.T, s store.Store, id string) *comment.Site {
 	t.Helper()
 	site := &comment.Site{ID: id, Name: "Site " + id, Origins: []string{"https://" + id + ".example"}, MaxDepth: 5, Moderation: comment.ModerateNone}
-	if err := s.CreateSite(ctx, site); err != nil {
+	if err := s.CreateSite(ctx, site, nil); err != nil {
 		t.Fatalf("CreateSite: %v", err)
 	}
 	return site
@@ -95,7 +97,7 @@ func mustPost(t *testing.T, s store.Store, p comment.Page, c *comment.Comment) *
 func testSites(t *testing.T, s store.Store) {
 	a := mustSite(t, s, "beta")
 	mustSite(t, s, "alpha")
-	if err := s.CreateSite(ctx, &comment.Site{ID: "beta", Name: "again"}); !errors.Is(err, comment.ErrConflict) {
+	if err := s.CreateSite(ctx, &comment.Site{ID: "beta", Name: "again"}, nil); !errors.Is(err, comment.ErrConflict) {
 		t.Fatalf("duplicate CreateSite = %v, want ErrConflict", err)
 	}
 	got, err := s.Site(ctx, "beta")
@@ -109,14 +111,14 @@ func testSites(t *testing.T, s store.Store) {
 		t.Errorf("Created = %v, want %v", got.Created, a.Created)
 	}
 	a.Name, a.Origins, a.Moderation, a.MaxDepth, a.EditWindow = "Renamed", []string{"https://x.example", "http://localhost:8080"}, comment.ModerateAll, 3, time.Hour
-	if err := s.UpdateSite(ctx, a); err != nil {
+	if err := s.UpdateSite(ctx, a, nil); err != nil {
 		t.Fatal(err)
 	}
 	got, _ = s.Site(ctx, "beta")
 	if got.Name != "Renamed" || len(got.Origins) != 2 || got.Moderation != comment.ModerateAll || got.MaxDepth != 3 || got.EditWindow != time.Hour {
 		t.Fatalf("after update Site = %+v", got)
 	}
-	if err := s.UpdateSite(ctx, &comment.Site{ID: "nope"}); !errors.Is(err, comment.ErrNotFound) {
+	if err := s.UpdateSite(ctx, &comment.Site{ID: "nope"}, nil); !errors.Is(err, comment.ErrNotFound) {
 		t.Fatalf("UpdateSite(missing) = %v, want ErrNotFound", err)
 	}
 	all, err := s.Sites(ctx)
@@ -148,7 +150,7 @@ func testCommentRoundTrip(t *testing.T, s store.Store) {
 	}
 	if got.Markdown != body || got.HTML != c.HTML || got.Author != c.Author || !got.Created.Equal(c.Created) ||
 		got.Status != comment.StatusPending || got.Reader != "r1" || got.IPHash != "ip1" || got.UserAgent != "Mozilla/5.0" ||
-		got.Verdict != c.Verdict || got.ThreadID != c.ThreadID || got.ParentID != "" || !got.Edited.IsZero() {
+		!reflect.DeepEqual(got.Verdict, c.Verdict) || got.ThreadID != c.ThreadID || got.ParentID != "" || !got.Edited.IsZero() {
 		t.Fatalf("Comment round trip:\n got %+v\nwant %+v", got, c)
 	}
 	reply := newComment("reply")
@@ -531,7 +533,7 @@ func restoreFrom(rows []string) func() (*store.Row, error) {
 func testDumpRestore(t *testing.T, a, b, c store.Store) {
 	site1 := mustSite(t, a, "d1")
 	site1.Guests, site1.Providers, site1.SSOSecret = comment.GuestsLogin, []string{}, "sso-secret"
-	if err := a.UpdateSite(ctx, site1); err != nil {
+	if err := a.UpdateSite(ctx, site1, nil); err != nil {
 		t.Fatal(err)
 	}
 	mustSite(t, a, "d2")
@@ -555,7 +557,7 @@ func testDumpRestore(t *testing.T, a, b, c store.Store) {
 	}
 	th, _ := a.Thread(ctx, "d1", p.Key)
 	a.SetThreadClosed(ctx, th.ID, true)
-	if err := a.SetAPIKeyHash(ctx, "d1", "0123abcd"); err != nil {
+	if err := a.SetAPIKeyHash(ctx, "d1", "0123abcd", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := a.Secret(ctx, "signing", func() []byte { return []byte("s3cret") }); err != nil {
@@ -756,22 +758,22 @@ func testAPIKeys(t *testing.T, s store.Store) {
 	if _, err := s.SiteByAPIKeyHash(ctx, "h1"); !errors.Is(err, comment.ErrNotFound) {
 		t.Fatalf("lookup before any key = %v", err)
 	}
-	if err := s.SetAPIKeyHash(ctx, "k1", "h1"); err != nil {
+	if err := s.SetAPIKeyHash(ctx, "k1", "h1", nil); err != nil {
 		t.Fatal(err)
 	}
 	if site, err := s.SiteByAPIKeyHash(ctx, "h1"); err != nil || site.ID != "k1" {
 		t.Fatalf("lookup = %v, %v", site, err)
 	}
-	if err := s.SetAPIKeyHash(ctx, "k2", "h1"); !errors.Is(err, comment.ErrConflict) {
+	if err := s.SetAPIKeyHash(ctx, "k2", "h1", nil); !errors.Is(err, comment.ErrConflict) {
 		t.Fatalf("a second site with the same key hash = %v, want ErrConflict", err)
 	}
-	if err := s.SetAPIKeyHash(ctx, "k1", ""); err != nil {
+	if err := s.SetAPIKeyHash(ctx, "k1", "", nil); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.SiteByAPIKeyHash(ctx, "h1"); !errors.Is(err, comment.ErrNotFound) {
 		t.Fatalf("lookup after removing the key = %v", err)
 	}
-	if err := s.SetAPIKeyHash(ctx, "nope", "h2"); !errors.Is(err, comment.ErrNotFound) {
+	if err := s.SetAPIKeyHash(ctx, "nope", "h2", nil); !errors.Is(err, comment.ErrNotFound) {
 		t.Fatalf("key for a missing site = %v", err)
 	}
 }

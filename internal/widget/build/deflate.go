@@ -1,4 +1,4 @@
-package widget
+package build
 
 import (
 	"encoding/binary"

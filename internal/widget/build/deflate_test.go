@@ -1,4 +1,4 @@
-package widget
+package build
 
 import (
 	"bytes"
@@ -30,7 +30,7 @@ func TestGzipSmall_roundTrip(t *testing.T) {
 	for i := range text {
 		text[i] = "ab c\n"[rnd.Intn(5)]
 	}
-	a := mustAssets(t)
+	built := mustBuild(t)
 	tests := map[string][]byte{
 		"empty":          {},
 		"one byte":       {'x'},
@@ -45,8 +45,8 @@ func TestGzipSmall_roundTrip(t *testing.T) {
 			}
 			return b
 		}(),
-		"script":            a.js.plain,
-		"stylesheet":        a.css.plain,
+		"script":            built["parley.js"],
+		"stylesheet":        built["parley.css"],
 		"repeats far apart": []byte(strings.Repeat("parley", 3) + string(random[:40000]) + strings.Repeat("parley", 3)),
 	}
 	for name, in := range tests {
@@ -58,17 +58,20 @@ func TestGzipSmall_roundTrip(t *testing.T) {
 	}
 }
 
-// TestGzipSmall_smaller checks that the encoder earns its keep.
+// TestGzipSmall_smaller checks that the encoder earns its keep: without
+// it, a reader in Russian whose browser takes no Brotli would download
+// 12,445 bytes gzipped (standard library, level 9) instead of 12,074,
+// over the 12 kB budget (widget.TestWidgetSize).
 func TestGzipSmall_smaller(t *testing.T) {
-	a := mustAssets(t)
-	for _, as := range []*asset{&a.js, &a.css} {
+	built := mustBuild(t)
+	for _, name := range []string{"parley.js", "parley.css", "ru.json"} {
 		var std bytes.Buffer
 		zw, _ := gzip.NewWriterLevel(&std, gzip.BestCompression)
-		zw.Write(as.plain)
+		zw.Write(built[name])
 		zw.Close()
-		t.Logf("%s: %d bytes, standard library %d", as.path, len(as.gz), std.Len())
-		if len(as.gz) >= std.Len() {
-			t.Errorf("%s: %d bytes, no smaller than the standard library's %d", as.path, len(as.gz), std.Len())
+		t.Logf("%s: %d bytes, standard library %d", name, len(built[name+".gz"]), std.Len())
+		if len(built[name+".gz"]) >= std.Len() {
+			t.Errorf("%s: %d bytes, no smaller than the standard library's %d", name, len(built[name+".gz"]), std.Len())
 		}
 	}
 }

@@ -1,0 +1,135 @@
+package httpapi
+
+import (
+	"context"
+	"encoding/json"
+	"encoding/xml"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"parley/internal/comment"
+	"parley/internal/service"
+)
+
+// feedparser finds a Python with the feedparser package (Debian's
+// python3-feedparser, which .ci/run installs), or skips the test.
+func feedparser(t *testing.T) string {
+	t.Helper()
+	for _, py := range []string{"python3", "/usr/bin/python3"} {
+		if exe, err := exec.LookPath(py); err == nil && exec.Command(exe, "-c", "import feedparser").Run() == nil {
+			return exe
+		}
+	}
+	t.Skip("no python3 with the feedparser package (Debian's python3-feedparser); feed validation skipped")
+	return ""
+}
+
+// parsed is what feedparser makes of a feed.
+type parsed struct {
+	Bozo      bool   `json:"bozo"`
+	BozoError string `json:"bozo_exception"`
+	Version   string `json:"version"`
+	Title     string `json:"title"`
+	Entries   []struct {
+		Title   string `json:"title"`
+		Link    string `json:"link"`
+		ID      string `json:"id"`
+		Author  string `json:"author"`
+		Content string `json:"content"`
+	} `json:"entries"`
+}
+
+// parseFeed runs feedparser, an independent, widely used feed parser, on
+// a feed and returns what it found; bozo means the feed is not well formed.
+func parseFeed(t *testing.T, py string, body []byte) parsed {
+	t.Helper()
+	f := filepath.Join(t.TempDir(), "feed.xml")
+	os.WriteFile(f, body, 0o644)
+	script := `
+import feedparser, json, sys
+d = feedparser.parse(sys.argv[1])
+print(json.dumps({"bozo": bool(d.bozo), "bozo_exception": str(d.get("bozo_exception", "")), "version": d.version,
+  "title": d.feed.get("title", ""),
+  "entries": [{"title": e.get("title", ""), "link": e.get("link", ""), "id": e.get("id", ""), "author": e.get("author", ""),
+               "content": (e.get("content") or [{"value": e.get("summary", "")}])[0]["value"]} for e in d.entries]}))`
+	out, err := exec.Command(py, "-c", script, f).Output()
+	if err != nil {
+		t.Fatalf("feedparser: %v", err)
+	}
+	var p parsed
+	if err := json.Unmarshal(out, &p); err != nil {
+		t.Fatalf("feedparser output %s: %v", out, err)
+	}
+	return p
+}
+
+func TestFeeds(t *testing.T) {
+	py := feedparser(t)
+	ts := newTestServer(t)
+	ctx := context.Background()
+	// Two pages; a held comment and a hostile one among them.
+	post := func(page, title, name, body string) *comment.Comment {
+		c, err := ts.svc.Post(ctx, comment.Draft{SiteID: "news", Page: origin + page, PageURL: origin + page, Title: title, Name: name, Email: "x@example.org", Body: body}, service.Meta{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	first := post("/bridge", "The bridge & the river", "Ana", "The **bridge** is <script>alert(1)</script> long overdue.")
+	post("/bridge", "The bridge & the river", "Ben", "Second comment on the bridge")
+	post("/market", "Market day", "Cleo", "A comment on another page")
+	site, _ := ts.svc.Site(ctx, "news")
+	held := *site
+	held.Moderation = comment.ModerateAll
+	ts.svc.UpdateSite(ctx, service.OperatorActor(), &held)
+	post("/bridge", "The bridge & the river", "Dan", "Held, so never in a feed")
+
+	for _, tc := range []struct {
+		path, version, title string
+		entries              int
+	}{
+		{"/sites/news/feed.atom?page=" + url.QueryEscape(origin+"/bridge"), "atom10", "Comments on The bridge & the river", 2},
+		{"/sites/news/feed.rss?page=" + url.QueryEscape(origin+"/bridge"), "rss20", "Comments on The bridge & the river", 2},
+		{"/sites/news/feed.atom", "atom10", "Comments on News", 3},
+		{"/sites/news/feed.rss", "rss20", "Comments on News", 3},
+		{"/sites/news/feed.atom?page=" + url.QueryEscape(origin+"/nothing-yet"), "atom10", "Comments on " + origin + "/nothing-yet", 0},
+	} {
+		t.Run(tc.path, func(t *testing.T) {
+			resp, body := ts.do(t, "GET", tc.path, nil, nil)
+			if resp.StatusCode != 200 || !strings.Contains(resp.Header.Get("Content-Type"), "xml") {
+				t.Fatalf("= %d %s", resp.StatusCode, resp.Header.Get("Content-Type"))
+			}
+			if err := xml.Unmarshal(body, new(struct{})); err != nil {
+				t.Fatalf("not XML: %v", err)
+			}
+			p := parseFeed(t, py, body)
+			if p.Bozo || p.Version != tc.version || p.Title != tc.title || len(p.Entries) != tc.entries {
+				t.Fatalf("feedparser: bozo %v (%s), version %q, title %q, %d entries\n%s", p.Bozo, p.BozoError, p.Version, p.Title, len(p.Entries), body)
+			}
+			for _, e := range p.Entries {
+				if strings.Contains(e.Content, "Held") || strings.Contains(e.Content, "<script") || e.Author == "" || !strings.Contains(e.Link, "#comment-") {
+					t.Fatalf("entry %+v", e)
+				}
+			}
+			if tc.entries == 2 && strings.HasPrefix(tc.path, "/sites/news/feed.atom?") {
+				// Newest first, the text as readers see it.
+				if !strings.Contains(p.Entries[1].Content, "<strong>bridge</strong>") || !strings.HasSuffix(p.Entries[1].Link, "#comment-"+first.ID) {
+					t.Fatalf("oldest entry %+v", p.Entries[1])
+				}
+			}
+			// A second request with the ETag is a 304.
+			resp2, _ := ts.do(t, "GET", tc.path, nil, map[string]string{"If-None-Match": resp.Header.Get("ETag")})
+			if resp2.StatusCode != http.StatusNotModified {
+				t.Fatalf("revalidation = %d", resp2.StatusCode)
+			}
+		})
+	}
+	if resp, _ := ts.do(t, "GET", "/sites/nosuch/feed.atom", nil, nil); resp.StatusCode != http.StatusNotFound {
+		t.Fatalf("unknown site: %d", resp.StatusCode)
+	}
+}
