@@ -21,7 +21,7 @@ var (
 
 func registerHangUp() {
 	hangUpOnce.Do(func() {
-		sqlite.MustRegisterScalarFunction("parley_test_hang_up", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		err := writerDriver.RegisterScalarFunction("parley_test_hang_up", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
 			if args[0].(int64) == 1000 {
 				hangUpMu.Lock()
 				hangUp()
@@ -29,6 +29,9 @@ func registerHangUp() {
 			}
 			return args[0], nil
 		})
+		if err != nil {
+			panic(err)
+		}
 	})
 }
 

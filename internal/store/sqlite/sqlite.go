@@ -79,7 +79,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	// on it runs to its end whatever its caller does (sqlstore.Detach):
 	// SQLite rolls back the whole transaction, with every other poster's
 	// write in the batch, when one is interrupted.
-	write := sql.OpenDB(sqlstore.Detach(stmtCacheConnector{dsn: dsn, driver: &sqlite.Driver{}}))
+	write := sql.OpenDB(sqlstore.Detach(stmtCacheConnector{dsn: dsn, driver: writerDriver}))
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
@@ -379,6 +379,10 @@ func textMatch(arg func(any) string, text string) string {
 	}
 	return `rowid IN (SELECT rowid FROM comments_fts WHERE comments_fts MATCH ` + arg(strings.Join(q, " ")) + `)`
 }
+
+// writerDriver opens the writer's connections (functions registered on
+// it, as tests do, are there on the writer).
+var writerDriver = &sqlite.Driver{}
 
 // stmtCacheConnector opens connections that keep the statements they run
 // prepared, for the writer's single connection. The driver prepares

@@ -50,6 +50,9 @@ type ctxConn interface {
 
 type detachedConn struct{ c ctxConn }
 
+// Unwrap returns the driver's connection (for sql.Conn.Raw).
+func (c detachedConn) Unwrap() driver.Conn { return c.c }
+
 func (c detachedConn) Prepare(query string) (driver.Stmt, error) { return c.c.Prepare(query) }
 func (c detachedConn) Close() error                              { return c.c.Close() }
 func (c detachedConn) Begin() (driver.Tx, error)                 { return c.c.Begin() }
