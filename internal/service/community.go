@@ -254,6 +254,40 @@ func (s *Service) guardPost(ctx context.Context, site *comment.Site, c *comment.
 	return g, nil
 }
 
+// guardEdit checks an author's edit as guardPost checks a new comment,
+// but for the article's state and surges: a banned or suspended author
+// cannot edit, and the new text meets the site's rules and the author's
+// or article's pre-moderation.
+func (s *Service) guardEdit(ctx context.Context, site *comment.Site, c *comment.Comment, m Meta) (guard, error) {
+	var g guard
+	snap, err := s.book(ctx, site.ID)
+	if err != nil {
+		return g, err
+	}
+	for _, sn := range snap.book.Sanctions(rulebook.Author{Identity: c.Author.Identity, Email: c.Author.Email, IP: m.IP, IPHash: c.IPHash}, s.now()) {
+		switch sn.Kind {
+		case comment.SanctionBan, comment.SanctionSuspend:
+			return g, &comment.BannedError{Until: sn.Until}
+		case comment.SanctionPremod:
+			g.hold = &comment.Verdict{Layer: "sanction", Score: 0.5, Reason: "a moderator holds this author's comments"}
+		}
+	}
+	if pc, err := s.store.PageControls(ctx, c.ThreadID); err != nil {
+		return g, err
+	} else if pc.Premod && g.hold == nil {
+		g.hold = &comment.Verdict{Layer: "page", Score: 0.5, Reason: "comments on this article are held for moderation"}
+	}
+	switch v := snap.book.Check(rulebook.Input{Body: c.Markdown, HTML: c.HTML, Name: c.Author.Name, Website: c.Author.Website, Email: c.Author.Email, IP: m.IP}); v.Action {
+	case rulebook.Spam:
+		g.spam = &comment.Verdict{Layer: "site_rules", Score: 1, Reason: v.Rule}
+	case rulebook.Hold:
+		if g.hold == nil {
+			g.hold = &comment.Verdict{Layer: "site_rules", Score: 0.5, Reason: v.Rule}
+		}
+	}
+	return g, nil
+}
+
 // apply puts the guard's verdicts on a comment the spam checks judged:
 // the stricter outcome wins.
 func (g guard) apply(c *comment.Comment) {

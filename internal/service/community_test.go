@@ -653,3 +653,41 @@ func BenchmarkGuard(b *testing.B) {
 		}
 	}
 }
+
+// TestEdit_MeetsSanctionsAndRules: an author's edit meets the site's
+// rules (a blocked word makes it spam, out of the thread) and their
+// sanctions (a banned author cannot edit).
+func TestEdit_MeetsSanctionsAndRules(t *testing.T) {
+	s, _, mod, adm := communityService(t)
+	reader := s.NewReader()
+	post := func(email, body string) *comment.Comment {
+		c, err := s.Post(ctx, comment.Draft{SiteID: "news", Page: "https://news.example/a", Name: "Ana", Email: email, Body: body}, Meta{Reader: reader})
+		if err != nil || c.Status != comment.StatusApproved {
+			t.Fatalf("post = %+v, %v", c, err)
+		}
+		return c
+	}
+	if err := s.SetSiteRules(ctx, adm, "news", comment.SiteRules{BlockedWords: []string{"casino"}}); err != nil {
+		t.Fatal(err)
+	}
+	site, _ := s.Site(ctx, "news")
+	editable := *site
+	editable.EditWindow = time.Hour
+	if err := s.UpdateSite(ctx, adm, &editable); err != nil {
+		t.Fatal(err)
+	}
+	c := post("ana@example.org", "A fine first version.")
+	if e, err := s.Edit(ctx, "news", c.ID, "Now with a casino link.", Meta{Reader: reader}); err != nil || e.Status != comment.StatusPending {
+		t.Fatalf("edit with a blocked word = %+v, %v", e, err)
+	}
+	if stored, _ := s.Store().Comment(ctx, c.ID); stored.Status != comment.StatusSpam || stored.Verdict.Layer != "site_rules" {
+		t.Fatalf("stored after the edit: %s %+v", stored.Status, stored.Verdict)
+	}
+	d := post("bo@example.org", "Another fine comment.")
+	if _, err := s.AddSanction(ctx, mod, "news", NewSanction{Match: comment.MatchEmail, Value: "bo@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Edit(ctx, "news", d.ID, "Changed after the ban.", Meta{Reader: reader}); !errors.As(err, new(*comment.BannedError)) {
+		t.Fatalf("a banned author's edit = %v", err)
+	}
+}
