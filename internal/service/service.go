@@ -98,7 +98,7 @@ type Service struct {
 	// reader may like.
 	likeLimits  LikeLimits
 	likeBuckets *spam.RateLimiter
-	cm      community // sanctions, rules and article state (community.go)
+	cm          community // sanctions, rules and article state (community.go)
 }
 
 // Options configure a Service.
