@@ -161,6 +161,7 @@ type communityFlags struct {
 	reportHide, closeDays                   string
 	surgeRate, surgeAction, surgeMinutes    string
 	reasons                                 listFlag
+	newMessage                              optFlag
 	file                                    string
 }
 
@@ -173,6 +174,18 @@ type listFlag struct {
 func (l *listFlag) String() string { return strings.Join(l.v, ", ") }
 func (l *listFlag) Set(v string) error {
 	l.v, l.set = append(l.v, v), true
+	return nil
+}
+
+// optFlag is a string flag that knows whether it was given ("" is a value).
+type optFlag struct {
+	v   string
+	set bool
+}
+
+func (o *optFlag) String() string { return o.v }
+func (o *optFlag) Set(v string) error {
+	o.v, o.set = v, true
 	return nil
 }
 
@@ -204,7 +217,7 @@ func (f *communityFlags) declare(fs *flag.FlagSet, group, sub string) {
 		fs.StringVar(&f.page, "page", "", "the article: its address or page id")
 		fs.StringVar(&f.closeAfter, "close-after", "", "close comments DAYS after the first, never, or site (the site's setting)")
 		fs.StringVar(&f.premod, "premod", "", "true: hold every new comment on it; false: not")
-		fs.StringVar(&f.message, "message", "\x00", "Markdown above its comment form (\"\" for the site's)")
+		fs.Var(&f.newMessage, "message", "Markdown above its comment form (\"\" for the site's)")
 		fs.StringVar(&f.pin, "pin", "", "pin this published top-level comment first")
 		fs.BoolVar(&f.unpin, "unpin", false, "unpin its pinned comment")
 		fs.BoolVar(&f.endSurge, "end-surge", false, "end its surge guard now")
@@ -222,7 +235,7 @@ func (f *communityFlags) declare(fs *flag.FlagSet, group, sub string) {
 	case "community set":
 		fs.StringVar(&f.reportHide, "report-hide", "", "hide a comment after reports from this many distinct readers (0 never)")
 		fs.StringVar(&f.closeDays, "close-after-days", "", "close an article's comments this many days after its first (0 never)")
-		fs.StringVar(&f.message, "message", "\x00", "Markdown above every comment form (\"\" for none)")
+		fs.Var(&f.newMessage, "message", "Markdown above every comment form (\"\" for none)")
 		fs.StringVar(&f.surgeRate, "surge-rate", "", "start the surge guard at more comments than this a minute on one article (0 off)")
 		fs.StringVar(&f.surgeAction, "surge-action", "", "hold (new comments) or close (the article)")
 		fs.StringVar(&f.surgeMinutes, "surge-minutes", "", "how long the surge guard stays on")
@@ -379,8 +392,8 @@ func runCommunity(ctx context.Context, group, sub string, args []string, stdout,
 				}
 				ch.Premod = &b
 			}
-			if f.message != "\x00" {
-				ch.Message = &f.message
+			if f.newMessage.set {
+				ch.Message = &f.newMessage.v
 			}
 			if f.pin != "" {
 				ch.Pinned = &f.pin
@@ -503,8 +516,8 @@ func runCommunity(ctx context.Context, group, sub string, args []string, stdout,
 					*v.to = time.Duration(n) * v.u
 				}
 			}
-			if f.message != "\x00" {
-				c.Message = f.message
+			if f.newMessage.set {
+				c.Message = f.newMessage.v
 			}
 			if f.surgeAction != "" {
 				c.SurgeAction = f.surgeAction

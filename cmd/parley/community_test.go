@@ -206,3 +206,44 @@ func TestCommunityCommands(t *testing.T) {
 		t.Fatalf("audit after the commands:\n%s", out)
 	}
 }
+
+// TestExportKeepsCommunity: a site's export carries its bans, settings and
+// rules, and importing it into another database brings them back; an
+// export edited to hold a sanction that matches nothing is refused.
+func TestExportKeepsCommunity(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "a.db")
+	for _, args := range [][]string{
+		{"site", "add", "--id", "s", "--origin", "https://s.example"},
+		{"ban", "add", "--site", "s", "--email", "troll@spam.example", "--reason", "abuse"},
+		{"community", "set", "--site", "s", "--report-hide", "5", "--message", "Be kind."},
+	} {
+		if out, err := cli(t, db, args...); err != nil {
+			t.Fatalf("parley %s: %v\n%s", strings.Join(args, " "), err, out)
+		}
+	}
+	rules := filepath.Join(dir, "rules.json")
+	os.WriteFile(rules, []byte(`{"blocked_words": ["cheap pills"]}`), 0o600)
+	if out, err := cli(t, db, "rules", "set", "--site", "s", "--file", rules); err != nil {
+		t.Fatalf("rules set: %v\n%s", err, out)
+	}
+	export := filepath.Join(dir, "s.jsonl")
+	if _, err := cli(t, db, "export", "--site", "s", "--out", export); err != nil {
+		t.Fatal(err)
+	}
+	b := filepath.Join(dir, "b.db")
+	if _, err := cli(t, b, "import", "--format", "parley", export); err != nil {
+		t.Fatal(err)
+	}
+	for args, want := range map[string]string{"ban list --site s": "troll@spam.example", "community show --site s": "Be kind.", "rules show --site s": "cheap pills"} {
+		if out, err := cli(t, b, strings.Fields(args)...); err != nil || !strings.Contains(out, want) {
+			t.Errorf("after import, parley %s = %v\n%s", args, err, out)
+		}
+	}
+	raw, _ := os.ReadFile(export)
+	tampered := filepath.Join(dir, "t.jsonl")
+	os.WriteFile(tampered, bytes.Replace(raw, []byte(`"Value":"troll@spam.example"`), []byte(`"Value":"not an address"`), 1), 0o600)
+	if _, err := cli(t, filepath.Join(dir, "c.db"), "import", "--format", "parley", tampered); err == nil || !strings.Contains(err.Error(), "sanction") {
+		t.Fatalf("importing a bad sanction = %v", err)
+	}
+}

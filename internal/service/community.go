@@ -14,6 +14,7 @@ import (
 	"parley/internal/rulebook"
 	"parley/internal/spam"
 	"parley/internal/staff"
+	"parley/internal/store"
 )
 
 // The community controls as a new comment meets them: the article's state
@@ -121,6 +122,50 @@ func (s *Service) book(ctx context.Context, siteID string) (*bookSnap, error) {
 // forgetBook drops a site's compiled copy after a change made here.
 func (s *Service) forgetBook(siteID string) {
 	s.cm.sites.Delete(siteID)
+}
+
+// forgetCommunity drops every site's book and article state (after a
+// restore).
+func (s *Service) forgetCommunity() {
+	s.cm.sites.Range(func(k, _ any) bool { s.cm.sites.Delete(k); return true })
+	s.cm.pages.Range(func(k, _ any) bool { s.cm.pages.Delete(k); return true })
+}
+
+// checkRestoredCommunity checks a community row of an export as the desk
+// checks what staff save: an edited file cannot hold a sanction that
+// matches nothing, or settings and rules the desk would refuse.
+func checkRestoredCommunity(r *store.CommunityRows) error {
+	switch {
+	case r.Sanction != nil:
+		sn := r.Sanction
+		if _, err := comment.ParseSanctionKind(string(sn.Kind)); err != nil {
+			return fmt.Errorf("sanction %s: %w", sn.ID, err)
+		}
+		v, err := comment.NormalizeMatch(sn.Match, sn.Value)
+		if err != nil {
+			return fmt.Errorf("sanction %s: %w", sn.ID, err)
+		}
+		sn.Value = v
+	case r.Community != nil:
+		if r.Community.Settings == nil || r.Community.Rules == nil {
+			return fmt.Errorf("community settings of site %q: settings and rules are both needed", r.Community.SiteID)
+		}
+		if err := normalizeCommunity(r.Community.Settings); err != nil {
+			return fmt.Errorf("community settings of site %q: %w", r.Community.SiteID, err)
+		}
+		if _, err := rulebook.Compile(nil, *r.Community.Rules); err != nil {
+			return fmt.Errorf("rules of site %q: %w", r.Community.SiteID, err)
+		}
+	case r.Controls != nil:
+		if c := r.Controls; len([]rune(c.Message)) > MaxMessageLen {
+			return fmt.Errorf("controls of thread %s: the message is too long", c.ThreadID)
+		}
+	case r.Report != nil:
+		if _, err := comment.ParseReportReason(string(r.Report.Reason)); err != nil {
+			return fmt.Errorf("report of comment %s: %w", r.Report.CommentID, err)
+		}
+	}
+	return nil
 }
 
 // pageState is an article's state as posting needs it.

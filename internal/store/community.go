@@ -146,3 +146,29 @@ type ArticleFilter struct {
 	Cursor   *Cursor
 	Limit    int // default 50, at most 500
 }
+
+// CommunityRows are the community controls' rows of a dump (store.Row
+// embeds them): what staff set and readers reported. Alerts and readers'
+// notices are runtime state and are left out, like sessions.
+type CommunityRows struct {
+	Sanction  *comment.Sanction     `json:"sanction,omitempty"`
+	Community *SiteCommunity        `json:"community,omitempty"`
+	Controls  *comment.PageControls `json:"controls,omitempty"`
+	Featured  *Featured             `json:"featured,omitempty"`
+	Note      *comment.Note         `json:"note,omitempty"`
+	Report    *comment.Report       `json:"report,omitempty"`
+}
+
+// SiteCommunity is a site's community settings and rules, as dumped.
+type SiteCommunity struct {
+	SiteID   string             `json:"site"`
+	Settings *comment.Community `json:"settings"`
+	Rules    *comment.SiteRules `json:"rules"`
+}
+
+// Featured is one featured comment, as dumped.
+type Featured struct {
+	CommentID string    `json:"comment"`
+	ThreadID  string    `json:"thread"`
+	Created   time.Time `json:"created"`
+}

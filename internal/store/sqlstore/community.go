@@ -253,19 +253,28 @@ type rulesJSON struct {
 
 // Community returns a site's community settings and rules.
 func (s *Store) Community(ctx context.Context, siteID string) (*comment.Community, *comment.SiteRules, error) {
-	c, r := comment.DefaultCommunity(), comment.SiteRules{}
 	var settings, rules string
 	err := s.d.Read.QueryRowContext(ctx, `SELECT settings, rules FROM site_community WHERE site_id = $1`, siteID).Scan(&settings, &rules)
 	if errors.Is(err, sql.ErrNoRows) {
-		return &c, &r, nil
-	}
-	if err != nil {
+		settings, rules = "", ""
+	} else if err != nil {
 		return nil, nil, s.read(err)
 	}
+	c, r, err := parseCommunity(settings, rules)
+	if err != nil {
+		return nil, nil, errors.New("site " + siteID + ": " + err.Error())
+	}
+	return c, r, nil
+}
+
+// parseCommunity reads site_community's two columns; "" means the
+// defaults and no rules.
+func parseCommunity(settings, rules string) (*comment.Community, *comment.SiteRules, error) {
+	c, r := comment.DefaultCommunity(), comment.SiteRules{}
 	if settings != "" {
 		var j communityJSON
 		if err := json.Unmarshal([]byte(settings), &j); err != nil {
-			return nil, nil, errors.New("site " + siteID + ": community settings are unreadable: " + err.Error())
+			return nil, nil, errors.New("community settings are unreadable: " + err.Error())
 		}
 		c = comment.Community{ReportHide: j.ReportHide, CloseAfter: time.Duration(j.CloseAfter) * time.Second, Message: j.Message,
 			SurgeRate: j.SurgeRate, SurgeAction: j.SurgeAction, SurgeFor: time.Duration(j.SurgeFor) * time.Second, Reasons: j.Reasons}
@@ -273,7 +282,7 @@ func (s *Store) Community(ctx context.Context, siteID string) (*comment.Communit
 	if rules != "" {
 		var j rulesJSON
 		if err := json.Unmarshal([]byte(rules), &j); err != nil {
-			return nil, nil, errors.New("site " + siteID + ": rules are unreadable: " + err.Error())
+			return nil, nil, errors.New("rules are unreadable: " + err.Error())
 		}
 		r = comment.SiteRules(j)
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strings"
 	"testing"
 	"time"
 
@@ -524,5 +525,64 @@ func BenchArticles(b *testing.B, s store.Store, total int) {
 				}
 			}
 		})
+	}
+}
+
+// testCommunityDump: a site's sanctions, settings and rules, article
+// controls, featured comments, notes and reports go into its dump and come
+// back from it; alerts and readers' notices (runtime state) do not.
+func testCommunityDump(t *testing.T, a, b store.Store) {
+	cs := communityComments(t, a)
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(a.AddSanction(ctx, &comment.Sanction{ID: "s1", SiteID: "a", Kind: comment.SanctionBan, Match: comment.MatchEmailDomain, Value: "spam.example",
+		Reason: "spam", Created: t0, Until: t0.Add(24 * time.Hour), Actor: "mod@example.org"}, &store.SanctionTarget{EmailDomain: "spam.example"}, entry("a", "sanction.add")))
+	must(a.AddSanction(ctx, &comment.Sanction{ID: "s2", SiteID: "a", Kind: comment.SanctionWarn, Match: comment.MatchIdentity, Value: "github:1",
+		Message: "Be kind.", Created: t0, Actor: "mod@example.org"}, nil, entry("a", "sanction.add")))
+	must(a.SetCommunity(ctx, "a", &comment.Community{ReportHide: 4, CloseAfter: 72 * time.Hour, Message: "Be **kind**.", SurgeRate: 60,
+		SurgeAction: comment.SurgeClose, SurgeFor: time.Hour, Reasons: []string{"Off topic"}}, nil))
+	must(a.SetSiteRules(ctx, "a", &comment.SiteRules{BlockedWords: []string{"cheap pills"}, BlockedIPs: []string{"203.0.113.0/24"}, HoldLinks: 2}, nil))
+	week := 7 * 24 * time.Hour
+	must(a.SetPageControls(ctx, &comment.PageControls{ThreadID: cs["c4"].ThreadID, CloseAfter: &week, Premod: true, Message: "Moderated.", Pinned: "c4"}, true, nil))
+	must(a.SetFeatured(ctx, cs["c5"], true, t0, nil))
+	must(a.AddNote(ctx, &comment.Note{SiteID: "a", Author: "email:ana@example.org", Text: "Regular.", Actor: "mod@example.org", Created: t0}, nil))
+	if _, _, err := a.AddReport(ctx, &comment.Report{SiteID: "a", CommentID: "c4", Reporter: "net:x", Reader: "r1", Reason: comment.ReportSpam, Text: "ad", Created: t0}, 0, comment.Verdict{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	must(a.AddNotices(ctx, []*comment.Notice{{SiteID: "a", Reader: "rd1", CommentID: "c4", Approved: true, Created: t0}}))
+	if _, err := a.StartSurge(ctx, &comment.Alert{SiteID: "a", ThreadID: cs["c5"].ThreadID, Kind: "surge", Action: comment.SurgeHold, Until: t0.Add(time.Hour), Created: t0}, t0, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	dump := dumpSiteJSON(t, a, "a")
+	// Site, two threads, five comments; two sanctions, settings, the
+	// article's controls (set here, with the surge), a featured comment,
+	// a note and a report.
+	if len(dump) != 1+2+5+2+1+1+1+1+1 {
+		t.Fatalf("dump has %d rows:\n%s", len(dump), strings.Join(dump, "\n"))
+	}
+	if err := b.Restore(ctx, restoreFrom(dump)); err != nil {
+		t.Fatalf("Restore: %v", err)
+	}
+	again := dumpSiteJSON(t, b, "a")
+	if strings.Join(again, "\n") != strings.Join(dump, "\n") {
+		t.Fatalf("restored site differs:\n got %s\nwant %s", strings.Join(again, "\n"), strings.Join(dump, "\n"))
+	}
+	// What it restored works: the ban is in force, the report counts.
+	if list, err := b.Sanctions(ctx, "a", true, t0.Add(time.Hour)); err != nil || len(list) != 2 {
+		t.Fatalf("restored sanctions = %d, %v", len(list), err)
+	}
+	if v, _ := b.SanctionsVersion(ctx, "a"); v == 0 {
+		t.Fatal("restored sanctions have no version: instances would not compile them")
+	}
+	if n, _ := b.CountReported(ctx, "a", 10); n != 1 {
+		t.Fatalf("restored reports: %d", n)
+	}
+	if alerts, _ := b.Alerts(ctx, "a", false, 10); len(alerts) != 0 {
+		t.Fatalf("alerts came along: %+v", alerts)
 	}
 }

@@ -28,6 +28,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Parallel()
 		testDumpRestore(t, open(t), open(t), open(t))
 	})
+	t.Run("community dump and restore", func(t *testing.T) {
+		t.Parallel()
+		testCommunityDump(t, open(t), open(t))
+	})
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s store.Store)
