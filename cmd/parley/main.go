@@ -310,7 +310,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	desk, err := newDesk(svc, st, *publicURL, log, web.ClientIP) // behind trusted proxies, the forwarded client
+	desk, err := newDesk(svc, st, logins, *publicURL, log, web.ClientIP) // behind trusted proxies, the forwarded client
 	if err != nil {
 		ln.Close()
 		return err
@@ -318,11 +318,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	api := httpapi.New(svc, assets, log, httpapi.Config{
 		PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", AkismetUpstream: sc.akismetKey != "",
 		// Any Akismet client (a WordPress site's) can use Parley's filter.
-		Akismet:  akismet.New(svc, log),
-		Login:    logins,
-		Gravatar: *gravatarURL,
-		Proxies:  &proxies,
-		Admin:    desk.Handler(),
+		Akismet:    akismet.New(svc, log),
+		Login:      logins,
+		Gravatar:   *gravatarURL,
+		Proxies:    &proxies,
+		Admin:      desk.Handler(),
+		StaffLogin: desk.FinishProvider,
 	})
 	srv := &http.Server{
 		Handler:           api.Handler(),

@@ -34,6 +34,8 @@ type page struct {
 	Path    string // the page's own address, for forms that return to it
 	Static  func(string) string
 	Langs   []string
+	// Refresh, if set, is a desk address the page goes on to at once.
+	Refresh string
 	Body    any
 	Request *http.Request
 }
