@@ -185,12 +185,8 @@ func TestDurability_KillAfterAck(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary; skipped in -short mode")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "parley")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	db := filepath.Join(dir, "d.db")
+	bin := buildParley(t)
+	db := filepath.Join(t.TempDir(), "d.db")
 	start := func() (*exec.Cmd, string) {
 		cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", db, "--demo", "--rate-limit-ip", "0", "--rate-limit-email", "0")
 		stdout, _ := cmd.StdoutPipe()

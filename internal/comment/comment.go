@@ -174,6 +174,11 @@ type Comment struct {
 	// Reader is a keyed hash of the posting reader's token, so the reader
 	// (and nobody else) can be shown their held comment and edit it.
 	Reader string
+	// PostKey, when set on a new comment, is the keyed hash of the
+	// poster's idempotency key and what they sent: the store keeps it with
+	// the comment for a day, so that a retry of the same post finds this
+	// comment instead of storing a second one. It is not part of exports.
+	PostKey string `json:"-"`
 	// IPHash is a keyed hash of the poster's IP address, never the address.
 	IPHash    string
 	UserAgent string
@@ -242,6 +247,12 @@ const (
 	// moderation desk's open queues hear it; readers never do.
 	EventHeld EventKind = "held"
 )
+
+// EventLikes means a comment's like count changed. It is announced to
+// every instance but not kept in the change log (its ID is 0): open pages
+// get the count live, coalesced, and a page that reconnects reads it with
+// the thread.
+const EventLikes EventKind = "likes"
 
 // Event is one committed change, in the order of its ID within a thread.
 type Event struct {

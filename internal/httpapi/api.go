@@ -114,7 +114,7 @@ func (s *Server) handlePreflight(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE")
-	h.Set("Access-Control-Allow-Headers", "Content-Type, If-None-Match, Authorization")
+	h.Set("Access-Control-Allow-Headers", "Content-Type, If-None-Match, Authorization, Idempotency-Key")
 	h.Set("Access-Control-Max-Age", "86400")
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -157,7 +157,7 @@ func (s *Server) handleListComments(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	t, err := s.svc.Thread(r.Context(), site.ID, q.Get("page"), order)
+	t, err := s.thread(r, site, q.Get("page"), order)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -250,7 +250,8 @@ func (s *Server) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 			d.PageURL = ref
 		}
 	}
-	c, err := s.svc.Post(r.Context(), d, service.Meta{IP: web.ClientIP(r), UserAgent: r.UserAgent(), Reader: in.Reader})
+	c, err := s.svc.Post(r.Context(), d, service.Meta{IP: web.ClientIP(r), UserAgent: r.UserAgent(), Reader: in.Reader,
+		PostKey: r.Header.Get("Idempotency-Key")})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -287,6 +288,12 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 func (s *Server) handleCounts(w http.ResponseWriter, r *http.Request) {
 	site := s.site(w, r)
 	if site == nil {
+		return
+	}
+	// Counts are read from the database every time: each request costs
+	// the client a token of its read budget.
+	if err := s.spendRead(r); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	counts, err := s.svc.Counts(r.Context(), site.ID, r.URL.Query()["page"])
@@ -332,7 +339,7 @@ func (s *Server) handleLike(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	like := r.Method == http.MethodPost
-	n, err := s.svc.Like(r.Context(), site.ID, r.PathValue("id"), in.Reader, like)
+	n, err := s.svc.Like(r.Context(), site.ID, r.PathValue("id"), like, service.Meta{IP: web.ClientIP(r), Reader: in.Reader})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -456,7 +463,7 @@ func (s *Server) handleEditComment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	c, err := s.svc.Edit(r.Context(), site.ID, r.PathValue("id"), in.Reader, in.Body)
+	c, err := s.svc.Edit(r.Context(), site.ID, r.PathValue("id"), in.Body, service.Meta{IP: web.ClientIP(r), UserAgent: r.UserAgent(), Reader: in.Reader})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

@@ -150,7 +150,7 @@ func BenchmarkThreadReadUncached(b *testing.B) {
 		// A like invalidates the cached thread, as any write does.
 		b.StopTimer()
 		th, _ := ts.svc.Thread(ctx, "news", origin+"/bench", comment.SortOldest)
-		ts.svc.Like(ctx, "news", th.Comments[0].ID, ts.svc.NewReader(), true)
+		ts.svc.Like(ctx, "news", th.Comments[0].ID, true, service.Meta{Reader: ts.svc.NewReader()})
 		b.StartTimer()
 		if _, err := ts.svc.Thread(ctx, "news", origin+"/bench", comment.SortOldest); err != nil {
 			b.Fatal(err)

@@ -25,7 +25,7 @@ func (s *Server) threadView(r *http.Request, site *comment.Site, t *service.Thre
 	base, lang, title := s.baseURL(r), queryLanguage(r, q), q.Get("title")
 	v, names := s.sharedView(base, lang, site, t, pageURL, title)
 	rd := s.threadReader(r, q, site, base, lang, pageURL, title, t, names)
-	v.Token, v.ParentID, v.ParentName, v.Held, v.User = rd.Token, rd.ParentID, rd.ParentName, rd.Held, rd.User
+	v.Token, v.PostKey, v.ParentID, v.ParentName, v.Held, v.User = rd.Token, rd.PostKey, rd.ParentID, rd.ParentName, rd.Held, rd.User
 	return v
 }
 
@@ -76,7 +76,7 @@ func (s *Server) sharedView(base, lang string, site *comment.Site, t *service.Th
 // (?replytocom, one of names), their own comment awaiting moderation
 // (?parley_held), and who they are if logged in.
 func (s *Server) threadReader(r *http.Request, q url.Values, site *comment.Site, base, lang, pageURL, title string, t *service.Thread, names map[string]string) widget.Reader {
-	rd := widget.Reader{Token: s.svc.FormToken(site.ID)}
+	rd := widget.Reader{Token: s.svc.FormToken(site.ID), PostKey: s.svc.NewPostKey()}
 	if p := q.Get("replytocom"); p != "" {
 		if name, ok := names[p]; ok {
 			rd.ParentID, rd.ParentName = p, name
@@ -210,7 +210,7 @@ func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) *renderedPag
 		s.writeHTMLError(w, r, err)
 		return nil
 	}
-	t, err := s.svc.Thread(r.Context(), site.ID, q.Get("page"), order)
+	t, err := s.thread(r, site, q.Get("page"), order)
 	if err != nil {
 		s.writeHTMLError(w, r, err)
 		return nil
@@ -314,7 +314,8 @@ func (s *Server) handleFormPost(w http.ResponseWriter, r *http.Request) {
 	age, err := s.svc.CheckFormToken(site.ID, f.Get("token"))
 	var c *comment.Comment
 	if err == nil {
-		c, err = s.svc.Post(r.Context(), d, service.Meta{IP: web.ClientIP(r), UserAgent: r.UserAgent(), Honeypot: f.Get("phone"), FormAge: age})
+		c, err = s.svc.Post(r.Context(), d, service.Meta{IP: web.ClientIP(r), UserAgent: r.UserAgent(), Honeypot: f.Get("phone"), FormAge: age,
+			PostKey: f.Get("key")})
 	}
 	var ve *comment.ValidationError
 	if errors.As(err, &ve) {

@@ -191,7 +191,7 @@ func TestThreadHTML_cachedPageIsTheFullRender(t *testing.T) {
 	}
 	srv := New(ts.svc, mustAssets(t), nil, Config{})
 	h := srv.Handler()
-	token := regexp.MustCompile(`name="token" value="[^"]*"`)
+	token := regexp.MustCompile(`name="(token|key)" value="[^"]*"`) // fresh for each reader
 	page := "/sites/news/thread?page=" + url.QueryEscape(origin+"/bench")
 	for _, q := range []string{"", "&lang=ar", "&sort=newest", "&replytocom=" + parent, "&parley_held=" + url.QueryEscape(heldTok.Query().Get("parley_held")),
 		"&title=" + url.QueryEscape(`A "title" + more`) + "&url=" + url.QueryEscape(origin+"/bench?x=1")} {

@@ -60,7 +60,22 @@ type Config struct {
 	// Proxies are the reverse proxies whose X-Forwarded-For (or
 	// Forwarded) and X-Forwarded-Proto Parley believes; nil trusts none.
 	Proxies *web.Proxies
+	// StreamsPerClient caps the live streams one client (an address, or
+	// an IPv6 /64) may hold open at once; 0 means DefaultStreamsPerClient.
+	StreamsPerClient int
+	// ReadBudget bounds each client's thread and count reads that this
+	// instance cannot answer from memory (a thread read it holds costs
+	// nothing); the zero value means DefaultReadBudget.
+	ReadBudget spam.Limit
 }
+
+// Per-client defaults: generous for an office or a school behind one
+// address, tight for one client opening streams or reading random pages
+// by the hundred.
+var (
+	DefaultStreamsPerClient = 100
+	DefaultReadBudget       = spam.Limit{Burst: 60, Every: 500 * time.Millisecond}
+)
 
 // Server serves Parley over HTTP.
 type Server struct {
@@ -75,7 +90,10 @@ type Server struct {
 		open     atomic.Int64
 		stop     chan struct{}
 		stopOnce sync.Once
+		mu       sync.Mutex
+		byClient map[string]int // open streams per client key
 	}
+	reads *spam.MemoryBuckets // read budgets, per client key
 }
 
 // New returns a Server; mount it with Handler.
@@ -84,10 +102,17 @@ func New(svc *service.Service, assets *widget.Assets, log *slog.Logger, cfg Conf
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	srv := &Server{svc: svc, assets: assets, log: log, cfg: cfg, threads: newJSONCache(1024),
+	if cfg.StreamsPerClient <= 0 {
+		cfg.StreamsPerClient = DefaultStreamsPerClient
+	}
+	if cfg.ReadBudget.Burst <= 0 {
+		cfg.ReadBudget = DefaultReadBudget
+	}
+	srv := &Server{svc: svc, assets: assets, log: log, cfg: cfg, threads: newJSONCache(1024), reads: spam.NewMemoryBuckets(100_000),
 		// Up to 32 MB of rendered pages: a 200-comment thread is about 200 kB.
 		pages: newHTMLCache(1024, 32<<20), held: newHeldCache(2*time.Second, 1024)}
 	srv.streams.stop = make(chan struct{})
+	srv.streams.byClient = map[string]int{}
 	return srv
 }
 
@@ -189,6 +214,12 @@ func errorStatus(err error) (int, errorBody) {
 	switch {
 	case errors.As(err, &ll):
 		return http.StatusTooManyRequests, errorBody{Code: "link_rate_limited", Message: "You have asked for several log-in links in a short time. Please use one already sent, or wait a few minutes and try again."}
+	case errors.As(err, &rl) && rl.Key == readsKey:
+		return http.StatusTooManyRequests, errorBody{Code: "too_many_reads", Message: "Too many pages were opened from your network in a short time. Please wait a moment and reload."}
+	case errors.As(err, &rl) && rl.Key == streamsKey:
+		return http.StatusTooManyRequests, errorBody{Code: "too_many_streams", Message: "Too many pages with live updates are open from your network."}
+	case errors.As(err, &rl) && strings.HasPrefix(rl.Key, service.LikeLimitKey):
+		return http.StatusTooManyRequests, errorBody{Code: "too_many_likes", Message: "You are liking comments too quickly. Please wait a moment and try again."}
 	case errors.As(err, &rl):
 		return http.StatusTooManyRequests, errorBody{Code: "rate_limited", Message: "You are commenting too quickly. Please wait a moment and try again."}
 	case errors.Is(err, comment.ErrLoginRequired):

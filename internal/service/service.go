@@ -18,6 +18,7 @@ import (
 	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/markup"
+	"parley/internal/spam"
 	"parley/internal/store"
 )
 
@@ -39,6 +40,40 @@ type Meta struct {
 	// FormAge is how long ago the form was rendered, from its signed
 	// token; -1 when unknown.
 	FormAge time.Duration
+	// PostKey is the poster's idempotency key (the Idempotency-Key
+	// header, the plain form's key field), "" for none. Post stores a
+	// comment once per key and content: a retry gets the first answer.
+	PostKey string
+}
+
+// MaxPostKeyLen is the longest idempotency key Post takes.
+const MaxPostKeyLen = 128
+
+// checkPostKey refuses keys that are not short printable ASCII, as the
+// Idempotency-Key header is.
+func checkPostKey(k string) error {
+	if len(k) > MaxPostKeyLen {
+		return &comment.ValidationError{Field: "idempotency_key", Code: "invalid_idempotency_key", Message: "The idempotency key is too long (at most 128 characters)."}
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return &comment.ValidationError{Field: "idempotency_key", Code: "invalid_idempotency_key", Message: "The idempotency key must be printable ASCII without spaces."}
+		}
+	}
+	return nil
+}
+
+// postKey is what the store keeps for a post's idempotency key: a keyed
+// hash of the key together with what was posted. The same key with other
+// content is another post: a form that a static site baked into its page
+// hands one key to every reader, and their comments must not be taken
+// for retries of each other.
+func (s *Service) postKey(key string, c *comment.Comment, page string) string {
+	if key == "" {
+		return ""
+	}
+	return s.sign.hash("post-key", strings.Join([]string{key, c.SiteID, page, c.ParentID, c.Author.Name, c.Author.Email,
+		c.Author.Website, c.Author.Identity, c.Markdown}, "\x00"), 16)
 }
 
 // Service is the one way into Parley's data.
@@ -58,6 +93,11 @@ type Service struct {
 	sites   sync.Map // site id -> cachedSite; sites change rarely and are read on every request
 	threads *threadCache
 	live    liveHub
+	likes   likeCoalescer
+	// likeLimits and likeBuckets bound how often one client and one
+	// reader may like.
+	likeLimits  LikeLimits
+	likeBuckets *spam.RateLimiter
 }
 
 // Options configure a Service.
@@ -76,7 +116,25 @@ type Options struct {
 	// (package gravatar). Their avatar is then served from the store,
 	// falling back to the identicon.
 	Pictures Pictures
-	Now      func() time.Time // for tests; time.Now by default
+	// Likes bounds likes per client and per reader; nil means
+	// DefaultLikeLimits.
+	Likes *LikeLimits
+	Now   func() time.Time // for tests; time.Now by default
+}
+
+// LikeLimits bound likes (and unlikes): a token bucket per client
+// address (an IPv6 client's /64) and one per reader token. A zero Limit
+// turns one off.
+type LikeLimits struct {
+	PerIP, PerReader spam.Limit
+}
+
+// DefaultLikeLimits are generous for people (an office behind one
+// address, a reader going through a thread) and stop a client that
+// likes and unlikes hundreds of times a second.
+var DefaultLikeLimits = LikeLimits{
+	PerIP:     spam.Limit{Burst: 60, Every: time.Second},
+	PerReader: spam.Limit{Burst: 20, Every: 3 * time.Second},
 }
 
 // Pictures looks for readers' pictures in the background.
@@ -97,6 +155,18 @@ func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.likes = likeCoalescer{every: LikeInterval, flush: s.likesChanged}
+	s.likeLimits = DefaultLikeLimits
+	if opt.Likes != nil {
+		s.likeLimits = *opt.Likes
+	}
+	// Like limits live where the comment rate limits do (shared by every
+	// instance on PostgreSQL), or in memory.
+	var buckets spam.BucketStore = spam.NewMemoryBuckets(100_000)
+	if opt.Spam != nil && opt.Spam.Buckets != nil {
+		buckets = opt.Spam.Buckets
+	}
+	s.likeBuckets = spam.NewRateLimiter(buckets, s.sign.mac("like-limit"))
 	if opt.Spam != nil {
 		if s.spam, err = newSpamFilter(s, *opt.Spam); err != nil {
 			return nil, fmt.Errorf("spam filter: %w", err)
@@ -130,6 +200,9 @@ func (s *Service) Ping(ctx context.Context) error {
 
 // Site returns a site by id. Returns comment.ErrNotFound if there is none.
 func (s *Service) Site(ctx context.Context, id string) (*comment.Site, error) {
+	if !validSiteID(id) {
+		return nil, &comment.ValidationError{Field: "site", Code: "invalid_site", Message: "A site id is 1 to 64 letters, digits, '-' or '_'."}
+	}
 	if v, ok := s.sites.Load(id); ok && s.now().Before(v.(cachedSite).expires) {
 		return v.(cachedSite).site, nil
 	}
@@ -272,6 +345,9 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	if d.Identity == "" && site.Guests == comment.GuestsLogin {
 		return nil, comment.ErrLoginRequired
 	}
+	if err := checkPostKey(m.PostKey); err != nil {
+		return nil, err
+	}
 	d.Anonymous = site.Guests == comment.GuestsAnonymous
 	if err := d.Normalize(); err != nil {
 		return nil, err
@@ -308,7 +384,20 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	if r, ok := s.readerID(m.Reader); ok {
 		c.Reader = r
 	}
+	// A retry of a post that was stored gets the first answer, before
+	// any check: it is neither a second comment nor a duplicate.
+	if c.PostKey = s.postKey(m.PostKey, c, d.Page); c.PostKey != "" {
+		switch first, err := s.store.PostedComment(ctx, site.ID, c.PostKey); {
+		case err == nil:
+			return reported(first), nil
+		case !errors.Is(err, comment.ErrNotFound):
+			return nil, err
+		}
+	}
 	if c.ParentID != "" {
+		if comment.CheckID(c.ParentID) != nil {
+			return nil, comment.Invalid("parent", "The comment you are replying to no longer exists.")
+		}
 		parent, err := s.store.Comment(ctx, c.ParentID)
 		if err != nil || parent.SiteID != site.ID || parent.Status != comment.StatusApproved {
 			return nil, comment.Invalid("parent", "The comment you are replying to no longer exists.")
@@ -329,6 +418,12 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 		}
 		if errors.Is(err, comment.ErrNotFound) && c.ParentID != "" {
 			return nil, comment.Invalid("parent", "The comment you are replying to no longer exists.")
+		}
+		if errors.Is(err, comment.ErrConflict) && c.PostKey != "" {
+			// The same post, sent twice at once: the other one was stored.
+			if first, ferr := s.store.PostedComment(ctx, site.ID, c.PostKey); ferr == nil {
+				return reported(first), nil
+			}
 		}
 		return nil, err
 	}
@@ -432,6 +527,9 @@ func (s *Service) Counts(ctx context.Context, siteID string, keys []string) (map
 	clean := make([]string, len(keys))
 	for i, k := range keys {
 		clean[i] = PageKey(k)
+		if err := comment.CheckPageKey(clean[i]); err != nil {
+			return nil, err
+		}
 	}
 	counts, err := s.store.Counts(ctx, siteID, clean)
 	if err != nil {
@@ -463,17 +561,32 @@ func (s *Service) readerID(tok string) (string, bool) {
 	return s.sign.hash("reader-id", string(p), 12), true
 }
 
-// Like records a reader's like and returns the comment's new count.
-func (s *Service) Like(ctx context.Context, siteID, commentID, reader string, like bool) (int, error) {
-	rid, ok := s.readerID(reader)
+// Like records a reader's like (or, with like false, takes it back) and
+// returns the comment's new count. m.Reader is the reader's token; a
+// client (m.IP) or reader liking too often gets a *spam.RateLimitError.
+func (s *Service) Like(ctx context.Context, siteID, commentID string, like bool, m Meta) (int, error) {
+	rid, ok := s.readerID(m.Reader)
 	if !ok {
 		return 0, comment.Invalid("reader", "Your browser's reader token is missing or invalid; reload the page.")
 	}
-	c, err := s.store.Comment(ctx, commentID)
+	// The reader's bucket first: a reader over its limit does not use up
+	// the allowance of everyone else behind the same address.
+	now := s.now()
+	if s.likeLimits.PerReader.Burst > 0 {
+		if err := s.likeBuckets.Take(ctx, LikeLimitKey+"-reader", rid, s.likeLimits.PerReader, now); err != nil {
+			return 0, err
+		}
+	}
+	if m.IP != "" && s.likeLimits.PerIP.Burst > 0 {
+		if err := s.likeBuckets.Take(ctx, LikeLimitKey+"-ip", spam.ClientKey(m.IP), s.likeLimits.PerIP, now); err != nil {
+			return 0, err
+		}
+	}
+	c, err := s.Comment(ctx, siteID, commentID)
 	if err != nil {
 		return 0, err
 	}
-	if c.SiteID != siteID || c.Status != comment.StatusApproved {
+	if c.Status != comment.StatusApproved {
 		return 0, comment.ErrNotFound
 	}
 	var n int
@@ -492,8 +605,21 @@ func (s *Service) Like(ctx context.Context, siteID, commentID, reader string, li
 	if err != nil {
 		return 0, err
 	}
+	// This instance never serves its own write stale; other instances and
+	// open pages hear of it through the coalesced EventLikes.
 	s.threads.invalidate(threadGenKey(c.ThreadID))
 	return n, nil
+}
+
+// LikeLimitKey starts the Key of the *spam.RateLimitError a refused like
+// gets ("like-ip", "like-reader").
+const LikeLimitKey = "like"
+
+// NewPostKey returns a fresh idempotency key for a no-JavaScript form:
+// sending the form again (a reload, the back button) is then the same
+// post.
+func (s *Service) NewPostKey() string {
+	return b64.EncodeToString(randomBytes(16))
 }
 
 // FormToken returns the hidden token of a no-JavaScript form for a site.

@@ -254,7 +254,7 @@ func TestThread_CacheSeesWrites(t *testing.T) {
 		t.Fatalf("after a post the thread shows %d comments, want 1", after.Total)
 	}
 	reader := s.NewReader()
-	if n, err := s.Like(ctx, "news", c.ID, reader, true); err != nil || n != 1 {
+	if n, err := s.Like(ctx, "news", c.ID, true, Meta{Reader: reader}); err != nil || n != 1 {
 		t.Fatalf("Like = %d, %v", n, err)
 	}
 	liked, _ := s.Thread(ctx, "news", page, comment.SortTop)
@@ -262,16 +262,16 @@ func TestThread_CacheSeesWrites(t *testing.T) {
 		t.Fatalf("after a like the thread shows %d likes, want 1", liked.Comments[0].Likes)
 	}
 	// One like per reader; liking again changes nothing.
-	if n, _ := s.Like(ctx, "news", c.ID, reader, true); n != 1 {
+	if n, _ := s.Like(ctx, "news", c.ID, true, Meta{Reader: reader}); n != 1 {
 		t.Fatalf("second like by the same reader gave %d", n)
 	}
-	if n, _ := s.Like(ctx, "news", c.ID, s.NewReader(), true); n != 2 {
+	if n, _ := s.Like(ctx, "news", c.ID, true, Meta{Reader: s.NewReader()}); n != 2 {
 		t.Fatalf("like by another reader gave %d, want 2", n)
 	}
-	if _, err := s.Like(ctx, "news", c.ID, "forged.token", true); err == nil {
+	if _, err := s.Like(ctx, "news", c.ID, true, Meta{Reader: "forged.token"}); err == nil {
 		t.Fatal("forged reader token accepted")
 	}
-	if n, _ := s.Like(ctx, "news", c.ID, reader, false); n != 1 {
+	if n, _ := s.Like(ctx, "news", c.ID, false, Meta{Reader: reader}); n != 1 {
 		t.Fatalf("unlike gave %d, want 1", n)
 	}
 }
@@ -393,14 +393,14 @@ func TestEditAndDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ve *comment.ValidationError
-	if _, err := s.Edit(ctx, "news", c.ID, other, "hijack"); !errors.As(err, &ve) || ve.Code != "not_author" {
+	if _, err := s.Edit(ctx, "news", c.ID, "hijack", Meta{Reader: other}); !errors.As(err, &ve) || ve.Code != "not_author" {
 		t.Fatalf("edit by another reader = %v", err)
 	}
-	if _, err := s.Edit(ctx, "news", c.ID, me, " "); !errors.As(err, &ve) || ve.Field != "body" {
+	if _, err := s.Edit(ctx, "news", c.ID, " ", Meta{Reader: me}); !errors.As(err, &ve) || ve.Field != "body" {
 		t.Fatalf("edit to empty = %v", err)
 	}
 	now = now.Add(5 * time.Minute)
-	e, err := s.Edit(ctx, "news", c.ID, me, "typo **fixed**")
+	e, err := s.Edit(ctx, "news", c.ID, "typo **fixed**", Meta{Reader: me})
 	if err != nil || !strings.Contains(e.HTML, "<strong>fixed</strong>") || e.Edited.IsZero() {
 		t.Fatalf("edit = %+v, %v", e, err)
 	}
@@ -409,7 +409,7 @@ func TestEditAndDelete(t *testing.T) {
 		t.Fatal("thread shows the old text after an edit")
 	}
 	now = now.Add(6 * time.Minute)
-	if _, err := s.Edit(ctx, "news", c.ID, me, "too late"); !errors.As(err, &ve) || ve.Code != "edit_window_closed" {
+	if _, err := s.Edit(ctx, "news", c.ID, "too late", Meta{Reader: me}); !errors.As(err, &ve) || ve.Code != "edit_window_closed" {
 		t.Fatalf("edit after the window = %v", err)
 	}
 	if err := s.Delete(ctx, "news", c.ID, me); !errors.As(err, &ve) || ve.Code != "edit_window_closed" {
@@ -423,7 +423,7 @@ func TestEditAndDelete(t *testing.T) {
 	if th.Total != 1 {
 		t.Fatalf("thread after delete has %d comments, want 1", th.Total)
 	}
-	if _, err := s.Edit(ctx, "news", d.ID, me, "back"); !errors.Is(err, comment.ErrNotFound) {
+	if _, err := s.Edit(ctx, "news", d.ID, "back", Meta{Reader: me}); !errors.Is(err, comment.ErrNotFound) {
 		t.Fatalf("edit of a deleted comment = %v", err)
 	}
 }
@@ -631,7 +631,7 @@ func TestEdit_SpamIsHeld(t *testing.T) {
 	if err != nil || c.Status != comment.StatusApproved {
 		t.Fatalf("post = %+v, %v", c, err)
 	}
-	e, err := s.Edit(ctx, "news", c.ID, me, "CHECK OUT MY CHANNEL subscribe http://a.example http://b.example http://c.example http://d.example http://e.example http://f.example http://g.example")
+	e, err := s.Edit(ctx, "news", c.ID, "CHECK OUT MY CHANNEL subscribe http://a.example http://b.example http://c.example http://d.example http://e.example http://f.example http://g.example", Meta{Reader: me})
 	if err != nil || e.Status != comment.StatusPending {
 		t.Fatalf("spammy edit = %+v, %v; want it held", e, err)
 	}

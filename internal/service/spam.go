@@ -111,7 +111,7 @@ func (f *spamFilter) model(ctx context.Context, siteID string) *spam.SiteModel {
 func input(c *comment.Comment, m Meta, pageURL string, origins []string) *spam.Input {
 	return &spam.Input{Body: c.Markdown, AuthorName: c.Author.Name, Email: c.Author.Email, Website: c.Author.Website,
 		IP: m.IP, UserAgent: m.UserAgent, SiteID: c.SiteID, PageURL: pageURL, Created: c.Created,
-		Honeypot: m.Honeypot, FormAge: m.FormAge, Origins: origins}
+		Honeypot: m.Honeypot, FormAge: m.FormAge, Origins: origins, Attempt: c.PostKey}
 }
 
 // layers returns a site's content layers after the bot traps: its rules,

@@ -46,6 +46,9 @@ func (s *Service) Thread(ctx context.Context, siteID, key string, order comment.
 	if key == "" {
 		return nil, comment.Missing("page", "Say which page's comments you want (the page parameter).")
 	}
+	if err := comment.CheckPageKey(key); err != nil {
+		return nil, err
+	}
 	ck := cacheKey{site: siteID, key: key, sort: order}
 	if t, ok := s.threads.get(ck); ok {
 		return t, nil
@@ -80,6 +83,13 @@ func (s *Service) Thread(ctx context.Context, siteID, key string, order comment.
 	e.t = t
 	s.threads.put(ck, e)
 	return t, nil
+}
+
+// CachedThread returns the thread of a page if this instance holds it in
+// memory, reading nothing: a caller can then tell a free read from one
+// that costs a trip to the database.
+func (s *Service) CachedThread(siteID, key string, order comment.Sort) (*Thread, bool) {
+	return s.threads.get(cacheKey{site: siteID, key: PageKey(key), sort: order})
 }
 
 // buildTree arranges comments (oldest first) into top-level nodes in the

@@ -291,8 +291,8 @@ type dupEntry struct {
 }
 
 type dupSighting struct {
-	at              time.Time
-	site, ip, email uint64
+	at                       time.Time
+	site, ip, email, attempt uint64
 }
 
 const (
@@ -335,10 +335,14 @@ func (d *Duplicates) observe(in *Input, words []string, now time.Time, window ti
 	site := maphash.String(d.seed, "site\x00"+in.SiteID)
 	var ip, email uint64
 	if in.IP != "" {
-		ip = maphash.String(d.seed, "ip\x00"+ipKey(in.IP))
+		ip = maphash.String(d.seed, "ip\x00"+ClientKey(in.IP))
 	}
 	if e := strings.ToLower(strings.TrimSpace(in.Email)); e != "" {
 		email = maphash.String(d.seed, "email\x00"+e)
+	}
+	var attempt uint64
+	if in.Attempt != "" {
+		attempt = maphash.String(d.seed, "attempt\x00"+in.Attempt)
 	}
 
 	d.mu.Lock()
@@ -352,7 +356,7 @@ func (d *Duplicates) observe(in *Input, words []string, now time.Time, window ti
 	var others [maxSightings]uint64
 	nOthers := 0
 	for _, s := range e.seen {
-		if now.Sub(s.at) > window {
+		if now.Sub(s.at) > window || attempt != 0 && s.attempt == attempt {
 			continue
 		}
 		if s.site != site {
@@ -372,7 +376,7 @@ func (d *Duplicates) observe(in *Input, words []string, now time.Time, window ti
 		copy(e.seen, e.seen[1:])
 		e.seen = e.seen[:maxSightings-1]
 	}
-	e.seen = append(e.seen, dupSighting{at: now, site: site, ip: ip, email: email})
+	e.seen = append(e.seen, dupSighting{at: now, site: site, ip: ip, email: email, attempt: attempt})
 	if letters < minDuplicateLetters {
 		res.OnSite = 0
 	}
@@ -398,7 +402,7 @@ func (d *Duplicates) forget(in *Input, words []string) {
 	site := maphash.String(d.seed, "site\x00"+in.SiteID)
 	var ip, email uint64
 	if in.IP != "" {
-		ip = maphash.String(d.seed, "ip\x00"+ipKey(in.IP))
+		ip = maphash.String(d.seed, "ip\x00"+ClientKey(in.IP))
 	}
 	if e := strings.ToLower(strings.TrimSpace(in.Email)); e != "" {
 		email = maphash.String(d.seed, "email\x00"+e)

@@ -59,6 +59,10 @@ type Input struct {
 	// from a signed token; -1 when unknown (0 and negative values are
 	// treated as unknown too).
 	FormAge time.Duration
+	// Attempt names one post, whatever number of times it is sent: a
+	// retry (the same idempotency key and text) is not a duplicate of
+	// itself. "" when the poster sent no key.
+	Attempt string
 }
 
 // bodyWords returns the body's words as Tokenize gives them, reading the

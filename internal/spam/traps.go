@@ -128,7 +128,7 @@ func NewRateLimiter(store BucketStore, secret []byte) *RateLimiter {
 // is returned as is: the pipeline then holds the comment.
 func (l *RateLimiter) Allow(ctx context.Context, in *Input, now time.Time) error {
 	if in.IP != "" && l.PerIP.Burst > 0 {
-		if err := l.take(ctx, "ip", ipKey(in.IP), l.PerIP, now); err != nil {
+		if err := l.take(ctx, "ip", ClientKey(in.IP), l.PerIP, now); err != nil {
 			return err
 		}
 	}
@@ -138,6 +138,13 @@ func (l *RateLimiter) Allow(ctx context.Context, in *Input, now time.Time) error
 		}
 	}
 	return nil
+}
+
+// Take takes a token from the bucket of value under a limit of its own
+// kind ("like-ip", say), keyed like the comment limits. It returns a
+// *RateLimitError with Key kind when the bucket is empty.
+func (l *RateLimiter) Take(ctx context.Context, kind, value string, lim Limit, now time.Time) error {
+	return l.take(ctx, kind, value, lim, now)
 }
 
 func (l *RateLimiter) take(ctx context.Context, kind, value string, lim Limit, now time.Time) error {
@@ -154,10 +161,10 @@ func (l *RateLimiter) take(ctx context.Context, kind, value string, lim Limit, n
 	return nil
 }
 
-// ipKey returns the part of an address that identifies a client: the
-// whole IPv4 address, or the /64 network of an IPv6 address, since one
-// IPv6 user commonly holds a whole /64.
-func ipKey(ip string) string {
+// ClientKey returns the part of an address that identifies a client:
+// the whole IPv4 address, or the /64 network of an IPv6 address, since
+// one IPv6 user commonly holds a whole /64.
+func ClientKey(ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
 		return ip

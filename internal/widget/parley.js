@@ -114,8 +114,8 @@ const rich = s => { const t = D.createElement('template'); t.innerHTML = s; retu
 // Everything but thread reads carries the session token, read at the call
 // (before any await), so a caller may use the old one just before
 // replacing it.
-async function api(method, path, body, lang) {
-	const k = tok(), headers = {};
+async function api(method, path, body, lang, more) {
+	const k = tok(), headers = {...more};
 	// Parley's own messages (errors the tables lack) in the section's language.
 	if (lang) headers['Accept-Language'] = lang;
 	if (k && (method != 'GET' || /\/me$/.test(path))) headers.Authorization = 'Bearer ' + k;
@@ -177,7 +177,7 @@ function mount(host) {
 }
 
 function show(host, want, base, lang, V) {
-	const ask = (m, p, b) => api(m, p, b, lang);
+	const ask = (m, p, b, more) => api(m, p, b, lang, more);
 	const ds = host.dataset, site = ds.site, S = encodeURIComponent(site);
 	const pre = host.querySelector('.parley[data-page]');
 	const canon = D.querySelector('link[rel=canonical]');
@@ -220,7 +220,7 @@ function show(host, want, base, lang, V) {
 
 	let sort = SORTS.includes(ds.sort) ? ds.sort : 'oldest';
 	let comments = [], shown = 0, total = 0, maxDepth = 5, closed = false;
-	let parent = '', parentLi = null, busy = false, loaded = false, editWindow = 0, es;
+	let parent = '', parentLi = null, busy = false, loaded = false, editWindow = 0, es, postKey = '';
 	// The logged-in reader (null for a guest), the site's log-in settings,
 	// whether Change is open, and the log-in window being waited for.
 	let user = tok() && load(UK), L = {providers: []}, open, popup, poll;
@@ -386,6 +386,15 @@ function show(host, want, base, lang, V) {
 					const r = await ask('PATCH', SP + '/comments/' + encodeURIComponent(c.id), {reader: await reader(), body: ta.value});
 					remember(c.id, ta.value);
 					done();
+					// An edit held for moderation stays on show to its
+					// author, as a held new comment does (the live removal
+					// may have taken it off the page already).
+					r.pending = r.status == 'pending';
+					if (r.pending) {
+						save(heldKey, [...list(heldKey).filter(x => x.c && x.c.id != r.id), {t: Date.now(), c: r}]);
+						li = li.isConnected ? li : insert(r);
+						li.classList.add('parley-pending');
+					}
 					update(li, r);
 					li.firstChild.tabIndex = -1;
 					li.firstChild.focus();
@@ -432,7 +441,8 @@ function show(host, want, base, lang, V) {
 			else if (d.kind == 'update' && (li = find(d.id))) update(li, d.comment);
 			else if (d.kind == 'remove') drop(d.id);
 		});
-		es.addEventListener('reset', refresh);
+		// Changes were missed: reload the thread, then follow it anew.
+		es.addEventListener('reset', () => { es.close(); es = null; refresh() });
 	}
 
 	function like(c) {
@@ -687,10 +697,20 @@ function show(host, want, base, lang, V) {
 		if (missing.length) return showErrors(missing.map(k => ({field: k, code: 'missing_' + k})));
 		busy = submit.disabled = true;
 		submit.textContent = t('form.posting');
+		// One idempotency key per comment, kept until it is posted: a
+		// post sent again after a network failure (below, or by the
+		// reader's Retry) is stored once.
+		postKey = postKey || [...crypto.getRandomValues(new Uint32Array(4))].map(n => n.toString(36)).join('');
 		try {
 			// A logged-in reader's name and email come from the session
 			// (an email log-in's address only).
-			const c = await ask('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && {name: v.name, email: v.email, website: v.website}});
+			const send = async () => ask('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && {name: v.name, email: v.email, website: v.website}}, {'Idempotency-Key': postKey});
+			let c, i = 0;
+			while (!c) try { c = await send() } catch (e) {
+				if (e.status && e.status != 503 || ++i > 2) throw e;
+				await new Promise(r => setTimeout(r, 1500 * i));
+			}
+			postKey = '';
 			c.pending = c.status == 'pending';
 			remember(c.id, F.body.value);
 			if (em) save(UK, user = {...user, name: v.name});
@@ -765,9 +785,9 @@ function show(host, want, base, lang, V) {
 		}
 		// Only the first render follows #comment-ID; later ones (a new sort)
 		// leave focus where the reader is.
+		live(d.last_event);
 		if (!loaded) {
 			go(location.hash);
-			live(d.last_event);
 			if (ret) {
 				respond.scrollIntoView({block: 'center'});
 				if (user) F.body.focus({preventScroll: true});

@@ -44,6 +44,7 @@ type ThreadView struct {
 	BaseURL    string         // Parley server origin, e.g. "http://127.0.0.1:8080"
 	FormAction string         // absolute URL of POST /sites/{site}/comments
 	Token      string         // hidden field "token" (CSRF and time-to-submit)
+	PostKey    string         // hidden field "key": the post's idempotency key, fresh with each form
 	// ParentID pre-selects the parent when replying without JavaScript
 	// (?replytocom=ID); the form heading becomes "Reply to ParentName" with
 	// a "Cancel reply" link back to PageURL.

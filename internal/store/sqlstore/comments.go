@@ -174,6 +174,13 @@ func (s *Store) CreateComment(ctx context.Context, page comment.Page, c *comment
 		if _, err = tx.ExecContext(ctx, insertComment, commentValues(c)...); err != nil {
 			return err
 		}
+		if c.PostKey != "" {
+			// A second post with the key hits the primary key: a conflict.
+			if _, err := tx.ExecContext(ctx, `INSERT INTO post_keys (site_id, key, comment_id, created) VALUES ($1, $2, $3, $4)`,
+				c.SiteID, c.PostKey, c.ID, c.Created.UnixNano()); err != nil {
+				return err
+			}
+		}
 		switch c.Status {
 		case comment.StatusApproved:
 			return tx.record(comment.Event{SiteID: c.SiteID, ThreadID: t.ID, PageKey: t.Key, CommentID: c.ID, Kind: comment.EventNew})
@@ -188,6 +195,13 @@ func (s *Store) CreateComment(ctx context.Context, page comment.Page, c *comment
 // Comment returns one comment.
 func (s *Store) Comment(ctx context.Context, id string) (*comment.Comment, error) {
 	c, err := scanComment(s.d.Read.QueryRowContext(ctx, `SELECT `+commentColumns+` FROM comments WHERE id = $1`, id))
+	return c, s.read(err)
+}
+
+// PostedComment returns the comment stored with a post key.
+func (s *Store) PostedComment(ctx context.Context, siteID, postKey string) (*comment.Comment, error) {
+	c, err := scanComment(s.d.Read.QueryRowContext(ctx, `SELECT `+commentColumns+` FROM comments
+		WHERE id = (SELECT comment_id FROM post_keys WHERE site_id = $1 AND key = $2)`, siteID, postKey))
 	return c, s.read(err)
 }
 
@@ -254,6 +268,30 @@ func (s *Store) EditComment(ctx context.Context, id, markdown, html string, edit
 			return nil
 		}
 		return tx.commentEvent(id, comment.EventUpdate)
+	})
+}
+
+// ReviseComment stores an author's edit, text and judgement together.
+func (s *Store) ReviseComment(ctx context.Context, c *comment.Comment) error {
+	return s.change(ctx, func(tx *changeTx) error {
+		var old string
+		if err := tx.QueryRowContext(ctx, `SELECT status FROM comments WHERE id = $1`+s.d.ForUpdate, c.ID).Scan(&old); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE comments SET markdown = $1, html = $2, edited = $3, status = $4,
+			verdict_layer = $5, verdict_score = $6, verdict_reason = $7, verdict_reasons = $8, edited_by = '' WHERE id = $9`,
+			c.Markdown, c.HTML, c.Edited.UnixNano(), string(c.Status), c.Verdict.Layer, c.Verdict.Score, c.Verdict.Reason,
+			reasonsJSON(c.Verdict.Reasons), c.ID); err != nil {
+			return err
+		}
+		kind := visibilityChange(comment.Status(old), c.Status)
+		if kind == "" && c.Status == comment.StatusApproved {
+			kind = comment.EventUpdate
+		}
+		if kind == "" {
+			return nil
+		}
+		return tx.commentEvent(c.ID, kind)
 	})
 }
 
@@ -345,7 +383,7 @@ func (s *Store) Like(ctx context.Context, commentID, reader string) (int, error)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO likes (comment_id, reader, created) VALUES ($1, $2, $3)`, commentID, reader, s.now().UnixNano()); err != nil {
 			return err
 		}
-		if err := tx.commentEvent(commentID, comment.EventUpdate); err != nil {
+		if err := tx.likesChanged(commentID); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT likes FROM comments WHERE id = $1`, commentID).Scan(&n)
@@ -367,7 +405,7 @@ func (s *Store) Unlike(ctx context.Context, commentID, reader string) (int, erro
 		if _, err := tx.ExecContext(ctx, `UPDATE comments SET likes = likes - 1 WHERE id = $1`, commentID); err != nil {
 			return err
 		}
-		if err := tx.commentEvent(commentID, comment.EventUpdate); err != nil {
+		if err := tx.likesChanged(commentID); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT likes FROM comments WHERE id = $1`, commentID).Scan(&n)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -105,10 +106,29 @@ func (s *Store) Restore(ctx context.Context, next func() (*store.Row, error)) er
 				err = errors.New("restore: empty row")
 			}
 			if err != nil {
-				return err
+				return fmt.Errorf("%s: %w", describeRow(r), err)
 			}
 		}
 	})
+}
+
+// describeRow names a row for an error message, so that the operator
+// of a copy that failed knows which row to look at. Text is quoted with
+// %q: a NUL byte or invalid UTF-8 shows as an escape.
+func describeRow(r *store.Row) string {
+	switch {
+	case r.Site != nil:
+		return fmt.Sprintf("site %q", r.Site.ID)
+	case r.Thread != nil:
+		return fmt.Sprintf("thread %s (site %q, page key %q)", r.Thread.ID, r.Thread.SiteID, r.Thread.Key)
+	case r.Comment != nil:
+		return fmt.Sprintf("comment %s (site %q, thread %s)", r.Comment.ID, r.Comment.SiteID, r.Comment.ThreadID)
+	case r.Like != nil:
+		return fmt.Sprintf("like of comment %s", r.Like.CommentID)
+	case r.Secret != nil:
+		return fmt.Sprintf("secret %q", r.Secret.Name)
+	}
+	return "an empty row"
 }
 
 // Import adds threads and comments that are not there yet.
