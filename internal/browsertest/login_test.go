@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
+	"parley/internal/admin"
 	"parley/internal/auth"
 	"parley/internal/auth/authtest"
 	"parley/internal/auth/provider"
@@ -106,7 +107,18 @@ func newLoginStack(t *testing.T, opts ...func(*login.Config)) *loginStack {
 		t.Fatal(err)
 	}
 	op.AllowRedirect(s.parleyURL + "/auth/newsroom/callback")
-	api := httpapi.New(svc, assets, nil, httpapi.Config{PublicURL: s.parleyURL, Login: l})
+	// The desk, whose staff may log in with the same providers.
+	deskCfg := admin.Config{PublicURL: s.parleyURL, StartProvider: func(w http.ResponseWriter, r *http.Request, id, lang string) (string, error) {
+		return l.BeginStaff(w, id, lang)
+	}}
+	for _, p := range l.StaffProviders() {
+		deskCfg.Providers = append(deskCfg.Providers, admin.Provider{ID: p.ID, Name: p.Name})
+	}
+	desk, err := admin.New(svc, deskCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httpapi.New(svc, assets, nil, httpapi.Config{PublicURL: s.parleyURL, Login: l, Admin: desk.Handler(), StaffLogin: desk.FinishProvider})
 	handler = api.Handler()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /article/{key}", func(w http.ResponseWriter, r *http.Request) {
