@@ -278,7 +278,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if pg, ok := st.(*postgres.DB); ok {
 		lc.Buckets = pgBuckets{pg}
 	}
-	logins, err := login.New(ctx, svc, lc)
+	logins, err := login.New(ctx, svc, st, lc)
 	if err != nil {
 		return err
 	}
@@ -511,7 +511,7 @@ func ensureDemoSite(ctx context.Context, svc *service.Service, bound, publicURL 
 	if publicURL != "" {
 		origins = append(origins, publicURL)
 	}
-	site, err := svc.Store().Site(ctx, "demo")
+	site, err := svc.DeskSite(ctx, service.OperatorActor(), "demo")
 	if errors.Is(err, comment.ErrNotFound) {
 		return svc.CreateSite(ctx, service.OperatorActor(), &comment.Site{ID: "demo", Name: "The Riverton Ledger", Origins: origins, EditWindow: comment.DefaultEditWindow})
 	}

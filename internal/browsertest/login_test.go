@@ -90,7 +90,7 @@ func newLoginStack(t *testing.T, opts ...func(*login.Config)) *loginStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &loginStack{stack: stack{svc: svc}, op: op}
+	s := &loginStack{stack: stack{svc: svc, st: st}, op: op}
 	var handler http.Handler
 	s.parley, s.parleyURL = siteServer(t, "comments.test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	lc := login.Config{
@@ -102,7 +102,7 @@ func newLoginStack(t *testing.T, opts ...func(*login.Config)) *loginStack {
 	for _, o := range opts {
 		o(&lc)
 	}
-	l, err := login.New(ctx, svc, lc)
+	l, err := login.New(ctx, svc, st, lc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -469,7 +469,7 @@ func TestBrowser_SSOOnce(t *testing.T) {
 	needChromium(t)
 	s := newLoginStack(t)
 	ctx := context.Background()
-	site, err := s.svc.Store().Site(ctx, "news")
+	site, err := s.st.Site(ctx, "news")
 	if err != nil {
 		t.Fatal(err)
 	}

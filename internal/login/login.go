@@ -115,9 +115,10 @@ func NewVerified(ctx context.Context, st store.Store) (*auth.VerifiedEmails, err
 	return auth.NewVerifiedEmails(key, st)
 }
 
-// New builds log-in from c. OpenID Connect providers are discovered now.
-func New(ctx context.Context, svc *service.Service, c Config) (*Login, error) {
-	st := svc.Store()
+// New builds log-in from c, keeping readers' sessions, single-use keys
+// and pictures in st (the store the service runs on). OpenID Connect
+// providers are discovered now.
+func New(ctx context.Context, svc *service.Service, st store.Store, c Config) (*Login, error) {
 	key, err := Secret(ctx, st)
 	if err != nil {
 		return nil, fmt.Errorf("log-in secret: %w", err)
