@@ -15,7 +15,6 @@ import (
 	"parley/internal/comment"
 	"parley/internal/service"
 	"parley/internal/staff"
-	"parley/internal/store"
 )
 
 // runAdmin manages staff accounts:
@@ -300,7 +299,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := svc.DeskSite(ctx, service.OperatorActor(), *site); err != nil {
 		return cliError(err, *site)
 	}
-	list, next, err := svc.AuditLog(ctx, service.OperatorActor(), *site, store.AuditFilter{ActorID: *actor, Action: *action, CommentID: *commentID, Limit: *limit}, *cursor)
+	list, next, err := svc.AuditLog(ctx, service.OperatorActor(), *site, service.AuditFilter{ActorID: *actor, Action: *action, CommentID: *commentID, Limit: *limit}, *cursor)
 	if err != nil {
 		return cliError(err, *site)
 	}

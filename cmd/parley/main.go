@@ -294,7 +294,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if pg, ok := st.(*postgres.DB); ok {
 		lc.Buckets = pgBuckets{pg}
 	}
-	logins, err := login.New(ctx, svc, lc)
+	logins, err := login.New(ctx, svc, st, lc)
 	if err != nil {
 		return err
 	}
@@ -326,7 +326,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	desk, err := newDesk(svc, st, *publicURL, log, web.ClientIP) // behind trusted proxies, the forwarded client
+	desk, err := newDesk(svc, st, logins, *publicURL, log, web.ClientIP) // behind trusted proxies, the forwarded client
 	if err != nil {
 		ln.Close()
 		return err
@@ -334,11 +334,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	api := httpapi.New(svc, assets, log, httpapi.Config{
 		PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", AkismetUpstream: sc.akismetKey != "",
 		// Any Akismet client (a WordPress site's) can use Parley's filter.
-		Akismet:  akismet.New(svc, log),
-		Login:    logins,
-		Gravatar: *gravatarURL,
-		Proxies:  &proxies,
-		Admin:    desk.Handler(),
+		Akismet:    akismet.New(svc, log),
+		Login:      logins,
+		Gravatar:   *gravatarURL,
+		Proxies:    &proxies,
+		Admin:      desk.Handler(),
+		StaffLogin: desk.FinishProvider,
 	})
 	srv := &http.Server{
 		Handler:           api.Handler(),
@@ -526,7 +527,7 @@ func ensureDemoSite(ctx context.Context, svc *service.Service, bound, publicURL 
 	if publicURL != "" {
 		origins = append(origins, publicURL)
 	}
-	site, err := svc.Store().Site(ctx, "demo")
+	site, err := svc.DeskSite(ctx, service.OperatorActor(), "demo")
 	if errors.Is(err, comment.ErrNotFound) {
 		return svc.CreateSite(ctx, service.OperatorActor(), &comment.Site{ID: "demo", Name: "The Riverton Ledger", Origins: origins, EditWindow: comment.DefaultEditWindow})
 	}

@@ -14,7 +14,6 @@ import (
 	"parley/internal/service"
 	"parley/internal/spam"
 	"parley/internal/staff"
-	"parley/internal/store"
 )
 
 // The REST API under /api/v1/admin/: what the desk does, for programs,
@@ -371,7 +370,7 @@ func auditJSON(e *staff.AuditEntry) auditEntryJSON {
 
 func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, a *apiReq) {
 	q := r.URL.Query()
-	f := store.AuditFilter{ActorID: q.Get("actor"), Action: q.Get("action"), CommentID: q.Get("comment")}
+	f := service.AuditFilter{ActorID: q.Get("actor"), Action: q.Get("action"), CommentID: q.Get("comment")}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 500 {

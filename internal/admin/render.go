@@ -22,18 +22,20 @@ import (
 
 // page is what every desk template gets.
 type page struct {
-	T       *i18n.Table
-	Title   string
-	Member  *staff.Member
-	Site    *comment.Site
-	Sites   []*comment.Site // the sites the member works on, for the switcher
-	Role    staff.Role
-	CSRF    string
-	Flash   *flash
-	Nav     string // the section shown: queue, settings, audit, staff, account
-	Path    string // the page's own address, for forms that return to it
-	Static  func(string) string
-	Langs   []string
+	T      *i18n.Table
+	Title  string
+	Member *staff.Member
+	Site   *comment.Site
+	Sites  []*comment.Site // the sites the member works on, for the switcher
+	Role   staff.Role
+	CSRF   string
+	Flash  *flash
+	Nav    string // the section shown: queue, settings, audit, staff, account
+	Path   string // the page's own address, for forms that return to it
+	Static func(string) string
+	Langs  []string
+	// Refresh, if set, is a desk address the page goes on to at once.
+	Refresh string
 	Body    any
 	Request *http.Request
 	// Alerts are the site's open alerts (a surge), shown on its pages;

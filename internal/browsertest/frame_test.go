@@ -96,7 +96,7 @@ func TestBrowser_DemoUnderItsPolicy(t *testing.T) {
 		httpapi.New(s.svc, assets, nil, httpapi.Config{Demo: true, DemoSite: "news"}).Handler().ServeHTTP(w, r)
 	}))
 	t.Cleanup(demo.Close)
-	site, _ := s.svc.Store().Site(context.Background(), "news")
+	site, _ := s.st.Site(context.Background(), "news")
 	site.Origins = append(site.Origins, demo.URL)
 	if err := s.svc.UpdateSite(context.Background(), service.OperatorActor(), site); err != nil {
 		t.Fatal(err)

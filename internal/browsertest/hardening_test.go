@@ -60,7 +60,7 @@ func TestBrowser_EditHeldAgain(t *testing.T) {
 	}
 	o.waitWithin(liveWait, "the held edit to leave the other reader's page", `!`+widgetJS("#comment-"+id))
 	a.screenshot("widget-edit-held.png")
-	stored, _ := s.svc.Store().Comment(ctx, id)
+	stored, _ := s.st.Comment(ctx, id)
 	if stored.Status != comment.StatusPending || stored.Markdown != edited {
 		t.Fatalf("stored: %s %q", stored.Status, stored.Markdown)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
+	"parley/internal/admin"
 	"parley/internal/auth"
 	"parley/internal/auth/authtest"
 	"parley/internal/auth/provider"
@@ -89,7 +90,7 @@ func newLoginStack(t *testing.T, opts ...func(*login.Config)) *loginStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &loginStack{stack: stack{svc: svc}, op: op}
+	s := &loginStack{stack: stack{svc: svc, st: st}, op: op}
 	var handler http.Handler
 	s.parley, s.parleyURL = siteServer(t, "comments.test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
 	lc := login.Config{
@@ -101,12 +102,23 @@ func newLoginStack(t *testing.T, opts ...func(*login.Config)) *loginStack {
 	for _, o := range opts {
 		o(&lc)
 	}
-	l, err := login.New(ctx, svc, lc)
+	l, err := login.New(ctx, svc, st, lc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	op.AllowRedirect(s.parleyURL + "/auth/newsroom/callback")
-	api := httpapi.New(svc, assets, nil, httpapi.Config{PublicURL: s.parleyURL, Login: l})
+	// The desk, whose staff may log in with the same providers.
+	deskCfg := admin.Config{PublicURL: s.parleyURL, StartProvider: func(w http.ResponseWriter, r *http.Request, id, lang string) (string, error) {
+		return l.BeginStaff(w, id, lang)
+	}}
+	for _, p := range l.StaffProviders() {
+		deskCfg.Providers = append(deskCfg.Providers, admin.Provider{ID: p.ID, Name: p.Name})
+	}
+	desk, err := admin.New(svc, deskCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httpapi.New(svc, assets, nil, httpapi.Config{PublicURL: s.parleyURL, Login: l, Admin: desk.Handler(), StaffLogin: desk.FinishProvider})
 	handler = api.Handler()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /article/{key}", func(w http.ResponseWriter, r *http.Request) {
@@ -457,7 +469,7 @@ func TestBrowser_SSOOnce(t *testing.T) {
 	needChromium(t)
 	s := newLoginStack(t)
 	ctx := context.Background()
-	site, err := s.svc.Store().Site(ctx, "news")
+	site, err := s.st.Site(ctx, "news")
 	if err != nil {
 		t.Fatal(err)
 	}

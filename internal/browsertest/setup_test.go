@@ -25,6 +25,7 @@ import (
 	"parley/internal/comment"
 	"parley/internal/httpapi"
 	"parley/internal/service"
+	"parley/internal/store"
 	"parley/internal/store/sqlite"
 	"parley/internal/widget"
 )
@@ -58,6 +59,7 @@ type stack struct {
 	parley *httptest.Server // Parley: API, widget, server-rendered thread
 	host   *httptest.Server // the news site with the article pages
 	svc    *service.Service
+	st     store.Store // the same store, for tests to look at what is stored
 	// hostBase is the news site's address as the browser knows it, when
 	// it has a name of its own; host.URL if "".
 	hostBase string
@@ -90,7 +92,7 @@ func newStack(tb testing.TB, opts ...func(*httpapi.Config)) *stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := &stack{svc: svc}
+	s := &stack{svc: svc, st: st}
 	desk, err := admin.New(svc, admin.Config{AvatarURL: func(a comment.Author) string { return "/avatars/" + svc.AvatarFile(a) }})
 	if err != nil {
 		tb.Fatal(err)
@@ -153,11 +155,11 @@ func (s *stack) post(tb testing.TB, key, parent, name, body string) *comment.Com
 func (s *stack) stored(tb testing.TB, key string) []*comment.Comment {
 	tb.Helper()
 	ctx := context.Background()
-	th, err := s.svc.Store().Thread(ctx, "news", key)
+	th, err := s.st.Thread(ctx, "news", key)
 	if err != nil {
 		tb.Fatalf("thread %q: %v", key, err)
 	}
-	cs, err := s.svc.Store().ThreadComments(ctx, th.ID, comment.StatusApproved)
+	cs, err := s.st.ThreadComments(ctx, th.ID, comment.StatusApproved)
 	if err != nil {
 		tb.Fatal(err)
 	}

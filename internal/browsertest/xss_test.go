@@ -121,7 +121,7 @@ func storeCanary(t *testing.T, s *stack, key, html string) {
 	now := time.Now().UTC()
 	c := &comment.Comment{ID: comment.NewID(now), SiteID: "news", Author: comment.Author{Name: "Canary", Email: "canary@example.org"},
 		Markdown: "canary", Status: comment.StatusApproved, Created: now, HTML: html}
-	if err := s.svc.Store().CreateComment(context.Background(), comment.Page{SiteID: "news", Key: key, URL: s.articleURL(key)}, c); err != nil {
+	if err := s.st.CreateComment(context.Background(), comment.Page{SiteID: "news", Key: key, URL: s.articleURL(key)}, c); err != nil {
 		t.Fatal(err)
 	}
 }

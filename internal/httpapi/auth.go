@@ -266,6 +266,15 @@ func (s *Server) handleLoginCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, err := s.cfg.Login.Finish(w, r)
+	if st != nil && st.Result != nil && st.Result.Mode == auth.ModeStaff {
+		// A staff member logging in to the desk (package admin).
+		if s.cfg.StaffLogin == nil {
+			http.NotFound(w, r)
+			return
+		}
+		s.cfg.StaffLogin(w, r, st.Result.Identity, err)
+		return
+	}
 	s.finishLogin(w, r, st, err)
 }
 

@@ -74,7 +74,7 @@ func newAuthServer(t testing.TB, lc login.Config, opt service.Options, site func
 	if lc.PublicURL == "" {
 		lc.PublicURL = base
 	}
-	l, err := login.New(ctx, svc, lc)
+	l, err := login.New(ctx, svc, st, lc)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,7 +89,7 @@ func newAuthServer(t testing.TB, lc login.Config, opt service.Options, site func
 	srv.Start()
 	go svc.Run(runCtx)
 	t.Cleanup(func() { api.StopStreams(); srv.Close(); stop(); st.Close() })
-	return &authServer{testServer: &testServer{srv, svc}, login: l}
+	return &authServer{testServer: &testServer{srv, svc, st}, login: l}
 }
 
 // picturesAt, as service.Options.Pictures of newAuthServer, gives the
@@ -162,7 +162,7 @@ func TestSSOLogInPostsAsTheReader(t *testing.T) {
 	if !strings.HasPrefix(c.Author["avatar"], as.URL+"/avatars/") || strings.HasSuffix(c.Author["avatar"], ".svg") {
 		t.Errorf("avatar = %q", c.Author["avatar"])
 	}
-	stored, err := as.svc.Store().Comment(context.Background(), c.ID)
+	stored, err := as.st.Comment(context.Background(), c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,7 +220,7 @@ func TestSSOTokensRefused(t *testing.T) {
 
 	// A site without a secret has no SSO.
 	ctx := context.Background()
-	site, _ := as.svc.Store().Site(ctx, "news")
+	site, _ := as.st.Site(ctx, "news")
 	site.SSOSecret = ""
 	if err := as.svc.UpdateSite(ctx, service.OperatorActor(), site); err != nil {
 		t.Fatal(err)

@@ -267,7 +267,7 @@ func (s *Server) handleReplyPage(w http.ResponseWriter, r *http.Request) {
 	if title == "" {
 		// The article's title as Parley knows it from comments posted on
 		// it (the widget sends it), when the link did not carry it.
-		if th, err := s.svc.Store().Thread(r.Context(), p.site.ID, p.key); err == nil {
+		if th, err := s.svc.ThreadInfo(r.Context(), p.site.ID, p.key); err == nil {
 			title = th.Title
 		}
 	}
@@ -393,7 +393,7 @@ func (s *Server) renderFormAgain(w http.ResponseWriter, r *http.Request, site *c
 	v.Title = d.Title
 	if d.ParentID != "" {
 		v.ParentID = d.ParentID
-		if p, err := s.svc.Store().Comment(r.Context(), d.ParentID); err == nil {
+		if p, err := s.svc.Comment(r.Context(), site.ID, d.ParentID); err == nil {
 			v.ParentName = p.Author.Name
 		}
 	}
@@ -556,7 +556,7 @@ func (s *Server) serveReaderPicture(w http.ResponseWriter, r *http.Request, key 
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	a, err := s.svc.Store().Avatar(r.Context(), key)
+	a, err := s.svc.Avatar(r.Context(), key)
 	if err != nil || len(a.Data) == 0 {
 		if err != nil && !errors.Is(err, comment.ErrNotFound) {
 			s.log.Warn("could not read a cached picture", "err", err)

@@ -306,7 +306,7 @@ func TestHeldCache(t *testing.T) {
 func TestPagePolicies(t *testing.T) {
 	ts := newTestServer(t)
 	ctx := context.Background()
-	site, _ := ts.svc.Store().Site(ctx, "news")
+	site, _ := ts.st.Site(ctx, "news")
 	site.Origins = append(site.Origins, "https://www.news.example:8443")
 	if err := ts.svc.UpdateSite(ctx, service.OperatorActor(), site); err != nil {
 		t.Fatal(err)

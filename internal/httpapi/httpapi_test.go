@@ -17,6 +17,7 @@ import (
 
 	"parley/internal/comment"
 	"parley/internal/service"
+	"parley/internal/store"
 	"parley/internal/store/sqlite"
 )
 
@@ -25,6 +26,7 @@ const origin = "https://news.example"
 type testServer struct {
 	*httptest.Server
 	svc *service.Service
+	st  store.Store // the same store, for tests to look at what is stored
 }
 
 // newTestServer runs the real handler over a temporary SQLite store with a

@@ -42,7 +42,7 @@ func newTestServerOn(tb testing.TB, st store.Store, opt service.Options, cfg Con
 	api := New(svc, assets, nil, cfg)
 	srv := httptest.NewServer(api.Handler())
 	tb.Cleanup(func() { api.StopStreams(); srv.Close(); stop(); st.Close() })
-	return &testServer{srv, svc}
+	return &testServer{srv, svc, st}
 }
 
 // openPostgres opens a migrated PostgreSQL store in a fresh schema of the
@@ -134,7 +134,7 @@ func TestIdentifiers_RefusedAtTheEdge(t *testing.T) {
 				}
 			}
 			// Nothing but the one good comment was stored.
-			cs, err := ts.svc.Store().ListComments(context.Background(), store.ListFilter{SiteID: "news"})
+			cs, err := ts.st.ListComments(context.Background(), store.ListFilter{SiteID: "news"})
 			if err != nil || len(cs) != 1 || strings.ContainsAny(cs[0].ThreadID, "\x00") {
 				t.Fatalf("stored %d comments (%v), want the one good one", len(cs), err)
 			}

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/login"
 	"parley/internal/service"
@@ -44,6 +45,10 @@ type Config struct {
 	// Login, when set, lets readers log in (package login); without it
 	// every reader is a guest.
 	Login *login.Login
+	// StaffLogin finishes a staff member's provider log-in to the desk,
+	// begun by package admin (auth.ModeStaff): with the identity the
+	// provider vouched for, or the error that stopped it.
+	StaffLogin func(w http.ResponseWriter, r *http.Request, id auth.Identity, err error)
 	// Admin, when set, serves the moderation desk (/admin/), the admin
 	// API (/api/v1/admin/) and the API's description
 	// (/api/v1/openapi.json): package admin.

@@ -115,9 +115,10 @@ func NewVerified(ctx context.Context, st store.Store) (*auth.VerifiedEmails, err
 	return auth.NewVerifiedEmails(key, st)
 }
 
-// New builds log-in from c. OpenID Connect providers are discovered now.
-func New(ctx context.Context, svc *service.Service, c Config) (*Login, error) {
-	st := svc.Store()
+// New builds log-in from c, keeping readers' sessions, single-use keys
+// and pictures in st (the store the service runs on). OpenID Connect
+// providers are discovered now.
+func New(ctx context.Context, svc *service.Service, st store.Store, c Config) (*Login, error) {
 	key, err := Secret(ctx, st)
 	if err != nil {
 		return nil, fmt.Errorf("log-in secret: %w", err)
@@ -200,6 +201,10 @@ func (l *Login) Verified() *auth.VerifiedEmails { return l.verified }
 // site's own origins, or to Parley's own reply page (ReplyURL) about one
 // of them: Parley never redirects anywhere else.
 func (l *Login) ReturnOK(siteID, u string) bool {
+	if siteID == "" {
+		// A staff log-in: only the desk itself.
+		return l.public != "" && u == l.public+DeskPath
+	}
 	site, err := l.svc.Site(context.Background(), siteID)
 	if err != nil {
 		return false
@@ -311,10 +316,38 @@ func (l *Login) Finish(w http.ResponseWriter, r *http.Request) (*Started, error)
 		return nil, auth.ErrNoFlow
 	}
 	res, err := l.flow.Finish(w, r)
-	if err != nil {
+	if err != nil || res.Mode == auth.ModeStaff {
+		// A staff log-in is the desk's to finish: no reader session.
 		return &Started{Result: res}, err
 	}
 	return l.start(r.Context(), res)
+}
+
+// StaffProviders lists the providers staff may log in to the desk with:
+// the outside ones (not email links), when Parley knows its public
+// address (the desk is where the log-in comes back to).
+func (l *Login) StaffProviders() []Choice {
+	if l.flow == nil || l.public == "" {
+		return nil
+	}
+	var out []Choice
+	for _, p := range l.flow.Providers() {
+		out = append(out, Choice{ID: p.ID(), Name: p.Name(), IconURL: p.IconURL()})
+	}
+	return out
+}
+
+// DeskPath is where a staff log-in with a provider comes back to.
+const DeskPath = "/admin/"
+
+// BeginStaff starts a provider log-in for the moderation desk, coming
+// back to the desk (see auth.ModeStaff); lang is the desk's language.
+func (l *Login) BeginStaff(w http.ResponseWriter, providerID, lang string) (string, error) {
+	if l.flow == nil || l.public == "" || providerID == auth.EmailProvider {
+		return "", ErrNotOffered
+	}
+	return l.flow.Begin(w, auth.BeginRequest{Provider: providerID, ReturnTo: l.public + DeskPath, Mode: auth.ModeStaff,
+		CallbackURL: l.public + "/auth/" + url.PathEscape(providerID) + "/callback", Lang: lang})
 }
 
 func (l *Login) start(ctx context.Context, res *auth.Result) (*Started, error) {

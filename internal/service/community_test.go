@@ -160,7 +160,7 @@ func TestSanctions_WarnPremodAndIdentity(t *testing.T) {
 	if err != nil || c3.Status != comment.StatusPending {
 		t.Fatalf("pre-moderated post = %+v, %v", c3, err)
 	}
-	if stored, _ := s.Store().Comment(ctx, c3.ID); stored.Verdict.Layer != "sanction" {
+	if stored, _ := s.store.Comment(ctx, c3.ID); stored.Verdict.Layer != "sanction" {
 		t.Fatalf("verdict = %+v", stored.Verdict)
 	}
 	// By log-in identity: a guest with the same name is not affected.
@@ -249,7 +249,7 @@ func TestSiteRules_WholeWords(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%q: %v", tc.body, err)
 		}
-		stored, _ := s.Store().Comment(ctx, c.ID)
+		stored, _ := s.store.Comment(ctx, c.ID)
 		if stored.Status != tc.want || stored.Verdict.Layer != tc.layer {
 			t.Errorf("%q is %s by %q, want %s by %q", tc.body, stored.Status, stored.Verdict.Layer, tc.want, tc.layer)
 		}
@@ -680,7 +680,7 @@ func TestEdit_MeetsSanctionsAndRules(t *testing.T) {
 	if e, err := s.Edit(ctx, "news", c.ID, "Now with a casino link.", Meta{Reader: reader}); err != nil || e.Status != comment.StatusPending {
 		t.Fatalf("edit with a blocked word = %+v, %v", e, err)
 	}
-	if stored, _ := s.Store().Comment(ctx, c.ID); stored.Status != comment.StatusSpam || stored.Verdict.Layer != "site_rules" {
+	if stored, _ := s.store.Comment(ctx, c.ID); stored.Status != comment.StatusSpam || stored.Verdict.Layer != "site_rules" {
 		t.Fatalf("stored after the edit: %s %+v", stored.Status, stored.Verdict)
 	}
 	d := post("bo@example.org", "Another fine comment.")

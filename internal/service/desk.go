@@ -610,3 +610,6 @@ func (s *Service) AuditLog(ctx context.Context, a Actor, siteID string, f store.
 	}
 	return list, encodeCursor(next), nil
 }
+
+// AuditFilter selects audit entries (for the desk, the API and the CLI).
+type AuditFilter = store.AuditFilter

@@ -33,7 +33,7 @@ func TestEdit_ModeratedSiteHoldsItAgain(t *testing.T) {
 	if err != nil || e.Status != comment.StatusPending {
 		t.Fatalf("edit of an approved comment = %+v, %v; want it held again", e, err)
 	}
-	stored, _ := s.Store().Comment(ctx, c.ID)
+	stored, _ := s.store.Comment(ctx, c.ID)
 	if stored.Status != comment.StatusPending || stored.Markdown != "Buy cheap watches at my shop." ||
 		stored.Verdict.Layer != "moderation" || !strings.HasPrefix(stored.Verdict.Reason, "edited after it was published") {
 		t.Fatalf("stored after the edit: status %s, text %q, verdict %+v", stored.Status, stored.Markdown, stored.Verdict)

@@ -320,3 +320,9 @@ func (h *liveHub) send(p pageRef, ch chan *Change, c *Change) {
 		close(ch)
 	}
 }
+
+// ThreadInfo returns the thread of a page (its title, address, state).
+// Returns comment.ErrNotFound if the page has no thread yet.
+func (s *Service) ThreadInfo(ctx context.Context, siteID, key string) (*comment.Thread, error) {
+	return s.store.Thread(ctx, siteID, PageKey(key))
+}

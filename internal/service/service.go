@@ -187,10 +187,6 @@ type cachedSite struct {
 	expires time.Time
 }
 
-// Store returns the underlying store, for commands that manage data in
-// bulk (site administration, migrations).
-func (s *Service) Store() store.Store { return s.store }
-
 // Ping reports whether the service can serve.
 func (s *Service) Ping(ctx context.Context) error {
 	if s.listening.Load() == listenStarting {
@@ -711,4 +707,10 @@ func (s *Service) AvatarKey(a comment.Author) string {
 		v = "name:" + a.Name
 	}
 	return s.sign.hash("avatar", v, 8)
+}
+
+// Avatar returns the copy of a reader's picture kept under key.
+// Returns comment.ErrNotFound if there is none.
+func (s *Service) Avatar(ctx context.Context, key string) (*store.Avatar, error) {
+	return s.store.Avatar(ctx, key)
 }

@@ -52,7 +52,7 @@ func TestPost(t *testing.T) {
 	if c.IPHash == "" || strings.Contains(c.IPHash, "203.0.113.9") {
 		t.Fatalf("IP stored as %q; want a keyed hash", c.IPHash)
 	}
-	stored, err := s.Store().Comment(ctx, c.ID)
+	stored, err := s.store.Comment(ctx, c.ID)
 	if err != nil || stored.Markdown != "Hello **world**" || stored.Author.Email != "lena@example.org" {
 		t.Fatalf("stored %+v, %v", stored, err)
 	}
@@ -181,7 +181,7 @@ func TestPost_Checkers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _ := s.Store().Comment(ctx, c.ID)
+		got, _ := s.store.Comment(ctx, c.ID)
 		if got.Status != tt.stored || got.Verdict.Layer != tt.layer {
 			t.Errorf("%q stored as %s by %q, want %s by %q", tt.body, got.Status, got.Verdict.Layer, tt.stored, tt.layer)
 		}
@@ -448,7 +448,7 @@ func TestPost_SpamDefence(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _ := s.Store().Comment(ctx, c.ID)
+		got, _ := s.store.Comment(ctx, c.ID)
 		return got
 	}
 	if c := post("The new bus line saved me twenty minutes this morning, and the driver waited for a woman with a pram.", Meta{}); c.Status != comment.StatusApproved {
@@ -492,13 +492,13 @@ func TestModerate_TeachesClassifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, _ := s.Store().Comment(ctx, c.ID)
+	before, _ := s.store.Comment(ctx, c.ID)
 	for i := 0; i < 3; i++ {
 		if _, err := s.Decide(ctx, OperatorActor(), "news", []string{c.ID}, Spam); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Store().SpamModel(ctx, "news"); err != nil {
+	if _, err := s.store.SpamModel(ctx, "news"); err != nil {
 		t.Fatalf("learned model not saved: %v", err)
 	}
 	d := draft(text)
@@ -507,7 +507,7 @@ func TestModerate_TeachesClassifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, _ := s.Store().Comment(ctx, again.ID)
+	after, _ := s.store.Comment(ctx, again.ID)
 	if after.Verdict.Score <= before.Verdict.Score || after.Status == comment.StatusApproved {
 		t.Fatalf("after marking spam the same text scores %.3f (%s), before %.3f", after.Verdict.Score, after.Status, before.Verdict.Score)
 	}
