@@ -85,6 +85,19 @@ Usage:
   parley token list --site ID
   parley token remove --site ID TOKEN_ID
   parley audit --site ID [--actor ACCOUNT_ID] [--action ACTION] [--comment ID] [--limit N] [--json]
+  parley ban add --site ID (--email E | --email-domain D | --ip CIDR | --identity PROVIDER:SUBJECT | --comment ID)
+                 [--kind ban|suspend|premod|warn] [--until RFC3339] [--reason TEXT] [--message TEXT] [--remove-comments]
+  parley ban list --site ID [--all] [--json]
+  parley ban remove --site ID [--restore] BAN_ID
+  parley page close|open --site ID --page URL
+  parley page set --site ID --page URL [--close-after DAYS|site|never] [--premod=BOOL] [--message TEXT] [--pin ID|--unpin]
+  parley page list --site ID [--q TEXT] [--order activity|new] [--cursor C] [--json]
+  parley comment feature|unfeature|pin|unpin --site ID COMMENT_ID...
+  parley report list|dismiss --site ID [COMMENT_ID...]
+  parley community show|set --site ID [--report-hide N] [--close-after-days N] [--surge-rate N] [--reason TEXT...]
+  parley rules show|set --site ID [--file FILE]   (the site's own words, domains, addresses, link limits)
+  parley author --site ID (--comment ID | --key KEY) [--note TEXT] [--json]   (history, sanctions, notes)
+  parley alert list|dismiss --site ID [ALERT_ID]
   parley avatars --site ID --gravatar URL [--workers 4]   (pictures of guests who commented before --gravatar)
   parley import --site ID --format wxr|disqus|remark42|isso|commento|parley [--url-map FILE] [--rewrite OLD=NEW]
                 [--keep-deleted] [--by-page-id] [--json] FILE
@@ -123,6 +136,9 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usageError{"no command given"}
+	}
+	if ok, err := communityCommand(ctx, args, stdout, stderr); ok { // community.go
+		return err
 	}
 	switch args[0] {
 	case "serve":

@@ -39,6 +39,7 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/admin/sites/{site}/comments/{id}/{action}", s.api(s.apiDecide))
 	mux.HandleFunc("POST /api/v1/admin/sites/{site}/undo", s.api(s.apiUndo))
 	mux.HandleFunc("GET /api/v1/admin/sites/{site}/audit", s.api(s.apiAudit))
+	s.communityAPIRoutes(mux) // community_api.go
 	mux.HandleFunc("/api/v1/admin/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, apiError("not_found", "There is no such admin API route."))
 	})
@@ -95,6 +96,7 @@ type adminCommentJSON struct {
 	Page     pageJSON     `json:"page"`
 	Verdict  verdictJSON  `json:"verdict"`
 	History  *historyJSON `json:"history,omitempty"`
+	Featured bool         `json:"featured"`
 }
 
 type adminAuthor struct {
@@ -135,7 +137,7 @@ func CommentJSON(c *service.Card, avatar func(comment.Author) string, lang strin
 	cm := c.Comment
 	out := adminCommentJSON{
 		ID: cm.ID, HTML: cm.HTML, Markdown: cm.Markdown, Created: cm.Created.UTC().Format(time.RFC3339),
-		EditedBy: cm.EditedBy, Likes: cm.Likes, Status: string(cm.Status), Staff: cm.Staff,
+		EditedBy: cm.EditedBy, Likes: cm.Likes, Status: string(cm.Status), Staff: cm.Staff, Featured: c.Featured,
 		Author:  adminAuthor{Name: cm.Author.Name, Website: cm.Author.Website, Identity: cm.Author.Identity},
 		Verdict: verdictJSON{Layer: cm.Verdict.Layer, Score: cm.Verdict.Score, Reasons: []string{}},
 	}
@@ -280,6 +282,9 @@ func (s *Server) apiBulk(w http.ResponseWriter, r *http.Request, a *apiReq) {
 		Action string      `json:"action"`
 		IDs    []string    `json:"ids"`
 		Filter *filterJSON `json:"filter"`
+		// Reason (one of the site's, with ids) is what the authors of
+		// held comments not published are told.
+		Reason string `json:"reason"`
 	}
 	if err := readJSON(w, r, &in); err != nil {
 		s.fail(w, r, a.t, err)
@@ -316,7 +321,7 @@ func (s *Server) apiBulk(w http.ResponseWriter, r *http.Request, a *apiReq) {
 		}
 		writeJSON(w, http.StatusOK, map[string]int{"matched": matched, "changed": changed})
 	default:
-		changed, err := s.svc.Decide(r.Context(), a.actor, site, in.IDs, d)
+		changed, err := s.svc.DecideWithReason(r.Context(), a.actor, site, in.IDs, d, in.Reason)
 		if err != nil {
 			s.fail(w, r, a.t, err)
 			return

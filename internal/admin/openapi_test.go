@@ -250,6 +250,8 @@ func TestOpenAPI_MatchesAnswers(t *testing.T) {
 	call("/api/v1/admin/sites/{site}", "PATCH", "/api/v1/admin/sites/news", tok, map[string]any{"id": "news"}, nil)
 	call("/api/v1/admin/sites/{site}", "PATCH", "/api/v1/admin/sites/other", e.otherToken, map[string]any{"id": "other", "max_depth": 3}, nil)
 
+	communityCalls(t, e, call) // community_test.go
+
 	// Every admin route is exercised; the public ones not called here
 	// (log-in flows, likes, streams) are covered by package httpapi.
 	for route, methods := range s.Paths {
@@ -263,8 +265,8 @@ func TestOpenAPI_MatchesAnswers(t *testing.T) {
 		}
 	}
 	// And the document names every route the desk's API serves.
-	src, _ := io.ReadAll(must(t, "api.go"))
-	for _, m := range regexp.MustCompile(`mux\.HandleFunc\("(GET|POST|PATCH|DELETE) (/api/v1/admin/[^"]+)"`).FindAllStringSubmatch(string(src), -1) {
+	src, _ := io.ReadAll(io.MultiReader(must(t, "api.go"), must(t, "community_api.go")))
+	for _, m := range regexp.MustCompile(`mux\.HandleFunc\("(GET|POST|PUT|PATCH|DELETE) (/api/v1/admin/[^"]+)"`).FindAllStringSubmatch(string(src), -1) {
 		if _, ok := s.Paths[m[2]][strings.ToLower(m[1])]; !ok {
 			t.Errorf("%s %s is served but not in openapi.json", m[1], m[2])
 		}

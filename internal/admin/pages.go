@@ -114,7 +114,7 @@ type auditBody struct {
 }
 
 // auditActions are the actions the log can be filtered by.
-var auditActions = []string{"comment.", "comment.approve", "comment.spam", "comment.ham", "comment.delete", "comment.pending", "comment.edit", "comment.reply", "undo", "site.", "staff.", "token."}
+var auditActions = []string{"comment.", "comment.approve", "comment.spam", "comment.ham", "comment.delete", "comment.pending", "comment.edit", "comment.reply", "undo", "site.", "staff.", "token.", "sanction.", "report.", "page.", "note."}
 
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request, d *deskReq) {
 	p, ok := s.sitePage(w, r, d, "audit")

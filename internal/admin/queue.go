@@ -167,6 +167,10 @@ func (s *Server) handleQueue(w http.ResponseWriter, r *http.Request, d *deskReq)
 		f := cloneValues(filter)
 		f.Set("status", string(st))
 		b.Views = append(b.Views, viewTab{Status: st, Count: res.Counts[st], URL: base + "?" + f.Encode(), Active: q.Status == st})
+		if st == comment.StatusPending {
+			n, _ := s.svc.CountReported(r.Context(), d.actor, p.Site.ID)
+			b.Views = append(b.Views, viewTab{Status: "reported", Count: n, URL: base + "reported"}) // community.go
+		}
 	}
 	b.Matching = res.Counts[q.Status]
 	if q.Status == "" {
@@ -312,7 +316,7 @@ func (s *Server) handleDecide(w http.ResponseWriter, r *http.Request, d *deskReq
 		s.fail(w, r, d.t, err)
 		return
 	}
-	changed, err := s.svc.Decide(r.Context(), d.actor, site, r.PostForm["ids"], dec)
+	changed, err := s.svc.DecideWithReason(r.Context(), d.actor, site, r.PostForm["ids"], dec, r.PostFormValue("reason"))
 	if err != nil {
 		if wantsJSON(r) {
 			s.fail(w, r, d.t, err)

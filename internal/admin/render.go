@@ -38,6 +38,10 @@ type page struct {
 	Refresh string
 	Body    any
 	Request *http.Request
+	// Alerts are the site's open alerts (a surge), shown on its pages;
+	// Reasons the site's reasons for not publishing a comment.
+	Alerts  []*comment.Alert
+	Reasons []string
 }
 
 // flash is a message carried across a redirect: what an action did, with
@@ -48,6 +52,8 @@ type flash struct {
 	N     int      `json:"n,omitempty"`
 	Error bool     `json:"e,omitempty"`
 	Undo  bool     `json:"u,omitempty"`
+	// Lift offers to undo a sanction: lift it, restoring what it removed.
+	Lift string `json:"l,omitempty"`
 }
 
 // Text returns the flash's words.
@@ -103,6 +109,7 @@ func (s *Server) sitePage(w http.ResponseWriter, r *http.Request, d *deskReq, na
 	}
 	p := s.newPage(w, r, d.t, d)
 	p.Site, p.Role, p.Nav = site, d.actor.Role(site.ID), nav
+	s.communityPage(r, d, p) // alerts and reasons (community.go)
 	return p, true
 }
 

@@ -90,6 +90,7 @@ func TestBrowser_DeskAccessible(t *testing.T) {
 	if _, err := s.svc.AddMember(context.Background(), service.OperatorActor(), service.NewMember{Email: "owner@example.org", Password: "owner's long password", Role: staff.RoleOwner}); err != nil {
 		t.Fatal(err)
 	}
+	thread := communityData(t, s, c, reply) // community_test.go
 	b := newBrowser(t, 3*time.Minute)
 	b.do(chromedp.Navigate(s.parley.URL + "/admin/login"))
 	b.waitFor("the log-in page", `document.querySelector('#email') !== null`)
@@ -98,7 +99,9 @@ func TestBrowser_DeskAccessible(t *testing.T) {
 	b.waitLocation("the desk", func(l string) bool { return !strings.Contains(l, "/admin/login") })
 	for _, lang := range []string{"en", "ar"} {
 		for _, p := range []string{"/admin/", "/admin/sites/news/", "/admin/sites/news/?status=approved", "/admin/sites/news/comments/" + reply.ID, "/admin/sites/news/settings",
-			"/admin/sites/news/audit", "/admin/sites/news/staff", "/admin/account"} {
+			"/admin/sites/news/audit", "/admin/sites/news/staff", "/admin/account",
+			"/admin/sites/news/reported", "/admin/sites/news/articles", "/admin/sites/news/articles/" + thread, "/admin/sites/news/bans?all=1",
+			"/admin/sites/news/authors?comment=" + reply.ID, "/admin/sites/news/community"} {
 			u := s.parley.URL + p
 			if strings.Contains(u, "?") {
 				u += "&lang=" + lang

@@ -77,7 +77,7 @@ type stack struct {
 //	                  HTML thread and puts it in the div, with no script
 //
 // Both take ?lang=; /ssi passes replytocom, parley_held and sort on to Parley.
-func newStack(tb testing.TB) *stack {
+func newStack(tb testing.TB, opts ...func(*httpapi.Config)) *stack {
 	tb.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "parley.db"), sqlite.Options{Migrate: true})
@@ -97,7 +97,11 @@ func newStack(tb testing.TB) *stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	api := httpapi.New(svc, assets, nil, httpapi.Config{Admin: desk.Handler()})
+	cfg := httpapi.Config{Admin: desk.Handler()}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	api := httpapi.New(svc, assets, nil, cfg)
 	s.parley = httptest.NewServer(api.Handler())
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /article/{key}", s.handleArticle)

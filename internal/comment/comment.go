@@ -50,10 +50,10 @@ func ParseSort(s string) (Sort, error) {
 	switch Sort(s) {
 	case "", SortOldest:
 		return SortOldest, nil
-	case SortNewest, SortTop:
+	case SortNewest, SortTop, SortFeatured:
 		return Sort(s), nil
 	}
-	return "", Invalid("sort", "Sort must be oldest, newest or top.")
+	return "", Invalid("sort", "Sort must be oldest, newest, top or featured.")
 }
 
 // Site is one website whose pages carry Parley comment sections.

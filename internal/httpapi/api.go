@@ -36,6 +36,7 @@ type commentJSON struct {
 	InReplyTo string        `json:"in_reply_to,omitempty"`
 	Status    string        `json:"status,omitempty"`
 	Replies   []commentJSON `json:"replies"`
+	Featured  bool          `json:"featured,omitempty"`
 }
 
 type authorJSON struct {
@@ -56,6 +57,11 @@ type threadJSON struct {
 	EditWindow int64 `json:"edit_window"`
 	// Login is the site's log-in choice and guest policy.
 	Login loginJSON `json:"login"`
+	// Message is the HTML of the message above the form; Pinned the id of
+	// the comment that opens the thread; Featured how many are featured.
+	Message  string `json:"message,omitempty"`
+	Pinned   string `json:"pinned,omitempty"`
+	Featured int    `json:"featured,omitempty"`
 }
 
 func (s *Server) publicComment(base string, c *comment.Comment, inReplyTo string, replies []*service.Node) commentJSON {
@@ -76,8 +82,15 @@ func (s *Server) publicComment(base string, c *comment.Comment, inReplyTo string
 		out.Edited = c.Edited.UTC().Format(time.RFC3339)
 	}
 	for _, n := range replies {
-		out.Replies = append(out.Replies, s.publicComment(base, n.Comment, n.InReplyTo, n.Replies))
+		out.Replies = append(out.Replies, s.publicNode(base, n))
 	}
+	return out
+}
+
+// publicNode is a comment of a thread as the public sees it.
+func (s *Server) publicNode(base string, n *service.Node) commentJSON {
+	out := s.publicComment(base, n.Comment, n.InReplyTo, n.Replies)
+	out.Featured = n.Featured
 	return out
 }
 
@@ -165,9 +178,9 @@ func (s *Server) handleListComments(w http.ResponseWriter, r *http.Request) {
 	base := s.baseURL(r)
 	body := s.threads.get(t, site, base, func() []byte {
 		out := threadJSON{Comments: make([]commentJSON, 0, len(t.Comments)), Total: t.Total, Closed: t.Closed, MaxDepth: site.MaxDepth, SiteName: site.Name, LastEvent: t.LastEvent, EditWindow: int64(site.EditWindow.Seconds()),
-			Login: s.loginChoices(base, site)}
+			Login: s.loginChoices(base, site), Message: t.Message, Pinned: t.Pinned, Featured: t.Featured}
 		for _, n := range t.Comments {
-			out.Comments = append(out.Comments, s.publicComment(base, n.Comment, n.InReplyTo, n.Replies))
+			out.Comments = append(out.Comments, s.publicNode(base, n))
 		}
 		// The JSON is read by scripts, never inlined into HTML, so "<" need
 		// not become "\u003c": comment HTML stays a third smaller.

@@ -51,6 +51,12 @@ func (s *Server) sharedView(base, lang string, site *comment.Site, t *service.Th
 		StyleURL:   base + s.assets.StylePath(),
 		ReplyURL:   func(id string) string { return replyURL(id) + "#respond" },
 		SortURL:    func(order string) string { return sortURL(order) + "#parley-comments" },
+		Message:    template.HTML(t.Message), // sanitised when rendered
+		Pinned:     t.Pinned,
+		Featured:   t.Featured,
+		ReportURL: func(id string) string {
+			return base + "/sites/" + url.PathEscape(site.ID) + "/comments/" + url.PathEscape(id) + "/report?" + url.Values{"url": {pageURL}, "lang": {lang}}.Encode()
+		},
 	}
 	names := map[string]string{}
 	var walk func(ns []*service.Node) []*widget.CommentView
@@ -59,7 +65,7 @@ func (s *Server) sharedView(base, lang string, site *comment.Site, t *service.Th
 		for _, n := range ns {
 			names[n.ID] = n.Author.Name
 			cv := s.commentView(base, n.Comment)
-			cv.InReplyTo = n.InReplyTo
+			cv.InReplyTo, cv.Featured = n.InReplyTo, n.Featured
 			cv.Replies = walk(n.Replies)
 			out = append(out, cv)
 		}
@@ -318,8 +324,8 @@ func (s *Server) handleFormPost(w http.ResponseWriter, r *http.Request) {
 			PostKey: f.Get("key")})
 	}
 	var ve *comment.ValidationError
-	if errors.As(err, &ve) {
-		s.renderFormAgain(w, r, site, d, ve)
+	if errors.As(err, &ve) || isRefusal(err) {
+		s.renderFormAgain(w, r, site, d, err)
 		return
 	}
 	if err != nil {
@@ -378,9 +384,9 @@ func formOrigin(r *http.Request) (string, bool) {
 
 // renderFormAgain shows the thread page again with the reader's text kept
 // and the problem next to its field.
-func (s *Server) renderFormAgain(w http.ResponseWriter, r *http.Request, site *comment.Site, d comment.Draft, ve *comment.ValidationError) {
-	t, err := s.svc.Thread(r.Context(), site.ID, d.Page, comment.SortOldest)
-	if err != nil {
+func (s *Server) renderFormAgain(w http.ResponseWriter, r *http.Request, site *comment.Site, d comment.Draft, err error) {
+	t, terr := s.svc.Thread(r.Context(), site.ID, d.Page, comment.SortOldest)
+	if terr != nil {
 		t = &service.Thread{SiteID: site.ID, Key: d.Page, Comments: []*service.Node{}}
 	}
 	v := s.threadView(r, site, t, d.PageURL)
@@ -391,11 +397,17 @@ func (s *Server) renderFormAgain(w http.ResponseWriter, r *http.Request, site *c
 			v.ParentName = p.Author.Name
 		}
 	}
-	field := ve.Field
+	var field string
+	if ve := (*comment.ValidationError)(nil); errors.As(err, &ve) {
+		field = ve.Field
+	}
 	if field == "" || field == "page" || field == "parent" || field == "title" {
 		field = "body" // shown above the comment box
 	}
-	_, body := errorStatus(ve)
+	if isRefusal(err) {
+		field = "refusal" // not a field: said above the form, as an alert
+	}
+	status, body := errorStatus(err)
 	v.Errors = map[string]string{field: errorText(i18n.Get(v.Lang), body)}
 	v.Values = map[string]string{"name": d.Name, "email": d.Email, "website": d.Website, "body": d.Body}
 	var b bytes.Buffer
@@ -403,7 +415,7 @@ func (s *Server) renderFormAgain(w http.ResponseWriter, r *http.Request, site *c
 		s.writeHTMLError(w, r, err)
 		return
 	}
-	writePage(w, http.StatusBadRequest, v.Lang, site.Name, template.HTML(b.String()))
+	writePage(w, status, v.Lang, site.Name, template.HTML(b.String()))
 }
 
 // writeHTMLError answers a browser request with a short page.
@@ -447,6 +459,9 @@ func words(r *http.Request, lang string) *i18n.Table {
 // function), else the server's message. English keeps the server's
 // message, which may say more than the table's.
 func errorText(t *i18n.Table, body errorBody) string {
+	if body.refusal != nil {
+		return refusalText(t, body.refusal)
+	}
 	if t.Lang() == i18n.Fallback {
 		return body.Message
 	}

@@ -137,6 +137,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("DELETE /api/v1/sites/{site}/comments/{id}", s.handleDeleteComment)
 	mux.HandleFunc("POST /api/v1/sites/{site}/comments/{id}/like", s.handleLike)
 	mux.HandleFunc("DELETE /api/v1/sites/{site}/comments/{id}/like", s.handleLike)
+	mux.HandleFunc("POST /api/v1/sites/{site}/comments/{id}/report", s.handleReport)
+	mux.HandleFunc("POST /api/v1/sites/{site}/notices", s.handleNotices)
 	mux.HandleFunc("OPTIONS /api/v1/sites/{site}/", s.handlePreflight)
 	mux.HandleFunc("POST /api/v1/reader", s.handleNewReader)
 	mux.HandleFunc("OPTIONS /api/v1/reader", s.handlePreflight)
@@ -145,6 +147,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /sites/{site}/thread", s.handleThreadHTML)
 	mux.HandleFunc("GET /sites/{site}/reply", s.handleReplyPage)
 	mux.HandleFunc("POST /sites/{site}/comments", s.handleFormPost)
+	mux.HandleFunc("GET /sites/{site}/comments/{id}/report", s.handleReportPage)
+	mux.HandleFunc("POST /sites/{site}/comments/{id}/report", s.handleReportForm)
 	mux.HandleFunc("GET /sites/{site}/privacy", s.handlePrivacy)
 	mux.HandleFunc("GET /sites/{site}/feed.atom", s.handleAtom)
 	mux.HandleFunc("GET /sites/{site}/feed.rss", s.handleRSS)
@@ -201,6 +205,11 @@ type errorBody struct {
 	Message   string `json:"message"`
 	Field     string `json:"field,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// Until is when a suspension or ban ends (banned), if it does.
+	Until string `json:"until,omitempty"`
+	// refusal carries what errorText needs to put a refusal of the
+	// community controls in the reader's words (community.go).
+	refusal error
 }
 
 // errorStatus maps an error to its HTTP status and reader-safe body. It is
@@ -211,6 +220,9 @@ func errorStatus(err error) (int, errorBody) {
 	var mbe *http.MaxBytesError
 	var rl *spam.RateLimitError
 	var ll linkLimitError
+	if status, body, ok := refusalStatus(err); ok {
+		return status, body
+	}
 	switch {
 	case errors.As(err, &ll):
 		return http.StatusTooManyRequests, errorBody{Code: "link_rate_limited", Message: "You have asked for several log-in links in a short time. Please use one already sent, or wait a few minutes and try again."}

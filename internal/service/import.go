@@ -366,6 +366,10 @@ func (s *Service) Restore(ctx context.Context, next func() (*store.Row, error)) 
 			}
 		case r.Like != nil:
 			sum.Likes++
+		default:
+			if err := checkRestoredCommunity(&r.CommunityRows); err != nil { // community.go
+				return nil, err
+			}
 		}
 		return r, nil
 	})
@@ -373,6 +377,7 @@ func (s *Service) Restore(ctx context.Context, next func() (*store.Row, error)) 
 		return nil, err
 	}
 	s.threads.reset()
+	s.forgetCommunity()
 	return sum, nil
 }
 

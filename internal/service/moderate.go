@@ -66,9 +66,14 @@ func (s *Service) Edit(ctx context.Context, siteID, id, body string, m Meta) (*c
 	old, oldVerdict := c.Status, c.Verdict
 	c.Markdown, c.HTML, c.Edited = body, markup.Render(body), s.now().UTC()
 	c.Status, c.Verdict = comment.StatusApproved, comment.Verdict{}
+	g, err := s.guardEdit(ctx, site, c, m) // sanctions and the site's rules (community.go)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.judge(ctx, site, c, m, ""); err != nil {
 		return nil, err // refused (a rate limit): nothing changed
 	}
+	g.apply(c)
 	switch {
 	case c.Status == comment.StatusDeleted:
 		c.Status = comment.StatusSpam // a trapped bot's edit: kept as spam, not dropped

@@ -98,6 +98,7 @@ type Service struct {
 	// reader may like.
 	likeLimits  LikeLimits
 	likeBuckets *spam.RateLimiter
+	cm          community // sanctions, rules and article state (community.go)
 }
 
 // Options configure a Service.
@@ -399,9 +400,15 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 			return nil, comment.Invalid("parent", "The comment you are replying to no longer exists.")
 		}
 	}
+	// Closed articles, sanctions, the site's rules, surges: community.go.
+	g, err := s.guardPost(ctx, site, c, d.Page, m)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.judge(ctx, site, c, m, d.PageURL); err != nil {
 		return nil, err
 	}
+	g.apply(c)
 	if c.Status == comment.StatusDeleted {
 		// Discarded spam is never stored; the poster is told it is held.
 		c.Status = comment.StatusPending

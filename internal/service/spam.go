@@ -196,6 +196,10 @@ func apiKeyHash(key string) string {
 // own site applies those. The site's origins join the client's blog as
 // the comment's own origins.
 func (s *Service) Classify(ctx context.Context, siteID string, in *spam.Input) (spam.Verdict, error) {
+	// Bans and the site's own rules first (community.go).
+	if v := s.classifyGuard(ctx, siteID, in); v.Action >= spam.Hold {
+		return v, nil
+	}
 	if s.spam == nil {
 		return spam.Verdict{Action: spam.Publish}, nil
 	}

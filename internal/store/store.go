@@ -38,6 +38,7 @@ type Store interface {
 	StaffStore
 	DeskStore
 	AuditStore
+	CommunityStore
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
@@ -238,6 +239,8 @@ type Row struct {
 	Comment *comment.Comment `json:"comment,omitempty"`
 	Like    *Like            `json:"like,omitempty"`
 	Secret  *Secret          `json:"secret,omitempty"`
+	// The community controls' rows (community.go).
+	CommunityRows
 }
 
 // Like is one reader's like of one comment.

@@ -57,7 +57,7 @@ const m = me && SRC.exec(me.src);
 const BASE = m ? m[1] : me ? new URL(me.src).origin : location.origin;
 const ORIGIN = new URL(BASE).origin;
 const RTL = /^(ar|he|fa|ur|ps|yi|dv|ckb|sd|ug)$/;
-const SORTS = ['oldest', 'newest', 'top'];
+const SORTS = ['oldest', 'newest', 'top', 'featured'];
 const PAGE = 50, DAY = 864e5;
 
 // localStorage can be missing, full or forbidden (private modes, sandboxed
@@ -220,7 +220,7 @@ function show(host, want, base, lang, V) {
 
 	let sort = SORTS.includes(ds.sort) ? ds.sort : 'oldest';
 	let comments = [], shown = 0, total = 0, maxDepth = 5, closed = false;
-	let parent = '', parentLi = null, busy = false, loaded = false, editWindow = 0, es, postKey = '';
+	let parent = '', parentLi = null, busy = false, loaded = false, editWindow = 0, es, postKey = '', pinned = '';
 	// The logged-in reader (null for a guest), the site's log-in settings,
 	// whether Change is open, and the log-in window being waited for.
 	let user = tok() && load(UK), L = {providers: []}, open, popup, poll;
@@ -228,7 +228,7 @@ function show(host, want, base, lang, V) {
 	// the link proved an address, not a name.
 	const byEmail = () => user && user.provider == 'email';
 	const SP = '/api/v1/sites/' + S;
-	const likedKey = 'liked:' + site, heldKey = 'held:' + site + ':' + page, mineKey = 'mine:' + site;
+	const likedKey = 'liked:' + site, heldKey = 'held:' + site + ':' + page, mineKey = 'mine:' + site, waitKey = 'wait:' + site;
 	const liked = new Set(list(likedKey));
 	// The reader's own comments (id, text as typed, when), for Edit and Delete.
 	const mine = new Map(list(mineKey).map(m => [m.id, m]));
@@ -307,10 +307,14 @@ function show(host, want, base, lang, V) {
 			h('p', null, submit),
 			h('p', {class: 'parley-privacy'}, tb('privacy', {link: privacy}))));
 	const closedMsg = h('p', {class: 'parley-closed', hidden: true}, t('closed'));
+	// The article's message to commenters (sanitised HTML from the server),
+	// and what became of the reader's held comments.
+	const message = h('div', {class: 'parley-message', dir: 'auto', hidden: true});
+	const notes = h('div', {class: 'parley-notices', hidden: true});
 
 	const box = h('div', {class: 'parley', lang: loc, dir: RTL.test(lang) ? 'rtl' : 'ltr', 'data-theme': theme()},
 		h('div', {class: 'parley-head'}, count, h('div', {class: 'parley-sort', role: 'group', 'aria-label': t('sort.label')}, sorts)),
-		status, ol, moreBtn, respond, closedMsg, sr);
+		notes, status, ol, moreBtn, message, respond, closedMsg, sr);
 	const link = h('link', {rel: 'stylesheet', href: BASE + '__PARLEY_CSS__'});
 	const styled = new Promise(r => { link.onload = link.onerror = r });
 	// A server-rendered thread stays on show (through the slot) until ours is ready.
@@ -332,18 +336,45 @@ function show(host, want, base, lang, V) {
 					/^https?:\/\//i.test(a.avatar) && h('img', {class: 'parley-avatar', src: a.avatar, alt: '', width: 40, height: 40, loading: 'lazy'}),
 					h(web ? 'a' : 'span', {class: 'parley-author', href: web, rel: web && 'nofollow ugc noopener', dir: 'auto'}, name),
 					h('a', {class: 'parley-time', href: '#comment-' + c.id}, h('time', {datetime: when.toISOString(), title: dtf.format(when)}, ago(when))),
-					c.edited && h('span', {class: 'parley-edited', title: dtf.format(date(c.edited))}, t('edited'))),
+					c.edited && h('span', {class: 'parley-edited', title: dtf.format(date(c.edited))}, t('edited')),
+					c.id == pinned && h('span', {class: 'parley-badge'}, t('pinned')),
+					c.featured && h('span', {class: 'parley-badge'}, t('sort.featured'))),
 				c.in_reply_to && h('p', {class: 'parley-irt'}, tb('in_reply_to', {name: c.in_reply_to})),
 				c.pending && h('p', {class: 'parley-notice'}, t('pending')),
 				h('div', {class: 'parley-body', dir: 'auto'}, rich(c.html || '')),
 				!c.pending && h('div', {class: 'parley-actions'}, like(c),
 					!closed && h('button', {type: 'button', class: 'parley-reply', 'aria-label': t('respond.to', {name}), onclick: () => replyTo(find(c.id), name)}, t('reply')),
+					!mine.has(c.id) && h('button', {type: 'button', class: 'parley-report', 'aria-expanded': 'false', onclick: e => report(find(c.id), c, e.currentTarget)}, t('report')),
 					mine.has(c.id) && Date.now() - when < editWindow * 1e3 && [
 						h('button', {type: 'button', class: 'parley-edit', onclick: () => edit(find(c.id), c)}, t('edit')),
 						h('button', {type: 'button', class: 'parley-delete', onclick: () => del(c)}, t('delete'))])),
 			c.replies && c.replies.length ? h('ol', {class: 'parley-replies'}, c.replies.map(item)) : null);
 		li.irt = c.in_reply_to;
 		return li;
+	}
+
+	// report opens (or closes) a small form under a comment: a reason, a
+	// line of text, and Send; the reader is thanked in its place.
+	function report(li, c, b) {
+		const art = li.firstChild, old = art.querySelector('.parley-report-form');
+		b.setAttribute('aria-expanded', !old);
+		if (old) return old.remove();
+		const ta = h('textarea', {rows: 2, maxlength: 500, dir: 'auto'});
+		const f = h('form', {class: 'parley-report-form', onsubmit: async e => {
+			e.preventDefault();
+			try {
+				await ask('POST', SP + '/comments/' + encodeURIComponent(c.id) + '/report', {reason: f.querySelector(':checked').value, text: ta.value, reader: await reader()});
+				f.replaceWith(h('p', {class: 'parley-notice'}, t('report.thanks')));
+				b.remove();
+				say(t('report.thanks'));
+			} catch (x) {
+				oops(f, x);
+			}
+		}}, h('fieldset', null, h('legend', null, t('report.why')),
+			['spam', 'abuse', 'off_topic', 'other'].map(k => h('label', null, h('input', {type: 'radio', name: 'r' + c.id, value: k, required: true}), ' ', t('report.' + k)))),
+		h('label', null, t('report.text'), ta), h('button', {class: 'parley-send'}, t('report.send')));
+		art.append(f);
+		f.querySelector('input').focus();
 	}
 
 	// oops tells the reader why an action on a comment failed: at el (the
@@ -437,7 +468,8 @@ function show(host, want, base, lang, V) {
 		es.addEventListener('change', e => {
 			let d, li;
 			try { d = JSON.parse(e.data) } catch (x) { return }
-			if (d.kind == 'new') add(d.comment);
+			if (d.kind == 'page') refresh();
+			else if (d.kind == 'new' && sort != 'featured') add(d.comment);
 			else if (d.kind == 'update' && (li = find(d.id))) update(li, d.comment);
 			else if (d.kind == 'remove') drop(d.id);
 		});
@@ -720,7 +752,7 @@ function show(host, want, base, lang, V) {
 			let li = find(c.id);
 			if (li) update(li, c);
 			else {
-				if (c.pending) save(heldKey, [...list(heldKey), {t: Date.now(), c}]);
+				if (c.pending) save(heldKey, [...list(heldKey), {t: Date.now(), c}]), save(waitKey, Date.now());
 				else setCount(++total);
 				li = insert(c);
 			}
@@ -739,8 +771,31 @@ function show(host, want, base, lang, V) {
 		}
 	}
 
+	// told asks once what became of the reader's held comments (only in a
+	// browser that had one held in the last 30 days) and says it above the
+	// thread; a comment not published leaves the page.
+	async function told() {
+		if (!(Date.now() - load(waitKey) < 30 * DAY)) return;
+		try {
+			const ns = (await ask('POST', SP + '/notices', {reader: await reader()})).notices || [];
+			if (!ns.length) return;
+			notes.replaceChildren(...ns.map(n => h('p', {class: 'parley-notice'}, t(n.approved ? 'notice.approved' : n.reason ? 'notice.reason' : 'notice.rejected', {title: n.title || n.url, reason: n.reason}))));
+			notes.hidden = false;
+			say(notes.textContent);
+			for (const n of ns) {
+				const li = !n.approved && find(n.comment);
+				if (li && li.classList.contains('parley-pending')) li.remove();
+			}
+			save(heldKey, list(heldKey).filter(x => !ns.some(n => !n.approved && n.comment == x.c.id)));
+		} catch (e) { }
+	}
+
 	function render(d) {
 		closed = !!d.closed;
+		pinned = d.pinned || '';
+		message.replaceChildren(...rich(d.message || ''));
+		message.hidden = !d.message;
+		sorts[3].hidden = !d.featured && sort != 'featured';
 		maxDepth = d.max_depth || 5;
 		editWindow = d.edit_window || 0;
 		total = d.total || 0;
@@ -788,6 +843,7 @@ function show(host, want, base, lang, V) {
 		live(d.last_event);
 		if (!loaded) {
 			go(location.hash);
+			told();
 			if (ret) {
 				respond.scrollIntoView({block: 'center'});
 				if (user) F.body.focus({preventScroll: true});

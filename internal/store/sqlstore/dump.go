@@ -65,6 +65,9 @@ func (s *Store) Dump(ctx context.Context, siteID string, fn func(*store.Row) err
 	}); err != nil {
 		return err
 	}
+	if err := s.dumpCommunity(ctx, tx, siteID, fn); err != nil { // community_dump.go
+		return err
+	}
 	if siteID != "" {
 		return nil // server secrets belong to no one site
 	}
@@ -102,6 +105,8 @@ func (s *Store) Restore(ctx context.Context, next func() (*store.Row, error)) er
 				_, err = tx.ExecContext(ctx, `INSERT INTO likes (comment_id, reader, created) VALUES ($1, $2, $3)`, r.Like.CommentID, r.Like.Reader, r.Like.Created.UnixNano())
 			case r.Secret != nil:
 				_, err = tx.ExecContext(ctx, `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, r.Secret.Name, r.Secret.Value)
+			case r.CommunityRows != (store.CommunityRows{}):
+				err = restoreCommunity(ctx, tx, &r.CommunityRows)
 			default:
 				err = errors.New("restore: empty row")
 			}
@@ -127,6 +132,8 @@ func describeRow(r *store.Row) string {
 		return fmt.Sprintf("like of comment %s", r.Like.CommentID)
 	case r.Secret != nil:
 		return fmt.Sprintf("secret %q", r.Secret.Name)
+	case r.CommunityRows != (store.CommunityRows{}):
+		return describeCommunity(&r.CommunityRows)
 	}
 	return "an empty row"
 }

@@ -28,6 +28,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Parallel()
 		testDumpRestore(t, open(t), open(t), open(t))
 	})
+	t.Run("community dump and restore", func(t *testing.T) {
+		t.Parallel()
+		testCommunityDump(t, open(t), open(t))
+	})
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s store.Store)
@@ -56,7 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"listen", testListen},
 		{"likes announced", testLikesAnnounced},
 	}
-	for _, tt := range slices.Concat(tests, authTests, deskTests) {
+	for _, tt := range slices.Concat(tests, authTests, deskTests, communityTests) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tt.fn(t, open(t))
