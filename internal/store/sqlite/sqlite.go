@@ -72,7 +72,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	// every commit durable on disk before Parley answers 2xx; foreign keys
 	// keep replies tied to their thread; the busy timeout makes a second
 	// process (a CLI command beside the server) wait instead of failing.
-	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_txlock=immediate"
+	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(2)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_txlock=immediate"
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
 	// The writer keeps its statements prepared (see stmtCache): it runs
 	// the same few for every comment, one after another. And a statement
@@ -120,6 +120,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	})
 	go db.writer()
 	go db.optimize(context.Background())
+	go db.indexLoop()
 	return db, nil
 }
 
@@ -144,7 +145,7 @@ func (db *DB) Restore(ctx context.Context, next func() (*store.Row, error)) erro
 		return err
 	}
 	db.optimize(ctx)
-	return nil
+	return db.indexNew(ctx)
 }
 
 // Import adds imported rows in one transaction, then refreshes the
@@ -153,6 +154,7 @@ func (db *DB) Import(ctx context.Context, siteID string, next func() (*store.Row
 	n, err := db.Store.Import(ctx, siteID, next)
 	if err == nil {
 		db.optimize(ctx)
+		err = db.indexNew(ctx)
 	}
 	return n, err
 }
