@@ -38,6 +38,10 @@ type Store interface {
 	StaffStore
 	DeskStore
 	AuditStore
+	OutboxStore
+	SubscriptionStore
+	WebhookStore
+	AlertStore
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

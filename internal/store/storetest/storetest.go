@@ -51,7 +51,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"import", testImport},
 		{"listen", testListen},
 	}
-	for _, tt := range slices.Concat(tests, authTests, deskTests) {
+	for _, tt := range slices.Concat(tests, authTests, deskTests, notifyTests) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tt.fn(t, open(t))
