@@ -355,7 +355,7 @@ func testSubscriptions(t *testing.T, s store.Store) {
 		return fmt.Sprint(ids)
 	}
 	for _, tc := range []struct{ parent, author, want string }{
-		{"", "carla@example.org", "[s1]"},                 // top-level comment: those of "all"
+		{"", "carla@example.org", "[s1]"},                  // top-level comment: those of "all"
 		{"bo@example.org", "carla@example.org", "[s1 s4]"}, // a reply to bo
 		{"bo@example.org", "amira@example.org", "[s4]"},    // not one's own comment
 		{"amira@example.org", "bo@example.org", "[s1]"},
