@@ -50,6 +50,7 @@ type Service struct {
 	spam     *spamFilter
 	verified func(ctx context.Context, email string) (bool, error)
 	pictures Pictures
+	notify   *NotifyOptions
 	sign     signer
 	now      func() time.Time
 	// listening says whether Run hears changes yet (see listenReady).
@@ -76,7 +77,9 @@ type Options struct {
 	// (package gravatar). Their avatar is then served from the store,
 	// falling back to the identicon.
 	Pictures Pictures
-	Now      func() time.Time // for tests; time.Now by default
+	// Notify, if set, turns on email notifications and webhooks.
+	Notify *NotifyOptions
+	Now    func() time.Time // for tests; time.Now by default
 }
 
 // Pictures looks for readers' pictures in the background.
@@ -90,7 +93,7 @@ func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read server secret: %w", err)
 	}
-	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, learners: opt.Learners, verified: opt.Verified, pictures: opt.Pictures, sign: signer{key}, now: opt.Now, threads: newThreadCache(20_000)}
+	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, learners: opt.Learners, verified: opt.Verified, pictures: opt.Pictures, notify: opt.Notify, sign: signer{key}, now: opt.Now, threads: newThreadCache(20_000)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -276,6 +279,10 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	if err := d.Normalize(); err != nil {
 		return nil, err
 	}
+	sub, confirm, err := s.subscription(site, d)
+	if err != nil {
+		return nil, err
+	}
 	// A thread may only be created for a page of the site's own origins;
 	// an explicit page id is vouched for by the URL it was posted from.
 	if !OnSite(site, d.PageURL) {
@@ -323,7 +330,7 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 		return c, nil
 	}
 	page := comment.Page{SiteID: site.ID, Key: d.Page, URL: d.PageURL, Title: d.Title}
-	if err := s.store.CreateComment(ctx, page, c); err != nil {
+	if err := s.create(ctx, page, c, sub, confirm); err != nil {
 		if errors.Is(err, comment.ErrNotFound) && c.ParentID != "" {
 			return nil, comment.Invalid("parent", "The comment you are replying to no longer exists.")
 		}
