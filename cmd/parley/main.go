@@ -27,6 +27,7 @@ import (
 	"parley/internal/gravatar"
 	"parley/internal/httpapi"
 	"parley/internal/login"
+	"parley/internal/mail"
 	"parley/internal/service"
 	"parley/internal/spam"
 	"parley/internal/store"
@@ -60,6 +61,7 @@ const usage = `Parley, a self-hosted comment system.
 
 Usage:
   parley serve [--addr HOST:PORT] [--db DSN] [--demo] [--public-url URL] [--login-config FILE] [--gravatar URL]
+               [--webhook-allow HOST,...] [--notify-digest 15m] [--outbox-give-up 72h] [--outbox-retry 5s] [--outbox-retry-max 30m]
   parley site add --id ID --name NAME --origin URL [--origin URL...] [--moderation none|all|first] [--max-depth N] [--edit-window 15m]
                   [--guests anonymous|name_email|login] [--providers all|none|ID,ID...]
   parley site set --id ID [any flag of site add]   (changes only the flags given)
@@ -79,6 +81,12 @@ Usage:
   parley token add --site ID --role admin|moderator --name NAME   (prints an admin API token)
   parley token list --site ID
   parley token remove --site ID TOKEN_ID
+  parley webhook add --site ID --url URL [--events comment.created,comment.approved,...] [--with-email]
+                                          (prints the signing secret, whsec_…, as the last line)
+  parley webhook list [--site ID] [--json]
+  parley webhook remove --site ID WEBHOOK_ID
+  parley webhook deliveries --site ID [--webhook ID] [--state pending|sent|failed|dropped]
+  parley webhook resend --site ID MESSAGE_ID
   parley audit --site ID [--actor ACCOUNT_ID] [--action ACTION] [--comment ID] [--limit N] [--json]
   parley avatars --site ID --gravatar URL    (look up the pictures of guests who commented before --gravatar)
   parley import --site ID --format wxr|disqus|remark42|isso|commento|parley [--url-map FILE] [--rewrite OLD=NEW] [--keep-deleted] [--json] FILE
@@ -90,7 +98,7 @@ Usage:
 
 DSN is a SQLite file path, sqlite:PATH (default parley.db) or a PostgreSQL
 URL postgres://user:password@host:5432/db?sslmode=disable.
-Environment: PARLEY_ADDR, PARLEY_DB, PARLEY_PUBLIC_URL, PARLEY_MIGRATE, PARLEY_LOGIN_CONFIG, PARLEY_GRAVATAR,
+Environment: PARLEY_ADDR, PARLEY_DB, PARLEY_PUBLIC_URL, PARLEY_MIGRATE, PARLEY_LOGIN_CONFIG, PARLEY_GRAVATAR, PARLEY_WEBHOOK_ALLOW,
 PARLEY_PG_MAX_CONNS, PARLEY_PG_STATEMENT_TIMEOUT, PARLEY_LOG_FORMAT, PARLEY_LOG_LEVEL.
 `
 
@@ -124,6 +132,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runToken(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args[1:], stdout, stderr)
+	case "webhook":
+		return runWebhook(ctx, args[1:], stdout, stderr)
 	case "migrate-db":
 		return runMigrateDB(ctx, args[1:], stdout, stderr)
 	case "version":
@@ -227,6 +237,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.StringVar(&sc.akismetBlog, "akismet-blog", env("PARLEY_AKISMET_BLOG", ""), "the site URL the Akismet key is registered for")
 	loginFile := fs.String("login-config", env("PARLEY_LOGIN_CONFIG", ""), "JSON file of log-in providers and the SMTP server for email links (see README)")
 	gravatarURL := fs.String("gravatar", env("PARLEY_GRAVATAR", ""), "show guests' pictures from this Gravatar-compatible service, fetched by Parley, e.g. https://gravatar.com/avatar/ (default: identicons only)")
+	var nf notifyFlags
+	addNotifyFlags(fs, &nf)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -266,7 +278,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		pictures = finder
 	}
-	svc, err := newServiceWith(ctx, st, log, sc, pictures)
+	// One mail server for every email: log-in links and the outbox.
+	var mailer mail.Mailer
+	if lc.SMTP != nil {
+		m, err := mail.NewSMTP(*lc.SMTP)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		defer m.Close()
+		mailer, lc.Mailer = m, m
+	}
+	notifications, worker, err := newNotifications(ctx, st, log, nf, mailer, *publicURL)
+	if err != nil {
+		return err
+	}
+	svc, err := newServiceWith(ctx, st, log, sc, pictures, notifications)
 	if err != nil {
 		return err
 	}
@@ -285,6 +311,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopRun()
 	go svc.Run(runCtx)
 	go pruneLogins(runCtx, logins, log)
+	outboxDone := make(chan struct{})
+	go func() { defer close(outboxDone); worker.Run(runCtx) }()
+	defer func() {
+		// Emails and webhooks under way finish (each within its timeout);
+		// the rest wait in the outbox for the next start.
+		stopRun()
+		select {
+		case <-outboxDone:
+		case <-time.After(20 * time.Second):
+		}
+	}()
 	if finder != nil {
 		go finder.Run(runCtx)
 		log.Info("guests' pictures are looked up", slog.String("service", *gravatarURL),
@@ -373,7 +410,7 @@ func pruneLogins(ctx context.Context, l *login.Login, log *slog.Logger) {
 // newService wires the service with the spam defence every command
 // shares: serving judges new comments, moderating teaches the classifier.
 func newService(ctx context.Context, st store.Store, log *slog.Logger) (*service.Service, error) {
-	return newServiceWith(ctx, st, log, defaultSpamConfig, nil)
+	return newServiceWith(ctx, st, log, defaultSpamConfig, nil, nil)
 }
 
 // spamConfig is the spam defence's part of the configuration.
@@ -413,7 +450,7 @@ func (f limitFlag) Set(v string) error {
 	return nil
 }
 
-func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc spamConfig, pictures service.Pictures) (*service.Service, error) {
+func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc spamConfig, pictures service.Pictures, notifications *service.NotifyOptions) (*service.Service, error) {
 	model, err := spam.Default()
 	if err != nil {
 		return nil, err
@@ -439,7 +476,7 @@ func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc sp
 	if err != nil {
 		return nil, err
 	}
-	return service.New(ctx, st, service.Options{Logger: log, Spam: opt, Verified: verified.Verified, Pictures: pictures})
+	return service.New(ctx, st, service.Options{Logger: log, Spam: opt, Verified: verified.Verified, Pictures: pictures, Notify: notifications})
 }
 
 // spamRulesFile is the --spam-rules file.

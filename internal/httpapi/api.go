@@ -35,7 +35,11 @@ type commentJSON struct {
 	Likes     int           `json:"likes"`
 	InReplyTo string        `json:"in_reply_to,omitempty"`
 	Status    string        `json:"status,omitempty"`
-	Replies   []commentJSON `json:"replies"`
+	// Notify says, answering a post that asked for notifications,
+	// whether they are on or wait for the emailed confirmation
+	// ("on", "confirm").
+	Notify  string        `json:"notify,omitempty"`
+	Replies []commentJSON `json:"replies"`
 }
 
 type authorJSON struct {
@@ -56,6 +60,8 @@ type threadJSON struct {
 	EditWindow int64 `json:"edit_window"`
 	// Login is the site's log-in choice and guest policy.
 	Login loginJSON `json:"login"`
+	// Notify says readers may ask to be emailed about new comments.
+	Notify bool `json:"notify"`
 }
 
 func (s *Server) publicComment(base string, c *comment.Comment, inReplyTo string, replies []*service.Node) commentJSON {
@@ -165,7 +171,7 @@ func (s *Server) handleListComments(w http.ResponseWriter, r *http.Request) {
 	base := s.baseURL(r)
 	body := s.threads.get(t, site, base, func() []byte {
 		out := threadJSON{Comments: make([]commentJSON, 0, len(t.Comments)), Total: t.Total, Closed: t.Closed, MaxDepth: site.MaxDepth, SiteName: site.Name, LastEvent: t.LastEvent, EditWindow: int64(site.EditWindow.Seconds()),
-			Login: s.loginChoices(base, site)}
+			Login: s.loginChoices(base, site), Notify: s.svc.Notifies()}
 		for _, n := range t.Comments {
 			out.Comments = append(out.Comments, s.publicComment(base, n.Comment, n.InReplyTo, n.Replies))
 		}
@@ -217,6 +223,10 @@ type createRequest struct {
 	Website string `json:"website"`
 	Body    string `json:"body"`
 	Reader  string `json:"reader"`
+	// Notify asks for email about follow-up comments: "replies" or "all".
+	Notify string `json:"notify"`
+	// Lang is the reader's language, for those emails.
+	Lang string `json:"lang"`
 }
 
 func (s *Server) handleCreateComment(w http.ResponseWriter, r *http.Request) {
@@ -238,7 +248,7 @@ func (s *Server) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := comment.Draft{SiteID: site.ID, Page: in.Page, PageURL: in.URL, Title: in.Title, ParentID: in.Parent,
-		Name: in.Name, Email: in.Email, Website: in.Website, Body: in.Body}
+		Name: in.Name, Email: in.Email, Website: in.Website, Body: in.Body, Notify: in.Notify, Lang: in.Lang}
 	if sess != nil {
 		asAuthor(&d, sess)
 	}
@@ -257,6 +267,9 @@ func (s *Server) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 	}
 	out := s.publicComment(s.baseURL(r), c, "", nil)
 	out.Status = string(c.Status)
+	if d.Notify != "" {
+		out.Notify = s.svc.SubscriptionState(r.Context(), c, d.Email)
+	}
 	status := http.StatusCreated
 	if c.Status != comment.StatusApproved {
 		status = http.StatusAccepted

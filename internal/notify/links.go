@@ -27,14 +27,16 @@ type Links struct {
 }
 
 // NewLinks returns Links signing with key (32 bytes or more) for a
-// server at publicURL.
+// server at publicURL. Without a public address ("") links are paths
+// only: enough to open them, not to email them (email needs
+// --public-url).
 func NewLinks(key []byte, publicURL string) (*Links, error) {
 	if len(key) < 32 {
 		return nil, errors.New("notify: the link key must be at least 32 bytes")
 	}
 	u, err := url.Parse(publicURL)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, errors.New("notify: links need Parley's public address (--public-url)")
+	if publicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+		return nil, errors.New("notify: Parley's public address must be an http(s) URL")
 	}
 	return &Links{key: key, public: strings.TrimSuffix(publicURL, "/")}, nil
 }

@@ -211,7 +211,7 @@ function show(host, want, base, lang, V) {
 	let parent = '', parentLi = null, busy = false, loaded = false, editWindow = 0, es;
 	// The logged-in reader (null for a guest), the site's log-in settings,
 	// whether Change is open, and the log-in window being waited for.
-	let user = tok() && load(UK), L = {providers: []}, open, popup, poll;
+	let user = tok() && load(UK), L = {providers: []}, open, popup, poll, notifies;
 	// A reader logged in by email link still gives a name (and website):
 	// the link proved an address, not a name.
 	const byEmail = () => user && user.provider == 'email';
@@ -284,11 +284,16 @@ function show(host, want, base, lang, V) {
 		field('email', 'input', {type: 'email', autocomplete: 'email', maxlength: 254, dir: 'ltr'}, true, 'form.email.hint'),
 		field('name', 'input', {type: 'text', autocomplete: 'name', maxlength: 100, dir: 'auto'}, true),
 		field('website', 'input', {type: 'text', inputmode: 'url', autocomplete: 'url', maxlength: 500, dir: 'ltr'}, false));
+	// "Notify me of follow-up comments by email", when the server mails.
+	const nb = h('input', {type: 'checkbox', id: 'parley-notify', name: 'notify_me', value: 1});
+	const ns = h('select', {name: 'notify_scope', 'aria-label': t('notify.label')}, h('option', {value: 'replies'}, t('notify.replies')), h('option', {value: 'all'}, t('notify.all')));
+	const nnote = h('p', {class: 'parley-hint', role: 'status', hidden: true});
+	const notifyBox = h('div', {hidden: true}, h('p', {class: 'parley-notify'}, nb, ' ', h('label', {for: nb.id}, t('notify.label')), ns), nnote);
 	const respond = h('section', {id: 'respond', class: 'parley-respond', 'aria-labelledby': 'parley-reply-title'},
 		h('div', {class: 'parley-respond-head'}, heading, cancel),
 		intro, who, row, mailForm,
 		h('form', {class: 'parley-form', method: 'post', novalidate: true, onsubmit: post},
-			formErr, body, guest,
+			formErr, body, guest, notifyBox,
 			h('p', null, submit),
 			h('p', {class: 'parley-privacy'}, tb('privacy', {link: privacy}))));
 	const closedMsg = h('p', {class: 'parley-closed', hidden: true}, t('closed'));
@@ -566,6 +571,7 @@ function show(host, want, base, lang, V) {
 		guest.hidden = user && !byEmail() || only;
 		F.email.parentNode.hidden = !!user;
 		body.hidden = submit.parentNode.hidden = only;
+		notifyBox.hidden = !notifies || only;
 	}
 
 	// tell shows a message above the form (or hides it) and announces its
@@ -666,7 +672,11 @@ function show(host, want, base, lang, V) {
 		try {
 			// A logged-in reader's name and email come from the session
 			// (an email log-in's address only).
-			const c = await ask('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && {name: v.name, email: v.email, website: v.website}});
+			const c = await ask('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && {name: v.name, email: v.email, website: v.website}, ...nb.checked && {notify: ns.value, lang}});
+			if (c.notify) {
+				nnote.textContent = t('notify.' + c.notify);
+				nnote.hidden = nb.checked = false;
+			}
 			c.pending = c.status == 'pending';
 			remember(c.id, F.body.value);
 			unreply();
@@ -701,6 +711,7 @@ function show(host, want, base, lang, V) {
 		total = d.total || 0;
 		comments = d.comments || [];
 		if (d.privacy_url) privacy.href = d.privacy_url;
+		notifies = !!d.notify;
 		if (d.login) {
 			L = d.login;
 			const choice = (id, name, icon, f) => h('button', {type: 'button', class: 'parley-login', 'data-provider': id, 'aria-label': name, onclick: e => f(e.currentTarget)},

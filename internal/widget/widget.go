@@ -72,6 +72,9 @@ type ThreadView struct {
 	// User is the logged-in reader (the request carried Parley's session
 	// cookie); nil for a guest.
 	User *UserView
+	// Notify offers "Notify me of follow-up comments by email" (the
+	// server can send email); Values["notify"] refills its choice.
+	Notify bool
 }
 
 // LoginView is how readers may log in on a site, as the form without
