@@ -94,12 +94,7 @@ func newNotifications(ctx context.Context, st store.Store, log *slog.Logger, f n
 	if err != nil {
 		return nil, nil, err
 	}
-	senders := map[string]outbox.Sender{store.KindWebhook: n.WebhookSender()}
-	if mailer != nil {
-		senders[store.KindEmail] = n.EmailSender()
-	}
-	w, err := outbox.New(outbox.Config{Store: st, Expander: n, Senders: senders, Workers: f.workers,
-		RetryMin: f.retryMin, RetryMax: f.retryMax, Logger: log})
+	w, err := n.Worker(st, outbox.Config{Workers: f.workers, RetryMin: f.retryMin, RetryMax: f.retryMax, Logger: log})
 	if err != nil {
 		return nil, nil, err
 	}

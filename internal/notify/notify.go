@@ -21,6 +21,7 @@ import (
 
 	"parley/internal/comment"
 	"parley/internal/mail"
+	"parley/internal/outbox"
 	"parley/internal/staff"
 	"parley/internal/store"
 	"parley/internal/webhook"
@@ -177,4 +178,22 @@ type event struct {
 	Event   string         `json:"event"`
 	Comment string         `json:"comment"`
 	Status  comment.Status `json:"status"`
+}
+
+// Worker returns the outbox worker that fans n's events out and sends
+// its messages: emails (when a mailer is configured) and webhooks. c's
+// Store, Expander and Senders are set here.
+func (n *Notifier) Worker(st outbox.Store, c outbox.Config) (*outbox.Worker, error) {
+	c.Store, c.Expander = st, n
+	c.Senders = map[string]outbox.Sender{store.KindWebhook: n.WebhookSender()}
+	if n.c.Mailer != nil {
+		c.Senders[store.KindEmail] = n.EmailSender()
+	}
+	if c.Logger == nil {
+		c.Logger = n.log
+	}
+	if c.Now == nil {
+		c.Now = n.now
+	}
+	return outbox.New(c)
 }
