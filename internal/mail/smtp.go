@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -260,6 +261,27 @@ func oneLine(s string) string {
 	return s
 }
 
+// mostlyNonASCII reports whether more than a third of s's bytes are not
+// ASCII.
+func mostlyNonASCII(s string) bool {
+	n := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			n++
+		}
+	}
+	return n*3 > len(s)
+}
+
+// subjectEncoding is the shorter encoding of a subject: Q for mostly
+// Latin text, B (base64) for the rest.
+func subjectEncoding(s string) mime.WordEncoder {
+	if mostlyNonASCII(s) {
+		return mime.BEncoding
+	}
+	return mime.QEncoding
+}
+
 // headerSafe reports whether a header name or value is one line of
 // printable ASCII.
 func headerSafe(s string) bool {
@@ -287,7 +309,7 @@ func (s *SMTP) Format(m Message, to string) ([]byte, error) {
 	h := []Header{
 		{"From", s.from.String()},
 		{"To", "<" + to + ">"},
-		{"Subject", mime.QEncoding.Encode("utf-8", oneLine(m.Subject))},
+		{"Subject", subjectEncoding(m.Subject).Encode("utf-8", oneLine(m.Subject))},
 		{"Date", time.Now().Format(time.RFC1123Z)},
 		{"Message-ID", "<" + id + "@" + domain + ">"},
 		{"MIME-Version", "1.0"},
@@ -310,12 +332,27 @@ func (s *SMTP) Format(m Message, to string) ([]byte, error) {
 		if p.body == "" {
 			continue
 		}
+		enc := "quoted-printable"
+		if mostlyNonASCII(p.body) {
+			// Arabic or Russian text triples in quoted-printable; base64
+			// adds a third.
+			enc = "base64"
+		}
 		pw, err := mw.CreatePart(textproto.MIMEHeader{
 			"Content-Type":              {p.typ + "; charset=utf-8"},
-			"Content-Transfer-Encoding": {"quoted-printable"},
+			"Content-Transfer-Encoding": {enc},
 		})
 		if err != nil {
 			return nil, err
+		}
+		if enc == "base64" {
+			b := base64.StdEncoding.EncodeToString([]byte(strings.ReplaceAll(strings.ReplaceAll(p.body, "\r\n", "\n"), "\n", "\r\n")))
+			for len(b) > 76 {
+				pw.Write([]byte(b[:76] + "\r\n"))
+				b = b[76:]
+			}
+			pw.Write([]byte(b + "\r\n"))
+			continue
 		}
 		// Not binary: the writer turns line ends into CRLF and wraps long
 		// lines (a long link) under SMTP's 998-byte limit.
