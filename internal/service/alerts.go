@@ -164,6 +164,19 @@ func (s *Service) Act(ctx context.Context, tok string) (*ActionPage, error) {
 	return p, nil
 }
 
+// AlertsOffLink opens an alert's stop link, for the page that offers
+// the button, and returns the site it is about.
+func (s *Service) AlertsOffLink(ctx context.Context, tok string) (*comment.Site, error) {
+	if s.notify == nil {
+		return nil, linkError(notify.ErrBadLink)
+	}
+	t, err := s.notify.Links.Open(notify.PurposeAlertsOff, tok, s.now())
+	if err != nil {
+		return nil, linkError(err)
+	}
+	return s.store.Site(ctx, t.Site)
+}
+
 // AlertsOff turns off a staff member's alerts of a site from the link in
 // every alert (RFC 8058 one-click, or the page's button).
 func (s *Service) AlertsOff(ctx context.Context, tok string) (*comment.Site, string, error) {
