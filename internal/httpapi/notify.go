@@ -80,7 +80,11 @@ func subViews(t *i18n.Table, subs []*store.Subscription, waitingOnly bool) []sub
 		if waitingOnly && !sub.Confirmed.IsZero() {
 			continue
 		}
-		v := subView{ID: sub.ID, Title: sub.Thread.Title, URL: sub.Thread.URL, Scope: t.T("page.notify.scope_" + sub.Scope)}
+		scope := t.T("page.notify.scope_replies")
+		if sub.Scope == store.ScopeAll {
+			scope = t.T("page.notify.scope_all")
+		}
+		v := subView{ID: sub.ID, Title: sub.Thread.Title, URL: sub.Thread.URL, Scope: scope}
 		if v.Title == "" {
 			v.Title = sub.Thread.URL
 		}

@@ -308,7 +308,11 @@ func (n *Notifier) sendReplies(ctx context.Context, head *store.Message) outbox.
 	}
 	var unsub string
 	if oneThread {
-		v.Footer = append(v.Footer, t.T("mail.why_"+first.sub.Scope, "site", site.Name))
+		why := "mail.why_replies"
+		if first.sub.Scope == store.ScopeAll {
+			why = "mail.why_all"
+		}
+		v.Footer = append(v.Footer, t.T(why, "site", site.Name))
 		unsub = n.c.Links.URL(UnsubscribePath, PurposeUnsubscribe, Token{Site: site.ID, EmailKey: sub.EmailKey, Subscription: first.sub.ID, Lang: t.Lang()})
 		v.Links = append(v.Links, emailLink{t.T("mail.unsubscribe"), unsub})
 	} else {
