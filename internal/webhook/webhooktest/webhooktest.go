@@ -94,11 +94,21 @@ type Receiver struct {
 // ("whsec_…"), until the test ends.
 func Start(t testing.TB, secret string) *Receiver {
 	t.Helper()
+	return StartAt(t, secret, 0)
+}
+
+// StartAt is Start on a given port (0: any).
+func StartAt(t testing.TB, secret string, port int) *Receiver {
+	t.Helper()
 	r := &Receiver{t: t, dir: installed(t), secret: secret, arrived: make(chan struct{})}
-	r.start(0)
+	r.start(port)
 	t.Cleanup(r.Stop)
 	return r
 }
+
+// Installed installs the receiver's packages now (or skips the test
+// without node and npm), so a test can do it before it starts timing.
+func Installed(t testing.TB) { installed(t) }
 
 // URL is the address to deliver to.
 func (r *Receiver) URL() string {
