@@ -26,15 +26,15 @@ import (
 // field added to comment.Comment (an email, an IP hash) never reaches a
 // reader by accident.
 type commentJSON struct {
-	ID        string        `json:"id"`
-	Parent    *string       `json:"parent"`
-	Author    authorJSON    `json:"author"`
-	HTML      string        `json:"html"`
-	Created   string        `json:"created"`
-	Edited    string        `json:"edited,omitempty"`
-	Likes     int           `json:"likes"`
-	InReplyTo string        `json:"in_reply_to,omitempty"`
-	Status    string        `json:"status,omitempty"`
+	ID        string     `json:"id"`
+	Parent    *string    `json:"parent"`
+	Author    authorJSON `json:"author"`
+	HTML      string     `json:"html"`
+	Created   string     `json:"created"`
+	Edited    string     `json:"edited,omitempty"`
+	Likes     int        `json:"likes"`
+	InReplyTo string     `json:"in_reply_to,omitempty"`
+	Status    string     `json:"status,omitempty"`
 	// Notify says, answering a post that asked for notifications,
 	// whether they are on or wait for the emailed confirmation
 	// ("on", "confirm").

@@ -82,7 +82,14 @@ func newNotifyServer(tb testing.TB, site func(*comment.Site)) *notifyServer {
 	go svc.Run(runCtx)
 	done := make(chan struct{})
 	go func() { defer close(done); w.Run(runCtx) }()
-	tb.Cleanup(func() { api.StopStreams(); srv.Close(); stop(); <-done; mailer.Close(); st.Close() })
+	tb.Cleanup(func() {
+		api.StopStreams()
+		srv.Close()
+		stop()
+		<-done
+		mailer.Close()
+		st.Close()
+	})
 	return &notifyServer{testServer: &testServer{srv, svc}, smtp: ms, store: st, links: links}
 }
 
@@ -124,7 +131,10 @@ func (ns *notifyServer) pathOf(link string) string { return strings.TrimPrefix(l
 
 func TestNotify_SubscribeConfirmReplyUnsubscribe(t *testing.T) {
 	ns := newNotifyServer(t, nil)
-	thread := decode[map[string]any](t, func() []byte { _, b := ns.do(t, "GET", "/api/v1/sites/news/comments?page="+url.QueryEscape(origin+"/story"), nil, nil); return b }())
+	thread := decode[map[string]any](t, func() []byte {
+		_, b := ns.do(t, "GET", "/api/v1/sites/news/comments?page="+url.QueryEscape(origin+"/story"), nil, nil)
+		return b
+	}())
 	if thread["notify"] != true {
 		t.Fatalf("thread JSON does not offer notifications: %v", thread["notify"])
 	}
