@@ -17,9 +17,11 @@ import (
 	"parley/internal/mail"
 	"parley/internal/notify"
 	"parley/internal/outbox"
+	"parley/internal/safehttp"
 	"parley/internal/service"
 	"parley/internal/store"
 	"parley/internal/store/sqlite"
+	"parley/internal/webhook"
 	"parley/internal/widget"
 )
 
@@ -52,7 +54,8 @@ func newNotifyServer(tb testing.TB, site func(*comment.Site)) *notifyServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	n, err := notify.New(notify.Config{Store: st, Links: links, Mailer: mailer})
+	policy := safehttp.Policy{Hosts: []string{"127.0.0.1"}}
+	n, err := notify.New(notify.Config{Store: st, Links: links, Mailer: mailer, Hooks: webhook.NewClient(webhook.Options{Policy: policy})})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -60,7 +63,7 @@ func newNotifyServer(tb testing.TB, site func(*comment.Site)) *notifyServer {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	svc, err := service.New(ctx, st, service.Options{Notify: &service.NotifyOptions{Notifier: n, Links: links, Wake: w.Wake}})
+	svc, err := service.New(ctx, st, service.Options{Notify: &service.NotifyOptions{Notifier: n, Links: links, Webhooks: policy, Wake: w.Wake}})
 	if err != nil {
 		tb.Fatal(err)
 	}

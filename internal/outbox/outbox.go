@@ -47,7 +47,7 @@ type Store interface {
 	ExpandEvents(ctx context.Context, done []int64, msgs []*store.Message) (int, error)
 	TakeLock(ctx context.Context, name, owner string, now, until time.Time) (bool, error)
 	ClaimMessages(ctx context.Context, owner string, now, until time.Time, limit int) ([]*store.Message, error)
-	Finish(ctx context.Context, owner string, head int64, with []store.Settled, o store.Outcome, now time.Time) error
+	FinishNext(ctx context.Context, owner string, head int64, with []store.Settled, o store.Outcome, now, leaseUntil time.Time) (*store.Message, error)
 	PruneOutbox(ctx context.Context, before time.Time) (int, error)
 }
 
@@ -135,6 +135,11 @@ type Worker struct {
 	log   *slog.Logger
 	now   func() time.Time
 	wake  chan struct{}
+
+	// fanoutUntil is when this instance's fan-out lease ends, and
+	// fanoutRetry when to ask again for one another instance holds (only
+	// Run reads and writes them).
+	fanoutUntil, fanoutRetry time.Time
 
 	mu     sync.Mutex
 	paused map[string]time.Time // kind -> until, after transport failures
@@ -229,7 +234,11 @@ func (w *Worker) Run(ctx context.Context) {
 				go func() {
 					defer wg.Done()
 					defer func() { <-slots; w.Wake() }()
-					w.send(context.WithoutCancel(ctx), m)
+					// A send under way finishes when the worker stops (each
+					// within its timeout); the stream's next one waits.
+					for m != nil {
+						m = w.send(context.WithoutCancel(ctx), m, ctx.Err() == nil)
+					}
 				}()
 			}
 			busy = busy || len(msgs) == free
@@ -246,12 +255,21 @@ func (w *Worker) Run(ctx context.Context) {
 // lease, and reports whether more may be waiting.
 func (w *Worker) fanout(ctx context.Context) bool {
 	now := w.now()
-	ok, err := w.c.Store.TakeLock(ctx, "fanout", w.owner, now, now.Add(time.Minute))
-	if err != nil || !ok {
-		if err != nil && ctx.Err() == nil {
-			w.log.Warn("could not take the outbox fan-out lease", slog.String("err", err.Error()))
+	if now.After(w.fanoutUntil.Add(-30 * time.Second)) {
+		// Renewed half-way, so a busy outbox is not a write per look;
+		// another instance's lease is asked for again a few seconds on.
+		if now.Before(w.fanoutRetry) {
+			return false
 		}
-		return false
+		ok, err := w.c.Store.TakeLock(ctx, "fanout", w.owner, now, now.Add(time.Minute))
+		if err != nil || !ok {
+			if err != nil && ctx.Err() == nil {
+				w.log.Warn("could not take the outbox fan-out lease", slog.String("err", err.Error()))
+			}
+			w.fanoutRetry = now.Add(5 * time.Second)
+			return false
+		}
+		w.fanoutUntil = now.Add(time.Minute)
 	}
 	events, err := w.c.Store.PendingEvents(ctx, fanoutBatch)
 	if err != nil || len(events) == 0 {
@@ -285,11 +303,7 @@ func (w *Worker) fanout(ctx context.Context) bool {
 // claim leases up to n due messages of kinds not paused.
 func (w *Worker) claim(ctx context.Context, n int) ([]*store.Message, error) {
 	now := w.now()
-	var lease time.Duration
-	for _, s := range w.c.Senders {
-		lease = max(lease, s.Timeout())
-	}
-	msgs, err := w.c.Store.ClaimMessages(ctx, w.owner, now, now.Add(lease+leaseMargin), n)
+	msgs, err := w.c.Store.ClaimMessages(ctx, w.owner, now, now.Add(w.lease()), n)
 	if err != nil {
 		return nil, err
 	}
@@ -297,7 +311,7 @@ func (w *Worker) claim(ctx context.Context, n int) ([]*store.Message, error) {
 	kept := msgs[:0]
 	for _, m := range msgs {
 		if until, ok := w.pausedUntil(m.Kind, now); ok {
-			w.finish(ctx, m, nil, store.Outcome{NextAt: until})
+			w.finish(ctx, m, nil, store.Outcome{NextAt: until}, false)
 			continue
 		}
 		kept = append(kept, m)
@@ -312,12 +326,23 @@ func (w *Worker) pausedUntil(kind string, now time.Time) (time.Time, bool) {
 	return until, ok && now.Before(until)
 }
 
-// send hands m to its sender and records the outcome.
-func (w *Worker) send(ctx context.Context, m *store.Message) {
+// lease is how long a claimed message is this instance's: longer than
+// the slowest sender's timeout.
+func (w *Worker) lease() time.Duration {
+	var lease time.Duration
+	for _, s := range w.c.Senders {
+		lease = max(lease, s.Timeout())
+	}
+	return lease + leaseMargin
+}
+
+// send hands m to its sender and records the outcome. With more, it
+// takes the stream's next message along and returns it, to be sent next
+// by the same goroutine.
+func (w *Worker) send(ctx context.Context, m *store.Message, more bool) *store.Message {
 	s, ok := w.c.Senders[m.Kind]
 	if !ok {
-		w.finish(ctx, m, nil, store.Outcome{State: store.StateFailed, Attempted: true, Error: "no sender for messages of kind " + m.Kind})
-		return
+		return w.finish(ctx, m, nil, store.Outcome{State: store.StateFailed, Attempted: true, Error: "no sender for messages of kind " + m.Kind}, more)
 	}
 	sctx, cancel := context.WithTimeout(ctx, s.Timeout())
 	res := s.Send(sctx, m)
@@ -351,7 +376,10 @@ func (w *Worker) send(ctx context.Context, m *store.Message) {
 				slog.Time("at", o.NextAt), slog.String("err", o.Error))
 		}
 	}
-	w.finish(ctx, m, with, o)
+	if _, paused := w.pausedUntil(m.Kind, now); paused {
+		more = false
+	}
+	return w.finish(ctx, m, with, o, more)
 }
 
 // pause stops sending messages of kind for a backoff that grows with
@@ -380,12 +408,23 @@ func (w *Worker) recovered(kind string) {
 	delete(w.paused, kind)
 }
 
-// finish records an outcome; a failure to record it leaves the lease to
-// run out, and the message is taken up again then.
-func (w *Worker) finish(ctx context.Context, m *store.Message, with []store.Settled, o store.Outcome) {
-	if err := w.c.Store.Finish(ctx, w.owner, m.ID, with, o, w.now()); err != nil && ctx.Err() == nil {
-		w.log.Warn("could not record an outbox message's outcome", slog.Int64("id", m.ID), slog.String("err", err.Error()))
+// finish records an outcome and, with more, leases the stream's next
+// message and returns it. A failure to record the outcome leaves the
+// lease to run out, and the message is taken up again then.
+func (w *Worker) finish(ctx context.Context, m *store.Message, with []store.Settled, o store.Outcome, more bool) *store.Message {
+	now := w.now()
+	var until time.Time
+	if more {
+		until = now.Add(w.lease())
 	}
+	next, err := w.c.Store.FinishNext(ctx, w.owner, m.ID, with, o, now, until)
+	if err != nil {
+		if ctx.Err() == nil {
+			w.log.Warn("could not record an outbox message's outcome", slog.Int64("id", m.ID), slog.String("err", err.Error()))
+		}
+		return nil
+	}
+	return next
 }
 
 // prune deletes settled messages older than Keep.

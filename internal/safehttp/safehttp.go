@@ -90,23 +90,23 @@ func ParseHosts(list string) ([]string, error) {
 func (p Policy) CheckURL(raw string) (*url.URL, error) {
 	u, err := url.Parse(strings.TrimSpace(raw))
 	if err != nil || !u.IsAbs() || u.Host == "" || u.Opaque != "" {
-		return nil, refuse("%q is not an absolute http or https URL", raw)
+		return nil, refuse("The address %q is not an absolute http or https URL", raw)
 	}
 	if u.User != nil {
-		return nil, refuse("the URL must not carry a user name or password")
+		return nil, refuse("The address must not carry a user name or password")
 	}
 	host := u.Hostname()
 	switch u.Scheme {
 	case "https":
 	case "http":
 		if !p.AllowHTTP && !p.AllowPrivate && !p.Named(host) {
-			return nil, refuse("%s uses plain http; only https is allowed, unless the server is started with --webhook-allow %s", u.Redacted(), host)
+			return nil, refuse("The address %s uses plain http: only https is allowed, unless the server is started with --webhook-allow %s", u.Redacted(), host)
 		}
 	default:
-		return nil, refuse("%q is not an http or https URL", raw)
+		return nil, refuse("The address %q is not an http or https URL", raw)
 	}
 	if a, err := netip.ParseAddr(normalHost(host)); err == nil && !p.AllowPrivate && !p.Named(host) && !PublicAddr(a) {
-		return nil, refuse("%s is %s, which Parley does not connect to unless the server is started with --webhook-allow %s", host, describe(a), host)
+		return nil, refuse("The host %s is %s, which Parley does not connect to unless the server is started with --webhook-allow %s", host, describe(a), host)
 	}
 	return u, nil
 }
@@ -120,7 +120,7 @@ func (p Policy) CheckHost(ctx context.Context, host string) error {
 	}
 	if a, err := netip.ParseAddr(normalHost(host)); err == nil {
 		if !PublicAddr(a) {
-			return refuse("%s is %s, which Parley does not connect to unless the server is started with --webhook-allow %s", host, describe(a), host)
+			return refuse("The host %s is %s, which Parley does not connect to unless the server is started with --webhook-allow %s", host, describe(a), host)
 		}
 		return nil
 	}
@@ -135,7 +135,7 @@ func (p Policy) CheckHost(ctx context.Context, host string) error {
 			return nil
 		}
 	}
-	return refuse("%s resolves to %s, which Parley does not connect to unless the server is started with --webhook-allow %s", host, describe(addrs[0]), host)
+	return refuse("The host %s resolves to %s, which Parley does not connect to unless the server is started with --webhook-allow %s", host, describe(addrs[0]), host)
 }
 
 // describe names the kind of a non-public address for a message.
@@ -173,7 +173,7 @@ func (p Policy) DialContext(d *net.Dialer) func(ctx context.Context, network, ad
 		}
 		c, err := guarded.DialContext(ctx, network, addr)
 		if err != nil && errors.Is(err, ErrNotAllowed) {
-			return nil, refuse("%s resolves to an address Parley does not connect to (loopback, private or link-local) unless the server is started with --webhook-allow %s", host, host)
+			return nil, refuse("The host %s resolves to an address Parley does not connect to (loopback, private or link-local) unless the server is started with --webhook-allow %s", host, host)
 		}
 		return c, err
 	}

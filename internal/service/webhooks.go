@@ -61,7 +61,7 @@ func CheckWebhookURL(ctx context.Context, p WebhookPolicy, raw string) (string, 
 	}
 	var r *safehttp.Refusal
 	if errors.As(err, &r) {
-		return "", comment.Invalid("url", capitalise(r.Reason)+".")
+		return "", comment.Invalid("url", r.Reason+".")
 	}
 	if err != nil {
 		return "", err

@@ -124,6 +124,11 @@ type OutboxStore interface {
 	// stream's next pending message becomes its head. Returns
 	// comment.ErrConflict if owner no longer holds head's lease.
 	Finish(ctx context.Context, owner string, head int64, with []Settled, o Outcome, now time.Time) error
+	// FinishNext does what Finish does and, when head left the pending
+	// state and leaseUntil is not zero, leases the stream's next message
+	// to owner until leaseUntil and returns it (nil if there is none), so
+	// one sender can go through a stream without waiting for a claim.
+	FinishNext(ctx context.Context, owner string, head int64, with []Settled, o Outcome, now, leaseUntil time.Time) (*Message, error)
 	// LastSent returns when a stream last had a message sent (zero if
 	// never).
 	LastSent(ctx context.Context, stream string) (time.Time, error)

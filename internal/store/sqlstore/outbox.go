@@ -275,7 +275,17 @@ func (s *Store) StreamPending(ctx context.Context, stream string, after int64, l
 
 // Finish records the outcome of sending a stream's head.
 func (s *Store) Finish(ctx context.Context, owner string, head int64, with []store.Settled, o store.Outcome, now time.Time) error {
-	return s.d.Write(ctx, func(tx *sql.Tx) error {
+	_, err := s.FinishNext(ctx, owner, head, with, o, now, time.Time{})
+	return err
+}
+
+// FinishNext does what Finish does and, when head left the pending
+// state and leaseUntil is not zero, leases the stream's next message to
+// owner until then if it is due, and returns it (nil if none).
+func (s *Store) FinishNext(ctx context.Context, owner string, head int64, with []store.Settled, o store.Outcome, now, leaseUntil time.Time) (*store.Message, error) {
+	var next *store.Message
+	err := s.d.Write(ctx, func(tx *sql.Tx) error {
+		next = nil
 		var stream, state, leasedBy string
 		if err := tx.QueryRowContext(ctx, `SELECT stream, state, lease_owner FROM outbox WHERE id = $1`, head).Scan(&stream, &state, &leasedBy); err != nil {
 			return err
@@ -322,10 +332,22 @@ func (s *Store) Finish(ctx context.Context, owner string, head int64, with []sto
 				return err
 			}
 		}
-		// The stream's next message is its head now.
-		_, err := tx.ExecContext(ctx, `UPDATE outbox SET next_at = $1 WHERE id = (SELECT min(id) FROM outbox WHERE stream = $2 AND state = 'pending')`, now.UnixNano(), stream)
+		// The stream's next message is its head now, and this owner's to
+		// send at once if it asked.
+		if leaseUntil.IsZero() {
+			_, err := tx.ExecContext(ctx, `UPDATE outbox SET next_at = $1 WHERE id = (SELECT min(id) FROM outbox WHERE stream = $2 AND state = 'pending')`, now.UnixNano(), stream)
+			return err
+		}
+		m, err := scanMessage(tx.QueryRowContext(ctx, `UPDATE outbox SET next_at = $1, lease_owner = $2, lease_until = $3
+			WHERE id = (SELECT min(id) FROM outbox WHERE stream = $4 AND state = 'pending') RETURNING `+messageColumns,
+			now.UnixNano(), owner, leaseUntil.UnixNano(), stream))
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		next = m
 		return err
 	})
+	return next, err
 }
 
 // LastSent returns when a stream last had a message sent.

@@ -181,6 +181,21 @@ func testOutboxStreams(t *testing.T, s store.Store) {
 	if got := claim("w1", now.Add(time.Hour)); fmt.Sprint(got) != "[a4]" {
 		t.Fatalf("new head = %v (%+v)", got, a4)
 	}
+	// A sender may go on with the stream's next message at once.
+	a5, a6 := add("a5", "A"), add("a6", "A")
+	next, err := s.FinishNext(ctx, "w1", a4.ID, nil, store.Outcome{State: store.StateSent, Attempted: true}, now.Add(time.Hour), now.Add(time.Hour+time.Minute))
+	if err != nil || next == nil || next.ID != a5.ID {
+		t.Fatalf("FinishNext = %+v, %v; want a5", next, err)
+	}
+	if got := claim("w2", now.Add(time.Hour)); len(got) != 0 {
+		t.Fatalf("claim while the next is leased = %v", got)
+	}
+	if next, err := s.FinishNext(ctx, "w1", a5.ID, nil, store.Outcome{NextAt: now.Add(2 * time.Hour), Attempted: true, Error: "busy"}, now.Add(time.Hour), now.Add(time.Hour+time.Minute)); err != nil || next != nil {
+		t.Fatalf("FinishNext of a retry = %+v, %v; want nothing taken along", next, err)
+	}
+	if got := claim("w2", now.Add(2*time.Hour)); fmt.Sprint(got) != "[a5]" {
+		t.Fatalf("after the retry = %v (a6 %d waits behind a5)", got, a6.ID)
+	}
 	// Locks.
 	if ok, err := s.TakeLock(ctx, "fanout", "w1", now, now.Add(time.Minute)); !ok || err != nil {
 		t.Fatalf("TakeLock = %v, %v", ok, err)
