@@ -301,6 +301,19 @@ func TestNotify_BadInput(t *testing.T) {
 		t.Fatalf("form = %d %s", resp.StatusCode, b)
 	}
 
+	// The privacy page tells what notifications keep, and that the site's
+	// webhooks send addresses once they do.
+	_, page := ns.do(t, "GET", "/sites/news/privacy", nil, nil)
+	if !strings.Contains(string(page), "If you ask to be notified") || strings.Contains(string(page), "systems receive") {
+		t.Errorf("privacy page before webhooks:\n%s", page)
+	}
+	if _, err := ns.svc.AddWebhook(context.Background(), service.OperatorActor(), service.NewWebhook{SiteID: "news", URL: ns.URL + "/in", WithEmail: true}); err != nil {
+		t.Fatal(err)
+	}
+	if _, page := ns.do(t, "GET", "/sites/news/privacy", nil, nil); !strings.Contains(string(page), "Your email address is sent with it.") {
+		t.Errorf("privacy page with a webhook that sends addresses:\n%s", page)
+	}
+
 	// Forged, altered and expired links.
 	good := ns.links.Seal(notify.PurposeUnsubscribe, notify.Token{Site: "news", EmailKey: ns.links.EmailKey("amal@example.org")})
 	forged := notify.Token{Site: "news", EmailKey: ns.links.EmailKey("amal@example.org")}

@@ -195,5 +195,10 @@ func (n *Notifier) Worker(st outbox.Store, c outbox.Config) (*outbox.Worker, err
 	if c.Now == nil {
 		c.Now = n.now
 	}
+	c.Prune = func(ctx context.Context, now time.Time) error {
+		// A guest who never confirmed is forgotten with their address.
+		_, err := n.c.Store.PruneSubscriptions(ctx, now.Add(-ConfirmTTL))
+		return err
+	}
 	return outbox.New(c)
 }

@@ -110,7 +110,10 @@ type Config struct {
 	RetryMin, RetryMax time.Duration
 	// Keep is how long settled messages stay for the desk's delivery log
 	// (30 days if zero).
-	Keep   time.Duration
+	Keep time.Duration
+	// Prune, if set, is called with the prune of settled messages
+	// (hourly): what else the messages' owner keeps for a while.
+	Prune  func(ctx context.Context, now time.Time) error
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -434,5 +437,10 @@ func (w *Worker) prune(ctx context.Context) {
 		w.log.Warn("could not prune the outbox", slog.String("err", err.Error()))
 	} else if n > 0 {
 		w.log.Debug("outbox pruned", slog.Int("messages", n))
+	}
+	if w.c.Prune != nil {
+		if err := w.c.Prune(ctx, w.now()); err != nil && ctx.Err() == nil {
+			w.log.Warn("could not prune", slog.String("err", err.Error()))
+		}
 	}
 }

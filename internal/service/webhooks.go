@@ -123,6 +123,19 @@ func (s *Service) AddWebhook(ctx context.Context, a Actor, w NewWebhook) (*store
 	return h, nil
 }
 
+// WebhooksShare says, for the site's privacy page, whether comments go
+// to the site's webhooks, and whether authors' addresses go with them.
+func (s *Service) WebhooksShare(ctx context.Context, siteID string) (any, email bool) {
+	list, err := s.store.Webhooks(ctx, siteID)
+	if err != nil {
+		return false, false
+	}
+	for _, h := range list {
+		email = email || h.WithEmail
+	}
+	return len(list) > 0, email
+}
+
 // Webhooks returns a site's webhooks, without their secrets.
 func (s *Service) Webhooks(ctx context.Context, a Actor, siteID string) ([]*store.Webhook, error) {
 	if err := a.can(siteID, staff.RoleAdmin); err != nil {
