@@ -15,7 +15,6 @@ import (
 	"parley/internal/comment"
 	"parley/internal/service"
 	"parley/internal/staff"
-	"parley/internal/store"
 )
 
 // runAdmin manages staff accounts:
@@ -24,29 +23,37 @@ import (
 //	parley admin password --email E [--password-file F]
 //	parley admin list [--site ID]
 func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (isHelp(args[0]) || args[0] == "help") {
+		return groupHelp("admin")
+	}
 	if len(args) == 0 {
 		return usageError{"admin needs a subcommand: add, password or list"}
 	}
 	sub := args[0]
+	if sub != "add" && sub != "password" && sub != "list" {
+		return usageError{fmt.Sprintf("unknown admin command %q (add, password or list)", sub)}
+	}
 	fs := newFlags("admin "+sub, stderr)
 	dbo := dbOptions{migrate: true}
 	addDBFlags(fs, &dbo)
-	email := fs.String("email", "", "the staff member's email address (their log-in)")
-	name := fs.String("name", "", "add: their name, shown on staff replies")
-	passwordFile := fs.String("password-file", "", "add, password: read the password from this file (default: standard input)")
-	site := fs.String("site", "", "add: the site of the role (none: a server owner); list: that site's staff")
-	role := fs.String("role", "", "add: admin or moderator on --site (owner without --site)")
+	// Each subcommand takes only its own flags.
+	email, name, passwordFile, site, role := new(string), new(string), new(string), new(string), new(string)
+	if sub != "list" {
+		fs.StringVar(email, "email", "", "the staff member's email address (their log-in)")
+		fs.StringVar(passwordFile, "password-file", "", "read the password from this file (default: standard input)")
+	}
+	if sub == "add" {
+		fs.StringVar(name, "name", "", "their name, shown on staff replies")
+		fs.StringVar(role, "role", "", "admin or moderator on --site (owner without --site)")
+	}
+	if sub != "password" {
+		fs.StringVar(site, "site", "", map[string]string{"add": "the site of the role (none: a server owner)", "list": "list that site's staff"}[sub])
+	}
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
-	switch sub {
-	case "add", "password":
-		if *email == "" {
-			return usageError{"admin " + sub + " needs --email"}
-		}
-	case "list":
-	default:
-		return usageError{fmt.Sprintf("unknown admin command %q (add, password or list)", sub)}
+	if sub != "list" && *email == "" {
+		return usageError{"admin " + sub + " needs --email"}
 	}
 	r := staff.RoleOwner
 	if sub == "add" {
@@ -177,18 +184,27 @@ func cliError(err error, site string) error {
 //	parley token list --site ID
 //	parley token remove --site ID TOKEN_ID
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (isHelp(args[0]) || args[0] == "help") {
+		return groupHelp("token")
+	}
 	if len(args) == 0 {
 		return usageError{"token needs a subcommand: add, list or remove"}
 	}
 	sub := args[0]
+	if sub != "add" && sub != "list" && sub != "remove" {
+		return usageError{fmt.Sprintf("unknown token command %q (add, list or remove)", sub)}
+	}
 	fs := newFlags("token "+sub, stderr)
 	dbo := dbOptions{migrate: true}
 	addDBFlags(fs, &dbo)
 	site := fs.String("site", "", "the site the token is for")
-	role := fs.String("role", "moderator", "add: what the token may do: moderator (moderate) or admin (also settings and staff)")
-	name := fs.String("name", "", "add: what uses the token, e.g. \"newsroom CMS\"")
-	if err := fs.Parse(args[1:]); err != nil {
-		return usageError{err.Error()}
+	role, name := new(string), new(string)
+	if sub == "add" {
+		fs.StringVar(role, "role", "moderator", "what the token may do: moderator (moderate) or admin (also settings and staff)")
+		fs.StringVar(name, "name", "", "what uses the token, e.g. \"newsroom CMS\"")
+	}
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
 	}
 	if *site == "" {
 		return usageError{"token " + sub + " needs --site"}
@@ -283,7 +299,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if _, err := svc.DeskSite(ctx, service.OperatorActor(), *site); err != nil {
 		return cliError(err, *site)
 	}
-	list, next, err := svc.AuditLog(ctx, service.OperatorActor(), *site, store.AuditFilter{ActorID: *actor, Action: *action, CommentID: *commentID, Limit: *limit}, *cursor)
+	list, next, err := svc.AuditLog(ctx, service.OperatorActor(), *site, service.AuditFilter{ActorID: *actor, Action: *action, CommentID: *commentID, Limit: *limit}, *cursor)
 	if err != nil {
 		return cliError(err, *site)
 	}

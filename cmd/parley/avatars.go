@@ -26,10 +26,10 @@ func runAvatars(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	dbo := dbOptions{migrate: true}
 	addDBFlags(fs, &dbo)
 	site := fs.String("site", "", "site id")
-	url := fs.String("gravatar", env("PARLEY_GRAVATAR", ""), "the Gravatar-compatible service, as given to serve --gravatar")
+	url := fs.String("gravatar", "", "the Gravatar-compatible service, as given to serve --gravatar")
 	workers := fs.Int("workers", 4, "lookups at a time")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	if err := parse(fs, args); err != nil {
+		return err
 	}
 	if *site == "" || *url == "" {
 		return usageError{"avatars needs --site and --gravatar (e.g. https://gravatar.com/avatar/)"}

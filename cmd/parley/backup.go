@@ -84,9 +84,14 @@ func writeExport(ctx context.Context, st store.Store, siteID string, w io.Writer
 	return st.Dump(ctx, siteID, func(r *store.Row) error { return enc.Encode(r) })
 }
 
+// maxExportLine bounds one record of a Parley export (a line): far more
+// than any comment needs, and what keeps a damaged or hostile file from
+// making a restore hold it all in memory.
+const maxExportLine = 8 << 20
+
 // readExport returns the rows of a Parley export, one at a time.
 func readExport(r io.Reader) (siteID string, next func() (*store.Row, error), err error) {
-	dec := json.NewDecoder(bufio.NewReaderSize(r, 1<<16))
+	dec := json.NewDecoder(&lineLimit{r: bufio.NewReaderSize(r, 1<<16), max: maxExportLine})
 	var h exportHeader
 	if err := dec.Decode(&h); err != nil || h.Format != exportFormat {
 		return "", nil, errors.New("not a Parley export: the first line must be its {\"parley\":\"export\",...} header")
@@ -120,8 +125,8 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	fs := newFlags("backup", stderr)
 	dbo := dbOptions{}
 	addDBFlags(fs, &dbo)
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usageError{"backup needs the file to write: parley backup [--db DSN] FILE"}
@@ -136,4 +141,33 @@ func runBackup(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "backed up %s to %s\n", redactDSN(dbo.dsn), fs.Arg(0))
 	return nil
+}
+
+// lineLimit passes a line-per-record file through and fails on a line
+// longer than max bytes, naming it.
+type lineLimit struct {
+	r    io.Reader
+	max  int
+	line int // lines ended so far
+	run  int // bytes since the last newline
+}
+
+func (l *lineLimit) Read(p []byte) (int, error) {
+	if l.run > l.max {
+		return 0, fmt.Errorf("line %d is longer than %d MB, more than a Parley export holds in one record; the file is damaged", l.line+1, l.max>>20)
+	}
+	// Read no further past the limit than needed to notice it.
+	if room := l.max + 1 - l.run; len(p) > room {
+		p = p[:room]
+	}
+	n, err := l.r.Read(p)
+	for _, b := range p[:n] {
+		if b == '\n' {
+			l.line++
+			l.run = 0
+		} else {
+			l.run++
+		}
+	}
+	return n, err
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -27,35 +26,13 @@ import (
 //	parley comment edit --site S ID [--body-file F]
 //	parley comment logout --site S ID...
 func runComment(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (isHelp(args[0]) || args[0] == "help") {
+		return groupHelp("comment")
+	}
 	if len(args) == 0 {
 		return usageError{"comment needs a subcommand: list, show, approve, spam, ham, delete, pending, edit or logout"}
 	}
 	sub := args[0]
-	fs := newFlags("comment "+sub, stderr)
-	dbo := dbOptions{migrate: true}
-	addDBFlags(fs, &dbo)
-	site := fs.String("site", "", "site id")
-	status := fs.String("status", "pending", "list: comments in this state (pending, approved, spam, deleted, or all)")
-	limit := fs.Int("limit", 50, "list: at most this many (1 to 500)")
-	text := fs.String("q", "", "list: comments containing these words (text or author's name)")
-	page := fs.String("page", "", "list: comments on this article (its address or page id)")
-	author := fs.String("author", "", "list: comments by this author (name, or log-in provider:subject)")
-	email := fs.String("email", "", "list: comments from this email address")
-	ip := fs.String("ip", "", "list: comments from this IP address (or its hash, as list shows it)")
-	since := fs.String("since", "", "list: posted since 1h, 24h, 7d or a time (2026-03-01T12:00:00Z)")
-	until := fs.String("until", "", "list: posted before this time (2026-03-01T12:00:00Z)")
-	cursor := fs.String("cursor", "", "list: continue from the cursor a previous list printed")
-	asJSON := fs.Bool("json", false, "list, show: print JSON, in the admin API's shape")
-	bodyFile := fs.String("body-file", "", "edit: read the new text from this file (default: standard input)")
-	if err := fs.Parse(args[1:]); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
-	}
-	if *site == "" {
-		return usageError{"comment " + sub + " needs --site"}
-	}
 	decision, decide := service.Decision(""), false
 	switch sub {
 	case "list", "show", "edit", "logout":
@@ -65,6 +42,38 @@ func runComment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return usageError{fmt.Sprintf("unknown comment command %q (list, show, approve, spam, ham, delete, pending, edit or logout)", sub)}
 		}
 		decision, decide = d, true
+	}
+	fs := newFlags("comment "+sub, stderr)
+	dbo := dbOptions{migrate: true}
+	addDBFlags(fs, &dbo)
+	site := fs.String("site", "", "site id")
+	// Each subcommand takes only its own flags (and lists only those in
+	// its --help).
+	status, limit, asJSON, bodyFile := new(string), new(int), new(bool), new(string)
+	text, page, author, email, ip, since, until, cursor := new(string), new(string), new(string), new(string), new(string), new(string), new(string), new(string)
+	if sub == "list" {
+		fs.StringVar(status, "status", "pending", "comments in this state (pending, approved, spam, deleted, or all)")
+		fs.IntVar(limit, "limit", 50, "at most this many (1 to 500)")
+		fs.StringVar(text, "q", "", "comments containing these words (text or author's name)")
+		fs.StringVar(page, "page", "", "comments on this article (its address or page id)")
+		fs.StringVar(author, "author", "", "comments by this author (name, or log-in provider:subject)")
+		fs.StringVar(email, "email", "", "comments from this email address")
+		fs.StringVar(ip, "ip", "", "comments from this IP address (or its hash, as list shows it)")
+		fs.StringVar(since, "since", "", "posted since 1h, 24h, 7d or a time (2026-03-01T12:00:00Z)")
+		fs.StringVar(until, "until", "", "posted before this time (2026-03-01T12:00:00Z)")
+		fs.StringVar(cursor, "cursor", "", "continue from the cursor a previous list printed")
+	}
+	if sub == "list" || sub == "show" {
+		fs.BoolVar(asJSON, "json", false, "print JSON, in the admin API's shape")
+	}
+	if sub == "edit" {
+		fs.StringVar(bodyFile, "body-file", "", "read the new text from this file (default: standard input)")
+	}
+	if err := parseFlags(fs, args[1:]); err != nil {
+		return err
+	}
+	if *site == "" {
+		return usageError{"comment " + sub + " needs --site"}
 	}
 	if sub != "list" && fs.NArg() == 0 {
 		return usageError{"comment " + sub + " needs the ids of the comments"}
@@ -110,7 +119,7 @@ func runComment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		if *asJSON {
-			return printJSON(stdout, admin.ListJSON(res, q.Status, nil))
+			return printJSON(stdout, admin.ListJSON(res, q.Status, nil, "en"))
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tCREATED\tSTATUS\tAUTHOR\tEMAIL\tIP\tARTICLE\tWHY\tTEXT")
@@ -144,7 +153,7 @@ func runComment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return notFound(err, fs.Arg(0))
 		}
 		if *asJSON {
-			return printJSON(stdout, admin.CommentJSON(c, nil))
+			return printJSON(stdout, admin.CommentJSON(c, nil, "en"))
 		}
 		printCard(stdout, c)
 		return nil

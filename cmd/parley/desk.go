@@ -8,6 +8,7 @@ import (
 
 	"parley/internal/admin"
 	"parley/internal/comment"
+	"parley/internal/login"
 	"parley/internal/service"
 	"parley/internal/spam"
 	"parley/internal/store"
@@ -35,16 +36,27 @@ func (a attempts) Take(ctx context.Context, key string, now time.Time) (bool, ti
 }
 
 // newDesk puts the moderation desk together.
-func newDesk(svc *service.Service, st store.Store, publicURL string, log *slog.Logger, clientIP func(*http.Request) string) (*admin.Server, error) {
+// Staff may log in with the readers' providers (not email links) when
+// Parley knows its public address, where the log-ins come back to.
+func newDesk(svc *service.Service, st store.Store, logins *login.Login, publicURL string, log *slog.Logger, clientIP func(*http.Request) string) (*admin.Server, error) {
 	var buckets spam.BucketStore = spam.NewMemoryBuckets(10_000)
 	if pg, ok := st.(*postgres.DB); ok {
 		buckets = pgBuckets{pg}
 	}
-	return admin.New(svc, admin.Config{
+	cfg := admin.Config{
 		PublicURL: publicURL,
 		Attempts:  attempts{buckets},
 		ClientIP:  clientIP,
 		AvatarURL: func(a comment.Author) string { return "/avatars/" + svc.AvatarFile(a) },
 		Logger:    log,
-	})
+	}
+	if logins != nil {
+		for _, p := range logins.StaffProviders() {
+			cfg.Providers = append(cfg.Providers, admin.Provider{ID: p.ID, Name: p.Name})
+		}
+		cfg.StartProvider = func(w http.ResponseWriter, r *http.Request, id, lang string) (string, error) {
+			return logins.BeginStaff(w, id, lang)
+		}
+	}
+	return admin.New(svc, cfg)
 }

@@ -10,6 +10,7 @@ import (
 	"os"
 	"sort"
 	"strings"
+	"time"
 
 	"parley/internal/comment"
 	"parley/internal/exporter"
@@ -31,8 +32,8 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var rewrites stringList
 	fs.Var(&rewrites, "rewrite", "prefix rewrite of page addresses, OLD=NEW, e.g. http://old.example/blog=https://news.example (repeatable)")
 	asJSON := fs.Bool("json", false, "print the summary as one JSON object")
-	if err := fs.Parse(args); err != nil {
-		return usageError{err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() != 1 {
 		return usageError{"import needs one export file (or - for standard input)"}
@@ -48,6 +49,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return usageError{err.Error()}
 	}
 	in := io.Reader(os.Stdin)
+	var fileDate time.Time // when the export was made, for comments without a date
 	if name := fs.Arg(0); name != "-" {
 		f, err := os.Open(name)
 		if err != nil {
@@ -55,6 +57,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		defer f.Close()
 		in = f
+		if fi, err := f.Stat(); err == nil {
+			fileDate = fi.ModTime()
+		}
 	}
 	st, err := openStore(ctx, dbo)
 	if err != nil {
@@ -62,18 +67,18 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	defer st.Close()
 
-	if *format == "parley" {
-		return importParley(ctx, st, *site, in, stdout, *asJSON)
-	}
 	svc, err := newService(ctx, st, nil)
 	if err != nil {
 		return err
+	}
+	if *format == "parley" {
+		return importParley(ctx, svc, *site, in, stdout, *asJSON)
 	}
 	if _, err := svc.Site(ctx, *site); errors.Is(err, comment.ErrNotFound) {
 		return fmt.Errorf("there is no site %q; add it first with parley site add", *site)
 	}
 	sum, err := svc.Import(ctx, *site, *format, in, service.ImportOptions{
-		KeepDeleted: *keepDeleted, ByPageID: *byPageID, MapURL: mapURL,
+		KeepDeleted: *keepDeleted, ByPageID: *byPageID, MapURL: mapURL, FileDate: fileDate,
 		Progress: func(n int) { fmt.Fprintf(stderr, "read %d comments…\n", n) },
 	})
 	if err != nil {
@@ -101,8 +106,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	return nil
 }
 
-// importParley restores a Parley export into this database.
-func importParley(ctx context.Context, st store.Store, site string, in io.Reader, stdout io.Writer, asJSON bool) error {
+// importParley restores a Parley export into this database, through the
+// service, which sanitises it as any other import.
+func importParley(ctx context.Context, svc *service.Service, site string, in io.Reader, stdout io.Writer, asJSON bool) error {
 	siteID, next, err := readExport(in)
 	if err != nil {
 		return err
@@ -110,33 +116,21 @@ func importParley(ctx context.Context, st store.Store, site string, in io.Reader
 	if site != "" && site != siteID {
 		return fmt.Errorf("the export is of site %q, not %q", siteID, site)
 	}
-	var n copyCounts
-	err = st.Restore(ctx, func() (*store.Row, error) {
-		r, err := next()
-		if r != nil {
-			switch {
-			case r.Site != nil:
-				n.sites++
-			case r.Thread != nil:
-				n.threads++
-			case r.Comment != nil:
-				n.comments++
-			case r.Like != nil:
-				n.likes++
-			}
-		}
-		return r, err
-	})
+	sum, err := svc.Restore(ctx, next)
 	if errors.Is(err, comment.ErrConflict) {
 		return fmt.Errorf("site %q (or some of its comments) exists in this database already; restore a Parley export into a database without it", siteID)
 	}
 	if err != nil {
 		return fmt.Errorf("nothing was restored: %w", err)
 	}
+	sum.Site = siteID
 	if asJSON {
-		return json.NewEncoder(stdout).Encode(map[string]any{"site": siteID, "pages": n.threads, "comments": n.comments, "likes": n.likes, "skipped": 0})
+		return json.NewEncoder(stdout).Encode(map[string]any{"site": siteID, "pages": sum.Pages, "comments": sum.Comments, "likes": sum.Likes, "cleaned": sum.Cleaned, "skipped": 0})
 	}
-	fmt.Fprintf(stdout, "Restored site %q: %d pages, %d comments, %d likes.\n", siteID, n.threads, n.comments, n.likes)
+	fmt.Fprintf(stdout, "Restored site %q: %d pages, %d comments, %d likes.\n", siteID, sum.Pages, sum.Comments, sum.Likes)
+	if sum.Cleaned > 0 {
+		fmt.Fprintf(stdout, "%d comments held HTML or a website address Parley does not write; they were made safe as every import is.\n", sum.Cleaned)
+	}
 	return nil
 }
 

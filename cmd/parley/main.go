@@ -33,6 +33,7 @@ import (
 	"parley/internal/store"
 	"parley/internal/store/postgres"
 	"parley/internal/store/sqlite"
+	"parley/internal/web"
 	"parley/internal/widget"
 )
 
@@ -60,13 +61,18 @@ func (e usageError) Error() string { return e.msg }
 const usage = `Parley, a self-hosted comment system.
 
 Usage:
-  parley serve [--addr HOST:PORT] [--db DSN] [--demo] [--public-url URL] [--login-config FILE] [--gravatar URL]
-               [--webhook-allow HOST,...] [--notify-digest 15m] [--outbox-give-up 72h] [--outbox-retry 5s] [--outbox-retry-max 30m]
-  parley site add --id ID --name NAME --origin URL [--origin URL...] [--moderation none|all|first] [--max-depth N] [--edit-window 15m]
-                  [--guests anonymous|name_email|login] [--providers all|none|ID,ID...]
+  parley serve [--addr HOST:PORT] [--db DSN] [--demo] [--public-url URL] [--migrate=true]
+               [--log-format text|json] [--log-level debug|info|warn|error]
+               [--login-config FILE] [--gravatar URL] [--trusted-proxy CIDR,...]
+               [--rate-limit-ip 20/15s] [--rate-limit-email 6/1m] [--min-form-age 3s] [--spam-rules FILE]
+               [--akismet-key KEY --akismet-blog URL] [--pg-max-conns 10] [--pg-statement-timeout 5s]
+               [--webhook-allow HOST,...] [--webhook-timeout 10s] [--notify-digest 15m]
+               [--outbox-give-up 72h] [--outbox-retry 5s] [--outbox-retry-max 30m] [--outbox-workers 16]
+  parley site add --id ID --name NAME --origin URL [--origin URL...] [--moderation none|all|first] [--max-depth N]
+                  [--edit-window 15m] [--guests anonymous|name_email|login] [--providers all|none|ID,ID...]
   parley site set --id ID [any flag of site add]   (changes only the flags given)
   parley site sso-secret --id ID [--remove]         (a new secret for the site's own accounts)
-  parley site list [--db DSN]
+  parley site list
   parley site key --id ID      (a new key for the Akismet-compatible API)
   parley comment list --site ID [--status pending|approved|spam|deleted|all] [--q TEXT] [--page URL] [--author A]
                      [--email E] [--ip IP] [--since 1h|24h|7d|TIME] [--until TIME] [--limit N] [--cursor C] [--json]
@@ -88,24 +94,62 @@ Usage:
   parley webhook deliveries --site ID [--webhook ID] [--state pending|sent|failed|dropped]
   parley webhook resend --site ID MESSAGE_ID
   parley audit --site ID [--actor ACCOUNT_ID] [--action ACTION] [--comment ID] [--limit N] [--json]
-  parley avatars --site ID --gravatar URL    (look up the pictures of guests who commented before --gravatar)
-  parley import --site ID --format wxr|disqus|remark42|isso|commento|parley [--url-map FILE] [--rewrite OLD=NEW] [--keep-deleted] [--json] FILE
+  parley ban add --site ID (--email E | --email-domain D | --ip CIDR | --identity PROVIDER:SUBJECT | --comment ID)
+                 [--kind ban|suspend|premod|warn] [--until RFC3339] [--reason TEXT] [--message TEXT] [--remove-comments]
+  parley ban list --site ID [--all] [--json]
+  parley ban remove --site ID [--restore] BAN_ID
+  parley page close|open --site ID --page URL
+  parley page set --site ID --page URL [--close-after DAYS|site|never] [--premod=BOOL] [--message TEXT] [--pin ID|--unpin]
+  parley page list --site ID [--q TEXT] [--order activity|new] [--cursor C] [--json]
+  parley comment feature|unfeature|pin|unpin --site ID COMMENT_ID...
+  parley report list|dismiss --site ID [COMMENT_ID...]
+  parley community show|set --site ID [--report-hide N] [--close-after-days N] [--surge-rate N] [--reason TEXT...]
+  parley rules show|set --site ID [--file FILE]   (the site's own words, domains, addresses, link limits)
+  parley author --site ID (--comment ID | --key KEY) [--note TEXT] [--json]   (history, sanctions, notes)
+  parley alert list|dismiss --site ID [ALERT_ID]
+  parley avatars --site ID --gravatar URL [--workers 4]   (pictures of guests who commented before --gravatar)
+  parley import --site ID --format wxr|disqus|remark42|isso|commento|parley [--url-map FILE] [--rewrite OLD=NEW]
+                [--keep-deleted] [--by-page-id] [--json] FILE
   parley export --site ID [--format parley|wxr] [--out FILE]
-  parley backup FILE           (a consistent copy of a running SQLite database)
-  parley migrate [--db DSN]
+  parley backup FILE           (a consistent copy of a running SQLite database, mode 0600)
+  parley spam train --out FILE [--seed N] DATA...
+  parley spam eval [--model FILE] [--learn K --seed S] [--json] DATA...
+  parley migrate
   parley migrate-db --from DSN --to DSN
   parley version
 
-DSN is a SQLite file path, sqlite:PATH (default parley.db) or a PostgreSQL
-URL postgres://user:password@host:5432/db?sslmode=disable.
-Environment: PARLEY_ADDR, PARLEY_DB, PARLEY_PUBLIC_URL, PARLEY_MIGRATE, PARLEY_LOGIN_CONFIG, PARLEY_GRAVATAR, PARLEY_WEBHOOK_ALLOW,
-PARLEY_PG_MAX_CONNS, PARLEY_PG_STATEMENT_TIMEOUT, PARLEY_LOG_FORMAT, PARLEY_LOG_LEVEL.
+Every command that opens a database takes --db DSN: a SQLite file path,
+sqlite:PATH (default parley.db) or a PostgreSQL URL
+postgres://user:password@host:5432/db?sslmode=disable, and --pg-max-conns
+and --pg-statement-timeout for PostgreSQL.
+Environment: PARLEY_ADDR, PARLEY_DB, PARLEY_PUBLIC_URL, PARLEY_MIGRATE, PARLEY_LOG_FORMAT,
+PARLEY_LOG_LEVEL, PARLEY_LOGIN_CONFIG, PARLEY_GRAVATAR, PARLEY_TRUSTED_PROXIES, PARLEY_SPAM_RULES,
+PARLEY_AKISMET_KEY, PARLEY_AKISMET_BLOG, PARLEY_PG_MAX_CONNS, PARLEY_PG_STATEMENT_TIMEOUT,
+PARLEY_WEBHOOK_ALLOW, PARLEY_WEBHOOK_TIMEOUT, PARLEY_NOTIFY_DIGEST, PARLEY_OUTBOX_GIVE_UP, PARLEY_OUTBOX_RETRY,
+PARLEY_OUTBOX_RETRY_MAX, PARLEY_OUTBOX_WORKERS: each sets
+the flag of that name when the flag is not given, and is checked as strictly.
+Run parley COMMAND --help for a command's flags.
 `
 
+// run runs one command; a command asked for help prints its usage to
+// stdout instead, and does nothing else.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	err := runCommand(ctx, args, stdout, stderr)
+	var h helpRequest
+	if errors.As(err, &h) {
+		fmt.Fprint(stdout, h.text)
+		return nil
+	}
+	return err
+}
+
+func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
 		return usageError{"no command given"}
+	}
+	if ok, err := communityCommand(ctx, args, stdout, stderr); ok { // community.go
+		return err
 	}
 	switch args[0] {
 	case "serve":
@@ -137,9 +181,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	case "migrate-db":
 		return runMigrateDB(ctx, args[1:], stdout, stderr)
 	case "version":
+		if err := parse(newFlags("version", stderr), args[1:]); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "parley", version)
 		return nil
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	}
@@ -147,26 +194,19 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	return usageError{fmt.Sprintf("unknown command %q", args[0])}
 }
 
-func env(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
-}
-
-// newFlags returns a flag set that reports errors instead of exiting.
+// newFlags returns a flag set that reports errors instead of exiting, and
+// prints nothing itself (see parseFlags).
 func newFlags(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("parley "+name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	quietFlags(fs)
 	return fs
 }
 
+// parse parses a command's flags (and their environment variables) and
+// refuses arguments after them.
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		return usageError{err.Error()}
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
@@ -185,9 +225,9 @@ type dbOptions struct {
 
 // addDBFlags registers --db and the PostgreSQL pool settings on fs.
 func addDBFlags(fs *flag.FlagSet, o *dbOptions) {
-	fs.StringVar(&o.dsn, "db", env("PARLEY_DB", "parley.db"), "database: SQLite file path, sqlite:PATH, or postgres://user@host/db")
-	fs.IntVar(&o.maxConns, "pg-max-conns", envInt("PARLEY_PG_MAX_CONNS", 10), "PostgreSQL: connections in the pool")
-	fs.DurationVar(&o.statementTimeout, "pg-statement-timeout", envDuration("PARLEY_PG_STATEMENT_TIMEOUT", 5*time.Second), "PostgreSQL: longest a statement may run")
+	fs.StringVar(&o.dsn, "db", "parley.db", "database: SQLite file path, sqlite:PATH, or postgres://user@host/db")
+	fs.IntVar(&o.maxConns, "pg-max-conns", 10, "PostgreSQL: connections in the pool")
+	fs.DurationVar(&o.statementTimeout, "pg-statement-timeout", 5*time.Second, "PostgreSQL: longest a statement may run")
 }
 
 // isPostgres reports whether a DSN names a PostgreSQL database.
@@ -203,40 +243,28 @@ func openStore(ctx context.Context, o dbOptions) (store.Store, error) {
 	return sqlite.Open(ctx, strings.TrimPrefix(o.dsn, "sqlite:"), sqlite.Options{Migrate: o.migrate})
 }
 
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
-
-func envDuration(name string, def time.Duration) time.Duration {
-	if v, err := time.ParseDuration(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
-}
-
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("serve", stderr)
-	addr := fs.String("addr", env("PARLEY_ADDR", "127.0.0.1:8080"), "address to listen on")
+	addr := checkedFlag(fs, "addr", "127.0.0.1:8080", "`HOST:PORT` to listen on", checkHostPort)
 	var err error
 	var dbo dbOptions
 	addDBFlags(fs, &dbo)
 	demo := fs.Bool("demo", false, "serve a demo article at / with the comment section of site \"demo\"")
-	publicURL := fs.String("public-url", env("PARLEY_PUBLIC_URL", ""), "address readers reach Parley at (default: from each request's Host)")
-	fs.BoolVar(&dbo.migrate, "migrate", envBool("PARLEY_MIGRATE", true), "apply database migrations on start")
-	logFormat := fs.String("log-format", env("PARLEY_LOG_FORMAT", "text"), "log format: text or json")
-	logLevel := fs.String("log-level", env("PARLEY_LOG_LEVEL", "info"), "log level: debug, info, warn or error")
+	publicURL := checkedFlag(fs, "public-url", "", "`URL` readers reach Parley at, e.g. https://comments.example.com (default: from each request's Host)", checkOrigin)
+	fs.BoolVar(&dbo.migrate, "migrate", true, "apply database migrations on start")
+	logFormat := checkedFlag(fs, "log-format", "text", "log `format`: text or json", oneOf("text", "json"))
+	logLevel := checkedFlag(fs, "log-level", "info", "log `level`: debug, info, warn or error", checkLogLevel)
 	sc := defaultSpamConfig
 	fs.Var(limitFlag{&sc.perIP}, "rate-limit-ip", "comments per client address: BURST/EVERY, or 0 for no limit")
 	fs.Var(limitFlag{&sc.perEmail}, "rate-limit-email", "comments per author email: BURST/EVERY, or 0 for no limit")
-	fs.StringVar(&sc.rulesFile, "spam-rules", env("PARLEY_SPAM_RULES", ""), "JSON file of spam rules: blocked words, domains, emails, IP ranges, link limits (see README)")
+	fs.StringVar(&sc.rulesFile, "spam-rules", "", "JSON file of spam rules: blocked words, domains, emails, IP ranges, link limits (see README)")
 	fs.DurationVar(&sc.minFormAge, "min-form-age", spam.DefaultMinFormAge, "hold no-JavaScript form posts sent sooner than this after the form was shown (0: off)")
-	fs.StringVar(&sc.akismetKey, "akismet-key", env("PARLEY_AKISMET_KEY", ""), "Akismet API key: ask Akismet as one more spam layer (secret)")
-	fs.StringVar(&sc.akismetBlog, "akismet-blog", env("PARLEY_AKISMET_BLOG", ""), "the site URL the Akismet key is registered for")
-	loginFile := fs.String("login-config", env("PARLEY_LOGIN_CONFIG", ""), "JSON file of log-in providers and the SMTP server for email links (see README)")
-	gravatarURL := fs.String("gravatar", env("PARLEY_GRAVATAR", ""), "show guests' pictures from this Gravatar-compatible service, fetched by Parley, e.g. https://gravatar.com/avatar/ (default: identicons only)")
+	fs.StringVar(&sc.akismetKey, "akismet-key", "", "Akismet API key: ask Akismet as one more spam layer (secret)")
+	fs.StringVar(&sc.akismetBlog, "akismet-blog", "", "the site URL the Akismet key is registered for")
+	loginFile := fs.String("login-config", "", "JSON file of log-in providers and the SMTP server for email links (see README)")
+	var proxies web.Proxies
+	fs.Var(proxiesFlag{&proxies}, "trusted-proxy", "`CIDR` or address of a reverse proxy or CDN in front of Parley: its X-Forwarded-For and X-Forwarded-Proto say who the reader is (repeatable, or comma-separated; default: none)")
+	gravatarURL := fs.String("gravatar", "", "show guests' pictures from this Gravatar-compatible service, fetched by Parley, e.g. https://gravatar.com/avatar/ (default: identicons only)")
 	var nf notifyFlags
 	addNotifyFlags(fs, &nf)
 	if err := parse(fs, args); err != nil {
@@ -254,11 +282,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if lc.SMTP != nil && *publicURL == "" {
 		return usageError{"log-in by email needs --public-url: the links in the emails point there"}
-	}
-	if *publicURL != "" {
-		if _, err := service.NormalizeOrigin(*publicURL); err != nil {
-			return usageError{"--public-url must be an origin such as https://comments.example.com"}
-		}
 	}
 
 	dbo.log = log
@@ -300,7 +323,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if pg, ok := st.(*postgres.DB); ok {
 		lc.Buckets = pgBuckets{pg}
 	}
-	logins, err := login.New(ctx, svc, lc)
+	logins, err := login.New(ctx, svc, st, lc)
 	if err != nil {
 		return err
 	}
@@ -343,7 +366,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			return err
 		}
 	}
-	desk, err := newDesk(svc, st, *publicURL, log, nil)
+	desk, err := newDesk(svc, st, logins, *publicURL, log, web.ClientIP) // behind trusted proxies, the forwarded client
 	if err != nil {
 		ln.Close()
 		return err
@@ -351,10 +374,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	api := httpapi.New(svc, assets, log, httpapi.Config{
 		PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", AkismetUpstream: sc.akismetKey != "",
 		// Any Akismet client (a WordPress site's) can use Parley's filter.
-		Akismet:  akismet.New(svc, log),
-		Login:    logins,
-		Gravatar: *gravatarURL,
-		Admin:    desk.Handler(),
+		Akismet:    akismet.New(svc, log),
+		Login:      logins,
+		Gravatar:   *gravatarURL,
+		Proxies:    &proxies,
+		Admin:      desk.Handler(),
+		StaffLogin: desk.FinishProvider,
 	})
 	srv := &http.Server{
 		Handler:           api.Handler(),
@@ -369,7 +394,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *publicURL != "" {
 		shown = *publicURL
 	}
-	log.Info("parley started", slog.String("addr", bound), slog.String("db", redactDSN(dbo.dsn)), slog.Bool("demo", *demo), slog.String("version", version))
+	log.Info("parley started", slog.String("addr", bound), slog.String("db", redactDSN(dbo.dsn)), slog.Bool("demo", *demo), slog.String("version", version),
+		slog.String("trusted_proxies", proxies.String()))
 	if *demo {
 		fmt.Fprintf(stdout, "Parley is running. Open %s/ to see the demo article.\n", shown)
 	} else {
@@ -541,7 +567,7 @@ func ensureDemoSite(ctx context.Context, svc *service.Service, bound, publicURL 
 	if publicURL != "" {
 		origins = append(origins, publicURL)
 	}
-	site, err := svc.Store().Site(ctx, "demo")
+	site, err := svc.DeskSite(ctx, service.OperatorActor(), "demo")
 	if errors.Is(err, comment.ErrNotFound) {
 		return svc.CreateSite(ctx, service.OperatorActor(), &comment.Site{ID: "demo", Name: "The Riverton Ledger", Origins: origins, EditWindow: comment.DefaultEditWindow})
 	}
@@ -563,13 +589,6 @@ func ensureDemoSite(ctx context.Context, svc *service.Service, bound, publicURL 
 		return nil
 	}
 	return svc.UpdateSite(ctx, service.OperatorActor(), site)
-}
-
-func envBool(name string, def bool) bool {
-	if v, err := strconv.ParseBool(os.Getenv(name)); err == nil {
-		return v
-	}
-	return def
 }
 
 // redactDSN hides a password in a database URL before it is logged.
@@ -621,6 +640,9 @@ func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (isHelp(args[0]) || args[0] == "help") {
+		return groupHelp("site")
+	}
 	if len(args) == 0 {
 		return usageError{"site needs a subcommand: add, set, list, key or sso-secret"}
 	}

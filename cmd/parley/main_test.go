@@ -72,6 +72,7 @@ func startServe(t testing.TB, args ...string) string {
 	case line := <-out.lines:
 		return addrRE.FindString(line)
 	case err := <-done:
+		done <- nil // for the cleanup, which waits for serve to return
 		t.Fatalf("serve stopped: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not start")
@@ -184,12 +185,8 @@ func TestDurability_KillAfterAck(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary; skipped in -short mode")
 	}
-	dir := t.TempDir()
-	bin := filepath.Join(dir, "parley")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	db := filepath.Join(dir, "d.db")
+	bin := buildParley(t)
+	db := filepath.Join(t.TempDir(), "d.db")
 	start := func() (*exec.Cmd, string) {
 		cmd := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--db", db, "--demo", "--rate-limit-ip", "0", "--rate-limit-email", "0")
 		stdout, _ := cmd.StdoutPipe()

@@ -50,7 +50,9 @@ func runMigrateDB(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("%s is not empty; migrate-db copies into an empty database only", redactDSN(to.dsn))
 	}
 	if err != nil {
-		return err
+		// The error names the row the target refused (sqlstore's restore
+		// says which); the transaction rolled everything back.
+		return fmt.Errorf("nothing was copied to %s: %w", redactDSN(to.dsn), err)
 	}
 	fmt.Fprintf(stdout, "copied %d sites, %d threads, %d comments, %d likes from %s to %s\n",
 		n.sites, n.threads, n.comments, n.likes, redactDSN(from.dsn), redactDSN(to.dsn))

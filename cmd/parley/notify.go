@@ -35,13 +35,20 @@ type notifyFlags struct {
 }
 
 func addNotifyFlags(fs *flag.FlagSet, f *notifyFlags) {
-	fs.StringVar(&f.webhookAllow, "webhook-allow", env("PARLEY_WEBHOOK_ALLOW", ""), "hosts webhooks may reach over plain http and on private or loopback addresses, comma-separated (default: none; https to public addresses only)")
-	fs.DurationVar(&f.webhookTimeout, "webhook-timeout", envDuration("PARLEY_WEBHOOK_TIMEOUT", webhook.DefaultTimeout), "longest a webhook delivery may take")
-	fs.DurationVar(&f.digest, "notify-digest", envDuration("PARLEY_NOTIFY_DIGEST", 15*time.Minute), "email a reader at most once per this about one site; replies arriving sooner go out together as a digest (0: one email per comment)")
-	fs.DurationVar(&f.giveUp, "outbox-give-up", envDuration("PARLEY_OUTBOX_GIVE_UP", notify.DefaultGiveUp), "give an email or webhook up when it could not be sent for this long (the desk shows it)")
-	fs.DurationVar(&f.retryMin, "outbox-retry", envDuration("PARLEY_OUTBOX_RETRY", outbox.DefaultRetryMin), "first wait before a failed email or webhook is tried again (it doubles each time, with jitter)")
-	fs.DurationVar(&f.retryMax, "outbox-retry-max", envDuration("PARLEY_OUTBOX_RETRY_MAX", outbox.DefaultRetryMax), "longest wait between tries")
-	fs.IntVar(&f.workers, "outbox-workers", envInt("PARLEY_OUTBOX_WORKERS", outbox.DefaultWorkers), "emails and webhooks sent at once")
+	addWebhookAllow(fs, &f.webhookAllow)
+	fs.DurationVar(&f.webhookTimeout, "webhook-timeout", webhook.DefaultTimeout, "longest a webhook delivery may take")
+	fs.DurationVar(&f.digest, "notify-digest", 15*time.Minute, "email a reader at most once per this about one site; replies arriving sooner go out together as a digest (0: one email per comment)")
+	fs.DurationVar(&f.giveUp, "outbox-give-up", notify.DefaultGiveUp, "give an email or webhook up when it could not be sent for this long (the desk shows it)")
+	fs.DurationVar(&f.retryMin, "outbox-retry", outbox.DefaultRetryMin, "first wait before a failed email or webhook is tried again (it doubles each time, with jitter)")
+	fs.DurationVar(&f.retryMax, "outbox-retry-max", outbox.DefaultRetryMax, "longest wait between tries")
+	fs.IntVar(&f.workers, "outbox-workers", outbox.DefaultWorkers, "emails and webhooks sent at once")
+}
+
+// addWebhookAllow defines --webhook-allow, checked as it is set.
+func addWebhookAllow(fs *flag.FlagSet, v *string) {
+	*v = ""
+	fs.Var(checkedString{v, func(s string) error { _, err := safehttp.ParseHosts(s); return err }}, "webhook-allow",
+		"`HOST,...` that webhooks may reach over plain http and on private or loopback addresses (default: none; https to public addresses only)")
 }
 
 // webhookPolicy reads --webhook-allow.
@@ -103,6 +110,9 @@ func newNotifications(ctx context.Context, st store.Store, log *slog.Logger, f n
 
 // runWebhook manages sites' outgoing webhooks.
 func runWebhook(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (isHelp(args[0]) || args[0] == "help") {
+		return groupHelp("webhook")
+	}
 	if len(args) == 0 {
 		return usageError{"webhook needs a subcommand: add, list, remove, deliveries or resend"}
 	}
@@ -129,7 +139,9 @@ func runWebhook(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		var events stringList
 		fs.Var(&events, "events", "events to send, comma-separated: "+strings.Join(service.WebhookEvents, ",")+" (default: all)")
 		withEmail := fs.Bool("with-email", false, "put authors' email addresses in the payloads (off: no address ever leaves)")
-		allow := fs.String("webhook-allow", env("PARLEY_WEBHOOK_ALLOW", ""), "hosts the server allows over http and on private addresses (as serve's flag)")
+		var allowed string
+		allow := &allowed
+		addWebhookAllow(fs, allow)
 		if err := parse(fs, args[1:]); err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -120,15 +121,6 @@ func (g *smtpGate) start() {
 	g.serve(ln)
 }
 
-func freePort(t *testing.T) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 var replyRE = regexp.MustCompile(`Reply (\d+)-(\d+): `)
 
 // TestOutage_EmailsOnceWebhooksAtLeastOnce runs the real binary with
@@ -158,12 +150,12 @@ func TestOutage_EmailsOnceWebhooksAtLeastOnce(t *testing.T) {
 
 	// The site's webhook, to a receiver that checks signatures.
 	ctx := context.Background()
-	addr := fmt.Sprintf("127.0.0.1:%d", freePort(t))
+	addr := "127.0.0.1:" + freePort(t)
 	base := "http://" + addr
 	if err := run(ctx, []string{"site", "add", "--db", db, "--id", "demo", "--name", "The Riverton Ledger", "--origin", base}, io.Discard, io.Discard); err != nil {
 		t.Fatal(err)
 	}
-	hookPort := freePort(t)
+	hookPort, _ := strconv.Atoi(freePort(t))
 	var out bytes.Buffer
 	if err := run(ctx, []string{"webhook", "add", "--db", db, "--site", "demo", "--url", fmt.Sprintf("http://127.0.0.1:%d/hooks", hookPort),
 		"--events", "comment.created", "--webhook-allow", "127.0.0.1"}, &out, io.Discard); err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -16,19 +15,23 @@ import (
 	"parley/internal/spam"
 )
 
-const spamUsage = `Usage:
-  parley spam train --out FILE DATA...
-  parley spam eval [--model FILE] [--learn K --seed S] [--json] DATA...
+// spamData says what the spam commands read.
+const spamData = `DATA is a CSV file with a header holding CONTENT and CLASS columns (CLASS 1
+is spam; AUTHOR and WEBSITE columns are read when present), JSON Lines of
+{"text": ..., "spam": true|false, "author": ..., "website": ...}, or a file
+of "ham|spam<TAB>text" lines; any of them may be gzip-compressed.
 
-DATA is a CSV file with a header holding CONTENT and CLASS columns (CLASS 1
-is spam), or a file of "ham|spam<TAB>text" lines. Only the text is used.
+train calibrates the thresholds by scoring each group of DATA with a model
+trained on the others: a group is a file, or with --group folder all the
+files of one folder (one source, as in testdata/spam/). eval judges each
+comment as a new site would: link limits, blog-spam signals, classifier.
 `
 
 // runSpam runs the spam subcommands: train a classifier model, or score
 // labelled data with one.
 func runSpam(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stderr, spamUsage)
+		fmt.Fprint(stderr, groupHelp("spam").text)
 		return usageError{"spam needs a subcommand: train or eval"}
 	}
 	switch args[0] {
@@ -36,34 +39,31 @@ func runSpam(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return runSpamTrain(ctx, args[1:], stdout, stderr)
 	case "eval":
 		return runSpamEval(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, spamUsage)
-		return nil
+	case "help", "-h", "-help", "--help":
+		return groupHelp("spam")
 	}
-	fmt.Fprint(stderr, spamUsage)
+	fmt.Fprint(stderr, groupHelp("spam").text)
 	return usageError{fmt.Sprintf("unknown spam command %q (train or eval)", args[0])}
 }
 
 // parseWithFiles parses flags that may come before, between or after the
 // file arguments, and returns the files.
-func parseWithFiles(fs *flag.FlagSet, args []string) (files []string, help bool, err error) {
+func parseWithFiles(fs *flag.FlagSet, args []string) (files []string, err error) {
 	for {
-		if err := fs.Parse(args); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return nil, true, nil
-			}
-			return nil, false, usageError{err.Error()}
+		if err := parseFlags(fs, args); err != nil {
+			return nil, err
 		}
 		if fs.NArg() == 0 {
-			return files, false, nil
+			return files, nil
 		}
 		files = append(files, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
 }
 
-// readData reads labelled examples from each file, grouped by file.
-func readData(files []string) ([]spam.Example, error) {
+// readData reads labelled examples from each file, grouped by file, or
+// by the folder holding it when byFolder is set.
+func readData(files []string, byFolder bool) ([]spam.Example, error) {
 	var all []spam.Example
 	for _, name := range files {
 		f, err := os.Open(name)
@@ -78,6 +78,12 @@ func readData(files []string) ([]spam.Example, error) {
 		if len(ex) == 0 {
 			return nil, fmt.Errorf("read data: %s: no labelled comments", name)
 		}
+		if byFolder {
+			dir := filepath.Base(filepath.Dir(name))
+			for i := range ex {
+				ex[i].Group = dir
+			}
+		}
 		all = append(all, ex...)
 	}
 	return all, nil
@@ -87,17 +93,21 @@ func runSpamTrain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	fs := newFlags("spam train", stderr)
 	out := fs.String("out", "", "file to write the model to")
 	seed := fs.Uint64("seed", 0, "shuffling seed; training is deterministic for a seed")
-	files, help, err := parseWithFiles(fs, args)
-	if err != nil || help {
+	group := fs.String("group", "file", "calibration groups: file, or folder (every file of a folder is one source)")
+	files, err := parseWithFiles(fs, args)
+	if err != nil {
 		return err
 	}
 	if *out == "" {
 		return usageError{"spam train needs --out FILE"}
 	}
+	if *group != "file" && *group != "folder" {
+		return usageError{fmt.Sprintf("--group must be file or folder, not %q", *group)}
+	}
 	if len(files) == 0 {
 		return usageError{"spam train needs at least one DATA file"}
 	}
-	examples, err := readData(files)
+	examples, err := readData(files, *group == "folder")
 	if err != nil {
 		return err
 	}
@@ -115,15 +125,22 @@ func runSpamTrain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	nSpam := 0
+	groups := map[string]bool{}
 	for _, e := range examples {
 		if e.Spam {
 			nSpam++
 		}
+		groups[e.Group] = true
 	}
 	hold, spamT := m.Thresholds()
-	fmt.Fprintf(stdout, "trained on %d comments (%d spam, %d legitimate) from %d files in %s\n",
-		len(examples), nSpam, len(examples)-nSpam, len(files), took.Round(time.Millisecond))
-	fmt.Fprintf(stdout, "thresholds: hold at score %.3f, spam at %.3f\n", hold, spamT)
+	rates := m.Rates()
+	fmt.Fprintf(stdout, "trained on %d comments (%d spam, %d legitimate) from %d files, %d groups, in %s\n",
+		len(examples), nSpam, len(examples)-nSpam, len(files), len(groups), took.Round(time.Millisecond))
+	fmt.Fprintf(stdout, "thresholds: hold at score %.3f, near-certain spam at %.4f\n", hold, spamT)
+	fmt.Fprintf(stdout, "measured on each group with a model trained on the others (%d legitimate, %d spam):\n", rates.Ham, rates.Spam)
+	fmt.Fprintf(stdout, "  legitimate comments held by the classifier: %.2f%%\n", 100*rates.HamHeld)
+	fmt.Fprintf(stdout, "  legitimate comments at near-certain spam:   %.2f%%\n", 100*rates.HamSpam)
+	fmt.Fprintf(stdout, "  spam held or worse:                         %.2f%%\n", 100*rates.SpamCaught)
 	fmt.Fprintf(stdout, "wrote %s (%d bytes)\n", *out, len(b))
 	return nil
 }
@@ -159,8 +176,8 @@ func runSpamEval(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	learn := fs.Int("learn", 0, "feed the first K comments (after shuffling) as moderator decisions, score the rest")
 	seed := fs.Uint64("seed", 1, "shuffling seed for --learn")
 	asJSON := fs.Bool("json", false, "print one JSON object")
-	files, help, err := parseWithFiles(fs, args)
-	if err != nil || help {
+	files, err := parseWithFiles(fs, args)
+	if err != nil {
 		return err
 	}
 	if len(files) == 0 {
@@ -182,7 +199,7 @@ func runSpamEval(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	} else if m, err = spam.Default(); err != nil {
 		return err
 	}
-	examples, err := readData(files)
+	examples, err := readData(files, false)
 	if err != nil {
 		return err
 	}

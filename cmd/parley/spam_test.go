@@ -5,12 +5,15 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"parley/internal/comment"
 	"parley/internal/publicdata"
+	"parley/internal/service"
 )
 
 // spamRun runs "parley spam ARGS..." in-process.
@@ -115,6 +118,61 @@ func TestSpamTrainAndEval_YouTube(t *testing.T) {
 	}
 	if r.N != 448-50 {
 		t.Errorf("with --learn 50 scored %d, want %d", r.N, 448-50)
+	}
+}
+
+// TestSpamTrain_Folders trains with each folder one source, as the
+// built-in model is built, and reports the measured error rates.
+func TestSpamTrain_Folders(t *testing.T) {
+	dir := publicdata.Dir(t, "spam")
+	model := filepath.Join(t.TempDir(), "m.model")
+	out, _, err := spamRun(t, "train", "--group", "folder", "--out", model,
+		filepath.Join(dir, "youtube", "Youtube01-Psy.csv"), filepath.Join(dir, "youtube", "Youtube02-KatyPerry.csv"),
+		filepath.Join(dir, "wordpress", "wordpress-blog-spam.jsonl.gz"), filepath.Join(dir, "foxnews", "fox-news-comments.jsonl.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"from 4 files, 3 groups", "legitimate comments held by the classifier:", "spam held or worse:", "wrote " + model} {
+		if !strings.Contains(out, want) {
+			t.Errorf("train output lacks %q:\n%s", want, out)
+		}
+	}
+	if _, _, err := spamRun(t, "train", "--group", "site", "--out", model, filepath.Join(dir, "youtube", "Youtube01-Psy.csv")); err == nil || !strings.Contains(err.Error(), "--group") {
+		t.Errorf("--group site = %v", err)
+	}
+}
+
+// TestCommentList_Reasons: the moderation queue says why each comment
+// was held, in words.
+func TestCommentList_Reasons(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "c.db")
+	ctx := context.Background()
+	if err := run(ctx, []string{"site", "add", "--db", db, "--id", "s", "--origin", "https://s.example"}, io.Discard, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(ctx, dbOptions{dsn: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := newService(ctx, st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := svc.Post(ctx, comment.Draft{SiteID: "s", Page: "https://s.example/a", Name: "Ada", Email: "ada@example.org",
+		Body: "Sources: http://a.example/1 http://b.example/2 http://c.example/3 http://d.example/4"}, service.Meta{})
+	st.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Status != comment.StatusPending {
+		t.Fatalf("a comment with four links is %s", c.Status)
+	}
+	var out bytes.Buffer
+	if err := run(ctx, []string{"comment", "list", "--db", db, "--site", "s"}, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "WHY") || !strings.Contains(out.String(), "held: 4 links (limit 2)") {
+		t.Errorf("comment list:\n%s", out.String())
 	}
 }
 

@@ -2,6 +2,7 @@ package admin_test
 
 import (
 	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"io"
@@ -11,6 +12,7 @@ import (
 	"net/url"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -420,5 +422,41 @@ func TestDesk_RoleBoundaries(t *testing.T) {
 	}
 	if site, _ := e.svc.Site(ctx, "news"); site.Name != "News" {
 		t.Fatal("a moderator changed the settings")
+	}
+}
+
+// TestDesk_PageWeight: what a moderator's browser downloads for the
+// queue with a full page of 50 cards, gzipped; the desk's CSS and script
+// stay small.
+func TestDesk_PageWeight(t *testing.T) {
+	e := newEnv(t)
+	for i := range 47 {
+		if _, err := e.svc.Post(ctx, comment.Draft{SiteID: "news", Page: "https://news.example/story", PageURL: "https://news.example/story", Title: "The story",
+			Name: "Reader", Email: "reader@example.org", Body: strings.Repeat("A comment of an ordinary length, with a sentence or two. ", 3) + strconv.Itoa(i)}, service.Meta{IP: "198.51.100.7"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b := newBrowser(t, e.srv.URL)
+	b.logIn("mod@example.org", "moderator password")
+	_, page := b.get("/admin/sites/news/")
+	if n := strings.Count(page, `class="card `); n != 50 {
+		t.Fatalf("%d cards on the page", n)
+	}
+	gz := func(s string) int {
+		var buf bytes.Buffer
+		w, _ := gzip.NewWriterLevel(&buf, gzip.BestCompression)
+		w.Write([]byte(s))
+		w.Close()
+		return buf.Len()
+	}
+	total := gz(page)
+	assets := 0
+	for _, m := range regexp.MustCompile(`(?:href|src)="(/admin/static/[^"]+)"`).FindAllStringSubmatch(page, -1) {
+		_, body := b.get(m[1])
+		assets += gz(body)
+	}
+	t.Logf("queue page with 50 cards: HTML %d B gzipped (%d raw), CSS and script %d B gzipped, total %d B", total, len(page), assets, total+assets)
+	if assets > 8<<10 {
+		t.Errorf("the desk's CSS and script are %d B gzipped; keep them under 8 kB", assets)
 	}
 }

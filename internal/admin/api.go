@@ -12,8 +12,8 @@ import (
 	"parley/internal/comment"
 	"parley/internal/i18n"
 	"parley/internal/service"
+	"parley/internal/spam"
 	"parley/internal/staff"
-	"parley/internal/store"
 )
 
 // The REST API under /api/v1/admin/: what the desk does, for programs,
@@ -39,6 +39,7 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/admin/sites/{site}/comments/{id}/{action}", s.api(s.apiDecide))
 	mux.HandleFunc("POST /api/v1/admin/sites/{site}/undo", s.api(s.apiUndo))
 	mux.HandleFunc("GET /api/v1/admin/sites/{site}/audit", s.api(s.apiAudit))
+	s.communityAPIRoutes(mux) // community_api.go
 	mux.HandleFunc("/api/v1/admin/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, apiError("not_found", "There is no such admin API route."))
 	})
@@ -95,6 +96,7 @@ type adminCommentJSON struct {
 	Page     pageJSON     `json:"page"`
 	Verdict  verdictJSON  `json:"verdict"`
 	History  *historyJSON `json:"history,omitempty"`
+	Featured bool         `json:"featured"`
 }
 
 type adminAuthor struct {
@@ -124,18 +126,18 @@ type historyJSON struct {
 	FirstSeen string `json:"first_seen,omitempty"`
 }
 
-func (s *Server) commentJSON(c *service.Card) adminCommentJSON {
-	return CommentJSON(c, s.cfg.AvatarURL)
+func (s *Server) commentJSON(c *service.Card, lang string) adminCommentJSON {
+	return CommentJSON(c, s.cfg.AvatarURL, lang)
 }
 
 // CommentJSON is a comment of the desk as the admin API (and `parley
-// comment list --json`) writes it; avatar, if not nil, gives the author's
-// picture's address.
-func CommentJSON(c *service.Card, avatar func(comment.Author) string) adminCommentJSON {
+// comment list --json`) writes it, with the reasons of its verdict in
+// words of lang; avatar, if not nil, gives the author's picture's address.
+func CommentJSON(c *service.Card, avatar func(comment.Author) string, lang string) adminCommentJSON {
 	cm := c.Comment
 	out := adminCommentJSON{
 		ID: cm.ID, HTML: cm.HTML, Markdown: cm.Markdown, Created: cm.Created.UTC().Format(time.RFC3339),
-		EditedBy: cm.EditedBy, Likes: cm.Likes, Status: string(cm.Status), Staff: cm.Staff,
+		EditedBy: cm.EditedBy, Likes: cm.Likes, Status: string(cm.Status), Staff: cm.Staff, Featured: c.Featured,
 		Author:  adminAuthor{Name: cm.Author.Name, Website: cm.Author.Website, Identity: cm.Author.Identity},
 		Verdict: verdictJSON{Layer: cm.Verdict.Layer, Score: cm.Verdict.Score, Reasons: []string{}},
 	}
@@ -155,7 +157,10 @@ func CommentJSON(c *service.Card, avatar func(comment.Author) string) adminComme
 	if c.Thread != nil {
 		out.Page = pageJSON{Key: c.Thread.Key, URL: c.Thread.URL, Title: c.Thread.Title}
 	}
-	if cm.Verdict.Reason != "" {
+	for _, r := range cm.Verdict.Reasons {
+		out.Verdict.Reasons = append(out.Verdict.Reasons, spam.Explain([]comment.Reason{r}, lang))
+	}
+	if len(cm.Verdict.Reasons) == 0 && cm.Verdict.Reason != "" {
 		out.Verdict.Reasons = append(out.Verdict.Reasons, cm.Verdict.Reason)
 	}
 	if h := c.History; h != nil {
@@ -176,10 +181,10 @@ type listJSON struct {
 }
 
 // ListJSON is a page of the queue as the admin API writes it.
-func ListJSON(res *service.QueuePage, status comment.Status, avatar func(comment.Author) string) listJSON {
+func ListJSON(res *service.QueuePage, status comment.Status, avatar func(comment.Author) string, lang string) listJSON {
 	out := listJSON{Comments: make([]adminCommentJSON, len(res.Cards))}
 	for i, c := range res.Cards {
-		out.Comments[i] = CommentJSON(c, avatar)
+		out.Comments[i] = CommentJSON(c, avatar, lang)
 	}
 	if res.Next != "" {
 		next := res.Next
@@ -210,7 +215,7 @@ func (s *Server) apiListComments(w http.ResponseWriter, r *http.Request, a *apiR
 		s.fail(w, r, a.t, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, ListJSON(res, q.Status, s.cfg.AvatarURL))
+	writeJSON(w, http.StatusOK, ListJSON(res, q.Status, s.cfg.AvatarURL, a.t.Lang()))
 }
 
 func (s *Server) apiComment(w http.ResponseWriter, r *http.Request, a *apiReq) {
@@ -219,7 +224,7 @@ func (s *Server) apiComment(w http.ResponseWriter, r *http.Request, a *apiReq) {
 		s.fail(w, r, a.t, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, s.commentJSON(c))
+	writeJSON(w, http.StatusOK, s.commentJSON(c, a.t.Lang()))
 }
 
 // readJSON decodes a request body of at most 64 kB into v.
@@ -277,6 +282,9 @@ func (s *Server) apiBulk(w http.ResponseWriter, r *http.Request, a *apiReq) {
 		Action string      `json:"action"`
 		IDs    []string    `json:"ids"`
 		Filter *filterJSON `json:"filter"`
+		// Reason (one of the site's, with ids) is what the authors of
+		// held comments not published are told.
+		Reason string `json:"reason"`
 	}
 	if err := readJSON(w, r, &in); err != nil {
 		s.fail(w, r, a.t, err)
@@ -313,7 +321,7 @@ func (s *Server) apiBulk(w http.ResponseWriter, r *http.Request, a *apiReq) {
 		}
 		writeJSON(w, http.StatusOK, map[string]int{"matched": matched, "changed": changed})
 	default:
-		changed, err := s.svc.Decide(r.Context(), a.actor, site, in.IDs, d)
+		changed, err := s.svc.DecideWithReason(r.Context(), a.actor, site, in.IDs, d, in.Reason)
 		if err != nil {
 			s.fail(w, r, a.t, err)
 			return
@@ -362,7 +370,7 @@ func auditJSON(e *staff.AuditEntry) auditEntryJSON {
 
 func (s *Server) apiAudit(w http.ResponseWriter, r *http.Request, a *apiReq) {
 	q := r.URL.Query()
-	f := store.AuditFilter{ActorID: q.Get("actor"), Action: q.Get("action"), CommentID: q.Get("comment")}
+	f := service.AuditFilter{ActorID: q.Get("actor"), Action: q.Get("action"), CommentID: q.Get("comment")}
 	if l := q.Get("limit"); l != "" {
 		n, err := strconv.Atoi(l)
 		if err != nil || n < 1 || n > 500 {

@@ -197,7 +197,7 @@ func (s *Server) alertChoices(r *http.Request, d *deskReq) ([]alertChoice, error
 	if err != nil {
 		return nil, err
 	}
-	alerts, err := s.svc.Alerts(r.Context(), d.actor)
+	alerts, err := s.svc.EmailAlerts(r.Context(), d.actor)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +230,7 @@ func (s *Server) handleSaveAlerts(w http.ResponseWriter, r *http.Request, d *des
 				return
 			}
 		}
-		err := s.svc.SetAlert(r.Context(), d.actor, c.Site.ID, d.member.Account.ID, every, d.t.Lang())
+		err := s.svc.SetEmailAlert(r.Context(), d.actor, c.Site.ID, d.member.Account.ID, every, d.t.Lang())
 		var ve *comment.ValidationError
 		if errors.As(err, &ve) {
 			s.showAccount(w, r, d, http.StatusBadRequest, validationText(d.t, ve))

@@ -88,8 +88,20 @@ func TestDesk_AlertActionLinks(t *testing.T) {
 	}
 
 	// Forged, altered, expired, and made for another member or comment.
-	mod, _ := e.svc.Store().AccountByEmail(ctx, "mod@example.org")
-	other, _ := e.svc.Store().AccountByEmail(ctx, "adm@example.org")
+	member := func(site, email string) *staff.Member {
+		ms, err := e.svc.Members(ctx, service.OperatorActor(), site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range ms {
+			if m.Account.Email == email {
+				return m
+			}
+		}
+		t.Fatalf("no staff member %s on %s", email, site)
+		return nil
+	}
+	mod, other := member("news", "mod@example.org"), member("other", "adm@example.org")
 	good := notify.Token{Site: "news", Account: mod.Account.ID, Comment: e.comments[1].ID, Decision: "spam", Nonce: "n1", Expires: time.Now().Add(time.Hour).Unix()}
 	forger, _ := notify.NewLinks([]byte("an attacker's key, 32 bytes long!"), e.srv.URL)
 	expired := good
@@ -123,7 +135,7 @@ func TestDesk_AlertActionLinks(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("alerts off = %d %s", resp.StatusCode, page)
 	}
-	if as, _ := e.svc.Alerts(ctx, service.MemberActor(mod)); len(as) != 0 {
+	if as, _ := e.svc.EmailAlerts(ctx, service.MemberActor(mod)); len(as) != 0 {
 		t.Fatalf("alerts still on: %v", as)
 	}
 }

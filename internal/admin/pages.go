@@ -12,7 +12,6 @@ import (
 	"parley/internal/comment"
 	"parley/internal/service"
 	"parley/internal/staff"
-	"parley/internal/store"
 )
 
 // settingsBody is a site's settings form.
@@ -115,7 +114,7 @@ type auditBody struct {
 }
 
 // auditActions are the actions the log can be filtered by.
-var auditActions = []string{"comment.", "comment.approve", "comment.spam", "comment.ham", "comment.delete", "comment.pending", "comment.edit", "comment.reply", "undo", "site.", "staff.", "token."}
+var auditActions = []string{"comment.", "comment.approve", "comment.spam", "comment.ham", "comment.delete", "comment.pending", "comment.edit", "comment.reply", "undo", "site.", "staff.", "token.", "sanction.", "report.", "page.", "note."}
 
 func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request, d *deskReq) {
 	p, ok := s.sitePage(w, r, d, "audit")
@@ -123,7 +122,7 @@ func (s *Server) handleAudit(w http.ResponseWriter, r *http.Request, d *deskReq)
 		return
 	}
 	q := r.URL.Query()
-	f := store.AuditFilter{ActorID: q.Get("actor"), Action: q.Get("action"), CommentID: q.Get("comment")}
+	f := service.AuditFilter{ActorID: q.Get("actor"), Action: q.Get("action"), CommentID: q.Get("comment")}
 	if f.Action != "" && !slices.Contains(auditActions, f.Action) {
 		s.fail(w, r, d.t, comment.Invalid("action", "Choose an action from the list."))
 		return

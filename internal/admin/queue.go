@@ -14,6 +14,7 @@ import (
 	"parley/internal/comment"
 	"parley/internal/i18n"
 	"parley/internal/service"
+	"parley/internal/spam"
 )
 
 // views are the queue's tabs, in order.
@@ -166,6 +167,10 @@ func (s *Server) handleQueue(w http.ResponseWriter, r *http.Request, d *deskReq)
 		f := cloneValues(filter)
 		f.Set("status", string(st))
 		b.Views = append(b.Views, viewTab{Status: st, Count: res.Counts[st], URL: base + "?" + f.Encode(), Active: q.Status == st})
+		if st == comment.StatusPending {
+			n, _ := s.svc.CountReported(r.Context(), d.actor, p.Site.ID)
+			b.Views = append(b.Views, viewTab{Status: "reported", Count: n, URL: base + "reported"}) // community.go
+		}
 	}
 	b.Matching = res.Counts[q.Status]
 	if q.Status == "" {
@@ -287,7 +292,11 @@ func whyText(t *i18n.Table, c *comment.Comment) string {
 	if v.Layer == "classifier" || v.Score > 0 && v.Score < 1 {
 		parts = append(parts, t.T("why.score", "score", strconv.FormatFloat(v.Score, 'f', 2, 64)))
 	}
-	if v.Reason != "" {
+	switch {
+	case len(v.Reasons) > 0:
+		parts = append(parts, spam.Explain(v.Reasons, t.Lang()))
+	case v.Reason != "":
+		// Comments judged before reasons had codes keep their sentence.
 		parts = append(parts, v.Reason)
 	}
 	return strings.Join(parts, " · ")
@@ -307,7 +316,7 @@ func (s *Server) handleDecide(w http.ResponseWriter, r *http.Request, d *deskReq
 		s.fail(w, r, d.t, err)
 		return
 	}
-	changed, err := s.svc.Decide(r.Context(), d.actor, site, r.PostForm["ids"], dec)
+	changed, err := s.svc.DecideWithReason(r.Context(), d.actor, site, r.PostForm["ids"], dec, r.PostFormValue("reason"))
 	if err != nil {
 		if wantsJSON(r) {
 			s.fail(w, r, d.t, err)

@@ -22,20 +22,26 @@ import (
 
 // page is what every desk template gets.
 type page struct {
-	T       *i18n.Table
-	Title   string
-	Member  *staff.Member
-	Site    *comment.Site
-	Sites   []*comment.Site // the sites the member works on, for the switcher
-	Role    staff.Role
-	CSRF    string
-	Flash   *flash
-	Nav     string // the section shown: queue, settings, audit, staff, account
-	Path    string // the page's own address, for forms that return to it
-	Static  func(string) string
-	Langs   []string
+	T      *i18n.Table
+	Title  string
+	Member *staff.Member
+	Site   *comment.Site
+	Sites  []*comment.Site // the sites the member works on, for the switcher
+	Role   staff.Role
+	CSRF   string
+	Flash  *flash
+	Nav    string // the section shown: queue, settings, audit, staff, account
+	Path   string // the page's own address, for forms that return to it
+	Static func(string) string
+	Langs  []string
+	// Refresh, if set, is a desk address the page goes on to at once.
+	Refresh string
 	Body    any
 	Request *http.Request
+	// Alerts are the site's open alerts (a surge), shown on its pages;
+	// Reasons the site's reasons for not publishing a comment.
+	Alerts  []*comment.Alert
+	Reasons []string
 }
 
 // flash is a message carried across a redirect: what an action did, with
@@ -46,6 +52,8 @@ type flash struct {
 	N     int      `json:"n,omitempty"`
 	Error bool     `json:"e,omitempty"`
 	Undo  bool     `json:"u,omitempty"`
+	// Lift offers to undo a sanction: lift it, restoring what it removed.
+	Lift string `json:"l,omitempty"`
 }
 
 // Text returns the flash's words.
@@ -101,6 +109,7 @@ func (s *Server) sitePage(w http.ResponseWriter, r *http.Request, d *deskReq, na
 	}
 	p := s.newPage(w, r, d.t, d)
 	p.Site, p.Role, p.Nav = site, d.actor.Role(site.ID), nav
+	s.communityPage(r, d, p) // alerts and reasons (community.go)
 	return p, true
 }
 
@@ -270,9 +279,12 @@ func validationText(t *i18n.Table, ve *comment.ValidationError) string {
 		return t.T("code." + ve.Code)
 	}
 	// Readers' refusals (a comment too long, an empty body) have words
-	// in the widget's table, which the desk's falls back to.
-	if t.Has("error." + ve.Code) {
-		return t.T("error." + ve.Code)
+	// in the readers' tables, which the desk's falls back to: "error."
+	// for the few the widget shows itself, "page.error." for the rest.
+	for _, k := range []string{"error." + ve.Code, "page.error." + ve.Code} {
+		if t.Has(k) {
+			return t.T(k)
+		}
 	}
 	return ve.Message
 }

@@ -4,11 +4,13 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/i18n"
 	"parley/internal/service"
@@ -270,12 +272,18 @@ func (s *Server) handleProviderLogin(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
-// FinishProvider ends a provider log-in begun at /admin/login/{provider}:
-// it starts a desk session for the staff account linked to the identity
-// and goes to the desk, or shows the log-in page with the reason.
-func (s *Server) FinishProvider(w http.ResponseWriter, r *http.Request, identity, email string, emailVerified bool) {
+// FinishProvider ends a provider log-in begun at /admin/login/{provider}
+// (its callback is the readers' one, which hands staff log-ins here): it
+// starts a desk session for the staff account linked to the identity, or
+// shows the log-in page with the reason.
+func (s *Server) FinishProvider(w http.ResponseWriter, r *http.Request, id auth.Identity, err error) {
 	t := s.lang(w, r)
-	_, secret, err := s.svc.LogInStaffWith(r.Context(), identity, email, emailVerified, r.UserAgent())
+	if err != nil {
+		s.log.Info("a staff log-in with a provider failed", slog.String("err", err.Error()))
+		s.renderLogin(w, r, t, http.StatusBadRequest, t.T("login.provider_failed"), "")
+		return
+	}
+	_, secret, err := s.svc.LogInStaffWith(r.Context(), id.Key(), id.Email, id.EmailVerified, r.UserAgent())
 	if errors.Is(err, comment.ErrForbidden) {
 		s.renderLogin(w, r, t, http.StatusForbidden, t.T("login.no_account"), "")
 		return
@@ -284,7 +292,15 @@ func (s *Server) FinishProvider(w http.ResponseWriter, r *http.Request, identity
 		s.fail(w, r, t, err)
 		return
 	}
-	s.startSession(w, r, secret)
+	http.SetCookie(w, s.cookie(sessionCookie, secret, int(staff.AbsoluteTimeout/time.Second)))
+	// This answer ends a chain of redirects that began on the provider's
+	// site, and browsers do not send a SameSite=Strict cookie on such a
+	// chain: a redirect to the desk would arrive without the new session.
+	// The page instead goes on to the desk itself (a same-site
+	// navigation), at once, with no script.
+	p := s.newPage(w, r, t, nil)
+	p.Title, p.Body, p.Refresh = t.T("login.done"), "/admin/", "/admin/"
+	s.render(w, http.StatusOK, "continue", p)
 }
 
 func (s *Server) handleLogout(w http.ResponseWriter, r *http.Request, d *deskReq) {

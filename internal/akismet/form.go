@@ -143,6 +143,11 @@ func input(p url.Values) *spam.Input {
 	if name := strings.TrimSpace(p.Get("honeypot_field_name")); name != "" && !knownFields[name] {
 		in.Honeypot = p.Get(name)
 	}
+	// The client's blog is the site the comment was posted to: links to it
+	// are no spam signal.
+	if blog := strings.TrimSpace(p.Get("blog")); blog != "" {
+		in.Origins = []string{blog}
+	}
 	return in
 }
 

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -179,14 +180,11 @@ type LinkRequest struct {
 	Lang string
 }
 
-// SendLink mails a log-in link. It returns ErrBadEmail, ErrBadBind or
-// ErrBadReturn, or the mailer's error.
-//
-// SendLink does not limit how often it is called: the handler must (per
-// address and per client), or Parley becomes a way to flood inboxes.
-func (e *EmailLinks) SendLink(ctx context.Context, r LinkRequest) error {
-	addr, err := NormalizeEmail(r.Email)
-	if err != nil {
+// Check returns the error SendLink would return for r before it mails
+// anything (ErrBadEmail, ErrBadBind, ErrBadReturn), so a caller can refuse
+// a bad request before counting it against any limit.
+func (e *EmailLinks) Check(r LinkRequest) error {
+	if _, err := NormalizeEmail(r.Email); err != nil {
 		return err
 	}
 	if r.Bind != "" && !ValidBind(r.Bind) {
@@ -195,6 +193,33 @@ func (e *EmailLinks) SendLink(ctx context.Context, r LinkRequest) error {
 	if !absoluteHTTP(r.ReturnTo) || !e.returnOK(r.SiteID, r.ReturnTo) {
 		return ErrBadReturn
 	}
+	return nil
+}
+
+// FormCheck binds the form of the link page to the browser it was shown
+// in. The page sets a cookie holding a random nonce (SameSite=Strict, so
+// no other site's page sends it) and puts FormCheck(nonce, token) in its
+// form; a post that carries both, matching, came from that page, even when
+// the browser hides where it was posted from (Origin: null).
+func (e *EmailLinks) FormCheck(nonce, token string) string {
+	return b64.EncodeToString(e.keys.sum("email-link-form", []byte(nonce), []byte(token))[:16])
+}
+
+// FormCheckOK reports whether check is FormCheck(nonce, token).
+func (e *EmailLinks) FormCheckOK(nonce, token, check string) bool {
+	return nonce != "" && hmac.Equal([]byte(check), []byte(e.FormCheck(nonce, token)))
+}
+
+// SendLink mails a log-in link. It returns ErrBadEmail, ErrBadBind or
+// ErrBadReturn, or the mailer's error.
+//
+// SendLink does not limit how often it is called: the handler must (per
+// address and per client), or Parley becomes a way to flood inboxes.
+func (e *EmailLinks) SendLink(ctx context.Context, r LinkRequest) error {
+	if err := e.Check(r); err != nil {
+		return err
+	}
+	addr, _ := NormalizeEmail(r.Email)
 	now := e.now()
 	l := emailLink{Email: addr, Site: r.SiteID, Return: r.ReturnTo, Expires: now.Add(LinkMaxAge).Unix(), ID: randomString(),
 		Bind: r.Bind, Lang: knownLang(r.Lang)}

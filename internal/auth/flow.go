@@ -54,6 +54,10 @@ const (
 	// ModeRedirect: the whole page went to the provider and comes back to
 	// the return address; this is also the flow without JavaScript.
 	ModeRedirect Mode = "redirect"
+	// ModeStaff: a staff member logging in to the moderation desk, by
+	// redirect; the log-in makes no reader session (package admin makes
+	// a desk session of the identity).
+	ModeStaff Mode = "staff"
 )
 
 // ReturnChecker reports whether url is an address a log-in for siteID may
@@ -229,7 +233,7 @@ func (f *Flow) Begin(w http.ResponseWriter, r BeginRequest) (string, error) {
 	if r.Mode == "" {
 		r.Mode = ModeRedirect
 	}
-	if r.Mode != ModePopup && r.Mode != ModeRedirect {
+	if r.Mode != ModePopup && r.Mode != ModeRedirect && r.Mode != ModeStaff {
 		return "", fmt.Errorf("auth: unknown mode %q", r.Mode)
 	}
 	if r.Bind != "" && !ValidBind(r.Bind) || r.Mode == ModePopup && r.Bind == "" {

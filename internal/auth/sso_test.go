@@ -1,6 +1,7 @@
 package auth_test
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/base64"
@@ -224,4 +225,61 @@ func FuzzVerifySSO(f *testing.F) {
 			t.Fatal("accepted under another secret")
 		}
 	})
+}
+
+// TestVerifySSOOnce: a token logs a reader in once, on one site, until it
+// expires; a copy (even re-padded) is refused, and so is a second token
+// with the same jti. Tokens are told apart by their jti, else their
+// signature.
+func TestVerifySSOOnce(t *testing.T) {
+	ctx := context.Background()
+	now := time.Unix(1_767_225_600, 0)
+	exp := "1767227400"
+	once := auth.NewMemoryStoreClock(func() time.Time { return now })
+	use := func(scope, tok string) error {
+		_, err := auth.VerifySSOOnce(ctx, once, scope, tok, ssoSecret, now)
+		return err
+	}
+	plain := rawSSO(`{"id":"42","name":"Jane","exp":`+exp+`}`, ssoSecret)
+	if err := use("site:news", plain); err != nil {
+		t.Fatalf("first use: %v", err)
+	}
+	if err := use("site:news", plain); !errors.Is(err, auth.ErrSSOReplay) {
+		t.Errorf("replayed token: %v, want ErrSSOReplay", err)
+	}
+	p, sig, _ := strings.Cut(plain, ".")
+	if err := use("site:news", p+"."+sig+"="); !errors.Is(err, auth.ErrSSOReplay) {
+		t.Errorf("replayed token with padding added: %v, want ErrSSOReplay", err)
+	}
+	// Another site's token store is its own.
+	if err := use("site:blog", plain); err != nil {
+		t.Errorf("the same token on another site: %v", err)
+	}
+	a := rawSSO(`{"id":"42","name":"Jane","exp":`+exp+`,"jti":"view-1"}`, ssoSecret)
+	b := rawSSO(`{"id":"42","name":"Jane","exp":`+exp+`,"jti":"view-2"}`, ssoSecret)
+	sameJTI := rawSSO(`{"id":"43","name":"Kim","exp":`+exp+`,"jti":"view-1"}`, ssoSecret)
+	if err := use("site:news", a); err != nil {
+		t.Errorf("token with jti: %v", err)
+	}
+	if err := use("site:news", b); err != nil {
+		t.Errorf("a second page view's token: %v", err)
+	}
+	if err := use("site:news", sameJTI); !errors.Is(err, auth.ErrSSOReplay) {
+		t.Errorf("a token reusing a jti: %v, want ErrSSOReplay", err)
+	}
+	// A token that is refused anyway is not recorded.
+	forged := rawSSO(`{"id":"42","name":"Jane","exp":`+exp+`,"jti":"view-3"}`, []byte("another-secret-0123456789abcdef!"))
+	if err := use("site:news", forged); !errors.Is(err, auth.ErrSSOSignature) {
+		t.Errorf("forged: %v", err)
+	}
+	if err := use("site:news", rawSSO(`{"id":"42","name":"Jane","exp":`+exp+`,"jti":"`+strings.Repeat("x", 129)+`"}`, ssoSecret)); !errors.Is(err, auth.ErrSSOClaims) {
+		t.Errorf("long jti: %v", err)
+	}
+	// SignSSO gives every token its own jti.
+	u := auth.SSOUser{ID: "7", Name: "Sam", Expires: now.Add(5 * time.Minute)}
+	t1, _ := auth.SignSSO(u, ssoSecret)
+	t2, _ := auth.SignSSO(u, ssoSecret)
+	if t1 == t2 || use("site:news", t1) != nil || use("site:news", t2) != nil {
+		t.Error("two tokens signed by SignSSO for one reader in the same second are not both accepted")
+	}
 }

@@ -92,6 +92,7 @@ func TestBrowser_DeskAccessible(t *testing.T) {
 	if _, err := s.svc.AddMember(context.Background(), service.OperatorActor(), service.NewMember{Email: "owner@example.org", Password: "owner's long password", Role: staff.RoleOwner}); err != nil {
 		t.Fatal(err)
 	}
+	thread := communityData(t, s, c, reply) // community_test.go
 	b := newBrowser(t, 3*time.Minute)
 	b.do(chromedp.Navigate(s.parley.URL + "/admin/login"))
 	b.waitFor("the log-in page", `document.querySelector('#email') !== null`)
@@ -101,6 +102,8 @@ func TestBrowser_DeskAccessible(t *testing.T) {
 	for _, lang := range []string{"en", "ar"} {
 		for _, p := range []string{"/admin/", "/admin/sites/news/", "/admin/sites/news/?status=approved", "/admin/sites/news/comments/" + reply.ID, "/admin/sites/news/settings",
 			"/admin/sites/news/audit", "/admin/sites/news/staff", "/admin/account",
+			"/admin/sites/news/reported", "/admin/sites/news/articles", "/admin/sites/news/articles/" + thread, "/admin/sites/news/bans?all=1",
+			"/admin/sites/news/authors?comment=" + reply.ID, "/admin/sites/news/community",
 			"/admin/sites/news/notifications", "/admin/sites/news/deliveries"} {
 			u := s.parley.URL + p
 			if strings.Contains(u, "?") {

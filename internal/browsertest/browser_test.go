@@ -134,11 +134,11 @@ func TestBrowser_WidgetPostAndReply(t *testing.T) {
 
 	// And both are in the database.
 	ctx := context.Background()
-	pc, err := s.svc.Store().Comment(ctx, parent)
+	pc, err := s.st.Comment(ctx, parent)
 	if err != nil {
 		t.Fatal(err)
 	}
-	rc, err := s.svc.Store().Comment(ctx, reply)
+	rc, err := s.st.Comment(ctx, reply)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -256,7 +256,7 @@ func TestBrowser_NoJavaScript(t *testing.T) {
 	if got := eval[string](b, `document.querySelector('#parley-reply-title').textContent.trim()`); got != "Leave a Reply" {
 		t.Errorf("form heading after replying = %q, want Leave a Reply", got)
 	}
-	rc, err := s.svc.Store().Comment(context.Background(), reply)
+	rc, err := s.st.Comment(context.Background(), reply)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -464,7 +464,7 @@ func TestBrowser_Likes(t *testing.T) {
 	if p, n := state(); p != "true" || n != "1" {
 		t.Errorf("after liking: aria-pressed=%s count=%q, want true 1", p, n)
 	}
-	if stored, err := s.svc.Store().Comment(context.Background(), c.ID); err != nil || stored.Likes != 1 {
+	if stored, err := s.st.Comment(context.Background(), c.ID); err != nil || stored.Likes != 1 {
 		t.Errorf("stored likes after liking = %v, %v; want 1", stored.Likes, err)
 	}
 
@@ -483,7 +483,7 @@ func TestBrowser_Likes(t *testing.T) {
 	if p, n := state(); p != "false" || n != "" {
 		t.Errorf("after unliking: aria-pressed=%s count=%q, want false and no number", p, n)
 	}
-	stored, err := s.svc.Store().Comment(context.Background(), c.ID)
+	stored, err := s.st.Comment(context.Background(), c.ID)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -187,3 +187,48 @@ func TestBrowser_DeskWithoutJavaScript(t *testing.T) {
 	}
 	b.screenshot("desk-nojs.png")
 }
+
+// TestBrowser_DeskProviderLogIn: a staff account without a password logs
+// in to the desk with a reader log-in provider that vouches for its
+// email address (which links the two), in a browser blocking third-party
+// cookies; someone the provider knows but the staff does not is refused.
+func TestBrowser_DeskProviderLogIn(t *testing.T) {
+	s := newLoginStack(t)
+	ctx := context.Background()
+	if _, err := s.svc.AddMember(ctx, service.OperatorActor(), service.NewMember{Email: "jane@example.org", SiteID: "news", Role: staff.RoleModerator}); err != nil {
+		t.Fatal(err)
+	}
+	b := thirdPartyCookiesBlocked(t)
+	b.do(chromedp.Navigate(s.parleyURL + "/admin/login"))
+	b.waitFor("the provider's button", `[...document.querySelectorAll('.providers a')].some(a => a.textContent.includes('Newsroom ID'))`)
+	b.screenshot("desk-login-providers.png")
+	b.do(chromedp.Click(`.providers a`), chromedp.WaitVisible("#username"))
+	b.do(chromedp.SendKeys("#username", "jane"), chromedp.SendKeys("#password", "correct horse"), chromedp.Click("#login"))
+	b.waitLocation("the desk's queue", func(u string) bool { return strings.HasPrefix(u, s.parleyURL+"/admin/sites/news/") })
+	b.waitFor("the queue", `document.querySelector('.views') !== null`)
+	m, err := s.svc.Members(ctx, service.OperatorActor(), "news")
+	if err != nil || len(m) != 1 || m[0].Account.Identity != "newsroom:user-7f3a" {
+		t.Fatalf("the account's linked log-in: %+v %v", m, err)
+	}
+
+	// Log out; a provider account with no staff account is refused.
+	b.do(chromedp.Click(`.me button`))
+	b.waitLocation("the log-in page", func(u string) bool { return strings.Contains(u, "/admin/login") })
+	if err := s.svc.SetRole(ctx, service.OperatorActor(), m[0].Account.ID, "news", ""); err != nil {
+		t.Fatal(err)
+	}
+	b.do(chromedp.Click(`.providers a`))
+	// The provider remembers Jane, or asks again.
+	b.waitLocation("back from the provider", func(u string) bool {
+		return strings.HasPrefix(u, s.parleyURL+"/admin/") || strings.Contains(u, "login")
+	})
+	if eval[bool](b, `!!document.querySelector('#username')`) {
+		b.do(chromedp.SendKeys("#username", "jane"), chromedp.SendKeys("#password", "correct horse"), chromedp.Click("#login"))
+	}
+	b.waitFor("the refusal", `document.querySelector('.problem') !== null || document.querySelector('.message') !== null || document.querySelector('main h1') !== null`)
+	b.waitLocation("Parley", func(u string) bool { return strings.HasPrefix(u, s.parleyURL) })
+	// No role anywhere: the desk's home says so, and no site is shown.
+	if got := eval[string](b, `document.body.textContent`); !strings.Contains(got, "no role") && !strings.Contains(got, "No staff account") {
+		t.Fatalf("a log-in without a role shows %q", got)
+	}
+}

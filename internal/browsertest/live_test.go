@@ -313,7 +313,7 @@ func TestBrowser_EditAndDelete(t *testing.T) {
 	if !eval[bool](a, has(own(id, ".parley-edit"))) {
 		t.Error("no Edit button after Save")
 	}
-	stored, err := s.svc.Store().Comment(ctx, id)
+	stored, err := s.st.Comment(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -362,7 +362,7 @@ func TestBrowser_EditAndDelete(t *testing.T) {
 	if !eval[bool](a, has("#comment-"+id)) {
 		t.Fatal("the comment went although the reader said no")
 	}
-	if c, err := s.svc.Store().Comment(ctx, id); err != nil || c.Status != comment.StatusApproved {
+	if c, err := s.st.Comment(ctx, id); err != nil || c.Status != comment.StatusApproved {
 		t.Fatalf("after saying no, stored = %v, %v", c, err)
 	}
 	// Saying yes deletes it, here and for the other reader, live.
@@ -377,7 +377,7 @@ func TestBrowser_EditAndDelete(t *testing.T) {
 	if got := text(o, ".parley-count"); got != "No comments yet" {
 		t.Errorf("other reader's heading after the delete = %q", got)
 	}
-	if c, err := s.svc.Store().Comment(ctx, id); err != nil || c.Status != comment.StatusDeleted {
+	if c, err := s.st.Comment(ctx, id); err != nil || c.Status != comment.StatusDeleted {
 		t.Errorf("stored after the delete = %v, %v; want deleted", c, err)
 	}
 	a.do(chromedp.Reload())

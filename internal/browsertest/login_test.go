@@ -3,6 +3,7 @@ package browsertest
 import (
 	"bytes"
 	"context"
+	"html/template"
 	"image"
 	"image/color"
 	"image/png"
@@ -20,6 +21,7 @@ import (
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
 
+	"parley/internal/admin"
 	"parley/internal/auth"
 	"parley/internal/auth/authtest"
 	"parley/internal/auth/provider"
@@ -51,7 +53,9 @@ func siteServer(tb testing.TB, host string, h http.Handler) (*httptest.Server, s
 	return srv, "http://" + host + ":" + port
 }
 
-func newLoginStack(t *testing.T) *loginStack {
+// newLoginStack runs the three sites; opts change Parley's log-in
+// configuration (an SMTP server for email links, say).
+func newLoginStack(t *testing.T, opts ...func(*login.Config)) *loginStack {
 	t.Helper()
 	ctx := context.Background()
 	// The provider's picture of Jane, on yet another server.
@@ -86,20 +90,35 @@ func newLoginStack(t *testing.T) *loginStack {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &loginStack{stack: stack{svc: svc}, op: op}
+	s := &loginStack{stack: stack{svc: svc, st: st}, op: op}
 	var handler http.Handler
 	s.parley, s.parleyURL = siteServer(t, "comments.test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { handler.ServeHTTP(w, r) }))
-	l, err := login.New(ctx, svc, login.Config{
+	lc := login.Config{
 		PublicURL: s.parleyURL,
 		Providers: []provider.Config{{Kind: provider.OIDC, ID: "newsroom", Name: "Newsroom ID", Issuer: op.Issuer(),
 			ClientID: op.ClientID(), ClientSecret: auth.Secret(op.ClientSecret())}},
 		Avatars: &auth.AvatarFetcher{AllowPrivate: true},
-	})
+	}
+	for _, o := range opts {
+		o(&lc)
+	}
+	l, err := login.New(ctx, svc, st, lc)
 	if err != nil {
 		t.Fatal(err)
 	}
 	op.AllowRedirect(s.parleyURL + "/auth/newsroom/callback")
-	api := httpapi.New(svc, assets, nil, httpapi.Config{PublicURL: s.parleyURL, Login: l})
+	// The desk, whose staff may log in with the same providers.
+	deskCfg := admin.Config{PublicURL: s.parleyURL, StartProvider: func(w http.ResponseWriter, r *http.Request, id, lang string) (string, error) {
+		return l.BeginStaff(w, id, lang)
+	}}
+	for _, p := range l.StaffProviders() {
+		deskCfg.Providers = append(deskCfg.Providers, admin.Provider{ID: p.ID, Name: p.Name})
+	}
+	desk, err := admin.New(svc, deskCfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	api := httpapi.New(svc, assets, nil, httpapi.Config{PublicURL: s.parleyURL, Login: l, Admin: desk.Handler(), StaffLogin: desk.FinishProvider})
 	handler = api.Handler()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /article/{key}", func(w http.ResponseWriter, r *http.Request) {
@@ -189,6 +208,10 @@ func TestBrowser_LogInWithPopup(t *testing.T) {
 	if eval[bool](b, has("input[name=email]")+` && `+widgetJS("input[name=email]")+`.offsetParent !== null`) {
 		t.Error("guest fields still shown when logged in")
 	}
+	// The line names the reader: the name their comments will show, in bold.
+	if got := eval[string](b, `(e => e && e.offsetParent !== null ? e.textContent + '|' + getComputedStyle(e).fontWeight : '')(`+widgetJS(".parley-user .parley-name")+`)`); got != "Jane Doe|600" {
+		t.Errorf("the logged-in line names %q, want Jane Doe in bold", got)
+	}
 	b.screenshot("logged-in.png")
 	avatar := eval[string](b, `[...`+shadowRoot+`.querySelectorAll('img')].map(i => i.src).find(s => s.includes('/avatars/')) || ''`)
 	if !strings.HasPrefix(avatar, s.parleyURL+"/avatars/") {
@@ -276,6 +299,9 @@ func TestBrowser_LogInWithoutJavaScript(t *testing.T) {
 	if got := eval[string](b, `document.querySelector('.parley-user').textContent`); !strings.Contains(got, "You are commenting using your Newsroom ID account.") ||
 		!strings.Contains(got, "Log out") || !strings.Contains(got, "Change") {
 		t.Errorf("reply page says %q", got)
+	}
+	if got := eval[string](b, `(e => e ? e.textContent : '')(document.querySelector('.parley-user .parley-name'))`); got != "Jane Doe" {
+		t.Errorf("the reply page's logged-in line names %q, want Jane Doe", got)
 	}
 	if eval[bool](b, `!!document.querySelector('input[name=email]')`) {
 		t.Error("the logged-in reader is asked for an email address")
@@ -433,4 +459,63 @@ func TestBrowser_LogInInThisTab(t *testing.T) {
 	if got := s.me(t, s.sessionToken(t, b)); got != http.StatusOK {
 		t.Errorf("the redeemed session: %d", got)
 	}
+}
+
+// TestBrowser_SSOOnce: a site's SSO token logs its reader in once. Two
+// sections on one page share the one exchange, and a reload that brings
+// the same token again (a cached page) keeps the session the token
+// started, though the server refuses the token the second time.
+func TestBrowser_SSOOnce(t *testing.T) {
+	needChromium(t)
+	s := newLoginStack(t)
+	ctx := context.Background()
+	site, err := s.st.Site(ctx, "news")
+	if err != nil {
+		t.Fatal(err)
+	}
+	site.SSOSecret = "a-site-sso-secret-of-32-bytes-00"
+	if err := s.svc.UpdateSite(ctx, service.OperatorActor(), site); err != nil {
+		t.Fatal(err)
+	}
+	tok, err := auth.SignSSO(auth.SSOUser{ID: "42", Name: "Jane Reporter", Expires: time.Now().Add(10 * time.Minute)}, []byte(site.SSOSecret))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page := template.Must(template.New("sso").Parse(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Two sections</title></head><body>
+<h1>Letters</h1><div data-parley data-site="news" data-page-id="letters-1" data-sso="{{.Token}}"></div>
+<h1>More letters</h1><div data-parley data-site="news" data-page-id="letters-2" data-sso="{{.Token}}"></div>
+<script src="{{.Script}}" async></script></body></html>`))
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /letters", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		page.Execute(w, map[string]string{"Token": tok, "Script": s.parleyURL + "/embed.js"})
+	})
+	_, hostURL := siteServer(t, "news.test", mux)
+	site.Origins = append(site.Origins, hostURL)
+	if err := s.svc.UpdateSite(ctx, service.OperatorActor(), site); err != nil {
+		t.Fatal(err)
+	}
+
+	b := thirdPartyCookiesBlocked(t)
+	both := `[...document.querySelectorAll('[data-parley]')].every(d => d.shadowRoot && d.shadowRoot.querySelector('.parley-user') && !d.shadowRoot.querySelector('.parley-user').hidden && d.shadowRoot.querySelector('.parley-user').textContent.includes('The Riverton Ledger account'))`
+	b.do(chromedp.Navigate(hostURL + "/letters"))
+	b.waitFor("both sections logged in", both)
+	exchanges := func() int {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		n := 0
+		for _, r := range b.methods {
+			if strings.HasPrefix(r, "POST ") && strings.HasSuffix(r, "/api/v1/sites/news/auth/sso") {
+				n++
+			}
+		}
+		return n
+	}
+	if n := exchanges(); n != 1 {
+		t.Errorf("two sections exchanged the token %d times, want once", n)
+	}
+	b.do(chromedp.Reload())
+	b.waitFor("the sections after reload", `document.querySelectorAll('[data-parley]')[1].shadowRoot && document.querySelectorAll('[data-parley]')[1].shadowRoot.querySelector('.parley-status') && document.querySelectorAll('[data-parley]')[1].shadowRoot.querySelector('.parley-status').hidden`)
+	b.waitFor("both sections still logged in", both)
+	b.screenshot("sso-two-sections.png")
 }

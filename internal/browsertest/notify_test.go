@@ -107,7 +107,7 @@ func TestBrowser_NotifyWithoutJavaScript(t *testing.T) {
 	if m.To[0] != "nojs@example.org" || !strings.Contains(m.Subject(), "Confirm") {
 		t.Fatalf("confirmation: %v %q", m.To, m.Subject())
 	}
-	subs, err := s.svc.Store().SubscriptionsByKey(context.Background(), s.links.EmailKey("nojs@example.org"), "news")
+	subs, err := s.st.SubscriptionsByKey(context.Background(), s.links.EmailKey("nojs@example.org"), "news")
 	if err != nil || len(subs) != 1 || subs[0].Scope != store.ScopeAll {
 		t.Fatalf("subscriptions: %+v %v", subs, err)
 	}
@@ -130,7 +130,7 @@ func TestBrowser_DeskNotifications(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.svc.SetAlert(ctx, service.MemberActor(m), "news", m.Account.ID, 0, "en"); err != nil {
+	if err := s.svc.SetEmailAlert(ctx, service.MemberActor(m), "news", m.Account.ID, 0, "en"); err != nil {
 		t.Fatal(err)
 	}
 	b := newBrowser(t, 3*time.Minute)

@@ -30,6 +30,7 @@ import (
 	"parley/internal/outbox"
 	"parley/internal/safehttp"
 	"parley/internal/service"
+	"parley/internal/store"
 	"parley/internal/store/sqlite"
 	"parley/internal/webhook"
 	"parley/internal/widget"
@@ -64,6 +65,7 @@ type stack struct {
 	parley *httptest.Server // Parley: API, widget, server-rendered thread
 	host   *httptest.Server // the news site with the article pages
 	svc    *service.Service
+	st     store.Store // the same store, for tests to look at what is stored
 	// smtp receives Parley's email, when the stack has notifications
 	// (newNotifyStack); links are their signed links.
 	smtp  *authtest.SMTP
@@ -85,7 +87,9 @@ type stack struct {
 //	                  HTML thread and puts it in the div, with no script
 //
 // Both take ?lang=; /ssi passes replytocom, parley_held and sort on to Parley.
-func newStack(tb testing.TB) *stack { return newStackWith(tb, false) }
+func newStack(tb testing.TB, opts ...func(*httpapi.Config)) *stack {
+	return newStackWith(tb, false, opts...)
+}
 
 // newNotifyStack is newStack with email notifications and webhooks on: a
 // real SMTP server (authtest) receives the mail, the outbox worker runs,
@@ -93,7 +97,7 @@ func newStack(tb testing.TB) *stack { return newStackWith(tb, false) }
 // once a minute.
 func newNotifyStack(tb testing.TB) *stack { return newStackWith(tb, true) }
 
-func newStackWith(tb testing.TB, notifications bool) *stack {
+func newStackWith(tb testing.TB, notifications bool, opts ...func(*httpapi.Config)) *stack {
 	tb.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "parley.db"), sqlite.Options{Migrate: true})
@@ -127,7 +131,7 @@ func newStackWith(tb testing.TB, notifications bool) *stack {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s.svc = svc
+	s.svc, s.st = svc, st
 	assets, err := widget.New()
 	if err != nil {
 		tb.Fatal(err)
@@ -139,6 +143,9 @@ func newStackWith(tb testing.TB, notifications bool) *stack {
 	cfg := httpapi.Config{Admin: desk.Handler()}
 	if notifications {
 		cfg.PublicURL = "http://" + s.parley.Listener.Addr().String()
+	}
+	for _, o := range opts {
+		o(&cfg)
 	}
 	api := httpapi.New(svc, assets, nil, cfg)
 	s.parley.Config.Handler = api.Handler()
@@ -205,11 +212,11 @@ func (s *stack) post(tb testing.TB, key, parent, name, body string) *comment.Com
 func (s *stack) stored(tb testing.TB, key string) []*comment.Comment {
 	tb.Helper()
 	ctx := context.Background()
-	th, err := s.svc.Store().Thread(ctx, "news", key)
+	th, err := s.st.Thread(ctx, "news", key)
 	if err != nil {
 		tb.Fatalf("thread %q: %v", key, err)
 	}
-	cs, err := s.svc.Store().ThreadComments(ctx, th.ID, comment.StatusApproved)
+	cs, err := s.st.ThreadComments(ctx, th.ID, comment.StatusApproved)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -308,6 +315,7 @@ type browser struct {
 	mu          sync.Mutex
 	dialogs     []string
 	requests    []string
+	methods     []string // METHOD URL of each request, preflights included
 	navigations []string
 }
 
@@ -367,6 +375,7 @@ func newBrowser(tb testing.TB, budget time.Duration, extra ...chromedp.ExecAlloc
 			go chromedp.Call(bctx, page.HandleJavaScriptDialog, page.HandleJavaScriptDialogParams{})
 		case *network.EventRequestWillBeSent:
 			b.requests = append(b.requests, ev.Request.URL)
+			b.methods = append(b.methods, ev.Request.Method+" "+ev.Request.URL)
 		case *page.EventFrameNavigated:
 			if ev.Frame.ParentID == "" {
 				b.navigations = append(b.navigations, ev.Frame.URL)

@@ -110,23 +110,33 @@ func TestBrowser_StoredXSS(t *testing.T) {
 	})
 }
 
+// canaryHTML runs script, loads a resource from another host and breaks
+// out of its comment, if a page takes it as it is.
+const canaryHTML = `<img src="http://tracker.example/pixel.gif"><img src="x" onerror="alert('canary')"></div></article></li><li id="comment-fake">out</li>`
+
+// storeCanary stores a comment whose HTML is html, bypassing the
+// sanitiser (as a tampered database, or a bug, would).
+func storeCanary(t *testing.T, s *stack, key, html string) {
+	t.Helper()
+	now := time.Now().UTC()
+	c := &comment.Comment{ID: comment.NewID(now), SiteID: "news", Author: comment.Author{Name: "Canary", Email: "canary@example.org"},
+		Markdown: "canary", Status: comment.StatusApproved, Created: now, HTML: html}
+	if err := s.st.CreateComment(context.Background(), comment.Page{SiteID: "news", Key: key, URL: s.articleURL(key)}, c); err != nil {
+		t.Fatal(err)
+	}
+}
+
 // TestBrowser_XSSDetectorsWork stores markup that runs script, loads a
 // resource from another host and breaks out of its comment, bypassing the
 // sanitiser, and checks that the detectors TestBrowser_StoredXSS relies
-// on see each of these.
+// on see each of these, on the server-rendered thread (which shows the
+// store's HTML as it is; every way into the store sanitises).
 func TestBrowser_XSSDetectorsWork(t *testing.T) {
 	needChromium(t)
 	s := newStack(t)
 	const key = "canary"
-	now := time.Now().UTC()
-	c := &comment.Comment{ID: comment.NewID(now), SiteID: "news", Author: comment.Author{Name: "Canary", Email: "canary@example.org"},
-		Markdown: "canary", Status: comment.StatusApproved, Created: now,
-		HTML: `<img src="http://tracker.example/pixel.gif"><img src="x" onerror="alert('canary')"></div></article></li><li id="comment-fake">out</li>`}
-	if err := s.svc.Store().CreateComment(context.Background(), comment.Page{SiteID: "news", Key: key, URL: s.articleURL(key)}, c); err != nil {
-		t.Fatal(err)
-	}
+	storeCanary(t, s, key, canaryHTML)
 	for _, tc := range []struct{ name, url, root string }{
-		{"widget", s.articleURL(key), shadowRoot},
 		{"include", s.includeURL(key), `document`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -146,8 +156,7 @@ func TestBrowser_XSSDetectorsWork(t *testing.T) {
 			if dialogs, _, _ := b.seen(); len(dialogs) == 0 {
 				t.Error("no dialog was seen")
 			}
-			// Both the widget (innerHTML) and the page's parser let the
-			// stray <li> out of the comment body.
+			// The page's parser lets the stray <li> out of the comment body.
 			if got := eval[int](b, tc.root+`.querySelectorAll('li[id^="comment-"]').length`); got != 2 {
 				t.Errorf("%d comment elements, want the real one and the fake", got)
 			}
@@ -228,4 +237,40 @@ func first(list []string, n int) []string {
 		return list[:n]
 	}
 	return list
+}
+
+// TestBrowser_WidgetKeepsStoredHTMLInert: the widget shows nothing from
+// the store without the sanitiser's guarantee. HTML that never went
+// through the sanitiser (a tampered database) reaches the page as the
+// sanitiser's allow-list and text only: the canary that the detectors
+// above catch on a page that trusts the store runs no script, loads
+// nothing and stays inside its comment, here and in a live update.
+func TestBrowser_WidgetKeepsStoredHTMLInert(t *testing.T) {
+	needChromium(t)
+	s := newStack(t)
+	const key = "canary"
+	hostile := canaryHTML + `<a href="javascript:alert(1)">js link</a> <a href=" https://ok.example/" onclick="alert(2)" target="_top">spaced</a>` +
+		`<a href="https://ok.example/a?b=1&amp;c=2" rel="opener">fine link</a><p style="position:fixed;inset:0" class="parley-user">styled</p>` +
+		`<svg><script>alert(3)</script></svg><math><mtext><style><img src=x onerror=alert(4)></style></mtext></math><form action="https://evil.example/"><button>Go</button></form>` +
+		`<ol start="3"><li>third</li></ol><ol start="x"><li>bad start</li></ol><iframe src="https://evil.example/"></iframe><template><img src=y onerror=alert(5)></template>`
+	storeCanary(t, s, key, hostile)
+	b := newBrowser(t, 60*time.Second)
+	pageURL := s.articleURL(key)
+	b.openWidget(pageURL)
+	// A second one arrives live, through the same rendering.
+	storeCanary(t, s, key, hostile)
+	b.waitFor("the live comment", shadowRoot+`.querySelectorAll('.parley-body').length == 2`)
+	checkInert(t, b, s, pageURL, shadowRoot, 2)
+	body := eval[string](b, shadowRoot+`.querySelector('.parley-body').innerHTML`)
+	for _, want := range []string{`<a href="https://ok.example/a?b=1&amp;c=2" rel="nofollow ugc noopener">fine link</a>`, `<ol start="3"><li>third</li></ol>`, `<ol><li>bad start</li></ol>`, "js link", "styled", "out"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the comment lacks %q: %s", want, body)
+		}
+	}
+	for _, never := range []string{"style=", "class=", "target=", "<form", "<button", "<svg", "<math", "<template", "<img", "javascript:"} {
+		if strings.Contains(body, never) {
+			t.Errorf("the comment keeps %s: %s", never, body)
+		}
+	}
+	b.screenshot("stored-html-inert.png")
 }

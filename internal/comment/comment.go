@@ -50,10 +50,10 @@ func ParseSort(s string) (Sort, error) {
 	switch Sort(s) {
 	case "", SortOldest:
 		return SortOldest, nil
-	case SortNewest, SortTop:
+	case SortNewest, SortTop, SortFeatured:
 		return Sort(s), nil
 	}
-	return "", Invalid("sort", "Sort must be oldest, newest or top.")
+	return "", Invalid("sort", "Sort must be oldest, newest, top or featured.")
 }
 
 // Site is one website whose pages carry Parley comment sections.
@@ -174,6 +174,11 @@ type Comment struct {
 	// Reader is a keyed hash of the posting reader's token, so the reader
 	// (and nobody else) can be shown their held comment and edit it.
 	Reader string
+	// PostKey, when set on a new comment, is the keyed hash of the
+	// poster's idempotency key and what they sent: the store keeps it with
+	// the comment for a day, so that a retry of the same post finds this
+	// comment instead of storing a second one. It is not part of exports.
+	PostKey string `json:"-"`
 	// IPHash is a keyed hash of the poster's IP address, never the address.
 	IPHash    string
 	UserAgent string
@@ -194,9 +199,23 @@ type Comment struct {
 
 // Verdict is the spam pipeline's record on a comment.
 type Verdict struct {
-	Layer  string  // e.g. "moderation", "rules", "classifier"; empty when nothing checked it
-	Score  float64 // 0 (surely legitimate) .. 1 (surely spam)
+	Layer string  // e.g. "moderation", "rules", "classifier"; empty when nothing checked it
+	Score float64 // 0 (surely legitimate) .. 1 (surely spam)
+	// Reason is the verdict in an English sentence, built from Reasons;
+	// it is what the store keeps.
 	Reason string
+	// Reasons are why, most important first, in a form the moderation
+	// desk can put in the moderator's language (spam.Explain does).
+	Reasons []Reason
+}
+
+// Reason is one reason for a verdict: a stable snake_case code, such as
+// "links_over_limit", and its arguments by name, such as n "4" and limit
+// "2". The words for each code are in the translation tables under
+// "reason.<code>", with the arguments as placeholders.
+type Reason struct {
+	Code string
+	Args map[string]string
 }
 
 // NewID returns a new random identifier that sorts roughly by creation
@@ -228,6 +247,12 @@ const (
 	// moderation desk's open queues hear it; readers never do.
 	EventHeld EventKind = "held"
 )
+
+// EventLikes means a comment's like count changed. It is announced to
+// every instance but not kept in the change log (its ID is 0): open pages
+// get the count live, coalesced, and a page that reconnects reads it with
+// the thread.
+const EventLikes EventKind = "likes"
 
 // Event is one committed change, in the order of its ID within a thread.
 type Event struct {

@@ -92,8 +92,34 @@ func (d *Draft) Normalize() error {
 	if d.Page == "" {
 		return Missing("page", "The page this comment belongs to is missing.")
 	}
-	if len(d.Page) > MaxPageLen || len(d.PageURL) > MaxPageLen || !utf8.ValidString(d.Page) || !utf8.ValidString(d.PageURL) {
+	if CheckPageKey(d.Page) != nil || CheckPageKey(d.PageURL) != nil {
 		return Invalid("page", "The page address is not valid.")
+	}
+	return nil
+}
+
+// CheckPageKey refuses what no page's key is: more than MaxPageLen bytes,
+// invalid UTF-8 or control characters (a NUL above all, which PostgreSQL
+// cannot store). Page keys come from addresses and embedders' page ids,
+// so both databases must take every key either of them took.
+func CheckPageKey(key string) error {
+	if len(key) > MaxPageLen || !utf8.ValidString(key) || strings.IndexFunc(key, unicode.IsControl) >= 0 {
+		return &ValidationError{Field: "page", Code: "invalid_page_key",
+			Message: "The page key is not valid: it must be text of at most 2,000 bytes, without control characters."}
+	}
+	return nil
+}
+
+// MaxIDLen is the longest comment id there is.
+const MaxIDLen = 64
+
+// CheckID refuses what cannot be a comment id (Parley's ids are a few
+// dozen letters, digits, '-' or '_'), before it reaches a database.
+func CheckID(id string) error {
+	if id == "" || len(id) > MaxIDLen || strings.IndexFunc(id, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-' || r == '_')
+	}) >= 0 {
+		return Invalid("id", "That is not a comment id.")
 	}
 	return nil
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"mime"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 
 	"parley/internal/comment"
 	"parley/internal/service"
+	"parley/internal/web"
 	"parley/internal/widget"
 )
 
@@ -26,20 +26,21 @@ import (
 // field added to comment.Comment (an email, an IP hash) never reaches a
 // reader by accident.
 type commentJSON struct {
-	ID        string     `json:"id"`
-	Parent    *string    `json:"parent"`
-	Author    authorJSON `json:"author"`
-	HTML      string     `json:"html"`
-	Created   string     `json:"created"`
-	Edited    string     `json:"edited,omitempty"`
-	Likes     int        `json:"likes"`
-	InReplyTo string     `json:"in_reply_to,omitempty"`
-	Status    string     `json:"status,omitempty"`
+	ID        string        `json:"id"`
+	Parent    *string       `json:"parent"`
+	Author    authorJSON    `json:"author"`
+	HTML      string        `json:"html"`
+	Created   string        `json:"created"`
+	Edited    string        `json:"edited,omitempty"`
+	Likes     int           `json:"likes"`
+	InReplyTo string        `json:"in_reply_to,omitempty"`
+	Status    string        `json:"status,omitempty"`
+	Replies   []commentJSON `json:"replies"`
+	Featured  bool          `json:"featured,omitempty"`
 	// Notify says, answering a post that asked for notifications,
 	// whether they are on or wait for the emailed confirmation
 	// ("on", "confirm").
-	Notify  string        `json:"notify,omitempty"`
-	Replies []commentJSON `json:"replies"`
+	Notify string `json:"notify,omitempty"`
 }
 
 type authorJSON struct {
@@ -60,6 +61,11 @@ type threadJSON struct {
 	EditWindow int64 `json:"edit_window"`
 	// Login is the site's log-in choice and guest policy.
 	Login loginJSON `json:"login"`
+	// Message is the HTML of the message above the form; Pinned the id of
+	// the comment that opens the thread; Featured how many are featured.
+	Message  string `json:"message,omitempty"`
+	Pinned   string `json:"pinned,omitempty"`
+	Featured int    `json:"featured,omitempty"`
 	// Notify says readers may ask to be emailed about new comments.
 	Notify bool `json:"notify"`
 }
@@ -82,8 +88,15 @@ func (s *Server) publicComment(base string, c *comment.Comment, inReplyTo string
 		out.Edited = c.Edited.UTC().Format(time.RFC3339)
 	}
 	for _, n := range replies {
-		out.Replies = append(out.Replies, s.publicComment(base, n.Comment, n.InReplyTo, n.Replies))
+		out.Replies = append(out.Replies, s.publicNode(base, n))
 	}
+	return out
+}
+
+// publicNode is a comment of a thread as the public sees it.
+func (s *Server) publicNode(base string, n *service.Node) commentJSON {
+	out := s.publicComment(base, n.Comment, n.InReplyTo, n.Replies)
+	out.Featured = n.Featured
 	return out
 }
 
@@ -120,7 +133,7 @@ func (s *Server) handlePreflight(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Access-Control-Allow-Origin", origin)
 	h.Set("Access-Control-Allow-Methods", "GET, POST, PATCH, DELETE")
-	h.Set("Access-Control-Allow-Headers", "Content-Type, If-None-Match, Authorization")
+	h.Set("Access-Control-Allow-Headers", "Content-Type, If-None-Match, Authorization, Idempotency-Key")
 	h.Set("Access-Control-Max-Age", "86400")
 	w.WriteHeader(http.StatusNoContent)
 }
@@ -163,7 +176,7 @@ func (s *Server) handleListComments(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	t, err := s.svc.Thread(r.Context(), site.ID, q.Get("page"), order)
+	t, err := s.thread(r, site, q.Get("page"), order)
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -171,9 +184,9 @@ func (s *Server) handleListComments(w http.ResponseWriter, r *http.Request) {
 	base := s.baseURL(r)
 	body := s.threads.get(t, site, base, func() []byte {
 		out := threadJSON{Comments: make([]commentJSON, 0, len(t.Comments)), Total: t.Total, Closed: t.Closed, MaxDepth: site.MaxDepth, SiteName: site.Name, LastEvent: t.LastEvent, EditWindow: int64(site.EditWindow.Seconds()),
-			Login: s.loginChoices(base, site), Notify: s.svc.Notifies()}
+			Login: s.loginChoices(base, site), Message: t.Message, Pinned: t.Pinned, Featured: t.Featured, Notify: s.svc.Notifies()}
 		for _, n := range t.Comments {
-			out.Comments = append(out.Comments, s.publicComment(base, n.Comment, n.InReplyTo, n.Replies))
+			out.Comments = append(out.Comments, s.publicNode(base, n))
 		}
 		// The JSON is read by scripts, never inlined into HTML, so "<" need
 		// not become "\u003c": comment HTML stays a third smaller.
@@ -260,7 +273,8 @@ func (s *Server) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 			d.PageURL = ref
 		}
 	}
-	c, err := s.svc.Post(r.Context(), d, service.Meta{IP: clientIP(r), UserAgent: r.UserAgent(), Reader: in.Reader})
+	c, err := s.svc.Post(r.Context(), d, service.Meta{IP: web.ClientIP(r), UserAgent: r.UserAgent(), Reader: in.Reader,
+		PostKey: r.Header.Get("Idempotency-Key")})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
@@ -300,6 +314,12 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, v any) error {
 func (s *Server) handleCounts(w http.ResponseWriter, r *http.Request) {
 	site := s.site(w, r)
 	if site == nil {
+		return
+	}
+	// Counts are read from the database every time: each request costs
+	// the client a token of its read budget.
+	if err := s.spendRead(r); err != nil {
+		s.writeError(w, r, err)
 		return
 	}
 	counts, err := s.svc.Counts(r.Context(), site.ID, r.URL.Query()["page"])
@@ -345,23 +365,13 @@ func (s *Server) handleLike(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	like := r.Method == http.MethodPost
-	n, err := s.svc.Like(r.Context(), site.ID, r.PathValue("id"), in.Reader, like)
+	n, err := s.svc.Like(r.Context(), site.ID, r.PathValue("id"), like, service.Meta{IP: web.ClientIP(r), Reader: in.Reader})
 	if err != nil {
 		s.writeError(w, r, err)
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]any{"likes": n, "liked": like})
-}
-
-// clientIP is the address the request came from. Parley does not trust
-// X-Forwarded-For unless told to by a proxy setting (a later addition).
-func clientIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
 }
 
 func etagMatch(header, etag string) bool {
@@ -479,7 +489,7 @@ func (s *Server) handleEditComment(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, err)
 		return
 	}
-	c, err := s.svc.Edit(r.Context(), site.ID, r.PathValue("id"), in.Reader, in.Body)
+	c, err := s.svc.Edit(r.Context(), site.ID, r.PathValue("id"), in.Body, service.Meta{IP: web.ClientIP(r), UserAgent: r.UserAgent(), Reader: in.Reader})
 	if err != nil {
 		s.writeError(w, r, err)
 		return

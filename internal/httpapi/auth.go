@@ -16,6 +16,7 @@ import (
 	"parley/internal/login"
 	"parley/internal/service"
 	"parley/internal/spam"
+	"parley/internal/web"
 	"parley/internal/widget"
 )
 
@@ -145,7 +146,7 @@ func (s *Server) avatarURL(base string, a comment.Author) string {
 func (s *Server) session(w http.ResponseWriter, r *http.Request, site *comment.Site) (sess *auth.Session, token string, ok bool) {
 	if s.cfg.Login == nil {
 		if auth.BearerToken(r) != "" {
-			s.writeNotLoggedIn(w)
+			s.writeNotLoggedIn(w, r)
 			return nil, "", false
 		}
 		return nil, "", true
@@ -156,7 +157,7 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request, site *comment.S
 		return sess, token, true
 	case errors.Is(err, auth.ErrNoSession):
 		if auth.BearerToken(r) != "" {
-			s.writeNotLoggedIn(w)
+			s.writeNotLoggedIn(w, r)
 			return nil, "", false
 		}
 		return nil, "", true // a stale cookie: a guest
@@ -165,10 +166,12 @@ func (s *Server) session(w http.ResponseWriter, r *http.Request, site *comment.S
 	return nil, "", false
 }
 
-func (s *Server) writeNotLoggedIn(w http.ResponseWriter) {
+func (s *Server) writeNotLoggedIn(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
-	writeJSON(w, http.StatusUnauthorized, apiError{errorBody{Code: "not_logged_in", Message: "You have been logged out. Please log in again."}})
+	body := errorBody{Code: "not_logged_in", Message: "You have been logged out. Please log in again."}
+	body.Message = errorText(words(r, ""), body)
+	writeJSON(w, http.StatusUnauthorized, apiError{body})
 }
 
 func (s *Server) noLogin(w http.ResponseWriter, r *http.Request) bool {
@@ -263,6 +266,15 @@ func (s *Server) handleLoginCallback(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st, err := s.cfg.Login.Finish(w, r)
+	if st != nil && st.Result != nil && st.Result.Mode == auth.ModeStaff {
+		// A staff member logging in to the desk (package admin).
+		if s.cfg.StaffLogin == nil {
+			http.NotFound(w, r)
+			return
+		}
+		s.cfg.StaffLogin(w, r, st.Result.Identity, err)
+		return
+	}
 	s.finishLogin(w, r, st, err)
 }
 
@@ -498,7 +510,7 @@ func (s *Server) handleMe(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	if sess == nil {
-		s.writeNotLoggedIn(w)
+		s.writeNotLoggedIn(w, r)
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"user": s.userJSON(r, sess)})
@@ -531,7 +543,7 @@ func (s *Server) handleSendLink(w http.ResponseWriter, r *http.Request) {
 // sendLink mails a log-in link and says what went wrong in a reader's words.
 func (s *Server) sendLink(r *http.Request, site *comment.Site, link auth.LinkRequest) error {
 	email := link.Email
-	err := s.cfg.Login.SendLink(r.Context(), site, link, clientIP(r))
+	err := s.cfg.Login.SendLink(r.Context(), site, link, web.ClientIP(r))
 	switch {
 	case errors.Is(err, auth.ErrBadBind):
 		return comment.Invalid("bind", "This log-in request is not valid. Please reload the page.")
@@ -543,12 +555,21 @@ func (s *Server) sendLink(r *http.Request, site *comment.Site, link auth.LinkReq
 		return comment.Invalid("return", "That page is not one of this site's.")
 	case errors.Is(err, login.ErrNotOffered):
 		return &comment.ValidationError{Code: "not_offered", Message: "This site does not offer log-in by email."}
-	case err != nil && !isRateLimit(err):
+	case isRateLimit(err):
+		return linkLimitError{err}
+	case err != nil:
 		s.log.Warn("could not send a log-in link", "site", site.ID, "err", err)
 		return comment.ErrUnavailable
 	}
-	return err
+	return nil
 }
+
+// linkLimitError is a log-in link refused for coming too often; it wraps
+// the *spam.RateLimitError, whose RetryAfter the answer carries.
+type linkLimitError struct{ err error }
+
+func (e linkLimitError) Error() string { return "too many log-in links: " + e.err.Error() }
+func (e linkLimitError) Unwrap() error { return e.err }
 
 func (s *Server) handleSSO(w http.ResponseWriter, r *http.Request) {
 	site := s.site(w, r)
@@ -569,6 +590,9 @@ func (s *Server) handleSSO(w http.ResponseWriter, r *http.Request) {
 		return
 	case errors.Is(err, auth.ErrSSOExpired):
 		s.writeErrorStatus(w, r, http.StatusUnauthorized, &comment.ValidationError{Code: "sso_expired", Message: "The site's log-in token has expired. Reload the page."})
+		return
+	case errors.Is(err, auth.ErrSSOReplay):
+		s.writeErrorStatus(w, r, http.StatusUnauthorized, &comment.ValidationError{Code: "sso_used", Message: "The site's log-in token was already used. Reload the page."})
 		return
 	case err != nil && isSSOError(err):
 		s.writeErrorStatus(w, r, http.StatusUnauthorized, &comment.ValidationError{Code: "sso_invalid", Message: "The site's log-in token is not valid: " + err.Error()})
@@ -593,6 +617,7 @@ func isSSOError(err error) bool {
 var emailLinkTmpl = template.Must(template.New("link").Parse(`<h1>{{.T.T "page.login_title"}}</h1>
 <form method="post" action="{{.Action}}">
 <input type="hidden" name="token" value="{{.Token}}">
+<input type="hidden" name="check" value="{{.Check}}">
 <p>{{.T.T "page.link_press"}}</p>
 <p><button type="submit">{{.T.T "login"}}</button></p>
 </form>`))
@@ -608,9 +633,16 @@ func (s *Server) handleEmailLinkPage(w http.ResponseWriter, r *http.Request) {
 	var b bytes.Buffer
 	t := words(r, "") // the link carries the language it was asked for in
 	action := s.baseURL(r) + "/auth/email?" + url.Values{"lang": {t.Lang()}}.Encode()
-	emailLinkTmpl.Execute(&b, map[string]any{"T": t, "Action": action, "Token": r.URL.Query().Get("token")})
+	token := r.URL.Query().Get("token")
+	cookie, check := s.cfg.Login.LinkForm(token)
+	http.SetCookie(w, cookie)
+	emailLinkTmpl.Execute(&b, map[string]any{"T": t, "Action": action, "Token": token, "Check": check})
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
+	// The address holds the token: no other site may see it, but the
+	// button's post to Parley itself must say where it comes from (with
+	// no-referrer browsers send "Origin: null", which looks like any
+	// page's).
+	w.Header().Set("Referrer-Policy", "same-origin")
 	writePage(w, http.StatusOK, t.Lang(), t.T("login"), template.HTML(b.String()))
 }
 
@@ -625,12 +657,19 @@ func (s *Server) handleEmailLinkConfirm(w http.ResponseWriter, r *http.Request) 
 		return
 	}
 	// Only the link's own page may use it: another site posting someone's
-	// link would log this browser in as them.
-	if !s.parleyForm(r) {
+	// link would log this browser in as them. A browser that hides where
+	// the post came from ("Origin: null": a privacy setting, an old
+	// referrer policy) is believed if the form carries the check the page
+	// gave this browser.
+	token := r.PostForm.Get("token")
+	hidden := r.Header.Get("Origin") == "null" && service.OriginOf(r.Header.Get("Referer")) == ""
+	if !s.parleyForm(r) && !(hidden && s.cfg.Login.LinkFormOK(r, token, r.PostForm.Get("check"))) {
 		s.writeHTMLError(w, r, comment.ErrForbidden)
 		return
 	}
-	st, err := s.cfg.Login.ConsumeLink(r.Context(), r.PostForm.Get("token"))
+	w.Header().Set("Referrer-Policy", "same-origin")
+	http.SetCookie(w, &http.Cookie{Name: login.LinkFormCookie, Path: "/auth/email", MaxAge: -1})
+	st, err := s.cfg.Login.ConsumeLink(r.Context(), token)
 	if st != nil && st.Result != nil && errors.Is(err, auth.ErrExpired) {
 		t := words(r, st.Result.Lang)
 		s.loginPage(w, t, http.StatusGone, "login", t.T("page.link_expired"))
@@ -653,14 +692,14 @@ var loginPageTmpl = template.Must(template.New("login").Parse(`<h1>{{.T.T "page.
 {{if .Providers}}<ul>{{range .Providers}}<li><a href="{{.URL}}"><img src="{{.Icon}}" alt="" width="20" height="20"> {{$.T.T "login.with" "name" .Name}}</a></li>{{end}}</ul>{{end}}
 {{if .Email}}<form method="post" action="{{.EmailAction}}">
 <input type="hidden" name="return" value="{{.Return}}">
-<p><label for="email">{{.T.T "form.email"}}</label><br><input id="email" name="email" type="email" autocomplete="email" required value="{{.Address}}"></p>
+<p><label for="email">{{.T.T "form.email"}}</label><br><input id="email" name="email" type="email" autocomplete="email" dir="ltr" required value="{{.Address}}"></p>
 {{if .Error}}<p role="alert">{{.Error}}</p>{{end}}
 <p><button type="submit">{{.T.T "page.send_link"}}</button></p></form>{{end}}
 {{if .Sent}}<p role="status">{{.T.T "login.sent" "email" .Address}}</p>{{end}}
 {{with .LogoutAll}}<form method="post" action="{{.}}"><input type="hidden" name="return" value="{{$.Return}}">
 <p>{{$.T.T "page.logged_in_as" "name" $.Who}} <button type="submit">{{$.T.T "logout.all"}}</button></p>
 <p>{{$.T.T "page.logout_all_hint"}}</p></form>{{end}}
-<p><a href="{{.Return}}">{{.T.T "reply.back"}}</a></p>`))
+<p><a href="{{.Article}}">{{.T.T "reply.back"}}</a></p>`))
 
 // handleLoginPage lists a site's log-in choices on Parley itself, for
 // readers without JavaScript.
@@ -718,7 +757,7 @@ func (s *Server) renderLoginPage(w http.ResponseWriter, r *http.Request, status 
 	}
 	base := s.baseURL(r)
 	lv := s.loginView(base, site, ret, t.Lang())
-	data := map[string]any{"T": t, "Site": site.Name, "Return": ret, "Address": address, "Error": problem, "Sent": sent,
+	data := map[string]any{"T": t, "Site": site.Name, "Return": ret, "Article": articleOf(base, site, ret), "Address": address, "Error": problem, "Sent": sent,
 		"EmailAction": base + "/sites/" + url.PathEscape(site.ID) + "/login/email?" + url.Values{"lang": {t.Lang()}}.Encode(),
 		"Email":       lv != nil && lv.EmailURL != ""}
 	if lv != nil {
@@ -736,6 +775,20 @@ func (s *Server) renderLoginPage(w http.ResponseWriter, r *http.Request, status 
 	loginPageTmpl.Execute(&b, data)
 	w.Header().Set("Cache-Control", "no-store")
 	writePage(w, status, t.Lang(), t.T("login"), template.HTML(b.String()))
+}
+
+// articleOf is the article a log-in's return address is about: the
+// address itself, or the article of Parley's reply page for the site.
+func articleOf(base string, site *comment.Site, ret string) string {
+	q, ok := strings.CutPrefix(ret, base+login.ReplyPath(site.ID)+"?")
+	if !ok {
+		return ret
+	}
+	v, err := url.ParseQuery(q)
+	if a := v.Get("url"); err == nil && service.OnSite(site, a) {
+		return a
+	}
+	return ret
 }
 
 // loginView is the log-in choice of the form without JavaScript; every

@@ -232,7 +232,7 @@ func TestProviderLogInByRedirect(t *testing.T) {
 	if fr.StatusCode != http.StatusSeeOther {
 		t.Fatalf("form post with cookie: %d", fr.StatusCode)
 	}
-	cs, _ := as.svc.Store().ListComments(context.Background(), store.ListFilter{SiteID: "news"})
+	cs, _ := as.st.ListComments(context.Background(), store.ListFilter{SiteID: "news"})
 	if len(cs) != 3 || cs[0].Author.Identity != "newsroom:user-7f3a" || cs[0].Author.Name != "Jane Doe" || cs[0].Markdown != "Posted without JavaScript." {
 		t.Fatalf("stored = %d, newest %+v", len(cs), cs[0])
 	}
@@ -386,7 +386,7 @@ func TestEmailLinkLogIn(t *testing.T) {
 	if r.StatusCode != http.StatusCreated || strings.Contains(string(b), "noor") || decode[apiComment](t, b).Author["name"] != "N. Haddad" {
 		t.Errorf("email log-in with a name: %d %s", r.StatusCode, b)
 	}
-	cs, _ := as.svc.Store().ListComments(context.Background(), store.ListFilter{SiteID: "news"})
+	cs, _ := as.st.ListComments(context.Background(), store.ListFilter{SiteID: "news"})
 	if len(cs) == 0 || cs[0].Author.Email != "noor@example.org" || !strings.HasPrefix(cs[0].Author.Identity, "email:") {
 		t.Errorf("stored author = %+v", cs[0].Author)
 	}
@@ -494,7 +494,7 @@ func TestProviderLogInWithoutJavaScript(t *testing.T) {
 	if pr.StatusCode != http.StatusSeeOther || loc.Host != "news.example" || loc.Path != "/2026/bus-line" || !strings.HasPrefix(loc.Fragment, "comment-") {
 		t.Fatalf("form post: %d to %s", pr.StatusCode, loc)
 	}
-	cs, _ := as.svc.Store().ListComments(context.Background(), store.ListFilter{SiteID: "news"})
+	cs, _ := as.st.ListComments(context.Background(), store.ListFilter{SiteID: "news"})
 	if len(cs) != 1 || cs[0].Author.Identity != "newsroom:user-7f3a" || cs[0].Author.Name != "Jane Doe" {
 		t.Fatalf("stored = %+v", cs)
 	}

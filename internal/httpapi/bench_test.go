@@ -150,7 +150,7 @@ func BenchmarkThreadReadUncached(b *testing.B) {
 		// A like invalidates the cached thread, as any write does.
 		b.StopTimer()
 		th, _ := ts.svc.Thread(ctx, "news", origin+"/bench", comment.SortOldest)
-		ts.svc.Like(ctx, "news", th.Comments[0].ID, ts.svc.NewReader(), true)
+		ts.svc.Like(ctx, "news", th.Comments[0].ID, true, service.Meta{Reader: ts.svc.NewReader()})
 		b.StartTimer()
 		if _, err := ts.svc.Thread(ctx, "news", origin+"/bench", comment.SortOldest); err != nil {
 			b.Fatal(err)
@@ -373,8 +373,9 @@ func BenchmarkLoggedIn(b *testing.B) {
 		}, http.StatusOK)
 	})
 	b.Run("sso-exchange", func(b *testing.B) {
-		tok := ssoToken(b, auth.SSOUser{ID: "7", Name: "Sam"})
 		run(b, func(int64) *http.Request {
+			// A token logs in once: each page view brings a new one.
+			tok := ssoToken(b, auth.SSOUser{ID: "7", Name: "Sam"})
 			req := httptest.NewRequest("POST", "/api/v1/sites/news/auth/sso", strings.NewReader(`{"token":"`+tok+`"}`))
 			req.Header.Set("Content-Type", "application/json")
 			return req

@@ -25,7 +25,7 @@ func TestHostileInput(t *testing.T) {
 			case resp.StatusCode == 201:
 				accepted++
 				c := decode[apiComment](t, body)
-				stored, err := ts.svc.Store().Comment(context.Background(), c.ID)
+				stored, err := ts.st.Comment(context.Background(), c.ID)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -14,6 +14,7 @@ import (
 	"parley/internal/comment"
 	"parley/internal/i18n"
 	"parley/internal/service"
+	"parley/internal/web"
 	"parley/internal/widget"
 )
 
@@ -24,7 +25,7 @@ func (s *Server) threadView(r *http.Request, site *comment.Site, t *service.Thre
 	base, lang, title := s.baseURL(r), queryLanguage(r, q), q.Get("title")
 	v, names := s.sharedView(base, lang, site, t, pageURL, title)
 	rd := s.threadReader(r, q, site, base, lang, pageURL, title, t, names)
-	v.Token, v.ParentID, v.ParentName, v.Held, v.User = rd.Token, rd.ParentID, rd.ParentName, rd.Held, rd.User
+	v.Token, v.PostKey, v.ParentID, v.ParentName, v.Held, v.User = rd.Token, rd.PostKey, rd.ParentID, rd.ParentName, rd.Held, rd.User
 	return v
 }
 
@@ -51,6 +52,12 @@ func (s *Server) sharedView(base, lang string, site *comment.Site, t *service.Th
 		Notify:     s.svc.Notifies(),
 		ReplyURL:   func(id string) string { return replyURL(id) + "#respond" },
 		SortURL:    func(order string) string { return sortURL(order) + "#parley-comments" },
+		Message:    template.HTML(t.Message), // sanitised when rendered
+		Pinned:     t.Pinned,
+		Featured:   t.Featured,
+		ReportURL: func(id string) string {
+			return base + "/sites/" + url.PathEscape(site.ID) + "/comments/" + url.PathEscape(id) + "/report?" + url.Values{"url": {pageURL}, "lang": {lang}}.Encode()
+		},
 	}
 	names := map[string]string{}
 	var walk func(ns []*service.Node) []*widget.CommentView
@@ -59,7 +66,7 @@ func (s *Server) sharedView(base, lang string, site *comment.Site, t *service.Th
 		for _, n := range ns {
 			names[n.ID] = n.Author.Name
 			cv := s.commentView(base, n.Comment)
-			cv.InReplyTo = n.InReplyTo
+			cv.InReplyTo, cv.Featured = n.InReplyTo, n.Featured
 			cv.Replies = walk(n.Replies)
 			out = append(out, cv)
 		}
@@ -76,7 +83,7 @@ func (s *Server) sharedView(base, lang string, site *comment.Site, t *service.Th
 // (?replytocom, one of names), their own comment awaiting moderation
 // (?parley_held), and who they are if logged in.
 func (s *Server) threadReader(r *http.Request, q url.Values, site *comment.Site, base, lang, pageURL, title string, t *service.Thread, names map[string]string) widget.Reader {
-	rd := widget.Reader{Token: s.svc.FormToken(site.ID)}
+	rd := widget.Reader{Token: s.svc.FormToken(site.ID), PostKey: s.svc.NewPostKey()}
 	if p := q.Get("replytocom"); p != "" {
 		if name, ok := names[p]; ok {
 			rd.ParentID, rd.ParentName = p, name
@@ -178,6 +185,9 @@ func (s *Server) handleThreadHTML(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	// The form carries a fresh token, so the fragment is not shared.
 	h.Set("Cache-Control", "private, no-cache")
+	// Included by the site's server (which ignores this) or framed by one
+	// of its pages; no other page may frame it.
+	h.Set("Content-Security-Policy", pagePolicy(siteFrames(p.site)))
 	h.Set("Content-Length", strconv.Itoa(n))
 	for _, b := range p.pieces {
 		w.Write(b)
@@ -186,9 +196,9 @@ func (s *Server) handleThreadHTML(w http.ResponseWriter, r *http.Request) {
 
 // renderedPage is the server-rendered thread for one reader.
 type renderedPage struct {
-	site                 *comment.Site
-	lang, pageURL, title string
-	pieces               [][]byte // the page, to be written in order (widget.Cached.Render)
+	site                      *comment.Site
+	key, lang, pageURL, title string
+	pieces                    [][]byte // the page, to be written in order (widget.Cached.Render)
 }
 
 // threadPage reads the thread a request names (site, page, url, sort,
@@ -207,12 +217,12 @@ func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) *renderedPag
 		s.writeHTMLError(w, r, err)
 		return nil
 	}
-	t, err := s.svc.Thread(r.Context(), site.ID, q.Get("page"), order)
+	t, err := s.thread(r, site, q.Get("page"), order)
 	if err != nil {
 		s.writeHTMLError(w, r, err)
 		return nil
 	}
-	p := &renderedPage{site: site, pageURL: q.Get("url"), title: q.Get("title"), lang: queryLanguage(r, q)}
+	p := &renderedPage{site: site, key: t.Key, pageURL: q.Get("url"), title: q.Get("title"), lang: queryLanguage(r, q)}
 	if p.pageURL == "" {
 		p.pageURL = t.Key
 	}
@@ -254,14 +264,21 @@ func (s *Server) handleReplyPage(w http.ResponseWriter, r *http.Request) {
 		messagePage(w, http.StatusBadRequest, t, p.site.Name, t.T("page.not_on_site"))
 		return
 	}
+	title := p.title
+	if title == "" {
+		// The article's title as Parley knows it from comments posted on
+		// it (the widget sends it), when the link did not carry it.
+		if th, err := s.svc.ThreadInfo(r.Context(), p.site.ID, p.key); err == nil {
+			title = th.Title
+		}
+	}
 	var b bytes.Buffer
 	replyPageTmpl.Execute(&b, map[string]any{"URL": p.pageURL, "Back": t.T("reply.back"),
-		"Title": p.title, "Thread": template.HTML(bytes.Join(p.pieces, nil))})
+		"Title": title, "Thread": template.HTML(bytes.Join(p.pieces, nil))})
 	h := w.Header()
 	h.Set("Cache-Control", "private, no-store")
 	// A copy of the article's comments, not a page for search engines.
 	h.Set("X-Robots-Tag", "noindex")
-	title := p.title
 	if title == "" {
 		title = p.site.Name
 	}
@@ -305,11 +322,12 @@ func (s *Server) handleFormPost(w http.ResponseWriter, r *http.Request) {
 	age, err := s.svc.CheckFormToken(site.ID, f.Get("token"))
 	var c *comment.Comment
 	if err == nil {
-		c, err = s.svc.Post(r.Context(), d, service.Meta{IP: clientIP(r), UserAgent: r.UserAgent(), Honeypot: f.Get("phone"), FormAge: age})
+		c, err = s.svc.Post(r.Context(), d, service.Meta{IP: web.ClientIP(r), UserAgent: r.UserAgent(), Honeypot: f.Get("phone"), FormAge: age,
+			PostKey: f.Get("key")})
 	}
 	var ve *comment.ValidationError
-	if errors.As(err, &ve) {
-		s.renderFormAgain(w, r, site, d, ve)
+	if errors.As(err, &ve) || isRefusal(err) {
+		s.renderFormAgain(w, r, site, d, err)
 		return
 	}
 	if err != nil {
@@ -368,24 +386,30 @@ func formOrigin(r *http.Request) (string, bool) {
 
 // renderFormAgain shows the thread page again with the reader's text kept
 // and the problem next to its field.
-func (s *Server) renderFormAgain(w http.ResponseWriter, r *http.Request, site *comment.Site, d comment.Draft, ve *comment.ValidationError) {
-	t, err := s.svc.Thread(r.Context(), site.ID, d.Page, comment.SortOldest)
-	if err != nil {
+func (s *Server) renderFormAgain(w http.ResponseWriter, r *http.Request, site *comment.Site, d comment.Draft, err error) {
+	t, terr := s.svc.Thread(r.Context(), site.ID, d.Page, comment.SortOldest)
+	if terr != nil {
 		t = &service.Thread{SiteID: site.ID, Key: d.Page, Comments: []*service.Node{}}
 	}
 	v := s.threadView(r, site, t, d.PageURL)
 	v.Title = d.Title
 	if d.ParentID != "" {
 		v.ParentID = d.ParentID
-		if p, err := s.svc.Store().Comment(r.Context(), d.ParentID); err == nil {
+		if p, err := s.svc.Comment(r.Context(), site.ID, d.ParentID); err == nil {
 			v.ParentName = p.Author.Name
 		}
 	}
-	field := ve.Field
+	var field string
+	if ve := (*comment.ValidationError)(nil); errors.As(err, &ve) {
+		field = ve.Field
+	}
 	if field == "" || field == "page" || field == "parent" || field == "title" {
 		field = "body" // shown above the comment box
 	}
-	_, body := errorStatus(ve)
+	if isRefusal(err) {
+		field = "refusal" // not a field: said above the form, as an alert
+	}
+	status, body := errorStatus(err)
 	v.Errors = map[string]string{field: errorText(i18n.Get(v.Lang), body)}
 	v.Values = map[string]string{"name": d.Name, "email": d.Email, "website": d.Website, "body": d.Body, "notify": d.Notify}
 	var b bytes.Buffer
@@ -393,7 +417,7 @@ func (s *Server) renderFormAgain(w http.ResponseWriter, r *http.Request, site *c
 		s.writeHTMLError(w, r, err)
 		return
 	}
-	writePage(w, http.StatusBadRequest, v.Lang, site.Name, template.HTML(b.String()))
+	writePage(w, status, v.Lang, site.Name, template.HTML(b.String()))
 }
 
 // writeHTMLError answers a browser request with a short page.
@@ -431,11 +455,15 @@ func words(r *http.Request, lang string) *i18n.Table {
 }
 
 // errorText is an error's message for a reader in t's language: the
-// tables' words for its code where they have them ("error." keys, which
-// the widget shares, then the server's own "page.error." ones), else the
-// server's message. English keeps the server's message, which may say
-// more than the table's.
+// tables' words for its code where they have them ("error." keys, the few
+// the widget also has for what it checks itself, then the server's
+// "page.error." ones, which reach the widget in its language through this
+// function), else the server's message. English keeps the server's
+// message, which may say more than the table's.
 func errorText(t *i18n.Table, body errorBody) string {
+	if body.refusal != nil {
+		return refusalText(t, body.refusal)
+	}
 	if t.Lang() == i18n.Fallback {
 		return body.Message
 	}
@@ -453,7 +481,34 @@ var errorAlias = map[string]string{
 	"internal":       "page.our_side",
 	"no_login":       "page.no_login",
 	"invalid_return": "page.not_on_site",
-	"invalid_parent": "error.not_found",
+	"invalid_parent": "page.error.not_found",
+}
+
+// pagePolicy is the Content-Security-Policy of the pages Parley renders
+// without script (its own pages, and the server-rendered thread): no
+// script at all, so markup that got into one cannot run; styles and
+// pictures from Parley only; framed only by frameAncestors (a source
+// list, or 'none').
+func pagePolicy(frameAncestors string) string {
+	return "default-src 'none'; script-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self'; base-uri 'none'; frame-ancestors " + frameAncestors
+}
+
+// siteFrames is the frame-ancestors source list of a site's origins: its
+// pages may show its thread in a frame, and no other page may (the thread
+// holds a form that posts as the reader).
+func siteFrames(site *comment.Site) string {
+	var srcs []string
+	for _, o := range site.Origins {
+		// Normalised origins hold no spaces or semicolons; anything else
+		// would change the policy, so it is left out.
+		if o != "" && !strings.ContainsAny(o, " ;,'\"\r\n") {
+			srcs = append(srcs, o)
+		}
+	}
+	if len(srcs) == 0 {
+		return "'none'"
+	}
+	return strings.Join(srcs, " ")
 }
 
 var pageTemplate = template.Must(template.New("page").Parse(`<!doctype html>
@@ -469,7 +524,7 @@ func writePage(w http.ResponseWriter, status int, lang, title string, body templ
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	// Parley's own pages (log-in, reply, messages) act for the reader: no
 	// other page may frame them and trick a click.
-	w.Header().Set("Content-Security-Policy", "frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", pagePolicy("'none'"))
 	w.Header().Set("X-Frame-Options", "DENY")
 	w.WriteHeader(status)
 	w.Write(b.Bytes())
@@ -503,7 +558,7 @@ func (s *Server) serveReaderPicture(w http.ResponseWriter, r *http.Request, key 
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'")
-	a, err := s.svc.Store().Avatar(r.Context(), key)
+	a, err := s.svc.Avatar(r.Context(), key)
 	if err != nil || len(a.Data) == 0 {
 		if err != nil && !errors.Is(err, comment.ErrNotFound) {
 			s.log.Warn("could not read a cached picture", "err", err)

@@ -191,7 +191,7 @@ func TestThreadHTML_cachedPageIsTheFullRender(t *testing.T) {
 	}
 	srv := New(ts.svc, mustAssets(t), nil, Config{})
 	h := srv.Handler()
-	token := regexp.MustCompile(`name="token" value="[^"]*"`)
+	token := regexp.MustCompile(`name="(token|key)" value="[^"]*"`) // fresh for each reader
 	page := "/sites/news/thread?page=" + url.QueryEscape(origin+"/bench")
 	for _, q := range []string{"", "&lang=ar", "&sort=newest", "&replytocom=" + parent, "&parley_held=" + url.QueryEscape(heldTok.Query().Get("parley_held")),
 		"&title=" + url.QueryEscape(`A "title" + more`) + "&url=" + url.QueryEscape(origin+"/bench?x=1")} {
@@ -297,5 +297,41 @@ func TestHeldCache(t *testing.T) {
 	c.get(k, find(true))
 	if finds != 10 {
 		t.Errorf("%d lookups, want 10: an expired entry is looked up again", finds)
+	}
+}
+
+// TestPagePolicies: the server-rendered thread may be framed by the site's
+// pages only; it and Parley's own pages run no script at all, and load
+// styles and pictures from Parley only.
+func TestPagePolicies(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := context.Background()
+	site, _ := ts.st.Site(ctx, "news")
+	site.Origins = append(site.Origins, "https://www.news.example:8443")
+	if err := ts.svc.UpdateSite(ctx, service.OperatorActor(), site); err != nil {
+		t.Fatal(err)
+	}
+	noScript := []string{"script-src 'none'", "default-src 'none'", "style-src 'self' 'unsafe-inline'", "img-src 'self'", "base-uri 'none'"}
+	for _, c := range []struct {
+		path   string
+		status int
+		frame  string
+	}{
+		{"/sites/news/thread?page=a&url=https://news.example/a", 200, "frame-ancestors https://news.example https://www.news.example:8443"},
+		{"/sites/news/reply?page=a&url=https://news.example/a", 200, "frame-ancestors 'none'"},
+		{"/sites/news/privacy", 200, "frame-ancestors 'none'"},
+		{"/sites/nope/thread?page=a", 404, "frame-ancestors 'none'"},
+		{"/sites/news/reply?page=a&url=https://elsewhere.example/a", 400, "frame-ancestors 'none'"},
+	} {
+		resp, _ := ts.do(t, "GET", c.path, nil, nil)
+		csp := resp.Header.Get("Content-Security-Policy")
+		if resp.StatusCode != c.status || !strings.Contains(csp, c.frame) {
+			t.Errorf("%s: %d, policy %q; want %d and %s", c.path, resp.StatusCode, csp, c.status, c.frame)
+		}
+		for _, want := range noScript {
+			if !strings.Contains(csp, want) {
+				t.Errorf("%s: policy %q lacks %s", c.path, csp, want)
+			}
+		}
 	}
 }

@@ -17,8 +17,8 @@ import (
 
 	"parley/internal/comment"
 	"parley/internal/service"
+	"parley/internal/store"
 	"parley/internal/store/sqlite"
-	"parley/internal/widget"
 )
 
 const origin = "https://news.example"
@@ -26,6 +26,7 @@ const origin = "https://news.example"
 type testServer struct {
 	*httptest.Server
 	svc *service.Service
+	st  store.Store // the same store, for tests to look at what is stored
 }
 
 // newTestServer runs the real handler over a temporary SQLite store with a
@@ -37,28 +38,17 @@ func newTestServer(tb testing.TB) *testServer {
 // newTestServerWith is newTestServer with service options (the spam defence).
 func newTestServerWith(tb testing.TB, opt service.Options) *testServer {
 	tb.Helper()
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "h.db"), sqlite.Options{Migrate: true})
+	return newTestServerOn(tb, openSQLite(tb), opt, Config{})
+}
+
+// openSQLite opens a migrated SQLite store in a temporary directory.
+func openSQLite(tb testing.TB) *sqlite.DB {
+	tb.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(tb.TempDir(), "h.db"), sqlite.Options{Migrate: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	svc, err := service.New(ctx, st, opt)
-	if err != nil {
-		tb.Fatal(err)
-	}
-	if err := svc.CreateSite(ctx, service.OperatorActor(), &comment.Site{ID: "news", Name: "News", Origins: []string{origin}, EditWindow: comment.DefaultEditWindow}); err != nil {
-		tb.Fatal(err)
-	}
-	assets, err := widget.New()
-	if err != nil {
-		tb.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	go svc.Run(runCtx)
-	api := New(svc, assets, nil, Config{})
-	srv := httptest.NewServer(api.Handler())
-	tb.Cleanup(func() { api.StopStreams(); srv.Close(); stop(); st.Close() })
-	return &testServer{srv, svc}
+	return st
 }
 
 // do sends a request and returns the response with its body read.

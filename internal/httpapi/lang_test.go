@@ -188,7 +188,7 @@ func TestLoginPageEmailErrorInArabic(t *testing.T) {
 	if resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("bad address: %d", resp.StatusCode)
 	}
-	arabicPage(t, "the log-in page with a bad address", string(page), ar.T("error.invalid_email"))
+	arabicPage(t, "the log-in page with a bad address", string(page), ar.T("page.error.invalid_email"))
 
 	// A good one: the link is sent in Arabic.
 	resp, page = as.do(t, "POST", u.RequestURI(), url.Values{"email": {"noor@example.org"}, "return": {origin + "/story"}}, map[string]string{"Origin": as.URL})
@@ -258,6 +258,10 @@ func TestErrorCodesHaveWords(t *testing.T) {
 		"bad_json": true, "bad_content_type": true, "invalid_sort": true, "invalid_status": true, "invalid_id": true,
 		"invalid_origin": true, "missing_origin": true, "invalid_moderation": true, "invalid_max_depth": true,
 		"invalid_guests": true, "invalid_providers": true, "invalid_edit_window": true,
+		"invalid_idempotency_key": true, // the widget's keys are always valid
+		// Identifiers the embedding page or the widget send, not readers.
+		"invalid_site": true, "invalid_page_key": true, "invalid_after": true,
+		"too_many_streams": true, // an EventSource shows no error text
 	}
 	code := regexp.MustCompile(`Code: "([a-z_]+)"|(?:Invalid|Missing)\("([a-z_]+)"`)
 	codes := map[string]bool{"too_long_name": true, "too_long_title": true, "invalid_name": true, "invalid_title": true}

@@ -1,13 +1,17 @@
 package httpapi
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strconv"
 	"time"
 
 	"parley/internal/comment"
+	"parley/internal/service"
 )
 
 // maxStreams caps open live connections per instance; each costs a
@@ -46,9 +50,19 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		s.writeError(w, r, comment.Missing("page", "Say which page's comments you want (the page parameter)."))
 		return
 	}
-	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
-	if id, err := strconv.ParseInt(r.Header.Get("Last-Event-ID"), 10, 64); err == nil {
-		after = id
+	// Where to resume: the browser's Last-Event-ID on a reconnection,
+	// else ?after= (the thread's last_event), else the start.
+	from := q.Get("after")
+	if id := r.Header.Get("Last-Event-ID"); id != "" {
+		from = id
+	}
+	after := int64(0)
+	if from != "" {
+		var err error
+		if after, err = strconv.ParseInt(from, 10, 64); err != nil || after < 0 {
+			s.writeError(w, r, &comment.ValidationError{Field: "after", Code: "invalid_after", Message: "after (or Last-Event-ID) must be an event id: a whole number."})
+			return
+		}
 	}
 	if s.streams.open.Add(1) > maxStreams {
 		s.streams.open.Add(-1)
@@ -56,6 +70,12 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer s.streams.open.Add(-1)
+	done, err := s.openStream(r)
+	if err != nil {
+		s.writeError(w, r, err)
+		return
+	}
+	defer done()
 
 	// Subscribe before reading the backlog, so nothing falls in between.
 	events, cancel := s.svc.Subscribe(site.ID, key)
@@ -80,31 +100,23 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 
 	base := s.baseURL(r)
 	last := after
-	send := func(ev comment.Event) bool {
-		if ev.Kind != comment.EventReset && ev.ID <= last {
+	send := func(ch *service.Change) bool {
+		if ch.ID > 0 && ch.ID <= last {
 			return true // already sent from the backlog
 		}
-		out := liveEvent{Kind: ev.Kind, ID: ev.CommentID}
-		if ev.Kind == comment.EventNew || ev.Kind == comment.EventUpdate {
-			c, err := s.svc.Comment(r.Context(), site.ID, ev.CommentID)
-			if err != nil || c.Status != comment.StatusApproved {
-				out = liveEvent{Kind: comment.EventRemove, ID: ev.CommentID}
-			} else {
-				cj := s.publicComment(base, c, "", nil)
-				out.Comment = &cj
-			}
+		// Every page open on the thread gets the same bytes, made once.
+		b := ch.Encoded(base, func() []byte { return s.liveFrame(base, ch) })
+		if b == nil {
+			return true // the comment could not be read: nothing to send
 		}
-		b, _ := json.Marshal(out)
-		if ev.Kind == comment.EventReset {
-			_, err = fmt.Fprintf(w, "event: reset\ndata: {}\n\n")
-		} else {
-			last = ev.ID
-			_, err = fmt.Fprintf(w, "id: %d\nevent: change\ndata: %s\n\n", ev.ID, b)
+		if ch.ID > 0 {
+			last = ch.ID
 		}
+		_, err := w.Write(b)
 		return err == nil && rc.Flush() == nil
 	}
-	for _, ev := range backlog {
-		if !send(ev) {
+	for _, ch := range backlog {
+		if !send(ch) {
 			return
 		}
 	}
@@ -112,11 +124,11 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 	defer heartbeat.Stop()
 	for {
 		select {
-		case ev, ok := <-events:
+		case ch, ok := <-events:
 			if !ok {
 				return // fell behind; the browser reconnects and resumes
 			}
-			if !send(ev) {
+			if !send(ch) {
 				return
 			}
 		case <-heartbeat.C:
@@ -129,4 +141,42 @@ func (s *Server) handleStream(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// liveFrame encodes one change as a Server-Sent Event: the comment as
+// readers see it for a new or changed comment (a removal when they no
+// longer see it), its id for a removal, a reset as "event: reset". Only
+// changes from the change log carry an id to resume from. It returns nil
+// when the comment cannot be read (the store is unavailable): the page
+// misses this change, not the ones after it.
+func (s *Server) liveFrame(base string, ch *service.Change) []byte {
+	if ch.Kind == comment.EventReset {
+		// With an id (a reader too far behind in the change log), the
+		// reloaded thread covers everything up to it: resume from there.
+		if ch.ID > 0 {
+			return fmt.Appendf(nil, "id: %d\nevent: reset\ndata: {}\n\n", ch.ID)
+		}
+		return []byte("event: reset\ndata: {}\n\n")
+	}
+	out := liveEvent{Kind: ch.Kind, ID: ch.CommentID}
+	if ch.Kind == comment.EventNew || ch.Kind == comment.EventUpdate {
+		c, err := ch.Comment()
+		switch {
+		case errors.Is(err, comment.ErrNotFound):
+			out = liveEvent{Kind: comment.EventRemove, ID: ch.CommentID}
+		case err != nil:
+			s.log.Warn("a live update could not read its comment", slog.String("err", err.Error()))
+			return nil
+		default:
+			cj := s.publicComment(base, c, "", nil)
+			out.Comment = &cj
+		}
+	}
+	data, _ := json.Marshal(out)
+	var b bytes.Buffer
+	if ch.ID > 0 {
+		fmt.Fprintf(&b, "id: %d\n", ch.ID)
+	}
+	fmt.Fprintf(&b, "event: change\ndata: %s\n\n", data)
+	return b.Bytes()
 }

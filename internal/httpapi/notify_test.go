@@ -93,7 +93,7 @@ func newNotifyServer(tb testing.TB, site func(*comment.Site)) *notifyServer {
 		mailer.Close()
 		st.Close()
 	})
-	return &notifyServer{testServer: &testServer{srv, svc}, smtp: ms, store: st, links: links}
+	return &notifyServer{testServer: &testServer{srv, svc, st}, smtp: ms, store: st, links: links}
 }
 
 // settle waits until the outbox has nothing left to fan out or send.

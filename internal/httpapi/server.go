@@ -5,9 +5,6 @@
 package httpapi
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,10 +17,12 @@ import (
 	"sync/atomic"
 	"time"
 
+	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/login"
 	"parley/internal/service"
 	"parley/internal/spam"
+	"parley/internal/web"
 	"parley/internal/widget"
 )
 
@@ -46,6 +45,10 @@ type Config struct {
 	// Login, when set, lets readers log in (package login); without it
 	// every reader is a guest.
 	Login *login.Login
+	// StaffLogin finishes a staff member's provider log-in to the desk,
+	// begun by package admin (auth.ModeStaff): with the identity the
+	// provider vouched for, or the error that stopped it.
+	StaffLogin func(w http.ResponseWriter, r *http.Request, id auth.Identity, err error)
 	// Admin, when set, serves the moderation desk (/admin/), the admin
 	// API (/api/v1/admin/) and the API's description
 	// (/api/v1/openapi.json): package admin.
@@ -54,7 +57,25 @@ type Config struct {
 	// pictures (service.Options.Pictures), which the privacy page must
 	// tell readers; "" when it asks none.
 	Gravatar string
+	// Proxies are the reverse proxies whose X-Forwarded-For (or
+	// Forwarded) and X-Forwarded-Proto Parley believes; nil trusts none.
+	Proxies *web.Proxies
+	// StreamsPerClient caps the live streams one client (an address, or
+	// an IPv6 /64) may hold open at once; 0 means DefaultStreamsPerClient.
+	StreamsPerClient int
+	// ReadBudget bounds each client's thread and count reads that this
+	// instance cannot answer from memory (a thread read it holds costs
+	// nothing); the zero value means DefaultReadBudget.
+	ReadBudget spam.Limit
 }
+
+// Per-client defaults: generous for an office or a school behind one
+// address, tight for one client opening streams or reading random pages
+// by the hundred.
+var (
+	DefaultStreamsPerClient = 100
+	DefaultReadBudget       = spam.Limit{Burst: 60, Every: 500 * time.Millisecond}
+)
 
 // Server serves Parley over HTTP.
 type Server struct {
@@ -69,7 +90,10 @@ type Server struct {
 		open     atomic.Int64
 		stop     chan struct{}
 		stopOnce sync.Once
+		mu       sync.Mutex
+		byClient map[string]int // open streams per client key
 	}
+	reads *spam.MemoryBuckets // read budgets, per client key
 }
 
 // New returns a Server; mount it with Handler.
@@ -78,10 +102,17 @@ func New(svc *service.Service, assets *widget.Assets, log *slog.Logger, cfg Conf
 		log = slog.New(slog.DiscardHandler)
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	srv := &Server{svc: svc, assets: assets, log: log, cfg: cfg, threads: newJSONCache(1024),
+	if cfg.StreamsPerClient <= 0 {
+		cfg.StreamsPerClient = DefaultStreamsPerClient
+	}
+	if cfg.ReadBudget.Burst <= 0 {
+		cfg.ReadBudget = DefaultReadBudget
+	}
+	srv := &Server{svc: svc, assets: assets, log: log, cfg: cfg, threads: newJSONCache(1024), reads: spam.NewMemoryBuckets(100_000),
 		// Up to 32 MB of rendered pages: a 200-comment thread is about 200 kB.
 		pages: newHTMLCache(1024, 32<<20), held: newHeldCache(2*time.Second, 1024)}
 	srv.streams.stop = make(chan struct{})
+	srv.streams.byClient = map[string]int{}
 	return srv
 }
 
@@ -106,6 +137,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("DELETE /api/v1/sites/{site}/comments/{id}", s.handleDeleteComment)
 	mux.HandleFunc("POST /api/v1/sites/{site}/comments/{id}/like", s.handleLike)
 	mux.HandleFunc("DELETE /api/v1/sites/{site}/comments/{id}/like", s.handleLike)
+	mux.HandleFunc("POST /api/v1/sites/{site}/comments/{id}/report", s.handleReport)
+	mux.HandleFunc("POST /api/v1/sites/{site}/notices", s.handleNotices)
 	mux.HandleFunc("OPTIONS /api/v1/sites/{site}/", s.handlePreflight)
 	mux.HandleFunc("POST /api/v1/reader", s.handleNewReader)
 	mux.HandleFunc("OPTIONS /api/v1/reader", s.handlePreflight)
@@ -114,6 +147,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /sites/{site}/thread", s.handleThreadHTML)
 	mux.HandleFunc("GET /sites/{site}/reply", s.handleReplyPage)
 	mux.HandleFunc("POST /sites/{site}/comments", s.handleFormPost)
+	mux.HandleFunc("GET /sites/{site}/comments/{id}/report", s.handleReportPage)
+	mux.HandleFunc("POST /sites/{site}/comments/{id}/report", s.handleReportForm)
 	mux.HandleFunc("GET /sites/{site}/privacy", s.handlePrivacy)
 	mux.HandleFunc("GET /sites/{site}/feed.atom", s.handleAtom)
 	mux.HandleFunc("GET /sites/{site}/feed.rss", s.handleRSS)
@@ -136,19 +171,19 @@ func (s *Server) Handler() http.Handler {
 		mux.Handle("/1.1/", s.cfg.Akismet)
 		mux.Handle("/1.2/", s.cfg.Akismet)
 	}
-	return s.recoverPanics(s.logRequests(mux))
+	// Request ids, the access log and who the client is come first, so a
+	// panic's answer and log line carry the id.
+	return web.Handler(s.recoverPanics(mux), web.Config{Proxies: s.cfg.Proxies, Logger: s.log})
 }
 
-// baseURL is the absolute address of this server as the reader sees it.
+// baseURL is the absolute address of this server as the reader sees it:
+// PublicURL, else the request's Host with the scheme the reader used (a
+// trusted proxy's X-Forwarded-Proto, when TLS ends there).
 func (s *Server) baseURL(r *http.Request) string {
 	if s.cfg.PublicURL != "" {
 		return s.cfg.PublicURL
 	}
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
-	}
-	return scheme + "://" + r.Host
+	return web.Scheme(r) + "://" + r.Host
 }
 
 func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
@@ -171,6 +206,11 @@ type errorBody struct {
 	Message   string `json:"message"`
 	Field     string `json:"field,omitempty"`
 	RequestID string `json:"request_id,omitempty"`
+	// Until is when a suspension or ban ends (banned), if it does.
+	Until string `json:"until,omitempty"`
+	// refusal carries what errorText needs to put a refusal of the
+	// community controls in the reader's words (community.go).
+	refusal error
 }
 
 // errorStatus maps an error to its HTTP status and reader-safe body. It is
@@ -180,7 +220,19 @@ func errorStatus(err error) (int, errorBody) {
 	var ve *comment.ValidationError
 	var mbe *http.MaxBytesError
 	var rl *spam.RateLimitError
+	var ll linkLimitError
+	if status, body, ok := refusalStatus(err); ok {
+		return status, body
+	}
 	switch {
+	case errors.As(err, &ll):
+		return http.StatusTooManyRequests, errorBody{Code: "link_rate_limited", Message: "You have asked for several log-in links in a short time. Please use one already sent, or wait a few minutes and try again."}
+	case errors.As(err, &rl) && rl.Key == readsKey:
+		return http.StatusTooManyRequests, errorBody{Code: "too_many_reads", Message: "Too many pages were opened from your network in a short time. Please wait a moment and reload."}
+	case errors.As(err, &rl) && rl.Key == streamsKey:
+		return http.StatusTooManyRequests, errorBody{Code: "too_many_streams", Message: "Too many pages with live updates are open from your network."}
+	case errors.As(err, &rl) && strings.HasPrefix(rl.Key, service.LikeLimitKey):
+		return http.StatusTooManyRequests, errorBody{Code: "too_many_likes", Message: "You are liking comments too quickly. Please wait a moment and try again."}
 	case errors.As(err, &rl):
 		return http.StatusTooManyRequests, errorBody{Code: "rate_limited", Message: "You are commenting too quickly. Please wait a moment and try again."}
 	case errors.Is(err, comment.ErrLoginRequired):
@@ -222,7 +274,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 // failed logs a request that failed on Parley's side and returns its id,
 // for the reader to quote; a 503 asks the client to come back shortly.
 func (s *Server) failed(w http.ResponseWriter, r *http.Request, status int, err error) string {
-	id := requestID(r)
+	id := web.RequestID(r)
 	s.log.Error("request failed", slog.String("request_id", id), slog.String("path", r.URL.Path), slog.String("err", err.Error()))
 	if status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "5")
@@ -241,54 +293,6 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Write(b)
 }
 
-type ctxKey int
-
-const requestIDKey ctxKey = 0
-
-func requestID(r *http.Request) string {
-	if id, ok := r.Context().Value(requestIDKey).(string); ok {
-		return id
-	}
-	return ""
-}
-
-// statusWriter remembers the status a handler wrote, for the access log.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-// logRequests gives each request an id and logs it at debug level (errors
-// are logged where they are handled). It never logs query strings, which
-// may hold page addresses readers consider private, nor client addresses.
-func (s *Server) logRequests(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var b [8]byte
-		rand.Read(b[:])
-		id := hex.EncodeToString(b[:])
-		w.Header().Set("X-Request-Id", id)
-		r = r.WithContext(context.WithValue(r.Context(), requestIDKey, id))
-		if !s.log.Enabled(r.Context(), slog.LevelDebug) {
-			next.ServeHTTP(w, r)
-			return
-		}
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
-		next.ServeHTTP(sw, r)
-		s.log.Debug("request", slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status), slog.Duration("took", time.Since(start)))
-	})
-}
-
 func (s *Server) recoverPanics(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		defer func() {
@@ -296,7 +300,7 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 				if v == http.ErrAbortHandler {
 					panic(v)
 				}
-				s.log.Error("panic", slog.String("request_id", requestID(r)), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
+				s.log.Error("panic", slog.String("request_id", web.RequestID(r)), slog.Any("panic", v), slog.String("stack", string(debug.Stack())))
 				s.writeError(w, r, errors.New("panic"))
 			}
 		}()

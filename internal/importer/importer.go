@@ -173,7 +173,7 @@ func Formats() []string {
 func NewReader(format string, r io.Reader) (Reader, error) {
 	for _, f := range readers {
 		if f.name == format {
-			return f.open(maybeGunzip(markReader{r})), nil
+			return &capped{Reader: f.open(maybeGunzip(markReader{r}))}, nil
 		}
 	}
 	return nil, fmt.Errorf("unknown import format %q; known formats: %s", format, strings.Join(Formats(), ", "))

@@ -21,16 +21,26 @@ type jsonStream struct {
 }
 
 func newJSONStream(r io.Reader) *jsonStream {
-	lc := &lineCounter{r: r}
-	return &jsonStream{dec: json.NewDecoder(lc), lines: lc}
+	lc := &lineCounter{start: -1}
+	j := &jsonStream{lines: lc}
+	lc.r = &valueLimit{r: r, max: maxValue, what: "JSON value", line: func() int { return lc.lineOf(lc.valueStart()) }}
+	lc.limit = lc.r.(*valueLimit)
+	j.dec = json.NewDecoder(lc)
+	return j
 }
+
+// mark tells the limit on value size that a value ended where the
+// decoder stands.
+func (j *jsonStream) mark() { j.lines.limit.mark = j.dec.InputOffset() }
 
 // value decodes the next JSON value without interpreting it and returns
 // it with the line it starts on. At the top level (inside == "") it
 // returns io.EOF when the input ends between values.
 func (j *jsonStream) value(inside string) (json.RawMessage, int, error) {
 	var m json.RawMessage
-	if err := j.dec.Decode(&m); err != nil {
+	err := j.dec.Decode(&m)
+	j.mark()
+	if err != nil {
 		if err == io.EOF && inside == "" {
 			return nil, 0, io.EOF
 		}
@@ -45,6 +55,7 @@ func (j *jsonStream) value(inside string) (json.RawMessage, int, error) {
 // token reads the next delimiter, key or scalar.
 func (j *jsonStream) token(inside string) (json.Token, error) {
 	t, err := j.dec.Token()
+	j.mark()
 	if err != nil {
 		return nil, j.convert(err, inside)
 	}
@@ -309,10 +320,14 @@ func parseLooseTime(s string) (time.Time, bool) {
 // reported by the decoder can be turned into a line. Offsets are asked for
 // in increasing order; it keeps only the newlines not yet passed.
 type lineCounter struct {
-	r      io.Reader
-	pos    int64   // bytes read so far
-	nl     []int64 // offsets of newlines at or after the last offset asked for
-	passed int     // newlines before nl[0]
+	r     io.Reader
+	limit *valueLimit // r, bounding each value
+	// start is the offset of the first byte of the value after the last
+	// mark (whitespace, commas and colons skipped), -1 until seen.
+	start, startMark int64
+	pos              int64   // bytes read so far
+	nl               []int64 // offsets of newlines at or after the last offset asked for
+	passed           int     // newlines before nl[0]
 	// content is set once anything but whitespace has been read.
 	content bool
 }
@@ -320,6 +335,17 @@ type lineCounter struct {
 func (l *lineCounter) Read(p []byte) (int, error) {
 	n, err := l.r.Read(p)
 	b := p[:n]
+	if l.startMark != l.limit.mark {
+		l.start, l.startMark = -1, l.limit.mark
+	}
+	if l.start < 0 {
+		for i := max(0, l.startMark-l.pos); i < int64(n); i++ {
+			if !strings.ContainsRune(",: \t\r\n", rune(b[i])) {
+				l.start = l.pos + i
+				break
+			}
+		}
+	}
 	if !l.content && len(bytes.TrimSpace(b)) > 0 {
 		l.content = true
 	}
@@ -335,6 +361,26 @@ func (l *lineCounter) Read(p []byte) (int, error) {
 	}
 	l.pos += int64(n)
 	return n, err
+}
+
+// valueStart is where the value being read begins, as far as is known.
+func (l *lineCounter) valueStart() int64 {
+	if l.startMark == l.limit.mark && l.start >= 0 {
+		return l.start
+	}
+	return l.limit.mark
+}
+
+// lineOf returns the 1-based line of byte offset off, at or after the
+// last offset asked for, without moving on.
+func (l *lineCounter) lineOf(off int64) int {
+	n := l.passed + 1
+	for _, nl := range l.nl {
+		if nl < off {
+			n++
+		}
+	}
+	return n
 }
 
 // lineAt returns the 1-based line of byte offset off.

@@ -26,6 +26,8 @@ import (
 type xmlScanner struct {
 	d        *xml.Decoder
 	clean    *xmlCleaner
+	limit    *valueLimit
+	line     int // where the token being read begins
 	stack    []xmlOpen
 	root     string // expected root element, e.g. "rss"
 	what     string // "a WordPress export", for messages
@@ -50,7 +52,8 @@ func newXMLScanner(r io.Reader, root, what string) *xmlScanner {
 		src = strings.NewReader("")
 	}
 	s.clean = &xmlCleaner{r: src}
-	s.d = xml.NewDecoder(s.clean)
+	s.limit = &valueLimit{r: s.clean, max: maxValue, what: "XML token", line: func() int { return s.line }}
+	s.d = xml.NewDecoder(s.limit)
 	s.d.Strict = false
 	// decodeCharset has already turned the input into UTF-8; the decoder
 	// still sees the declaration and asks for a converter.
@@ -93,7 +96,9 @@ func (s *xmlScanner) next() (xml.Token, int, error) {
 	}
 	for {
 		line, _ := s.d.InputPos()
+		s.line = line
 		tok, err := s.d.RawToken()
+		s.limit.mark = s.d.InputOffset()
 		if err != nil {
 			if err == io.EOF {
 				err = s.atEOF()
@@ -201,12 +206,16 @@ func (s *xmlScanner) skip() error {
 // written back as markup, so an HTML body survives.
 func (s *xmlScanner) text(markup bool) (string, error) {
 	depth := len(s.stack)
+	open := s.stack[depth-1]
 	var plain, rebuilt strings.Builder
 	nested := false
 	for {
 		tok, _, err := s.next()
 		if err != nil {
 			return "", err
+		}
+		if plain.Len() > MaxField || rebuilt.Len() > MaxField {
+			return "", s.fail(open.line, fmt.Sprintf("<%s> is longer than the %d MB Parley takes in one field (the file may be damaged)", qname(open.name), MaxField>>20))
 		}
 		switch t := tok.(type) {
 		case xml.CharData:

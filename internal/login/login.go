@@ -7,6 +7,7 @@ package login
 import (
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -59,7 +60,9 @@ type Config struct {
 }
 
 // Email-link limits: a reader asking again is fine, a script mailing
-// strangers is not.
+// strangers is not. Each is a bucket of Burst links that gains one back
+// every Every: at most 3 links to an address and 10 from a client address
+// at once, then one more of each every 10 minutes.
 var (
 	LinkLimitPerEmail = spam.Limit{Burst: 3, Every: 10 * time.Minute}
 	LinkLimitPerIP    = spam.Limit{Burst: 10, Every: 10 * time.Minute}
@@ -73,13 +76,14 @@ type Login struct {
 	sessions *auth.Sessions
 	links    *auth.EmailLinks // nil without email
 	verified *auth.VerifiedEmails
-	limiter  *spam.RateLimiter
-	avatars  *auth.AvatarFetcher
-	log      *slog.Logger
-	now      func() time.Time
-	secure   bool
-	ttl      time.Duration
-	public   string // PublicURL without a trailing slash; "" if not set
+	// perMail and perIP limit email links (LinkLimitPerEmail, LinkLimitPerIP).
+	perMail, perIP *spam.RateLimiter
+	avatars        *auth.AvatarFetcher
+	log            *slog.Logger
+	now            func() time.Time
+	secure         bool
+	ttl            time.Duration
+	public         string // PublicURL without a trailing slash; "" if not set
 
 	iconMu sync.Mutex
 	icons  map[string]icon // generic providers' icons, fetched once
@@ -115,9 +119,10 @@ func NewVerified(ctx context.Context, st store.Store) (*auth.VerifiedEmails, err
 	return auth.NewVerifiedEmails(key, st)
 }
 
-// New builds log-in from c. OpenID Connect providers are discovered now.
-func New(ctx context.Context, svc *service.Service, c Config) (*Login, error) {
-	st := svc.Store()
+// New builds log-in from c, keeping readers' sessions, single-use keys
+// and pictures in st (the store the service runs on). OpenID Connect
+// providers are discovered now.
+func New(ctx context.Context, svc *service.Service, st store.Store, c Config) (*Login, error) {
 	key, err := Secret(ctx, st)
 	if err != nil {
 		return nil, fmt.Errorf("log-in secret: %w", err)
@@ -178,8 +183,11 @@ func New(ctx context.Context, svc *service.Service, c Config) (*Login, error) {
 		if buckets == nil {
 			buckets = spam.NewMemoryBuckets(10_000)
 		}
-		l.limiter = spam.NewRateLimiter(buckets, append([]byte("email-link:"), key...))
-		l.limiter.PerMail, l.limiter.PerIP = LinkLimitPerEmail, LinkLimitPerIP
+		// Two limiters over the same buckets, so SendLink decides the order.
+		l.perMail = spam.NewRateLimiter(buckets, append([]byte("email-link:"), key...))
+		l.perMail.PerMail, l.perMail.PerIP = LinkLimitPerEmail, spam.Limit{}
+		l.perIP = spam.NewRateLimiter(buckets, append([]byte("email-link:"), key...))
+		l.perIP.PerMail, l.perIP.PerIP = spam.Limit{}, LinkLimitPerIP
 	}
 	return l, nil
 }
@@ -197,6 +205,10 @@ func (l *Login) Verified() *auth.VerifiedEmails { return l.verified }
 // site's own origins, or to Parley's own reply page (ReplyURL) about one
 // of them: Parley never redirects anywhere else.
 func (l *Login) ReturnOK(siteID, u string) bool {
+	if siteID == "" {
+		// A staff log-in: only the desk itself.
+		return l.public != "" && u == l.public+DeskPath
+	}
 	site, err := l.svc.Site(context.Background(), siteID)
 	if err != nil {
 		return false
@@ -308,10 +320,38 @@ func (l *Login) Finish(w http.ResponseWriter, r *http.Request) (*Started, error)
 		return nil, auth.ErrNoFlow
 	}
 	res, err := l.flow.Finish(w, r)
-	if err != nil {
+	if err != nil || res.Mode == auth.ModeStaff {
+		// A staff log-in is the desk's to finish: no reader session.
 		return &Started{Result: res}, err
 	}
 	return l.start(r.Context(), res)
+}
+
+// StaffProviders lists the providers staff may log in to the desk with:
+// the outside ones (not email links), when Parley knows its public
+// address (the desk is where the log-in comes back to).
+func (l *Login) StaffProviders() []Choice {
+	if l.flow == nil || l.public == "" {
+		return nil
+	}
+	var out []Choice
+	for _, p := range l.flow.Providers() {
+		out = append(out, Choice{ID: p.ID(), Name: p.Name(), IconURL: p.IconURL()})
+	}
+	return out
+}
+
+// DeskPath is where a staff log-in with a provider comes back to.
+const DeskPath = "/admin/"
+
+// BeginStaff starts a provider log-in for the moderation desk, coming
+// back to the desk (see auth.ModeStaff); lang is the desk's language.
+func (l *Login) BeginStaff(w http.ResponseWriter, providerID, lang string) (string, error) {
+	if l.flow == nil || l.public == "" || providerID == auth.EmailProvider {
+		return "", ErrNotOffered
+	}
+	return l.flow.Begin(w, auth.BeginRequest{Provider: providerID, ReturnTo: l.public + DeskPath, Mode: auth.ModeStaff,
+		CallbackURL: l.public + "/auth/" + url.PathEscape(providerID) + "/callback", Lang: lang})
 }
 
 func (l *Login) start(ctx context.Context, res *auth.Result) (*Started, error) {
@@ -413,7 +453,10 @@ func (l *Login) Email() bool { return l.links != nil }
 
 // SendLink mails a log-in link for site (r.SiteID is set from it),
 // within the per-address and per-client (ip) limits: a
-// *spam.RateLimitError when over.
+// *spam.RateLimitError when over. A request refused for a bad address,
+// page or key is refused before it counts; one refused by the address's
+// limit (a reader asking again and again for their own) does not use the
+// client address's allowance.
 func (l *Login) SendLink(ctx context.Context, site *comment.Site, r auth.LinkRequest, ip string) error {
 	if l.links == nil || !l.Offers(site, auth.EmailProvider) {
 		return ErrNotOffered
@@ -422,11 +465,44 @@ func (l *Login) SendLink(ctx context.Context, site *comment.Site, r auth.LinkReq
 	if err != nil {
 		return err
 	}
-	if err := l.limiter.Allow(ctx, &spam.Input{IP: ip, Email: addr}, l.now()); err != nil {
+	r.Email, r.SiteID = addr, site.ID
+	if err := l.links.Check(r); err != nil {
 		return err
 	}
-	r.Email, r.SiteID = addr, site.ID
+	if err := l.perMail.Allow(ctx, &spam.Input{Email: addr}, l.now()); err != nil {
+		return err
+	}
+	if err := l.perIP.Allow(ctx, &spam.Input{IP: ip}, l.now()); err != nil {
+		return err
+	}
 	return l.links.SendLink(ctx, r)
+}
+
+// LinkFormCookie names the cookie that binds the email link page's form
+// to the browser it was shown in (see LinkForm).
+const LinkFormCookie = "parley_link_form"
+
+// LinkForm returns what the email link page needs so that its post is
+// known for its own when the browser hides where it came from (Origin:
+// null): a cookie with a random nonce, sent back only by Parley's own
+// pages (SameSite=Strict, on /auth/email), and the check the form carries.
+func (l *Login) LinkForm(token string) (*http.Cookie, string) {
+	if l.links == nil {
+		return nil, ""
+	}
+	b := make([]byte, 16)
+	rand.Read(b)
+	nonce := base64.RawURLEncoding.EncodeToString(b)
+	c := &http.Cookie{Name: LinkFormCookie, Value: nonce, Path: "/auth/email", MaxAge: int(auth.LinkMaxAge / time.Second),
+		HttpOnly: true, Secure: l.secure, SameSite: http.SameSiteStrictMode}
+	return c, l.links.FormCheck(nonce, token)
+}
+
+// LinkFormOK reports whether a post of the email link page's form came
+// from the page Parley showed this browser (LinkForm).
+func (l *Login) LinkFormOK(r *http.Request, token, check string) bool {
+	c, err := r.Cookie(LinkFormCookie)
+	return err == nil && l.links != nil && l.links.FormCheckOK(c.Value, token, check)
 }
 
 // ConsumeLink accepts an emailed link once and starts a session.
@@ -446,7 +522,9 @@ func (l *Login) SSO(ctx context.Context, site *comment.Site, token string) (*Sta
 	if site.SSOSecret == "" {
 		return nil, ErrNotOffered
 	}
-	id, err := auth.VerifySSO(token, []byte(site.SSOSecret), l.now())
+	// Once only: a copy of the token (from a cached page, a log, a
+	// shared link) must not log anyone else in as this reader.
+	id, err := auth.VerifySSOOnce(ctx, l.store, "site:"+site.ID, token, []byte(site.SSOSecret), l.now())
 	if err != nil {
 		return nil, err
 	}

@@ -13,7 +13,17 @@ import (
 // nothing that could run or load anything.
 var importPolicy = func() *bluemonday.Policy {
 	p := newPolicy()
-	p.AllowElements("b", "i", "q", "cite", "abbr", "s", "strike", "u", "sub", "sup")
+	p.AllowElements(importElements...)
+	return p
+}()
+
+var importElements = []string{"b", "i", "q", "cite", "abbr", "s", "strike", "u", "sub", "sup"}
+
+// restorePolicy is importPolicy for HTML that says it is Parley's: rel is
+// not taken from it but written again, as SanitizeHTML writes it.
+var restorePolicy = func() *bluemonday.Policy {
+	p := linkPolicy()
+	p.AllowElements(importElements...)
 	return p
 }()
 
@@ -47,4 +57,17 @@ func SanitizeHTML(src string) (out string) {
 		src = b.String()
 	}
 	return strings.ReplaceAll(importPolicy.Sanitize(src), noFollow, `rel="`+rel+`"`)
+}
+
+// Resanitize passes HTML that claims to be Parley's own (a restored
+// export's, say) through the same allow-list as SanitizeHTML, without
+// adding paragraphs: what Render and SanitizeHTML wrote comes back
+// byte for byte, anything else comes back safe.
+func Resanitize(src string) (out string) {
+	defer func() {
+		if recover() != nil {
+			out = "<p>" + html.EscapeString(clean(src)) + "</p>\n"
+		}
+	}()
+	return strings.ReplaceAll(restorePolicy.Sanitize(clean(src)), noFollow, `rel="`+rel+`"`)
 }

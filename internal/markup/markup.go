@@ -111,11 +111,18 @@ func newMarkdown() goldmark.Markdown {
 }
 
 func newPolicy() *bluemonday.Policy {
+	p := linkPolicy()
+	p.AllowAttrs("rel").Matching(regexp.MustCompile(`^` + rel + `$`)).OnElements("a")
+	return p
+}
+
+// linkPolicy is newPolicy without rel: links without an address lose
+// their element, and those with one get rel="nofollow" from bluemonday.
+func linkPolicy() *bluemonday.Policy {
 	p := bluemonday.NewPolicy()
 	p.AllowElements("p", "br", "em", "strong", "del", "blockquote", "code", "pre", "ul", "ol", "li")
 	p.AllowAttrs("start").Matching(regexp.MustCompile(`^[0-9]{1,9}$`)).OnElements("ol")
 	p.AllowAttrs("href").OnElements("a")
-	p.AllowAttrs("rel").Matching(regexp.MustCompile(`^` + rel + `$`)).OnElements("a")
 	// A web link needs a host: "http:</p" from broken imported HTML
 	// parses as a URL but goes nowhere.
 	hasHost := func(u *url.URL) bool { return u.Host != "" }

@@ -407,7 +407,7 @@ func (n *Notifier) sendAlert(ctx context.Context, head *store.Message) outbox.Re
 	if m.Account.Disabled || !m.RoleOn(head.SiteID).AtLeast(staff.RoleModerator) {
 		return outbox.Result{Drop: true}
 	}
-	alerts, err := n.c.Store.Alerts(ctx, head.SiteID, m.Account.ID)
+	alerts, err := n.c.Store.EmailAlerts(ctx, head.SiteID, m.Account.ID)
 	if err != nil {
 		return outbox.Result{Err: err}
 	}

@@ -62,7 +62,7 @@ func (n *Notifier) Expand(ctx context.Context, events []*store.Message) ([]*stor
 		return nil, err
 	}
 	hooks := map[string][]*store.Webhook{}
-	alerts := map[string][]*store.Alert{}
+	alerts := map[string][]*store.EmailAlert{}
 	sites := map[string]*comment.Site{}
 	var out []*store.Message
 	for _, e := range list {
@@ -83,7 +83,7 @@ func (n *Notifier) Expand(ctx context.Context, events []*store.Message) ([]*stor
 				}
 			}
 			if n.c.Mailer != nil {
-				if alerts[c.SiteID], err = n.c.Store.Alerts(ctx, c.SiteID, ""); err != nil {
+				if alerts[c.SiteID], err = n.c.Store.EmailAlerts(ctx, c.SiteID, ""); err != nil {
 					return nil, err
 				}
 			}

@@ -31,7 +31,7 @@ import (
 type Store interface {
 	store.SubscriptionStore
 	store.WebhookStore
-	store.AlertStore
+	store.EmailAlertStore
 	LastSent(ctx context.Context, stream string) (time.Time, error)
 	StreamPending(ctx context.Context, stream string, after int64, limit int) ([]*store.Message, error)
 	CommentsByID(ctx context.Context, ids []string) (map[string]*comment.Comment, error)

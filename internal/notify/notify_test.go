@@ -249,7 +249,7 @@ func TestAlerts(t *testing.T) {
 		if err := e.st.CreateAccount(ctx, &staff.Account{ID: a.id, Email: a.email, Created: now}, []staff.Grant{{SiteID: "news", Role: staff.RoleModerator}}, nil); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.st.SetAlert(ctx, &store.Alert{AccountID: a.id, SiteID: "news", Lang: "ar"}, nil); err != nil {
+		if err := e.st.SetEmailAlert(ctx, &store.EmailAlert{AccountID: a.id, SiteID: "news", Lang: "ar"}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

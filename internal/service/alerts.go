@@ -21,15 +21,15 @@ func LinkActor(m *staff.Member) Actor {
 	return Actor{Kind: staff.ActorLink, ID: m.Account.ID, Name: m.Account.Email, member: m}
 }
 
-// AlertEvery are the intervals a staff member may choose between alerts
+// EmailAlertEvery are the intervals a staff member may choose between alerts
 // (0: one email per held comment as it comes).
-var AlertEvery = []time.Duration{0, 15 * time.Minute, time.Hour, 24 * time.Hour}
+var EmailAlertEvery = []time.Duration{0, 15 * time.Minute, time.Hour, 24 * time.Hour}
 
 // SetAlert turns a staff member's email alerts of a site's held comments
 // on (at most one email per every) or, with every < 0, off, in their
 // language. A member sets their own; site admins and owners may set
 // anyone's on their site.
-func (s *Service) SetAlert(ctx context.Context, a Actor, siteID, accountID string, every time.Duration, lang string) error {
+func (s *Service) SetEmailAlert(ctx context.Context, a Actor, siteID, accountID string, every time.Duration, lang string) error {
 	if err := a.can(siteID, staff.RoleModerator); err != nil {
 		return err
 	}
@@ -47,7 +47,7 @@ func (s *Service) SetAlert(ctx context.Context, a Actor, siteID, accountID strin
 	}
 	if every >= 0 {
 		ok := false
-		for _, e := range AlertEvery {
+		for _, e := range EmailAlertEvery {
 			ok = ok || e == every
 		}
 		if !ok {
@@ -66,19 +66,19 @@ func (s *Service) SetAlert(ctx context.Context, a Actor, siteID, accountID strin
 	}
 	e := a.entry(siteID, action, "account:"+accountID)
 	e.After = auditJSON(after)
-	return s.store.SetAlert(ctx, &store.Alert{AccountID: accountID, SiteID: siteID, Every: every, Lang: lang}, e)
+	return s.store.SetEmailAlert(ctx, &store.EmailAlert{AccountID: accountID, SiteID: siteID, Every: every, Lang: lang}, e)
 }
 
-// Alerts returns a staff member's alerts, by site.
-func (s *Service) Alerts(ctx context.Context, a Actor) (map[string]*store.Alert, error) {
+// EmailAlerts returns a staff member's email alerts, by site.
+func (s *Service) EmailAlerts(ctx context.Context, a Actor) (map[string]*store.EmailAlert, error) {
 	if a.ID == "" {
 		return nil, nil
 	}
-	list, err := s.store.Alerts(ctx, "", a.ID)
+	list, err := s.store.EmailAlerts(ctx, "", a.ID)
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]*store.Alert{}
+	out := map[string]*store.EmailAlert{}
 	for _, al := range list {
 		out[al.SiteID] = al
 	}
@@ -196,7 +196,7 @@ func (s *Service) AlertsOff(ctx context.Context, tok string) (*comment.Site, str
 		return nil, "", err
 	}
 	a := LinkActor(m)
-	if err := s.SetAlert(ctx, a, t.Site, m.Account.ID, -1, ""); err != nil {
+	if err := s.SetEmailAlert(ctx, a, t.Site, m.Account.ID, -1, ""); err != nil {
 		return nil, "", err
 	}
 	return site, t.Lang, nil

@@ -58,6 +58,8 @@ type Card struct {
 	// Private says whether the viewer may see the author's email address
 	// and IP hash; when false both are blank in Comment.
 	Private bool
+	// Featured: the editors picked it (pages.go).
+	Featured bool
 }
 
 // QueuePage is one page of the desk's queue.
@@ -244,9 +246,17 @@ func (s *Service) cards(ctx context.Context, a Actor, site *comment.Site, list [
 	if err != nil {
 		return nil, err
 	}
+	ids := make([]string, len(list))
+	for i, c := range list {
+		ids[i] = c.ID
+	}
+	featured, err := s.store.FeaturedOf(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
 	cards := make([]*Card, len(list))
 	for i, c := range list {
-		card := &Card{Comment: c, Thread: threads[c.ThreadID], Parent: parents[c.ParentID], History: histories[store.AuthorKey(c.Author)], Private: private}
+		card := &Card{Comment: c, Thread: threads[c.ThreadID], Parent: parents[c.ParentID], History: histories[store.AuthorKey(c.Author)], Private: private, Featured: featured[c.ID]}
 		if !private {
 			cc := *c
 			cc.Author.Email, cc.IPHash = "", ""
@@ -307,7 +317,17 @@ const MaxBulk = 1000
 // comments that changed, as they are now. Ids of other sites' comments,
 // or of none, are comment.ErrNotFound as a whole: nothing changes.
 func (s *Service) Decide(ctx context.Context, a Actor, siteID string, ids []string, d Decision) ([]*comment.Comment, error) {
+	return s.DecideWithReason(ctx, a, siteID, ids, d, "")
+}
+
+// DecideWithReason is Decide with the reason (one of the site's) that
+// the authors of held comments not published are told.
+func (s *Service) DecideWithReason(ctx context.Context, a Actor, siteID string, ids []string, d Decision, reason string) ([]*comment.Comment, error) {
 	if err := a.can(siteID, staff.RoleModerator); err != nil {
+		return nil, err
+	}
+	reason, err := s.checkReason(ctx, siteID, reason)
+	if err != nil {
 		return nil, err
 	}
 	if len(ids) == 0 {
@@ -332,10 +352,14 @@ func (s *Service) Decide(ctx context.Context, a Actor, siteID string, ids []stri
 	}
 	e := a.entry(siteID, "comment."+string(d), target)
 	e.After = auditJSON(map[string]string{"status": string(d.Status())})
+	if reason != "" {
+		e.After = auditJSON(map[string]string{"status": string(d.Status()), "reason": reason})
+	}
 	before, err := s.store.Moderate(ctx, siteID, ids, d.Status(), e)
 	if err != nil {
 		return nil, err
 	}
+	s.decided(ctx, a, siteID, ids, byID(before), d, reason) // reports close, authors are told (reports.go)
 	changed := s.afterDecision(ctx, before, d)
 	// Comments already in the target state did not change, but a
 	// moderator who says "spam" of a held comment the filter published
@@ -391,6 +415,7 @@ func (s *Service) DecideMatching(ctx context.Context, a Actor, siteID string, q 
 	if err != nil || changed == 0 {
 		return matched, changed, err
 	}
+	s.decidedMatching(ctx, a, siteID, e, d)
 	s.threads.reset()
 	if d != Delete && d != Pending && len(s.learners) > 0 {
 		ids := make([]string, 0, min(len(e.Comments), BulkLearnLimit))
@@ -585,3 +610,6 @@ func (s *Service) AuditLog(ctx context.Context, a Actor, siteID string, f store.
 	}
 	return list, encodeCursor(next), nil
 }
+
+// AuditFilter selects audit entries (for the desk, the API and the CLI).
+type AuditFilter = store.AuditFilter

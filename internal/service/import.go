@@ -31,6 +31,10 @@ type ImportOptions struct {
 	ByPageID bool
 	// Progress, when set, is called every 10,000 comments read.
 	Progress func(comments int)
+	// FileDate is when the export was made (its file's modification
+	// time), the date of comments and pages the source gives none and
+	// whose page has none either; zero for the time of the import.
+	FileDate time.Time
 }
 
 // ImportSummary says what an import did, for the site owner.
@@ -91,6 +95,13 @@ func (s *Service) Import(ctx context.Context, siteID, format string, r io.Reader
 	read := 0
 
 	skip := func(reason string) { sum.Skipped++; sum.Reasons[reason]++ }
+	// Records without a date take the best date there is (never the zero
+	// time), and the summary says which.
+	fallback, fallbackWhat := opt.FileDate.UTC(), "the file's date"
+	if fallback.IsZero() {
+		fallback, fallbackWhat = s.now().UTC(), "the time of the import"
+	}
+	fallbackWhat += " (" + fallback.Format("2006-01-02 15:04 UTC") + ")"
 	pageFor := func(rec *importer.Record) *importPage {
 		u := rec.URL
 		if opt.MapURL != nil {
@@ -117,15 +128,36 @@ func (s *Service) Import(ctx context.Context, siteID, format string, r io.Reader
 		}
 		return &importPage{key: key, url: u, title: rec.Title, closed: rec.Closed, created: rec.Created}
 	}
+	// dated gives a record without a date its page's, else the fallback,
+	// and says which for the summary.
+	dated := func(rec *importer.Record, p *importPage) string {
+		switch {
+		case !rec.Created.IsZero():
+			return ""
+		case !p.created.IsZero():
+			rec.Created = p.created
+			return "comments without a date, given their page's date"
+		}
+		rec.Created = fallback
+		return "comments without a date on a page without one, given " + fallbackWhat
+	}
 	convert := func(rec *importer.Record, p *importPage) {
 		if !p.sent {
 			p.sent = true
-			queue = append(queue, &store.Row{Thread: &comment.Thread{ID: comment.NewID(p.created), Key: p.key, URL: p.url, Title: p.title, Closed: p.closed, Created: p.created}})
+			created := p.created
+			if created.IsZero() {
+				created = fallback
+			}
+			queue = append(queue, &store.Row{Thread: &comment.Thread{ID: comment.NewID(created), Key: p.key, URL: p.url, Title: p.title, Closed: p.closed, Created: created}})
 		}
+		undated := dated(rec, p)
 		c, reason := s.importedComment(site.ID, format, rec, p, opt)
 		if reason != "" {
 			skip(reason)
 			return
+		}
+		if undated != "" {
+			odd[undated]++
 		}
 		queue = append(queue, &store.Row{Comment: c})
 	}
@@ -228,10 +260,6 @@ func (s *Service) importedComment(siteID, format string, rec *importer.Record, p
 	if strings.TrimSpace(html) == "" {
 		return nil, "nothing left of the body once made safe"
 	}
-	created := rec.Created
-	if created.IsZero() {
-		created = p.created
-	}
 	a := rec.Author
 	a.Name = strings.Join(strings.Fields(a.Name), " ")
 	if a.Name == "" {
@@ -250,7 +278,7 @@ func (s *Service) importedComment(siteID, format string, rec *importer.Record, p
 		Markdown: md,
 		HTML:     html,
 		Status:   st,
-		Created:  created.UTC(),
+		Created:  rec.Created.UTC(),
 		Likes:    max(rec.Likes, 0),
 		Type:     typ,
 		Verdict:  comment.Verdict{Layer: "import", Reason: "imported from " + format},
@@ -299,4 +327,73 @@ func shorten(s string) string {
 		return string(r[:59]) + "…"
 	}
 	return s
+}
+
+// RestoreSummary says what a restore of a Parley export wrote.
+type RestoreSummary struct {
+	Site     string `json:"site"`
+	Pages    int    `json:"pages"`
+	Comments int    `json:"comments"`
+	Likes    int    `json:"likes"`
+	// Cleaned counts comments whose HTML or website were not what Parley
+	// writes, and were made safe.
+	Cleaned int `json:"cleaned"`
+}
+
+// Restore writes a Parley export (store.Dump's rows, until next returns
+// io.EOF) into the store, all or nothing. An export is a file like any
+// other import: each comment's HTML goes through the sanitiser again and
+// its author's website through the rules of new comments, so an edited
+// file cannot put script into every page that embeds the site. What
+// Parley wrote comes back byte for byte (markup.Resanitize), so an honest
+// export restores identically.
+func (s *Service) Restore(ctx context.Context, next func() (*store.Row, error)) (*RestoreSummary, error) {
+	sum := &RestoreSummary{}
+	err := s.store.Restore(ctx, func() (*store.Row, error) {
+		r, err := next()
+		if r == nil || err != nil {
+			return r, err
+		}
+		switch {
+		case r.Site != nil:
+			sum.Site = r.Site.ID
+		case r.Thread != nil:
+			sum.Pages++
+		case r.Comment != nil:
+			sum.Comments++
+			if cleanRestored(r.Comment) {
+				sum.Cleaned++
+			}
+		case r.Like != nil:
+			sum.Likes++
+		default:
+			if err := checkRestoredCommunity(&r.CommunityRows); err != nil { // community.go
+				return nil, err
+			}
+		}
+		return r, nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.threads.reset()
+	s.forgetCommunity()
+	return sum, nil
+}
+
+// cleanRestored makes a restored comment's HTML and website safe, and
+// reports whether that changed anything.
+func cleanRestored(c *comment.Comment) bool {
+	html := markup.Resanitize(c.HTML)
+	website := c.Author.Website
+	if website != "" {
+		if w, err := normalizeImportedWebsite(website); err == nil {
+			website = w
+		} else {
+			website = ""
+		}
+	}
+	changed := html != c.HTML || website != c.Author.Website
+	c.HTML, c.Author.Website = html, website
+	return changed
 }

@@ -117,3 +117,60 @@ func BenchmarkImportWXR(b *testing.B) {
 		b.ReportMetric(0, "ns/op")
 	}
 }
+
+// TestImport_Undated: a comment the source gives no date gets its page's
+// date, else the export file's, else the time of the import (never the
+// zero time, which a store keeps as the year 1754), and the summary says
+// how many and which date they got.
+func TestImport_Undated(t *testing.T) {
+	now := time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC)
+	undated := `<wp:comment><wp:comment_id>%d</wp:comment_id><wp:comment_author>Reader</wp:comment_author><wp:comment_content>No date here</wp:comment_content><wp:comment_approved>1</wp:comment_approved></wp:comment>`
+	page := func(post int, date, comments string) string {
+		return fmt.Sprintf(`<item><title>Post %d</title><link>https://news.example/%d</link><wp:post_id>%d</wp:post_id>%s%s</item>
+`, post, post, post, date, comments)
+	}
+	pageDate := time.Date(2019, 5, 6, 7, 8, 9, 0, time.UTC)
+	fileDate := time.Date(2021, 1, 1, 12, 0, 0, 0, time.UTC)
+	file := wxrHead +
+		page(1, `<wp:post_date_gmt>2019-05-06 07:08:09</wp:post_date_gmt>`, fmt.Sprintf(undated, 1)+fmt.Sprintf(undated, 2)) +
+		page(2, "", fmt.Sprintf(undated, 3)) + "</channel></rss>"
+	for _, c := range []struct {
+		name     string
+		fileDate time.Time
+		want2    time.Time // the date of the comment on the undated page
+		odd      string
+	}{
+		{"with the file's date", fileDate, fileDate, "1 × comments without a date on a page without one, given the file's date (2021-01-01 12:00 UTC)"},
+		{"without it", time.Time{}, now, "1 × comments without a date on a page without one, given the time of the import (2026-03-04 05:06 UTC)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			s := newService(t, Options{Now: func() time.Time { return now }})
+			sum, err := s.Import(ctx, "news", "wxr", strings.NewReader(file), ImportOptions{FileDate: c.fileDate})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for key, want := range map[string]time.Time{"https://news.example/1": pageDate, "https://news.example/2": c.want2} {
+				th, err := s.Thread(ctx, "news", key, comment.SortOldest)
+				if err != nil || len(th.Comments) == 0 {
+					t.Fatalf("%s: %v", key, err)
+				}
+				for _, n := range th.Comments {
+					if !n.Created.Equal(want) {
+						t.Errorf("%s: comment dated %v, want %v", key, n.Created, want)
+					}
+				}
+			}
+			var odd []string
+			for _, o := range sum.Odd {
+				odd = append(odd, fmt.Sprintf("%d × %s", o.Count, o.What))
+			}
+			all := strings.Join(odd, "\n")
+			if !strings.Contains(all, "2 × comments without a date, given their page's date") {
+				t.Errorf("summary does not say the page's date was used:\n%s", all)
+			}
+			if !strings.Contains(all, c.odd) {
+				t.Errorf("summary lacks %q:\n%s", c.odd, all)
+			}
+		})
+	}
+}

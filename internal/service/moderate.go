@@ -5,7 +5,6 @@ import (
 
 	"parley/internal/comment"
 	"parley/internal/markup"
-	"parley/internal/spam"
 )
 
 // Learner is told of every moderator decision, so a spam filter learns
@@ -40,36 +39,66 @@ func (s *Service) ownComment(ctx context.Context, siteID, id, reader string) (*c
 	return c, nil
 }
 
-// Edit replaces the text of a reader's own comment within the site's
-// edit window.
-func (s *Service) Edit(ctx context.Context, siteID, id, reader, body string) (*comment.Comment, error) {
-	c, err := s.ownComment(ctx, siteID, id, reader)
+// Edit replaces the text of a reader's own comment (m.Reader must be
+// the token it was posted with) within the site's edit window. The new
+// text goes through the same checks as a new comment — the site's
+// moderation policy, the spam layers, the rate limits — and is stored
+// with their verdict in one step: on a site that holds comments, or when
+// a check holds the new text, the comment is held again, hidden from
+// readers until a moderator approves it. Its old text is not shown
+// meanwhile: the author withdrew it by editing. An edit never publishes
+// a held comment; spam is reported as held, as for a new comment.
+func (s *Service) Edit(ctx context.Context, siteID, id, body string, m Meta) (*comment.Comment, error) {
+	c, err := s.ownComment(ctx, siteID, id, m.Reader)
 	if err != nil {
 		return nil, err
 	}
 	if err := comment.CheckBody(body); err != nil {
 		return nil, err
 	}
-	c.Markdown, c.HTML, c.Edited = body, markup.Render(body), s.now().UTC()
-	// An edit must not turn a published comment into spam unseen: the new
-	// text goes through the rules and the classifier, and is held for a
-	// moderator if they doubt it.
-	held := false
-	if s.spam != nil {
-		v, err := s.Classify(ctx, siteID, &spam.Input{Body: c.Markdown, AuthorName: c.Author.Name, Email: c.Author.Email, Website: c.Author.Website, Created: c.Edited})
-		held = err != nil || v.Action > spam.Publish
+	if body == c.Markdown {
+		return reported(c), nil // nothing changed; nothing to judge again
 	}
-	if err := s.store.EditComment(ctx, c.ID, c.Markdown, c.HTML, c.Edited); err != nil {
+	site, err := s.Site(ctx, siteID)
+	if err != nil {
 		return nil, err
 	}
-	if held && c.Status == comment.StatusApproved {
-		if err := s.store.SetStatus(ctx, c.ID, comment.StatusPending); err != nil {
-			return nil, err
-		}
-		c.Status = comment.StatusPending
+	old, oldVerdict := c.Status, c.Verdict
+	c.Markdown, c.HTML, c.Edited = body, markup.Render(body), s.now().UTC()
+	c.Status, c.Verdict = comment.StatusApproved, comment.Verdict{}
+	g, err := s.guardEdit(ctx, site, c, m) // sanctions and the site's rules (community.go)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.judge(ctx, site, c, m, ""); err != nil {
+		return nil, err // refused (a rate limit): nothing changed
+	}
+	g.apply(c)
+	switch {
+	case c.Status == comment.StatusDeleted:
+		c.Status = comment.StatusSpam // a trapped bot's edit: kept as spam, not dropped
+	case severity(old) > severity(c.Status):
+		c.Status, c.Verdict = old, oldVerdict // still held (or spam) as before
+	}
+	if old == comment.StatusApproved && c.Status != comment.StatusApproved {
+		c.Verdict.Reason = "edited after it was published: " + c.Verdict.Reason
+	}
+	if err := s.store.ReviseComment(ctx, c); err != nil {
+		return nil, err
 	}
 	s.threads.invalidate(threadGenKey(c.ThreadID))
-	return c, nil
+	return reported(c), nil
+}
+
+// reported is a comment as its author is told of it: published, or
+// held (a spammer learns nothing from being told it is spam).
+func reported(c *comment.Comment) *comment.Comment {
+	if c.Status == comment.StatusApproved || c.Status == comment.StatusPending {
+		return c
+	}
+	out := *c
+	out.Status = comment.StatusPending
+	return &out
 }
 
 // Delete removes a reader's own comment within the site's edit window.

@@ -18,6 +18,7 @@ import (
 	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/markup"
+	"parley/internal/spam"
 	"parley/internal/store"
 )
 
@@ -39,6 +40,40 @@ type Meta struct {
 	// FormAge is how long ago the form was rendered, from its signed
 	// token; -1 when unknown.
 	FormAge time.Duration
+	// PostKey is the poster's idempotency key (the Idempotency-Key
+	// header, the plain form's key field), "" for none. Post stores a
+	// comment once per key and content: a retry gets the first answer.
+	PostKey string
+}
+
+// MaxPostKeyLen is the longest idempotency key Post takes.
+const MaxPostKeyLen = 128
+
+// checkPostKey refuses keys that are not short printable ASCII, as the
+// Idempotency-Key header is.
+func checkPostKey(k string) error {
+	if len(k) > MaxPostKeyLen {
+		return &comment.ValidationError{Field: "idempotency_key", Code: "invalid_idempotency_key", Message: "The idempotency key is too long (at most 128 characters)."}
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < 0x21 || k[i] > 0x7e {
+			return &comment.ValidationError{Field: "idempotency_key", Code: "invalid_idempotency_key", Message: "The idempotency key must be printable ASCII without spaces."}
+		}
+	}
+	return nil
+}
+
+// postKey is what the store keeps for a post's idempotency key: a keyed
+// hash of the key together with what was posted. The same key with other
+// content is another post: a form that a static site baked into its page
+// hands one key to every reader, and their comments must not be taken
+// for retries of each other.
+func (s *Service) postKey(key string, c *comment.Comment, page string) string {
+	if key == "" {
+		return ""
+	}
+	return s.sign.hash("post-key", strings.Join([]string{key, c.SiteID, page, c.ParentID, c.Author.Name, c.Author.Email,
+		c.Author.Website, c.Author.Identity, c.Markdown}, "\x00"), 16)
 }
 
 // Service is the one way into Parley's data.
@@ -59,6 +94,12 @@ type Service struct {
 	sites   sync.Map // site id -> cachedSite; sites change rarely and are read on every request
 	threads *threadCache
 	live    liveHub
+	likes   likeCoalescer
+	// likeLimits and likeBuckets bound how often one client and one
+	// reader may like.
+	likeLimits  LikeLimits
+	likeBuckets *spam.RateLimiter
+	cm          community // sanctions, rules and article state (community.go)
 }
 
 // Options configure a Service.
@@ -79,7 +120,25 @@ type Options struct {
 	Pictures Pictures
 	// Notify, if set, turns on email notifications and webhooks.
 	Notify *NotifyOptions
-	Now    func() time.Time // for tests; time.Now by default
+	// Likes bounds likes per client and per reader; nil means
+	// DefaultLikeLimits.
+	Likes *LikeLimits
+	Now   func() time.Time // for tests; time.Now by default
+}
+
+// LikeLimits bound likes (and unlikes): a token bucket per client
+// address (an IPv6 client's /64) and one per reader token. A zero Limit
+// turns one off.
+type LikeLimits struct {
+	PerIP, PerReader spam.Limit
+}
+
+// DefaultLikeLimits are generous for people (an office behind one
+// address, a reader going through a thread) and stop a client that
+// likes and unlikes hundreds of times a second.
+var DefaultLikeLimits = LikeLimits{
+	PerIP:     spam.Limit{Burst: 60, Every: time.Second},
+	PerReader: spam.Limit{Burst: 20, Every: 3 * time.Second},
 }
 
 // Pictures looks for readers' pictures in the background.
@@ -100,6 +159,18 @@ func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	s.likes = likeCoalescer{every: LikeInterval, flush: s.likesChanged}
+	s.likeLimits = DefaultLikeLimits
+	if opt.Likes != nil {
+		s.likeLimits = *opt.Likes
+	}
+	// Like limits live where the comment rate limits do (shared by every
+	// instance on PostgreSQL), or in memory.
+	var buckets spam.BucketStore = spam.NewMemoryBuckets(100_000)
+	if opt.Spam != nil && opt.Spam.Buckets != nil {
+		buckets = opt.Spam.Buckets
+	}
+	s.likeBuckets = spam.NewRateLimiter(buckets, s.sign.mac("like-limit"))
 	if opt.Spam != nil {
 		if s.spam, err = newSpamFilter(s, *opt.Spam); err != nil {
 			return nil, fmt.Errorf("spam filter: %w", err)
@@ -119,10 +190,6 @@ type cachedSite struct {
 	expires time.Time
 }
 
-// Store returns the underlying store, for commands that manage data in
-// bulk (site administration, migrations).
-func (s *Service) Store() store.Store { return s.store }
-
 // Ping reports whether the service can serve.
 func (s *Service) Ping(ctx context.Context) error {
 	if s.listening.Load() == listenStarting {
@@ -133,6 +200,9 @@ func (s *Service) Ping(ctx context.Context) error {
 
 // Site returns a site by id. Returns comment.ErrNotFound if there is none.
 func (s *Service) Site(ctx context.Context, id string) (*comment.Site, error) {
+	if !validSiteID(id) {
+		return nil, &comment.ValidationError{Field: "site", Code: "invalid_site", Message: "A site id is 1 to 64 letters, digits, '-' or '_'."}
+	}
 	if v, ok := s.sites.Load(id); ok && s.now().Before(v.(cachedSite).expires) {
 		return v.(cachedSite).site, nil
 	}
@@ -275,6 +345,9 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	if d.Identity == "" && site.Guests == comment.GuestsLogin {
 		return nil, comment.ErrLoginRequired
 	}
+	if err := checkPostKey(m.PostKey); err != nil {
+		return nil, err
+	}
 	d.Anonymous = site.Guests == comment.GuestsAnonymous
 	if err := d.Normalize(); err != nil {
 		return nil, err
@@ -315,15 +388,34 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	if r, ok := s.readerID(m.Reader); ok {
 		c.Reader = r
 	}
+	// A retry of a post that was stored gets the first answer, before
+	// any check: it is neither a second comment nor a duplicate.
+	if c.PostKey = s.postKey(m.PostKey, c, d.Page); c.PostKey != "" {
+		switch first, err := s.store.PostedComment(ctx, site.ID, c.PostKey); {
+		case err == nil:
+			return reported(first), nil
+		case !errors.Is(err, comment.ErrNotFound):
+			return nil, err
+		}
+	}
 	if c.ParentID != "" {
+		if comment.CheckID(c.ParentID) != nil {
+			return nil, comment.Invalid("parent", "The comment you are replying to no longer exists.")
+		}
 		parent, err := s.store.Comment(ctx, c.ParentID)
 		if err != nil || parent.SiteID != site.ID || parent.Status != comment.StatusApproved {
 			return nil, comment.Invalid("parent", "The comment you are replying to no longer exists.")
 		}
 	}
+	// Closed articles, sanctions, the site's rules, surges: community.go.
+	g, err := s.guardPost(ctx, site, c, d.Page, m)
+	if err != nil {
+		return nil, err
+	}
 	if err := s.judge(ctx, site, c, m, d.PageURL); err != nil {
 		return nil, err
 	}
+	g.apply(c)
 	if c.Status == comment.StatusDeleted {
 		// Discarded spam is never stored; the poster is told it is held.
 		c.Status = comment.StatusPending
@@ -331,8 +423,17 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	}
 	page := comment.Page{SiteID: site.ID, Key: d.Page, URL: d.PageURL, Title: d.Title}
 	if err := s.create(ctx, page, c, sub, confirm); err != nil {
+		if s.spam != nil {
+			s.spam.unseen(site, c, m, d.PageURL)
+		}
 		if errors.Is(err, comment.ErrNotFound) && c.ParentID != "" {
 			return nil, comment.Invalid("parent", "The comment you are replying to no longer exists.")
+		}
+		if errors.Is(err, comment.ErrConflict) && c.PostKey != "" {
+			// The same post, sent twice at once: the other one was stored.
+			if first, ferr := s.store.PostedComment(ctx, site.ID, c.PostKey); ferr == nil {
+				return reported(first), nil
+			}
 		}
 		return nil, err
 	}
@@ -352,7 +453,7 @@ func (s *Service) judge(ctx context.Context, site *comment.Site, c *comment.Comm
 	switch site.Moderation {
 	case comment.ModerateAll:
 		c.Status = comment.StatusPending
-		c.Verdict = comment.Verdict{Layer: "moderation", Reason: "the site holds every comment for moderation"}
+		c.Verdict = record("moderation", "moderation_all")
 	case comment.ModerateFirst:
 		// A reader is known by an approved comment: by their log-in when
 		// logged in with a provider (whose email may be unshared or
@@ -386,11 +487,11 @@ func (s *Service) judge(ctx context.Context, site *comment.Site, c *comment.Comm
 		}
 		if !known {
 			c.Status = comment.StatusPending
-			c.Verdict = comment.Verdict{Layer: "moderation", Reason: "first comment by this author: held for moderation"}
+			c.Verdict = record("moderation", "moderation_first")
 		}
 	}
 	if s.spam != nil {
-		st, v, err := s.spam.check(ctx, c, m, pageURL)
+		st, v, err := s.spam.check(ctx, site, c, m, pageURL)
 		if err != nil {
 			return err
 		}
@@ -402,7 +503,7 @@ func (s *Service) judge(ctx context.Context, site *comment.Site, c *comment.Comm
 		st, v, err := ch.Check(ctx, c, m)
 		if err != nil {
 			s.log.Warn("spam check failed; holding comment", slog.String("layer", v.Layer), slog.String("err", err.Error()))
-			st, v = comment.StatusPending, comment.Verdict{Layer: v.Layer, Reason: "check failed: held for a moderator"}
+			st, v = comment.StatusPending, record(v.Layer, "check_failed", "layer", v.Layer)
 		}
 		if severity(st) > severity(c.Status) {
 			c.Status, c.Verdict = st, v
@@ -436,6 +537,9 @@ func (s *Service) Counts(ctx context.Context, siteID string, keys []string) (map
 	clean := make([]string, len(keys))
 	for i, k := range keys {
 		clean[i] = PageKey(k)
+		if err := comment.CheckPageKey(clean[i]); err != nil {
+			return nil, err
+		}
 	}
 	counts, err := s.store.Counts(ctx, siteID, clean)
 	if err != nil {
@@ -467,17 +571,32 @@ func (s *Service) readerID(tok string) (string, bool) {
 	return s.sign.hash("reader-id", string(p), 12), true
 }
 
-// Like records a reader's like and returns the comment's new count.
-func (s *Service) Like(ctx context.Context, siteID, commentID, reader string, like bool) (int, error) {
-	rid, ok := s.readerID(reader)
+// Like records a reader's like (or, with like false, takes it back) and
+// returns the comment's new count. m.Reader is the reader's token; a
+// client (m.IP) or reader liking too often gets a *spam.RateLimitError.
+func (s *Service) Like(ctx context.Context, siteID, commentID string, like bool, m Meta) (int, error) {
+	rid, ok := s.readerID(m.Reader)
 	if !ok {
 		return 0, comment.Invalid("reader", "Your browser's reader token is missing or invalid; reload the page.")
 	}
-	c, err := s.store.Comment(ctx, commentID)
+	// The reader's bucket first: a reader over its limit does not use up
+	// the allowance of everyone else behind the same address.
+	now := s.now()
+	if s.likeLimits.PerReader.Burst > 0 {
+		if err := s.likeBuckets.Take(ctx, LikeLimitKey+"-reader", rid, s.likeLimits.PerReader, now); err != nil {
+			return 0, err
+		}
+	}
+	if m.IP != "" && s.likeLimits.PerIP.Burst > 0 {
+		if err := s.likeBuckets.Take(ctx, LikeLimitKey+"-ip", spam.ClientKey(m.IP), s.likeLimits.PerIP, now); err != nil {
+			return 0, err
+		}
+	}
+	c, err := s.Comment(ctx, siteID, commentID)
 	if err != nil {
 		return 0, err
 	}
-	if c.SiteID != siteID || c.Status != comment.StatusApproved {
+	if c.Status != comment.StatusApproved {
 		return 0, comment.ErrNotFound
 	}
 	var n int
@@ -496,8 +615,21 @@ func (s *Service) Like(ctx context.Context, siteID, commentID, reader string, li
 	if err != nil {
 		return 0, err
 	}
+	// This instance never serves its own write stale; other instances and
+	// open pages hear of it through the coalesced EventLikes.
 	s.threads.invalidate(threadGenKey(c.ThreadID))
 	return n, nil
+}
+
+// LikeLimitKey starts the Key of the *spam.RateLimitError a refused like
+// gets ("like-ip", "like-reader").
+const LikeLimitKey = "like"
+
+// NewPostKey returns a fresh idempotency key for a no-JavaScript form:
+// sending the form again (a reload, the back button) is then the same
+// post.
+func (s *Service) NewPostKey() string {
+	return b64.EncodeToString(randomBytes(16))
 }
 
 // FormToken returns the hidden token of a no-JavaScript form for a site.
@@ -582,4 +714,10 @@ func (s *Service) AvatarKey(a comment.Author) string {
 		v = "name:" + a.Name
 	}
 	return s.sign.hash("avatar", v, 8)
+}
+
+// Avatar returns the copy of a reader's picture kept under key.
+// Returns comment.ErrNotFound if there is none.
+func (s *Service) Avatar(ctx context.Context, key string) (*store.Avatar, error) {
+	return s.store.Avatar(ctx, key)
 }

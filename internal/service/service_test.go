@@ -52,7 +52,7 @@ func TestPost(t *testing.T) {
 	if c.IPHash == "" || strings.Contains(c.IPHash, "203.0.113.9") {
 		t.Fatalf("IP stored as %q; want a keyed hash", c.IPHash)
 	}
-	stored, err := s.Store().Comment(ctx, c.ID)
+	stored, err := s.store.Comment(ctx, c.ID)
 	if err != nil || stored.Markdown != "Hello **world**" || stored.Author.Email != "lena@example.org" {
 		t.Fatalf("stored %+v, %v", stored, err)
 	}
@@ -181,7 +181,7 @@ func TestPost_Checkers(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _ := s.Store().Comment(ctx, c.ID)
+		got, _ := s.store.Comment(ctx, c.ID)
 		if got.Status != tt.stored || got.Verdict.Layer != tt.layer {
 			t.Errorf("%q stored as %s by %q, want %s by %q", tt.body, got.Status, got.Verdict.Layer, tt.stored, tt.layer)
 		}
@@ -254,7 +254,7 @@ func TestThread_CacheSeesWrites(t *testing.T) {
 		t.Fatalf("after a post the thread shows %d comments, want 1", after.Total)
 	}
 	reader := s.NewReader()
-	if n, err := s.Like(ctx, "news", c.ID, reader, true); err != nil || n != 1 {
+	if n, err := s.Like(ctx, "news", c.ID, true, Meta{Reader: reader}); err != nil || n != 1 {
 		t.Fatalf("Like = %d, %v", n, err)
 	}
 	liked, _ := s.Thread(ctx, "news", page, comment.SortTop)
@@ -262,16 +262,16 @@ func TestThread_CacheSeesWrites(t *testing.T) {
 		t.Fatalf("after a like the thread shows %d likes, want 1", liked.Comments[0].Likes)
 	}
 	// One like per reader; liking again changes nothing.
-	if n, _ := s.Like(ctx, "news", c.ID, reader, true); n != 1 {
+	if n, _ := s.Like(ctx, "news", c.ID, true, Meta{Reader: reader}); n != 1 {
 		t.Fatalf("second like by the same reader gave %d", n)
 	}
-	if n, _ := s.Like(ctx, "news", c.ID, s.NewReader(), true); n != 2 {
+	if n, _ := s.Like(ctx, "news", c.ID, true, Meta{Reader: s.NewReader()}); n != 2 {
 		t.Fatalf("like by another reader gave %d, want 2", n)
 	}
-	if _, err := s.Like(ctx, "news", c.ID, "forged.token", true); err == nil {
+	if _, err := s.Like(ctx, "news", c.ID, true, Meta{Reader: "forged.token"}); err == nil {
 		t.Fatal("forged reader token accepted")
 	}
-	if n, _ := s.Like(ctx, "news", c.ID, reader, false); n != 1 {
+	if n, _ := s.Like(ctx, "news", c.ID, false, Meta{Reader: reader}); n != 1 {
 		t.Fatalf("unlike gave %d, want 1", n)
 	}
 }
@@ -393,14 +393,14 @@ func TestEditAndDelete(t *testing.T) {
 		t.Fatal(err)
 	}
 	var ve *comment.ValidationError
-	if _, err := s.Edit(ctx, "news", c.ID, other, "hijack"); !errors.As(err, &ve) || ve.Code != "not_author" {
+	if _, err := s.Edit(ctx, "news", c.ID, "hijack", Meta{Reader: other}); !errors.As(err, &ve) || ve.Code != "not_author" {
 		t.Fatalf("edit by another reader = %v", err)
 	}
-	if _, err := s.Edit(ctx, "news", c.ID, me, " "); !errors.As(err, &ve) || ve.Field != "body" {
+	if _, err := s.Edit(ctx, "news", c.ID, " ", Meta{Reader: me}); !errors.As(err, &ve) || ve.Field != "body" {
 		t.Fatalf("edit to empty = %v", err)
 	}
 	now = now.Add(5 * time.Minute)
-	e, err := s.Edit(ctx, "news", c.ID, me, "typo **fixed**")
+	e, err := s.Edit(ctx, "news", c.ID, "typo **fixed**", Meta{Reader: me})
 	if err != nil || !strings.Contains(e.HTML, "<strong>fixed</strong>") || e.Edited.IsZero() {
 		t.Fatalf("edit = %+v, %v", e, err)
 	}
@@ -409,7 +409,7 @@ func TestEditAndDelete(t *testing.T) {
 		t.Fatal("thread shows the old text after an edit")
 	}
 	now = now.Add(6 * time.Minute)
-	if _, err := s.Edit(ctx, "news", c.ID, me, "too late"); !errors.As(err, &ve) || ve.Code != "edit_window_closed" {
+	if _, err := s.Edit(ctx, "news", c.ID, "too late", Meta{Reader: me}); !errors.As(err, &ve) || ve.Code != "edit_window_closed" {
 		t.Fatalf("edit after the window = %v", err)
 	}
 	if err := s.Delete(ctx, "news", c.ID, me); !errors.As(err, &ve) || ve.Code != "edit_window_closed" {
@@ -423,7 +423,7 @@ func TestEditAndDelete(t *testing.T) {
 	if th.Total != 1 {
 		t.Fatalf("thread after delete has %d comments, want 1", th.Total)
 	}
-	if _, err := s.Edit(ctx, "news", d.ID, me, "back"); !errors.Is(err, comment.ErrNotFound) {
+	if _, err := s.Edit(ctx, "news", d.ID, "back", Meta{Reader: me}); !errors.Is(err, comment.ErrNotFound) {
 		t.Fatalf("edit of a deleted comment = %v", err)
 	}
 }
@@ -448,7 +448,7 @@ func TestPost_SpamDefence(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, _ := s.Store().Comment(ctx, c.ID)
+		got, _ := s.store.Comment(ctx, c.ID)
 		return got
 	}
 	if c := post("The new bus line saved me twenty minutes this morning, and the driver waited for a woman with a pram.", Meta{}); c.Status != comment.StatusApproved {
@@ -492,13 +492,13 @@ func TestModerate_TeachesClassifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	before, _ := s.Store().Comment(ctx, c.ID)
+	before, _ := s.store.Comment(ctx, c.ID)
 	for i := 0; i < 3; i++ {
 		if _, err := s.Decide(ctx, OperatorActor(), "news", []string{c.ID}, Spam); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := s.Store().SpamModel(ctx, "news"); err != nil {
+	if _, err := s.store.SpamModel(ctx, "news"); err != nil {
 		t.Fatalf("learned model not saved: %v", err)
 	}
 	d := draft(text)
@@ -507,7 +507,7 @@ func TestModerate_TeachesClassifier(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	after, _ := s.Store().Comment(ctx, again.ID)
+	after, _ := s.store.Comment(ctx, again.ID)
 	if after.Verdict.Score <= before.Verdict.Score || after.Status == comment.StatusApproved {
 		t.Fatalf("after marking spam the same text scores %.3f (%s), before %.3f", after.Verdict.Score, after.Status, before.Verdict.Score)
 	}
@@ -631,7 +631,7 @@ func TestEdit_SpamIsHeld(t *testing.T) {
 	if err != nil || c.Status != comment.StatusApproved {
 		t.Fatalf("post = %+v, %v", c, err)
 	}
-	e, err := s.Edit(ctx, "news", c.ID, me, "CHECK OUT MY CHANNEL subscribe http://a.example http://b.example http://c.example http://d.example http://e.example http://f.example http://g.example")
+	e, err := s.Edit(ctx, "news", c.ID, "CHECK OUT MY CHANNEL subscribe http://a.example http://b.example http://c.example http://d.example http://e.example http://f.example http://g.example", Meta{Reader: me})
 	if err != nil || e.Status != comment.StatusPending {
 		t.Fatalf("spammy edit = %+v, %v; want it held", e, err)
 	}
@@ -746,5 +746,32 @@ func TestPing_WaitsForTheListener(t *testing.T) {
 	}
 	if err := s.Ping(ctx); err != nil {
 		t.Fatalf("once listening: %v", err)
+	}
+}
+
+// TestSpam_RetryAfterRefusedStoreIsNoRepeat: a comment the store refused
+// (here, its thread was closed) is forgotten by the duplicate rule, so the
+// reader's retry is judged afresh, not held as a repeat of nothing.
+func TestSpam_RetryAfterRefusedStoreIsNoRepeat(t *testing.T) {
+	s := spamService(t, spam.Limit{})
+	first, err := s.Post(ctx, draft("A first comment opens the thread."), Meta{IP: "198.51.100.9"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.store.SetThreadClosed(ctx, first.ThreadID, true); err != nil {
+		t.Fatal(err)
+	}
+	text := "The bridge closure should come with a shuttle bus for the market days."
+	if _, err := s.Post(ctx, draft(text), Meta{IP: "198.51.100.9"}); !errors.Is(err, comment.ErrClosed) {
+		t.Fatalf("post to a closed thread = %v", err)
+	}
+	s.store.SetThreadClosed(ctx, first.ThreadID, false)
+	c, err := s.Post(ctx, draft(text), Meta{IP: "198.51.100.9"})
+	if err != nil || c.Status != comment.StatusApproved {
+		t.Fatalf("the retry is %v (%+v), %v; want it published", c.Status, c.Verdict, err)
+	}
+	// A real repeat is still caught.
+	if again, _ := s.Post(ctx, draft(text), Meta{IP: "198.51.100.9"}); again.Status == comment.StatusApproved {
+		t.Fatal("posting the same text again from the same sender was published")
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -105,21 +106,30 @@ func (f *spamFilter) model(ctx context.Context, siteID string) *spam.SiteModel {
 	return m
 }
 
-func input(c *comment.Comment, m Meta, pageURL string) *spam.Input {
+// input is a comment as the spam layers see it. origins are the site's
+// own origins: links to them are no spam signal.
+func input(c *comment.Comment, m Meta, pageURL string, origins []string) *spam.Input {
 	return &spam.Input{Body: c.Markdown, AuthorName: c.Author.Name, Email: c.Author.Email, Website: c.Author.Website,
 		IP: m.IP, UserAgent: m.UserAgent, SiteID: c.SiteID, PageURL: pageURL, Created: c.Created,
-		Honeypot: m.Honeypot, FormAge: m.FormAge}
+		Honeypot: m.Honeypot, FormAge: m.FormAge, Origins: origins, Attempt: c.PostKey}
+}
+
+// layers returns a site's content layers after the bot traps: its rules,
+// the blog-spam signals and its classifier.
+func (f *spamFilter) layers(ctx context.Context, siteID string) []spam.Checker {
+	model := f.model(ctx, siteID)
+	return []spam.Checker{f.rules, &spam.Signals{Site: model}, model}
 }
 
 // check runs the layers. A *spam.RateLimitError is returned as is: the
 // comment is refused, not stored. Any other layer failure holds it.
-func (f *spamFilter) check(ctx context.Context, c *comment.Comment, m Meta, pageURL string) (comment.Status, comment.Verdict, error) {
-	layers := []spam.Checker{f.traps, f.rules, f.model(ctx, c.SiteID)}
+func (f *spamFilter) check(ctx context.Context, site *comment.Site, c *comment.Comment, m Meta, pageURL string) (comment.Status, comment.Verdict, error) {
+	layers := append([]spam.Checker{f.traps}, f.layers(ctx, c.SiteID)...)
 	if f.opt.Akismet != nil {
 		layers = append(layers, f.opt.Akismet)
 	}
 	p := spam.Pipeline{Layers: layers}
-	res, err := p.Run(ctx, input(c, m, pageURL))
+	res, err := p.Run(ctx, input(c, m, pageURL, site.Origins))
 	var rl *spam.RateLimitError
 	if errors.As(err, &rl) {
 		return "", comment.Verdict{}, err
@@ -130,19 +140,40 @@ func (f *spamFilter) check(ctx context.Context, c *comment.Comment, m Meta, page
 	return res.Action.Status(), res.Verdict.Record(), nil
 }
 
+// unseen takes back what the rules remembered of a comment that was not
+// stored, so that the reader's retry is not held as a repeat of it.
+func (f *spamFilter) unseen(site *comment.Site, c *comment.Comment, m Meta, pageURL string) {
+	f.rules.Forget(input(c, m, pageURL, site.Origins))
+}
+
 // Learn teaches the site's classifier one moderator decision and saves
 // what it learned, so it survives restarts and reaches other instances.
 func (f *spamFilter) Learn(ctx context.Context, c *comment.Comment, isSpam bool) error {
-	mu, _ := f.learnMus.LoadOrStore(c.SiteID, new(sync.Mutex))
+	var origins []string
+	if site, err := f.svc.Site(ctx, c.SiteID); err == nil {
+		origins = site.Origins
+	}
+	return f.learn(ctx, c.SiteID, *input(c, Meta{}, "", origins), isSpam)
+}
+
+func (f *spamFilter) learn(ctx context.Context, siteID string, in spam.Input, isSpam bool) error {
+	mu, _ := f.learnMus.LoadOrStore(siteID, new(sync.Mutex))
 	mu.(*sync.Mutex).Lock()
 	defer mu.(*sync.Mutex).Unlock()
-	m := f.model(ctx, c.SiteID)
-	m.Learn(*input(c, Meta{}, ""), isSpam)
+	m := f.model(ctx, siteID)
+	m.Learn(in, isSpam)
 	b, err := m.MarshalBinary()
 	if err != nil {
 		return err
 	}
-	return f.svc.store.SaveSpamModel(ctx, c.SiteID, b)
+	return f.svc.store.SaveSpamModel(ctx, siteID, b)
+}
+
+// record is a verdict of the service's own (the moderation policy, a
+// failed check) in the stored form: the reason by its code, with its
+// arguments as name, value pairs, and in English.
+func record(layer, code string, kv ...string) comment.Verdict {
+	return spam.Verdict{Layer: layer, Reasons: []comment.Reason{spam.NewReason(code, kv...)}}.Record()
 }
 
 // SiteByAPIKey returns the site an API key belongs to.
@@ -160,14 +191,23 @@ func apiKeyHash(key string) string {
 }
 
 // Classify judges a text sent by an outside client (the Akismet-compatible
-// API) with the site's rules and classifier, storing nothing. Rate limits
-// and form traps are left out: the client's own site applies those.
+// API) with the site's rules, the blog-spam signals and the classifier,
+// storing nothing. Rate limits and form traps are left out: the client's
+// own site applies those. The site's origins join the client's blog as
+// the comment's own origins.
 func (s *Service) Classify(ctx context.Context, siteID string, in *spam.Input) (spam.Verdict, error) {
+	// Bans and the site's own rules first (community.go).
+	if v := s.classifyGuard(ctx, siteID, in); v.Action >= spam.Hold {
+		return v, nil
+	}
 	if s.spam == nil {
 		return spam.Verdict{Action: spam.Publish}, nil
 	}
 	in.SiteID = siteID
-	p := spam.Pipeline{Layers: []spam.Checker{s.spam.rules, s.spam.model(ctx, siteID)}}
+	if site, err := s.Site(ctx, siteID); err == nil {
+		in.Origins = append(slices.Clone(in.Origins), site.Origins...)
+	}
+	p := spam.Pipeline{Layers: s.spam.layers(ctx, siteID)}
 	res, err := p.Run(ctx, in)
 	return res.Verdict, err
 }
@@ -178,6 +218,9 @@ func (s *Service) Teach(ctx context.Context, siteID string, in *spam.Input, isSp
 	if s.spam == nil {
 		return nil
 	}
-	c := &comment.Comment{SiteID: siteID, Markdown: in.Body, Author: comment.Author{Name: in.AuthorName, Email: in.Email, Website: in.Website}}
-	return s.spam.Learn(ctx, c, isSpam)
+	lesson := *in
+	if site, err := s.Site(ctx, siteID); err == nil {
+		lesson.Origins = append(slices.Clone(in.Origins), site.Origins...)
+	}
+	return s.spam.learn(ctx, siteID, lesson, isSpam)
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"parley/internal/comment"
 )
@@ -23,6 +24,16 @@ type Thread struct {
 	// LastEvent is the ID of the latest change included; a reader opening
 	// a live connection resumes after it.
 	LastEvent int64
+	// Message is the sanitised HTML of the article's (or the site's)
+	// message to commenters, shown above the form; "" for none.
+	Message string
+	// Pinned is the id of the comment shown first, or "".
+	Pinned string
+	// Featured counts the featured comments (the Featured tab's).
+	Featured int
+	// Until is when the thread changes by itself (it closes after N days,
+	// a surge guard ends): a copy is rebuilt then. Zero: never.
+	Until time.Time
 }
 
 // Node is one comment in a Thread with its visible replies.
@@ -32,6 +43,8 @@ type Node struct {
 	// site's maximum depth instead of under its parent.
 	InReplyTo string
 	Replies   []*Node
+	// Featured: the editors picked it (a badge; the Featured tab).
+	Featured bool
 }
 
 // Thread returns the thread of a page, served from memory after the first
@@ -46,8 +59,11 @@ func (s *Service) Thread(ctx context.Context, siteID, key string, order comment.
 	if key == "" {
 		return nil, comment.Missing("page", "Say which page's comments you want (the page parameter).")
 	}
+	if err := comment.CheckPageKey(key); err != nil {
+		return nil, err
+	}
 	ck := cacheKey{site: siteID, key: key, sort: order}
-	if t, ok := s.threads.get(ck); ok {
+	if t, ok := s.threads.get(ck); ok && (t.Until.IsZero() || s.now().Before(t.Until)) {
 		return t, nil
 	}
 	e := cacheEntry{page: pageGenKey(siteID, key)}
@@ -61,7 +77,6 @@ func (s *Service) Thread(ctx context.Context, siteID, key string, order comment.
 	default:
 		e.thread = threadGenKey(th.ID)
 		e.tgen = s.threads.generation(e.thread)
-		t.Closed = th.Closed
 		// Read the change log position first: a change committed between
 		// the two reads is then sent again live, never lost.
 		if t.LastEvent, err = s.store.LastEvent(ctx, th.ID); err != nil {
@@ -75,11 +90,25 @@ func (s *Service) Thread(ctx context.Context, siteID, key string, order comment.
 		// of the thread readers see.
 		cs = slices.DeleteFunc(cs, func(c *comment.Comment) bool { return c.Type != "" })
 		t.Total = len(cs)
-		t.Comments = buildTree(cs, order, site.MaxDepth)
+		if err := s.arrange(ctx, t, th, cs, site.MaxDepth); err != nil {
+			return nil, err
+		}
+	}
+	if th == nil {
+		if err := s.arrange(ctx, t, nil, nil, site.MaxDepth); err != nil {
+			return nil, err
+		}
 	}
 	e.t = t
 	s.threads.put(ck, e)
 	return t, nil
+}
+
+// CachedThread returns the thread of a page if this instance holds it in
+// memory, reading nothing: a caller can then tell a free read from one
+// that costs a trip to the database.
+func (s *Service) CachedThread(siteID, key string, order comment.Sort) (*Thread, bool) {
+	return s.threads.get(cacheKey{site: siteID, key: PageKey(key), sort: order})
 }
 
 // buildTree arranges comments (oldest first) into top-level nodes in the

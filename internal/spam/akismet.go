@@ -9,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"parley/internal/comment"
 )
 
 // AkismetChecker asks an Akismet-compatible service (the real Akismet at
@@ -84,16 +86,17 @@ func (a *AkismetChecker) Check(ctx context.Context, in *Input) (Verdict, error) 
 	}
 	switch answer := strings.TrimSpace(string(body)); answer {
 	case "true":
-		v.Action, v.Score, v.Reason = Spam, 1, "Akismet says spam"
+		v.Action, v.Score, v.Evidence = Spam, 1, true
+		v.Reasons = []comment.Reason{NewReason("akismet_spam")}
 		if strings.EqualFold(resp.Header.Get("X-akismet-pro-tip"), "discard") {
-			v.Reason = "Akismet says blatant spam"
+			v.Reasons = []comment.Reason{NewReason("akismet_blatant")}
 			if a.AllowDiscard {
 				v.Action = Discard
 			}
 		}
 		return v, nil
 	case "false":
-		v.Action, v.Reason = Publish, "Akismet says not spam"
+		v.Action, v.Reasons = Publish, []comment.Reason{NewReason("akismet_ham")}
 		return v, nil
 	case "invalid":
 		if help := resp.Header.Get("X-akismet-debug-help"); help != "" {

@@ -3,7 +3,9 @@ package spam
 import (
 	"bufio"
 	"bytes"
+	"compress/gzip"
 	"encoding/csv"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -28,18 +30,31 @@ func (e *DataError) Error() string {
 const maxDataLine = 1 << 20
 
 // ReadExamples reads labelled comments from r, which is named name in
-// errors and in each Example's Group. Two formats are recognised by their
-// first line:
+// errors and in each Example's Group. A gzip-compressed stream is
+// decompressed first. Three formats are recognised by their first line:
 //
 //   - CSV (RFC 4180) with a header row holding CONTENT and CLASS columns,
 //     CLASS 1 for spam and 0 for legitimate, as in the YouTube Spam
-//     Collection; other columns are ignored;
+//     Collection; optional AUTHOR and WEBSITE (or URL) columns are read
+//     too, other columns are ignored;
+//   - JSON Lines, one object a line: {"text": "...", "spam": true,
+//     "author": "...", "website": "...", "group": "..."}, where text and
+//     spam are required; group, when present, replaces name as the
+//     Example's Group;
 //   - tab-separated lines of "ham" or "spam", a tab, and the text, as in
 //     the SMS Spam Collection.
 //
 // Errors are *DataError values naming the line.
 func ReadExamples(r io.Reader, name string) ([]Example, error) {
 	br := bufio.NewReaderSize(r, 64<<10)
+	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
+		zr, err := gzip.NewReader(br)
+		if err != nil {
+			return nil, &DataError{File: name, Msg: "gzip: " + err.Error()}
+		}
+		defer zr.Close()
+		br = bufio.NewReaderSize(zr, 64<<10)
+	}
 	first, err := br.Peek(4096)
 	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
 		return nil, &DataError{File: name, Msg: err.Error()}
@@ -50,7 +65,10 @@ func ReadExamples(r io.Reader, name string) ([]Example, error) {
 	}
 	first = bytes.TrimSuffix(first, []byte("\r"))
 	if len(bytes.TrimSpace(first)) == 0 {
-		return nil, &DataError{File: name, Line: 1, Msg: "empty first line: want a CSV header with CONTENT and CLASS columns, or ham|spam<TAB>text lines"}
+		return nil, &DataError{File: name, Line: 1, Msg: "empty first line: want a CSV header with CONTENT and CLASS columns, JSON Lines, or ham|spam<TAB>text lines"}
+	}
+	if first[0] == '{' {
+		return readJSONL(br, name)
 	}
 	if tab := bytes.IndexByte(first, '\t'); tab >= 0 {
 		if label := strings.ToLower(string(first[:tab])); label == "ham" || label == "spam" {
@@ -58,6 +76,48 @@ func ReadExamples(r io.Reader, name string) ([]Example, error) {
 		}
 	}
 	return readCSV(br, name)
+}
+
+// jsonExample is one line of the JSON Lines format.
+type jsonExample struct {
+	Text    *string `json:"text"`
+	Spam    *bool   `json:"spam"`
+	Author  string  `json:"author"`
+	Website string  `json:"website"`
+	Group   string  `json:"group"`
+}
+
+func readJSONL(r *bufio.Reader, name string) ([]Example, error) {
+	sc := bufio.NewScanner(r)
+	sc.Buffer(make([]byte, 64<<10), maxDataLine)
+	var out []Example
+	line := 0
+	for sc.Scan() {
+		line++
+		b := bytes.TrimSpace(sc.Bytes())
+		if len(b) == 0 {
+			continue
+		}
+		var j jsonExample
+		if err := json.Unmarshal(b, &j); err != nil {
+			return nil, &DataError{File: name, Line: line, Msg: "not a JSON object: " + err.Error()}
+		}
+		if j.Text == nil || j.Spam == nil {
+			return nil, &DataError{File: name, Line: line, Msg: `want "text" and "spam" fields`}
+		}
+		e := Example{Text: *j.Text, Spam: *j.Spam, Author: j.Author, Website: j.Website, Group: name}
+		if j.Group != "" {
+			e.Group = j.Group
+		}
+		out = append(out, e)
+	}
+	if err := sc.Err(); err != nil {
+		if errors.Is(err, bufio.ErrTooLong) {
+			return nil, &DataError{File: name, Line: line + 1, Msg: "line longer than 1 MB"}
+		}
+		return nil, &DataError{File: name, Line: line + 1, Msg: err.Error()}
+	}
+	return out, nil
 }
 
 func readTSV(r *bufio.Reader, name string) ([]Example, error) {
@@ -106,17 +166,21 @@ func readCSV(r io.Reader, name string) ([]Example, error) {
 	if err != nil {
 		return nil, csvError(name, err, 1)
 	}
-	content, class := -1, -1
+	content, class, author, website := -1, -1, -1, -1
 	for i, h := range head {
 		switch strings.ToUpper(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff"))) {
 		case "CONTENT":
 			content = i
 		case "CLASS":
 			class = i
+		case "AUTHOR":
+			author = i
+		case "WEBSITE", "URL":
+			website = i
 		}
 	}
 	if content < 0 || class < 0 {
-		return nil, &DataError{File: name, Line: 1, Msg: "unknown format: want a CSV header with CONTENT and CLASS columns, or ham|spam<TAB>text lines"}
+		return nil, &DataError{File: name, Line: 1, Msg: "unknown format: want a CSV header with CONTENT and CLASS columns, JSON Lines, or ham|spam<TAB>text lines"}
 	}
 	var out []Example
 	for {
@@ -145,7 +209,14 @@ func readCSV(r io.Reader, name string) ([]Example, error) {
 		if len(rec[content]) > maxDataLine {
 			return nil, &DataError{File: name, Line: line, Msg: "CONTENT longer than 1 MB"}
 		}
-		out = append(out, Example{Text: strings.Clone(rec[content]), Spam: spam, Group: name})
+		e := Example{Text: strings.Clone(rec[content]), Spam: spam, Group: name}
+		if author >= 0 && author < len(rec) {
+			e.Author = strings.TrimSpace(rec[author])
+		}
+		if website >= 0 && website < len(rec) {
+			e.Website = strings.TrimSpace(rec[website])
+		}
+		out = append(out, e)
 	}
 }
 

@@ -6,16 +6,18 @@ import (
 	"sync"
 )
 
-// defaultModel is the built-in classifier, trained on the four public
-// files of the YouTube Spam Collection (Alberto, Lochter and Almeida;
-// UCI Machine Learning Repository; CC BY 4.0). Training is deterministic,
-// so this rebuilds it byte for byte, from the repository root:
+// defaultModel is the built-in classifier, trained on every labelled set
+// in testdata/spam, each folder one source: the YouTube Spam Collection
+// (Alberto, Lochter and Almeida; CC BY 4.0), spam caught on a WordPress
+// blog (WTFPL), Stack Exchange posts deleted as spam and questions and
+// comments that were not (Stack Exchange contributors; CC BY-SA, which
+// the model file, derived from them, is shared under too), and reader
+// comments under Fox News articles (MIT). Training is deterministic, so
+// this rebuilds it byte for byte, from the repository root:
 //
-//	go run ./cmd/parley spam train --out internal/spam/default.model \
-//	    testdata/spam/youtube/Youtube01-Psy.csv \
-//	    testdata/spam/youtube/Youtube02-KatyPerry.csv \
-//	    testdata/spam/youtube/Youtube03-LMFAO.csv \
-//	    testdata/spam/youtube/Youtube04-Eminem.csv
+//	go run ./cmd/parley spam train --group folder --out internal/spam/default.model \
+//	    testdata/spam/youtube/Youtube0[1-4]-*.csv testdata/spam/wordpress/*.jsonl.gz \
+//	    testdata/spam/stackexchange/*.jsonl.gz testdata/spam/foxnews/*.jsonl.gz
 //
 // TestDefaultModel_Reproducible checks that it does.
 //

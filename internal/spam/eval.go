@@ -1,6 +1,7 @@
 package spam
 
 import (
+	"context"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -103,8 +104,12 @@ type EvalOptions struct {
 	Seed  uint64
 }
 
-// Evaluate scores examples with a site model over m, after teaching it
-// the first opt.Learn of them, and counts the outcomes.
+// Evaluate scores examples the way a site's new comments are judged on
+// their content, after teaching the site the first opt.Learn of them,
+// and counts the outcomes. The layers are those that read the comment
+// itself: the default rules (link limits; no duplicates, as the examples
+// carry no time), the blog-spam signals and the site's classifier over
+// m, settled as the Pipeline settles them.
 func Evaluate(m *Model, examples []Example, opt EvalOptions) (Report, error) {
 	if opt.Learn < 0 {
 		return Report{}, fmt.Errorf("cannot learn from %d examples", opt.Learn)
@@ -117,23 +122,47 @@ func Evaluate(m *Model, examples []Example, opt EvalOptions) (Report, error) {
 		rng := rand.New(rand.NewPCG(opt.Seed, 0xe7a1))
 		rng.Shuffle(len(examples), func(i, j int) { examples[i], examples[j] = examples[j], examples[i] })
 	}
+	return EvaluateAfter(m, examples[:opt.Learn], examples[opt.Learn:]), nil
+}
+
+// EvaluateAfter teaches a new site over m the examples in teach, as
+// moderator decisions in that order, then scores test as Evaluate does.
+func EvaluateAfter(m *Model, teach, test []Example) Report {
 	site := NewSiteModel(m)
-	for _, e := range examples[:opt.Learn] {
-		site.Learn(Input{Body: e.Text}, e.Spam)
+	for _, e := range teach {
+		site.Learn(exampleInput(e), e.Spam)
 	}
-	rest := examples[opt.Learn:]
-	actions := make([]Action, len(rest))
+	p := ContentPipeline(site)
+	ctx := context.Background()
+	actions := make([]Action, len(test))
 	start := time.Now()
-	for i, e := range rest {
-		actions[i] = site.Classify(&Input{Body: e.Text}).Action
+	for i, e := range test {
+		in := exampleInput(e)
+		res, _ := p.Run(ctx, &in)
+		actions[i] = res.Action
 	}
 	took := time.Since(start)
 	var r Report
-	for i, e := range rest {
+	for i, e := range test {
 		r.Add(actions[i], e.Spam)
 	}
 	if took > 0 {
-		r.PerSecond = float64(len(rest)) / took.Seconds()
+		r.PerSecond = float64(len(test)) / took.Seconds()
 	}
-	return r, nil
+	return r
+}
+
+// ContentPipeline returns the layers that judge a comment by its content
+// alone, for a site whose classifier is site: the default rules without
+// duplicate detection, the blog-spam signals, and the classifier.
+func ContentPipeline(site *SiteModel) *Pipeline {
+	rules, err := NewRuleChecker(Rules{}, nil)
+	if err != nil {
+		panic(err) // the zero Rules always compile
+	}
+	return &Pipeline{Layers: []Checker{rules, &Signals{Site: site}, site}}
+}
+
+func exampleInput(e Example) Input {
+	return Input{Body: e.Text, AuthorName: e.Author, Website: e.Website}
 }

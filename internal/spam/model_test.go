@@ -2,13 +2,12 @@ package spam
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
-	"os"
-	"path/filepath"
+	"hash/crc32"
 	"runtime"
 	"testing"
-
-	"parley/internal/publicdata"
+	"time"
 )
 
 // tinyData is a small hand-made training set.
@@ -64,6 +63,10 @@ func TestModel_MarshalRoundTrip(t *testing.T) {
 	if h1 != h2 || s1 != s2 {
 		t.Errorf("thresholds %v/%v became %v/%v", h1, s1, h2, s2)
 	}
+	r1, r2 := m.Rates(), got.Rates()
+	if r1.Ham != r2.Ham || r1.Spam != r2.Spam || float32(r1.HamHeld) != float32(r2.HamHeld) || float32(r1.SpamCaught) != float32(r2.SpamCaught) || r1.Ham == 0 {
+		t.Errorf("rates %+v became %+v", r1, r2)
+	}
 	b2, _ := got.MarshalBinary()
 	if !bytes.Equal(b, b2) {
 		t.Error("marshalling the decoded model gives different bytes")
@@ -77,6 +80,10 @@ func TestModel_UnmarshalBad(t *testing.T) {
 	flip[len(flip)/2] ^= 0xff
 	newer := bytes.Clone(good)
 	newer[len(modelMagic)] = 99
+	binary.LittleEndian.PutUint32(newer[len(newer)-4:], crc32.ChecksumIEEE(newer[:len(newer)-4]))
+	older := bytes.Clone(good)
+	older[len(modelMagic)] = 1
+	binary.LittleEndian.PutUint32(older[len(older)-4:], crc32.ChecksumIEEE(older[:len(older)-4]))
 	tests := []struct {
 		name string
 		data []byte
@@ -86,6 +93,7 @@ func TestModel_UnmarshalBad(t *testing.T) {
 		{"truncated", good[:len(good)/2]},
 		{"corrupted", flip},
 		{"newer version", newer},
+		{"version 1, other features", older},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -116,48 +124,53 @@ func TestDefaultModel(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	site := NewSiteModel(m)
+	p := ContentPipeline(NewSiteModel(m))
 	tests := []struct {
-		body string
+		in   Input
 		want Action
 	}{
-		{"Check out my channel and subscribe!! http://bit.ly/xyz", Spam},
-		{"The city council should have published the budget before the vote.", Publish},
-		{"Great article, thanks for writing it.", Publish},
+		{Input{Body: "Check out my channel and subscribe!! http://bit.ly/xyz"}, Spam},
+		{Input{Body: "The city council should have published the budget before the vote."}, Publish},
+		{Input{Body: "Great article, thanks for writing it."}, Publish},
+		{Input{Body: "According to https://en.wikipedia.org/wiki/Regular_expression the syntax differs between engines."}, Publish},
+		{Input{Body: "Norton antivirus support phone number 1-800-555-0142. Call our tech support helpline for help with installation."}, Spam},
+		{Input{AuthorName: "cheap viagra", Website: "http://cheap-pills-online.example/viagra",
+			Body: "Buy cheap viagra and cialis online, best casino bonus, payday loans http://pills.example/a http://casino.example/b http://loans.example/c"}, Spam},
+		{Input{Body: "Need help with your essay? Our professional essay writing service delivers in 24 hours. Order now at http://essays.example"}, Hold},
 	}
 	for _, tt := range tests {
-		if got := site.Classify(&Input{Body: tt.body}).Action; got != tt.want {
-			t.Errorf("%q: %v, want %v", tt.body, got, tt.want)
+		res, err := p.Run(t.Context(), &tt.in)
+		if err != nil {
+			t.Fatal(err)
 		}
+		if res.Action != tt.want {
+			t.Errorf("%q: %v (%s), want %v", tt.in.Body, res.Action, res.Reason(), tt.want)
+		}
+	}
+	if r := m.Rates(); r.Ham < 1000 || r.HamHeld > 0.031 || r.HamSpam > 0.005 || r.SpamCaught < 0.3 {
+		t.Errorf("built-in model's calibration rates %+v", r)
+	}
+	b, _ := m.MarshalBinary()
+	if len(b) > 2<<20 {
+		t.Errorf("the built-in model takes %d bytes; the budget is 2 MB", len(b))
 	}
 }
 
-// TestDefaultModel_Reproducible retrains the built-in model from the
-// shared data and checks it matches the embedded file byte for byte.
+// TestDefaultModel_Reproducible retrains the built-in model from the data
+// in testdata/spam, each folder one source, as the command in default.go
+// does, and checks it matches the embedded file byte for byte.
 func TestDefaultModel_Reproducible(t *testing.T) {
 	if runtime.GOARCH != "amd64" {
 		// Other architectures may fuse multiply-adds, which changes the
 		// last bits of the weights; the model is built on amd64.
 		t.Skip("the byte-exact check runs on amd64")
 	}
-	dir := filepath.Join(publicdata.Dir(t, "spam"), "youtube")
-	var all []Example
-	for _, n := range youtubeFiles {
-		f, err := os.Open(filepath.Join(dir, n))
-		if err != nil {
-			t.Fatal(err)
-		}
-		ex, err := ReadExamples(f, filepath.Join(dir, n))
-		f.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		all = append(all, ex...)
-	}
-	m, err := Train(all, TrainOptions{})
+	start := time.Now()
+	m, err := Train(allSources(t), TrainOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Logf("trained on every source in %s", time.Since(start).Round(time.Millisecond))
 	b, _ := m.MarshalBinary()
 	if !bytes.Equal(b, defaultModel) {
 		t.Fatal("internal/spam/default.model is not what the training command makes; rebuild it with the command in default.go")
@@ -207,7 +220,7 @@ func TestSiteModel_MarshalRoundTrip(t *testing.T) {
 	}
 	site := NewSiteModel(base)
 	site.Learn(Input{Body: "buy cheap garden chairs", Website: "http://chairs.example"}, true)
-	site.Learn(Input{Body: "the mayor spoke at noon"}, false)
+	site.Learn(Input{Body: "the mayor spoke at noon", Website: "https://mayor.example"}, false)
 	b, err := site.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -230,6 +243,37 @@ func TestSiteModel_MarshalRoundTrip(t *testing.T) {
 	if len(b) > 64<<10 {
 		t.Errorf("two lessons take %d bytes", len(b))
 	}
+	if got.KnownWebsite("https://chairs.example") {
+		t.Error("a spam lesson's website became known")
+	}
+	if !got.KnownWebsite("https://www.mayor.example/blog") {
+		t.Error("an approved comment's website is not known after the round trip")
+	}
+
+	// Version 1 (written before the known websites) still reads.
+	v1 := site1(t, site)
+	old := NewSiteModel(base)
+	if err := old.UnmarshalBinary(v1); err != nil {
+		t.Fatalf("version 1: %v", err)
+	}
+	if a, b := site.Logit(&Input{Body: "the mayor spoke at noon"}), old.Logit(&Input{Body: "the mayor spoke at noon"}); a != b {
+		t.Errorf("version 1 scores %v, version 2 %v", b, a)
+	}
+}
+
+// site1 writes a site's learning in format version 1.
+func site1(t *testing.T, s *SiteModel) []byte {
+	t.Helper()
+	b, err := s.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := b[:len(b)-4]
+	n := int(binary.LittleEndian.Uint32(body[len(siteMagic)+10:]))
+	end := len(siteMagic) + 14 + 8*n
+	v1 := append([]byte(nil), body[:end]...)
+	v1[len(siteMagic)] = 1
+	return binary.LittleEndian.AppendUint32(v1, crc32.ChecksumIEEE(v1))
 }
 
 func TestSiteModel_Concurrent(t *testing.T) {

@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"hash/maphash"
 	"net/netip"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"parley/internal/comment"
 )
 
 // Rules are a site owner's own spam rules. The zero value applies the
@@ -133,17 +136,24 @@ func phrase(s string) string {
 	return " " + strings.Join(w, " ") + " "
 }
 
-// Check implements Checker. It never fails.
+// Check implements Checker. It never fails. Links to the site's own
+// origins and to reference sites do not count towards the link limits.
+// Any verdict other than Publish, and a text seen recently from another
+// sender on this site or on another site of the server, is Evidence for
+// the classifier's spam tier.
 func (c *RuleChecker) Check(_ context.Context, in *Input) (Verdict, error) {
-	spam := func(score float64, format string, args ...any) (Verdict, error) {
-		return Verdict{Action: Spam, Layer: "rules", Score: score, Reason: fmt.Sprintf(format, args...)}, nil
+	spam := func(score float64, code string, kv ...string) (Verdict, error) {
+		return Verdict{Action: Spam, Layer: "rules", Score: score, Evidence: true, Reasons: []comment.Reason{NewReason(code, kv...)}}, nil
+	}
+	hold := func(code string, kv ...string) (Verdict, error) {
+		return Verdict{Action: Hold, Layer: "rules", Score: 0.5, Evidence: true, Reasons: []comment.Reason{NewReason(code, kv...)}}, nil
 	}
 	if len(c.nets) > 0 && in.IP != "" {
 		if a, err := netip.ParseAddr(in.IP); err == nil {
 			a = a.Unmap()
 			for _, n := range c.nets {
 				if n.Contains(a) {
-					return spam(1, "the address is in the blocked range %s", n)
+					return spam(1, "blocked_ip", "range", n.String())
 				}
 			}
 		}
@@ -151,12 +161,13 @@ func (c *RuleChecker) Check(_ context.Context, in *Input) (Verdict, error) {
 	if email := strings.ToLower(strings.TrimSpace(in.Email)); email != "" {
 		for _, e := range c.emails {
 			if emailMatches(email, e) {
-				return spam(1, "the e-mail address is blocked (%s)", blockedEmailLabel(e))
+				code, domain := blockedEmail(e)
+				return spam(1, code, "domain", domain)
 			}
 		}
 	}
-	words := Tokenize(in.Body)
-	hosts, links := linkHosts(words)
+	words := in.bodyWords()
+	hosts, links := linkHosts(words, appendOwn(nil, in.Origins))
 	if in.Website != "" {
 		if h := urlHost(strings.ToLower(strings.TrimSpace(in.Website))); h != "" {
 			hosts = append(hosts, h)
@@ -165,7 +176,7 @@ func (c *RuleChecker) Check(_ context.Context, in *Input) (Verdict, error) {
 	for _, h := range hosts {
 		for _, d := range c.domains {
 			if h == d || strings.HasSuffix(h, "."+d) {
-				return spam(1, "links to the blocked domain %s", d)
+				return spam(1, "blocked_domain", "domain", d)
 			}
 		}
 	}
@@ -173,31 +184,49 @@ func (c *RuleChecker) Check(_ context.Context, in *Input) (Verdict, error) {
 		text := " " + strings.Join(words, " ") + " " + strings.Join(Tokenize(in.AuthorName), " ") + " "
 		for _, p := range c.blocked {
 			if strings.Contains(text, p) {
-				return spam(1, "contains the blocked phrase %q", strings.TrimSpace(p))
+				return spam(1, "blocked_phrase", "phrase", strings.TrimSpace(p))
 			}
 		}
 		for _, p := range c.hold {
 			if strings.Contains(text, p) {
-				return Verdict{Action: Hold, Layer: "rules", Score: 0.5, Reason: fmt.Sprintf("contains %q, which this site holds for moderation", strings.TrimSpace(p))}, nil
+				return hold("hold_phrase", "phrase", strings.TrimSpace(p))
 			}
 		}
 	}
 	if c.spamLinks > 0 && links > c.spamLinks {
-		return spam(0.9, "%d links (the site allows %d before it calls a comment spam)", links, c.spamLinks)
+		// Readers who cite their sources post many links too: the count
+		// alone only holds, and sends to spam when the classifier also
+		// doubts the comment (see Pipeline).
+		v, _ := spam(0.9, "links_spam_limit", "n", itoa(links), "limit", itoa(c.spamLinks))
+		v.Unconfirmed = true
+		return v, nil
 	}
+	var seen DuplicateSightings
 	if c.dups != nil && c.window > 0 {
-		same, site := c.dups.Observe(in, c.now(), c.window)
+		seen = c.dups.observe(in, in.bodyWords(), c.now(), c.window)
+		window := duration(c.window)
 		switch {
-		case same:
-			return spam(0.9, "the same text was posted by the same sender within %s", c.window)
-		case site >= c.siteDups:
-			return spam(0.9, "the same text was posted %d times on this site within %s", site, c.window)
+		case seen.SameSender:
+			return spam(0.9, "duplicate_sender", "window", window)
+		case seen.OnSite >= c.siteDups:
+			return spam(0.9, "duplicate_site", "n", itoa(seen.OnSite), "window", window)
+		case seen.OtherSites >= crossSiteHold:
+			return hold("duplicate_sites", "n", itoa(seen.OtherSites), "window", window)
 		}
 	}
 	if c.holdLinks >= 0 && links > c.holdLinks {
-		return Verdict{Action: Hold, Layer: "rules", Score: 0.5, Reason: fmt.Sprintf("%d links (the site holds comments with more than %d)", links, c.holdLinks)}, nil
+		return hold("links_over_limit", "n", itoa(links), "limit", itoa(c.holdLinks))
 	}
-	return Verdict{Action: Publish, Layer: "rules"}, nil
+	v := Verdict{Action: Publish, Layer: "rules"}
+	switch {
+	case seen.OtherSites > 0:
+		v.Evidence = true
+		v.Reasons = []comment.Reason{NewReason("repeat_sites", "n", itoa(seen.OtherSites), "window", duration(c.window))}
+	case seen.OnSite > 1:
+		v.Evidence = true
+		v.Reasons = []comment.Reason{NewReason("repeat_site", "n", itoa(seen.OnSite), "window", duration(c.window))}
+	}
+	return v, nil
 }
 
 func emailMatches(email, rule string) bool {
@@ -213,23 +242,29 @@ func emailMatches(email, rule string) bool {
 	return host == domain || strings.HasSuffix(host, "."+domain)
 }
 
-// blockedEmailLabel says which rule matched without repeating a full
-// address into the stored reason.
-func blockedEmailLabel(rule string) string {
+// blockedEmail says which kind of rule matched and its domain, without
+// repeating a full address into the stored reason.
+func blockedEmail(rule string) (code, domain string) {
 	if i := strings.IndexByte(rule, '@'); i > 0 {
-		return "an address at " + rule[i+1:]
+		return "blocked_email_address", rule[i+1:]
 	}
-	return "domain " + strings.TrimPrefix(rule, "@")
+	return "blocked_email_domain", strings.TrimPrefix(rule, "@")
 }
 
 // linkHosts picks the link hosts out of Tokenize's output and counts the
-// links.
-func linkHosts(tokens []string) (hosts []string, links int) {
+// links, leaving out those to the site itself (own holds the registered
+// domains of its origins) and to reference sites.
+func linkHosts(tokens []string, own []string) (hosts []string, links int) {
 	for _, t := range tokens {
 		if h, ok := strings.CutPrefix(t, "<link:"); ok {
-			links++
-			if h = strings.TrimSuffix(h, ">"); h != "" {
-				hosts = append(hosts, h)
+			h = strings.TrimSuffix(h, ">")
+			if h == "" {
+				links++
+				continue
+			}
+			hosts = append(hosts, h)
+			if !neutralLink(registered(h), own) {
+				links++
 			}
 		}
 	}
@@ -237,9 +272,10 @@ func linkHosts(tokens []string) (hosts []string, links int) {
 }
 
 // Duplicates remembers recent comments to spot the same text posted
-// again. It keeps hashes only (of the site and normalised text, and keyed
-// hashes of the address and e-mail), at most a fixed number of distinct
-// texts, forgetting the oldest first. It is safe for concurrent use and
+// again, on the same site or on another site of the server. It keeps
+// hashes only (of the normalised text, the site, and keyed hashes of the
+// address and e-mail), at most a fixed number of distinct texts,
+// forgetting the oldest first. It is safe for concurrent use and
 // normally shared by all sites.
 type Duplicates struct {
 	mu    sync.Mutex
@@ -255,38 +291,58 @@ type dupEntry struct {
 }
 
 type dupSighting struct {
-	at        time.Time
-	ip, email uint64
+	at                       time.Time
+	site, ip, email, attempt uint64
 }
 
-const maxSightings = 16
+const (
+	maxSightings = 32
+	// crossSiteHold: the same text on this many other sites of the
+	// server within the window is held. Fewer is Evidence only: a reader
+	// may well say the same thing on two blogs of one network.
+	crossSiteHold = 3
+)
 
 // NewDuplicates returns a memory of at most max distinct texts.
 func NewDuplicates(max int) *Duplicates {
 	return &Duplicates{seed: maphash.MakeSeed(), max: max, m: make(map[uint64]*dupEntry), order: make([]uint64, 0, min(max, 1<<16))}
 }
 
-// Observe records a comment and reports whether the same text was seen
-// from the same address or e-mail within window, and how many times
-// (including this one) it was seen on the site within window. Short texts
-// only count as duplicates from the same e-mail address.
-func (d *Duplicates) Observe(in *Input, now time.Time, window time.Duration) (sameSender bool, siteCount int) {
-	text, letters := dupText(in.Body)
+// DuplicateSightings is what Observe saw of a text within the window.
+type DuplicateSightings struct {
+	// SameSender: the same address or e-mail sent it to this site before.
+	SameSender bool
+	// OnSite counts the sightings on this site, this one included.
+	OnSite int
+	// OtherSites counts the other sites of the server it was seen on.
+	OtherSites int
+}
+
+// Observe records a comment and reports what was seen of the same text
+// within window. Short texts ("Thanks!") count only as duplicates from
+// the same e-mail address: many people write them.
+func (d *Duplicates) Observe(in *Input, now time.Time, window time.Duration) DuplicateSightings {
+	return d.observe(in, Tokenize(in.Body), now, window)
+}
+
+func (d *Duplicates) observe(in *Input, words []string, now time.Time, window time.Duration) DuplicateSightings {
+	var res DuplicateSightings
+	text, letters := dupText(words)
 	if letters == 0 {
-		return false, 0
+		return res
 	}
-	var h maphash.Hash
-	h.SetSeed(d.seed)
-	h.WriteString(in.SiteID)
-	h.WriteByte(0)
-	h.WriteString(text)
-	key := h.Sum64()
+	key := maphash.String(d.seed, text)
+	site := maphash.String(d.seed, "site\x00"+in.SiteID)
 	var ip, email uint64
 	if in.IP != "" {
-		ip = maphash.String(d.seed, "ip\x00"+ipKey(in.IP))
+		ip = maphash.String(d.seed, "ip\x00"+ClientKey(in.IP))
 	}
 	if e := strings.ToLower(strings.TrimSpace(in.Email)); e != "" {
 		email = maphash.String(d.seed, "email\x00"+e)
+	}
+	var attempt uint64
+	if in.Attempt != "" {
+		attempt = maphash.String(d.seed, "attempt\x00"+in.Attempt)
 	}
 
 	d.mu.Lock()
@@ -296,25 +352,73 @@ func (d *Duplicates) Observe(in *Input, now time.Time, window time.Duration) (sa
 		e = &dupEntry{}
 		d.remember(key, e)
 	}
-	siteCount = 1
+	res.OnSite = 1
+	var others [maxSightings]uint64
+	nOthers := 0
 	for _, s := range e.seen {
-		if now.Sub(s.at) > window {
+		if now.Sub(s.at) > window || attempt != 0 && s.attempt == attempt {
 			continue
 		}
-		siteCount++
+		if s.site != site {
+			if letters >= minDuplicateLetters && !slices.Contains(others[:nOthers], s.site) {
+				others[nOthers] = s.site
+				nOthers++
+			}
+			continue
+		}
+		res.OnSite++
 		if email != 0 && s.email == email || letters >= minDuplicateLetters && ip != 0 && s.ip == ip {
-			sameSender = true
+			res.SameSender = true
 		}
 	}
+	res.OtherSites = nOthers
 	if len(e.seen) == maxSightings {
 		copy(e.seen, e.seen[1:])
 		e.seen = e.seen[:maxSightings-1]
 	}
-	e.seen = append(e.seen, dupSighting{at: now, ip: ip, email: email})
+	e.seen = append(e.seen, dupSighting{at: now, site: site, ip: ip, email: email, attempt: attempt})
 	if letters < minDuplicateLetters {
-		siteCount = 0
+		res.OnSite = 0
 	}
-	return sameSender, siteCount
+	return res
+}
+
+// Forget takes back the newest sighting of a comment that Check recorded
+// but that was never stored (the database refused it, or was out of
+// reach): the reader's retry is then not a repeat of a comment nobody
+// has. It does nothing if there is no such sighting.
+func (c *RuleChecker) Forget(in *Input) {
+	if c.dups != nil {
+		c.dups.forget(in, in.bodyWords())
+	}
+}
+
+func (d *Duplicates) forget(in *Input, words []string) {
+	text, letters := dupText(words)
+	if letters == 0 {
+		return
+	}
+	key := maphash.String(d.seed, text)
+	site := maphash.String(d.seed, "site\x00"+in.SiteID)
+	var ip, email uint64
+	if in.IP != "" {
+		ip = maphash.String(d.seed, "ip\x00"+ClientKey(in.IP))
+	}
+	if e := strings.ToLower(strings.TrimSpace(in.Email)); e != "" {
+		email = maphash.String(d.seed, "email\x00"+e)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	e := d.m[key]
+	if e == nil {
+		return
+	}
+	for i := len(e.seen) - 1; i >= 0; i-- {
+		if s := e.seen[i]; s.site == site && s.ip == ip && s.email == email {
+			e.seen = slices.Delete(e.seen, i, i+1)
+			return
+		}
+	}
 }
 
 // remember adds a new entry, forgetting the oldest one if full.
@@ -339,12 +443,13 @@ func (d *Duplicates) Len() int {
 	return len(d.m)
 }
 
-// dupText reduces a body to its letters and digits, lower-cased, so that
-// spacing, punctuation and a trailing U+FEFF do not make a copy new.
-func dupText(body string) (string, int) {
+// dupText reduces a body, given as its words, to its letters and digits,
+// lower-cased, so that spacing, punctuation and a trailing U+FEFF do not
+// make a copy new.
+func dupText(words []string) (string, int) {
 	var b strings.Builder
 	n := 0
-	for _, t := range Tokenize(body) {
+	for _, t := range words {
 		b.WriteString(t)
 		b.WriteByte(' ')
 		for _, r := range t {

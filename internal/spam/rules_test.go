@@ -39,7 +39,9 @@ func TestRuleChecker(t *testing.T) {
 		{"address outside", Input{Body: "hi", IP: "203.0.114.1"}, Publish},
 		{"two links", Input{Body: "http://a.example and http://b.example"}, Publish},
 		{"three links hold", Input{Body: "http://a.example http://b.example http://c.example"}, Hold},
-		{"seven links spam", Input{Body: strings.Repeat("http://a.example/x ", 7)}, Spam},
+		{"reference links do not count", Input{Body: "https://en.wikipedia.org/wiki/A https://www.bbc.co.uk/b https://www.nasa.gov/c http://a.example"}, Publish},
+		{"nor do the site's own", Input{Body: "http://a.example/1 http://news.example/2 http://www.news.example/3", Origins: []string{"https://news.example"}}, Publish},
+		{"seven links: spam once another layer agrees", Input{Body: strings.Repeat("http://a.example/x ", 7)}, Spam},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -52,13 +54,13 @@ func TestRuleChecker(t *testing.T) {
 				t.Fatal(err)
 			}
 			if v.Action != tt.want {
-				t.Errorf("got %v (%s), want %v", v.Action, v.Reason, tt.want)
+				t.Errorf("got %v (%s), want %v", v.Action, v.Reason(), tt.want)
 			}
-			if v.Action != Publish && (v.Reason == "" || v.Layer != "rules") {
-				t.Errorf("verdict %+v lacks layer or reason", v)
+			if v.Action != Publish && (len(v.Reasons) == 0 || v.Layer != "rules" || !v.Evidence) {
+				t.Errorf("verdict %+v lacks layer, reason or evidence", v)
 			}
-			if strings.Contains(v.Reason, "pest@") {
-				t.Errorf("reason repeats the address: %q", v.Reason)
+			if strings.Contains(v.Reason(), "pest@") {
+				t.Errorf("reason repeats the address: %q", v.Reason())
 			}
 		})
 	}
@@ -122,6 +124,32 @@ func TestRuleChecker_Duplicates(t *testing.T) {
 	now = now.Add(2 * time.Hour)
 	if got := check(Input{SiteID: "a", Body: long, IP: "192.0.2.1"}); got != Publish {
 		t.Errorf("after the window: %v, want publish", got)
+	}
+}
+
+// TestRuleChecker_OtherSites: the same text on other sites of the server
+// is evidence, and held from the third other site on.
+func TestRuleChecker_OtherSites(t *testing.T) {
+	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
+	c, err := NewRuleChecker(Rules{}, NewDuplicates(1000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.now = func() time.Time { return now }
+	text := "Amazing article, visit my page for the full story on this."
+	for i, want := range []struct {
+		action   Action
+		evidence bool
+		code     string
+	}{{Publish, false, ""}, {Publish, true, "repeat_sites"}, {Publish, true, "repeat_sites"}, {Hold, true, "duplicate_sites"}} {
+		v, _ := c.Check(context.Background(), &Input{SiteID: "site" + itoa(i), Body: text, IP: "192.0.2." + itoa(i+1)})
+		code := ""
+		if len(v.Reasons) > 0 {
+			code = v.Reasons[0].Code
+		}
+		if v.Action != want.action || v.Evidence != want.evidence || code != want.code {
+			t.Errorf("site %d: %v, evidence %v, %q; want %v, %v, %q", i, v.Action, v.Evidence, code, want.action, want.evidence, want.code)
+		}
 	}
 }
 

@@ -3,6 +3,8 @@ package spam
 import (
 	"context"
 	"errors"
+	"reflect"
+	"slices"
 	"testing"
 	"time"
 
@@ -21,26 +23,48 @@ func fixed(v Verdict, err error, calls *int) Checker {
 
 func TestPipeline(t *testing.T) {
 	pub := func(layer string, score float64) Verdict { return Verdict{Action: Publish, Layer: layer, Score: score} }
-	hold := Verdict{Action: Hold, Layer: "rules", Score: 0.5, Reason: "links"}
-	spamV := Verdict{Action: Spam, Layer: "classifier", Score: 0.99}
-	discard := Verdict{Action: Discard, Layer: "traps", Score: 1}
+	r := func(code string) []comment.Reason { return []comment.Reason{NewReason(code)} }
+	hold := Verdict{Action: Hold, Layer: "rules", Score: 0.5, Reasons: r("links_over_limit"), Evidence: true}
+	spamV := Verdict{Action: Spam, Layer: "rules", Score: 0.9, Reasons: r("blocked_phrase"), Evidence: true}
+	discard := Verdict{Action: Discard, Layer: "traps", Score: 1, Reasons: r("honeypot")}
+	nearCertain := Verdict{Action: Spam, Layer: "classifier", Score: 0.999, Reasons: r("classifier_spam"), Unconfirmed: true, Evidence: true}
+	signal := Verdict{Action: Publish, Layer: "signals", Score: 0.2, Reasons: r("phone_support"), Evidence: true}
+	akismetSpam := Verdict{Action: Spam, Layer: "akismet", Score: 1, Reasons: r("akismet_spam"), Evidence: true}
+	doubtful := Verdict{Action: Hold, Layer: "classifier", Score: 0.99, Reasons: r("classifier_hold"), Evidence: true, Shortfall: 2}
+	strong := Verdict{Action: Hold, Layer: "signals", Score: 0.5, Reasons: []comment.Reason{NewReason("signals_hold"), NewReason("phone_support")}, Evidence: true, Boost: 2.5}
+	linkCount := Verdict{Action: Spam, Layer: "rules", Score: 0.9, Reasons: r("links_spam_limit"), Evidence: true, Unconfirmed: true}
 	tests := []struct {
 		name       string
 		layers     []Verdict
 		errs       []error
-		want       Verdict
+		want       Action
+		wantLayer  string
+		wantCodes  []string
 		wantRan    int
 		wantErr    bool
 		wantRateLm bool
 	}{
-		{"all publish: most suspicious recorded", []Verdict{pub("traps", 0), pub("classifier", 0.2), pub("akismet", 0)}, nil, pub("classifier", 0.2), 3, false, false},
-		{"strictest wins", []Verdict{pub("traps", 0), hold, pub("akismet", 0)}, nil, hold, 3, false, false},
-		{"spam stops the pipeline", []Verdict{hold, spamV, pub("akismet", 0)}, nil, spamV, 2, false, false},
-		{"discard stops at once", []Verdict{discard, spamV}, nil, discard, 1, false, false},
+		{"all publish: most suspicious recorded", []Verdict{pub("traps", 0), pub("classifier", 0.2), pub("akismet", 0)}, nil,
+			Publish, "classifier", nil, 3, false, false},
+		{"strictest wins", []Verdict{pub("traps", 0), hold, pub("akismet", 0)}, nil, Hold, "rules", []string{"links_over_limit"}, 3, false, false},
+		{"a rule's spam stops the pipeline", []Verdict{hold, spamV, pub("akismet", 0)}, nil, Spam, "rules", []string{"blocked_phrase"}, 2, false, false},
+		{"discard stops at once", []Verdict{discard, spamV}, nil, Discard, "traps", []string{"honeypot"}, 1, false, false},
+		{"near-certain score alone is held", []Verdict{pub("rules", 0), nearCertain, pub("akismet", 0)}, nil,
+			Hold, "classifier", []string{"classifier_spam", "not_confirmed"}, 3, false, false},
+		{"near-certain score with a signal is spam", []Verdict{signal, nearCertain, pub("akismet", 0)}, nil,
+			Spam, "classifier", []string{"classifier_spam", "confirmed_by", "phone_support"}, 2, false, false},
+		{"a later layer confirms", []Verdict{pub("rules", 0), nearCertain, akismetSpam}, nil, Spam, "akismet", []string{"akismet_spam"}, 3, false, false},
+		{"strong signals lift a doubtful score into spam", []Verdict{strong, doubtful}, nil,
+			Spam, "classifier", []string{"classifier_hold", "boosted_by", "phone_support"}, 2, false, false},
+		{"weak signals do not", []Verdict{signal, doubtful}, nil, Hold, "classifier", []string{"classifier_hold"}, 2, false, false},
+		{"a link count alone is held", []Verdict{linkCount, pub("signals", 0), pub("classifier", 0.1)}, nil,
+			Hold, "rules", []string{"links_spam_limit", "not_confirmed"}, 3, false, false},
+		{"a link count and a doubtful score are spam", []Verdict{linkCount, pub("signals", 0), doubtful}, nil,
+			Spam, "rules", []string{"links_spam_limit", "confirmed_by", "classifier_hold"}, 3, false, false},
 		{"failed layer holds and the rest still run", []Verdict{pub("traps", 0), {Layer: "akismet"}, pub("x", 0)}, []error{nil, errors.New("timeout"), nil},
-			Verdict{Action: Hold, Layer: "akismet", Reason: "check failed: held for a moderator"}, 3, true, false},
+			Hold, "akismet", []string{"check_failed"}, 3, true, false},
 		{"rate limit stops and is returned", []Verdict{{Layer: "traps"}, spamV}, []error{&RateLimitError{Key: "ip", RetryAfter: time.Minute}, nil},
-			Verdict{Action: Hold, Layer: "traps", Score: 1, Reason: "too many comments from this ip: try again in 1m0s"}, 1, true, true},
+			Hold, "traps", []string{"rate_limited_ip"}, 1, true, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -61,8 +85,12 @@ func TestPipeline(t *testing.T) {
 			if errors.As(err, &rl) != tt.wantRateLm {
 				t.Errorf("err = %v; rate limit error %v", err, tt.wantRateLm)
 			}
-			if res.Verdict != tt.want {
-				t.Errorf("verdict = %+v, want %+v", res.Verdict, tt.want)
+			var codes []string
+			for _, r := range res.Reasons {
+				codes = append(codes, r.Code)
+			}
+			if res.Action != tt.want || res.Layer != tt.wantLayer || !slices.Equal(codes, tt.wantCodes) {
+				t.Errorf("verdict = %v by %q for %q, want %v by %q for %q", res.Action, res.Layer, codes, tt.want, tt.wantLayer, tt.wantCodes)
 			}
 			if ran != tt.wantRan || len(res.Layers) != tt.wantRan {
 				t.Errorf("ran %d layers, recorded %d; want %d", ran, len(res.Layers), tt.wantRan)
@@ -112,8 +140,10 @@ func TestAction(t *testing.T) {
 			t.Errorf("%d: %q %q, want %q %q", tt.a, tt.a.String(), tt.a.Status(), tt.name, tt.status)
 		}
 	}
-	v := Verdict{Action: Spam, Layer: "rules", Score: 0.9, Reason: "r"}.Record()
-	if v != (comment.Verdict{Layer: "rules", Score: 0.9, Reason: "r"}) {
-		t.Errorf("Record = %+v", v)
+	v := Verdict{Action: Hold, Layer: "rules", Score: 0.5, Reasons: []comment.Reason{NewReason("links_over_limit", "n", "4", "limit", "2")}}.Record()
+	want := comment.Verdict{Layer: "rules", Score: 0.5, Reason: "held: 4 links (limit 2)",
+		Reasons: []comment.Reason{{Code: "links_over_limit", Args: map[string]string{"n": "4", "limit": "2"}}}}
+	if !reflect.DeepEqual(v, want) {
+		t.Errorf("Record = %+v, want %+v", v, want)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"parley/internal/comment"
 )
 
 // Traps is the first, cheapest layer: it catches bots by what they do
@@ -43,7 +45,8 @@ const DefaultMinFormAge = 3 * time.Second
 func (t *Traps) Check(ctx context.Context, in *Input) (Verdict, error) {
 	v := Verdict{Action: Publish, Layer: "traps"}
 	if strings.TrimSpace(in.Honeypot) != "" {
-		v.Action, v.Score, v.Reason = Spam, 1, "the hidden honeypot field was filled in, which only bots do"
+		v.Action, v.Score, v.Evidence = Spam, 1, true
+		v.Reasons = []comment.Reason{NewReason("honeypot")}
 		if t.HoneypotAction == Discard {
 			v.Action = Discard
 		}
@@ -66,8 +69,8 @@ func (t *Traps) Check(ctx context.Context, in *Input) (Verdict, error) {
 	// in no time, and a caller that forgot to fill it must not hold
 	// every comment.
 	if minAge > 0 && in.FormAge > 0 && in.FormAge < minAge {
-		v.Action, v.Score = Hold, 0.5
-		v.Reason = fmt.Sprintf("sent %s after the form was shown; people take at least %s", in.FormAge.Round(time.Millisecond), minAge)
+		v.Action, v.Score, v.Evidence = Hold, 0.5, true
+		v.Reasons = []comment.Reason{NewReason("too_fast", "age", duration(in.FormAge.Round(time.Millisecond)), "min", duration(minAge))}
 	}
 	return v, nil
 }
@@ -125,7 +128,7 @@ func NewRateLimiter(store BucketStore, secret []byte) *RateLimiter {
 // is returned as is: the pipeline then holds the comment.
 func (l *RateLimiter) Allow(ctx context.Context, in *Input, now time.Time) error {
 	if in.IP != "" && l.PerIP.Burst > 0 {
-		if err := l.take(ctx, "ip", ipKey(in.IP), l.PerIP, now); err != nil {
+		if err := l.take(ctx, "ip", ClientKey(in.IP), l.PerIP, now); err != nil {
 			return err
 		}
 	}
@@ -135,6 +138,13 @@ func (l *RateLimiter) Allow(ctx context.Context, in *Input, now time.Time) error
 		}
 	}
 	return nil
+}
+
+// Take takes a token from the bucket of value under a limit of its own
+// kind ("like-ip", say), keyed like the comment limits. It returns a
+// *RateLimitError with Key kind when the bucket is empty.
+func (l *RateLimiter) Take(ctx context.Context, kind, value string, lim Limit, now time.Time) error {
+	return l.take(ctx, kind, value, lim, now)
 }
 
 func (l *RateLimiter) take(ctx context.Context, kind, value string, lim Limit, now time.Time) error {
@@ -151,10 +161,10 @@ func (l *RateLimiter) take(ctx context.Context, kind, value string, lim Limit, n
 	return nil
 }
 
-// ipKey returns the part of an address that identifies a client: the
-// whole IPv4 address, or the /64 network of an IPv6 address, since one
-// IPv6 user commonly holds a whole /64.
-func ipKey(ip string) string {
+// ClientKey returns the part of an address that identifies a client:
+// the whole IPv4 address, or the /64 network of an IPv6 address, since
+// one IPv6 user commonly holds a whole /64.
+func ClientKey(ip string) string {
 	a, err := netip.ParseAddr(ip)
 	if err != nil {
 		return ip

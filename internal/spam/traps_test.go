@@ -33,9 +33,9 @@ func TestTraps(t *testing.T) {
 				t.Fatal(err)
 			}
 			if v.Action != tt.want || v.Layer != "traps" {
-				t.Errorf("got %v (%s: %s), want %v", v.Action, v.Layer, v.Reason, tt.want)
+				t.Errorf("got %v (%s: %s), want %v", v.Action, v.Layer, v.Reason(), tt.want)
 			}
-			if v.Action != Publish && v.Reason == "" {
+			if v.Action != Publish && len(v.Reasons) == 0 {
 				t.Error("no reason given")
 			}
 		})

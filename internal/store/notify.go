@@ -243,22 +243,22 @@ type WebhookStore interface {
 	DeleteWebhook(ctx context.Context, siteID, id string, audit *staff.AuditEntry) error
 }
 
-// Alert is a staff member's wish to be emailed about a site's held
+// EmailAlert is a staff member's wish to be emailed about a site's held
 // comments: at most one digest per Every.
-type Alert struct {
+type EmailAlert struct {
 	AccountID string
 	SiteID    string
 	Every     time.Duration
 	Lang      string
 }
 
-// AlertStore keeps staff members' alerts.
-type AlertStore interface {
-	// SetAlert stores an alert, replacing the member's one for the site;
-	// with Every < 0 it removes it. The audit entry goes in the same
-	// transaction.
-	SetAlert(ctx context.Context, a *Alert, audit *staff.AuditEntry) error
-	// Alerts returns a site's alerts, or (siteID "") an account's when
-	// accountID is set.
-	Alerts(ctx context.Context, siteID, accountID string) ([]*Alert, error)
+// EmailAlertStore keeps staff members' email alerts.
+type EmailAlertStore interface {
+	// SetEmailAlert stores an alert, replacing the member's one for the
+	// site; with Every < 0 it removes it. The audit entry goes in the
+	// same transaction.
+	SetEmailAlert(ctx context.Context, a *EmailAlert, audit *staff.AuditEntry) error
+	// EmailAlerts returns a site's alerts, or (siteID "") an account's
+	// when accountID is set.
+	EmailAlerts(ctx context.Context, siteID, accountID string) ([]*EmailAlert, error)
 }

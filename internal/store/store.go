@@ -41,7 +41,8 @@ type Store interface {
 	OutboxStore
 	SubscriptionStore
 	WebhookStore
-	AlertStore
+	EmailAlertStore
+	CommunityStore
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
@@ -87,10 +88,15 @@ type Comments interface {
 	// same transaction if it has none, and sets c.ThreadID. The comment is
 	// durable when CreateComment returns nil. Returns comment.ErrNotFound
 	// if c.ParentID names no comment of that thread, comment.ErrClosed if
-	// the thread is closed, and comment.ErrConflict if c.ID is taken.
+	// the thread is closed, and comment.ErrConflict if c.ID is taken or
+	// another comment of the site was stored with c.PostKey.
 	CreateComment(ctx context.Context, page comment.Page, c *comment.Comment) error
 	// Comment returns one comment. Returns comment.ErrNotFound if there is none.
 	Comment(ctx context.Context, id string) (*comment.Comment, error)
+	// PostedComment returns the comment of a site stored with this post
+	// key (comment.Comment.PostKey; PruneEvents forgets old keys).
+	// Returns comment.ErrNotFound if there is none.
+	PostedComment(ctx context.Context, siteID, postKey string) (*comment.Comment, error)
 	// ThreadComments returns the comments of a thread whose status is one
 	// of statuses, oldest first.
 	ThreadComments(ctx context.Context, threadID string, statuses ...comment.Status) ([]*comment.Comment, error)
@@ -99,6 +105,12 @@ type Comments interface {
 	// EditComment replaces a comment's text and sets its Edited time.
 	// Returns comment.ErrNotFound if there is no such comment.
 	EditComment(ctx context.Context, id, markdown, html string, edited time.Time) error
+	// ReviseComment stores an author's edit: c's Markdown, HTML, Edited,
+	// Status and Verdict replace the stored ones in one transaction, so an
+	// edit held for moderation is never published, not even for a moment.
+	// Readers are told (an update, or a removal when it is no longer
+	// approved). Returns comment.ErrNotFound if there is no such comment.
+	ReviseComment(ctx context.Context, c *comment.Comment) error
 	// SetStatus moves a comment to another state.
 	// Returns comment.ErrNotFound if there is no such comment.
 	SetStatus(ctx context.Context, id string, s comment.Status) error
@@ -116,7 +128,8 @@ type Comments interface {
 // Likes keeps readers' likes of comments.
 type Likes interface {
 	// Like records one like of a comment by a reader and returns the new
-	// count. Returns comment.ErrConflict if the reader already liked it and
+	// count; listeners hear comment.EventLikes. Returns
+	// comment.ErrConflict if the reader already liked it and
 	// comment.ErrNotFound if there is no such comment.
 	Like(ctx context.Context, commentID, reader string) (int, error)
 	// Unlike takes a reader's like back and returns the new count.
@@ -128,7 +141,9 @@ type Likes interface {
 type Events interface {
 	// Events returns up to limit events of a thread with IDs above after,
 	// in ID order. Writes that change what readers see (a comment becoming
-	// visible or invisible, likes) record events in the same transaction.
+	// visible or invisible, an edit) record events in the same
+	// transaction. Likes are announced to listeners (comment.EventLikes)
+	// but not recorded.
 	Events(ctx context.Context, threadID string, after int64, limit int) ([]comment.Event, error)
 	// LastEvent returns the ID of a thread's latest event, 0 if none.
 	LastEvent(ctx context.Context, threadID string) (int64, error)
@@ -139,7 +154,8 @@ type Events interface {
 	// from then on it hears every committed event. Listen returns only
 	// when ctx ends.
 	Listen(ctx context.Context, fn func(comment.Event), ready func())
-	// PruneEvents deletes events created before t.
+	// PruneEvents deletes events created before t, and the post keys
+	// (comment.Comment.PostKey) kept since before then.
 	PruneEvents(ctx context.Context, before time.Time) error
 }
 
@@ -227,6 +243,8 @@ type Row struct {
 	Comment *comment.Comment `json:"comment,omitempty"`
 	Like    *Like            `json:"like,omitempty"`
 	Secret  *Secret          `json:"secret,omitempty"`
+	// The community controls' rows (community.go).
+	CommunityRows
 }
 
 // Like is one reader's like of one comment.

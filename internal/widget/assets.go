@@ -79,7 +79,8 @@ const (
 // uses (absolute dates, grouped numbers, the like count without
 // JavaScript, Parley's own reply page); the script formats these with
 // Intl, so it is served without them. So are all "page." keys (Parley's
-// own log-in and message pages) and "mail." keys (the log-in email).
+// own log-in and message pages), "mail." keys (the log-in email) and
+// "reason." keys (why the spam filter judged a comment, for moderators).
 var serverOnly = map[string]bool{
 	"date.format": true, "date.months": true, "date.clock": true, "date.am": true, "date.pm": true,
 	"num.group": true, "likes": true, "permalink": true, "reply.back": true,
@@ -88,7 +89,7 @@ var serverOnly = map[string]bool{
 // ServerOnly reports whether a translation key is left out of the
 // widget's tables (see serverOnly).
 func ServerOnly(key string) bool {
-	return serverOnly[key] || strings.HasPrefix(key, "page.") || strings.HasPrefix(key, "mail.")
+	return serverOnly[key] || strings.HasPrefix(key, "page.") || strings.HasPrefix(key, "mail.") || strings.HasPrefix(key, "reason.")
 }
 
 // IconPath returns the path under which Assets serves the built-in icon

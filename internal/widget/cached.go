@@ -78,12 +78,14 @@ const (
 	holeToken      hole = iota // the form's hidden token, an attribute value
 	holeParentID               // the hidden parent field, an attribute value
 	holeParentName             // the name in "Reply to NAME", text in <bdi>
+	holePostKey                // the form's idempotency key, an attribute value
 	numHoles
 )
 
 // Reader is what differs between the readers of a Cached thread.
 type Reader struct {
 	Token                string       // the form's hidden token
+	PostKey              string       // the form's idempotency key, fresh for each reader
 	ParentID, ParentName string       // the comment replied to without JavaScript (?replytocom), if any
 	Held                 *CommentView // the reader's own comment awaiting moderation, if any
 	User                 *UserView    // the logged-in reader; nil for a guest
@@ -104,20 +106,20 @@ var holeMarks = func() [numHoles][]byte {
 }()
 
 // Cache renders v once for all its readers. v's reader parts (Token,
-// ParentID, ParentName, Held, User, Errors, Values) are ignored: they are
+// PostKey, ParentID, ParentName, Held, User, Errors, Values) are ignored: they are
 // Render's. v is copied; its comments must not change afterwards.
 func Cache(v *ThreadView) (*Cached, error) {
 	if v == nil {
 		return nil, fmt.Errorf("cache thread: nil view")
 	}
 	shared := *v
-	shared.Token, shared.ParentID, shared.ParentName = "", "", ""
+	shared.Token, shared.PostKey, shared.ParentID, shared.ParentName = "", "", "", ""
 	shared.Held, shared.User, shared.Errors, shared.Values = nil, nil, nil, nil
 	c := &Cached{v: shared, t: i18n.Get(shared.Lang)}
 
 	var buf bytes.Buffer
 	page := shared
-	page.Token = string(holeMarks[holeToken])
+	page.Token, page.PostKey = string(holeMarks[holeToken]), string(holeMarks[holePostKey])
 	vw := newView(&page)
 	rec := &recorder{buf: &buf, names: map[string]int{}, replies: map[string]replyAt{}}
 	vw.rec = rec
@@ -180,7 +182,7 @@ func (c *Cached) Render(r Reader) ([][]byte, error) {
 	if r.User != nil {
 		// Logged-in readers are few: their form is rendered for them.
 		full := c.v
-		full.Token, full.ParentID, full.ParentName, full.User = r.Token, r.ParentID, r.ParentName, r.User
+		full.Token, full.PostKey, full.ParentID, full.ParentName, full.User = r.Token, r.PostKey, r.ParentID, r.ParentName, r.User
 		if err := threadTmpl.ExecuteTemplate(&b, "respond", newView(&full)); err != nil {
 			return nil, fmt.Errorf("render thread: %w", err)
 		}
@@ -189,7 +191,7 @@ func (c *Cached) Render(r Reader) ([][]byte, error) {
 		if r.ParentID != "" {
 			h = &c.respond[1]
 		}
-		b.Grow(h.size() + len(r.Token) + 2*len(r.ParentID) + 2*len(r.ParentName) + len(c.tail))
+		b.Grow(h.size() + len(r.Token) + len(r.PostKey) + 2*len(r.ParentID) + 2*len(r.ParentName) + len(c.tail))
 		for i, t := range h.text {
 			b.Write(t)
 			if i == len(h.holes) {
@@ -198,6 +200,8 @@ func (c *Cached) Render(r Reader) ([][]byte, error) {
 			switch h.holes[i] {
 			case holeToken:
 				appendAttr(&b, r.Token)
+			case holePostKey:
+				appendAttr(&b, r.PostKey)
 			case holeParentID:
 				appendAttr(&b, r.ParentID)
 			case holeParentName:

@@ -26,7 +26,7 @@ func TestScriptKeysExist(t *testing.T) {
 	}
 	// Keys built at run time, or chosen in an expression.
 	for _, k := range []string{"sort.oldest", "sort.newest", "sort.top", "form.body", "form.email", "form.name", "form.website", "error.missing_body", "error.missing_email", "error.missing_name",
-		"login.as", "login.as_email", "login.required", "error.not_logged_in", "error.login_required"} {
+		"login.as", "login.as_email", "login.required", "error.network", "error.generic", "error.load"} {
 		if !en.Has(k) {
 			t.Errorf("missing key %q", k)
 		}

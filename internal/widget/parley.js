@@ -57,7 +57,7 @@ const m = me && SRC.exec(me.src);
 const BASE = m ? m[1] : me ? new URL(me.src).origin : location.origin;
 const ORIGIN = new URL(BASE).origin;
 const RTL = /^(ar|he|fa|ur|ps|yi|dv|ckb|sd|ug)$/;
-const SORTS = ['oldest', 'newest', 'top'];
+const SORTS = ['oldest', 'newest', 'top', 'featured'];
 const PAGE = 50, DAY = 864e5;
 
 // localStorage can be missing, full or forbidden (private modes, sandboxed
@@ -79,20 +79,32 @@ const list = k => { const v = load(k); return Array.isArray(v) ? v : [] };
 
 // h builds an element. Attributes that are null or false are left out;
 // functions become event listeners; children are nodes or strings, which
-// become text. Only "html" sets markup, and only ever the comment HTML
-// the server has sanitised.
+// become text. Nothing the widget draws is set as markup.
 function h(tag, attrs, ...kids) {
 	const e = D.createElement(tag);
 	for (const k in attrs) {
 		const v = attrs[k];
 		if (v == null || v === false) continue;
 		if (typeof v == 'function') e.addEventListener(k.slice(2), v);
-		else if (k == 'html') e.innerHTML = v;
 		else e.setAttribute(k, v === true ? '' : v);
 	}
 	e.append(...kids.flat(9).filter(c => c != null && c !== false && c !== ''));
 	return e;
 }
+
+// rich turns a comment's HTML into nodes holding only what Parley's
+// sanitiser writes: the elements of its allow-list, links to http(s) and
+// mailto addresses (with their rel), list starts. The server sanitised it
+// when it was written; this holds whatever reached the store. The HTML is
+// parsed in a template, which runs and loads nothing, and copied node by
+// node; anything else keeps only its text.
+const KEEP = /^(p|br|em|strong|del|blockquote|code|pre|ul|ol|li|a|b|i|q|cite|abbr|s|strike|u|sub|sup)$/;
+const copy = n => [...n.childNodes].map(c => {
+	const t = c.localName, a = c.nodeType == 1 && (k => c.getAttribute(k));
+	return c.nodeType == 3 ? c.data : !a ? '' : !KEEP.test(t) ? copy(c) :
+		h(t, t == 'a' && /^(https?:\/\/|mailto:)/i.test(a('href')) ? {href: a('href'), rel: 'nofollow ugc noopener'} : t == 'ol' && /^\d{1,9}$/.test(a('start')) && {start: a('start')}, copy(c));
+});
+const rich = s => { const t = D.createElement('template'); t.innerHTML = s; return copy(t.content) };
 
 // api calls Parley at BASE + path. HTTP errors throw with .status and
 // .info (the {code, message, field} the server sent); network errors throw
@@ -102,8 +114,8 @@ function h(tag, attrs, ...kids) {
 // Everything but thread reads carries the session token, read at the call
 // (before any await), so a caller may use the old one just before
 // replacing it.
-async function api(method, path, body, lang) {
-	const k = tok(), headers = {};
+async function api(method, path, body, lang, more) {
+	const k = tok(), headers = {...more};
 	// Parley's own messages (errors the tables lack) in the section's language.
 	if (lang) headers['Accept-Language'] = lang;
 	if (k && (method != 'GET' || /\/me$/.test(path))) headers.Authorization = 'Bearer ' + k;
@@ -137,7 +149,7 @@ function forgetReader(e) {
 // back is what a log-in in this tab came back with (#parley-login=CODE or
 // #parley-login-error=MESSAGE): taken off the address bar at once, and
 // handled by the first section mounted.
-let back = /[#&]parley-login(-error)?=([^&]*)/.exec(location.hash);
+let back = /[#&]parley-login(-error)?=([^&]*)/.exec(location.hash), ssos = {};
 if (back) {
 	history.replaceState(history.state, '', location.pathname + location.search + location.hash.replace(/([#&])parley-login[^&]*&?/, '$1').replace(/[#&]$/, ''));
 	try { back[2] = decodeURIComponent(back[2].replace(/\+/g, ' ')) } catch (e) { }
@@ -165,7 +177,7 @@ function mount(host) {
 }
 
 function show(host, want, base, lang, V) {
-	const ask = (m, p, b) => api(m, p, b, lang);
+	const ask = (m, p, b, more) => api(m, p, b, lang, more);
 	const ds = host.dataset, site = ds.site, S = encodeURIComponent(site);
 	const pre = host.querySelector('.parley[data-page]');
 	const canon = D.querySelector('link[rel=canonical]');
@@ -208,7 +220,7 @@ function show(host, want, base, lang, V) {
 
 	let sort = SORTS.includes(ds.sort) ? ds.sort : 'oldest';
 	let comments = [], shown = 0, total = 0, maxDepth = 5, closed = false;
-	let parent = '', parentLi = null, busy = false, loaded = false, editWindow = 0, es;
+	let parent = '', parentLi = null, busy = false, loaded = false, editWindow = 0, es, postKey = '', pinned = '';
 	// The logged-in reader (null for a guest), the site's log-in settings,
 	// whether Change is open, and the log-in window being waited for.
 	let user = tok() && load(UK), L = {providers: []}, open, popup, poll, notifies;
@@ -216,7 +228,7 @@ function show(host, want, base, lang, V) {
 	// the link proved an address, not a name.
 	const byEmail = () => user && user.provider == 'email';
 	const SP = '/api/v1/sites/' + S;
-	const likedKey = 'liked:' + site, heldKey = 'held:' + site + ':' + page, mineKey = 'mine:' + site;
+	const likedKey = 'liked:' + site, heldKey = 'held:' + site + ':' + page, mineKey = 'mine:' + site, waitKey = 'wait:' + site;
 	const liked = new Set(list(likedKey));
 	// The reader's own comments (id, text as typed, when), for Edit and Delete.
 	const mine = new Map(list(mineKey).map(m => [m.id, m]));
@@ -271,9 +283,12 @@ function show(host, want, base, lang, V) {
 	const logoutBtn = h('button', {type: 'button', class: 'parley-logout', onclick: logout}, t('logout'));
 	const change = h('button', {type: 'button', class: 'parley-change', onclick: () => { open = !open; show(); open && row.firstChild.focus() }}, t('login.change'));
 	const av = h('img', {class: 'parley-avatar', alt: '', width: 40, height: 40}), iam = h('span'), sep = h('span', {hidden: true}, ' / ', change);
+	// The name the reader's comments show, in bold: the log-in's, or what
+	// a reader logged in by email types as their name.
+	const nm = h('strong', {class: 'parley-name', dir: 'auto'});
 	// Log out everywhere ends every session of this reader, shown with Change.
 	const allBtn = h('button', {type: 'button', class: 'parley-logout-all', onclick: () => logout(1, '-all')}, t('logout.all'));
-	const who = h('div', {class: 'parley-user', hidden: true}, av, iam, ' (', logoutBtn, sep, ') ', allBtn);
+	const who = h('div', {class: 'parley-user', hidden: true}, av, nm, ' ', iam, ' (', logoutBtn, sep, ') ', allBtn);
 	const row = h('div', {class: 'parley-providers', role: 'group', 'aria-label': t('login')});
 	const mail = h('input', {id: 'parley-login-email', type: 'email', autocomplete: 'email', dir: 'ltr', 'aria-describedby': 'parley-login-email-err'});
 	mail.err = h('span', {id: 'parley-login-email-err', class: 'parley-err', hidden: true});
@@ -282,7 +297,7 @@ function show(host, want, base, lang, V) {
 	const body = field('body', 'textarea', {rows: 6, maxlength: 20000, dir: 'auto'}, true);
 	const guest = h('div', {class: 'parley-guest'},
 		field('email', 'input', {type: 'email', autocomplete: 'email', maxlength: 254, dir: 'ltr'}, true, 'form.email.hint'),
-		field('name', 'input', {type: 'text', autocomplete: 'name', maxlength: 100, dir: 'auto'}, true),
+		field('name', 'input', {type: 'text', autocomplete: 'name', maxlength: 100, dir: 'auto', oninput: () => byEmail() && (nm.textContent = F.name.value.trim())}, true),
 		field('website', 'input', {type: 'text', inputmode: 'url', autocomplete: 'url', maxlength: 500, dir: 'ltr'}, false));
 	// "Notify me of follow-up comments by email", when the server mails.
 	const nb = h('input', {type: 'checkbox', id: 'parley-notify', name: 'notify_me', value: 1});
@@ -297,10 +312,14 @@ function show(host, want, base, lang, V) {
 			h('p', null, submit),
 			h('p', {class: 'parley-privacy'}, tb('privacy', {link: privacy}))));
 	const closedMsg = h('p', {class: 'parley-closed', hidden: true}, t('closed'));
+	// The article's message to commenters (sanitised HTML from the server),
+	// and what became of the reader's held comments.
+	const message = h('div', {class: 'parley-message', dir: 'auto', hidden: true});
+	const notes = h('div', {class: 'parley-notices', hidden: true});
 
 	const box = h('div', {class: 'parley', lang: loc, dir: RTL.test(lang) ? 'rtl' : 'ltr', 'data-theme': theme()},
 		h('div', {class: 'parley-head'}, count, h('div', {class: 'parley-sort', role: 'group', 'aria-label': t('sort.label')}, sorts)),
-		status, ol, moreBtn, respond, closedMsg, sr);
+		notes, status, ol, moreBtn, message, respond, closedMsg, sr);
 	const link = h('link', {rel: 'stylesheet', href: BASE + '__PARLEY_CSS__'});
 	const styled = new Promise(r => { link.onload = link.onerror = r });
 	// A server-rendered thread stays on show (through the slot) until ours is ready.
@@ -322,18 +341,45 @@ function show(host, want, base, lang, V) {
 					/^https?:\/\//i.test(a.avatar) && h('img', {class: 'parley-avatar', src: a.avatar, alt: '', width: 40, height: 40, loading: 'lazy'}),
 					h(web ? 'a' : 'span', {class: 'parley-author', href: web, rel: web && 'nofollow ugc noopener', dir: 'auto'}, name),
 					h('a', {class: 'parley-time', href: '#comment-' + c.id}, h('time', {datetime: when.toISOString(), title: dtf.format(when)}, ago(when))),
-					c.edited && h('span', {class: 'parley-edited', title: dtf.format(date(c.edited))}, t('edited'))),
+					c.edited && h('span', {class: 'parley-edited', title: dtf.format(date(c.edited))}, t('edited')),
+					c.id == pinned && h('span', {class: 'parley-badge'}, t('pinned')),
+					c.featured && h('span', {class: 'parley-badge'}, t('sort.featured'))),
 				c.in_reply_to && h('p', {class: 'parley-irt'}, tb('in_reply_to', {name: c.in_reply_to})),
 				c.pending && h('p', {class: 'parley-notice'}, t('pending')),
-				h('div', {class: 'parley-body', dir: 'auto', html: c.html || ''}),
+				h('div', {class: 'parley-body', dir: 'auto'}, rich(c.html || '')),
 				!c.pending && h('div', {class: 'parley-actions'}, like(c),
 					!closed && h('button', {type: 'button', class: 'parley-reply', 'aria-label': t('respond.to', {name}), onclick: () => replyTo(find(c.id), name)}, t('reply')),
+					!mine.has(c.id) && h('button', {type: 'button', class: 'parley-report', 'aria-expanded': 'false', onclick: e => report(find(c.id), c, e.currentTarget)}, t('report')),
 					mine.has(c.id) && Date.now() - when < editWindow * 1e3 && [
 						h('button', {type: 'button', class: 'parley-edit', onclick: () => edit(find(c.id), c)}, t('edit')),
 						h('button', {type: 'button', class: 'parley-delete', onclick: () => del(c)}, t('delete'))])),
 			c.replies && c.replies.length ? h('ol', {class: 'parley-replies'}, c.replies.map(item)) : null);
 		li.irt = c.in_reply_to;
 		return li;
+	}
+
+	// report opens (or closes) a small form under a comment: a reason, a
+	// line of text, and Send; the reader is thanked in its place.
+	function report(li, c, b) {
+		const art = li.firstChild, old = art.querySelector('.parley-report-form');
+		b.setAttribute('aria-expanded', !old);
+		if (old) return old.remove();
+		const ta = h('textarea', {rows: 2, maxlength: 500, dir: 'auto'});
+		const f = h('form', {class: 'parley-report-form', onsubmit: async e => {
+			e.preventDefault();
+			try {
+				await ask('POST', SP + '/comments/' + encodeURIComponent(c.id) + '/report', {reason: f.querySelector(':checked').value, text: ta.value, reader: await reader()});
+				f.replaceWith(h('p', {class: 'parley-notice'}, t('report.thanks')));
+				b.remove();
+				say(t('report.thanks'));
+			} catch (x) {
+				oops(f, x);
+			}
+		}}, h('fieldset', null, h('legend', null, t('report.why')),
+			['spam', 'abuse', 'off_topic', 'other'].map(k => h('label', null, h('input', {type: 'radio', name: 'r' + c.id, value: k, required: true}), ' ', t('report.' + k)))),
+		h('label', null, t('report.text'), ta), h('button', {class: 'parley-send'}, t('report.send')));
+		art.append(f);
+		f.querySelector('input').focus();
 	}
 
 	// oops tells the reader why an action on a comment failed: at el (the
@@ -376,6 +422,15 @@ function show(host, want, base, lang, V) {
 					const r = await ask('PATCH', SP + '/comments/' + encodeURIComponent(c.id), {reader: await reader(), body: ta.value});
 					remember(c.id, ta.value);
 					done();
+					// An edit held for moderation stays on show to its
+					// author, as a held new comment does (the live removal
+					// may have taken it off the page already).
+					r.pending = r.status == 'pending';
+					if (r.pending) {
+						save(heldKey, [...list(heldKey).filter(x => x.c && x.c.id != r.id), {t: Date.now(), c: r}]);
+						li = li.isConnected ? li : insert(r);
+						li.classList.add('parley-pending');
+					}
 					update(li, r);
 					li.firstChild.tabIndex = -1;
 					li.firstChild.focus();
@@ -418,11 +473,13 @@ function show(host, want, base, lang, V) {
 		es.addEventListener('change', e => {
 			let d, li;
 			try { d = JSON.parse(e.data) } catch (x) { return }
-			if (d.kind == 'new') add(d.comment);
+			if (d.kind == 'page') refresh();
+			else if (d.kind == 'new' && sort != 'featured') add(d.comment);
 			else if (d.kind == 'update' && (li = find(d.id))) update(li, d.comment);
 			else if (d.kind == 'remove') drop(d.id);
 		});
-		es.addEventListener('reset', refresh);
+		// Changes were missed: reload the thread, then follow it anew.
+		es.addEventListener('reset', () => { es.close(); es = null; refresh() });
 	}
 
 	function like(c) {
@@ -568,19 +625,23 @@ function show(host, want, base, lang, V) {
 		change.setAttribute('aria-expanded', !!open);
 		row.hidden = allBtn.hidden = user && !open;
 		if (row.hidden) mailForm.hidden = true;
-		guest.hidden = user && !byEmail() || only;
+		// The log-in by email asks for the address itself: no second Email
+		// field beside it.
+		guest.hidden = user && !byEmail() || only || !mailForm.hidden;
 		F.email.parentNode.hidden = !!user;
 		body.hidden = submit.parentNode.hidden = only;
 		notifyBox.hidden = !notifies || only;
 	}
 
-	// tell shows a message above the form (or hides it) and announces its
-	// first part.
+	// tell shows an error above the form (or hides it) and announces its
+	// first part; note shows news there the same way, not as an error.
 	function tell(...k) {
+		formErr.className = 'parley-form-error';
 		formErr.replaceChildren(...k);
 		formErr.hidden = !k.length;
 		if (k.length) say(formErr.firstChild.textContent);
 	}
+	const note = (...k) => { tell(...k); formErr.className = 'parley-form-note' };
 
 	// connect opens the provider's log-in in a small window and waits for it
 	// to post back a code (see the message listener below) or be closed.
@@ -590,7 +651,7 @@ function show(host, want, base, lang, V) {
 		stop();
 		popup = W.open(u + 'popup', 'parley-login', 'popup,width=520,height=640');
 		if (!popup) return tell(t('login.blocked'), ' ', h('a', {href: u + 'redirect'}, t('login.here')));
-		tell(h('span', {class: 'parley-connecting'}, t('login.connecting', {name: p.name})), ' ',
+		note(h('span', {class: 'parley-connecting'}, t('login.connecting', {name: p.name})), ' ',
 			h('button', {type: 'button', class: 'parley-stop', onclick: () => { stop(1); b.focus() }}, t('cancel')));
 		// A closed window may have posted its message just before: wait a second.
 		let n = 0;
@@ -616,12 +677,17 @@ function show(host, want, base, lang, V) {
 	}
 
 	function setUser(u, focus) {
+		// A reader logged in by email names themselves: the name they last
+		// posted with stays with the session here.
+		if (u && !u.name && user && user.email == u.email) u.name = user.name;
 		save(UK, user = u);
 		open = 0;
 		tell();
 		show();
 		if (u) {
 			av.src = u.avatar;
+			nm.textContent = u.name || '';
+			if (byEmail() && !F.name.value) F.name.value = u.name || '';
 			iam.replaceChildren(...tb(u.provider == 'email' ? 'login.as_email' : 'login.as', u));
 			if (focus) {
 				F.body.focus();
@@ -648,7 +714,7 @@ function show(host, want, base, lang, V) {
 			const email = mail.value.trim();
 			store(PK, Date.now());
 			await ask('POST', SP + '/auth/email', {email, return: location.href, bind: KEY});
-			tell(h('span', null, tb('login.sent', {email})));
+			note(h('span', null, tb('login.sent', {email})));
 		} catch (e) {
 			const s = errText(e);
 			if ((e.info || {}).field != 'email') return tell(s);
@@ -669,23 +735,34 @@ function show(host, want, base, lang, V) {
 		if (missing.length) return showErrors(missing.map(k => ({field: k, code: 'missing_' + k})));
 		busy = submit.disabled = true;
 		submit.textContent = t('form.posting');
+		// One idempotency key per comment, kept until it is posted: a
+		// post sent again after a network failure (below, or by the
+		// reader's Retry) is stored once.
+		postKey = postKey || [...crypto.getRandomValues(new Uint32Array(4))].map(n => n.toString(36)).join('');
 		try {
 			// A logged-in reader's name and email come from the session
 			// (an email log-in's address only).
-			const c = await ask('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && {name: v.name, email: v.email, website: v.website}, ...nb.checked && {notify: ns.value, lang}});
+			const send = async () => ask('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && {name: v.name, email: v.email, website: v.website}, ...nb.checked && {notify: ns.value, lang}}, {'Idempotency-Key': postKey});
+			let c, i = 0;
+			while (!c) try { c = await send() } catch (e) {
+				if (e.status && e.status != 503 || ++i > 2) throw e;
+				await new Promise(r => setTimeout(r, 1500 * i));
+			}
+			postKey = '';
 			if (c.notify) {
 				nnote.textContent = t('notify.' + c.notify);
 				nnote.hidden = nb.checked = false;
 			}
 			c.pending = c.status == 'pending';
 			remember(c.id, F.body.value);
+			if (em) save(UK, user = {...user, name: v.name});
 			unreply();
 			F.body.value = '';
 			// The live event may have shown it first, without Edit and Delete.
 			let li = find(c.id);
 			if (li) update(li, c);
 			else {
-				if (c.pending) save(heldKey, [...list(heldKey), {t: Date.now(), c}]);
+				if (c.pending) save(heldKey, [...list(heldKey), {t: Date.now(), c}]), save(waitKey, Date.now());
 				else setCount(++total);
 				li = insert(c);
 			}
@@ -704,8 +781,31 @@ function show(host, want, base, lang, V) {
 		}
 	}
 
+	// told asks once what became of the reader's held comments (only in a
+	// browser that had one held in the last 30 days) and says it above the
+	// thread; a comment not published leaves the page.
+	async function told() {
+		if (!(Date.now() - load(waitKey) < 30 * DAY)) return;
+		try {
+			const ns = (await ask('POST', SP + '/notices', {reader: await reader()})).notices || [];
+			if (!ns.length) return;
+			notes.replaceChildren(...ns.map(n => h('p', {class: 'parley-notice'}, t(n.approved ? 'notice.approved' : n.reason ? 'notice.reason' : 'notice.rejected', {title: n.title || n.url, reason: n.reason}))));
+			notes.hidden = false;
+			say(notes.textContent);
+			for (const n of ns) {
+				const li = !n.approved && find(n.comment);
+				if (li && li.classList.contains('parley-pending')) li.remove();
+			}
+			save(heldKey, list(heldKey).filter(x => !ns.some(n => !n.approved && n.comment == x.c.id)));
+		} catch (e) { }
+	}
+
 	function render(d) {
 		closed = !!d.closed;
+		pinned = d.pinned || '';
+		message.replaceChildren(...rich(d.message || ''));
+		message.hidden = !d.message;
+		sorts[3].hidden = !d.featured && sort != 'featured';
 		maxDepth = d.max_depth || 5;
 		editWindow = d.edit_window || 0;
 		total = d.total || 0;
@@ -720,6 +820,7 @@ function show(host, want, base, lang, V) {
 				L.email ? choice('email', t('login.email'), BASE + '/widget/icons/email.svg', b => {
 					b.setAttribute('aria-expanded', mailForm.hidden);
 					mailForm.hidden = !mailForm.hidden;
+					show();
 					mail.focus();
 				}) : '');
 			sep.hidden = !row.firstChild;
@@ -750,9 +851,10 @@ function show(host, want, base, lang, V) {
 		}
 		// Only the first render follows #comment-ID; later ones (a new sort)
 		// leave focus where the reader is.
+		live(d.last_event);
 		if (!loaded) {
 			go(location.hash);
-			live(d.last_event);
+			told();
 			if (ret) {
 				respond.scrollIntoView({block: 'center'});
 				if (user) F.body.focus({preventScroll: true});
@@ -794,7 +896,9 @@ function show(host, want, base, lang, V) {
 	const started = Date.now() - store(PK) < 9e5;
 	store(PK, null);
 	if (ret) ret[1] ? started && tell(ret[2]) : redeem(ret[2]);
-	else if (sso) ask('POST', SP + '/auth/sso', {token: sso}).then(signIn, check);
+	// A token logs in once, so sections sharing one share its exchange; one
+	// already used (a reload) leaves the session it started.
+	else if (sso) (ssos[SP + sso] = ssos[SP + sso] || ask('POST', SP + '/auth/sso', {token: sso})).then(signIn, check);
 	else if (sso == '' && user && user.provider == 'sso-' + site) logout();
 	else if (tok()) check();
 	W.addEventListener('message', e => {

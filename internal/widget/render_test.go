@@ -433,7 +433,7 @@ func TestRenderThread_login(t *testing.T) {
 			LogoutAction: "https://c.example/auth/logout?site=demo"}
 		out := render(t, v)
 		mustContain(t, out,
-			`<div class="parley-user"><img class="parley-avatar" src="https://c.example/avatars/k1" alt="" width="40" height="40"><span>You are commenting using your <bdi>Google</bdi> account.</span> (<form method="post" action="https://c.example/auth/logout?site=demo"><input type="hidden" name="return" value="https://news.example/bus-line"><button type="submit" class="parley-logout">Log out</button></form>)</div>`,
+			`<div class="parley-user"><img class="parley-avatar" src="https://c.example/avatars/k1" alt="" width="40" height="40"><strong class="parley-name" dir="auto">Jane Doe</strong> <span>You are commenting using your <bdi>Google</bdi> account.</span> (<form method="post" action="https://c.example/auth/logout?site=demo"><input type="hidden" name="return" value="https://news.example/bus-line"><button type="submit" class="parley-logout">Log out</button></form>)</div>`,
 			`<form class="parley-form" method="post" action="https://c.example/sites/demo/comments">`,
 			`name="body"`,
 			`<button type="submit" class="parley-submit">Post Comment</button>`,
@@ -448,7 +448,7 @@ func TestRenderThread_login(t *testing.T) {
 		v := sampleView()
 		v.User = &UserView{Name: "Jane", Provider: "email", Email: "jane@example.org", LogoutAction: "https://c.example/auth/logout"}
 		out := render(t, v)
-		mustContain(t, out, `<span>You are commenting as <bdi>jane@example.org</bdi>.</span>`, `name="name"`, `name="website"`)
+		mustContain(t, out, `<span>You are logged in with <bdi>jane@example.org</bdi>.</span>`, `name="name"`, `name="website"`)
 		// The link proved an address; the reader still names themselves.
 		mustNotContain(t, out, "parley-avatar\" src=\"\"", `name="email"`)
 	})

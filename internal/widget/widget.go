@@ -44,6 +44,7 @@ type ThreadView struct {
 	BaseURL    string         // Parley server origin, e.g. "http://127.0.0.1:8080"
 	FormAction string         // absolute URL of POST /sites/{site}/comments
 	Token      string         // hidden field "token" (CSRF and time-to-submit)
+	PostKey    string         // hidden field "key": the post's idempotency key, fresh with each form
 	// ParentID pre-selects the parent when replying without JavaScript
 	// (?replytocom=ID); the form heading becomes "Reply to ParentName" with
 	// a "Cancel reply" link back to PageURL.
@@ -72,6 +73,17 @@ type ThreadView struct {
 	// User is the logged-in reader (the request carried Parley's session
 	// cookie); nil for a guest.
 	User *UserView
+	// Message is the article's (or the site's) message to commenters,
+	// sanitised HTML shown above the form; "" for none.
+	Message template.HTML
+	// Pinned is the id of the comment that opens the thread, or "".
+	Pinned string
+	// Featured counts the featured comments: with any, the sort choice
+	// offers the Featured tab.
+	Featured int
+	// ReportURL gives a comment's no-JS "Report" link (Parley's report
+	// page). Nil leaves the links out.
+	ReportURL func(id string) string
 	// Notify offers "Notify me of follow-up comments by email" (the
 	// server can send email); Values["notify"] refills its choice.
 	Notify bool
@@ -117,6 +129,7 @@ type CommentView struct {
 	Pending       bool   // shows "Your comment is awaiting moderation."
 	InReplyTo     string // parent's author when the reply is shown flattened past the maximum depth
 	Replies       []*CommentView
+	Featured      bool // the editors picked it: a "Featured" badge
 }
 
 // RenderThread writes the server-rendered thread and comment form as an
@@ -204,7 +217,11 @@ func newView(v *ThreadView) *view {
 		vw.List = placeHeld(v.Comments, v.Held, v.Sort == "newest")
 	}
 	if v.SortURL != nil {
-		for _, s := range []string{"oldest", "newest", "top"} {
+		sorts := []string{"oldest", "newest", "top"}
+		if v.Featured > 0 || v.Sort == "featured" {
+			sorts = append(sorts, "featured")
+		}
+		for _, s := range sorts {
 			cur := s == v.Sort || (v.Sort == "" && s == "oldest")
 			vw.Sorts = append(vw.Sorts, sortLink{URL: v.SortURL(s), Label: t.T("sort." + s), Current: cur})
 		}
@@ -388,6 +405,18 @@ func (it *item) Avatar() string {
 
 func (it *item) Date() string     { return it.V.T.Date(it.C.Created) }
 func (it *item) Datetime() string { return it.C.Created.Format(time.RFC3339) }
+
+// Pinned reports whether the comment opens the thread.
+func (it *item) Pinned() bool { return it.V.Pinned != "" && it.V.Pinned == it.C.ID }
+
+// ReportURL is the no-JS report link, or "" where there is none (a held
+// comment, which only its author sees).
+func (it *item) ReportURL() string {
+	if it.V.ReportURL == nil || it.Pending() {
+		return ""
+	}
+	return it.V.ReportURL(it.C.ID)
+}
 
 // ReplyURL is the no-JS reply link, or "" where readers cannot reply.
 func (it *item) ReplyURL() string {

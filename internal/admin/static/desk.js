@@ -106,7 +106,7 @@
       if (ev.target.classList.contains("pick")) ev.target.closest(".card").classList.toggle("selected", ev.target.checked);
     });
   }
-  var flashUndo = flashEl && flashEl.querySelector("form");
+  var flashUndo = flashEl && flashEl.querySelector("form.undo");
   if (flashUndo) flashUndo.addEventListener("submit", function (ev) { ev.preventDefault(); doUndo(); });
 
   var keys = document.getElementById("keys");

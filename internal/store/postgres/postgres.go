@@ -88,7 +88,10 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		}
 		cfg.RuntimeParams["search_path"] = opt.Schema
 	}
-	db := stdlib.OpenDB(*cfg)
+	// A statement runs to its end whatever its caller does
+	// (sqlstore.Detach): the driver would close the connection under a
+	// cancelled one, and every hang-up would cost the pool a connection.
+	db := sql.OpenDB(sqlstore.Detach(stdlib.GetConnector(*cfg)))
 	db.SetMaxOpenConns(opt.MaxConns)
 	db.SetMaxIdleConns(opt.MaxConns)
 	db.SetConnMaxIdleTime(5 * time.Minute)
@@ -195,9 +198,21 @@ func (db *DB) migrate(ctx context.Context, apply bool) error {
 	})
 }
 
-// inTx runs fn in a transaction and commits it if fn returns nil.
+// inTx runs fn in a transaction and commits it if fn returns nil. The
+// caller's context bounds the wait for a connection; the transaction
+// itself is not cancelled with it: a caller who hangs up abandons its
+// write between two statements (fn fails and it rolls back), never in
+// the middle of the commit, whose outcome would then be unknown.
 func (db *DB) inTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
-	return sqlstore.Tx(ctx, db.db, translate, fn)
+	conn, err := db.db.Conn(ctx)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err() // the caller gave up: not the database's fault
+		}
+		return translate(err)
+	}
+	defer conn.Close()
+	return sqlstore.Tx(context.WithoutCancel(ctx), conn, translate, fn)
 }
 
 // translate turns driver errors into the comment package's errors.

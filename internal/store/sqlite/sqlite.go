@@ -75,8 +75,11 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_txlock=immediate"
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
 	// The writer keeps its statements prepared (see stmtCache): it runs
-	// the same few for every comment, one after another.
-	write := sql.OpenDB(stmtCacheConnector{dsn: dsn, driver: &sqlite.Driver{}})
+	// the same few for every comment, one after another. And a statement
+	// on it runs to its end whatever its caller does (sqlstore.Detach):
+	// SQLite rolls back the whole transaction, with every other poster's
+	// write in the batch, when one is interrupted.
+	write := sql.OpenDB(sqlstore.Detach(stmtCacheConnector{dsn: dsn, driver: writerDriver}))
 	write.SetMaxOpenConns(1)
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
@@ -273,6 +276,8 @@ func (db *DB) runBatch(batch []*writeReq) {
 	}
 	defer tx.Rollback()
 	for i, r := range batch {
+		// A caller that gave up before its write began is told so, and
+		// its write is not made. Once begun, a write runs to its end.
 		if err := r.ctx.Err(); err != nil {
 			errs[i] = err
 			continue
@@ -282,13 +287,19 @@ func (db *DB) runBatch(batch []*writeReq) {
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, "SAVEPOINT w"); err != nil {
-			errs[i] = err
-			continue
+			db.abort(batch, errs, i, err)
+			return
 		}
 		if errs[i] = r.fn(tx); errs[i] != nil {
 			tx.ExecContext(ctx, "ROLLBACK TO w")
 		}
-		tx.ExecContext(ctx, "RELEASE w")
+		// RELEASE fails only if SQLite rolled the whole transaction back
+		// (a full disk, an I/O error). Going on would run the next write's
+		// SAVEPOINT outside any transaction, committing it on its own.
+		if _, err := tx.ExecContext(ctx, "RELEASE w"); err != nil {
+			db.abort(batch, errs, i+1, err)
+			return
+		}
 	}
 	if len(batch) == 1 && errs[0] != nil {
 		batch[0].done <- translate(errs[0])
@@ -300,6 +311,28 @@ func (db *DB) runBatch(batch []*writeReq) {
 			errs[i] = err
 		}
 		r.done <- translate(errs[i])
+	}
+}
+
+// abort ends a batch whose transaction SQLite has rolled back: the writes
+// before next that succeeded were undone with it and fail with err; the
+// writes from next on never ran and go back to the queue, to run in a
+// batch of their own.
+func (db *DB) abort(batch []*writeReq, errs []error, next int, err error) {
+	for i, r := range batch[:next] {
+		if errs[i] == nil {
+			errs[i] = fmt.Errorf("%w: the batch was rolled back: %v", comment.ErrUnavailable, err)
+		}
+		r.done <- translate(errs[i])
+	}
+	for _, r := range batch[next:] {
+		go func() {
+			select {
+			case db.writes <- r:
+			case <-db.closed:
+				r.done <- fmt.Errorf("%w: the database is closed", comment.ErrUnavailable)
+			}
+		}()
 	}
 }
 
@@ -347,6 +380,10 @@ func textMatch(arg func(any) string, text string) string {
 	}
 	return `rowid IN (SELECT rowid FROM comments_fts WHERE comments_fts MATCH ` + arg(strings.Join(q, " ")) + `)`
 }
+
+// writerDriver opens the writer's connections (functions registered on
+// it, as tests do, are there on the writer).
+var writerDriver = &sqlite.Driver{}
 
 // stmtCacheConnector opens connections that keep the statements they run
 // prepared, for the writer's single connection. The driver prepares

@@ -83,6 +83,12 @@ func BenchmarkQueue(b *testing.B) {
 	}
 }
 
+// BenchmarkArticles is the desk's article list at 100,000 articles: the
+// first page and one in the middle cost about the same.
+func BenchmarkArticles(b *testing.B) {
+	storetest.BenchArticles(b, mustOpen(b), 100_000)
+}
+
 // BenchmarkBulk marks 10,000 comments from one address as spam (and back)
 // in one transaction, among 1,000,000.
 func BenchmarkBulk(b *testing.B) {

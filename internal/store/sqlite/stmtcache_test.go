@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
 	"path/filepath"
 	"testing"
@@ -87,7 +88,7 @@ func TestStmtCache(t *testing.T) {
 	}
 	defer conn.Close()
 	conn.Raw(func(c any) error {
-		if n := len(c.(*stmtCache).stmts); n != maxCachedStmts {
+		if n := len(c.(interface{ Unwrap() driver.Conn }).Unwrap().(*stmtCache).stmts); n != maxCachedStmts {
 			t.Errorf("%d statements kept, want the bound %d", n, maxCachedStmts)
 		}
 		return nil

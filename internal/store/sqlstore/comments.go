@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -33,10 +34,10 @@ func scanThread(row interface{ Scan(...any) error }) (*comment.Thread, error) {
 }
 
 const commentColumns = `id, site_id, thread_id, parent_id, author_name, author_email, author_website, author_identity,
-	markdown, html, status, created, edited, likes, reader, ip_hash, user_agent, verdict_layer, verdict_score, verdict_reason, kind, edited_by, staff`
+	markdown, html, status, created, edited, likes, reader, ip_hash, user_agent, verdict_layer, verdict_score, verdict_reason, kind, edited_by, staff, verdict_reasons`
 
 // insertComment is the statement that adds one comment, with commentValues.
-const insertComment = `INSERT INTO comments (` + commentColumns + `) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23)`
+const insertComment = `INSERT INTO comments (` + commentColumns + `) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)`
 
 func commentValues(c *comment.Comment) []any {
 	var parent, edited any
@@ -49,7 +50,19 @@ func commentValues(c *comment.Comment) []any {
 	}
 	return []any{c.ID, c.SiteID, c.ThreadID, parent, c.Author.Name, c.Author.Email, c.Author.Website, c.Author.Identity,
 		c.Markdown, c.HTML, string(c.Status), c.Created.UnixNano(), edited, c.Likes, c.Reader, c.IPHash, c.UserAgent,
-		c.Verdict.Layer, c.Verdict.Score, c.Verdict.Reason, c.Type, c.EditedBy, c.Staff}
+		c.Verdict.Layer, c.Verdict.Score, c.Verdict.Reason, c.Type, c.EditedBy, c.Staff, reasonsJSON(c.Verdict.Reasons)}
+}
+
+// reasonsJSON is a verdict's reasons as stored: "" when there are none.
+func reasonsJSON(rs []comment.Reason) string {
+	if len(rs) == 0 {
+		return ""
+	}
+	b, err := json.Marshal(rs)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 // scanComment reads one row of commentColumns. Driver errors are not translated.
@@ -58,10 +71,16 @@ func scanComment(row interface{ Scan(...any) error }) (*comment.Comment, error) 
 	var parent sql.NullString
 	var status string
 	var created, edited int64
+	var reasons string
 	if err := row.Scan(&c.ID, &c.SiteID, &c.ThreadID, &parent, &c.Author.Name, &c.Author.Email, &c.Author.Website, &c.Author.Identity,
 		&c.Markdown, &c.HTML, &status, &created, &edited, &c.Likes, &c.Reader, &c.IPHash, &c.UserAgent,
-		&c.Verdict.Layer, &c.Verdict.Score, &c.Verdict.Reason, &c.Type, &c.EditedBy, &c.Staff); err != nil {
+		&c.Verdict.Layer, &c.Verdict.Score, &c.Verdict.Reason, &c.Type, &c.EditedBy, &c.Staff, &reasons); err != nil {
 		return nil, err
+	}
+	if reasons != "" {
+		// A row written by a later version may hold reasons this one
+		// cannot read; the English sentence in verdict_reason remains.
+		json.Unmarshal([]byte(reasons), &c.Verdict.Reasons)
 	}
 	c.ParentID = parent.String
 	c.Status = comment.Status(status)
@@ -161,6 +180,13 @@ func (tx *changeTx) insertComment(page comment.Page, c *comment.Comment) error {
 	if _, err = tx.ExecContext(ctx, insertComment, commentValues(c)...); err != nil {
 		return err
 	}
+	if c.PostKey != "" {
+		// A second post with the key hits the primary key: a conflict.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO post_keys (site_id, key, comment_id, created) VALUES ($1, $2, $3, $4)`,
+			c.SiteID, c.PostKey, c.ID, c.Created.UnixNano()); err != nil {
+			return err
+		}
+	}
 	if err := tx.notice([]noticeRow{{c.SiteID, c.ID, store.EventCreated, c.Status}}); err != nil {
 		return err
 	}
@@ -177,6 +203,13 @@ func (tx *changeTx) insertComment(page comment.Page, c *comment.Comment) error {
 // Comment returns one comment.
 func (s *Store) Comment(ctx context.Context, id string) (*comment.Comment, error) {
 	c, err := scanComment(s.d.Read.QueryRowContext(ctx, `SELECT `+commentColumns+` FROM comments WHERE id = $1`, id))
+	return c, s.read(err)
+}
+
+// PostedComment returns the comment stored with a post key.
+func (s *Store) PostedComment(ctx context.Context, siteID, postKey string) (*comment.Comment, error) {
+	c, err := scanComment(s.d.Read.QueryRowContext(ctx, `SELECT `+commentColumns+` FROM comments
+		WHERE id = (SELECT comment_id FROM post_keys WHERE site_id = $1 AND key = $2)`, siteID, postKey))
 	return c, s.read(err)
 }
 
@@ -246,6 +279,38 @@ func (s *Store) EditComment(ctx context.Context, id, markdown, html string, edit
 			return nil
 		}
 		return tx.commentEvent(id, comment.EventUpdate)
+	})
+}
+
+// ReviseComment stores an author's edit, text and judgement together.
+func (s *Store) ReviseComment(ctx context.Context, c *comment.Comment) error {
+	return s.change(ctx, func(tx *changeTx) error {
+		var old string
+		if err := tx.QueryRowContext(ctx, `SELECT status FROM comments WHERE id = $1`+s.d.ForUpdate, c.ID).Scan(&old); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE comments SET markdown = $1, html = $2, edited = $3, status = $4,
+			verdict_layer = $5, verdict_score = $6, verdict_reason = $7, verdict_reasons = $8, edited_by = '' WHERE id = $9`,
+			c.Markdown, c.HTML, c.Edited.UnixNano(), string(c.Status), c.Verdict.Layer, c.Verdict.Score, c.Verdict.Reason,
+			reasonsJSON(c.Verdict.Reasons), c.ID); err != nil {
+			return err
+		}
+		if err := tx.commentNotice(c.ID, store.EventEdited, c.Status); err != nil {
+			return err
+		}
+		if ev := decisionEvent(c.Status); ev != "" && comment.Status(old) != c.Status {
+			if err := tx.commentNotice(c.ID, ev, c.Status); err != nil {
+				return err
+			}
+		}
+		kind := visibilityChange(comment.Status(old), c.Status)
+		if kind == "" && c.Status == comment.StatusApproved {
+			kind = comment.EventUpdate
+		}
+		if kind == "" {
+			return nil
+		}
+		return tx.commentEvent(c.ID, kind)
 	})
 }
 
@@ -342,7 +407,7 @@ func (s *Store) Like(ctx context.Context, commentID, reader string) (int, error)
 		if _, err := tx.ExecContext(ctx, `INSERT INTO likes (comment_id, reader, created) VALUES ($1, $2, $3)`, commentID, reader, s.now().UnixNano()); err != nil {
 			return err
 		}
-		if err := tx.commentEvent(commentID, comment.EventUpdate); err != nil {
+		if err := tx.likesChanged(commentID); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT likes FROM comments WHERE id = $1`, commentID).Scan(&n)
@@ -364,7 +429,7 @@ func (s *Store) Unlike(ctx context.Context, commentID, reader string) (int, erro
 		if _, err := tx.ExecContext(ctx, `UPDATE comments SET likes = likes - 1 WHERE id = $1`, commentID); err != nil {
 			return err
 		}
-		if err := tx.commentEvent(commentID, comment.EventUpdate); err != nil {
+		if err := tx.likesChanged(commentID); err != nil {
 			return err
 		}
 		return tx.QueryRowContext(ctx, `SELECT likes FROM comments WHERE id = $1`, commentID).Scan(&n)

@@ -234,9 +234,16 @@ func (s *Store) applyDecision(tx *changeTx, list []moderated, to comment.Status,
 		}
 	}
 	if ev := decisionEvent(to); ev != "" {
-		rows := make([]noticeRow, len(list))
-		for i, m := range list {
-			rows[i] = noticeRow{m.siteID, m.id, ev, to}
+		rows := make([]noticeRow, 0, len(list))
+		for _, m := range list {
+			if m.siteID == "" {
+				// A caller that did not say the site: one query to find it.
+				if err := tx.commentNotice(m.id, ev, to); err != nil {
+					return err
+				}
+				continue
+			}
+			rows = append(rows, noticeRow{m.siteID, m.id, ev, to})
 		}
 		if err := tx.notice(rows); err != nil {
 			return err
@@ -288,60 +295,69 @@ func (s *Store) ModerateMatching(ctx context.Context, f store.CommentFilter, to 
 func (s *Store) Revert(ctx context.Context, siteID string, id int64, set comment.Status, audit *staff.AuditEntry) ([]*comment.Comment, error) {
 	var restored []*comment.Comment
 	err := s.change(ctx, func(tx *changeTx) error {
-		restored = restored[:0]
-		var site string
-		var undone int64
-		if err := tx.QueryRowContext(ctx, `SELECT site_id, undone_by FROM audit_log WHERE id = $1`+s.d.ForUpdate, id).Scan(&site, &undone); err != nil {
-			return err
-		}
-		if site != siteID {
-			return comment.ErrNotFound
-		}
-		if undone != 0 {
-			return comment.ErrConflict
-		}
-		// Only comments still in the status the decision set go back: a
-		// later decision on one of them stands.
-		rows, err := tx.QueryContext(ctx, `SELECT c.id, c.thread_id, c.status, a.before_status FROM audit_comments a JOIN comments c ON c.id = a.comment_id
-			WHERE a.entry_id = $1 AND c.status = $2`+s.d.ForUpdate, id, string(set))
-		if err != nil {
-			return err
-		}
-		byStatus := map[string][]moderated{}
-		for rows.Next() {
-			m := moderated{siteID: siteID}
-			var prev string
-			if err := rows.Scan(&m.id, &m.threadID, &m.status, &prev); err != nil {
-				rows.Close()
-				return err
-			}
-			restored = append(restored, &comment.Comment{ID: m.id, SiteID: siteID, ThreadID: m.threadID, Status: comment.Status(m.status)})
-			byStatus[prev] = append(byStatus[prev], m)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		all := map[string]string{}
-		for prev, list := range byStatus {
-			if err := s.applyDecision(tx, list, comment.Status(prev), nil); err != nil {
-				return err
-			}
-			for _, m := range list {
-				all[m.id] = m.status
-			}
-		}
-		audit.Comments = all
-		if err := s.insertAudit(ctx, tx.Tx, audit); err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE audit_log SET undone_by = $1 WHERE id = $2`, audit.ID, id)
+		var err error
+		restored, err = s.revert(tx, siteID, id, set, audit)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
 	return restored, nil
+}
+
+// revert undoes, in tx, the decision of audit entry id, which moved
+// comments to status set (see Revert).
+func (s *Store) revert(tx *changeTx, siteID string, id int64, set comment.Status, audit *staff.AuditEntry) ([]*comment.Comment, error) {
+	ctx := tx.ctx
+	var restored []*comment.Comment
+	var site string
+	var undone int64
+	if err := tx.QueryRowContext(ctx, `SELECT site_id, undone_by FROM audit_log WHERE id = $1`+s.d.ForUpdate, id).Scan(&site, &undone); err != nil {
+		return nil, err
+	}
+	if site != siteID {
+		return nil, comment.ErrNotFound
+	}
+	if undone != 0 {
+		return nil, comment.ErrConflict
+	}
+	// Only comments still in the status the decision set go back: a
+	// later decision on one of them stands.
+	rows, err := tx.QueryContext(ctx, `SELECT c.id, c.thread_id, c.status, a.before_status FROM audit_comments a JOIN comments c ON c.id = a.comment_id
+		WHERE a.entry_id = $1 AND c.status = $2`+s.d.ForUpdate, id, string(set))
+	if err != nil {
+		return nil, err
+	}
+	byStatus := map[string][]moderated{}
+	for rows.Next() {
+		m := moderated{siteID: siteID}
+		var prev string
+		if err := rows.Scan(&m.id, &m.threadID, &m.status, &prev); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		restored = append(restored, &comment.Comment{ID: m.id, SiteID: siteID, ThreadID: m.threadID, Status: comment.Status(m.status)})
+		byStatus[prev] = append(byStatus[prev], m)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	all := map[string]string{}
+	for prev, list := range byStatus {
+		if err := s.applyDecision(tx, list, comment.Status(prev), nil); err != nil {
+			return nil, err
+		}
+		for _, m := range list {
+			all[m.id] = m.status
+		}
+	}
+	audit.Comments = all
+	if err := s.insertAudit(ctx, tx.Tx, audit); err != nil {
+		return nil, err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE audit_log SET undone_by = $1 WHERE id = $2`, audit.ID, id)
+	return restored, err
 }
 
 // EditCommentAs replaces a comment's text as staff.

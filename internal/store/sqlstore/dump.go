@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"io"
 	"time"
 
@@ -64,6 +65,9 @@ func (s *Store) Dump(ctx context.Context, siteID string, fn func(*store.Row) err
 	}); err != nil {
 		return err
 	}
+	if err := s.dumpCommunity(ctx, tx, siteID, fn); err != nil { // community_dump.go
+		return err
+	}
 	if siteID != "" {
 		return nil // server secrets belong to no one site
 	}
@@ -101,14 +105,37 @@ func (s *Store) Restore(ctx context.Context, next func() (*store.Row, error)) er
 				_, err = tx.ExecContext(ctx, `INSERT INTO likes (comment_id, reader, created) VALUES ($1, $2, $3)`, r.Like.CommentID, r.Like.Reader, r.Like.Created.UnixNano())
 			case r.Secret != nil:
 				_, err = tx.ExecContext(ctx, `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, r.Secret.Name, r.Secret.Value)
+			case r.CommunityRows != (store.CommunityRows{}):
+				err = restoreCommunity(ctx, tx, &r.CommunityRows)
 			default:
 				err = errors.New("restore: empty row")
 			}
 			if err != nil {
-				return err
+				return fmt.Errorf("%s: %w", describeRow(r), err)
 			}
 		}
 	})
+}
+
+// describeRow names a row for an error message, so that the operator
+// of a copy that failed knows which row to look at. Text is quoted with
+// %q: a NUL byte or invalid UTF-8 shows as an escape.
+func describeRow(r *store.Row) string {
+	switch {
+	case r.Site != nil:
+		return fmt.Sprintf("site %q", r.Site.ID)
+	case r.Thread != nil:
+		return fmt.Sprintf("thread %s (site %q, page key %q)", r.Thread.ID, r.Thread.SiteID, r.Thread.Key)
+	case r.Comment != nil:
+		return fmt.Sprintf("comment %s (site %q, thread %s)", r.Comment.ID, r.Comment.SiteID, r.Comment.ThreadID)
+	case r.Like != nil:
+		return fmt.Sprintf("like of comment %s", r.Like.CommentID)
+	case r.Secret != nil:
+		return fmt.Sprintf("secret %q", r.Secret.Name)
+	case r.CommunityRows != (store.CommunityRows{}):
+		return describeCommunity(&r.CommunityRows)
+	}
+	return "an empty row"
 }
 
 // Import adds threads and comments that are not there yet.

@@ -28,13 +28,36 @@ func (tx *changeTx) record(ev comment.Event) error {
 
 // commentEvent records an event about an existing comment.
 func (tx *changeTx) commentEvent(commentID string, kind comment.EventKind) error {
-	ev := comment.Event{CommentID: commentID, Kind: kind}
-	err := tx.QueryRowContext(tx.ctx, `SELECT c.site_id, c.thread_id, t.key FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = $1`, commentID).
-		Scan(&ev.SiteID, &ev.ThreadID, &ev.PageKey)
+	ev, err := tx.aboutComment(commentID, kind)
 	if err != nil {
 		return err
 	}
 	return tx.record(ev)
+}
+
+// aboutComment returns an event of kind about a comment, not yet recorded.
+func (tx *changeTx) aboutComment(commentID string, kind comment.EventKind) (comment.Event, error) {
+	ev := comment.Event{CommentID: commentID, Kind: kind}
+	err := tx.QueryRowContext(tx.ctx, `SELECT c.site_id, c.thread_id, t.key FROM comments c JOIN threads t ON t.id = c.thread_id WHERE c.id = $1`, commentID).
+		Scan(&ev.SiteID, &ev.ThreadID, &ev.PageKey)
+	return ev, err
+}
+
+// likesChanged announces that a comment's like count changed, without
+// recording it in the change log (comment.EventLikes).
+func (tx *changeTx) likesChanged(commentID string) error {
+	ev, err := tx.aboutComment(commentID, comment.EventLikes)
+	if err != nil {
+		return err
+	}
+	ev.Created = tx.s.now().UTC()
+	if a := tx.s.d.Announce; a != nil {
+		if err := a(tx.ctx, tx.Tx, ev); err != nil {
+			return err
+		}
+	}
+	tx.events = append(tx.events, ev)
+	return nil
 }
 
 // Events returns a thread's events after an ID.
@@ -66,10 +89,13 @@ func (s *Store) LastEvent(ctx context.Context, threadID string) (int64, error) {
 	return id.Int64, s.read(err)
 }
 
-// PruneEvents deletes events created before t.
+// PruneEvents deletes events and post keys created before t.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) error {
 	return s.d.Write(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `DELETE FROM events WHERE created < $1`, before.UnixNano())
+		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE created < $1`, before.UnixNano()); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM post_keys WHERE created < $1`, before.UnixNano())
 		return err
 	})
 }

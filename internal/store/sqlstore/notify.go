@@ -253,7 +253,7 @@ func (s *Store) DeleteWebhook(ctx context.Context, siteID, id string, audit *sta
 }
 
 // SetAlert stores (or, with Every < 0, removes) a staff member's alert.
-func (s *Store) SetAlert(ctx context.Context, a *store.Alert, audit *staff.AuditEntry) error {
+func (s *Store) SetEmailAlert(ctx context.Context, a *store.EmailAlert, audit *staff.AuditEntry) error {
 	return s.d.Write(ctx, func(tx *sql.Tx) error {
 		var err error
 		if a.Every < 0 {
@@ -274,16 +274,16 @@ func (s *Store) SetAlert(ctx context.Context, a *store.Alert, audit *staff.Audit
 }
 
 // Alerts returns a site's alerts, or an account's.
-func (s *Store) Alerts(ctx context.Context, siteID, accountID string) ([]*store.Alert, error) {
+func (s *Store) EmailAlerts(ctx context.Context, siteID, accountID string) ([]*store.EmailAlert, error) {
 	rows, err := s.d.Read.QueryContext(ctx, `SELECT account_id, site_id, every, lang FROM staff_alerts
 		WHERE ($1 = '' OR site_id = $1) AND ($2 = '' OR account_id = $2) ORDER BY site_id, account_id`, siteID, accountID)
 	if err != nil {
 		return nil, s.read(err)
 	}
 	defer rows.Close()
-	var out []*store.Alert
+	var out []*store.EmailAlert
 	for rows.Next() {
-		var a store.Alert
+		var a store.EmailAlert
 		var every int64
 		if err := rows.Scan(&a.AccountID, &a.SiteID, &every, &a.Lang); err != nil {
 			return nil, s.read(err)

@@ -114,10 +114,12 @@ type changeTx struct {
 	events []comment.Event
 }
 
-// Tx runs fn in a transaction of its own on db and commits it if fn
-// returns nil; the error, if any, is translated. Engines use it to build
-// Dialect.Write and Dialect.WriteAlone.
-func Tx(ctx context.Context, db *sql.DB, translate func(error) error, fn func(tx *sql.Tx) error) error {
+// Tx runs fn in a transaction of its own on db (a pool or one connection
+// of it) and commits it if fn returns nil; the error, if any, is
+// translated. Engines use it to build Dialect.Write and Dialect.WriteAlone.
+func Tx(ctx context.Context, db interface {
+	BeginTx(context.Context, *sql.TxOptions) (*sql.Tx, error)
+}, translate func(error) error, fn func(tx *sql.Tx) error) error {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return translate(err)

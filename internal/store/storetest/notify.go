@@ -432,26 +432,26 @@ func testWebhooksAlerts(t *testing.T, s store.Store) {
 	if err := s.CreateAccount(ctx, &staff.Account{ID: "m1", Email: "m@example.org", Created: now}, []staff.Grant{{SiteID: "a", Role: staff.RoleModerator}}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetAlert(ctx, &store.Alert{AccountID: "m1", SiteID: "a", Every: time.Hour, Lang: "ar"}, nil); err != nil {
+	if err := s.SetEmailAlert(ctx, &store.EmailAlert{AccountID: "m1", SiteID: "a", Every: time.Hour, Lang: "ar"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetAlert(ctx, &store.Alert{AccountID: "m1", SiteID: "a", Every: 15 * time.Minute, Lang: "en"}, nil); err != nil {
+	if err := s.SetEmailAlert(ctx, &store.EmailAlert{AccountID: "m1", SiteID: "a", Every: 15 * time.Minute, Lang: "en"}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.SetAlert(ctx, &store.Alert{AccountID: "ghost", SiteID: "a", Every: time.Hour}, nil); !errors.Is(err, comment.ErrNotFound) {
+	if err := s.SetEmailAlert(ctx, &store.EmailAlert{AccountID: "ghost", SiteID: "a", Every: time.Hour}, nil); !errors.Is(err, comment.ErrNotFound) {
 		t.Fatalf("alert of a missing account: %v", err)
 	}
-	as, err := s.Alerts(ctx, "a", "")
+	as, err := s.EmailAlerts(ctx, "a", "")
 	if err != nil || len(as) != 1 || as[0].Every != 15*time.Minute || as[0].Lang != "en" {
 		t.Fatalf("Alerts = %+v, %v", as, err)
 	}
-	if as, _ := s.Alerts(ctx, "", "m1"); len(as) != 1 {
+	if as, _ := s.EmailAlerts(ctx, "", "m1"); len(as) != 1 {
 		t.Fatalf("Alerts of the account = %v", as)
 	}
-	if err := s.SetAlert(ctx, &store.Alert{AccountID: "m1", SiteID: "a", Every: -1}, nil); err != nil {
+	if err := s.SetEmailAlert(ctx, &store.EmailAlert{AccountID: "m1", SiteID: "a", Every: -1}, nil); err != nil {
 		t.Fatal(err)
 	}
-	if as, _ := s.Alerts(ctx, "a", ""); len(as) != 0 {
+	if as, _ := s.EmailAlerts(ctx, "a", ""); len(as) != 0 {
 		t.Fatalf("alert not removed: %v", as)
 	}
 }

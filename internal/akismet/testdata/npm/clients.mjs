@@ -39,7 +39,7 @@ dns.lookup = function (hostname, options, callback) {
 const texts = {
 	ham: "I disagree with the council's decision, but the article explains both sides fairly.",
 	ham2: "The bakery on Main Street reopens next week with the same sourdough recipe.",
-	held: "Thanks for the detailed write-up on the new bus timetable; the route 12 changes finally make sense to me.",
+	held: "Thanks for sharing, I will check out the new library hours on their website.",
 	blatant: "Check out my channel!!! Subscribe to me and win a FREE iPhone, click here http://bit.ly/free-iphone",
 	missed: "Our school's robotics team meets on Thursdays in the library, new members welcome.",
 	testOnly: "Wonderful coverage of the harvest festival, my grandmother loved the photos of the parade."
