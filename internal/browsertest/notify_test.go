@@ -40,14 +40,14 @@ func TestBrowser_NotifyReplies(t *testing.T) {
 	s := newNotifyStack(t)
 	b := newBrowser(t, 3*time.Minute)
 	b.openWidget(s.articleURL("bus-line"))
-	b.waitFor("the notification box", has(".parley-notify")+` && !`+widgetJS(".parley-notify")+`.parentNode.hidden`)
+	b.waitFor("the notification box", has(".parley-notify")+` && !`+widgetJS(".parley-notify")+`.hidden`)
 	b.do(
 		retype(inWidget("textarea[name=body]"), "Will the number 7 run on Sundays?"),
 		retype(inWidget("input[name=email]"), "Guest.Reader@example.org"),
 		retype(inWidget("input[name=name]"), "Gina Guest"),
 	)
-	b.click(widgetJS("#parley-notify"))
-	b.do(chromedp.SetValue(inWidget("select[name=notify_scope]"), "replies"))
+	b.click(widgetJS(".parley-notify input"))
+	b.do(chromedp.SetValue(inWidget(".parley-notify select"), "replies"))
 	b.click(widgetJS(".parley-submit"))
 	b.waitFor("the confirmation note", widgetJS(".parley-notify + .parley-hint")+`.textContent.includes('Check your email')`)
 	b.screenshot("notify-1-subscribed.png")

@@ -300,15 +300,15 @@ function show(host, want, base, lang, V) {
 		field('name', 'input', {type: 'text', autocomplete: 'name', maxlength: 100, dir: 'auto', oninput: () => byEmail() && (nm.textContent = F.name.value.trim())}, true),
 		field('website', 'input', {type: 'text', inputmode: 'url', autocomplete: 'url', maxlength: 500, dir: 'ltr'}, false));
 	// "Notify me of follow-up comments by email", when the server mails.
-	const nb = h('input', {type: 'checkbox', id: 'parley-notify', name: 'notify_me', value: 1});
-	const ns = h('select', {name: 'notify_scope', 'aria-label': t('notify.label')}, h('option', {value: 'replies'}, t('notify.replies')), h('option', {value: 'all'}, t('notify.all')));
+	const nb = h('input', {type: 'checkbox'});
+	const ns = h('select', {'aria-label': t('notify.label')}, ['replies', 'all'].map(v => h('option', {value: v}, t('notify.' + v))));
 	const nnote = h('p', {class: 'parley-hint', role: 'status', hidden: true});
-	const notifyBox = h('div', {hidden: true}, h('p', {class: 'parley-notify'}, nb, ' ', h('label', {for: nb.id}, t('notify.label')), ns), nnote);
+	const notifyBox = h('p', {class: 'parley-notify', hidden: true}, h('label', null, nb, t('notify.label')), ' ', ns);
 	const respond = h('section', {id: 'respond', class: 'parley-respond', 'aria-labelledby': 'parley-reply-title'},
 		h('div', {class: 'parley-respond-head'}, heading, cancel),
 		intro, who, row, mailForm,
 		h('form', {class: 'parley-form', method: 'post', novalidate: true, onsubmit: post},
-			formErr, body, guest, notifyBox,
+			formErr, body, guest, notifyBox, nnote,
 			h('p', null, submit),
 			h('p', {class: 'parley-privacy'}, tb('privacy', {link: privacy}))));
 	const closedMsg = h('p', {class: 'parley-closed', hidden: true}, t('closed'));
@@ -749,10 +749,7 @@ function show(host, want, base, lang, V) {
 				await new Promise(r => setTimeout(r, 1500 * i));
 			}
 			postKey = '';
-			if (c.notify) {
-				nnote.textContent = t('notify.' + c.notify);
-				nnote.hidden = nb.checked = false;
-			}
+			if (c.notify) nnote.textContent = t('notify.' + c.notify), nnote.hidden = nb.checked = false;
 			c.pending = c.status == 'pending';
 			remember(c.id, F.body.value);
 			if (em) save(UK, user = {...user, name: v.name});
