@@ -284,7 +284,14 @@ func TestOutage_EmailsOnceWebhooksAtLeastOnce(t *testing.T) {
 	}
 	duplicates, outOfOrder := 0, 0
 	for got := 0; got < readers*per; got++ {
-		m := ms.WaitMail(t, 60*time.Second)
+		for deadline := time.Now().Add(60 * time.Second); len(ms.Messages()) < readers+got+1; time.Sleep(10 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				var out bytes.Buffer
+				run(ctx, []string{"webhook", "deliveries", "--db", db, "--site", "demo", "--state", "pending"}, &out, io.Discard)
+				t.Fatalf("%d of %d emails arrived; waiting in the outbox:\n%s", got, readers*per, out.String())
+			}
+		}
+		m := ms.WaitMail(t, time.Second)
 		sub := replyRE.FindStringSubmatch(m.Body())
 		if sub == nil {
 			t.Fatalf("not a reply notification: %q\n%s", m.Subject(), m.Body())

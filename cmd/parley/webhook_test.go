@@ -28,7 +28,7 @@ func TestWebhookCommands(t *testing.T) {
 		{[]string{"--url", "https://127.0.0.1:9000/hooks"}, "loopback"},
 		{[]string{"--url", "https://192.168.1.10/hooks"}, "private"},
 		{[]string{"--url", "https://hooks.example/in", "--events", "comment.exploded"}, "not an event"},
-		{[]string{"--url", "https://127.0.0.1/hooks", "--webhook-allow", "http://127.0.0.1"}, "--webhook-allow"},
+		{[]string{"--url", "https://127.0.0.1/hooks", "--webhook-allow", "http://127.0.0.1"}, "-webhook-allow"},
 	} {
 		var ue usageError
 		err := run(ctx, append([]string{"webhook", "add", "--db", db, "--site", "ledger"}, tc.args...), io.Discard, io.Discard)

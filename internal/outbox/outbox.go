@@ -129,6 +129,9 @@ const (
 	leaseMargin = 15 * time.Second
 	// fanoutBatch is how many events one fan-out step takes.
 	fanoutBatch = 500
+	// fanoutLease is how long one instance does the fan-out before it must
+	// renew: short, so that when an instance dies another takes over soon.
+	fanoutLease = 10 * time.Second
 )
 
 // Worker runs the outbox.
@@ -258,21 +261,22 @@ func (w *Worker) Run(ctx context.Context) {
 // lease, and reports whether more may be waiting.
 func (w *Worker) fanout(ctx context.Context) bool {
 	now := w.now()
-	if now.After(w.fanoutUntil.Add(-30 * time.Second)) {
+	if now.After(w.fanoutUntil.Add(-fanoutLease / 2)) {
 		// Renewed half-way, so a busy outbox is not a write per look;
-		// another instance's lease is asked for again a few seconds on.
+		// another instance's lease is asked for again a little later (it
+		// runs out soon after that instance stops).
 		if now.Before(w.fanoutRetry) {
 			return false
 		}
-		ok, err := w.c.Store.TakeLock(ctx, "fanout", w.owner, now, now.Add(time.Minute))
+		ok, err := w.c.Store.TakeLock(ctx, "fanout", w.owner, now, now.Add(fanoutLease))
 		if err != nil || !ok {
 			if err != nil && ctx.Err() == nil {
 				w.log.Warn("could not take the outbox fan-out lease", slog.String("err", err.Error()))
 			}
-			w.fanoutRetry = now.Add(5 * time.Second)
+			w.fanoutRetry = now.Add(fanoutLease / 4)
 			return false
 		}
-		w.fanoutUntil = now.Add(time.Minute)
+		w.fanoutUntil = now.Add(fanoutLease)
 	}
 	events, err := w.c.Store.PendingEvents(ctx, fanoutBatch)
 	if err != nil || len(events) == 0 {
