@@ -28,6 +28,7 @@ import (
 	"parley/internal/httpapi"
 	"parley/internal/login"
 	"parley/internal/mail"
+	"parley/internal/notify"
 	"parley/internal/service"
 	"parley/internal/spam"
 	"parley/internal/store"
@@ -436,7 +437,15 @@ func pruneLogins(ctx context.Context, l *login.Login, log *slog.Logger) {
 // newService wires the service with the spam defence every command
 // shares: serving judges new comments, moderating teaches the classifier.
 func newService(ctx context.Context, st store.Store, log *slog.Logger) (*service.Service, error) {
-	return newServiceWith(ctx, st, log, defaultSpamConfig, nil, nil)
+	// The links' key, so that what the command writes (a restored
+	// subscription) agrees with the server's links.
+	var notifications *service.NotifyOptions
+	if key, err := notifyKey(ctx, st); err == nil {
+		if links, err := notify.NewLinks(key, ""); err == nil {
+			notifications = &service.NotifyOptions{Links: links}
+		}
+	}
+	return newServiceWith(ctx, st, log, defaultSpamConfig, nil, notifications)
 }
 
 // spamConfig is the spam defence's part of the configuration.

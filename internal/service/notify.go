@@ -3,12 +3,14 @@ package service
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 
 	"parley/internal/comment"
 	"parley/internal/mail"
 	"parley/internal/notify"
 	"parley/internal/store"
+	"parley/internal/webhook"
 )
 
 // Readers' subscriptions: the "Notify me of follow-up comments" box, the
@@ -235,4 +237,38 @@ func (s *Service) EndSubscription(ctx context.Context, tok, id string) (*Subscri
 		return nil, err
 	}
 	return s.openLink(ctx, notify.PurposeManage, tok)
+}
+
+// checkRestoredNotify checks a restored webhook or subscription as if
+// it were added now (an export is a file like any other): a webhook's
+// address and events, a subscription's address and scope. A
+// subscription's address key is made again with this server's key, so
+// its links and the address's later subscriptions agree.
+func (s *Service) checkRestoredNotify(r *store.NotifyRows) error {
+	switch {
+	case r.Webhook != nil:
+		h := r.Webhook
+		if _, err := (WebhookPolicy{AllowHTTP: true, AllowPrivate: true}).CheckURL(h.URL); err != nil {
+			return fmt.Errorf("webhook %s: %w", h.ID, err)
+		}
+		events, err := ParseWebhookEvents(h.Events)
+		if err != nil {
+			return fmt.Errorf("webhook %s: %w", h.ID, err)
+		}
+		h.Events = events
+		if _, err := webhook.Key(h.Secret); err != nil {
+			return fmt.Errorf("webhook %s: %w", h.ID, err)
+		}
+	case r.Subscription != nil:
+		sub := r.Subscription
+		addr, err := mail.NormalizeAddress(sub.Email)
+		if err != nil || (sub.Scope != NotifyReplies && sub.Scope != NotifyAll) {
+			return fmt.Errorf("subscription %s: not a valid address and scope", sub.ID)
+		}
+		sub.Email = addr
+		if s.notify != nil && s.notify.Links != nil {
+			sub.EmailKey = s.notify.Links.EmailKey(addr)
+		}
+	}
+	return nil
 }

@@ -164,21 +164,30 @@ const (
 
 // Subscription is a reader's wish to be emailed about a thread.
 type Subscription struct {
-	ID       string
-	SiteID   string
-	ThreadID string
-	Email    string // lower-case; never shown to anyone but its owner
+	ID       string `json:"id"`
+	SiteID   string `json:"site"`
+	ThreadID string `json:"thread"`
+	Email    string `json:"email"` // lower-case; never shown to anyone but its owner
 	// EmailKey is a keyed hash of Email: what links carry, and how a
 	// reader's subscriptions are found.
-	EmailKey string
-	Scope    string
-	Lang     string
-	Created  time.Time
+	EmailKey string    `json:"email_key"`
+	Scope    string    `json:"scope"`
+	Lang     string    `json:"lang,omitempty"`
+	Created  time.Time `json:"created"`
 	// Confirmed is when the address was confirmed; zero while a guest's
 	// subscription waits for its confirmation link.
-	Confirmed time.Time
+	Confirmed time.Time `json:"confirmed"`
 	// Thread is the subscription's thread, when listed for its reader.
-	Thread *comment.Thread
+	Thread *comment.Thread `json:"-"`
+}
+
+// NotifyRows are the notifications' rows of a dump (store.Row embeds
+// them): sites' webhooks (with their secrets) and readers'
+// subscriptions. The outbox and staff members' alerts are runtime state
+// and are left out, like sessions.
+type NotifyRows struct {
+	Webhook      *Webhook      `json:"webhook,omitempty"`
+	Subscription *Subscription `json:"subscription,omitempty"`
 }
 
 // SubscriptionStore keeps readers' subscriptions.
@@ -214,17 +223,17 @@ type SubscriptionStore interface {
 
 // Webhook is one of a site's outgoing webhooks.
 type Webhook struct {
-	ID     string
-	SiteID string
-	URL    string
-	Events []string
+	ID     string   `json:"id"`
+	SiteID string   `json:"site"`
+	URL    string   `json:"url"`
+	Events []string `json:"events"`
 	// Secret signs deliveries ("whsec_" and base64, as the Standard
 	// Webhooks specification writes it).
-	Secret string
+	Secret string `json:"secret"`
 	// WithEmail puts authors' email addresses in the payload: the site
 	// opted in.
-	WithEmail bool
-	Created   time.Time
+	WithEmail bool      `json:"with_email"`
+	Created   time.Time `json:"created"`
 }
 
 // WebhookStore keeps sites' webhooks.

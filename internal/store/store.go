@@ -245,6 +245,8 @@ type Row struct {
 	Secret  *Secret          `json:"secret,omitempty"`
 	// The community controls' rows (community.go).
 	CommunityRows
+	// Webhooks and readers' subscriptions (notify.go).
+	NotifyRows
 }
 
 // Like is one reader's like of one comment.
