@@ -226,6 +226,9 @@ func TestLanguages(t *testing.T) {
 			got[strings.TrimSuffix(m.To[0], "@example.org")] = m
 		}
 	}
+	for _, lang := range []string{"en", "ar", "de", "es", "fr", "ru"} {
+		t.Logf("email size, one reply in %s: %d bytes", lang, len(got[lang].Data))
+	}
 	for lang, w := range want {
 		m, ok := got[lang]
 		if !ok || !strings.HasPrefix(m.Subject(), w) || m.Header().Get("Content-Language") != lang {
@@ -263,6 +266,7 @@ func TestAlerts(t *testing.T) {
 	if m.To[0] != "mod@example.org" || !strings.Contains(m.Body(), "Held for you") || strings.Contains(m.Body(), "Published at once") {
 		t.Fatalf("alert to %v:\n%s", m.To, m.Body())
 	}
+	t.Logf("email size, an alert of one held comment (ar): %d bytes", len(m.Data))
 	links := actionRE.FindAllString(m.Body(), -1)
 	if len(links) != 3 {
 		t.Fatalf("%d action links in:\n%s", len(links), m.Body())
