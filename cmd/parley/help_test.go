@@ -22,7 +22,8 @@ type helpCase struct {
 }
 
 var helpCases = []helpCase{
-	{[]string{"serve"}, []string{"parley serve", "-addr", "-db", "-demo", "-public-url", "-migrate", "-login-config", "-gravatar", "-rate-limit-ip", "-pg-max-conns", "-trusted-proxy"}, []string{"-site", "-out", "-from"}},
+	{[]string{"serve"}, []string{"parley serve", "-addr", "-db", "-demo", "-public-url", "-migrate", "-login-config", "-gravatar", "-rate-limit-ip", "-pg-max-conns", "-trusted-proxy",
+		"-webhook-allow", "-notify-digest", "-outbox-give-up", "-outbox-retry"}, []string{"-site", "-out", "-from"}},
 	{[]string{"site"}, []string{"parley site add", "parley site set", "parley site list", "parley site key", "parley site sso-secret"}, []string{"-addr"}},
 	{[]string{"site", "add"}, []string{"parley site add", "-id", "-name", "-origin", "-moderation", "-guests", "-providers", "-db"}, []string{"-addr", "-remove", "-status"}},
 	{[]string{"site", "set"}, []string{"parley site set", "-id", "-origin", "-edit-window"}, []string{"-addr", "-remove"}},
@@ -57,6 +58,9 @@ var helpCases = []helpCase{
 	{[]string{"spam"}, []string{"parley spam train", "parley spam eval"}, []string{"-addr"}},
 	{[]string{"spam", "train"}, []string{"parley spam train", "-out", "-seed"}, []string{"-addr", "-model"}},
 	{[]string{"spam", "eval"}, []string{"parley spam eval", "-model", "-learn", "-seed", "-json"}, []string{"-addr", "-out"}},
+	{[]string{"webhook"}, []string{"parley webhook add", "parley webhook list", "parley webhook remove", "parley webhook deliveries", "parley webhook resend"}, []string{"-addr"}},
+	{[]string{"webhook", "add"}, []string{"parley webhook add", "-site", "-url", "-events", "-with-email", "-webhook-allow", "-db"}, []string{"-addr", "-state"}},
+	{[]string{"webhook", "deliveries"}, []string{"parley webhook deliveries", "-site", "-webhook", "-state"}, []string{"-url", "-addr"}},
 	{[]string{"version"}, []string{"parley version"}, []string{"-addr"}},
 }
 

@@ -27,6 +27,8 @@ import (
 	"parley/internal/gravatar"
 	"parley/internal/httpapi"
 	"parley/internal/login"
+	"parley/internal/mail"
+	"parley/internal/notify"
 	"parley/internal/service"
 	"parley/internal/spam"
 	"parley/internal/store"
@@ -65,6 +67,8 @@ Usage:
                [--login-config FILE] [--gravatar URL] [--trusted-proxy CIDR,...]
                [--rate-limit-ip 20/15s] [--rate-limit-email 6/1m] [--min-form-age 3s] [--spam-rules FILE]
                [--akismet-key KEY --akismet-blog URL] [--pg-max-conns 10] [--pg-statement-timeout 5s]
+               [--webhook-allow HOST,...] [--webhook-timeout 10s] [--notify-digest 15m]
+               [--outbox-give-up 72h] [--outbox-retry 5s] [--outbox-retry-max 30m] [--outbox-workers 16]
   parley site add --id ID --name NAME --origin URL [--origin URL...] [--moderation none|all|first] [--max-depth N]
                   [--edit-window 15m] [--guests anonymous|name_email|login] [--providers all|none|ID,ID...]
   parley site set --id ID [any flag of site add]   (changes only the flags given)
@@ -84,6 +88,12 @@ Usage:
   parley token add --site ID --role admin|moderator --name NAME   (prints an admin API token)
   parley token list --site ID
   parley token remove --site ID TOKEN_ID
+  parley webhook add --site ID --url URL [--events comment.created,comment.approved,...] [--with-email]
+                                          (prints the signing secret, whsec_…, as the last line)
+  parley webhook list [--site ID] [--json]
+  parley webhook remove --site ID WEBHOOK_ID
+  parley webhook deliveries --site ID [--webhook ID] [--state pending|sent|failed|dropped]
+  parley webhook resend --site ID MESSAGE_ID
   parley audit --site ID [--actor ACCOUNT_ID] [--action ACTION] [--comment ID] [--limit N] [--json]
   parley ban add --site ID (--email E | --email-domain D | --ip CIDR | --identity PROVIDER:SUBJECT | --comment ID)
                  [--kind ban|suspend|premod|warn] [--until RFC3339] [--reason TEXT] [--message TEXT] [--remove-comments]
@@ -115,7 +125,9 @@ postgres://user:password@host:5432/db?sslmode=disable, and --pg-max-conns
 and --pg-statement-timeout for PostgreSQL.
 Environment: PARLEY_ADDR, PARLEY_DB, PARLEY_PUBLIC_URL, PARLEY_MIGRATE, PARLEY_LOG_FORMAT,
 PARLEY_LOG_LEVEL, PARLEY_LOGIN_CONFIG, PARLEY_GRAVATAR, PARLEY_TRUSTED_PROXIES, PARLEY_SPAM_RULES,
-PARLEY_AKISMET_KEY, PARLEY_AKISMET_BLOG, PARLEY_PG_MAX_CONNS, PARLEY_PG_STATEMENT_TIMEOUT: each sets
+PARLEY_AKISMET_KEY, PARLEY_AKISMET_BLOG, PARLEY_PG_MAX_CONNS, PARLEY_PG_STATEMENT_TIMEOUT,
+PARLEY_WEBHOOK_ALLOW, PARLEY_WEBHOOK_TIMEOUT, PARLEY_NOTIFY_DIGEST, PARLEY_OUTBOX_GIVE_UP, PARLEY_OUTBOX_RETRY,
+PARLEY_OUTBOX_RETRY_MAX, PARLEY_OUTBOX_WORKERS: each sets
 the flag of that name when the flag is not given, and is checked as strictly.
 Run parley COMMAND --help for a command's flags.
 `
@@ -165,6 +177,8 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return runToken(ctx, args[1:], stdout, stderr)
 	case "audit":
 		return runAudit(ctx, args[1:], stdout, stderr)
+	case "webhook":
+		return runWebhook(ctx, args[1:], stdout, stderr)
 	case "migrate-db":
 		return runMigrateDB(ctx, args[1:], stdout, stderr)
 	case "version":
@@ -252,6 +266,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var proxies web.Proxies
 	fs.Var(proxiesFlag{&proxies}, "trusted-proxy", "`CIDR` or address of a reverse proxy or CDN in front of Parley: its X-Forwarded-For and X-Forwarded-Proto say who the reader is (repeatable, or comma-separated; default: none)")
 	gravatarURL := fs.String("gravatar", "", "show guests' pictures from this Gravatar-compatible service, fetched by Parley, e.g. https://gravatar.com/avatar/ (default: identicons only)")
+	var nf notifyFlags
+	addNotifyFlags(fs, &nf)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -286,7 +302,21 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		pictures = finder
 	}
-	svc, err := newServiceWith(ctx, st, log, sc, pictures)
+	// One mail server for every email: log-in links and the outbox.
+	var mailer mail.Mailer
+	if lc.SMTP != nil {
+		m, err := mail.NewSMTP(*lc.SMTP)
+		if err != nil {
+			return usageError{err.Error()}
+		}
+		defer m.Close()
+		mailer, lc.Mailer = m, m
+	}
+	notifications, worker, err := newNotifications(ctx, st, log, nf, mailer, *publicURL)
+	if err != nil {
+		return err
+	}
+	svc, err := newServiceWith(ctx, st, log, sc, pictures, notifications)
 	if err != nil {
 		return err
 	}
@@ -305,6 +335,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	defer stopRun()
 	go svc.Run(runCtx)
 	go pruneLogins(runCtx, logins, log)
+	outboxDone := make(chan struct{})
+	go func() { defer close(outboxDone); worker.Run(runCtx) }()
+	defer func() {
+		// Emails and webhooks under way finish (each within its timeout);
+		// the rest wait in the outbox for the next start.
+		stopRun()
+		select {
+		case <-outboxDone:
+		case <-time.After(20 * time.Second):
+		}
+	}()
 	if finder != nil {
 		go finder.Run(runCtx)
 		log.Info("guests' pictures are looked up", slog.String("service", *gravatarURL),
@@ -396,7 +437,15 @@ func pruneLogins(ctx context.Context, l *login.Login, log *slog.Logger) {
 // newService wires the service with the spam defence every command
 // shares: serving judges new comments, moderating teaches the classifier.
 func newService(ctx context.Context, st store.Store, log *slog.Logger) (*service.Service, error) {
-	return newServiceWith(ctx, st, log, defaultSpamConfig, nil)
+	// The links' key, so that what the command writes (a restored
+	// subscription) agrees with the server's links.
+	var notifications *service.NotifyOptions
+	if key, err := notifyKey(ctx, st); err == nil {
+		if links, err := notify.NewLinks(key, ""); err == nil {
+			notifications = &service.NotifyOptions{Links: links}
+		}
+	}
+	return newServiceWith(ctx, st, log, defaultSpamConfig, nil, notifications)
 }
 
 // spamConfig is the spam defence's part of the configuration.
@@ -436,7 +485,7 @@ func (f limitFlag) Set(v string) error {
 	return nil
 }
 
-func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc spamConfig, pictures service.Pictures) (*service.Service, error) {
+func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc spamConfig, pictures service.Pictures, notifications *service.NotifyOptions) (*service.Service, error) {
 	model, err := spam.Default()
 	if err != nil {
 		return nil, err
@@ -462,7 +511,7 @@ func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc sp
 	if err != nil {
 		return nil, err
 	}
-	return service.New(ctx, st, service.Options{Logger: log, Spam: opt, Verified: verified.Verified, Pictures: pictures})
+	return service.New(ctx, st, service.Options{Logger: log, Spam: opt, Verified: verified.Verified, Pictures: pictures, Notify: notifications})
 }
 
 // spamRulesFile is the --spam-rules file.

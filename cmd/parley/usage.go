@@ -119,6 +119,24 @@ Trains a spam classifier model on labelled data.`,
 	"spam eval": `parley spam eval [--model FILE] [--learn K --seed S] [--json] DATA...
 
 Scores labelled data with a model (the built-in one by default).`,
+	"webhook add": `parley webhook add --site ID --url URL [--events comment.created,comment.approved,...] [--with-email]
+
+Adds an outgoing webhook to a site and prints its signing secret (whsec_…,
+Standard Webhooks) as the last line; it is not shown again.`,
+	"webhook list": `parley webhook list [--site ID] [--json]
+
+Lists the webhooks (of one site with --site), without their secrets.`,
+	"webhook remove": `parley webhook remove --site ID WEBHOOK_ID...
+
+Removes webhooks; their deliveries still waiting are dropped.`,
+	"webhook deliveries": `parley webhook deliveries --site ID [--webhook ID] [--state pending|sent|failed|dropped]
+
+Lists the site's emails and webhooks in the outbox (one webhook's with
+--webhook), newest first: state, tries, answer, last error.`,
+	"webhook resend": `parley webhook resend --site ID MESSAGE_ID
+
+Sends a webhook again, with the same webhook-id and body; a running
+server sends it.`,
 	"version": `parley version
 
 Prints Parley's version.`,
@@ -131,6 +149,7 @@ var groups = map[string][]string{
 	"admin":   {"add", "password", "list"},
 	"token":   {"add", "list", "remove"},
 	"spam":    {"train", "eval"},
+	"webhook": {"add", "list", "remove", "deliveries", "resend"},
 }
 
 // dsnHelp ends the usage of every command that opens a database.
@@ -209,7 +228,8 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // "public-url" is PARLEY_PUBLIC_URL. A variable is read by the flag's own
 // parser, so a value the flag would refuse stops the start too.
 var envFlags = []string{"addr", "db", "public-url", "migrate", "log-format", "log-level", "spam-rules",
-	"akismet-key", "akismet-blog", "login-config", "gravatar", "pg-max-conns", "pg-statement-timeout", "trusted-proxy"}
+	"akismet-key", "akismet-blog", "login-config", "gravatar", "pg-max-conns", "pg-statement-timeout", "trusted-proxy",
+	"webhook-allow", "webhook-timeout", "notify-digest", "outbox-give-up", "outbox-retry", "outbox-retry-max", "outbox-workers"}
 
 // envName is the environment variable of a flag.
 func envName(flagName string) string {

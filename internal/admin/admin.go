@@ -162,6 +162,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /admin/sites/{site}/staff/{account}", s.desk(s.handleSetRole))
 	mux.HandleFunc("POST /admin/sites/{site}/tokens", s.desk(s.handleAddToken))
 	mux.HandleFunc("POST /admin/sites/{site}/tokens/{token}/revoke", s.desk(s.handleRevokeToken))
+	s.notifyRoutes(mux)
 	s.communityRoutes(mux) // community.go
 	mux.HandleFunc("/admin/", s.handleNotFound)
 

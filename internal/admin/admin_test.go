@@ -18,11 +18,17 @@ import (
 	"time"
 
 	"parley/internal/admin"
+	"parley/internal/auth/authtest"
 	"parley/internal/comment"
 	"parley/internal/httpapi"
+	"parley/internal/mail"
+	"parley/internal/notify"
+	"parley/internal/outbox"
+	"parley/internal/safehttp"
 	"parley/internal/service"
 	"parley/internal/staff"
 	"parley/internal/store/sqlite"
+	"parley/internal/webhook"
 	"parley/internal/widget"
 )
 
@@ -37,6 +43,10 @@ type env struct {
 	newsToken  string
 	otherToken string
 	comments   []*comment.Comment
+	// Notifications: a real SMTP server gets the mail, the outbox worker
+	// runs, webhooks may go to 127.0.0.1.
+	smtp  *authtest.SMTP
+	links *notify.Links
 }
 
 // attemptsLimit lets three log-in attempts an account through, then none
@@ -58,7 +68,30 @@ func newEnv(t *testing.T) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	svc, err := service.New(ctx, st, service.Options{})
+	srv := httptest.NewUnstartedServer(nil)
+	ms := authtest.StartSMTP(t)
+	mailer, err := mail.NewSMTP(mail.Config{Host: ms.Host(), Port: ms.Port(), TLS: mail.TLSNone, From: "comments@news.example"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	links, err := notify.NewLinks(bytes.Repeat([]byte("k"), 32), "http://"+srv.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := safehttp.Policy{Hosts: []string{"127.0.0.1"}}
+	n, err := notify.New(notify.Config{Store: st, Links: links, Mailer: mailer, Hooks: webhook.NewClient(webhook.Options{Policy: policy})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	worker, err := n.Worker(st, outbox.Config{Poll: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); worker.Run(runCtx) }()
+	t.Cleanup(func() { stop(); <-done; mailer.Close() })
+	svc, err := service.New(ctx, st, service.Options{Notify: &service.NotifyOptions{Notifier: n, Links: links, Webhooks: policy, Wake: worker.Wake}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -80,7 +113,7 @@ func newEnv(t *testing.T) *env {
 			t.Fatal(err)
 		}
 	}
-	e := &env{svc: svc}
+	e := &env{svc: svc, smtp: ms, links: links}
 	if e.newsToken, _, err = svc.AddToken(ctx, op, "news", "newsroom CMS", staff.RoleModerator); err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +128,9 @@ func newEnv(t *testing.T) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.srv = httptest.NewServer(httpapi.New(svc, assets, nil, httpapi.Config{Admin: desk.Handler()}).Handler())
+	srv.Config.Handler = httpapi.New(svc, assets, nil, httpapi.Config{Admin: desk.Handler()}).Handler()
+	srv.Start()
+	e.srv = srv
 	t.Cleanup(e.srv.Close)
 	for i, body := range []string{"First held comment", "Second, with **markdown**", "Third one"} {
 		c, err := svc.Post(ctx, comment.Draft{SiteID: "news", Page: "https://news.example/story", PageURL: "https://news.example/story", Title: "The story",

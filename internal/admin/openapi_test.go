@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"regexp"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"parley/internal/comment"
+	"parley/internal/service"
 )
 
 // spec is the parts of an OpenAPI 3.1 document the check reads.
@@ -250,6 +252,39 @@ func TestOpenAPI_MatchesAnswers(t *testing.T) {
 	call("/api/v1/admin/sites/{site}", "PATCH", "/api/v1/admin/sites/news", tok, map[string]any{"id": "news"}, nil)
 	call("/api/v1/admin/sites/{site}", "PATCH", "/api/v1/admin/sites/other", e.otherToken, map[string]any{"id": "other", "max_depth": 3}, nil)
 
+	// Webhooks and the outbox, with the other site's admin token: a
+	// webhook to a receiver here, a comment, its delivery, sent again.
+	got := make(chan string, 8)
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got <- r.Header.Get("webhook-id") }))
+	defer receiver.Close()
+	call("/api/v1/admin/sites/{site}/webhooks", "POST", "/api/v1/admin/sites/other/webhooks", e.otherToken, map[string]any{"url": receiver.URL + "/in", "events": []string{"comment.created"}}, nil)
+	call("/api/v1/admin/sites/{site}/webhooks", "POST", "/api/v1/admin/sites/other/webhooks", e.otherToken, map[string]any{"url": "http://10.0.0.1/in"}, nil)
+	call("/api/v1/admin/sites/{site}/webhooks", "POST", "/api/v1/admin/sites/news/webhooks", tok, map[string]any{"url": receiver.URL + "/in"}, nil)
+	_, hb := call("/api/v1/admin/sites/{site}/webhooks", "GET", "/api/v1/admin/sites/other/webhooks", e.otherToken, nil, nil)
+	var hooks struct{ Webhooks []struct{ ID, Secret string } }
+	json.Unmarshal(hb, &hooks)
+	if len(hooks.Webhooks) != 1 || hooks.Webhooks[0].Secret != "" {
+		t.Fatalf("webhooks = %s", hb)
+	}
+	if _, err := e.svc.Post(ctx, comment.Draft{SiteID: "other", Page: "https://other.example/a", Name: "Ana", Email: "ana@example.org", Body: "Hello other"}, service.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	first := <-got
+	_, db := call("/api/v1/admin/sites/{site}/deliveries", "GET", "/api/v1/admin/sites/other/deliveries?webhook="+hooks.Webhooks[0].ID, e.otherToken, nil, nil)
+	call("/api/v1/admin/sites/{site}/deliveries", "GET", "/api/v1/admin/sites/other/deliveries?state=nope", e.otherToken, nil, nil)
+	var deliveries struct{ Deliveries []struct{ ID int64 } }
+	json.Unmarshal(db, &deliveries)
+	if len(deliveries.Deliveries) != 1 {
+		t.Fatalf("deliveries = %s", db)
+	}
+	call("/api/v1/admin/sites/{site}/deliveries/{id}/resend", "POST", fmt.Sprintf("/api/v1/admin/sites/other/deliveries/%d/resend", deliveries.Deliveries[0].ID), e.otherToken, nil, nil)
+	call("/api/v1/admin/sites/{site}/deliveries/{id}/resend", "POST", "/api/v1/admin/sites/other/deliveries/999999/resend", e.otherToken, nil, nil)
+	if again := <-got; again != first {
+		t.Errorf("sent again with webhook-id %q, first %q", again, first)
+	}
+	call("/api/v1/admin/sites/{site}/outbox", "GET", "/api/v1/admin/sites/other/outbox", e.otherToken, nil, nil)
+	call("/api/v1/admin/sites/{site}/webhooks/{id}", "DELETE", "/api/v1/admin/sites/other/webhooks/"+hooks.Webhooks[0].ID, e.otherToken, nil, nil)
+	call("/api/v1/admin/sites/{site}/webhooks/{id}", "DELETE", "/api/v1/admin/sites/other/webhooks/"+hooks.Webhooks[0].ID, e.otherToken, nil, nil)
 	communityCalls(t, e, call) // community_test.go
 
 	// Every admin route is exercised; the public ones not called here
@@ -265,7 +300,7 @@ func TestOpenAPI_MatchesAnswers(t *testing.T) {
 		}
 	}
 	// And the document names every route the desk's API serves.
-	src, _ := io.ReadAll(io.MultiReader(must(t, "api.go"), must(t, "community_api.go")))
+	src, _ := io.ReadAll(io.MultiReader(must(t, "api.go"), must(t, "community_api.go"), must(t, "notify_api.go")))
 	for _, m := range regexp.MustCompile(`mux\.HandleFunc\("(GET|POST|PUT|PATCH|DELETE) (/api/v1/admin/[^"]+)"`).FindAllStringSubmatch(string(src), -1) {
 		if _, ok := s.Paths[m[2]][strings.ToLower(m[1])]; !ok {
 			t.Errorf("%s %s is served but not in openapi.json", m[1], m[2])

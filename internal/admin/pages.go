@@ -255,11 +255,15 @@ func (s *Server) handleRevokeToken(w http.ResponseWriter, r *http.Request, d *de
 	http.Redirect(w, r, "/admin/sites/"+url.PathEscape(r.PathValue("site"))+"/staff", http.StatusSeeOther)
 }
 
-// accountBody is the member's own account: sessions and password.
+// accountBody is the member's own account: sessions, password and
+// email alerts.
 type accountBody struct {
 	Sessions []*staff.Session
 	Current  string
 	Error    string
+	Alerts   []alertChoice
+	Options  []struct{ Value, Key string }
+	Mail     bool // the server can send alerts
 }
 
 func (s *Server) handleAccount(w http.ResponseWriter, r *http.Request, d *deskReq) {
@@ -273,8 +277,13 @@ func (s *Server) showAccount(w http.ResponseWriter, r *http.Request, d *deskReq,
 		s.fail(w, r, d.t, err)
 		return
 	}
+	alerts, err := s.alertChoices(r, d)
+	if err != nil {
+		s.fail(w, r, d.t, err)
+		return
+	}
 	p.Title, p.Nav = d.t.T("account.title"), "account"
-	p.Body = accountBody{Sessions: list, Current: d.session.Hash, Error: problem}
+	p.Body = accountBody{Sessions: list, Current: d.session.Hash, Error: problem, Alerts: alerts, Options: alertOptions, Mail: s.svc.Notifies()}
 	s.render(w, status, "account", p)
 }
 

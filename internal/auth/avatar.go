@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net"
 	"net/http"
-	"net/netip"
 	"strings"
-	"syscall"
 	"time"
+
+	"parley/internal/safehttp"
 )
 
 // Errors of avatar fetching.
@@ -78,7 +77,7 @@ func (f *AvatarFetcher) Fetch(ctx context.Context, rawURL string) ([]byte, strin
 	req.Header.Set("User-Agent", "Parley avatar fetcher")
 	resp, err := f.client().Do(req)
 	if err != nil {
-		if errors.Is(err, ErrAvatarURL) {
+		if errors.Is(err, safehttp.ErrNotAllowed) {
 			return nil, "", ErrAvatarURL
 		}
 		return nil, "", fmt.Errorf("fetch avatar: %w", err)
@@ -111,86 +110,12 @@ func (f *AvatarFetcher) Fetch(ctx context.Context, rawURL string) ([]byte, strin
 }
 
 func (f *AvatarFetcher) client() *http.Client {
-	t := f.Transport
-	if t == nil {
-		d := &net.Dialer{Timeout: 5 * time.Second}
-		if !f.AllowPrivate {
-			d.Control = publicOnly
-		}
-		t = &http.Transport{
-			DialContext:            d.DialContext,
-			TLSHandshakeTimeout:    5 * time.Second,
-			ResponseHeaderTimeout:  5 * time.Second,
-			MaxResponseHeaderBytes: 16 << 10,
-			DisableKeepAlives:      true,
-		}
+	// Pictures are fetched over http or https, from public addresses
+	// only (package safehttp), redirects included.
+	p := safehttp.Policy{AllowHTTP: true, AllowPrivate: f.AllowPrivate}
+	c := p.Client(safehttp.ClientOptions{MaxRedirects: 2})
+	if f.Transport != nil {
+		c.Transport = f.Transport
 	}
-	return &http.Client{
-		Transport: t,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 3 {
-				return errors.New("too many redirects")
-			}
-			if req.URL.Scheme != "https" && req.URL.Scheme != "http" {
-				return ErrAvatarURL
-			}
-			return nil
-		},
-	}
+	return c
 }
-
-// publicOnly refuses to connect to anything but public unicast addresses.
-func publicOnly(network, address string, _ syscall.RawConn) error {
-	ap, err := netip.ParseAddrPort(address)
-	if err != nil {
-		return ErrAvatarURL
-	}
-	if !PublicAddr(ap.Addr()) {
-		return ErrAvatarURL
-	}
-	return nil
-}
-
-// PublicAddr reports whether a is a public unicast address: not private,
-// loopback, link-local, multicast or unspecified, and in none of the
-// special-purpose ranges (IANA's registries) through which an address
-// could lead back into a private network.
-func PublicAddr(a netip.Addr) bool {
-	a = a.Unmap()
-	if !a.IsGlobalUnicast() || a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() ||
-		a.IsMulticast() || a.IsUnspecified() {
-		return false
-	}
-	for _, p := range specialPurpose {
-		if p.Contains(a) {
-			return false
-		}
-	}
-	return true
-}
-
-// specialPurpose are the ranges IsPrivate and friends leave out.
-var specialPurpose = func() []netip.Prefix {
-	var ps []netip.Prefix
-	for _, s := range []string{
-		"0.0.0.0/8",       // "this network"
-		"100.64.0.0/10",   // carrier-grade NAT
-		"192.0.0.0/24",    // IETF protocol assignments
-		"192.0.2.0/24",    // documentation
-		"198.18.0.0/15",   // benchmarking
-		"198.51.100.0/24", // documentation
-		"203.0.113.0/24",  // documentation
-		"240.0.0.0/4",     // reserved, and the broadcast address
-		"::/96",           // IPv4-compatible (deprecated)
-		"64:ff9b::/96",    // NAT64: an IPv4 address inside, maybe a private one
-		"64:ff9b:1::/48",  // local-use NAT64
-		"100::/64",        // discard-only
-		"2001::/23",       // IETF protocol assignments (Teredo and more)
-		"2001:db8::/32",   // documentation
-		"2002::/16",       // 6to4: an IPv4 address inside
-		"fec0::/10",       // site-local (deprecated)
-	} {
-		ps = append(ps, netip.MustParsePrefix(s))
-	}
-	return ps
-}()

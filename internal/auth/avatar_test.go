@@ -9,7 +9,6 @@ import (
 	"image/png"
 	"net/http"
 	"net/http/httptest"
-	"net/netip"
 	"strings"
 	"testing"
 
@@ -109,24 +108,5 @@ func TestAvatarFetcher_RefusesPrivateAddresses(t *testing.T) {
 	}
 	if hit {
 		t.Error("a request reached a loopback server")
-	}
-}
-
-func TestPublicAddr(t *testing.T) {
-	for _, s := range []string{"93.184.215.14", "2606:2800:21f:cb07:6820:80da:af6b:8b2c", "8.8.8.8", "1.1.1.1"} {
-		if !auth.PublicAddr(netip.MustParseAddr(s)) {
-			t.Errorf("%s refused", s)
-		}
-	}
-	for _, s := range []string{
-		"127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.1.2.3",
-		"192.0.0.8", "192.0.2.1", "198.18.0.1", "198.51.100.7", "203.0.113.9", "240.0.0.1", "255.255.255.255",
-		"224.0.0.1", "::1", "::", "fe80::1", "fc00::1", "fd12:3456::1", "ff02::1", "::ffff:127.0.0.1", "::ffff:10.0.0.1",
-		"::a9fe:a9fe", "64:ff9b::a9fe:a9fe", "64:ff9b:1::a00:1", "2002:a9fe:a9fe::1", "2001:0:4136:e378::1",
-		"2001:db8::1", "fec0::1", "100::1",
-	} {
-		if auth.PublicAddr(netip.MustParseAddr(s)) {
-			t.Errorf("%s allowed", s)
-		}
 	}
 }

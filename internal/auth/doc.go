@@ -1,7 +1,7 @@
 // Package auth holds the building blocks of reader identity: who a reader is
 // (Identity), how a log-in with an outside provider runs in the browser
 // (Flow), how Parley remembers a logged-in reader (Sessions), passwordless
-// log-in by email (EmailLinks, SMTPMailer), log-in through a site's own
+// log-in by email (EmailLinks, sent through package mail), log-in through a site's own
 // accounts (VerifySSO), and fetching a provider's avatar so Parley can serve
 // it itself (AvatarFetcher).
 //

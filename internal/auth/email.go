@@ -7,28 +7,14 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
-	"net/mail"
 	"net/url"
 	"strings"
 	"time"
 
 	"parley/internal/comment"
 	"parley/internal/i18n"
+	"parley/internal/mail"
 )
-
-// Message is one email: a plain-text body and an HTML alternative.
-type Message struct {
-	To      string // a bare address, already validated
-	Subject string
-	Text    string
-	HTML    string
-}
-
-// Mailer sends email. SMTPMailer is the implementation; tests may use a
-// struct with a function field.
-type Mailer interface {
-	Send(ctx context.Context, m Message) error
-}
 
 // VerifiedEmailStore remembers which email addresses have been confirmed
 // through a link. Keys are keyed hashes of the address (64 hex
@@ -89,7 +75,7 @@ func (v *VerifiedEmails) Verified(ctx context.Context, email string) (bool, erro
 // Errors of email links.
 var (
 	// ErrBadEmail: the address is not one Parley can send to.
-	ErrBadEmail = errors.New("email address not valid")
+	ErrBadEmail = mail.ErrBadAddress
 	// ErrBadLink: the link's token is not one Parley made.
 	ErrBadLink = errors.New("log-in link not valid")
 )
@@ -104,7 +90,7 @@ const EmailProvider = "email"
 // and Now are required.
 type EmailLinkConfig struct {
 	Secret   []byte
-	Mailer   Mailer
+	Mailer   mail.Mailer
 	Once     OnceStore
 	ReturnOK ReturnChecker
 	// LinkURL is the absolute address of Parley's link page; the token is
@@ -129,7 +115,7 @@ type EmailLinkConfig struct {
 // button that posts the token, and call ConsumeLink only on that post.
 type EmailLinks struct {
 	keys     *keys
-	mailer   Mailer
+	mailer   mail.Mailer
 	once     OnceStore
 	returnOK ReturnChecker
 	linkURL  *url.URL
@@ -176,22 +162,8 @@ type emailLink struct {
 const linkPurpose = "email-link"
 
 // NormalizeEmail returns the bare, lower-case form of a single address, or
-// ErrBadEmail. Display names, lists and header tricks are refused.
-func NormalizeEmail(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" || len(s) > 254 || strings.ContainsAny(s, "\r\n<>,;\" ") {
-		return "", ErrBadEmail
-	}
-	a, err := mail.ParseAddress(s)
-	if err != nil || a.Name != "" || a.Address != s {
-		return "", ErrBadEmail
-	}
-	local, domain, ok := strings.Cut(a.Address, "@")
-	if !ok || local == "" || !strings.Contains(domain, ".") || strings.HasPrefix(domain, "[") {
-		return "", ErrBadEmail
-	}
-	return strings.ToLower(a.Address), nil
-}
+// ErrBadEmail (mail.NormalizeAddress).
+func NormalizeEmail(s string) (string, error) { return mail.NormalizeAddress(s) }
 
 // LinkRequest is a reader's wish for a log-in link.
 type LinkRequest struct {
@@ -333,7 +305,7 @@ var linkHTML = template.Must(template.New("link").Parse(`<!DOCTYPE html>
 `))
 
 // linkMessage writes the log-in email in t's language.
-func linkMessage(t *i18n.Table, to, site, link string, now time.Time) Message {
+func linkMessage(t *i18n.Table, to, site, link string, now time.Time) mail.Message {
 	w := map[string]string{
 		"Lang":    t.Lang(),
 		"Dir":     t.Dir(),
@@ -348,5 +320,5 @@ func linkMessage(t *i18n.Table, to, site, link string, now time.Time) Message {
 	text := w["Hello"] + "\n\n" + w["Asked"] + "\n\n" + w["Open"] + "\n\n" + link + "\n\n" + w["Once"] + "\n"
 	var html strings.Builder
 	linkHTML.Execute(&html, w)
-	return Message{To: to, Subject: w["Subject"], Text: text, HTML: html.String()}
+	return mail.Message{To: to, Subject: w["Subject"], Text: text, HTML: html.String(), Lang: t.Lang()}
 }

@@ -4,13 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"fmt"
 	"io"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
-	"net"
-	"net/mail"
+	stdmail "net/mail"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -20,6 +18,7 @@ import (
 
 	"parley/internal/auth"
 	"parley/internal/auth/authtest"
+	"parley/internal/mail"
 )
 
 // startMailServer runs an SMTP server in mode none, starttls or tls;
@@ -29,9 +28,9 @@ func startMailServer(t *testing.T, mode string, requireAuth bool) *authtest.SMTP
 	t.Helper()
 	var opts []authtest.SMTPOption
 	switch mode {
-	case auth.SMTPTLS:
+	case mail.TLSImplicit:
 		opts = append(opts, authtest.SMTPImplicitTLS())
-	case auth.SMTPStartTLS:
+	case mail.TLSStartTLS:
 		opts = append(opts, authtest.SMTPStartTLS())
 	}
 	if requireAuth {
@@ -42,9 +41,9 @@ func startMailServer(t *testing.T, mode string, requireAuth bool) *authtest.SMTP
 
 // parts reads a multipart/alternative message into its decoded parts by
 // content type.
-func parts(t *testing.T, raw []byte) (*mail.Message, map[string]string) {
+func parts(t *testing.T, raw []byte) (*stdmail.Message, map[string]string) {
 	t.Helper()
-	m, err := mail.ReadMessage(strings.NewReader(string(raw)))
+	m, err := stdmail.ReadMessage(strings.NewReader(string(raw)))
 	if err != nil {
 		t.Fatalf("read message: %v", err)
 	}
@@ -88,12 +87,12 @@ func newEmailEnv(t *testing.T, mode string, requireAuth bool) *emailEnv {
 	t.Helper()
 	e := &emailEnv{clock: newClock(), server: startMailServer(t, mode, requireAuth)}
 	store := auth.NewMemoryStoreClock(e.clock.Now)
-	cfg := auth.SMTPConfig{Host: "127.0.0.1", Port: e.server.Port(), From: "Parley <comments@news.example>", TLS: mode,
+	cfg := mail.Config{Host: "127.0.0.1", Port: e.server.Port(), From: "Parley <comments@news.example>", TLS: mode,
 		Timeout: 10 * time.Second, TLSConfig: &tls.Config{RootCAs: e.server.CertPool()}}
 	if requireAuth {
 		cfg.Username, cfg.Password = "parley", "hunter2-smtp"
 	}
-	mailer := must[*auth.SMTPMailer](t)(auth.NewSMTPMailer(cfg))
+	mailer := must[*mail.SMTP](t)(mail.NewSMTP(cfg))
 	e.verified = must[*auth.VerifiedEmails](t)(auth.NewVerifiedEmails(testSecret, store))
 	e.links = must[*auth.EmailLinks](t)(auth.NewEmailLinks(auth.EmailLinkConfig{
 		Secret:   testSecret,
@@ -139,7 +138,7 @@ func TestEmailLink_Flow(t *testing.T) {
 	for _, tt := range []struct {
 		mode string
 		auth bool
-	}{{auth.SMTPNone, false}, {auth.SMTPNone, true}, {auth.SMTPStartTLS, true}, {auth.SMTPTLS, true}} {
+	}{{mail.TLSNone, false}, {mail.TLSNone, true}, {mail.TLSStartTLS, true}, {mail.TLSImplicit, true}} {
 		t.Run(tt.mode+" auth="+strconv.FormatBool(tt.auth), func(t *testing.T) {
 			ctx := context.Background()
 			e := newEmailEnv(t, tt.mode, tt.auth)
@@ -149,7 +148,7 @@ func TestEmailLink_Flow(t *testing.T) {
 			if len(msg.To) != 1 || msg.To[0] != "jane.doe@example.com" || msg.From != "comments@news.example" {
 				t.Errorf("envelope from %q to %q", msg.From, msg.To)
 			}
-			if want := tt.mode != auth.SMTPNone; msg.TLS != want {
+			if want := tt.mode != mail.TLSNone; msg.TLS != want {
 				t.Errorf("delivered over TLS = %v, want %v", msg.TLS, want)
 			}
 			if tt.auth && msg.Username != "parley" {
@@ -200,7 +199,7 @@ func TestEmailLink_Flow(t *testing.T) {
 
 func TestEmailLink_Refused(t *testing.T) {
 	ctx := context.Background()
-	e := newEmailEnv(t, auth.SMTPNone, false)
+	e := newEmailEnv(t, mail.TLSNone, false)
 
 	link := e.sendAndRead(t, "jane@example.com")
 	e.clock.Add(auth.LinkMaxAge)
@@ -230,78 +229,5 @@ func TestEmailLink_Refused(t *testing.T) {
 	}
 	if n := len(e.server.Messages()); n != 2 {
 		t.Errorf("server got %d messages; refused requests must send nothing", n)
-	}
-}
-
-func TestSMTPMailer_Errors(t *testing.T) {
-	ctx := context.Background()
-	msg := auth.Message{To: "jane@example.com", Subject: "s", Text: "t"}
-
-	t.Run("wrong password", func(t *testing.T) {
-		ms := startMailServer(t, auth.SMTPStartTLS, true)
-		m := must[*auth.SMTPMailer](t)(auth.NewSMTPMailer(auth.SMTPConfig{Host: "127.0.0.1", Port: ms.Port(), From: "p@news.example",
-			TLS: auth.SMTPStartTLS, Username: "parley", Password: "wrong", TLSConfig: &tls.Config{RootCAs: ms.CertPool()}}))
-		if err := m.Send(ctx, msg); err == nil || strings.Contains(err.Error(), "wrong") {
-			t.Errorf("Send = %v; want an error that does not show the password", err)
-		}
-	})
-	t.Run("starttls not offered", func(t *testing.T) {
-		ms := startMailServer(t, auth.SMTPNone, false)
-		m := must[*auth.SMTPMailer](t)(auth.NewSMTPMailer(auth.SMTPConfig{Host: "127.0.0.1", Port: ms.Port(), From: "p@news.example", TLS: auth.SMTPStartTLS}))
-		if err := m.Send(ctx, msg); err == nil || !strings.Contains(err.Error(), "STARTTLS") {
-			t.Errorf("Send = %v; want a refusal to go on without STARTTLS", err)
-		}
-	})
-	t.Run("untrusted certificate", func(t *testing.T) {
-		ms := startMailServer(t, auth.SMTPTLS, false)
-		m := must[*auth.SMTPMailer](t)(auth.NewSMTPMailer(auth.SMTPConfig{Host: "127.0.0.1", Port: ms.Port(), From: "p@news.example", TLS: auth.SMTPTLS}))
-		if err := m.Send(ctx, msg); err == nil {
-			t.Error("Send trusted a certificate no CA vouches for")
-		}
-	})
-	t.Run("cancelled", func(t *testing.T) {
-		// A server that accepts and never greets.
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer l.Close()
-		go func() {
-			c, err := l.Accept()
-			if err == nil {
-				defer c.Close()
-				time.Sleep(5 * time.Second)
-			}
-		}()
-		port := l.Addr().(*net.TCPAddr).Port
-		m := must[*auth.SMTPMailer](t)(auth.NewSMTPMailer(auth.SMTPConfig{Host: "127.0.0.1", Port: port, From: "p@news.example", TLS: auth.SMTPNone}))
-		ctx, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
-		defer cancel()
-		start := time.Now()
-		if err := m.Send(ctx, msg); err == nil {
-			t.Error("Send succeeded against a silent server")
-		}
-		if d := time.Since(start); d > 2*time.Second {
-			t.Errorf("Send took %v after its context ended", d)
-		}
-	})
-}
-
-func TestSMTPConfig(t *testing.T) {
-	c := auth.SMTPConfig{Host: "smtp.example.com", Username: "u", Password: "s3cret-pass", From: "p@news.example"}
-	if err := c.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range []string{c.String(), fmt.Sprint(c), fmt.Sprintf("%+v %#v", c, c)} {
-		if strings.Contains(s, "s3cret-pass") {
-			t.Errorf("configuration printed its password: %s", s)
-		}
-	}
-	bad := auth.SMTPConfig{Port: 70000, TLS: "ssl", From: "nobody", Password: "x"}
-	err := bad.Validate()
-	for _, want := range []string{"host is missing", "port 70000", "tls must be", "from", "no username"} {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Errorf("Validate = %v; want it to mention %q", err, want)
-		}
 	}
 }

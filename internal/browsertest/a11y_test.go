@@ -12,6 +12,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"parley/internal/comment"
+	"parley/internal/notify"
 	"parley/internal/service"
 	"parley/internal/staff"
 )
@@ -101,7 +103,8 @@ func TestBrowser_DeskAccessible(t *testing.T) {
 		for _, p := range []string{"/admin/", "/admin/sites/news/", "/admin/sites/news/?status=approved", "/admin/sites/news/comments/" + reply.ID, "/admin/sites/news/settings",
 			"/admin/sites/news/audit", "/admin/sites/news/staff", "/admin/account",
 			"/admin/sites/news/reported", "/admin/sites/news/articles", "/admin/sites/news/articles/" + thread, "/admin/sites/news/bans?all=1",
-			"/admin/sites/news/authors?comment=" + reply.ID, "/admin/sites/news/community"} {
+			"/admin/sites/news/authors?comment=" + reply.ID, "/admin/sites/news/community",
+			"/admin/sites/news/notifications", "/admin/sites/news/deliveries"} {
 			u := s.parley.URL + p
 			if strings.Contains(u, "?") {
 				u += "&lang=" + lang
@@ -120,4 +123,54 @@ func TestBrowser_DeskAccessible(t *testing.T) {
 	b.waitLocation("the confirmation", func(l string) bool { return strings.Contains(l, "decide-matching") })
 	b.waitFor("the page", `document.querySelector('.confirm') !== null`)
 	b.axeCheck(src, "confirmation")
+}
+
+// TestBrowser_NotifyPagesAccessible runs axe-core on the pages behind
+// the links of Parley's emails — a moderator's action link and alerts'
+// stop link (desk pages), a reader's confirmation, unsubscribe and
+// subscriptions pages — and on the desk's notification pages with
+// content, in English and Arabic.
+func TestBrowser_NotifyPagesAccessible(t *testing.T) {
+	src := axeSource(t)
+	s := newNotifyStack(t)
+	ctx := context.Background()
+	op := service.OperatorActor()
+	m, err := s.svc.AddMember(ctx, op, service.NewMember{Email: "mod@example.org", Name: "Mona Mod", Password: "correct horse battery", SiteID: "news", Role: staff.RoleAdmin})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.svc.AddWebhook(ctx, op, service.NewWebhook{SiteID: "news", URL: s.parley.URL + "/nowhere"}); err != nil {
+		t.Fatal(err)
+	}
+	c, err := s.svc.Post(ctx, comment.Draft{SiteID: "news", Page: "story", PageURL: s.articleURL("story"), Title: "The bridge", Name: "Ana Reader",
+		Email: "ana@example.org", Body: "When does the **bridge** open?", Notify: service.NotifyAll, Lang: "ar"}, service.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	confirm := s.smtp.WaitMail(t, 20*time.Second)
+	key := s.links.EmailKey("ana@example.org")
+	b := newBrowser(t, 3*time.Minute)
+	for _, lang := range []string{"en", "ar"} {
+		for name, u := range map[string]string{
+			"action":        s.links.URL(notify.ActionPath, notify.PurposeAction, notify.Token{Site: "news", Account: m.Account.ID, Comment: c.ID, Decision: "spam", Nonce: "n" + lang, Expires: time.Now().Add(time.Hour).Unix(), Lang: lang}),
+			"alerts off":    s.links.URL(notify.AlertsOffPath, notify.PurposeAlertsOff, notify.Token{Site: "news", Account: m.Account.ID, Lang: lang}),
+			"confirm":       linkIn(t, confirm, notify.ConfirmPath) + "&lang=" + lang,
+			"unsubscribe":   s.links.URL(notify.UnsubscribePath, notify.PurposeUnsubscribe, notify.Token{Site: "news", EmailKey: key, Lang: lang}),
+			"subscriptions": s.links.URL(notify.SubscriptionsPath, notify.PurposeManage, notify.Token{Site: "news", EmailKey: key, Lang: lang}),
+		} {
+			b.do(chromedp.Navigate(u))
+			b.waitFor("the page", `document.readyState === 'complete' && document.querySelector('h1') !== null`)
+			b.axeCheck(src, lang+" "+name)
+		}
+	}
+	b.logIn(s.parley.URL, "/admin/sites/news/notifications")
+	for _, lang := range []string{"en", "ar"} {
+		for _, p := range []string{"/admin/sites/news/notifications", "/admin/sites/news/deliveries", "/admin/account"} {
+			b.do(chromedp.Navigate(s.parley.URL + p + "?lang=" + lang))
+			b.waitFor("the page", `document.readyState === 'complete' && document.querySelector('main') !== null`)
+			b.axeCheck(src, lang+" "+p)
+		}
+	}
+	b.do(chromedp.Navigate(s.parley.URL + "/admin/sites/news/notifications?lang=ar"))
+	b.screenshot("desk-notifications-ar.png")
 }

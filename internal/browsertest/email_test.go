@@ -11,10 +11,10 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
-	"parley/internal/auth"
 	"parley/internal/auth/authtest"
 	"parley/internal/i18n"
 	"parley/internal/login"
+	"parley/internal/mail"
 )
 
 // emailStack is the log-in stack with email links, mailed through a real
@@ -22,7 +22,7 @@ import (
 func emailStack(t *testing.T) (*loginStack, *authtest.SMTP) {
 	smtp := authtest.StartSMTP(t)
 	s := newLoginStack(t, func(c *login.Config) {
-		c.SMTP = &auth.SMTPConfig{Host: smtp.Host(), Port: smtp.Port(), TLS: auth.SMTPNone, From: "Comments <comments@news.test>"}
+		c.SMTP = &mail.Config{Host: smtp.Host(), Port: smtp.Port(), TLS: mail.TLSNone, From: "Comments <comments@news.test>"}
 	})
 	return s, smtp
 }

@@ -22,11 +22,17 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"parley/internal/admin"
+	"parley/internal/auth/authtest"
 	"parley/internal/comment"
 	"parley/internal/httpapi"
+	"parley/internal/mail"
+	"parley/internal/notify"
+	"parley/internal/outbox"
+	"parley/internal/safehttp"
 	"parley/internal/service"
 	"parley/internal/store"
 	"parley/internal/store/sqlite"
+	"parley/internal/webhook"
 	"parley/internal/widget"
 )
 
@@ -60,6 +66,10 @@ type stack struct {
 	host   *httptest.Server // the news site with the article pages
 	svc    *service.Service
 	st     store.Store // the same store, for tests to look at what is stored
+	// smtp receives Parley's email, when the stack has notifications
+	// (newNotifyStack); links are their signed links.
+	smtp  *authtest.SMTP
+	links *notify.Links
 	// hostBase is the news site's address as the browser knows it, when
 	// it has a name of its own; host.URL if "".
 	hostBase string
@@ -78,31 +88,68 @@ type stack struct {
 //
 // Both take ?lang=; /ssi passes replytocom, parley_held and sort on to Parley.
 func newStack(tb testing.TB, opts ...func(*httpapi.Config)) *stack {
+	return newStackWith(tb, false, opts...)
+}
+
+// newNotifyStack is newStack with email notifications and webhooks on: a
+// real SMTP server (authtest) receives the mail, the outbox worker runs,
+// webhooks may go to 127.0.0.1, and readers email each other at most
+// once a minute.
+func newNotifyStack(tb testing.TB) *stack { return newStackWith(tb, true) }
+
+func newStackWith(tb testing.TB, notifications bool, opts ...func(*httpapi.Config)) *stack {
 	tb.Helper()
 	ctx := context.Background()
 	st, err := sqlite.Open(ctx, filepath.Join(tb.TempDir(), "parley.db"), sqlite.Options{Migrate: true})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	svc, err := service.New(ctx, st, service.Options{})
+	s := &stack{}
+	s.parley = httptest.NewUnstartedServer(nil)
+	var opt service.Options
+	var worker *outbox.Worker
+	var mailer *mail.SMTP
+	if notifications {
+		s.smtp = authtest.StartSMTP(tb)
+		if mailer, err = mail.NewSMTP(mail.Config{Host: s.smtp.Host(), Port: s.smtp.Port(), TLS: mail.TLSNone, From: "The Riverton Ledger <comments@ledger.example>"}); err != nil {
+			tb.Fatal(err)
+		}
+		if s.links, err = notify.NewLinks([]byte("browser tests' notification key!"), "http://"+s.parley.Listener.Addr().String()); err != nil {
+			tb.Fatal(err)
+		}
+		policy := safehttp.Policy{Hosts: []string{"127.0.0.1"}}
+		n, err := notify.New(notify.Config{Store: st, Links: s.links, Mailer: mailer, Hooks: webhook.NewClient(webhook.Options{Policy: policy}), DigestEvery: time.Minute})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if worker, err = n.Worker(st, outbox.Config{Poll: 50 * time.Millisecond}); err != nil {
+			tb.Fatal(err)
+		}
+		opt.Notify = &service.NotifyOptions{Notifier: n, Links: s.links, Webhooks: policy, Wake: worker.Wake}
+	}
+	svc, err := service.New(ctx, st, opt)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	s.svc, s.st = svc, st
 	assets, err := widget.New()
 	if err != nil {
 		tb.Fatal(err)
 	}
-	s := &stack{svc: svc, st: st}
 	desk, err := admin.New(svc, admin.Config{AvatarURL: func(a comment.Author) string { return "/avatars/" + svc.AvatarFile(a) }})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	cfg := httpapi.Config{Admin: desk.Handler()}
+	if notifications {
+		cfg.PublicURL = "http://" + s.parley.Listener.Addr().String()
+	}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	api := httpapi.New(svc, assets, nil, cfg)
-	s.parley = httptest.NewServer(api.Handler())
+	s.parley.Config.Handler = api.Handler()
+	s.parley.Start()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /article/{key}", s.handleArticle)
 	mux.HandleFunc("GET /ssi/{key}", s.handleInclude)
@@ -113,12 +160,22 @@ func newStack(tb testing.TB, opts ...func(*httpapi.Config)) *stack {
 	runCtx, stopRun := context.WithCancel(ctx)
 	ran := make(chan struct{})
 	go func() { defer close(ran); svc.Run(runCtx) }()
+	sent := make(chan struct{})
+	if worker != nil {
+		go func() { defer close(sent); worker.Run(runCtx) }()
+	} else {
+		close(sent)
+	}
 	tb.Cleanup(func() {
 		api.StopStreams()
 		s.host.Close()
 		s.parley.Close()
 		stopRun()
 		<-ran
+		<-sent
+		if mailer != nil {
+			mailer.Close()
+		}
 		st.Close()
 	})
 	if err := svc.CreateSite(ctx, service.OperatorActor(), &comment.Site{ID: "news", Name: "The Riverton Ledger", Origins: []string{s.host.URL}, EditWindow: comment.DefaultEditWindow}); err != nil {

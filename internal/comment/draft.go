@@ -36,6 +36,14 @@ type Draft struct {
 	// Anonymous lets a guest leave name and email out (the site's guest
 	// policy says so); set by the service, never by the reader's form.
 	Anonymous bool
+	// Notify asks for email about follow-up comments: "replies" (to this
+	// comment) or "all" (on the article); "" for none.
+	Notify string
+	// Lang is the reader's language, for the emails Notify brings.
+	Lang string
+	// EmailVerified: the log-in vouches for Email, so a subscription
+	// needs no confirmation; set by log-in, never by the reader's form.
+	EmailVerified bool
 }
 
 // Normalize trims what readers do not mean to send and checks every field,

@@ -29,6 +29,7 @@ import (
 
 	"parley/internal/auth"
 	"parley/internal/comment"
+	"parley/internal/safehttp"
 	"parley/internal/store"
 )
 
@@ -181,7 +182,7 @@ func (f *Finder) Find(ctx context.Context, key, email string) (bool, error) {
 // that are not public (loopback, private, link-local…).
 func privateHost(host string) bool {
 	if a, err := netip.ParseAddr(host); err == nil {
-		return !auth.PublicAddr(a)
+		return !safehttp.PublicAddr(a)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
@@ -190,7 +191,7 @@ func privateHost(host string) bool {
 		return false
 	}
 	for _, a := range addrs {
-		if auth.PublicAddr(a) {
+		if safehttp.PublicAddr(a) {
 			return false
 		}
 	}

@@ -37,6 +37,10 @@ type commentJSON struct {
 	Status    string        `json:"status,omitempty"`
 	Replies   []commentJSON `json:"replies"`
 	Featured  bool          `json:"featured,omitempty"`
+	// Notify says, answering a post that asked for notifications,
+	// whether they are on or wait for the emailed confirmation
+	// ("on", "confirm").
+	Notify string `json:"notify,omitempty"`
 }
 
 type authorJSON struct {
@@ -62,6 +66,8 @@ type threadJSON struct {
 	Message  string `json:"message,omitempty"`
 	Pinned   string `json:"pinned,omitempty"`
 	Featured int    `json:"featured,omitempty"`
+	// Notify says readers may ask to be emailed about new comments.
+	Notify bool `json:"notify"`
 }
 
 func (s *Server) publicComment(base string, c *comment.Comment, inReplyTo string, replies []*service.Node) commentJSON {
@@ -178,7 +184,7 @@ func (s *Server) handleListComments(w http.ResponseWriter, r *http.Request) {
 	base := s.baseURL(r)
 	body := s.threads.get(t, site, base, func() []byte {
 		out := threadJSON{Comments: make([]commentJSON, 0, len(t.Comments)), Total: t.Total, Closed: t.Closed, MaxDepth: site.MaxDepth, SiteName: site.Name, LastEvent: t.LastEvent, EditWindow: int64(site.EditWindow.Seconds()),
-			Login: s.loginChoices(base, site), Message: t.Message, Pinned: t.Pinned, Featured: t.Featured}
+			Login: s.loginChoices(base, site), Message: t.Message, Pinned: t.Pinned, Featured: t.Featured, Notify: s.svc.Notifies()}
 		for _, n := range t.Comments {
 			out.Comments = append(out.Comments, s.publicNode(base, n))
 		}
@@ -230,6 +236,10 @@ type createRequest struct {
 	Website string `json:"website"`
 	Body    string `json:"body"`
 	Reader  string `json:"reader"`
+	// Notify asks for email about follow-up comments: "replies" or "all".
+	Notify string `json:"notify"`
+	// Lang is the reader's language, for those emails.
+	Lang string `json:"lang"`
 }
 
 func (s *Server) handleCreateComment(w http.ResponseWriter, r *http.Request) {
@@ -251,7 +261,7 @@ func (s *Server) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	d := comment.Draft{SiteID: site.ID, Page: in.Page, PageURL: in.URL, Title: in.Title, ParentID: in.Parent,
-		Name: in.Name, Email: in.Email, Website: in.Website, Body: in.Body}
+		Name: in.Name, Email: in.Email, Website: in.Website, Body: in.Body, Notify: in.Notify, Lang: in.Lang}
 	if sess != nil {
 		asAuthor(&d, sess)
 	}
@@ -271,6 +281,9 @@ func (s *Server) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 	}
 	out := s.publicComment(s.baseURL(r), c, "", nil)
 	out.Status = string(c.Status)
+	if d.Notify != "" {
+		out.Notify = s.svc.SubscriptionState(r.Context(), c, d.Email)
+	}
 	status := http.StatusCreated
 	if c.Status != comment.StatusApproved {
 		status = http.StatusAccepted

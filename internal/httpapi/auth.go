@@ -861,6 +861,7 @@ func asAuthor(d *comment.Draft, sess *auth.Session) {
 	d.Identity = a.Identity
 	if sess.Identity.Provider == auth.EmailProvider {
 		d.Email, _ = auth.NormalizeEmail(a.Email)
+		d.EmailVerified = d.Email != ""
 		d.NamesSelf = true
 		return
 	}
@@ -877,6 +878,7 @@ func asAuthor(d *comment.Draft, sess *auth.Session) {
 		d.Name = string([]rune(d.Name)[:comment.MaxNameLen])
 	}
 	d.Email, _ = auth.NormalizeEmail(a.Email)
+	d.EmailVerified = sess.Identity.EmailVerified && d.Email != ""
 	d.Website = ""
 	if o := service.OriginOf(a.Website); o != "" && len(a.Website) <= comment.MaxWebsiteLen && !strings.ContainsAny(a.Website, " \t\r\n\"'<>`") {
 		d.Website = a.Website

@@ -22,6 +22,7 @@ import (
 	"parley/internal/auth/provider"
 	"parley/internal/comment"
 	"parley/internal/login"
+	"parley/internal/mail"
 	"parley/internal/service"
 	"parley/internal/store"
 )
@@ -326,7 +327,7 @@ func TestProviderLogInRefusals(t *testing.T) {
 
 func TestEmailLinkLogIn(t *testing.T) {
 	smtp := authtest.StartSMTP(t)
-	as := newAuthServer(t, login.Config{SMTP: &auth.SMTPConfig{Host: smtp.Host(), Port: smtp.Port(), TLS: auth.SMTPNone, From: "Comments <comments@news.example>"}},
+	as := newAuthServer(t, login.Config{SMTP: &mail.Config{Host: smtp.Host(), Port: smtp.Port(), TLS: mail.TLSNone, From: "Comments <comments@news.example>"}},
 		service.Options{}, func(s *comment.Site) { s.Moderation = comment.ModerateFirst })
 	_, thread := as.do(t, "GET", "/api/v1/sites/news/comments?page="+url.QueryEscape(origin+"/story"), nil, nil)
 	if !strings.Contains(string(thread), `"email":true`) {

@@ -19,6 +19,7 @@ import (
 	"parley/internal/comment"
 	"parley/internal/gravatar"
 	"parley/internal/login"
+	"parley/internal/mail"
 	"parley/internal/service"
 	"parley/internal/store/sqlite"
 	"parley/internal/widget"
@@ -317,7 +318,7 @@ func TestPreflightAllowsBearer(t *testing.T) {
 
 func TestPrivacyPageTellsAboutLogIn(t *testing.T) {
 	smtp := authtest.StartSMTP(t)
-	as := newAuthServer(t, login.Config{SMTP: &auth.SMTPConfig{Host: smtp.Host(), Port: smtp.Port(), TLS: auth.SMTPNone, From: "c@news.example"}, SessionTTL: 7 * 24 * time.Hour}, service.Options{}, nil)
+	as := newAuthServer(t, login.Config{SMTP: &mail.Config{Host: smtp.Host(), Port: smtp.Port(), TLS: mail.TLSNone, From: "c@news.example"}, SessionTTL: 7 * 24 * time.Hour}, service.Options{}, nil)
 	_, b := as.do(t, "GET", "/sites/news/privacy", nil, nil)
 	page := string(b)
 	for _, want := range []string{"If you log in", "You can log in with: a link sent to your email address, your The News account.", "for up to 7 days,"} {

@@ -104,7 +104,10 @@ var privacyTemplate = template.Must(template.New("privacy").Parse(`<h1>{{.T.T "p
 <p>{{if eq $.Guests "login"}}{{$.T.T "page.privacy.login_required"}}{{else}}{{$.T.T "page.privacy.login_optional"}}{{end}} {{$.T.T "page.privacy.login_ways" "ways" .}} {{$.T.T "page.privacy.login_data" "days" ($.T.N "page.privacy.days" $.SessionDays)}} {{$.T.T "page.privacy.login_linked"}}</p>
 {{end}}<h2>{{.T.T "page.privacy.spam_head"}}</h2>
 <p>{{.T.T "page.privacy.spam"}}{{with .Akismet}} {{.}}{{end}}</p>
-<h2>{{.T.T "page.privacy.browser_head"}}</h2>
+{{if .Notify}}<h2>{{.T.T "page.privacy.notify_head"}}</h2>
+<p>{{.T.T "page.privacy.notify"}}</p>
+{{end}}{{if .Hooks}}<p>{{.T.T "page.privacy.hooks"}}{{if .HooksEmail}} {{.T.T "page.privacy.hooks_email"}}{{end}}</p>
+{{end}}<h2>{{.T.T "page.privacy.browser_head"}}</h2>
 <p>{{.T.T "page.privacy.browser"}}</p>
 <h2>{{.T.T "page.privacy.who_head"}}</h2>
 <p>{{.T.T "page.privacy.who"}}</p>
@@ -152,6 +155,8 @@ func (s *Server) handlePrivacy(w http.ResponseWriter, r *http.Request) {
 		ways = append(ways, t.T("page.privacy.way_sso", "site", site.Name))
 	}
 	data["Ways"] = strings.Join(ways, t.T("page.privacy.sep"))
+	data["Notify"] = s.svc.Notifies()
+	data["Hooks"], data["HooksEmail"] = s.svc.WebhooksShare(r.Context(), site.ID)
 	var b bytes.Buffer
 	privacyTemplate.Execute(&b, data)
 	h := w.Header()

@@ -9,10 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"parley/internal/auth"
 	"parley/internal/auth/authtest"
 	"parley/internal/gravatar/gravatartest"
 	"parley/internal/login"
+	"parley/internal/mail"
 	"parley/internal/service"
 )
 
@@ -43,7 +43,7 @@ func waitAvatar(t *testing.T, ts *testServer, avatarURL, ctype string) (*http.Re
 func TestGuestPictures(t *testing.T) {
 	pics := gravatartest.Start(t, "noor@example.org")
 	smtp := authtest.StartSMTP(t)
-	as := newAuthServer(t, login.Config{SMTP: &auth.SMTPConfig{Host: smtp.Host(), Port: smtp.Port(), TLS: auth.SMTPNone, From: "comments@news.example"}},
+	as := newAuthServer(t, login.Config{SMTP: &mail.Config{Host: smtp.Host(), Port: smtp.Port(), TLS: mail.TLSNone, From: "comments@news.example"}},
 		service.Options{Pictures: &picturesAt{url: pics.URL + "/avatar/"}}, nil)
 	for _, email := range []string{"Noor@Example.org", "sam@example.org"} {
 		if r, b := as.do(t, "POST", "/api/v1/sites/news/comments", post(map[string]string{"email": email}), map[string]string{"Origin": origin}); r.StatusCode != http.StatusCreated && r.StatusCode != http.StatusAccepted {

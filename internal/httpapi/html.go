@@ -49,6 +49,7 @@ func (s *Server) sharedView(base, lang string, site *comment.Site, t *service.Th
 		FormAction: base + "/sites/" + url.PathEscape(site.ID) + "/comments?" + url.Values{"lang": {lang}}.Encode(),
 		PrivacyURL: base + "/sites/" + url.PathEscape(site.ID) + "/privacy?" + url.Values{"lang": {lang}}.Encode(),
 		StyleURL:   base + s.assets.StylePath(),
+		Notify:     s.svc.Notifies(),
 		ReplyURL:   func(id string) string { return replyURL(id) + "#respond" },
 		SortURL:    func(order string) string { return sortURL(order) + "#parley-comments" },
 		Message:    template.HTML(t.Message), // sanitised when rendered
@@ -300,6 +301,7 @@ func (s *Server) handleFormPost(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	d := comment.Draft{SiteID: site.ID, Page: f.Get("page"), PageURL: f.Get("url"), Title: f.Get("title"), ParentID: f.Get("parent"),
 		Name: f.Get("name"), Email: f.Get("email"), Website: f.Get("website"), Body: f.Get("body")}
+	d.Notify, d.Lang = formNotify(f), r.URL.Query().Get("lang")
 	if s.cfg.Login != nil {
 		// The form without JavaScript carries Parley's session cookie
 		// (SameSite=None over https); the origin check below keeps other
@@ -409,7 +411,7 @@ func (s *Server) renderFormAgain(w http.ResponseWriter, r *http.Request, site *c
 	}
 	status, body := errorStatus(err)
 	v.Errors = map[string]string{field: errorText(i18n.Get(v.Lang), body)}
-	v.Values = map[string]string{"name": d.Name, "email": d.Email, "website": d.Website, "body": d.Body}
+	v.Values = map[string]string{"name": d.Name, "email": d.Email, "website": d.Website, "body": d.Body, "notify": d.Notify}
 	var b bytes.Buffer
 	if err := widget.RenderThread(&b, v); err != nil {
 		s.writeHTMLError(w, r, err)
@@ -573,4 +575,21 @@ func (s *Server) serveReaderPicture(w http.ResponseWriter, r *http.Request, key 
 	h.Set("Cache-Control", "public, max-age=3600")
 	h.Set("Last-Modified", a.Updated.UTC().Format(http.TimeFormat))
 	w.Write(a.Data)
+}
+
+// formNotify reads the form's wish to be notified: the box
+// "notify_me" with its choice "notify_scope" (replies to me, or all
+// comments), or a "notify" field of replies or all, as the JSON API takes
+// it.
+func formNotify(f url.Values) string {
+	if n := f.Get("notify"); n != "" {
+		return n
+	}
+	if f.Get("notify_me") == "" {
+		return ""
+	}
+	if scope := f.Get("notify_scope"); scope != "" {
+		return scope
+	}
+	return service.NotifyReplies
 }

@@ -14,10 +14,10 @@ import (
 	"testing"
 	"time"
 
-	"parley/internal/auth"
 	"parley/internal/auth/authtest"
 	"parley/internal/i18n"
 	"parley/internal/login"
+	"parley/internal/mail"
 	"parley/internal/service"
 	"parley/internal/widget"
 )
@@ -79,7 +79,7 @@ func TestPopupSpeaksTheWidgetsLanguage(t *testing.T) {
 // asked for in.
 func TestEmailLinkSpeaksTheReadersLanguage(t *testing.T) {
 	smtp := authtest.StartSMTP(t)
-	as := newAuthServer(t, login.Config{SMTP: &auth.SMTPConfig{Host: smtp.Host(), Port: smtp.Port(), TLS: auth.SMTPNone, From: "comments@news.example"}},
+	as := newAuthServer(t, login.Config{SMTP: &mail.Config{Host: smtp.Host(), Port: smtp.Port(), TLS: mail.TLSNone, From: "comments@news.example"}},
 		service.Options{}, nil)
 	// The widget sends its language as Accept-Language.
 	r, b := as.do(t, "POST", "/api/v1/sites/news/auth/email", map[string]string{"email": "noor@example.org", "return": origin + "/story", "bind": widgetKey},
@@ -176,7 +176,7 @@ func TestLoginPageSpeaksTheReadersLanguage(t *testing.T) {
 // without JavaScript is explained in the page's language.
 func TestLoginPageEmailErrorInArabic(t *testing.T) {
 	smtp := authtest.StartSMTP(t)
-	as := newAuthServer(t, login.Config{SMTP: &auth.SMTPConfig{Host: smtp.Host(), Port: smtp.Port(), TLS: auth.SMTPNone, From: "comments@news.example"}},
+	as := newAuthServer(t, login.Config{SMTP: &mail.Config{Host: smtp.Host(), Port: smtp.Port(), TLS: mail.TLSNone, From: "comments@news.example"}},
 		service.Options{}, nil)
 	_, page := as.do(t, "GET", "/sites/news/login?return="+url.QueryEscape(origin+"/story"), nil, map[string]string{"Accept-Language": "ar"})
 	action := regexp.MustCompile(`<form method="post" action="([^"]*/login/email[^"]*)"`).FindStringSubmatch(string(page))
@@ -311,7 +311,7 @@ func TestErrorsInArabic(t *testing.T) {
 	}
 	port := l.Addr().(*net.TCPAddr).Port
 	l.Close()
-	as := newAuthServer(t, login.Config{SMTP: &auth.SMTPConfig{Host: "127.0.0.1", Port: port, TLS: auth.SMTPNone, From: "comments@news.example"}},
+	as := newAuthServer(t, login.Config{SMTP: &mail.Config{Host: "127.0.0.1", Port: port, TLS: mail.TLSNone, From: "comments@news.example"}},
 		service.Options{}, nil)
 	form := url.Values{"email": {"noor@example.org"}, "return": {origin + "/story"}}
 
@@ -354,7 +354,7 @@ func TestErrorsInArabic(t *testing.T) {
 // section's language, and names what the server is set up to do.
 func TestPrivacyPageInArabic(t *testing.T) {
 	smtp := authtest.StartSMTP(t)
-	as := newAuthServer(t, login.Config{SMTP: &auth.SMTPConfig{Host: smtp.Host(), Port: smtp.Port(), TLS: auth.SMTPNone, From: "c@news.example"}, SessionTTL: 3 * 24 * time.Hour},
+	as := newAuthServer(t, login.Config{SMTP: &mail.Config{Host: smtp.Host(), Port: smtp.Port(), TLS: mail.TLSNone, From: "c@news.example"}, SessionTTL: 3 * 24 * time.Hour},
 		service.Options{}, nil)
 	// The thread links to it with its language.
 	_, thread := as.do(t, "GET", "/sites/news/thread?lang=ar&page="+url.QueryEscape(origin+"/story"), nil, nil)

@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"parley/internal/auth"
 	"parley/internal/auth/authtest"
 	"parley/internal/i18n"
 	"parley/internal/login"
+	"parley/internal/mail"
 	"parley/internal/service"
 )
 
@@ -19,7 +19,7 @@ import (
 // SMTP server.
 func emailServer(t *testing.T) (*authServer, *authtest.SMTP) {
 	smtp := authtest.StartSMTP(t)
-	as := newAuthServer(t, login.Config{SMTP: &auth.SMTPConfig{Host: smtp.Host(), Port: smtp.Port(), TLS: auth.SMTPNone, From: "Comments <comments@news.example>"}},
+	as := newAuthServer(t, login.Config{SMTP: &mail.Config{Host: smtp.Host(), Port: smtp.Port(), TLS: mail.TLSNone, From: "Comments <comments@news.example>"}},
 		service.Options{}, nil)
 	return as, smtp
 }

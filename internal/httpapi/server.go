@@ -154,6 +154,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /sites/{site}/feed.rss", s.handleRSS)
 
 	s.authRoutes(mux)
+	s.notifyRoutes(mux)
 
 	mux.HandleFunc("GET /avatars/{file}", s.handleAvatar)
 	mux.Handle("GET /widget/", s.assets)

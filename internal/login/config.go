@@ -12,6 +12,7 @@ import (
 
 	"parley/internal/auth"
 	"parley/internal/auth/provider"
+	"parley/internal/mail"
 )
 
 // File is the log-in configuration file (serve --login-config FILE), in
@@ -118,8 +119,8 @@ func Parse(b []byte, getenv func(string) string) (Config, error) {
 		c.Providers = append(c.Providers, pc)
 	}
 	if s := f.SMTP; s != nil {
-		sc := &auth.SMTPConfig{Host: s.Host, Port: s.Port, TLS: s.TLS, Username: s.Username, From: s.From}
-		sc.Password = secret("smtp password", s.Password)
+		sc := &mail.Config{Host: s.Host, Port: s.Port, TLS: s.TLS, Username: s.Username, From: s.From}
+		sc.Password = string(secret("smtp password", s.Password))
 		if s.Timeout != "" {
 			d, err := time.ParseDuration(s.Timeout)
 			if err != nil || d <= 0 {

@@ -21,6 +21,7 @@ import (
 	"parley/internal/auth"
 	"parley/internal/auth/provider"
 	"parley/internal/comment"
+	"parley/internal/mail"
 	"parley/internal/service"
 	"parley/internal/spam"
 	"parley/internal/store"
@@ -31,8 +32,9 @@ type Config struct {
 	// Providers are the outside log-in providers, in the order readers see
 	// them.
 	Providers []provider.Config
-	// SMTP, if set, turns on log-in by emailed link.
-	SMTP *auth.SMTPConfig
+	// SMTP, if set, turns on log-in by emailed link, and is the mail
+	// server of every email Parley sends (package mail).
+	SMTP *mail.Config
 	// SessionTTL is how long a log-in lasts; auth.DefaultSessionTTL if 0.
 	SessionTTL time.Duration
 
@@ -49,8 +51,10 @@ type Config struct {
 	HTTPClient *http.Client
 	// Avatars fetches provider pictures; public addresses only if nil.
 	Avatars *auth.AvatarFetcher
-	// Mailer replaces the SMTP mailer (tests); SMTP must then be nil.
-	Mailer auth.Mailer
+	// Mailer sends the log-in links: the server's one mailer over SMTP
+	// (cmd/parley makes it with mail.NewSMTP), or a stand-in in tests. A
+	// Mailer is made from SMTP when nil.
+	Mailer mail.Mailer
 	Logger *slog.Logger
 	Now    func() time.Time
 }
@@ -161,8 +165,8 @@ func New(ctx context.Context, svc *service.Service, st store.Store, c Config) (*
 		}
 	}
 	mailer := c.Mailer
-	if c.SMTP != nil {
-		if mailer, err = auth.NewSMTPMailer(*c.SMTP); err != nil {
+	if mailer == nil && c.SMTP != nil {
+		if mailer, err = mail.NewSMTP(*c.SMTP); err != nil {
 			return nil, err
 		}
 	}

@@ -366,6 +366,10 @@ func (s *Service) Restore(ctx context.Context, next func() (*store.Row, error)) 
 			}
 		case r.Like != nil:
 			sum.Likes++
+		case r.NotifyRows != (store.NotifyRows{}):
+			if err := s.checkRestoredNotify(&r.NotifyRows); err != nil { // notify.go
+				return nil, err
+			}
 		default:
 			if err := checkRestoredCommunity(&r.CommunityRows); err != nil { // community.go
 				return nil, err

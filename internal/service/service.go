@@ -85,6 +85,7 @@ type Service struct {
 	spam     *spamFilter
 	verified func(ctx context.Context, email string) (bool, error)
 	pictures Pictures
+	notify   *NotifyOptions
 	sign     signer
 	now      func() time.Time
 	// listening says whether Run hears changes yet (see listenReady).
@@ -117,6 +118,8 @@ type Options struct {
 	// (package gravatar). Their avatar is then served from the store,
 	// falling back to the identicon.
 	Pictures Pictures
+	// Notify, if set, turns on email notifications and webhooks.
+	Notify *NotifyOptions
 	// Likes bounds likes per client and per reader; nil means
 	// DefaultLikeLimits.
 	Likes *LikeLimits
@@ -149,7 +152,7 @@ func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read server secret: %w", err)
 	}
-	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, learners: opt.Learners, verified: opt.Verified, pictures: opt.Pictures, sign: signer{key}, now: opt.Now, threads: newThreadCache(20_000)}
+	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, learners: opt.Learners, verified: opt.Verified, pictures: opt.Pictures, notify: opt.Notify, sign: signer{key}, now: opt.Now, threads: newThreadCache(20_000)}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -349,6 +352,10 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	if err := d.Normalize(); err != nil {
 		return nil, err
 	}
+	sub, confirm, err := s.subscription(site, d)
+	if err != nil {
+		return nil, err
+	}
 	// A thread may only be created for a page of the site's own origins;
 	// an explicit page id is vouched for by the URL it was posted from.
 	if !OnSite(site, d.PageURL) {
@@ -415,7 +422,7 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 		return c, nil
 	}
 	page := comment.Page{SiteID: site.ID, Key: d.Page, URL: d.PageURL, Title: d.Title}
-	if err := s.store.CreateComment(ctx, page, c); err != nil {
+	if err := s.create(ctx, page, c, sub, confirm); err != nil {
 		if s.spam != nil {
 			s.spam.unseen(site, c, m, d.PageURL)
 		}

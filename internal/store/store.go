@@ -38,6 +38,10 @@ type Store interface {
 	StaffStore
 	DeskStore
 	AuditStore
+	OutboxStore
+	SubscriptionStore
+	WebhookStore
+	EmailAlertStore
 	CommunityStore
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
@@ -241,6 +245,8 @@ type Row struct {
 	Secret  *Secret          `json:"secret,omitempty"`
 	// The community controls' rows (community.go).
 	CommunityRows
+	// Webhooks and readers' subscriptions (notify.go).
+	NotifyRows
 }
 
 // Like is one reader's like of one comment.

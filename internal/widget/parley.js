@@ -223,7 +223,7 @@ function show(host, want, base, lang, V) {
 	let parent = '', parentLi = null, busy = false, loaded = false, editWindow = 0, es, postKey = '', pinned = '';
 	// The logged-in reader (null for a guest), the site's log-in settings,
 	// whether Change is open, and the log-in window being waited for.
-	let user = tok() && load(UK), L = {providers: []}, open, popup, poll;
+	let user = tok() && load(UK), L = {providers: []}, open, popup, poll, notifies;
 	// A reader logged in by email link still gives a name (and website):
 	// the link proved an address, not a name.
 	const byEmail = () => user && user.provider == 'email';
@@ -299,11 +299,16 @@ function show(host, want, base, lang, V) {
 		field('email', 'input', {type: 'email', autocomplete: 'email', maxlength: 254, dir: 'ltr'}, true, 'form.email.hint'),
 		field('name', 'input', {type: 'text', autocomplete: 'name', maxlength: 100, dir: 'auto', oninput: () => byEmail() && (nm.textContent = F.name.value.trim())}, true),
 		field('website', 'input', {type: 'text', inputmode: 'url', autocomplete: 'url', maxlength: 500, dir: 'ltr'}, false));
+	// "Notify me of follow-up comments by email", when the server mails.
+	const nb = h('input', {type: 'checkbox'});
+	const ns = h('select', {'aria-label': t('notify.label')}, ['replies', 'all'].map(v => h('option', {value: v}, t('notify.' + v))));
+	const nnote = h('p', {class: 'parley-hint', role: 'status', hidden: true});
+	const notifyBox = h('p', {class: 'parley-notify', hidden: true}, h('label', null, nb, t('notify.label')), ' ', ns);
 	const respond = h('section', {id: 'respond', class: 'parley-respond', 'aria-labelledby': 'parley-reply-title'},
 		h('div', {class: 'parley-respond-head'}, heading, cancel),
 		intro, who, row, mailForm,
 		h('form', {class: 'parley-form', method: 'post', novalidate: true, onsubmit: post},
-			formErr, body, guest,
+			formErr, body, guest, notifyBox, nnote,
 			h('p', null, submit),
 			h('p', {class: 'parley-privacy'}, tb('privacy', {link: privacy}))));
 	const closedMsg = h('p', {class: 'parley-closed', hidden: true}, t('closed'));
@@ -625,6 +630,7 @@ function show(host, want, base, lang, V) {
 		guest.hidden = user && !byEmail() || only || !mailForm.hidden;
 		F.email.parentNode.hidden = !!user;
 		body.hidden = submit.parentNode.hidden = only;
+		notifyBox.hidden = !notifies || only;
 	}
 
 	// tell shows an error above the form (or hides it) and announces its
@@ -736,13 +742,14 @@ function show(host, want, base, lang, V) {
 		try {
 			// A logged-in reader's name and email come from the session
 			// (an email log-in's address only).
-			const send = async () => ask('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && {name: v.name, email: v.email, website: v.website}}, {'Idempotency-Key': postKey});
+			const send = async () => ask('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && {name: v.name, email: v.email, website: v.website}, ...nb.checked && {notify: ns.value, lang}}, {'Idempotency-Key': postKey});
 			let c, i = 0;
 			while (!c) try { c = await send() } catch (e) {
 				if (e.status && e.status != 503 || ++i > 2) throw e;
 				await new Promise(r => setTimeout(r, 1500 * i));
 			}
 			postKey = '';
+			if (c.notify) nnote.textContent = t('notify.' + c.notify), nnote.hidden = nb.checked = false;
 			c.pending = c.status == 'pending';
 			remember(c.id, F.body.value);
 			if (em) save(UK, user = {...user, name: v.name});
@@ -801,6 +808,7 @@ function show(host, want, base, lang, V) {
 		total = d.total || 0;
 		comments = d.comments || [];
 		if (d.privacy_url) privacy.href = d.privacy_url;
+		notifies = !!d.notify;
 		if (d.login) {
 			L = d.login;
 			const choice = (id, name, icon, f) => h('button', {type: 'button', class: 'parley-login', 'data-provider': id, 'aria-label': name, onclick: e => f(e.currentTarget)},

@@ -84,6 +84,9 @@ type ThreadView struct {
 	// ReportURL gives a comment's no-JS "Report" link (Parley's report
 	// page). Nil leaves the links out.
 	ReportURL func(id string) string
+	// Notify offers "Notify me of follow-up comments by email" (the
+	// server can send email); Values["notify"] refills its choice.
+	Notify bool
 }
 
 // LoginView is how readers may log in on a site, as the form without

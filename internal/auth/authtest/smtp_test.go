@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
-	"parley/internal/auth"
 	"parley/internal/auth/authtest"
+	"parley/internal/mail"
 )
 
 // TestSMTP_ParleyMail reads what Parley's own mailer sends: a
@@ -23,25 +23,25 @@ func TestSMTP_ParleyMail(t *testing.T) {
 		mode string
 		opts []authtest.SMTPOption
 	}{
-		{"plain", auth.SMTPNone, nil},
-		{"starttls and auth", auth.SMTPStartTLS, []authtest.SMTPOption{authtest.SMTPStartTLS(), authtest.SMTPRequireAuth("parley", "pw")}},
-		{"implicit tls", auth.SMTPTLS, []authtest.SMTPOption{authtest.SMTPImplicitTLS()}},
+		{"plain", mail.TLSNone, nil},
+		{"starttls and auth", mail.TLSStartTLS, []authtest.SMTPOption{authtest.SMTPStartTLS(), authtest.SMTPRequireAuth("parley", "pw")}},
+		{"implicit tls", mail.TLSImplicit, []authtest.SMTPOption{authtest.SMTPImplicitTLS()}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := authtest.StartSMTP(t, tt.opts...)
-			cfg := auth.SMTPConfig{Host: s.Host(), Port: s.Port(), From: "Parley <comments@news.example>", TLS: tt.mode,
+			cfg := mail.Config{Host: s.Host(), Port: s.Port(), From: "Parley <comments@news.example>", TLS: tt.mode,
 				TLSConfig: &tls.Config{RootCAs: s.CertPool()}}
 			if len(tt.opts) > 1 {
 				cfg.Username, cfg.Password = "parley", "pw"
 			}
-			m, err := auth.NewSMTPMailer(cfg)
+			m, err := mail.NewSMTP(cfg)
 			if err != nil {
 				t.Fatal(err)
 			}
 			link := "https://comments.example/auth/email?token=" + strings.Repeat("Ab3-_=", 40)
 			text := "Grüße from Zürich.\nLog in: " + link + "\n"
 			for i, subject := range []string{"Log in to comment on Ça va", "second"} {
-				if err := m.Send(context.Background(), auth.Message{To: "jane@example.org", Subject: subject,
+				if err := m.Send(context.Background(), mail.Message{To: "jane@example.org", Subject: subject,
 					Text: text, HTML: `<p><a href="` + link + `">Log in</a></p>`}); err != nil {
 					t.Fatalf("send %d: %v", i, err)
 				}
@@ -50,7 +50,7 @@ func TestSMTP_ParleyMail(t *testing.T) {
 			if got.From != "comments@news.example" || len(got.To) != 1 || got.To[0] != "jane@example.org" {
 				t.Errorf("envelope %q -> %q", got.From, got.To)
 			}
-			if got.TLS != (tt.mode != auth.SMTPNone) || got.Username != cfg.Username {
+			if got.TLS != (tt.mode != mail.TLSNone) || got.Username != cfg.Username {
 				t.Errorf("TLS %v, username %q", got.TLS, got.Username)
 			}
 			if got.Subject() != "Log in to comment on Ça va" {

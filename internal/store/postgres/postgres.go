@@ -126,6 +126,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		},
 		// Instances write concurrently: a row read to be changed is locked.
 		ForUpdate:        " FOR UPDATE",
+		SkipLocked:       " FOR UPDATE SKIP LOCKED",
 		DeferForeignKeys: "SET CONSTRAINTS ALL DEFERRED",
 		TextMatch:        textMatch,
 		Announce:         s.announce,

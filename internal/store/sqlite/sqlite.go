@@ -113,6 +113,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 			return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
 		},
 		ForUpdate:        "", // one writer at a time: nothing to lock against
+		SkipLocked:       "",
 		DeferForeignKeys: "PRAGMA defer_foreign_keys = ON",
 		TextMatch:        textMatch,
 		Committed:        db.hub.publish,

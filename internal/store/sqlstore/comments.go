@@ -143,53 +143,61 @@ func (s *Store) CreateComment(ctx context.Context, page comment.Page, c *comment
 		c.Created = s.now().UTC()
 	}
 	c.SiteID = page.SiteID
-	return s.change(ctx, func(tx *changeTx) error {
-		t, err := scanThread(tx.QueryRowContext(ctx, selectThread, page.SiteID, page.Key))
-		if errors.Is(err, sql.ErrNoRows) {
-			// Two instances may create the same page's thread at once: the
-			// unique key decides, and both then read the winner.
-			if _, err := tx.ExecContext(ctx, insertThread+` ON CONFLICT (site_id, key) DO NOTHING`,
-				comment.NewID(c.Created), page.SiteID, page.Key, page.URL, page.Title, false, c.Created.UnixNano()); err != nil {
-				if s.d.IsForeignKey(err) {
-					return fmt.Errorf("site %q: %w", page.SiteID, comment.ErrNotFound)
-				}
-				return err
+	return s.change(ctx, func(tx *changeTx) error { return tx.insertComment(page, c) })
+}
+
+// insertComment stores c under page in tx, creating the page's thread
+// if needed, records its change event and its outbox event.
+func (tx *changeTx) insertComment(page comment.Page, c *comment.Comment) error {
+	ctx, s := tx.ctx, tx.s
+	t, err := scanThread(tx.QueryRowContext(ctx, selectThread, page.SiteID, page.Key))
+	if errors.Is(err, sql.ErrNoRows) {
+		// Two instances may create the same page's thread at once: the
+		// unique key decides, and both then read the winner.
+		if _, err := tx.ExecContext(ctx, insertThread+` ON CONFLICT (site_id, key) DO NOTHING`,
+			comment.NewID(c.Created), page.SiteID, page.Key, page.URL, page.Title, false, c.Created.UnixNano()); err != nil {
+			if s.d.IsForeignKey(err) {
+				return fmt.Errorf("site %q: %w", page.SiteID, comment.ErrNotFound)
 			}
-			t, err = scanThread(tx.QueryRowContext(ctx, selectThread, page.SiteID, page.Key))
-		}
-		if err != nil {
 			return err
 		}
-		if t.Closed {
-			return comment.ErrClosed
+		t, err = scanThread(tx.QueryRowContext(ctx, selectThread, page.SiteID, page.Key))
+	}
+	if err != nil {
+		return err
+	}
+	if t.Closed {
+		return comment.ErrClosed
+	}
+	c.ThreadID = t.ID
+	if c.ParentID != "" {
+		var parentThread string
+		err := tx.QueryRowContext(ctx, `SELECT thread_id FROM comments WHERE id = $1`, c.ParentID).Scan(&parentThread)
+		if err != nil || parentThread != t.ID {
+			return fmt.Errorf("parent %q: %w", c.ParentID, comment.ErrNotFound)
 		}
-		c.ThreadID = t.ID
-		if c.ParentID != "" {
-			var parentThread string
-			err := tx.QueryRowContext(ctx, `SELECT thread_id FROM comments WHERE id = $1`, c.ParentID).Scan(&parentThread)
-			if err != nil || parentThread != t.ID {
-				return fmt.Errorf("parent %q: %w", c.ParentID, comment.ErrNotFound)
-			}
-		}
-		if _, err = tx.ExecContext(ctx, insertComment, commentValues(c)...); err != nil {
+	}
+	if _, err = tx.ExecContext(ctx, insertComment, commentValues(c)...); err != nil {
+		return err
+	}
+	if c.PostKey != "" {
+		// A second post with the key hits the primary key: a conflict.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO post_keys (site_id, key, comment_id, created) VALUES ($1, $2, $3, $4)`,
+			c.SiteID, c.PostKey, c.ID, c.Created.UnixNano()); err != nil {
 			return err
 		}
-		if c.PostKey != "" {
-			// A second post with the key hits the primary key: a conflict.
-			if _, err := tx.ExecContext(ctx, `INSERT INTO post_keys (site_id, key, comment_id, created) VALUES ($1, $2, $3, $4)`,
-				c.SiteID, c.PostKey, c.ID, c.Created.UnixNano()); err != nil {
-				return err
-			}
-		}
-		switch c.Status {
-		case comment.StatusApproved:
-			return tx.record(comment.Event{SiteID: c.SiteID, ThreadID: t.ID, PageKey: t.Key, CommentID: c.ID, Kind: comment.EventNew})
-		case comment.StatusPending:
-			// Open moderation queues are told (readers never are).
-			return tx.record(comment.Event{SiteID: c.SiteID, ThreadID: t.ID, PageKey: t.Key, CommentID: c.ID, Kind: comment.EventHeld})
-		}
-		return nil
-	})
+	}
+	if err := tx.notice([]noticeRow{{c.SiteID, c.ID, store.EventCreated, c.Status}}); err != nil {
+		return err
+	}
+	switch c.Status {
+	case comment.StatusApproved:
+		return tx.record(comment.Event{SiteID: c.SiteID, ThreadID: t.ID, PageKey: t.Key, CommentID: c.ID, Kind: comment.EventNew})
+	case comment.StatusPending:
+		// Open moderation queues are told (readers never are).
+		return tx.record(comment.Event{SiteID: c.SiteID, ThreadID: t.ID, PageKey: t.Key, CommentID: c.ID, Kind: comment.EventHeld})
+	}
+	return nil
 }
 
 // Comment returns one comment.
@@ -264,6 +272,9 @@ func (s *Store) EditComment(ctx context.Context, id, markdown, html string, edit
 		if _, err := tx.ExecContext(ctx, `UPDATE comments SET markdown = $1, html = $2, edited = $3 WHERE id = $4`, markdown, html, edited.UnixNano(), id); err != nil {
 			return err
 		}
+		if err := tx.commentNotice(id, store.EventEdited, comment.Status(status)); err != nil {
+			return err
+		}
 		if comment.Status(status) != comment.StatusApproved {
 			return nil
 		}
@@ -283,6 +294,14 @@ func (s *Store) ReviseComment(ctx context.Context, c *comment.Comment) error {
 			c.Markdown, c.HTML, c.Edited.UnixNano(), string(c.Status), c.Verdict.Layer, c.Verdict.Score, c.Verdict.Reason,
 			reasonsJSON(c.Verdict.Reasons), c.ID); err != nil {
 			return err
+		}
+		if err := tx.commentNotice(c.ID, store.EventEdited, c.Status); err != nil {
+			return err
+		}
+		if ev := decisionEvent(c.Status); ev != "" && comment.Status(old) != c.Status {
+			if err := tx.commentNotice(c.ID, ev, c.Status); err != nil {
+				return err
+			}
 		}
 		kind := visibilityChange(comment.Status(old), c.Status)
 		if kind == "" && c.Status == comment.StatusApproved {
@@ -304,6 +323,11 @@ func (s *Store) SetStatus(ctx context.Context, id string, st comment.Status) err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE comments SET status = $1 WHERE id = $2`, string(st), id); err != nil {
 			return err
+		}
+		if ev := decisionEvent(st); ev != "" && comment.Status(old) != st {
+			if err := tx.commentNotice(id, ev, st); err != nil {
+				return err
+			}
 		}
 		kind := visibilityChange(comment.Status(old), st)
 		if kind == "" {

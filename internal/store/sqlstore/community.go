@@ -348,7 +348,7 @@ func (s *Store) AddReport(ctx context.Context, r *comment.Report, hideAt int, hi
 		if hideAt <= 0 || open < hideAt || comment.Status(status) != comment.StatusApproved {
 			return nil
 		}
-		if err := s.applyDecision(tx, []moderated{{r.CommentID, thread, status}}, comment.StatusPending, audit); err != nil {
+		if err := s.applyDecision(tx, []moderated{{r.CommentID, thread, status, site}}, comment.StatusPending, audit); err != nil {
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE comments SET verdict_layer = $1, verdict_score = $2, verdict_reason = $3 WHERE id = $4`,

@@ -162,7 +162,7 @@ func (s *Store) CountComments(ctx context.Context, f store.CommentFilter, limit 
 
 // moderated is a comment a decision changes: enough to record its event.
 type moderated struct {
-	id, threadID, status string
+	id, threadID, status, siteID string
 }
 
 // Moderate moves comments of a site to status to, with the audit entry.
@@ -194,7 +194,7 @@ func (s *Store) Moderate(ctx context.Context, siteID string, ids []string, to co
 		}
 		list := make([]moderated, len(before))
 		for i, c := range before {
-			list[i] = moderated{c.ID, c.ThreadID, string(c.Status)}
+			list[i] = moderated{c.ID, c.ThreadID, string(c.Status), c.SiteID}
 		}
 		return s.applyDecision(tx, list, to, audit)
 	})
@@ -233,6 +233,22 @@ func (s *Store) applyDecision(tx *changeTx, list []moderated, to comment.Status,
 			}
 		}
 	}
+	if ev := decisionEvent(to); ev != "" {
+		rows := make([]noticeRow, 0, len(list))
+		for _, m := range list {
+			if m.siteID == "" {
+				// A caller that did not say the site: one query to find it.
+				if err := tx.commentNotice(m.id, ev, to); err != nil {
+					return err
+				}
+				continue
+			}
+			rows = append(rows, noticeRow{m.siteID, m.id, ev, to})
+		}
+		if err := tx.notice(rows); err != nil {
+			return err
+		}
+	}
 	return s.insertAudit(tx.ctx, tx.Tx, audit)
 }
 
@@ -252,7 +268,7 @@ func (s *Store) ModerateMatching(ctx context.Context, f store.CommentFilter, to 
 		var list []moderated
 		matched = 0
 		for rows.Next() {
-			var m moderated
+			m := moderated{siteID: f.SiteID}
 			if err := rows.Scan(&m.id, &m.threadID, &m.status); err != nil {
 				rows.Close()
 				return err
@@ -314,7 +330,7 @@ func (s *Store) revert(tx *changeTx, siteID string, id int64, set comment.Status
 	}
 	byStatus := map[string][]moderated{}
 	for rows.Next() {
-		var m moderated
+		m := moderated{siteID: siteID}
 		var prev string
 		if err := rows.Scan(&m.id, &m.threadID, &m.status, &prev); err != nil {
 			rows.Close()
@@ -353,6 +369,9 @@ func (s *Store) EditCommentAs(ctx context.Context, c *comment.Comment, audit *st
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE comments SET markdown = $1, html = $2, edited = $3, edited_by = $4 WHERE id = $5`,
 			c.Markdown, c.HTML, c.Edited.UnixNano(), c.EditedBy, c.ID); err != nil {
+			return err
+		}
+		if err := tx.commentNotice(c.ID, store.EventEdited, comment.Status(status)); err != nil {
 			return err
 		}
 		if comment.Status(status) == comment.StatusApproved {

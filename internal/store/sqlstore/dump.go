@@ -68,6 +68,9 @@ func (s *Store) Dump(ctx context.Context, siteID string, fn func(*store.Row) err
 	if err := s.dumpCommunity(ctx, tx, siteID, fn); err != nil { // community_dump.go
 		return err
 	}
+	if err := s.dumpNotify(ctx, tx, siteID, fn); err != nil { // notify_dump.go
+		return err
+	}
 	if siteID != "" {
 		return nil // server secrets belong to no one site
 	}
@@ -107,6 +110,8 @@ func (s *Store) Restore(ctx context.Context, next func() (*store.Row, error)) er
 				_, err = tx.ExecContext(ctx, `INSERT INTO secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value`, r.Secret.Name, r.Secret.Value)
 			case r.CommunityRows != (store.CommunityRows{}):
 				err = restoreCommunity(ctx, tx, &r.CommunityRows)
+			case r.NotifyRows != (store.NotifyRows{}):
+				err = restoreNotify(ctx, tx, &r.NotifyRows)
 			default:
 				err = errors.New("restore: empty row")
 			}
@@ -134,6 +139,8 @@ func describeRow(r *store.Row) string {
 		return fmt.Sprintf("secret %q", r.Secret.Name)
 	case r.CommunityRows != (store.CommunityRows{}):
 		return describeCommunity(&r.CommunityRows)
+	case r.NotifyRows != (store.NotifyRows{}):
+		return describeNotify(&r.NotifyRows)
 	}
 	return "an empty row"
 }

@@ -49,6 +49,10 @@ type Dialect struct {
 	// change: " FOR UPDATE" where concurrent writers must wait for it,
 	// "" for SQLite, whose one writer excludes them already.
 	ForUpdate string
+	// SkipLocked ends the subquery that picks outbox messages to lease:
+	// " FOR UPDATE SKIP LOCKED" where instances claim concurrently, so
+	// none waits for rows another is taking; "" for SQLite.
+	SkipLocked string
 	// DeferForeignKeys is the statement that postpones foreign-key checks
 	// to the end of the transaction (a dump may list a reply before its
 	// parent).

@@ -60,7 +60,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"listen", testListen},
 		{"likes announced", testLikesAnnounced},
 	}
-	for _, tt := range slices.Concat(tests, authTests, deskTests, communityTests) {
+	for _, tt := range slices.Concat(tests, authTests, deskTests, communityTests, notifyTests) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tt.fn(t, open(t))
@@ -559,6 +559,15 @@ func testDumpRestore(t *testing.T, a, b, c store.Store) {
 	if _, err := a.Like(ctx, parent.ID, "reader-1"); err != nil {
 		t.Fatal(err)
 	}
+	// Webhooks and readers' subscriptions go along; the outbox does not.
+	if err := a.CreateWebhook(ctx, &store.Webhook{ID: "h1", SiteID: "d1", URL: "https://hooks.example/in", Events: []string{store.EventCreated},
+		Secret: "whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0", Created: parent.Created}, nil); err != nil {
+		t.Fatal(err)
+	}
+	sub := &store.Subscription{ID: "s1", Email: "amira@example.org", EmailKey: "k1", Scope: store.ScopeAll, Lang: "ar", Created: parent.Created, Confirmed: parent.Created}
+	if err := a.CreateCommentSubscribed(ctx, p, newComment("subscribed"), sub, nil); err != nil {
+		t.Fatal(err)
+	}
 	th, _ := a.Thread(ctx, "d1", p.Key)
 	a.SetThreadClosed(ctx, th.ID, true)
 	if err := a.SetAPIKeyHash(ctx, "d1", "0123abcd", nil); err != nil {
@@ -577,7 +586,7 @@ func testDumpRestore(t *testing.T, a, b, c store.Store) {
 		t.Fatal(err)
 	}
 	dump := dumpJSON(t, a)
-	if len(dump) != 2+2+3+1+1 {
+	if len(dump) != 2+2+4+1+2+1 {
 		t.Fatalf("dump has %d rows:\n%s", len(dump), dump)
 	}
 	// Site settings are in it, with "no provider" apart from "every provider".
@@ -606,6 +615,12 @@ func testDumpRestore(t *testing.T, a, b, c store.Store) {
 	if err != nil || string(got) != "s3cret" {
 		t.Fatalf("secret after restore = %q, %v", got, err)
 	}
+	if h, err := b.Webhook(ctx, "h1"); err != nil || h.Secret != "whsec_c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0" || h.URL != "https://hooks.example/in" {
+		t.Fatalf("webhook after restore = %+v, %v", h, err)
+	}
+	if got, err := b.Subscription(ctx, "s1"); err != nil || got.Email != "amira@example.org" || got.Confirmed.IsZero() || got.Lang != "ar" {
+		t.Fatalf("subscription after restore = %+v, %v", got, err)
+	}
 	if _, err := b.Session(ctx, "sess"); !errors.Is(err, comment.ErrNotFound) {
 		t.Fatalf("a session came along with the restore: %v", err)
 	}
@@ -621,7 +636,7 @@ func testDumpRestore(t *testing.T, a, b, c store.Store) {
 		t.Fatalf("dump of site d2 = %v", d2)
 	}
 	d1 := dumpSiteJSON(t, a, "d1")
-	if len(d1) != 1+1+2+1 {
+	if len(d1) != 1+1+3+1+2 {
 		t.Fatalf("dump of site d1 has %d rows: %v", len(d1), d1)
 	}
 	if n := len(dumpJSON(t, b)); n != len(dump) {
