@@ -39,3 +39,14 @@ type AlertMailStore interface {
 	// emailing it about its held comments.
 	DecisionMailStopped(ctx context.Context, siteID, emailKey string) (bool, error)
 }
+
+// DecisionStop is an address, by its key, that asked a site to stop
+// emailing it about its held comments, as a dump carries it. The key is
+// the server's (notify.Links.EmailKey): it names the same address on a
+// server with the same notification key, which a whole-server dump
+// carries.
+type DecisionStop struct {
+	SiteID   string    `json:"site"`
+	EmailKey string    `json:"email_key"`
+	Created  time.Time `json:"created"`
+}

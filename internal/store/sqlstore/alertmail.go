@@ -169,3 +169,25 @@ func (s *Store) DecisionMailStopped(ctx context.Context, siteID, emailKey string
 	}
 	return err == nil, s.read(err)
 }
+
+// dumpDecisionStops writes a dump's stopped decision emails (of one site,
+// or all), from the dump's snapshot tx.
+func (s *Store) dumpDecisionStops(ctx context.Context, tx *sql.Tx, siteID string, fn func(*store.Row) error) error {
+	rows, err := tx.QueryContext(ctx, `SELECT site_id, email_key, created FROM decision_mail_stops WHERE ($1 = '' OR site_id = $1) ORDER BY site_id, email_key`, siteID)
+	if err != nil {
+		return s.read(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		d := &store.DecisionStop{}
+		var created int64
+		if err := rows.Scan(&d.SiteID, &d.EmailKey, &created); err != nil {
+			return s.read(err)
+		}
+		d.Created = time.Unix(0, created).UTC()
+		if err := fn(&store.Row{NotifyRows: store.NotifyRows{DecisionStop: d}}); err != nil {
+			return err
+		}
+	}
+	return s.read(rows.Err())
+}

@@ -3,6 +3,7 @@ package storetest
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -191,5 +192,24 @@ func testDecisionMailStops(t *testing.T, s store.Store) {
 	}
 	if got, _ := s.DecisionMailStopped(ctx, "a", "k1"); got {
 		t.Fatal("still stopped after resuming")
+	}
+}
+
+// testDecisionStopsDump: a dump carries the stopped decision emails, and
+// a restore brings them back.
+func testDecisionStopsDump(t *testing.T, a, b store.Store) {
+	mustSite(t, a, "a")
+	if err := a.SetDecisionMail(ctx, "a", "0123456789abcdef0123456789abcdef", true, t0); err != nil {
+		t.Fatal(err)
+	}
+	dump := dumpSiteJSON(t, a, "a")
+	if len(dump) != 2 || !strings.Contains(dump[1], `"decision_stop":{"site":"a","email_key":"0123456789abcdef0123456789abcdef"`) {
+		t.Fatalf("dump:\n%s", strings.Join(dump, "\n"))
+	}
+	if err := b.Restore(ctx, restoreFrom(dump)); err != nil {
+		t.Fatal(err)
+	}
+	if stopped, err := b.DecisionMailStopped(ctx, "a", "0123456789abcdef0123456789abcdef"); err != nil || !stopped {
+		t.Fatalf("after restoring: %v, %v", stopped, err)
 	}
 }

@@ -32,6 +32,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Parallel()
 		testCommunityDump(t, open(t), open(t))
 	})
+	t.Run("stopped decision emails dump and restore", func(t *testing.T) {
+		t.Parallel()
+		testDecisionStopsDump(t, open(t), open(t)) // alertmail.go
+	})
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s store.Store)
