@@ -358,7 +358,7 @@ func (s *Service) surge(ctx context.Context, site *comment.Site, key string, ps 
 		return "", nil
 	}
 	l := spam.Limit{Burst: cm.SurgeRate, Every: time.Minute / time.Duration(cm.SurgeRate)}
-	ok, _, err := s.buckets().Take(ctx, "surge:"+s.sign.hash("surge", site.ID+"\x00"+key, 12), l, now)
+	ok, _, err := s.buckets().Take(ctx, "surge:"+s.sign.Hash("surge", site.ID+"\x00"+key, 12), l, now)
 	if err != nil {
 		// Counting failed: the comment goes on as if there were no surge.
 		s.log.Warn("could not count comments for the surge guard", slog.String("site", site.ID), slog.String("err", err.Error()))
@@ -416,7 +416,7 @@ func (s *Service) classifyGuard(ctx context.Context, siteID string, in *spam.Inp
 	email := strings.ToLower(strings.TrimSpace(in.Email))
 	a := rulebook.Author{Email: email, IP: in.IP}
 	if in.IP != "" {
-		a.IPHash = s.sign.hash("ip", in.IP, 12)
+		a.IPHash = s.sign.Hash("ip", in.IP, 12)
 	}
 	for _, sn := range snap.book.Sanctions(a, s.now()) {
 		if sn.Kind.Refuses() {

@@ -71,9 +71,9 @@ func (s *Service) Report(ctx context.Context, in ReportInput) (bool, error) {
 	}
 	switch {
 	case in.Identity != "":
-		r.Reporter = "id:" + s.sign.hash("reporter", in.Identity, 12)
+		r.Reporter = "id:" + s.sign.Hash("reporter", in.Identity, 12)
 	case in.IP != "":
-		r.Reporter = "net:" + s.sign.hash("reporter", reportNetwork(in.IP), 12)
+		r.Reporter = "net:" + s.sign.Hash("reporter", reportNetwork(in.IP), 12)
 	case r.Reader != "":
 		r.Reporter = "rd:" + r.Reader
 	default:

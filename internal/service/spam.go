@@ -71,7 +71,7 @@ func newSpamFilter(s *Service, opt SpamOptions) (*spamFilter, error) {
 		f.traps.HoneypotAction = spam.Discard
 	}
 	if opt.Buckets != nil {
-		f.traps.Limiter = spam.NewRateLimiter(opt.Buckets, s.sign.mac("rate-limit"))
+		f.traps.Limiter = spam.NewRateLimiter(opt.Buckets, s.sign.Sum("rate-limit"))
 		f.traps.Limiter.PerIP, f.traps.Limiter.PerMail = opt.PerIP, opt.PerEmail
 	}
 	return f, nil
