@@ -19,6 +19,7 @@ import (
 	"parley/internal/comment"
 	"parley/internal/keys"
 	"parley/internal/markup"
+	"parley/internal/ratelimit"
 	"parley/internal/spam"
 	"parley/internal/store"
 )
@@ -131,15 +132,15 @@ type Options struct {
 // address (an IPv6 client's /64) and one per reader token. A zero Limit
 // turns one off.
 type LikeLimits struct {
-	PerIP, PerReader spam.Limit
+	PerIP, PerReader ratelimit.Limit
 }
 
 // DefaultLikeLimits are generous for people (an office behind one
 // address, a reader going through a thread) and stop a client that
 // likes and unlikes hundreds of times a second.
 var DefaultLikeLimits = LikeLimits{
-	PerIP:     spam.Limit{Burst: 60, Every: time.Second},
-	PerReader: spam.Limit{Burst: 20, Every: 3 * time.Second},
+	PerIP:     ratelimit.Limit{Burst: 60, Every: time.Second},
+	PerReader: ratelimit.Limit{Burst: 20, Every: 3 * time.Second},
 }
 
 // Pictures looks for readers' pictures in the background.
@@ -170,7 +171,7 @@ func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
 	}
 	// Like limits live where the comment rate limits do (shared by every
 	// instance on PostgreSQL), or in memory.
-	var buckets spam.BucketStore = spam.NewMemoryBuckets(100_000)
+	var buckets ratelimit.Store = ratelimit.NewMemory(100_000)
 	if opt.Spam != nil && opt.Spam.Buckets != nil {
 		buckets = opt.Spam.Buckets
 	}
