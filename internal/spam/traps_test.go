@@ -108,4 +108,3 @@ type failingStore struct{}
 func (failingStore) Take(context.Context, string, ratelimit.Limit, time.Time) (bool, time.Duration, error) {
 	return false, 0, errors.New("redis is down")
 }
-
