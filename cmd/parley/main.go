@@ -676,18 +676,14 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *id == "" {
 			return usageError{"site " + args[0] + " needs --id"}
 		}
-		st, err := openStore(ctx, dbo)
+		svc, closeStore, err := openService(ctx, dbo)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		svc, err := newService(ctx, st, nil)
-		if err != nil {
-			return err
-		}
+		defer closeStore()
 		site := &comment.Site{ID: *id}
 		if args[0] == "set" {
-			if site, err = st.Site(ctx, *id); errors.Is(err, comment.ErrNotFound) {
+			if site, err = svc.DeskSite(ctx, service.OperatorActor(), *id); errors.Is(err, comment.ErrNotFound) {
 				return fmt.Errorf("there is no site %q", *id)
 			} else if err != nil {
 				return err
@@ -753,15 +749,11 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *id == "" {
 			return usageError{"site sso-secret needs --id"}
 		}
-		st, err := openStore(ctx, dbo)
+		svc, closeStore, err := openService(ctx, dbo)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		svc, err := newService(ctx, st, nil)
-		if err != nil {
-			return err
-		}
+		defer closeStore()
 		secret, n, err := svc.SetSSOSecret(ctx, service.OperatorActor(), *id, *remove)
 		if errors.Is(err, comment.ErrNotFound) {
 			return fmt.Errorf("there is no site %q", *id)
@@ -786,15 +778,11 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *id == "" {
 			return usageError{"site key needs --id"}
 		}
-		st, err := openStore(ctx, dbo)
+		svc, closeStore, err := openService(ctx, dbo)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		svc, err := newService(ctx, st, nil)
-		if err != nil {
-			return err
-		}
+		defer closeStore()
 		key, err := svc.NewAPIKey(ctx, service.OperatorActor(), *id)
 		if errors.Is(err, comment.ErrNotFound) {
 			return fmt.Errorf("there is no site %q", *id)
@@ -855,4 +843,19 @@ func parseProviders(v string) []string {
 		}
 	}
 	return out
+}
+
+// openService opens the database a command names and the service over it,
+// for commands that change data through the service's rules; close closes
+// the store.
+func openService(ctx context.Context, dbo dbOptions) (svc *service.Service, close func(), err error) {
+	st, err := openStore(ctx, dbo)
+	if err != nil {
+		return nil, nil, err
+	}
+	if svc, err = newService(ctx, st, nil); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return svc, func() { st.Close() }, nil
 }
