@@ -77,15 +77,11 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		password = p
 	}
-	st, err := openStore(ctx, dbo)
+	svc, closeStore, err := openService(ctx, dbo)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	svc, err := newService(ctx, st, nil)
-	if err != nil {
-		return err
-	}
+	defer closeStore()
 	op := service.OperatorActor()
 	switch sub {
 	case "add":
@@ -219,15 +215,11 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	case sub != "remove" && fs.NArg() > 0:
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}
-	st, err := openStore(ctx, dbo)
+	svc, closeStore, err := openService(ctx, dbo)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	svc, err := newService(ctx, st, nil)
-	if err != nil {
-		return err
-	}
+	defer closeStore()
 	op := service.OperatorActor()
 	switch sub {
 	case "add":
@@ -287,15 +279,11 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *limit < 1 || *limit > 500 {
 		return usageError{"--limit is from 1 to 500"}
 	}
-	st, err := openStore(ctx, dbo)
+	svc, closeStore, err := openService(ctx, dbo)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	svc, err := newService(ctx, st, nil)
-	if err != nil {
-		return err
-	}
+	defer closeStore()
 	if _, err := svc.DeskSite(ctx, service.OperatorActor(), *site); err != nil {
 		return cliError(err, *site)
 	}

@@ -81,15 +81,11 @@ func runComment(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if (sub == "show" || sub == "edit") && fs.NArg() != 1 {
 		return usageError{"comment " + sub + " takes one comment id"}
 	}
-	st, err := openStore(ctx, dbo)
+	svc, closeStore, err := openService(ctx, dbo)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	svc, err := newService(ctx, st, nil)
-	if err != nil {
-		return err
-	}
+	defer closeStore()
 	op := service.OperatorActor()
 	notFound := func(err error, id string) error {
 		if errors.Is(err, comment.ErrNotFound) {

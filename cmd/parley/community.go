@@ -658,15 +658,11 @@ func runAuthor(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *site == "" || (*cmnt == "") == (*key == "") {
 		return usageError{"author needs --site and one of --comment or --key"}
 	}
-	st, err := openStore(ctx, dbo)
+	svc, closeStore, err := openService(ctx, dbo)
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	svc, err := newService(ctx, st, nil)
-	if err != nil {
-		return err
-	}
+	defer closeStore()
 	op := service.OperatorActor()
 	if *note != "" {
 		if _, err := svc.AddNote(ctx, op, *site, *cmnt, *key, *note); err != nil {

@@ -9,8 +9,8 @@ import (
 	"parley/internal/admin"
 	"parley/internal/comment"
 	"parley/internal/login"
+	"parley/internal/ratelimit"
 	"parley/internal/service"
-	"parley/internal/spam"
 	"parley/internal/store"
 	"parley/internal/store/postgres"
 )
@@ -19,13 +19,13 @@ import (
 // minutes; thirty from one address, then one a minute. A person who
 // mistypes is not slowed down; a script guessing passwords is.
 var (
-	deskAttemptsPerAccount = spam.Limit{Burst: 10, Every: 5 * time.Minute}
-	deskAttemptsPerClient  = spam.Limit{Burst: 30, Every: time.Minute}
+	deskAttemptsPerAccount = ratelimit.Limit{Burst: 10, Every: 5 * time.Minute}
+	deskAttemptsPerClient  = ratelimit.Limit{Burst: 30, Every: time.Minute}
 )
 
 // attempts keeps the desk's log-in limits in the store's buckets: in
 // memory for one instance, in PostgreSQL for several.
-type attempts struct{ buckets spam.BucketStore }
+type attempts struct{ buckets ratelimit.Store }
 
 func (a attempts) Take(ctx context.Context, key string, now time.Time) (bool, time.Duration, error) {
 	l := deskAttemptsPerClient
@@ -39,7 +39,7 @@ func (a attempts) Take(ctx context.Context, key string, now time.Time) (bool, ti
 // Staff may log in with the readers' providers (not email links) when
 // Parley knows its public address, where the log-ins come back to.
 func newDesk(svc *service.Service, st store.Store, logins *login.Login, publicURL string, log *slog.Logger, clientIP func(*http.Request) string) (*admin.Server, error) {
-	var buckets spam.BucketStore = spam.NewMemoryBuckets(10_000)
+	var buckets ratelimit.Store = ratelimit.NewMemory(10_000)
 	if pg, ok := st.(*postgres.DB); ok {
 		buckets = pgBuckets{pg}
 	}

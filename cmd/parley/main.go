@@ -29,6 +29,7 @@ import (
 	"parley/internal/login"
 	"parley/internal/mail"
 	"parley/internal/notify"
+	"parley/internal/ratelimit"
 	"parley/internal/service"
 	"parley/internal/spam"
 	"parley/internal/store"
@@ -451,7 +452,7 @@ func newService(ctx context.Context, st store.Store, log *slog.Logger) (*service
 // spamConfig is the spam defence's part of the configuration.
 type spamConfig struct {
 	akismetKey, akismetBlog string
-	perIP, perEmail         spam.Limit
+	perIP, perEmail         ratelimit.Limit
 	minFormAge              time.Duration
 	rulesFile               string
 }
@@ -461,7 +462,7 @@ var defaultSpamConfig = spamConfig{perIP: spam.DefaultIPLimit, perEmail: spam.De
 
 // limitFlag parses a rate limit written BURST/EVERY ("20/15s"); "0"
 // turns the limit off.
-type limitFlag struct{ l *spam.Limit }
+type limitFlag struct{ l *ratelimit.Limit }
 
 func (f limitFlag) String() string {
 	if f.l == nil || f.l.Burst == 0 {
@@ -472,7 +473,7 @@ func (f limitFlag) String() string {
 
 func (f limitFlag) Set(v string) error {
 	if v == "0" || v == "off" {
-		*f.l = spam.Limit{}
+		*f.l = ratelimit.Limit{}
 		return nil
 	}
 	b, e, ok := strings.Cut(v, "/")
@@ -481,7 +482,7 @@ func (f limitFlag) Set(v string) error {
 	if !ok || err1 != nil || err2 != nil || burst < 1 || every <= 0 {
 		return fmt.Errorf("write a rate limit as BURST/EVERY, e.g. 20/15s (or 0 for none)")
 	}
-	*f.l = spam.Limit{Burst: burst, Every: every}
+	*f.l = ratelimit.Limit{Burst: burst, Every: every}
 	return nil
 }
 
@@ -490,7 +491,7 @@ func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc sp
 	if err != nil {
 		return nil, err
 	}
-	opt := &service.SpamOptions{Model: model, Buckets: spam.NewMemoryBuckets(100_000), PerIP: sc.perIP, PerEmail: sc.perEmail, MinFormAge: sc.minFormAge}
+	opt := &service.SpamOptions{Model: model, Buckets: ratelimit.NewMemory(100_000), PerIP: sc.perIP, PerEmail: sc.perEmail, MinFormAge: sc.minFormAge}
 	if sc.rulesFile != "" {
 		if err := loadSpamRules(sc.rulesFile, opt); err != nil {
 			return nil, err
@@ -552,7 +553,7 @@ func loadSpamRules(path string, opt *service.SpamOptions) error {
 // pgBuckets keeps rate limits in PostgreSQL.
 type pgBuckets struct{ db *postgres.DB }
 
-func (b pgBuckets) Take(ctx context.Context, key string, l spam.Limit, now time.Time) (bool, time.Duration, error) {
+func (b pgBuckets) Take(ctx context.Context, key string, l ratelimit.Limit, now time.Time) (bool, time.Duration, error) {
 	return b.db.TakeToken(ctx, key, l.Burst, l.Every, now)
 }
 
@@ -675,18 +676,14 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *id == "" {
 			return usageError{"site " + args[0] + " needs --id"}
 		}
-		st, err := openStore(ctx, dbo)
+		svc, closeStore, err := openService(ctx, dbo)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		svc, err := newService(ctx, st, nil)
-		if err != nil {
-			return err
-		}
+		defer closeStore()
 		site := &comment.Site{ID: *id}
 		if args[0] == "set" {
-			if site, err = st.Site(ctx, *id); errors.Is(err, comment.ErrNotFound) {
+			if site, err = svc.DeskSite(ctx, service.OperatorActor(), *id); errors.Is(err, comment.ErrNotFound) {
 				return fmt.Errorf("there is no site %q", *id)
 			} else if err != nil {
 				return err
@@ -752,15 +749,11 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *id == "" {
 			return usageError{"site sso-secret needs --id"}
 		}
-		st, err := openStore(ctx, dbo)
+		svc, closeStore, err := openService(ctx, dbo)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		svc, err := newService(ctx, st, nil)
-		if err != nil {
-			return err
-		}
+		defer closeStore()
 		secret, n, err := svc.SetSSOSecret(ctx, service.OperatorActor(), *id, *remove)
 		if errors.Is(err, comment.ErrNotFound) {
 			return fmt.Errorf("there is no site %q", *id)
@@ -785,15 +778,11 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if *id == "" {
 			return usageError{"site key needs --id"}
 		}
-		st, err := openStore(ctx, dbo)
+		svc, closeStore, err := openService(ctx, dbo)
 		if err != nil {
 			return err
 		}
-		defer st.Close()
-		svc, err := newService(ctx, st, nil)
-		if err != nil {
-			return err
-		}
+		defer closeStore()
 		key, err := svc.NewAPIKey(ctx, service.OperatorActor(), *id)
 		if errors.Is(err, comment.ErrNotFound) {
 			return fmt.Errorf("there is no site %q", *id)
@@ -854,4 +843,19 @@ func parseProviders(v string) []string {
 		}
 	}
 	return out
+}
+
+// openService opens the database a command names and the service over it,
+// for commands that change data through the service's rules; close closes
+// the store.
+func openService(ctx context.Context, dbo dbOptions) (svc *service.Service, close func(), err error) {
+	st, err := openStore(ctx, dbo)
+	if err != nil {
+		return nil, nil, err
+	}
+	if svc, err = newService(ctx, st, nil); err != nil {
+		st.Close()
+		return nil, nil, err
+	}
+	return svc, func() { st.Close() }, nil
 }

@@ -19,6 +19,7 @@ import (
 
 	"parley/internal/comment"
 	"parley/internal/httpapi"
+	"parley/internal/ratelimit"
 	"parley/internal/service"
 	"parley/internal/spam"
 	"parley/internal/store/sqlite"
@@ -67,7 +68,7 @@ func newTestAPI(tb testing.TB, sites ...string) *testAPI {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	svc, err := service.New(ctx, st, service.Options{Spam: &service.SpamOptions{Model: model, Buckets: spam.NewMemoryBuckets(100)}})
+	svc, err := service.New(ctx, st, service.Options{Spam: &service.SpamOptions{Model: model, Buckets: ratelimit.NewMemory(100)}})
 	if err != nil {
 		tb.Fatal(err)
 	}

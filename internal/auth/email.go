@@ -13,6 +13,7 @@ import (
 
 	"parley/internal/comment"
 	"parley/internal/i18n"
+	"parley/internal/keys"
 	"parley/internal/mail"
 )
 
@@ -30,7 +31,7 @@ type VerifiedEmailStore interface {
 // VerifiedEmails answers "has this guest confirmed their email before?",
 // so their comments can skip first-time moderation.
 type VerifiedEmails struct {
-	keys  *keys
+	keys  *keys.Keys
 	store VerifiedEmailStore
 	now   func() time.Time
 }
@@ -48,7 +49,7 @@ func NewVerifiedEmails(secret []byte, store VerifiedEmailStore) (*VerifiedEmails
 }
 
 func (v *VerifiedEmails) key(email string) string {
-	return v.keys.hash("verified-email", strings.ToLower(strings.TrimSpace(email)))
+	return v.keys.Hash("verified-email", strings.ToLower(strings.TrimSpace(email)), 32)
 }
 
 // Mark records that the reader owning email proved it.
@@ -114,7 +115,7 @@ type EmailLinkConfig struct {
 // before readers do, so the link page should ask the reader to press a
 // button that posts the token, and call ConsumeLink only on that post.
 type EmailLinks struct {
-	keys     *keys
+	keys     *keys.Keys
 	mailer   mail.Mailer
 	once     OnceStore
 	returnOK ReturnChecker
@@ -202,7 +203,7 @@ func (e *EmailLinks) Check(r LinkRequest) error {
 // form; a post that carries both, matching, came from that page, even when
 // the browser hides where it was posted from (Origin: null).
 func (e *EmailLinks) FormCheck(nonce, token string) string {
-	return b64.EncodeToString(e.keys.sum("email-link-form", []byte(nonce), []byte(token))[:16])
+	return b64.EncodeToString(e.keys.Sum("email-link-form", []byte(nonce), []byte(token))[:16])
 }
 
 // FormCheckOK reports whether check is FormCheck(nonce, token).
@@ -229,7 +230,7 @@ func (e *EmailLinks) SendLink(ctx context.Context, r LinkRequest) error {
 	}
 	u := *e.linkURL
 	q := u.Query()
-	q.Set("token", e.keys.seal(linkPurpose, b))
+	q.Set("token", e.keys.Seal(linkPurpose, b))
 	if l.Lang != "" {
 		q.Set("lang", l.Lang) // for the link page, before the token is opened
 	}
@@ -249,7 +250,7 @@ func (e *EmailLinks) SendLink(ctx context.Context, r LinkRequest) error {
 // The identity's subject is a keyed hash of the address, so the address
 // does not end up in identity keys; Email holds it.
 func (e *EmailLinks) ConsumeLink(ctx context.Context, token string) (*Result, error) {
-	b, ok := e.keys.open(linkPurpose, token, 4096)
+	b, ok := e.keys.Unseal(linkPurpose, token, 4096)
 	var l emailLink
 	if !ok || json.Unmarshal(b, &l) != nil || l.ID == "" || l.Email == "" {
 		return nil, ErrBadLink
@@ -260,7 +261,7 @@ func (e *EmailLinks) ConsumeLink(ctx context.Context, token string) (*Result, er
 	if !e.now().Before(exp) {
 		return res, ErrExpired
 	}
-	if err := e.once.UseOnce(ctx, "email:"+e.keys.hash("email-link", l.ID)[:64], exp); err != nil {
+	if err := e.once.UseOnce(ctx, "email:"+e.keys.Hash("email-link", l.ID, 32)[:64], exp); err != nil {
 		if errors.Is(err, comment.ErrConflict) {
 			return res, ErrReplay
 		}
@@ -276,7 +277,7 @@ func (e *EmailLinks) ConsumeLink(ctx context.Context, token string) (*Result, er
 	}
 	res.Identity = Identity{
 		Provider:      EmailProvider,
-		Subject:       e.keys.hash("email-subject", l.Email)[:32],
+		Subject:       e.keys.Hash("email-subject", l.Email, 32)[:32],
 		Email:         l.Email,
 		EmailVerified: true,
 	}

@@ -13,6 +13,7 @@ import (
 
 	"parley/internal/comment"
 	"parley/internal/i18n"
+	"parley/internal/keys"
 )
 
 // Errors a log-in can end with. They say what went wrong in terms a
@@ -111,7 +112,7 @@ type FlowConfig struct {
 // whole tab is, so the flow works in browsers that block third-party
 // cookies.
 type Flow struct {
-	keys      *keys
+	keys      *keys.Keys
 	providers map[string]Provider
 	order     []Provider
 	once      OnceStore
@@ -263,7 +264,7 @@ func (f *Flow) Begin(w http.ResponseWriter, r BeginRequest) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	value := f.keys.seal(flowPurpose, b)
+	value := f.keys.Seal(flowPurpose, b)
 	if len(value) > maxCookieSize {
 		return "", errors.New("auth: log-in cookie too large")
 	}
@@ -302,7 +303,7 @@ func (f *Flow) Finish(w http.ResponseWriter, r *http.Request) (*Result, error) {
 	if err != nil {
 		return nil, ErrNoFlow
 	}
-	b, ok := f.keys.open(flowPurpose, c.Value, maxCookieSize)
+	b, ok := f.keys.Unseal(flowPurpose, c.Value, maxCookieSize)
 	var st flowCookie
 	if ok && json.Unmarshal(b, &st) != nil {
 		ok = false
@@ -323,7 +324,7 @@ func (f *Flow) Finish(w http.ResponseWriter, r *http.Request) (*Result, error) {
 	if subtle.ConstantTimeCompare([]byte(q.Get("state")), []byte(st.State)) != 1 {
 		return res, ErrState
 	}
-	if err := f.once.UseOnce(r.Context(), "flow:"+f.keys.hash("flow-state", st.State)[:64], res.Started.Add(FlowMaxAge+time.Minute)); err != nil {
+	if err := f.once.UseOnce(r.Context(), "flow:"+f.keys.Hash("flow-state", st.State, 32)[:64], res.Started.Add(FlowMaxAge+time.Minute)); err != nil {
 		if errors.Is(err, comment.ErrConflict) {
 			return res, ErrReplay
 		}

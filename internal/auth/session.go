@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"parley/internal/comment"
+	"parley/internal/keys"
 )
 
 // ErrNoSession means a request carries no session token, or one that is
@@ -86,7 +87,7 @@ type SessionConfig struct {
 // third-party cookies are blocked; the cookie form (Cookie) serves the
 // pages Parley renders itself and the flow without JavaScript.
 type Sessions struct {
-	keys     *keys
+	keys     *keys.Keys
 	store    SessionStore
 	once     OnceStore
 	ttl      time.Duration
@@ -137,7 +138,7 @@ func (s *Sessions) Create(ctx context.Context, id Identity, siteID string) (stri
 	if err := s.store.CreateSession(ctx, sess); err != nil {
 		return "", nil, fmt.Errorf("create session: %w", err)
 	}
-	return s.keys.sign(sessionPurpose, raw), sess, nil
+	return s.keys.Sign(sessionPurpose, raw), sess, nil
 }
 
 func sessionID(raw []byte) string {
@@ -147,7 +148,7 @@ func sessionID(raw []byte) string {
 
 // parse checks a token's signature and returns its session ID.
 func (s *Sessions) parse(token string) (string, bool) {
-	raw, ok := s.keys.verify(sessionPurpose, token, maxTokenLen)
+	raw, ok := s.keys.Open(sessionPurpose, token, maxTokenLen)
 	if !ok || len(raw) != 32 {
 		return "", false
 	}
@@ -273,7 +274,7 @@ func (s *Sessions) Handoff(token, bind string) (string, error) {
 	exp := s.now().Add(HandoffMaxAge).Unix()
 	b := binary.BigEndian.AppendUint64(make([]byte, 0, 9+len(bind)+len(token)), uint64(exp))
 	b = append(append(append(b, byte(len(bind))), bind...), token...)
-	return s.keys.seal(handoffPurpose, b), nil
+	return s.keys.Seal(handoffPurpose, b), nil
 }
 
 // Redeem returns the session token a hand-off code carries, once, to the
@@ -284,7 +285,7 @@ func (s *Sessions) Redeem(ctx context.Context, code, bind string) (string, error
 	if s.once == nil {
 		return "", errors.New("auth: hand-off needs a OnceStore")
 	}
-	b, ok := s.keys.open(handoffPurpose, code, 512)
+	b, ok := s.keys.Unseal(handoffPurpose, code, 512)
 	if !ok || len(b) < 9 || len(b) < 9+int(b[8]) {
 		return "", ErrNoSession
 	}
@@ -296,7 +297,7 @@ func (s *Sessions) Redeem(ctx context.Context, code, bind string) (string, error
 	if !s.now().Before(exp) {
 		return "", ErrExpired
 	}
-	if err := s.once.UseOnce(ctx, "handoff:"+s.keys.hash("handoff", code)[:64], exp); err != nil {
+	if err := s.once.UseOnce(ctx, "handoff:"+s.keys.Hash("handoff", code, 32)[:64], exp); err != nil {
 		if errors.Is(err, comment.ErrConflict) {
 			return "", ErrReplay
 		}

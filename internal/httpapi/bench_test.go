@@ -19,6 +19,7 @@ import (
 	"parley/internal/comment"
 	"parley/internal/loadgen"
 	"parley/internal/login"
+	"parley/internal/ratelimit"
 	"parley/internal/service"
 	"parley/internal/spam"
 	"parley/internal/widget"
@@ -172,7 +173,7 @@ func BenchmarkPostComment(b *testing.B) {
 		opt  service.Options
 	}{
 		{"no-spam-checks", service.Options{}},
-		{"spam-pipeline", service.Options{Spam: &service.SpamOptions{Model: model, Buckets: spam.NewMemoryBuckets(100)}}},
+		{"spam-pipeline", service.Options{Spam: &service.SpamOptions{Model: model, Buckets: ratelimit.NewMemory(100)}}},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			ts := newTestServerWith(b, tc.opt)
@@ -294,7 +295,7 @@ func BenchmarkLoad(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		ts := newTestServerWith(b, service.Options{Spam: &service.SpamOptions{Model: model, Buckets: spam.NewMemoryBuckets(100)}})
+		ts := newTestServerWith(b, service.Options{Spam: &service.SpamOptions{Model: model, Buckets: ratelimit.NewMemory(100)}})
 		var n atomic.Int64
 		for i := 0; i < b.N; i++ {
 			cpu := cpuTime()

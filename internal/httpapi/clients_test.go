@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"parley/internal/ratelimit"
 	"parley/internal/service"
-	"parley/internal/spam"
 )
 
 // TestStreams_CappedPerClient: one client may hold only so many live
@@ -84,7 +84,7 @@ func (w *headerSignal) WriteHeader(code int) {
 // too_many_reads with Retry-After. Reads of a thread in memory stay free,
 // and another client reads on.
 func TestReads_BudgetPerClient(t *testing.T) {
-	ts := newTestServerOn(t, openSQLite(t), service.Options{}, Config{ReadBudget: spam.Limit{Burst: 5, Every: time.Hour}})
+	ts := newTestServerOn(t, openSQLite(t), service.Options{}, Config{ReadBudget: ratelimit.Limit{Burst: 5, Every: time.Hour}})
 	h := ts.Config.Handler
 	read := func(addr, key string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest("GET", "/api/v1/sites/news/comments?page="+url.QueryEscape(origin+"/"+key), nil)

@@ -20,6 +20,7 @@ import (
 	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/login"
+	"parley/internal/ratelimit"
 	"parley/internal/service"
 	"parley/internal/spam"
 	"parley/internal/web"
@@ -66,7 +67,7 @@ type Config struct {
 	// ReadBudget bounds each client's thread and count reads that this
 	// instance cannot answer from memory (a thread read it holds costs
 	// nothing); the zero value means DefaultReadBudget.
-	ReadBudget spam.Limit
+	ReadBudget ratelimit.Limit
 }
 
 // Per-client defaults: generous for an office or a school behind one
@@ -74,7 +75,7 @@ type Config struct {
 // by the hundred.
 var (
 	DefaultStreamsPerClient = 100
-	DefaultReadBudget       = spam.Limit{Burst: 60, Every: 500 * time.Millisecond}
+	DefaultReadBudget       = ratelimit.Limit{Burst: 60, Every: 500 * time.Millisecond}
 )
 
 // Server serves Parley over HTTP.
@@ -93,7 +94,7 @@ type Server struct {
 		mu       sync.Mutex
 		byClient map[string]int // open streams per client key
 	}
-	reads *spam.MemoryBuckets // read budgets, per client key
+	reads *ratelimit.Memory // read budgets, per client key
 }
 
 // New returns a Server; mount it with Handler.
@@ -108,7 +109,7 @@ func New(svc *service.Service, assets *widget.Assets, log *slog.Logger, cfg Conf
 	if cfg.ReadBudget.Burst <= 0 {
 		cfg.ReadBudget = DefaultReadBudget
 	}
-	srv := &Server{svc: svc, assets: assets, log: log, cfg: cfg, threads: newJSONCache(1024), reads: spam.NewMemoryBuckets(100_000),
+	srv := &Server{svc: svc, assets: assets, log: log, cfg: cfg, threads: newJSONCache(1024), reads: ratelimit.NewMemory(100_000),
 		// Up to 32 MB of rendered pages: a 200-comment thread is about 200 kB.
 		pages: newHTMLCache(1024, 32<<20), held: newHeldCache(2*time.Second, 1024)}
 	srv.streams.stop = make(chan struct{})

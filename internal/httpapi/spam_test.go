@@ -9,20 +9,21 @@ import (
 	"time"
 
 	"parley/internal/comment"
+	"parley/internal/ratelimit"
 	"parley/internal/service"
 	"parley/internal/spam"
 )
 
-func spamServer(t *testing.T, perIP spam.Limit) *testServer {
+func spamServer(t *testing.T, perIP ratelimit.Limit) *testServer {
 	model, err := spam.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newTestServerWith(t, service.Options{Spam: &service.SpamOptions{Model: model, Buckets: spam.NewMemoryBuckets(100), PerIP: perIP}})
+	return newTestServerWith(t, service.Options{Spam: &service.SpamOptions{Model: model, Buckets: ratelimit.NewMemory(100), PerIP: perIP}})
 }
 
 func TestRateLimit(t *testing.T) {
-	ts := spamServer(t, spam.Limit{Burst: 1, Every: time.Minute})
+	ts := spamServer(t, ratelimit.Limit{Burst: 1, Every: time.Minute})
 	resp, body := ts.do(t, "POST", "/api/v1/sites/news/comments", post(nil), nil)
 	if resp.StatusCode != 201 {
 		t.Fatalf("first post = %d %s", resp.StatusCode, body)
@@ -34,7 +35,7 @@ func TestRateLimit(t *testing.T) {
 }
 
 func TestFormPost_BotTraps(t *testing.T) {
-	ts := spamServer(t, spam.Limit{})
+	ts := spamServer(t, ratelimit.Limit{})
 	// A bot fills the hidden field and posts at once.
 	form := formPost(ts.formToken(t), map[string]string{"body": "Great article about the buses, thanks for writing it."})
 	form.Set("phone", "555-0100")

@@ -22,6 +22,7 @@ import (
 	"parley/internal/auth/provider"
 	"parley/internal/comment"
 	"parley/internal/mail"
+	"parley/internal/ratelimit"
 	"parley/internal/service"
 	"parley/internal/spam"
 	"parley/internal/store"
@@ -46,7 +47,7 @@ type Config struct {
 	PublicURL string
 	// Buckets keeps the email-link rate limits (shared by instances);
 	// in memory if nil.
-	Buckets spam.BucketStore
+	Buckets ratelimit.Store
 	// HTTPClient talks to providers; provider.DefaultClient if nil.
 	HTTPClient *http.Client
 	// Avatars fetches provider pictures; public addresses only if nil.
@@ -64,8 +65,8 @@ type Config struct {
 // every Every: at most 3 links to an address and 10 from a client address
 // at once, then one more of each every 10 minutes.
 var (
-	LinkLimitPerEmail = spam.Limit{Burst: 3, Every: 10 * time.Minute}
-	LinkLimitPerIP    = spam.Limit{Burst: 10, Every: 10 * time.Minute}
+	LinkLimitPerEmail = ratelimit.Limit{Burst: 3, Every: 10 * time.Minute}
+	LinkLimitPerIP    = ratelimit.Limit{Burst: 10, Every: 10 * time.Minute}
 )
 
 // Login is reader log-in for one Parley server.
@@ -181,13 +182,13 @@ func New(ctx context.Context, svc *service.Service, st store.Store, c Config) (*
 		}
 		buckets := c.Buckets
 		if buckets == nil {
-			buckets = spam.NewMemoryBuckets(10_000)
+			buckets = ratelimit.NewMemory(10_000)
 		}
 		// Two limiters over the same buckets, so SendLink decides the order.
 		l.perMail = spam.NewRateLimiter(buckets, append([]byte("email-link:"), key...))
-		l.perMail.PerMail, l.perMail.PerIP = LinkLimitPerEmail, spam.Limit{}
+		l.perMail.PerMail, l.perMail.PerIP = LinkLimitPerEmail, ratelimit.Limit{}
 		l.perIP = spam.NewRateLimiter(buckets, append([]byte("email-link:"), key...))
-		l.perIP.PerMail, l.perIP.PerIP = spam.Limit{}, LinkLimitPerIP
+		l.perIP.PerMail, l.perIP.PerIP = ratelimit.Limit{}, LinkLimitPerIP
 	}
 	return l, nil
 }

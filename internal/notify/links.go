@@ -2,7 +2,6 @@ package notify
 
 import (
 	"crypto/hmac"
-	"crypto/sha256"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -10,6 +9,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+
+	"parley/internal/keys"
 )
 
 // Links makes and opens the signed links of Parley's emails: confirming
@@ -23,7 +24,7 @@ import (
 // hash (EmailKey). Readers' links do not expire (a list's unsubscribe
 // link must keep working, RFC 8058); confirmation and action links do.
 type Links struct {
-	key    []byte
+	keys   *keys.Keys
 	public string // Parley's public address, without a trailing slash
 }
 
@@ -39,7 +40,11 @@ func NewLinks(key []byte, publicURL string) (*Links, error) {
 	if publicURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		return nil, errors.New("notify: Parley's public address must be an http(s) URL")
 	}
-	return &Links{key: key, public: strings.TrimSuffix(publicURL, "/")}, nil
+	k, err := keys.New(key)
+	if err != nil {
+		return nil, err
+	}
+	return &Links{keys: k, public: strings.TrimSuffix(publicURL, "/")}, nil
 }
 
 // Public returns Parley's public address.
@@ -51,13 +56,7 @@ func (l *Links) EmailKey(email string) string {
 	return hex.EncodeToString(l.mac("email-key", []byte(strings.ToLower(strings.TrimSpace(email))))[:16])
 }
 
-func (l *Links) mac(purpose string, b []byte) []byte {
-	m := hmac.New(sha256.New, l.key)
-	m.Write([]byte(purpose))
-	m.Write([]byte{0})
-	m.Write(b)
-	return m.Sum(nil)
-}
+func (l *Links) mac(purpose string, b []byte) []byte { return l.keys.Sum(purpose, b) }
 
 // Token purposes: a token made for one is never accepted for another.
 const (

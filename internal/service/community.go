@@ -11,6 +11,7 @@ import (
 
 	"parley/internal/comment"
 	"parley/internal/markup"
+	"parley/internal/ratelimit"
 	"parley/internal/rulebook"
 	"parley/internal/spam"
 	"parley/internal/staff"
@@ -28,7 +29,7 @@ type community struct {
 	sites   sync.Map // site id -> *siteBook
 	pages   sync.Map // site + "\x00" + page key -> *pageState
 	once    sync.Once
-	buckets spam.BucketStore
+	buckets ratelimit.Store
 }
 
 // BookCheckInterval is how often an instance asks whether a site's
@@ -57,12 +58,12 @@ type bookSnap struct {
 
 // buckets returns the token buckets that count reports and surges: the
 // spam filter's (shared by instances on PostgreSQL), or this instance's.
-func (s *Service) buckets() spam.BucketStore {
+func (s *Service) buckets() ratelimit.Store {
 	s.cm.once.Do(func() {
 		if s.spam != nil && s.spam.opt.Buckets != nil {
 			s.cm.buckets = s.spam.opt.Buckets
 		} else {
-			s.cm.buckets = spam.NewMemoryBuckets(100_000)
+			s.cm.buckets = ratelimit.NewMemory(100_000)
 		}
 	})
 	return s.cm.buckets
@@ -357,8 +358,8 @@ func (s *Service) surge(ctx context.Context, site *comment.Site, key string, ps 
 	if cm.SurgeRate <= 0 {
 		return "", nil
 	}
-	l := spam.Limit{Burst: cm.SurgeRate, Every: time.Minute / time.Duration(cm.SurgeRate)}
-	ok, _, err := s.buckets().Take(ctx, "surge:"+s.sign.hash("surge", site.ID+"\x00"+key, 12), l, now)
+	l := ratelimit.Limit{Burst: cm.SurgeRate, Every: time.Minute / time.Duration(cm.SurgeRate)}
+	ok, _, err := s.buckets().Take(ctx, "surge:"+s.sign.Hash("surge", site.ID+"\x00"+key, 12), l, now)
 	if err != nil {
 		// Counting failed: the comment goes on as if there were no surge.
 		s.log.Warn("could not count comments for the surge guard", slog.String("site", site.ID), slog.String("err", err.Error()))
@@ -416,7 +417,7 @@ func (s *Service) classifyGuard(ctx context.Context, siteID string, in *spam.Inp
 	email := strings.ToLower(strings.TrimSpace(in.Email))
 	a := rulebook.Author{Email: email, IP: in.IP}
 	if in.IP != "" {
-		a.IPHash = s.sign.hash("ip", in.IP, 12)
+		a.IPHash = s.sign.Hash("ip", in.IP, 12)
 	}
 	for _, sn := range snap.book.Sanctions(a, s.now()) {
 		if sn.Kind.Refuses() {

@@ -118,7 +118,7 @@ func (s *Service) filter(ctx context.Context, site *comment.Site, q Query) (stor
 	}
 	if ip := strings.TrimSpace(q.IP); ip != "" {
 		if addr, err := netip.ParseAddr(ip); err == nil {
-			f.IPHash = s.sign.hash("ip", addr.String(), 12)
+			f.IPHash = s.sign.Hash("ip", addr.String(), 12)
 		} else if validHash(ip) {
 			f.IPHash = ip
 		} else {

@@ -287,7 +287,7 @@ func (s *Service) importedComment(siteID, format string, rec *importer.Record, p
 		c.ParentID = importedID(siteID, format, rec.PageID, rec.ParentID)
 	}
 	if rec.IP != "" {
-		c.IPHash = s.sign.hash("ip", rec.IP, 12)
+		c.IPHash = s.sign.Hash("ip", rec.IP, 12)
 	}
 	return c, ""
 }

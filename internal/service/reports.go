@@ -11,6 +11,7 @@ import (
 	"unicode/utf8"
 
 	"parley/internal/comment"
+	"parley/internal/ratelimit"
 	"parley/internal/spam"
 	"parley/internal/staff"
 	"parley/internal/store"
@@ -26,7 +27,7 @@ import (
 
 // ReportLimit bounds how many reports one reader (log-in or network) may
 // send: ten at once, then one a minute.
-var ReportLimit = spam.Limit{Burst: 10, Every: time.Minute}
+var ReportLimit = ratelimit.Limit{Burst: 10, Every: time.Minute}
 
 // ReportInput is a reader's report as sent.
 type ReportInput struct {
@@ -71,9 +72,9 @@ func (s *Service) Report(ctx context.Context, in ReportInput) (bool, error) {
 	}
 	switch {
 	case in.Identity != "":
-		r.Reporter = "id:" + s.sign.hash("reporter", in.Identity, 12)
+		r.Reporter = "id:" + s.sign.Hash("reporter", in.Identity, 12)
 	case in.IP != "":
-		r.Reporter = "net:" + s.sign.hash("reporter", reportNetwork(in.IP), 12)
+		r.Reporter = "net:" + s.sign.Hash("reporter", reportNetwork(in.IP), 12)
 	case r.Reader != "":
 		r.Reporter = "rd:" + r.Reader
 	default:

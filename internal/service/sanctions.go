@@ -174,7 +174,7 @@ func (s *Service) targetOf(sn *comment.Sanction) (*store.SanctionTarget, error) 
 		if p.Bits() != p.Addr().BitLen() {
 			return nil, comment.Invalid("remove_comments", "Parley keeps no IP addresses, so it cannot find the comments of a range; ban a single address (or ban from a comment's card) to remove them.")
 		}
-		t.IPHash = s.sign.hash("ip", p.Addr().String(), 12)
+		t.IPHash = s.sign.Hash("ip", p.Addr().String(), 12)
 	}
 	return t, nil
 }

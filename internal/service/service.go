@@ -17,7 +17,9 @@ import (
 
 	"parley/internal/auth"
 	"parley/internal/comment"
+	"parley/internal/keys"
 	"parley/internal/markup"
+	"parley/internal/ratelimit"
 	"parley/internal/spam"
 	"parley/internal/store"
 )
@@ -72,7 +74,7 @@ func (s *Service) postKey(key string, c *comment.Comment, page string) string {
 	if key == "" {
 		return ""
 	}
-	return s.sign.hash("post-key", strings.Join([]string{key, c.SiteID, page, c.ParentID, c.Author.Name, c.Author.Email,
+	return s.sign.Hash("post-key", strings.Join([]string{key, c.SiteID, page, c.ParentID, c.Author.Name, c.Author.Email,
 		c.Author.Website, c.Author.Identity, c.Markdown}, "\x00"), 16)
 }
 
@@ -86,7 +88,7 @@ type Service struct {
 	verified func(ctx context.Context, email string) (bool, error)
 	pictures Pictures
 	notify   *NotifyOptions
-	sign     signer
+	sign     *keys.Keys // the server secret: tokens, keyed hashes
 	now      func() time.Time
 	// listening says whether Run hears changes yet (see listenReady).
 	listening atomic.Int32
@@ -130,15 +132,15 @@ type Options struct {
 // address (an IPv6 client's /64) and one per reader token. A zero Limit
 // turns one off.
 type LikeLimits struct {
-	PerIP, PerReader spam.Limit
+	PerIP, PerReader ratelimit.Limit
 }
 
 // DefaultLikeLimits are generous for people (an office behind one
 // address, a reader going through a thread) and stop a client that
 // likes and unlikes hundreds of times a second.
 var DefaultLikeLimits = LikeLimits{
-	PerIP:     spam.Limit{Burst: 60, Every: time.Second},
-	PerReader: spam.Limit{Burst: 20, Every: 3 * time.Second},
+	PerIP:     ratelimit.Limit{Burst: 60, Every: time.Second},
+	PerReader: ratelimit.Limit{Burst: 20, Every: 3 * time.Second},
 }
 
 // Pictures looks for readers' pictures in the background.
@@ -152,7 +154,10 @@ func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read server secret: %w", err)
 	}
-	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, learners: opt.Learners, verified: opt.Verified, pictures: opt.Pictures, notify: opt.Notify, sign: signer{key}, now: opt.Now, threads: newThreadCache(20_000)}
+	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, learners: opt.Learners, verified: opt.Verified, pictures: opt.Pictures, notify: opt.Notify, now: opt.Now, threads: newThreadCache(20_000)}
+	if s.sign, err = keys.New(key); err != nil {
+		return nil, fmt.Errorf("server secret: %w", err)
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -166,11 +171,11 @@ func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
 	}
 	// Like limits live where the comment rate limits do (shared by every
 	// instance on PostgreSQL), or in memory.
-	var buckets spam.BucketStore = spam.NewMemoryBuckets(100_000)
+	var buckets ratelimit.Store = ratelimit.NewMemory(100_000)
 	if opt.Spam != nil && opt.Spam.Buckets != nil {
 		buckets = opt.Spam.Buckets
 	}
-	s.likeBuckets = spam.NewRateLimiter(buckets, s.sign.mac("like-limit"))
+	s.likeBuckets = spam.NewRateLimiter(buckets, s.sign.Sum("like-limit"))
 	if opt.Spam != nil {
 		if s.spam, err = newSpamFilter(s, *opt.Spam); err != nil {
 			return nil, fmt.Errorf("spam filter: %w", err)
@@ -379,7 +384,7 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 		c.Author.Name = "Anonymous"
 	}
 	if m.IP != "" {
-		c.IPHash = s.sign.hash("ip", m.IP, 12)
+		c.IPHash = s.sign.Hash("ip", m.IP, 12)
 	}
 	if len(m.UserAgent) > 500 {
 		m.UserAgent = m.UserAgent[:500]
@@ -557,7 +562,7 @@ func (s *Service) Counts(ctx context.Context, siteID string, keys []string) (map
 // NewReader returns a signed anonymous reader token. A browser keeps it to
 // like comments once each and to recognise its own held comments.
 func (s *Service) NewReader() string {
-	return s.sign.token("reader", randomBytes(12))
+	return s.sign.Sign("reader", randomBytes(12))
 }
 
 // readerID checks a reader token and returns the keyed hash stored for it.
@@ -565,11 +570,11 @@ func (s *Service) readerID(tok string) (string, bool) {
 	if tok == "" {
 		return "", false
 	}
-	p, ok := s.sign.open("reader", tok)
+	p, ok := s.sign.Open("reader", tok, maxTokenLen)
 	if !ok {
 		return "", false
 	}
-	return s.sign.hash("reader-id", string(p), 12), true
+	return s.sign.Hash("reader-id", string(p), 12), true
 }
 
 // Like records a reader's like (or, with like false, takes it back) and
@@ -636,7 +641,7 @@ func (s *Service) NewPostKey() string {
 // FormToken returns the hidden token of a no-JavaScript form for a site.
 // It proves the form came from Parley and when it was issued.
 func (s *Service) FormToken(siteID string) string {
-	return s.sign.timedToken("form", siteID, s.now())
+	return s.sign.SignTimed("form", siteID, s.now())
 }
 
 // FormTokenMaxAge is how long a rendered form may wait before posting.
@@ -645,7 +650,7 @@ const FormTokenMaxAge = 24 * time.Hour
 // CheckFormToken verifies a form token for a site and returns how long
 // ago the form was rendered (a bot trap: people take a while to write).
 func (s *Service) CheckFormToken(siteID, tok string) (time.Duration, error) {
-	sub, issued, ok := s.sign.openTimed("form", tok)
+	sub, issued, ok := s.sign.OpenTimed("form", tok, maxTokenLen)
 	if !ok || sub != siteID {
 		return 0, &comment.ValidationError{Code: "invalid_token", Message: "This form could not be verified. Please post your comment again."}
 	}
@@ -659,13 +664,13 @@ func (s *Service) CheckFormToken(siteID, tok string) (time.Duration, error) {
 // HeldToken returns a token that lets the author of a held comment see it
 // on the page they return to.
 func (s *Service) HeldToken(c *comment.Comment) string {
-	return s.sign.timedToken("held", c.ID, s.now())
+	return s.sign.SignTimed("held", c.ID, s.now())
 }
 
 // HeldComment returns the held comment a HeldToken names, if it is still
 // held and the token is less than a week old.
 func (s *Service) HeldComment(ctx context.Context, siteID, tok string) (*comment.Comment, bool) {
-	id, issued, ok := s.sign.openTimed("held", tok)
+	id, issued, ok := s.sign.OpenTimed("held", tok, maxTokenLen)
 	if !ok || s.now().Sub(issued) > 7*24*time.Hour {
 		return nil, false
 	}
@@ -708,13 +713,13 @@ func (s *Service) AvatarKey(a comment.Author) string {
 		// Logged-in readers have a key of their own, longer than a guest's,
 		// so the avatar handler can tell the two apart: it serves a cached
 		// provider picture for the first and an identicon for the second.
-		return s.sign.hash("avatar", "identity:"+a.Identity, IdentityAvatarKeyLen/2)
+		return s.sign.Hash("avatar", "identity:"+a.Identity, IdentityAvatarKeyLen/2)
 	}
 	v := strings.ToLower(a.Email)
 	if v == "" {
 		v = "name:" + a.Name
 	}
-	return s.sign.hash("avatar", v, 8)
+	return s.sign.Hash("avatar", v, 8)
 }
 
 // Avatar returns the copy of a reader's picture kept under key.

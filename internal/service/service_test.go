@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"parley/internal/comment"
+	"parley/internal/ratelimit"
 	"parley/internal/spam"
 	"parley/internal/store"
 	"parley/internal/store/sqlite"
@@ -428,18 +429,18 @@ func TestEditAndDelete(t *testing.T) {
 	}
 }
 
-func spamService(t *testing.T, limit spam.Limit) *Service {
+func spamService(t *testing.T, limit ratelimit.Limit) *Service {
 	t.Helper()
 	model, err := spam.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newService(t, Options{Spam: &SpamOptions{Model: model, Buckets: spam.NewMemoryBuckets(1000), PerIP: limit, PerEmail: spam.DefaultEmailLimit}})
+	s := newService(t, Options{Spam: &SpamOptions{Model: model, Buckets: ratelimit.NewMemory(1000), PerIP: limit, PerEmail: spam.DefaultEmailLimit}})
 	return s
 }
 
 func TestPost_SpamDefence(t *testing.T) {
-	s := spamService(t, spam.Limit{Burst: 100, Every: time.Second})
+	s := spamService(t, ratelimit.Limit{Burst: 100, Every: time.Second})
 	post := func(body string, m Meta) *comment.Comment {
 		t.Helper()
 		d := draft(body)
@@ -466,7 +467,7 @@ func TestPost_SpamDefence(t *testing.T) {
 }
 
 func TestPost_RateLimit(t *testing.T) {
-	s := spamService(t, spam.Limit{Burst: 2, Every: time.Hour})
+	s := spamService(t, ratelimit.Limit{Burst: 2, Every: time.Hour})
 	for i := 0; i < 2; i++ {
 		d := draft(fmt.Sprintf("comment number %d about the buses", i))
 		d.Email = fmt.Sprintf("r%d@example.org", i)
@@ -486,7 +487,7 @@ func TestPost_RateLimit(t *testing.T) {
 }
 
 func TestModerate_TeachesClassifier(t *testing.T) {
-	s := spamService(t, spam.Limit{Burst: 100, Every: time.Second})
+	s := spamService(t, ratelimit.Limit{Burst: 100, Every: time.Second})
 	text := "Fresh sourdough at the Tanner Street bakery stall every morning, ask for Marta"
 	c, err := s.Post(ctx, draft(text), Meta{})
 	if err != nil {
@@ -584,7 +585,7 @@ func TestPost_ModerateFirst_LoggedIn(t *testing.T) {
 }
 
 func TestAPIKeysAndClassify(t *testing.T) {
-	s := spamService(t, spam.Limit{})
+	s := spamService(t, ratelimit.Limit{})
 	key, err := s.NewAPIKey(ctx, OperatorActor(), "news")
 	if err != nil || len(key) < 32 {
 		t.Fatalf("NewAPIKey = %q, %v", key, err)
@@ -621,7 +622,7 @@ func TestAPIKeysAndClassify(t *testing.T) {
 }
 
 func TestEdit_SpamIsHeld(t *testing.T) {
-	s := spamService(t, spam.Limit{})
+	s := spamService(t, ratelimit.Limit{})
 	site, _ := s.Site(ctx, "news")
 	w := *site
 	w.EditWindow = time.Hour
@@ -753,7 +754,7 @@ func TestPing_WaitsForTheListener(t *testing.T) {
 // (here, its thread was closed) is forgotten by the duplicate rule, so the
 // reader's retry is judged afresh, not held as a repeat of nothing.
 func TestSpam_RetryAfterRefusedStoreIsNoRepeat(t *testing.T) {
-	s := spamService(t, spam.Limit{})
+	s := spamService(t, ratelimit.Limit{})
 	first, err := s.Post(ctx, draft("A first comment opens the thread."), Meta{IP: "198.51.100.9"})
 	if err != nil {
 		t.Fatal(err)

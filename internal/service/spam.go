@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"parley/internal/comment"
+	"parley/internal/ratelimit"
 	"parley/internal/spam"
 )
 
@@ -21,9 +22,9 @@ type SpamOptions struct {
 	Model *spam.Model
 	// Buckets keep the rate limits: spam.NewMemoryBuckets for one
 	// instance, a store shared by every instance otherwise.
-	Buckets spam.BucketStore
+	Buckets ratelimit.Store
 	// PerIP and PerEmail are the rate limits; a zero Limit turns one off.
-	PerIP, PerEmail spam.Limit
+	PerIP, PerEmail ratelimit.Limit
 	// Rules are the link, word, domain, address and duplicate rules.
 	Rules spam.Rules
 	// Akismet, when set, asks the Akismet service as a last layer.
@@ -71,7 +72,7 @@ func newSpamFilter(s *Service, opt SpamOptions) (*spamFilter, error) {
 		f.traps.HoneypotAction = spam.Discard
 	}
 	if opt.Buckets != nil {
-		f.traps.Limiter = spam.NewRateLimiter(opt.Buckets, s.sign.mac("rate-limit"))
+		f.traps.Limiter = spam.NewRateLimiter(opt.Buckets, s.sign.Sum("rate-limit"))
 		f.traps.Limiter.PerIP, f.traps.Limiter.PerMail = opt.PerIP, opt.PerEmail
 	}
 	return f, nil

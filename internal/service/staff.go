@@ -416,7 +416,7 @@ func capitalise(s string) string {
 // DeskCSRF returns the token that the desk's forms and scripts send with
 // every change made in a session, bound to the session (by its hash).
 func (s *Service) DeskCSRF(sessionHash string) string {
-	return b64.EncodeToString(s.sign.mac("desk-csrf", []byte(sessionHash))[:18])
+	return b64.EncodeToString(s.sign.Sum("desk-csrf", []byte(sessionHash))[:18])
 }
 
 // CheckDeskCSRF reports whether tok is DeskCSRF of the session.
@@ -430,13 +430,13 @@ func (s *Service) CheckDeskCSRF(sessionHash, tok string) bool {
 // another site cannot read the cookie, so it cannot log a person in to an
 // account of its choosing).
 func (s *Service) LoginFormToken(nonce string) string {
-	return s.sign.timedToken("desk-login", nonce, s.now())
+	return s.sign.SignTimed("desk-login", nonce, s.now())
 }
 
 // CheckLoginFormToken checks a log-in form's token against the browser's
 // value; forms are good for a day.
 func (s *Service) CheckLoginFormToken(nonce, tok string) bool {
-	sub, issued, ok := s.sign.openTimed("desk-login", tok)
+	sub, issued, ok := s.sign.OpenTimed("desk-login", tok, maxTokenLen)
 	age := s.now().Sub(issued)
 	return ok && nonce != "" && hmac.Equal([]byte(sub), []byte(nonce)) && age < 24*time.Hour && age > -time.Minute
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"parley/internal/comment"
+	"parley/internal/ratelimit"
 )
 
 // fixed returns a Checker that always gives v (and err), counting calls.
@@ -108,7 +109,7 @@ func TestPipeline_RealLayers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &Pipeline{Layers: []Checker{&Traps{Limiter: NewRateLimiter(NewMemoryBuckets(100), nil)}, rules, NewSiteModel(base)}}
+	p := &Pipeline{Layers: []Checker{&Traps{Limiter: NewRateLimiter(ratelimit.NewMemory(100), nil)}, rules, NewSiteModel(base)}}
 	ctx := context.Background()
 	res, err := p.Run(ctx, &Input{Body: "Thanks, this explains the new bus routes well.", IP: "192.0.2.1", FormAge: time.Minute})
 	if err != nil || res.Action != Publish || res.Layer != "classifier" || len(res.Layers) != 3 {

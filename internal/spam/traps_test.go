@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"testing"
 	"time"
+
+	"parley/internal/ratelimit"
 )
 
 func TestTraps(t *testing.T) {
@@ -44,9 +46,9 @@ func TestTraps(t *testing.T) {
 
 func TestRateLimiter(t *testing.T) {
 	now := time.Date(2025, 1, 1, 12, 0, 0, 0, time.UTC)
-	lim := NewRateLimiter(NewMemoryBuckets(1000), []byte("secret"))
-	lim.PerIP = Limit{Burst: 3, Every: 10 * time.Second}
-	lim.PerMail = Limit{Burst: 2, Every: time.Minute}
+	lim := NewRateLimiter(ratelimit.NewMemory(1000), []byte("secret"))
+	lim.PerIP = ratelimit.Limit{Burst: 3, Every: 10 * time.Second}
+	lim.PerMail = ratelimit.Limit{Burst: 2, Every: time.Minute}
 	traps := &Traps{Limiter: lim, Now: func() time.Time { return now }}
 	post := func(ip, email string) error {
 		_, err := traps.Check(context.Background(), &Input{IP: ip, Email: email, FormAge: -1})
@@ -103,20 +105,6 @@ func TestRateLimiter_StoreFails(t *testing.T) {
 
 type failingStore struct{}
 
-func (failingStore) Take(context.Context, string, Limit, time.Time) (bool, time.Duration, error) {
+func (failingStore) Take(context.Context, string, ratelimit.Limit, time.Time) (bool, time.Duration, error) {
 	return false, 0, errors.New("redis is down")
-}
-
-func TestMemoryBuckets_Bounded(t *testing.T) {
-	b := NewMemoryBuckets(1000)
-	now := time.Now()
-	l := Limit{Burst: 5, Every: time.Hour}
-	for i := range 100_000 {
-		if _, _, err := b.Take(context.Background(), fmt.Sprint("k", i), l, now); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if n := b.Len(); n > 1100 {
-		t.Errorf("holds %d buckets, want about 1000 at most", n)
-	}
 }
