@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strconv"
+	"strings"
 	"time"
 
 	"parley/internal/comment"
@@ -49,7 +50,7 @@ func (tx *changeTx) alertNotice(a *comment.Alert) error {
 // changes — a ban's removal of comments, a report hiding one, an undo —
 // tell nobody.
 func decisionHeld(audit *staff.AuditEntry) (bool, string) {
-	if audit == nil || len(audit.Action) < len("comment.") || audit.Action[:len("comment.")] != "comment." {
+	if audit == nil || !strings.HasPrefix(audit.Action, "comment.") {
 		return false, ""
 	}
 	var after struct {
