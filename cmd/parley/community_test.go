@@ -157,8 +157,15 @@ func TestCommunityCommands(t *testing.T) {
 	if _, err := cli(t, db, "community", "set", "--site", "s", "--surge-action", "explode"); !errors.As(err, &ue) {
 		t.Fatalf("a bad surge action: %v", err)
 	}
-	if out, _ = cli(t, db, "community", "show", "--site", "s"); !strings.Contains(out, "30 comments a minute") {
+	if out, _ = cli(t, db, "community", "show", "--site", "s"); !strings.Contains(out, "30 comments a minute") || !strings.Contains(out, "email authors decisions:  false") {
 		t.Fatalf("community show:\n%s", out)
+	}
+	// Emailing authors the decision: on, the rest kept.
+	if out, err = cli(t, db, "community", "set", "--site", "s", "--email-decisions", "true"); err != nil || !strings.Contains(out, `"email_decisions": true`) || !strings.Contains(out, `"Personal attack"`) {
+		t.Fatalf("community set --email-decisions: %s %v", out, err)
+	}
+	if _, err := cli(t, db, "community", "set", "--site", "s", "--email-decisions", "maybe"); !errors.As(err, &ue) {
+		t.Fatalf("a bad --email-decisions: %v", err)
 	}
 	rules := filepath.Join(t.TempDir(), "rules.json")
 	os.WriteFile(rules, []byte(`{"blocked_words": ["press"], "hold_words": ["crypto*"], "blocked_ips": ["203.0.113.0/24"], "hold_links": 1}`), 0o644)

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"parley/internal/comment"
+	"parley/internal/login"
 	"parley/internal/mail"
 	"parley/internal/notify"
 	"parley/internal/outbox"
@@ -95,9 +96,15 @@ func newNotifications(ctx context.Context, st store.Store, log *slog.Logger, f n
 	if err != nil {
 		return nil, nil, err
 	}
+	// Addresses proved by a log-in link may be told of their held
+	// comments' fate, as confirmed subscribers may.
+	verified, err := login.NewVerified(ctx, st)
+	if err != nil {
+		return nil, nil, err
+	}
 	n, err := notify.New(notify.Config{Store: st, Links: links, Mailer: mailer,
 		Hooks:       webhook.NewClient(webhook.Options{Policy: policy, Timeout: f.webhookTimeout}),
-		DigestEvery: f.digest, GiveUp: f.giveUp, Logger: log})
+		DigestEvery: f.digest, GiveUp: f.giveUp, Logger: log, Verified: verified.Verified})
 	if err != nil {
 		return nil, nil, err
 	}

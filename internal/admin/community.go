@@ -503,6 +503,8 @@ type communityBody struct {
 	Mins  int
 	Error string
 	Field string
+	// Mail says the server can send email (authors told by email).
+	Mail bool
 }
 
 // Lines joins a list one entry a line, for a textarea.
@@ -533,7 +535,8 @@ func (s *Server) showCommunity(w http.ResponseWriter, r *http.Request, d *deskRe
 		rules = curRules
 	}
 	p.Title = d.t.T("community.title") + " · " + p.Site.Name
-	p.Body = &communityBody{C: c, R: rules, Days: int(c.CloseAfter / (24 * time.Hour)), Mins: int(c.SurgeFor / time.Minute), Error: problem, Field: field}
+	p.Body = &communityBody{C: c, R: rules, Days: int(c.CloseAfter / (24 * time.Hour)), Mins: int(c.SurgeFor / time.Minute), Error: problem, Field: field,
+		Mail: s.svc.Notifies()}
 	s.render(w, status, "community", p)
 }
 
@@ -562,7 +565,8 @@ func lines(v string) []string {
 }
 
 func (s *Server) handleSaveCommunity(w http.ResponseWriter, r *http.Request, d *deskReq) {
-	c := comment.Community{Message: r.PostFormValue("message"), SurgeAction: r.PostFormValue("surge_action"), Reasons: lines(r.PostFormValue("reasons"))}
+	c := comment.Community{Message: r.PostFormValue("message"), SurgeAction: r.PostFormValue("surge_action"), Reasons: lines(r.PostFormValue("reasons")),
+		EmailDecisions: r.PostFormValue("email_decisions") == "on"}
 	var err error
 	var days, mins int
 	for _, f := range []struct {

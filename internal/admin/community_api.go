@@ -147,6 +147,8 @@ type CommunityJSON struct {
 	SurgeAction    string   `json:"surge_action"`
 	SurgeMinutes   int      `json:"surge_minutes"`
 	Reasons        []string `json:"reasons"`
+	// EmailDecisions emails held comments' authors the decision.
+	EmailDecisions bool `json:"email_decisions"`
 }
 
 // ToCommunityJSON converts community settings.
@@ -156,12 +158,13 @@ func ToCommunityJSON(c *comment.Community) CommunityJSON {
 		reasons = []string{}
 	}
 	return CommunityJSON{ReportHide: c.ReportHide, CloseAfterDays: int(c.CloseAfter / (24 * time.Hour)), Message: c.Message, SurgeRate: c.SurgeRate,
-		SurgeAction: c.SurgeAction, SurgeMinutes: int(c.SurgeFor / time.Minute), Reasons: reasons}
+		SurgeAction: c.SurgeAction, SurgeMinutes: int(c.SurgeFor / time.Minute), Reasons: reasons, EmailDecisions: c.EmailDecisions}
 }
 
 func (j CommunityJSON) community() comment.Community {
 	return comment.Community{ReportHide: j.ReportHide, CloseAfter: time.Duration(j.CloseAfterDays) * 24 * time.Hour, Message: j.Message,
-		SurgeRate: j.SurgeRate, SurgeAction: j.SurgeAction, SurgeFor: time.Duration(j.SurgeMinutes) * time.Minute, Reasons: j.Reasons}
+		SurgeRate: j.SurgeRate, SurgeAction: j.SurgeAction, SurgeFor: time.Duration(j.SurgeMinutes) * time.Minute, Reasons: j.Reasons,
+		EmailDecisions: j.EmailDecisions}
 }
 
 func (s *Server) apiCommunity(w http.ResponseWriter, r *http.Request, a *apiReq) {
@@ -523,6 +526,8 @@ type alertJSON struct {
 	Created     string   `json:"created"`
 	Dismissed   *string  `json:"dismissed"`
 	DismissedBy string   `json:"dismissed_by"`
+	// Delivered is when it was handed to the notifications outbox.
+	Delivered *string `json:"delivered"`
 }
 
 func (s *Server) apiAlerts(w http.ResponseWriter, r *http.Request, a *apiReq) {
@@ -534,7 +539,8 @@ func (s *Server) apiAlerts(w http.ResponseWriter, r *http.Request, a *apiReq) {
 	out := make([]alertJSON, len(list))
 	for i, al := range list {
 		out[i] = alertJSON{ID: al.ID, Kind: al.Kind, Page: pageJSON{URL: al.PageURL, Title: al.PageTitle}, Thread: al.ThreadID, Rate: al.Rate, Threshold: al.Threshold,
-			Action: al.Action, Until: timeJSON(al.Until), Created: al.Created.UTC().Format(time.RFC3339), Dismissed: timeJSON(al.Dismissed), DismissedBy: al.DismissedBy}
+			Action: al.Action, Until: timeJSON(al.Until), Created: al.Created.UTC().Format(time.RFC3339), Dismissed: timeJSON(al.Dismissed), DismissedBy: al.DismissedBy,
+			Delivered: timeJSON(al.Delivered)}
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"alerts": out})
 }

@@ -71,6 +71,12 @@ func communityCalls(t *testing.T, e *env, call caller) {
 	want(200, st, b)
 	st, b = call("/api/v1/admin/sites/{site}/community", "PUT", "/api/v1/admin/sites/other/community", other, map[string]any{"surge_action": "explode"}, nil)
 	want(400, st, b)
+	// Emailing authors the decision; what is left out keeps its value.
+	st, b = call("/api/v1/admin/sites/{site}/community", "PUT", "/api/v1/admin/sites/other/community", other, map[string]any{"email_decisions": true}, nil)
+	want(200, st, b)
+	if cm, _, _ := e.svc.CommunitySettings(ctx, service.OperatorActor(), "other"); !cm.EmailDecisions || len(cm.Reasons) != 1 {
+		t.Fatalf("after setting email_decisions: %+v", cm)
+	}
 	st, b = call("/api/v1/admin/sites/{site}/rules", "GET", "/api/v1/admin/sites/news/rules", tok, nil, nil)
 	want(200, st, b)
 	st, b = call("/api/v1/admin/sites/{site}/rules", "PUT", "/api/v1/admin/sites/other/rules", other, map[string]any{"blocked_words": []string{"press"}, "hold_links": 3}, nil)

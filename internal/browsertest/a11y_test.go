@@ -127,8 +127,8 @@ func TestBrowser_DeskAccessible(t *testing.T) {
 
 // TestBrowser_NotifyPagesAccessible runs axe-core on the pages behind
 // the links of Parley's emails — a moderator's action link and alerts'
-// stop link (desk pages), a reader's confirmation, unsubscribe and
-// subscriptions pages — and on the desk's notification pages with
+// stop link (desk pages), a reader's confirmation, unsubscribe,
+// subscriptions and held-comment emails' stop pages — and on the desk's notification pages with
 // content, in English and Arabic.
 func TestBrowser_NotifyPagesAccessible(t *testing.T) {
 	src := axeSource(t)
@@ -157,6 +157,7 @@ func TestBrowser_NotifyPagesAccessible(t *testing.T) {
 			"confirm":       linkIn(t, confirm, notify.ConfirmPath) + "&lang=" + lang,
 			"unsubscribe":   s.links.URL(notify.UnsubscribePath, notify.PurposeUnsubscribe, notify.Token{Site: "news", EmailKey: key, Lang: lang}),
 			"subscriptions": s.links.URL(notify.SubscriptionsPath, notify.PurposeManage, notify.Token{Site: "news", EmailKey: key, Lang: lang}),
+			"decisions":     s.links.URL(notify.DecisionsPath, notify.PurposeDecisions, notify.Token{Site: "news", EmailKey: key, Lang: lang}),
 		} {
 			b.do(chromedp.Navigate(u))
 			b.waitFor("the page", `document.readyState === 'complete' && document.querySelector('h1') !== null`)

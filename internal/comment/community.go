@@ -257,6 +257,10 @@ type Community struct {
 	// Reasons are the site's reasons a moderator chooses from when a held
 	// comment is not published; its author is told the one chosen.
 	Reasons []string
+	// EmailDecisions emails the author of a held comment when a moderator
+	// publishes it or not (with the reason chosen), if the author gave an
+	// address they confirmed (package notify decides).
+	EmailDecisions bool
 }
 
 // The surge guard's actions.
@@ -350,7 +354,8 @@ type Note struct {
 
 // Alert is something Parley tells a site's staff without being asked: a
 // surge of comments on an article. The desk shows open alerts; the
-// notifications outbox picks up those not yet Delivered.
+// notifications outbox emails them to the staff who asked for alerts, and
+// posts them to the site's webhooks (its event is written with the alert).
 type Alert struct {
 	ID        int64
 	SiteID    string
@@ -364,7 +369,10 @@ type Alert struct {
 	Dismissed time.Time
 	// DismissedBy names who dismissed it, as the audit log does.
 	DismissedBy string
-	Delivered   time.Time
+	// Delivered is when the alert was handed to the notifications outbox
+	// (in the transaction that made it); zero for alerts made before
+	// Parley had one.
+	Delivered time.Time
 	// PageTitle and PageURL are the article's, filled when read.
 	PageTitle, PageURL string
 }

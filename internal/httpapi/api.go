@@ -262,6 +262,9 @@ func (s *Server) handleCreateComment(w http.ResponseWriter, r *http.Request) {
 	}
 	d := comment.Draft{SiteID: site.ID, Page: in.Page, PageURL: in.URL, Title: in.Title, ParentID: in.Parent,
 		Name: in.Name, Email: in.Email, Website: in.Website, Body: in.Body, Notify: in.Notify, Lang: in.Lang}
+	if d.Lang == "" {
+		d.Lang = language(r) // the widget's, for the emails a held comment may bring
+	}
 	if sess != nil {
 		asAuthor(&d, sess)
 	}

@@ -106,7 +106,8 @@ var privacyTemplate = template.Must(template.New("privacy").Parse(`<h1>{{.T.T "p
 <p>{{.T.T "page.privacy.spam"}}{{with .Akismet}} {{.}}{{end}}</p>
 {{if .Notify}}<h2>{{.T.T "page.privacy.notify_head"}}</h2>
 <p>{{.T.T "page.privacy.notify"}}</p>
-{{end}}{{if .Hooks}}<p>{{.T.T "page.privacy.hooks"}}{{if .HooksEmail}} {{.T.T "page.privacy.hooks_email"}}{{end}}</p>
+{{if .Decisions}}<p>{{.T.T "page.privacy.decisions" "site" .Name}}</p>
+{{end}}{{end}}{{if .Hooks}}<p>{{.T.T "page.privacy.hooks"}}{{if .HooksEmail}} {{.T.T "page.privacy.hooks_email"}}{{end}}</p>
 {{end}}<h2>{{.T.T "page.privacy.browser_head"}}</h2>
 <p>{{.T.T "page.privacy.browser"}}</p>
 <h2>{{.T.T "page.privacy.who_head"}}</h2>
@@ -155,7 +156,7 @@ func (s *Server) handlePrivacy(w http.ResponseWriter, r *http.Request) {
 		ways = append(ways, t.T("page.privacy.way_sso", "site", site.Name))
 	}
 	data["Ways"] = strings.Join(ways, t.T("page.privacy.sep"))
-	data["Notify"] = s.svc.Notifies()
+	data["Notify"], data["Decisions"] = s.svc.Notifies(), s.svc.EmailsDecisions(r.Context(), site.ID)
 	data["Hooks"], data["HooksEmail"] = s.svc.WebhooksShare(r.Context(), site.ID)
 	var b bytes.Buffer
 	privacyTemplate.Execute(&b, data)

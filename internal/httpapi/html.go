@@ -301,7 +301,7 @@ func (s *Server) handleFormPost(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	d := comment.Draft{SiteID: site.ID, Page: f.Get("page"), PageURL: f.Get("url"), Title: f.Get("title"), ParentID: f.Get("parent"),
 		Name: f.Get("name"), Email: f.Get("email"), Website: f.Get("website"), Body: f.Get("body")}
-	d.Notify, d.Lang = formNotify(f), r.URL.Query().Get("lang")
+	d.Notify, d.Lang = formNotify(f), language(r)
 	if s.cfg.Login != nil {
 		// The form without JavaScript carries Parley's session cookie
 		// (SameSite=None over https); the origin check below keeps other

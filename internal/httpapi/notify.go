@@ -26,6 +26,8 @@ func (s *Server) notifyRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST "+notify.UnsubscribePath, s.handleUnsubscribe)
 	mux.HandleFunc("GET "+notify.SubscriptionsPath, s.handleSubscriptions)
 	mux.HandleFunc("POST "+notify.SubscriptionsPath, s.handleEndSubscription)
+	mux.HandleFunc("GET "+notify.DecisionsPath, s.handleDecisionsPage)
+	mux.HandleFunc("POST "+notify.DecisionsPath, s.handleDecisions)
 }
 
 var notifyPage = template.Must(template.New("notify").Parse(`<h1>{{.Title}}</h1>
@@ -42,7 +44,7 @@ var notifyPage = template.Must(template.New("notify").Parse(`<h1>{{.Title}}</h1>
 </ul>
 {{- end}}
 {{- with .Button}}
-<form method="post" action="{{$.Action}}"><input type="hidden" name="t" value="{{$.Token}}">{{with $.All}}<input type="hidden" name="all" value="1">{{end}}<button type="submit" id="parley-notify-button">{{.}}</button></form>
+<form method="post" action="{{$.Action}}"><input type="hidden" name="t" value="{{$.Token}}">{{with $.All}}<input type="hidden" name="all" value="1">{{end}}{{with $.Resume}}<input type="hidden" name="resume" value="1">{{end}}<button type="submit" id="parley-notify-button">{{.}}</button></form>
 {{- end}}
 <style>ul.subs{padding-inline-start:1.2em}ul.subs li{margin:.5em 0}ul.subs form{display:inline;margin-inline-start:.5em}button{font:inherit;padding:.4em 1em;cursor:pointer}</style>
 `))
@@ -53,7 +55,9 @@ type notifyView struct {
 	Subs              []subView
 	Button, EndButton string
 	All               bool
-	Action, Token     string
+	// Resume: the button restarts what was stopped (resume=1).
+	Resume        bool
+	Action, Token string
 }
 
 type subView struct {
@@ -232,4 +236,51 @@ func (s *Server) handleEndSubscription(w http.ResponseWriter, r *http.Request) {
 	v := s.manageView(r, t, p, tok)
 	v.Done = t.T("page.notify.ended")
 	s.writeNotifyPage(w, http.StatusOK, t, v)
+}
+
+// handleDecisionsPage is the page behind the link in the emails that
+// tell an author what became of their held comments: a button that
+// stops them (or, once stopped, one that restarts them).
+func (s *Server) handleDecisionsPage(w http.ResponseWriter, r *http.Request) {
+	t := words(r, "")
+	tok := linkToken(r)
+	p, err := s.svc.DecisionMailLink(r.Context(), tok)
+	if err != nil {
+		s.notifyError(w, r, t, err)
+		return
+	}
+	s.writeNotifyPage(w, http.StatusOK, t, decisionsView(r, t, p, tok, ""))
+}
+
+// handleDecisions stops the emails (the page's button, or a mail
+// system's one-click POST, RFC 8058), or restarts them (resume=1).
+func (s *Server) handleDecisions(w http.ResponseWriter, r *http.Request) {
+	t := words(r, "")
+	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
+	tok := linkToken(r)
+	resume := r.PostFormValue("resume") == "1"
+	p, err := s.svc.SetDecisionMail(r.Context(), tok, !resume)
+	if err != nil {
+		s.notifyError(w, r, t, err)
+		return
+	}
+	done := t.T("page.notify.decisions_stopped", "site", p.Site.Name)
+	if resume {
+		done = t.T("page.notify.decisions_resumed", "site", p.Site.Name)
+	}
+	s.writeNotifyPage(w, http.StatusOK, t, decisionsView(r, t, p, tok, done))
+}
+
+func decisionsView(r *http.Request, t *i18n.Table, p *service.DecisionMailPage, tok, done string) notifyView {
+	v := notifyView{Title: t.T("page.notify.decisions_title"), Done: done, Action: notify.DecisionsPath + "?" + r.URL.Query().Encode(), Token: tok}
+	switch {
+	case p.Stopped:
+		if done == "" {
+			v.Text = t.T("page.notify.decisions_off", "site", p.Site.Name)
+		}
+		v.Button, v.Resume = t.T("page.notify.decisions_resume"), true
+	case done == "":
+		v.Text, v.Button = t.T("page.notify.decisions_text", "site", p.Site.Name), t.T("page.notify.decisions_stop")
+	}
+	return v
 }

@@ -126,6 +126,10 @@ func (s emailSender) Send(ctx context.Context, head *store.Message) outbox.Resul
 		return n.sendConfirm(ctx, head, p)
 	case mailHeld:
 		return n.sendAlert(ctx, head)
+	case mailSurge:
+		return n.sendSurge(ctx, head)
+	case mailDecided:
+		return n.sendDecided(ctx, head, p)
 	}
 	return outbox.Result{Err: errors.New("unknown email type " + p.Type), Permanent: true}
 }

@@ -15,14 +15,16 @@ import (
 // Expand turns outbox events into the messages they cause, in the
 // events' order:
 //
-//   - every webhook of the comment's site subscribed to the event gets a
-//     delivery;
+//   - every webhook of the site subscribed to the event gets a delivery;
 //   - when a comment is published (created approved, or approved later),
 //     every confirmed subscription it concerns gets an email — readers of
 //     the whole thread, and the author of the comment it answers — but
 //     never its own author, and never twice for one comment (the key);
 //   - when a comment is held (created pending), every staff member of the
-//     site who asked for alerts gets one.
+//     site who asked for alerts gets one;
+//   - when a staff member decides on a held comment, its author may be
+//     told (community.go), as a surge alert goes to the staff who asked
+//     for alerts.
 //
 // Spam and comments held by their status never reach readers. Each
 // message's key makes expanding one event twice harmless.
@@ -32,21 +34,37 @@ func (n *Notifier) Expand(ctx context.Context, events []*store.Message) ([]*stor
 		p event
 	}
 	list := make([]ev, 0, len(events))
-	var ids []string
+	var ids, heldIDs []string
+	var alertIDs []int64
 	for _, m := range events {
 		var p event
-		if err := json.Unmarshal([]byte(m.Payload), &p); err != nil || p.Comment == "" {
+		if err := json.Unmarshal([]byte(m.Payload), &p); err != nil || p.Comment == "" && p.Alert == 0 {
 			n.log.Warn("outbox event not understood; skipped", slog.Int64("id", m.ID))
 			continue
 		}
 		list = append(list, ev{m, p})
-		ids = append(ids, p.Comment)
+		switch {
+		case p.Alert != 0:
+			alertIDs = append(alertIDs, p.Alert)
+		case p.Held:
+			heldIDs = append(heldIDs, p.Comment)
+			fallthrough
+		default:
+			ids = append(ids, p.Comment)
+		}
 	}
 	comments, err := n.c.Store.CommentsByID(ctx, slices.Compact(slices.Sorted(slices.Values(ids))))
 	if err != nil {
 		return nil, err
 	}
+	alerts, err := n.c.Store.AlertsByID(ctx, alertIDs)
+	if err != nil {
+		return nil, err
+	}
 	var threadIDs, parentIDs []string
+	for _, a := range alerts {
+		threadIDs = append(threadIDs, a.ThreadID)
+	}
 	for _, c := range comments {
 		threadIDs = append(threadIDs, c.ThreadID)
 		if c.ParentID != "" {
@@ -61,47 +79,52 @@ func (n *Notifier) Expand(ctx context.Context, events []*store.Message) ([]*stor
 	if err != nil {
 		return nil, err
 	}
-	hooks := map[string][]*store.Webhook{}
-	alerts := map[string][]*store.EmailAlert{}
-	sites := map[string]*comment.Site{}
+	var langs map[string]string
+	if len(heldIDs) > 0 && n.c.Mailer != nil {
+		if langs, err = n.c.Store.HeldLangs(ctx, heldIDs); err != nil {
+			return nil, err
+		}
+	}
+	sites := map[string]*siteData{}
 	var out []*store.Message
 	for _, e := range list {
+		if e.p.Alert != 0 {
+			a := alerts[e.p.Alert]
+			if a == nil || threads[a.ThreadID] == nil {
+				continue
+			}
+			sd, err := n.siteData(ctx, sites, a.SiteID)
+			if err != nil {
+				return nil, err
+			}
+			msgs, err := n.surgeMessages(e.m, a, threads[a.ThreadID], sd)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, msgs...)
+			continue
+		}
 		c := comments[e.p.Comment]
 		if c == nil {
 			continue
 		}
 		t := threads[c.ThreadID]
-		site, ok := sites[c.SiteID]
-		if !ok {
-			if site, err = n.c.Store.Site(ctx, c.SiteID); err != nil {
-				return nil, err
-			}
-			sites[c.SiteID] = site
-			if n.c.Hooks != nil {
-				if hooks[c.SiteID], err = n.c.Store.Webhooks(ctx, c.SiteID); err != nil {
-					return nil, err
-				}
-			}
-			if n.c.Mailer != nil {
-				if alerts[c.SiteID], err = n.c.Store.EmailAlerts(ctx, c.SiteID, ""); err != nil {
-					return nil, err
-				}
-			}
+		sd, err := n.siteData(ctx, sites, c.SiteID)
+		if err != nil {
+			return nil, err
 		}
 		at := e.m.Created
 		deadline := at.Add(n.c.GiveUp)
-		for _, h := range hooks[c.SiteID] {
+		for _, h := range sd.hooks {
 			if !slices.Contains(h.Events, e.p.Event) {
 				continue
 			}
 			key := "webhook:" + h.ID + ":" + strconv.FormatInt(e.m.ID, 10)
-			body, err := json.Marshal(hookBody(e.p.Event, at, site, t, c, e.p.Status, h.WithEmail))
+			body, err := json.Marshal(hookBody(e.p.Event, at, sd.site, t, c, e.p.Status, h.WithEmail))
 			if err != nil {
 				return nil, err
 			}
-			payload, _ := json.Marshal(hookPayload{ID: webhookID(key), Body: body})
-			out = append(out, &store.Message{Key: key, Kind: store.KindWebhook, Stream: HookStream(h.ID), SiteID: c.SiteID, Target: h.ID,
-				Payload: string(payload), Created: at, Deadline: deadline})
+			out = append(out, n.hookMessage(key, h, c.SiteID, body, at))
 		}
 		if n.c.Mailer == nil || t == nil {
 			continue
@@ -125,14 +148,63 @@ func (n *Notifier) Expand(ctx context.Context, events []*store.Message) ([]*stor
 		}
 		if e.p.Event == store.EventCreated && e.p.Status == comment.StatusPending {
 			payload, _ := json.Marshal(emailPayload{Type: mailHeld, Comment: c.ID})
-			for _, a := range alerts[c.SiteID] {
+			for _, a := range sd.alerts {
 				out = append(out, &store.Message{Key: "held:" + c.ID + ":" + a.AccountID, Kind: store.KindEmail,
 					Stream: AlertStream(c.SiteID, a.AccountID), SiteID: c.SiteID, Target: a.AccountID,
 					Payload: string(payload), Created: at, Deadline: deadline})
 			}
 		}
+		if e.p.Held {
+			m, err := n.decisionMessage(ctx, e.m, e.p, c, sd, langs[c.ID])
+			if err != nil {
+				return nil, err
+			}
+			if m != nil {
+				out = append(out, m)
+			}
+		}
 	}
 	return out, nil
+}
+
+// siteData is what the fan-out reads once per site and batch.
+type siteData struct {
+	site   *comment.Site
+	hooks  []*store.Webhook
+	alerts []*store.EmailAlert // staff members' email alerts
+	// community is the site's settings, read when first needed.
+	community *comment.Community
+}
+
+// siteData returns a site's data from cache, reading it the first time.
+func (n *Notifier) siteData(ctx context.Context, cache map[string]*siteData, siteID string) (*siteData, error) {
+	if sd, ok := cache[siteID]; ok {
+		return sd, nil
+	}
+	sd := &siteData{}
+	var err error
+	if sd.site, err = n.c.Store.Site(ctx, siteID); err != nil {
+		return nil, err
+	}
+	if n.c.Hooks != nil {
+		if sd.hooks, err = n.c.Store.Webhooks(ctx, siteID); err != nil {
+			return nil, err
+		}
+	}
+	if n.c.Mailer != nil {
+		if sd.alerts, err = n.c.Store.EmailAlerts(ctx, siteID, ""); err != nil {
+			return nil, err
+		}
+	}
+	cache[siteID] = sd
+	return sd, nil
+}
+
+// hookMessage is a delivery of body to webhook h.
+func (n *Notifier) hookMessage(key string, h *store.Webhook, siteID string, body []byte, at time.Time) *store.Message {
+	payload, _ := json.Marshal(hookPayload{ID: webhookID(key), Body: body})
+	return &store.Message{Key: key, Kind: store.KindWebhook, Stream: HookStream(h.ID), SiteID: siteID, Target: h.ID,
+		Payload: string(payload), Created: at, Deadline: at.Add(n.c.GiveUp)}
 }
 
 // hookBody is a webhook's JSON, as the Standard Webhooks specification

@@ -15,8 +15,9 @@ import (
 
 // Links makes and opens the signed links of Parley's emails: confirming
 // a subscription, unsubscribing (one subscription, or every one of an
-// address on a site), the page of an address's subscriptions, turning a
-// staff member's alerts off, and moderators' one-click actions.
+// address on a site), the page of an address's subscriptions, stopping
+// the emails about an address's held comments, turning a staff member's
+// alerts off, and moderators' one-click actions.
 //
 // A link carries what it acts on and an HMAC-SHA256 under a key of the
 // server's, never an email address: an address is named by its keyed
@@ -64,6 +65,9 @@ const (
 	PurposeManage      = "manage"
 	PurposeAlertsOff   = "alerts-off"
 	PurposeAction      = "action"
+	// PurposeDecisions opens the page that stops (or restarts) a site's
+	// emails to an address about its held comments.
+	PurposeDecisions = "decisions"
 )
 
 // Token is what a link says.
@@ -123,6 +127,7 @@ const (
 	SubscriptionsPath = "/notify/subscriptions"
 	AlertsOffPath     = "/admin/alerts/off"
 	ActionPath        = "/admin/act"
+	DecisionsPath     = "/notify/decisions"
 )
 
 // URL returns the absolute address of a page with a token.

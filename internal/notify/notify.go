@@ -32,6 +32,8 @@ type Store interface {
 	store.SubscriptionStore
 	store.WebhookStore
 	store.EmailAlertStore
+	store.AlertMailStore
+	Community(ctx context.Context, siteID string) (*comment.Community, *comment.SiteRules, error)
 	LastSent(ctx context.Context, stream string) (time.Time, error)
 	StreamPending(ctx context.Context, stream string, after int64, limit int) ([]*store.Message, error)
 	CommentsByID(ctx context.Context, ids []string) (map[string]*comment.Comment, error)
@@ -55,8 +57,13 @@ type Config struct {
 	DigestEvery time.Duration
 	// GiveUp is how long a message is tried before it is given up.
 	GiveUp time.Duration
-	Logger *slog.Logger
-	Now    func() time.Time
+	// Verified, if set, tells whether an address was confirmed through
+	// an emailed log-in link (package auth): such an address, like one
+	// with a confirmed subscription on the site, may be told what became
+	// of its held comments.
+	Verified func(ctx context.Context, email string) (bool, error)
+	Logger   *slog.Logger
+	Now      func() time.Time
 }
 
 // DefaultGiveUp is Config.GiveUp when zero: three days, long enough for
@@ -113,20 +120,37 @@ func AlertStream(siteID, accountID string) string { return "s:" + siteID + ":" +
 // HookStream is the stream of a webhook's deliveries.
 func HookStream(hookID string) string { return "w:" + hookID }
 
+// SurgeStream is the stream of a staff member's surge alerts about a
+// site: apart from their alerts of held comments, so that a digest
+// waiting for its interval never holds an urgent alert back.
+func SurgeStream(siteID, accountID string) string { return "a:" + siteID + ":" + accountID }
+
+// DecisionStream is the stream of an address's emails about its held
+// comments on a site.
+func DecisionStream(siteID, emailKey string) string { return "d:" + siteID + ":" + emailKey }
+
 // Email payloads, by type.
 const (
 	mailReply   = "reply"
 	mailConfirm = "confirm"
 	mailHeld    = "held"
+	mailSurge   = "surge"
+	mailDecided = "decided"
 )
 
 // emailPayload is the payload of an email message.
 type emailPayload struct {
 	Type    string `json:"type"`
 	Comment string `json:"comment,omitempty"`
-	// For a confirmation: the address's key and the language.
+	// For a confirmation or a decision: the address's key and the
+	// language.
 	EmailKey string `json:"key,omitempty"`
 	Lang     string `json:"lang,omitempty"`
+	// For a surge: the alert.
+	Alert int64 `json:"alert,omitempty"`
+	// For a decision: published or not, and the reason chosen.
+	Approved bool   `json:"approved,omitempty"`
+	Reason   string `json:"reason,omitempty"`
 }
 
 // hookPayload is the payload of a webhook message: the webhook-id, the
@@ -173,11 +197,17 @@ func (n *Notifier) Resend(m *store.Message, now time.Time) (*store.Message, erro
 	}, nil
 }
 
-// event is an outbox event's payload (written by the store).
+// event is an outbox event's payload (written by the store): a change
+// to a comment, or an alert (Alert set).
 type event struct {
 	Event   string         `json:"event"`
 	Comment string         `json:"comment"`
 	Status  comment.Status `json:"status"`
+	// Held: a staff member decided on the comment while it was held, with
+	// Reason chosen (if any); its author may be told.
+	Held   bool   `json:"held"`
+	Reason string `json:"reason"`
+	Alert  int64  `json:"alert"`
 }
 
 // Worker returns the outbox worker that fans n's events out and sends
@@ -197,7 +227,12 @@ func (n *Notifier) Worker(st outbox.Store, c outbox.Config) (*outbox.Worker, err
 	}
 	c.Prune = func(ctx context.Context, now time.Time) error {
 		// A guest who never confirmed is forgotten with their address.
-		_, err := n.c.Store.PruneSubscriptions(ctx, now.Add(-ConfirmTTL))
+		if _, err := n.c.Store.PruneSubscriptions(ctx, now.Add(-ConfirmTTL)); err != nil {
+			return err
+		}
+		// A decided comment's language served its email (the fan-out put
+		// it in the message).
+		_, err := n.c.Store.PruneHeldLangs(ctx, now.Add(-HeldLangKeep))
 		return err
 	}
 	return outbox.New(c)

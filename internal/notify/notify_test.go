@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"parley/internal/auth"
 	"parley/internal/auth/authtest"
 	"parley/internal/comment"
 	"parley/internal/mail"
@@ -57,6 +58,11 @@ type env struct {
 	w     *outbox.Worker
 	clock *clock
 	hooks *webhook.Client
+	// verified remembers addresses proved by an emailed log-in link
+	// (envOptions.verified).
+	verified *auth.VerifiedEmails
+	// run starts the outbox worker (envOptions.noWorkers: the test does).
+	run func()
 }
 
 type envOptions struct {
@@ -64,7 +70,8 @@ type envOptions struct {
 	smtpPort  int // 0: the test server's
 	webhooks  bool
 	giveUp    time.Duration
-	noWorkers bool
+	noWorkers bool // the test starts the worker (env.run)
+	verified  bool // addresses proved by log-in links count as confirmed
 }
 
 func newEnv(t *testing.T, o envOptions) *env {
@@ -95,16 +102,35 @@ func newEnv(t *testing.T, o envOptions) *env {
 	if o.webhooks {
 		e.hooks = webhook.NewClient(webhook.Options{Policy: safehttp.Policy{Hosts: []string{"127.0.0.1"}}, Now: time.Now})
 	}
-	if e.n, err = notify.New(notify.Config{Store: st, Links: e.links, Mailer: mailer, Hooks: e.hooks, DigestEvery: o.digest, GiveUp: o.giveUp, Now: e.clock.Now}); err != nil {
+	cfg := notify.Config{Store: st, Links: e.links, Mailer: mailer, Hooks: e.hooks, DigestEvery: o.digest, GiveUp: o.giveUp, Now: e.clock.Now}
+	if o.verified {
+		if e.verified, err = auth.NewVerifiedEmails(key, st); err != nil {
+			t.Fatal(err)
+		}
+		cfg.Verified = e.verified.Verified
+	}
+	if e.n, err = notify.New(cfg); err != nil {
 		t.Fatal(err)
 	}
 	if e.w, err = e.n.Worker(st, outbox.Config{Poll: 10 * time.Millisecond, RetryMin: time.Minute, RetryMax: time.Hour}); err != nil {
 		t.Fatal(err)
 	}
 	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() { defer close(done); e.w.Run(runCtx) }()
-	t.Cleanup(func() { stop(); <-done; mailer.Close() })
+	var done chan struct{}
+	e.run = func() {
+		done = make(chan struct{})
+		go func() { defer close(done); e.w.Run(runCtx) }()
+	}
+	if !o.noWorkers {
+		e.run()
+	}
+	t.Cleanup(func() {
+		stop()
+		if done != nil {
+			<-done
+		}
+		mailer.Close()
+	})
 	return e
 }
 

@@ -525,7 +525,8 @@ func normalizeCommunity(c *comment.Community) error {
 // communityAudit is a site's community settings as the audit log records them.
 func communityAudit(c *comment.Community) map[string]any {
 	return map[string]any{"report_hide": c.ReportHide, "close_after": c.CloseAfter.String(), "message": c.Message,
-		"surge_rate": c.SurgeRate, "surge_action": c.SurgeAction, "surge_for": c.SurgeFor.String(), "reasons": c.Reasons}
+		"surge_rate": c.SurgeRate, "surge_action": c.SurgeAction, "surge_for": c.SurgeFor.String(), "reasons": c.Reasons,
+		"email_decisions": c.EmailDecisions}
 }
 
 // SetSiteRules checks and stores a site's own rules (words, domains,

@@ -269,6 +269,12 @@ func (s *Service) checkRestoredNotify(r *store.NotifyRows) error {
 		if s.notify != nil && s.notify.Links != nil {
 			sub.EmailKey = s.notify.Links.EmailKey(addr)
 		}
+	case r.DecisionStop != nil:
+		// Only a key: it cannot be made again with this server's key, and
+		// names the same address where the notification key came along.
+		if d := r.DecisionStop; d.SiteID == "" || len(d.EmailKey) != 32 || strings.Trim(d.EmailKey, "0123456789abcdef") != "" {
+			return errors.New("stopped decision emails: not a valid site and address key")
+		}
 	}
 	return nil
 }

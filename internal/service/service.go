@@ -443,6 +443,7 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 		return nil, err
 	}
 	s.threads.invalidate(pageGenKey(site.ID, d.Page), threadGenKey(c.ThreadID))
+	s.rememberHeldLang(ctx, site, c, d.Lang) // decisionmail.go
 	if c.Status == comment.StatusSpam {
 		c.Status = comment.StatusPending
 	} else if c.Author.Identity == "" {

@@ -23,8 +23,9 @@ import (
 // WebhookPolicy says where webhooks may be sent (see safehttp.Policy).
 type WebhookPolicy = safehttp.Policy
 
-// WebhookEvents are the events a webhook may be subscribed to.
-var WebhookEvents = []string{store.EventCreated, store.EventApproved, store.EventSpam, store.EventDeleted, store.EventEdited}
+// WebhookEvents are the events a webhook may be subscribed to: changes
+// to comments, and page.surge (the surge guard started on an article).
+var WebhookEvents = []string{store.EventCreated, store.EventApproved, store.EventSpam, store.EventDeleted, store.EventEdited, store.EventSurge}
 
 // MaxWebhooks bounds a site's webhooks.
 const MaxWebhooks = 20

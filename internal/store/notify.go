@@ -188,6 +188,10 @@ type Subscription struct {
 type NotifyRows struct {
 	Webhook      *Webhook      `json:"webhook,omitempty"`
 	Subscription *Subscription `json:"subscription,omitempty"`
+	// DecisionStop is a reader's wish to hear no more of their held
+	// comments (alertmail.go): a choice of theirs, carried like their
+	// subscriptions.
+	DecisionStop *DecisionStop `json:"decision_stop,omitempty"`
 }
 
 // SubscriptionStore keeps readers' subscriptions.

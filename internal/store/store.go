@@ -43,6 +43,7 @@ type Store interface {
 	WebhookStore
 	EmailAlertStore
 	CommunityStore
+	AlertMailStore
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.

@@ -187,7 +187,7 @@ func (tx *changeTx) insertComment(page comment.Page, c *comment.Comment) error {
 			return err
 		}
 	}
-	if err := tx.notice([]noticeRow{{c.SiteID, c.ID, store.EventCreated, c.Status}}); err != nil {
+	if err := tx.notice([]noticeRow{{siteID: c.SiteID, commentID: c.ID, event: store.EventCreated, status: c.Status}}); err != nil {
 		return err
 	}
 	switch c.Status {

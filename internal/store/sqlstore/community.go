@@ -238,6 +238,8 @@ type communityJSON struct {
 	SurgeAction string   `json:"surge_action,omitempty"`
 	SurgeFor    int64    `json:"surge_for,omitempty"` // seconds
 	Reasons     []string `json:"reasons,omitempty"`
+	// EmailDecisions: authors of held comments are emailed the decision.
+	EmailDecisions bool `json:"email_decisions,omitempty"`
 }
 
 // rulesJSON is how a site's rules are stored.
@@ -277,7 +279,8 @@ func parseCommunity(settings, rules string) (*comment.Community, *comment.SiteRu
 			return nil, nil, errors.New("community settings are unreadable: " + err.Error())
 		}
 		c = comment.Community{ReportHide: j.ReportHide, CloseAfter: time.Duration(j.CloseAfter) * time.Second, Message: j.Message,
-			SurgeRate: j.SurgeRate, SurgeAction: j.SurgeAction, SurgeFor: time.Duration(j.SurgeFor) * time.Second, Reasons: j.Reasons}
+			SurgeRate: j.SurgeRate, SurgeAction: j.SurgeAction, SurgeFor: time.Duration(j.SurgeFor) * time.Second, Reasons: j.Reasons,
+			EmailDecisions: j.EmailDecisions}
 	}
 	if rules != "" {
 		var j rulesJSON
@@ -292,7 +295,8 @@ func parseCommunity(settings, rules string) (*comment.Community, *comment.SiteRu
 // SetCommunity stores a site's community settings.
 func (s *Store) SetCommunity(ctx context.Context, siteID string, c *comment.Community, audit *staff.AuditEntry) error {
 	b, err := json.Marshal(communityJSON{ReportHide: c.ReportHide, CloseAfter: int64(c.CloseAfter / time.Second), Message: c.Message,
-		SurgeRate: c.SurgeRate, SurgeAction: c.SurgeAction, SurgeFor: int64(c.SurgeFor / time.Second), Reasons: c.Reasons})
+		SurgeRate: c.SurgeRate, SurgeAction: c.SurgeAction, SurgeFor: int64(c.SurgeFor / time.Second), Reasons: c.Reasons,
+		EmailDecisions: c.EmailDecisions})
 	if err != nil {
 		return err
 	}
@@ -563,6 +567,10 @@ func (s *Store) StartSurge(ctx context.Context, a *comment.Alert, now time.Time,
 			return err
 		}
 		if err := tx.pageEvent(a.ThreadID); err != nil {
+			return err
+		}
+		// Staff and webhooks hear of it through the outbox (alertmail.go).
+		if err := tx.alertNotice(a); err != nil {
 			return err
 		}
 		started = true
@@ -915,6 +923,11 @@ func (s *Store) Alerts(ctx context.Context, siteID string, open bool, limit int)
 	if err != nil {
 		return nil, s.read(err)
 	}
+	return s.scanAlerts(rows)
+}
+
+// scanAlerts reads rows of alertColumns.
+func (s *Store) scanAlerts(rows *sql.Rows) ([]*comment.Alert, error) {
 	defer rows.Close()
 	var out []*comment.Alert
 	for rows.Next() {

@@ -234,16 +234,20 @@ func (s *Store) applyDecision(tx *changeTx, list []moderated, to comment.Status,
 		}
 	}
 	if ev := decisionEvent(to); ev != "" {
+		decision, reason := decisionHeld(audit) // alertmail.go
 		rows := make([]noticeRow, 0, len(list))
 		for _, m := range list {
 			if m.siteID == "" {
 				// A caller that did not say the site: one query to find it.
-				if err := tx.commentNotice(m.id, ev, to); err != nil {
+				if err := tx.QueryRowContext(tx.ctx, `SELECT site_id FROM comments WHERE id = $1`, m.id).Scan(&m.siteID); err != nil {
 					return err
 				}
-				continue
 			}
-			rows = append(rows, noticeRow{m.siteID, m.id, ev, to})
+			row := noticeRow{siteID: m.siteID, commentID: m.id, event: ev, status: to}
+			if decision && m.status == string(comment.StatusPending) {
+				row.held, row.reason = true, reason
+			}
+			rows = append(rows, row)
 		}
 		if err := tx.notice(rows); err != nil {
 			return err

@@ -48,7 +48,10 @@ func (s *Store) dumpNotify(ctx context.Context, tx *sql.Tx, siteID string, fn fu
 			return err
 		}
 	}
-	return s.read(rows.Err())
+	if err := rows.Err(); err != nil {
+		return s.read(err)
+	}
+	return s.dumpDecisionStops(ctx, tx, siteID, fn) // alertmail.go
 }
 
 // restoreNotify writes one webhook or subscription of a dump.
@@ -68,6 +71,11 @@ func restoreNotify(ctx context.Context, tx *sql.Tx, r *store.NotifyRows) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			sub.ID, sub.SiteID, sub.ThreadID, sub.Email, sub.EmailKey, sub.Scope, sub.Lang, sub.Created.UnixNano(), confirmed)
 		return err
+	case r.DecisionStop != nil:
+		d := r.DecisionStop
+		_, err := tx.ExecContext(ctx, `INSERT INTO decision_mail_stops (site_id, email_key, created) VALUES ($1, $2, $3)
+			ON CONFLICT (site_id, email_key) DO NOTHING`, d.SiteID, d.EmailKey, d.Created.UnixNano())
+		return err
 	}
 	return nil
 }
@@ -76,6 +84,9 @@ func restoreNotify(ctx context.Context, tx *sql.Tx, r *store.NotifyRows) error {
 func describeNotify(r *store.NotifyRows) string {
 	if r.Webhook != nil {
 		return fmt.Sprintf("webhook %s (site %q)", r.Webhook.ID, r.Webhook.SiteID)
+	}
+	if r.DecisionStop != nil {
+		return fmt.Sprintf("stopped decision emails (site %q)", r.DecisionStop.SiteID)
 	}
 	return fmt.Sprintf("subscription %s (site %q)", r.Subscription.ID, r.Subscription.SiteID)
 }

@@ -58,10 +58,14 @@ func (s *Store) scanMessages(rows *sql.Rows) ([]*store.Message, error) {
 	return out, s.read(rows.Err())
 }
 
-// noticeRow is one outbox event about a comment.
+// noticeRow is one outbox event about a comment. held marks a staff
+// member's decision on a comment that was held, with the reason chosen
+// (decisionHeld): its author may be told.
 type noticeRow struct {
 	siteID, commentID, event string
 	status                   comment.Status
+	held                     bool
+	reason                   string
 }
 
 // decisionEvent is the outbox event of a comment moving to status st,
@@ -92,7 +96,13 @@ func (tx *changeTx) notice(list []noticeRow) error {
 			if i > 0 {
 				b.WriteString(", ")
 			}
-			payload, err := json.Marshal(map[string]string{"event": n.event, "comment": n.commentID, "status": string(n.status)})
+			payload, err := json.Marshal(struct {
+				Event   string `json:"event"`
+				Comment string `json:"comment"`
+				Status  string `json:"status"`
+				Held    bool   `json:"held,omitempty"`
+				Reason  string `json:"reason,omitempty"`
+			}{n.event, n.commentID, string(n.status), n.held, n.reason})
 			if err != nil {
 				return err
 			}
@@ -113,7 +123,7 @@ func (tx *changeTx) commentNotice(id, event string, st comment.Status) error {
 	if err := tx.QueryRowContext(tx.ctx, `SELECT site_id FROM comments WHERE id = $1`, id).Scan(&site); err != nil {
 		return err
 	}
-	return tx.notice([]noticeRow{{site, id, event, st}})
+	return tx.notice([]noticeRow{{siteID: site, commentID: id, event: event, status: st}})
 }
 
 // lockStream takes the stream's row lock for the rest of tx (creating the

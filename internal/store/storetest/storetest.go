@@ -32,6 +32,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Parallel()
 		testCommunityDump(t, open(t), open(t))
 	})
+	t.Run("stopped decision emails dump and restore", func(t *testing.T) {
+		t.Parallel()
+		testDecisionStopsDump(t, open(t), open(t)) // alertmail.go
+	})
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s store.Store)
@@ -60,7 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"listen", testListen},
 		{"likes announced", testLikesAnnounced},
 	}
-	for _, tt := range slices.Concat(tests, authTests, deskTests, communityTests, notifyTests) {
+	for _, tt := range slices.Concat(tests, authTests, deskTests, communityTests, notifyTests, alertMailTests) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tt.fn(t, open(t))

@@ -73,7 +73,9 @@ type Delivery struct {
 	Status  string `json:"status"`
 	Email   string `json:"email"`
 	Text    string `json:"text"`
-	Error   string `json:"error"` // why it was refused
+	Page    string `json:"page"`   // the article's key
+	Action  string `json:"action"` // a surge guard's (page.surge)
+	Error   string `json:"error"`  // why it was refused
 }
 
 // Receiver is a running node receiver.

@@ -21,7 +21,8 @@ const server = http.createServer((req, res) => {
 		try {
 			const p = wh.verify(body, headers);
 			out = {ok: true, id: headers['webhook-id'], type: p.type, comment: p.data && p.data.id, status: p.data && p.data.status,
-				email: p.data && p.data.author && p.data.author.email || '', text: p.data && p.data.text || ''};
+				email: p.data && p.data.author && p.data.author.email || '', text: p.data && p.data.text || '',
+				page: p.data && p.data.page && p.data.page.key || '', action: p.data && p.data.action || ''};
 			res.writeHead(204);
 			res.end();
 		} catch (e) {
