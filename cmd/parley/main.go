@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -643,6 +644,37 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return st.Close()
 }
 
+// editOrigins adds and removes origins from a site's list, in that order
+// of the list, each written as an origin; removing one the site does not
+// have, or the last one, is an error rather than a silent no-op.
+func editOrigins(have, add, remove []string) ([]string, error) {
+	out := slices.Clone(have)
+	for _, o := range add {
+		n, err := service.NormalizeOrigin(o)
+		if err != nil {
+			return nil, fmt.Errorf("--add-origin: %v", err.(*comment.ValidationError).Message)
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	for _, o := range remove {
+		n, err := service.NormalizeOrigin(o)
+		if err != nil {
+			return nil, fmt.Errorf("--remove-origin: %v", err.(*comment.ValidationError).Message)
+		}
+		i := slices.Index(out, n)
+		if i < 0 {
+			return nil, fmt.Errorf("--remove-origin %s: the site does not have that origin (it has %s)", n, strings.Join(out, " "))
+		}
+		out = slices.Delete(out, i, i+1)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("--remove-origin would leave the site with no origin: add another first")
+	}
+	return out, nil
+}
+
 // stringList is a repeatable string flag.
 type stringList []string
 
@@ -663,8 +695,12 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case "add", "set":
 		id := fs.String("id", "", "site id, used in the embed code (letters, digits, - and _)")
 		name := fs.String("name", "", "site name shown to readers")
-		var origins stringList
-		fs.Var(&origins, "origin", "allowed origin, e.g. https://news.example (repeatable)")
+		var origins, addOrigins, removeOrigins stringList
+		fs.Var(&origins, "origin", "allowed origin, e.g. https://news.example (repeatable); with set, replaces every origin the site had")
+		if args[0] == "set" {
+			fs.Var(&addOrigins, "add-origin", "allow one more origin, keeping the others (repeatable)")
+			fs.Var(&removeOrigins, "remove-origin", "stop allowing an origin, keeping the others (repeatable)")
+		}
 		depth := fs.Int("max-depth", comment.DefaultMaxDepth, "how deep replies nest")
 		moderation := fs.String("moderation", "none", "hold comments for moderation: none, all or first")
 		editWindow := fs.Duration("edit-window", comment.DefaultEditWindow, "how long authors may edit or delete their comments (0: never)")
@@ -701,8 +737,21 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if set("name") {
 			site.Name = *name
 		}
+		replaced := ""
 		if set("origin") {
+			if (len(addOrigins) > 0 || len(removeOrigins) > 0) && args[0] == "set" {
+				return usageError{"--origin replaces every origin: use it alone, or --add-origin and --remove-origin"}
+			}
+			if args[0] == "set" {
+				replaced = strings.Join(site.Origins, " ")
+			}
 			site.Origins = origins
+		}
+		if args[0] == "set" {
+			var err error
+			if site.Origins, err = editOrigins(site.Origins, addOrigins, removeOrigins); err != nil {
+				return usageError{err.Error()}
+			}
 		}
 		if set("max-depth") {
 			site.MaxDepth = *depth
@@ -728,6 +777,11 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if args[0] == "set" {
 			if err := svc.UpdateSite(ctx, service.OperatorActor(), site); err != nil {
 				return err
+			}
+			if replaced != "" {
+				fmt.Fprintf(stdout, "origins of site %q replaced: was %s, now %s\n", site.ID, replaced, strings.Join(site.Origins, " "))
+			} else if len(addOrigins)+len(removeOrigins) > 0 {
+				fmt.Fprintf(stdout, "origins of site %q: %s\n", site.ID, strings.Join(site.Origins, " "))
 			}
 			fmt.Fprintf(stdout, "site %q updated (other running instances see it within %s)\n", site.ID, service.SiteCacheTTL)
 			return nil
