@@ -4,11 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"html"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -131,5 +133,34 @@ func TestFeeds(t *testing.T) {
 	}
 	if resp, _ := ts.do(t, "GET", "/sites/nosuch/feed.atom", nil, nil); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("unknown site: %d", resp.StatusCode)
+	}
+}
+
+// TestThreadFeedLinks: the server-rendered thread announces the thread's
+// Atom and RSS feeds with <link rel="alternate">, titled in its language,
+// and they are this thread's feeds.
+func TestThreadFeedLinks(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := context.Background()
+	for _, p := range []struct{ page, name string }{{"/bridge", "Ana"}, {"/bridge", "Ben"}, {"/market", "Cleo"}} {
+		if _, err := ts.svc.Post(ctx, comment.Draft{SiteID: "news", Page: origin + p.page, PageURL: origin + p.page, Name: p.name, Email: "x@example.org", Body: "A comment by " + p.name}, service.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The server-rendered thread announces its two feeds, which parse.
+	_, thread := ts.do(t, "GET", "/sites/news/thread?page="+url.QueryEscape(origin+"/bridge")+"&lang=de&title="+url.QueryEscape("The bridge"), nil, nil)
+	links := regexp.MustCompile(`<link rel="alternate" type="(application/(?:atom|rss)(?:\+|&#43;)xml)" title="([^"]+)" href="([^"]+)">`).FindAllStringSubmatch(string(thread), -1)
+	if len(links) != 2 {
+		t.Fatalf("thread has %d feed links:\n%s", len(links), thread)
+	}
+	for _, l := range links {
+		u, err := url.Parse(html.UnescapeString(l[3]))
+		if err != nil || !strings.HasPrefix(l[2], "Kommentare zu The bridge") {
+			t.Fatalf("feed link %q %q", l[2], l[3])
+		}
+		resp, body := ts.do(t, "GET", u.RequestURI(), nil, nil)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != html.UnescapeString(l[1])+"; charset=utf-8" || strings.Count(string(body), "Ana") == 0 || strings.Contains(string(body), "Cleo") {
+			t.Fatalf("%s = %d %s:\n%s", u, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
 	}
 }

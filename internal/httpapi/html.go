@@ -59,6 +59,15 @@ func (s *Server) sharedView(base, lang string, site *comment.Site, t *service.Th
 			return base + "/sites/" + url.PathEscape(site.ID) + "/comments/" + url.PathEscape(id) + "/report?" + url.Values{"url": {pageURL}, "lang": {lang}}.Encode()
 		},
 	}
+	feedTitle := title
+	if feedTitle == "" {
+		feedTitle = t.Key
+	}
+	words := i18n.Get(lang)
+	for _, f := range []struct{ typ, ext, name string }{{"application/atom+xml", "atom", "Atom"}, {"application/rss+xml", "rss", "RSS"}} {
+		v.Feeds = append(v.Feeds, widget.FeedLink{Type: f.typ, Title: words.T("page.feed.thread", "title", feedTitle) + " (" + f.name + ")",
+			URL: base + "/sites/" + url.PathEscape(site.ID) + "/feed." + f.ext + "?" + url.Values{"page": {t.Key}, "lang": {lang}}.Encode()})
+	}
 	names := map[string]string{}
 	var walk func(ns []*service.Node) []*widget.CommentView
 	walk = func(ns []*service.Node) []*widget.CommentView {
