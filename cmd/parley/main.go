@@ -314,7 +314,28 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer m.Close()
 		mailer, lc.Mailer = m, m
 	}
-	notifications, worker, err := newNotifications(ctx, st, log, nf, mailer, *publicURL)
+	// The demo needs the address it is served at (Demo ID's issuer, the
+	// email links), so the listener comes first.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	defer ln.Close()
+	bound := ln.Addr().String()
+	linksURL := *publicURL
+	var demoRoutes http.Handler
+	if *demo {
+		d, err := newDemo(bound, *publicURL, log, &lc)
+		if err != nil {
+			return err
+		}
+		demoRoutes = d.Handler()
+		if mailer == nil {
+			mailer = lc.Mailer
+		}
+		linksURL = lc.PublicURL
+	}
+	notifications, worker, err := newNotifications(ctx, st, log, nf, mailer, linksURL)
 	if err != nil {
 		return err
 	}
@@ -322,7 +343,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	lc.PublicURL, lc.Logger = *publicURL, log
+	lc.PublicURL, lc.Logger = linksURL, log
 	if pg, ok := st.(*postgres.DB); ok {
 		lc.Buckets = pgBuckets{pg}
 	}
@@ -358,11 +379,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *addr, err)
-	}
-	bound := ln.Addr().String()
 	if *demo {
 		if err := ensureDemoSite(ctx, svc, bound, *publicURL); err != nil {
 			ln.Close()
@@ -375,7 +391,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	api := httpapi.New(svc, assets, log, httpapi.Config{
-		PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", AkismetUpstream: sc.akismetKey != "",
+		PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", DemoRoutes: demoRoutes, AkismetUpstream: sc.akismetKey != "",
 		// Any Akismet client (a WordPress site's) can use Parley's filter.
 		Akismet:    akismet.New(svc, log),
 		Login:      logins,
@@ -573,11 +589,7 @@ func displayAddr(addr string) string {
 // ensureDemoSite makes sure the demo site exists and accepts comments
 // from the address the server listens on.
 func ensureDemoSite(ctx context.Context, svc *service.Service, bound, publicURL string) error {
-	_, port, _ := net.SplitHostPort(bound)
-	origins := []string{"http://127.0.0.1:" + port, "http://localhost:" + port}
-	if publicURL != "" {
-		origins = append(origins, publicURL)
-	}
+	origins := demoOrigins(bound, publicURL)
 	site, err := svc.DeskSite(ctx, service.OperatorActor(), "demo")
 	if errors.Is(err, comment.ErrNotFound) {
 		return svc.CreateSite(ctx, service.OperatorActor(), &comment.Site{ID: "demo", Name: "The Riverton Ledger", Origins: origins, EditWindow: comment.DefaultEditWindow})

@@ -487,10 +487,11 @@ func errorText(t *i18n.Table, body errorBody) string {
 // errorAlias names the key of an error code whose words the tables
 // already have under another name.
 var errorAlias = map[string]string{
-	"internal":       "page.our_side",
-	"no_login":       "page.no_login",
-	"invalid_return": "page.not_on_site",
-	"invalid_parent": "page.error.not_found",
+	"internal":           "page.our_side",
+	"no_login":           "page.no_login",
+	"invalid_return":     "page.not_on_site",
+	"invalid_parent":     "page.error.not_found",
+	"origin_not_allowed": "page.error.forbidden",
 }
 
 // pagePolicy is the Content-Security-Policy of the pages Parley renders

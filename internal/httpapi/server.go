@@ -19,6 +19,7 @@ import (
 
 	"parley/internal/auth"
 	"parley/internal/comment"
+	"parley/internal/demo"
 	"parley/internal/login"
 	"parley/internal/ratelimit"
 	"parley/internal/service"
@@ -37,6 +38,9 @@ type Config struct {
 	Demo bool
 	// DemoSite is the site id the demo page embeds.
 	DemoSite string
+	// DemoRoutes, with Demo, serves Demo ID and the demo mailbox (package
+	// demo) under /demo-id/ and /demo/.
+	DemoRoutes http.Handler
 	// AkismetUpstream says comments are also sent to the Akismet service,
 	// which the privacy page must tell readers.
 	AkismetUpstream bool
@@ -95,6 +99,8 @@ type Server struct {
 		byClient map[string]int // open streams per client key
 	}
 	reads *ratelimit.Memory // read budgets, per client key
+	// refusals are the refused embeddings logged in the last hour.
+	refusals refusalLog
 }
 
 // New returns a Server; mount it with Handler.
@@ -162,6 +168,10 @@ func (s *Server) Handler() http.Handler {
 	mux.Handle("GET /embed.js", s.assets)
 	if s.cfg.Demo {
 		mux.HandleFunc("GET /{$}", s.handleDemo)
+		if s.cfg.DemoRoutes != nil {
+			mux.Handle(demo.IDPath+"/", s.cfg.DemoRoutes)
+			mux.Handle("/demo/", s.cfg.DemoRoutes)
+		}
 	}
 	if s.cfg.Admin != nil {
 		mux.Handle("/admin/", s.cfg.Admin)
@@ -209,6 +219,9 @@ type errorBody struct {
 	RequestID string `json:"request_id,omitempty"`
 	// Until is when a suspension or ban ends (banned), if it does.
 	Until string `json:"until,omitempty"`
+	// Hint tells a site's owner what is wrong with the embedding (the
+	// widget logs it to the browser console), in English.
+	Hint string `json:"hint,omitempty"`
 	// refusal carries what errorText needs to put a refusal of the
 	// community controls in the reader's words (community.go).
 	refusal error
@@ -248,6 +261,8 @@ func errorStatus(err error) (int, errorBody) {
 		return http.StatusNotFound, errorBody{Code: "not_found", Message: "Not found."}
 	case errors.Is(err, comment.ErrClosed):
 		return http.StatusForbidden, errorBody{Code: "closed", Message: "Comments are closed."}
+	case errors.Is(err, errOriginNotAllowed):
+		return http.StatusForbidden, errorBody{Code: "origin_not_allowed", Message: "This site does not accept comments from here."}
 	case errors.Is(err, comment.ErrForbidden):
 		return http.StatusForbidden, errorBody{Code: "forbidden", Message: "This site does not accept comments from here."}
 	case errors.Is(err, comment.ErrConflict):

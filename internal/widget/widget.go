@@ -61,6 +61,9 @@ type ThreadView struct {
 	Values     map[string]string
 	PrivacyURL string
 	StyleURL   string // absolute URL of the stylesheet; "" leaves the <link> out
+	// Theme is the thread's colours: light (the default), dark, or auto
+	// (the reader's system setting).
+	Theme string
 	// Feeds are the thread's feeds, announced with <link rel="alternate">.
 	Feeds []FeedLink
 	// ReplyURL gives a comment's no-JS "Reply" link (page URL +
