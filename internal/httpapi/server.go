@@ -166,6 +166,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /avatars/{file}", s.handleAvatar)
 	mux.Handle("GET /widget/", s.assets)
 	mux.Handle("GET /embed.js", s.assets)
+	mux.Handle("GET "+widget.CountPath, s.assets)
 	if s.cfg.Demo {
 		mux.HandleFunc("GET /{$}", s.handleDemo)
 		if s.cfg.DemoRoutes != nil {
