@@ -1,9 +1,9 @@
 package browsertest
 
 import (
-	"io"
 	"fmt"
 	"html/template"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
