@@ -104,7 +104,7 @@ func (s *Server) handleDemo(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.threadView(r, site, t, pageURL)
 	v.Title = "Riverton's new bus line opens on Monday"
-	v.Theme = theme
+	v.Theme, v.Feeds = theme, threadFeeds(s.baseURL(r), v.Lang, site.ID, t.Key, v.Title)
 	var thread bytes.Buffer
 	if err := widget.RenderThread(&thread, v); err != nil {
 		s.writeHTMLError(w, r, err)
