@@ -109,7 +109,8 @@ type Config struct {
 	// 5 s and 30 min if zero.
 	RetryMin, RetryMax time.Duration
 	// Keep is how long settled messages stay for the desk's delivery log
-	// (30 days if zero).
+	// (30 days if zero). Negative: the worker prunes nothing, as another
+	// job does (parley serve runs package retention's).
 	Keep time.Duration
 	// Prune, if set, is called with the prune of settled messages
 	// (hourly): what else the messages' owner keeps for a while.
@@ -169,7 +170,7 @@ func New(c Config) (*Worker, error) {
 	if c.RetryMax < c.RetryMin {
 		c.RetryMax = max(DefaultRetryMax, c.RetryMin)
 	}
-	if c.Keep <= 0 {
+	if c.Keep == 0 {
 		c.Keep = DefaultKeep
 	}
 	var b [8]byte
@@ -436,6 +437,9 @@ func (w *Worker) finish(ctx context.Context, m *store.Message, with []store.Sett
 
 // prune deletes settled messages older than Keep.
 func (w *Worker) prune(ctx context.Context) {
+	if w.c.Keep < 0 {
+		return
+	}
 	n, err := w.c.Store.PruneOutbox(ctx, w.now().Add(-w.c.Keep))
 	if err != nil && ctx.Err() == nil {
 		w.log.Warn("could not prune the outbox", slog.String("err", err.Error()))
