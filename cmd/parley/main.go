@@ -382,7 +382,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	api := httpapi.New(svc, assets, log, httpapi.Config{
-		PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", AkismetUpstream: sc.akismetKey != "",
+		PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", AkismetUpstream: sc.akismetKey != "", OutboxKeep: outbox.DefaultKeep,
 		// Any Akismet client (a WordPress site's) can use Parley's filter.
 		Akismet:    akismet.New(svc, log),
 		Login:      logins,

@@ -40,6 +40,10 @@ type Config struct {
 	// AkismetUpstream says comments are also sent to the Akismet service,
 	// which the privacy page must tell readers.
 	AkismetUpstream bool
+	// OutboxKeep is how long sent emails stay in the delivery log (the
+	// retention job's setting), which the privacy page tells readers;
+	// outbox.DefaultKeep if zero.
+	OutboxKeep time.Duration
 	// Akismet, when set, serves the Akismet REST API under /1.1/ and
 	// /1.2/ (package akismet).
 	Akismet http.Handler
