@@ -38,6 +38,7 @@ import (
 	"sync"
 	"time"
 
+	"parley/internal/redact"
 	"parley/internal/store"
 )
 
@@ -70,6 +71,10 @@ type Result struct {
 	// Err says the attempt failed; it is retried with backoff until the
 	// message's deadline, unless Permanent.
 	Err error
+	// Detail is what the other side said about the failure (a webhook
+	// receiver's reply): kept with Err in the delivery log for the desk,
+	// never written to the server's log, as it may quote anything.
+	Detail string
 	// Permanent: trying again cannot help (a refused address, a receiver
 	// that says the endpoint is gone); the message is given up now.
 	Permanent bool
@@ -370,18 +375,24 @@ func (w *Worker) send(ctx context.Context, m *store.Message, more bool) *store.M
 		w.recovered(m.Kind)
 	default:
 		o.Attempted, o.Error = true, res.Err.Error()
+		if res.Detail != "" {
+			o.Error += ": " + res.Detail
+		}
+		// Mail servers' errors quote the address they refused: the log
+		// gets the error without it (the delivery log keeps it whole).
+		logErr := redact.Emails(res.Err.Error())
 		switch {
 		case res.Permanent || !now.Before(m.Deadline):
 			o.State = store.StateFailed
 			w.log.Warn("outbox message given up", slog.Int64("id", m.ID), slog.String("kind", m.Kind), slog.String("site", m.SiteID),
-				slog.Int("attempts", m.Attempts+1), slog.String("err", o.Error))
+				slog.Int("attempts", m.Attempts+1), slog.String("err", logErr))
 		default:
 			o.NextAt = now.Add(Backoff(m.Attempts+1, w.c.RetryMin, w.c.RetryMax))
 			if res.Transport {
 				o.NextAt = w.pause(m.Kind, now)
 			}
 			w.log.Debug("outbox message will be tried again", slog.Int64("id", m.ID), slog.String("kind", m.Kind),
-				slog.Time("at", o.NextAt), slog.String("err", o.Error))
+				slog.Time("at", o.NextAt), slog.String("err", logErr))
 		}
 	}
 	if _, paused := w.pausedUntil(m.Kind, now); paused {
