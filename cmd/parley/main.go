@@ -414,6 +414,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		// Start is over: give back what only it used (releaseStartPages).
+		n, err := releaseStartPages()
+		if err != nil {
+			log.Warn("could not give back start-up memory", slog.String("err", err.Error()))
+			return
+		}
+		log.Debug("gave back start-up memory", slog.Int("mapped_bytes", n))
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -477,11 +486,8 @@ func (f limitFlag) Set(v string) error {
 }
 
 func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc spamConfig, pictures service.Pictures, notifications *service.NotifyOptions, keepIPs time.Duration) (*service.Service, error) {
-	model, err := spam.Default()
-	if err != nil {
-		return nil, err
-	}
-	opt := &service.SpamOptions{Model: model, Buckets: ratelimit.NewMemory(100_000), PerIP: sc.perIP, PerEmail: sc.perEmail, MinFormAge: sc.minFormAge}
+	// Model left nil: the built-in one, read on the first comment.
+	opt := &service.SpamOptions{Buckets: ratelimit.NewMemory(100_000), PerIP: sc.perIP, PerEmail: sc.perEmail, MinFormAge: sc.minFormAge}
 	if sc.rulesFile != "" {
 		if err := loadSpamRules(sc.rulesFile, opt); err != nil {
 			return nil, err
