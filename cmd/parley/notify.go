@@ -164,7 +164,7 @@ func runWebhook(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		defer st.Close()
-		svc, err := newServiceWith(ctx, st, nil, defaultSpamConfig, nil, &service.NotifyOptions{Webhooks: policy})
+		svc, err := newServiceWith(ctx, st, nil, defaultSpamConfig, service.Options{Notify: &service.NotifyOptions{Webhooks: policy}})
 		if err != nil {
 			return err
 		}
@@ -290,7 +290,7 @@ func runWebhook(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		}
-		svc, err := newServiceWith(ctx, st, nil, defaultSpamConfig, nil, opts)
+		svc, err := newServiceWith(ctx, st, nil, defaultSpamConfig, service.Options{Notify: opts})
 		if err != nil {
 			return err
 		}

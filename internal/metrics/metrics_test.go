@@ -1,0 +1,118 @@
+package metrics
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"parley/internal/comment"
+)
+
+func scrapeText(t *testing.T, m *Metrics) (int, string) {
+	t.Helper()
+	rec := httptest.NewRecorder()
+	m.Handler(false, nil).ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	return rec.Code, rec.Body.String()
+}
+
+// TestInstrument_RoutePatterns: requests are counted under the pattern
+// that matched, whatever their path; unmatched ones under "unmatched";
+// a flushing handler still finds its http.Flusher through the wrapper.
+func TestInstrument_RoutePatterns(t *testing.T) {
+	m := New()
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /items/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if r.PathValue("id") == "gone" {
+			http.Error(w, "gone", http.StatusGone)
+			return
+		}
+		w.Write([]byte("ok"))
+	})
+	mux.HandleFunc("GET /stream", func(w http.ResponseWriter, r *http.Request) {
+		f, ok := w.(http.Flusher)
+		if !ok {
+			t.Error("the wrapper hides http.Flusher")
+			return
+		}
+		f.Flush()
+	})
+	h := m.Instrument(mux)
+	for _, p := range []string{"/items/1", "/items/2", "/items/gone", "/nothing/here", "/stream"} {
+		h.ServeHTTP(httptest.NewRecorder(), httptest.NewRequest("GET", p, nil))
+	}
+	_, text := scrapeText(t, m)
+	for _, want := range []string{
+		`parley_http_requests_total{code="200",route="GET /items/{id}"} 2`,
+		`parley_http_requests_total{code="410",route="GET /items/{id}"} 1`,
+		`parley_http_requests_total{code="404",route="unmatched"} 1`,
+		`parley_http_requests_total{code="200",route="GET /stream"} 1`,
+		`parley_http_request_duration_seconds_count{route="GET /items/{id}"} 3`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("no %s in\n%s", want, text)
+		}
+	}
+	if strings.Contains(text, "/items/1") || strings.Contains(text, "/nothing") {
+		t.Error("a path became a label")
+	}
+}
+
+// TestNil_CountsNothing: without metrics the handler is the one given,
+// and counting a comment is harmless.
+func TestNil_CountsNothing(t *testing.T) {
+	var m *Metrics
+	h := http.NotFoundHandler()
+	if got := m.Instrument(h); got == nil {
+		t.Fatal("nil Instrument lost the handler")
+	}
+	m.Posted(comment.StatusApproved, "")
+}
+
+// TestOutbox_ErrorKeepsTheRest: a failing outbox count does not take the
+// other metrics down with it.
+func TestOutbox_ErrorKeepsTheRest(t *testing.T) {
+	m := New()
+	m.Outbox(func(context.Context) (map[string]map[string]int, time.Time, error) {
+		return nil, time.Time{}, errors.New("database is gone")
+	})
+	m.Posted(comment.StatusSpam, "rules")
+	m.Posted(comment.StatusApproved, "classifier")
+	code, text := scrapeText(t, m)
+	if code != 200 || !strings.Contains(text, `parley_comments_posted_total{layer="rules",outcome="spam"} 1`) ||
+		!strings.Contains(text, `parley_comments_posted_total{layer="none",outcome="published"} 1`) {
+		t.Fatalf("%d\n%s", code, text)
+	}
+
+	m = New()
+	m.Outbox(func(context.Context) (map[string]map[string]int, time.Time, error) {
+		return map[string]map[string]int{"email": {"pending": 3, "sent": 7}}, time.Now().Add(-time.Minute), nil
+	})
+	_, text = scrapeText(t, m)
+	if !strings.Contains(text, `parley_outbox_messages{kind="email",state="pending"} 3`) || !strings.Contains(text, "parley_outbox_oldest_pending_seconds 6") {
+		t.Fatalf("outbox:\n%s", text)
+	}
+}
+
+// TestHandler_PprofOnlyWhenAsked: the profiler's routes exist only with
+// withPprof.
+func TestHandler_PprofOnlyWhenAsked(t *testing.T) {
+	m := New()
+	for _, on := range []bool{false, true} {
+		srv := httptest.NewServer(m.Handler(on, nil))
+		resp, err := http.Get(srv.URL + "/debug/pprof/cmdline")
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if want := map[bool]int{false: 404, true: 200}[on]; resp.StatusCode != want {
+			t.Errorf("pprof %v: cmdline = %d, want %d", on, resp.StatusCode, want)
+		}
+		srv.Close()
+	}
+}
