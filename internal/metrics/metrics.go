@@ -16,8 +16,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/pprof"
-	"strconv"
-	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -32,23 +30,11 @@ import (
 // mix).
 type Metrics struct {
 	reg      *prometheus.Registry
-	requests *prometheus.CounterVec   // route, code
-	latency  *prometheus.HistogramVec // route
-	comments *prometheus.CounterVec   // outcome, layer
-	// series caches each (route, code)'s counter and observer, so that a
-	// request costs one map lookup and two atomic adds, not a hash of its
-	// label values on every call.
-	series sync.Map // seriesKey -> *seriesPair
-}
-
-type seriesKey struct {
-	route string
-	code  int
-}
-
-type seriesPair struct {
-	count   prometheus.Counter
-	latency prometheus.Observer
+	comments *prometheus.CounterVec // outcome, layer
+	// requests are counted and timed by Parley itself (requests.go):
+	// cheaper on the request path than a CounterVec and a HistogramVec,
+	// and read into the same Prometheus families when scraped.
+	requests requestStats
 }
 
 // LatencyBuckets are the request latency histogram's upper bounds, in
@@ -59,20 +45,11 @@ var LatencyBuckets = []float64{0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 
 // New returns metrics with the Go runtime's and the process's own.
 func New() *Metrics {
 	m := &Metrics{reg: prometheus.NewRegistry()}
-	m.requests = prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "parley_http_requests_total",
-		Help: "HTTP requests answered, by route pattern (\"unmatched\" for none) and status code.",
-	}, []string{"route", "code"})
-	m.latency = prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name:    "parley_http_request_duration_seconds",
-		Help:    "Time from a request's arrival to its handler's return, by route pattern. A live stream's is how long it stayed open.",
-		Buckets: LatencyBuckets,
-	}, []string{"route"})
 	m.comments = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "parley_comments_posted_total",
-		Help: "Comments readers posted, by outcome (published, held, spam, discarded) and the layer that decided it (none when nothing objected).",
+		Help: "Comments readers posted, by outcome (published, held, spam, discarded) and the layer that held or refused them (none for published ones).",
 	}, []string{"outcome", "layer"})
-	m.reg.MustRegister(m.requests, m.latency, m.comments,
+	m.reg.MustRegister(&m.requests, m.comments,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
@@ -101,28 +78,10 @@ func (m *Metrics) Instrument(next http.Handler) http.Handler {
 			if code == 0 {
 				code = http.StatusOK
 			}
-			p := m.pair(r.Pattern, code)
-			p.count.Inc()
-			p.latency.Observe(time.Since(start).Seconds())
+			m.requests.observe(r.Pattern, code, time.Since(start))
 		}()
 		next.ServeHTTP(sw, r)
 	})
-}
-
-func (m *Metrics) pair(route string, code int) *seriesPair {
-	if route == "" {
-		route = Unmatched
-	}
-	k := seriesKey{route, code}
-	if p, ok := m.series.Load(k); ok {
-		return p.(*seriesPair)
-	}
-	p := &seriesPair{
-		count:   m.requests.WithLabelValues(route, strconv.Itoa(code)),
-		latency: m.latency.WithLabelValues(route),
-	}
-	v, _ := m.series.LoadOrStore(k, p)
-	return v.(*seriesPair)
 }
 
 // statusWriter remembers the status a handler wrote. It passes Flush on
