@@ -3,6 +3,7 @@ package httpapi
 import (
 	"context"
 	"database/sql"
+	"flag"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -13,6 +14,11 @@ import (
 	"parley/internal/loadgen"
 	"parley/internal/metrics"
 )
+
+// benchMetrics turns the operator's metrics on in every test server
+// (newTestServerOn), so that any benchmark, BenchmarkLoad first, can be
+// run with them: go test -bench Load -parley.metrics.
+var benchMetrics = flag.Bool("parley.metrics", false, "count and time every request of the test servers (package metrics), as parley serve --metrics-addr does")
 
 // BenchmarkThreadReadMetrics is BenchmarkThreadRead with the operator's
 // metrics on: what counting and timing a request adds, in-process.
@@ -49,8 +55,8 @@ func BenchmarkThreadReadMetrics(b *testing.B) {
 // on one service, one with metrics off and one with them on, alternately
 // in 1 s slices so that both meet the same moments of a shared machine,
 // and reports both rates and their ratio. Then it scrapes the metrics
-// server's /metrics while it is loaded, and reports a scrape's time and
-// size.
+// server's /metrics, idle and while it serves reads, and reports a
+// scrape's time and size.
 func BenchmarkLoadMetrics(b *testing.B) {
 	ts := newTestServer(b)
 	path := seedThread(b, ts, 200)
@@ -61,7 +67,9 @@ func BenchmarkLoadMetrics(b *testing.B) {
 	on := httptest.NewServer(onAPI.Handler())
 	defer on.Close()
 	m.Gauge("parley_live_streams", "streams", func() float64 { return float64(onAPI.OpenStreams()) })
-	m.Outbox(func(ctx context.Context) (map[string]map[string]int, time.Time, error) { return ts.st.OutboxCounts(ctx, "") })
+	m.Outbox(func(ctx context.Context) (map[string]map[string]int, time.Time, error) {
+		return ts.st.OutboxCounts(ctx, "")
+	})
 	for name, db := range ts.st.(interface {
 		Pools() map[string]*sql.DB
 	}).Pools() {
@@ -94,6 +102,24 @@ func BenchmarkLoadMetrics(b *testing.B) {
 		all.merge(round)
 		allOn.merge(roundOn)
 	}
+	scrape := func(n int) (time.Duration, int) {
+		var size int
+		start := time.Now()
+		for range n {
+			resp, err := http.Get(op.URL + "/metrics")
+			if err != nil {
+				b.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || !strings.Contains(string(body), "parley_http_requests_total") {
+				b.Fatalf("scrape: %d", resp.StatusCode)
+			}
+			size = len(body)
+		}
+		return time.Since(start) / time.Duration(n), size
+	}
+	idle, size := scrape(50)
 	// A scrape under load: the read load keeps running meanwhile.
 	loadCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
@@ -101,22 +127,7 @@ func BenchmarkLoadMetrics(b *testing.B) {
 		defer close(done)
 		loadgen.Run(loadCtx, loadgen.Config{URL: on.URL + path, Conns: 16, Duration: time.Minute})
 	}()
-	const scrapes = 50
-	var size int
-	start := time.Now()
-	for range scrapes {
-		resp, err := http.Get(op.URL + "/metrics")
-		if err != nil {
-			b.Fatal(err)
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 || !strings.Contains(string(body), "parley_http_requests_total") {
-			b.Fatalf("scrape: %d", resp.StatusCode)
-		}
-		size = len(body)
-	}
-	perScrape := time.Since(start) / scrapes
+	loaded, _ := scrape(50)
 	stop()
 	<-done
 	b.ReportMetric(all.rate(), "off-req/s")
@@ -124,7 +135,8 @@ func BenchmarkLoadMetrics(b *testing.B) {
 	b.ReportMetric(allOn.rate()/all.rate(), "on/off")
 	b.ReportMetric(float64(all.p99().Microseconds())/1000, "off-p99-ms")
 	b.ReportMetric(float64(allOn.p99().Microseconds())/1000, "on-p99-ms")
-	b.ReportMetric(float64(perScrape.Microseconds())/1000, "scrape-ms")
+	b.ReportMetric(float64(idle.Microseconds())/1000, "scrape-ms")
+	b.ReportMetric(float64(loaded.Microseconds())/1000, "loaded-scrape-ms")
 	b.ReportMetric(float64(size), "scrape-bytes")
 	b.ReportMetric(0, "ns/op")
 }
