@@ -429,6 +429,15 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		// Start is over: give back what only it used (releaseStartPages).
+		n, err := releaseStartPages()
+		if err != nil {
+			log.Warn("could not give back start-up memory", slog.String("err", err.Error()))
+			return
+		}
+		log.Debug("gave back start-up memory", slog.Int("mapped_bytes", n))
+	}()
 	select {
 	case err := <-errc:
 		op.shutdown(context.Background())
@@ -518,11 +527,8 @@ func (f limitFlag) Set(v string) error {
 // check of guests' addresses around opt (pictures, notifications, the
 // metrics' hook).
 func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc spamConfig, opt service.Options) (*service.Service, error) {
-	model, err := spam.Default()
-	if err != nil {
-		return nil, err
-	}
-	so := &service.SpamOptions{Model: model, Buckets: ratelimit.NewMemory(100_000), PerIP: sc.perIP, PerEmail: sc.perEmail, MinFormAge: sc.minFormAge}
+	// Model left nil: the built-in one, read on the first comment.
+	so := &service.SpamOptions{Buckets: ratelimit.NewMemory(100_000), PerIP: sc.perIP, PerEmail: sc.perEmail, MinFormAge: sc.minFormAge}
 	if sc.rulesFile != "" {
 		if err := loadSpamRules(sc.rulesFile, so); err != nil {
 			return nil, err
