@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"bytes"
-	"crypto/tls"
 	"debug/elf"
 	"encoding/json"
 	"fmt"
@@ -77,10 +76,8 @@ func TestSystemdUnit(t *testing.T) {
 
 // TestBehindCaddy runs Parley behind a real Caddy (Debian's package) set
 // up by contrib/caddy/Caddyfile, with only its address, ports and
-// certificate changed: readers are told apart by their own addresses,
-// which they cannot forge with X-Forwarded-For or Forwarded; Parley knows
-// they came over https; live updates flow through; plain http is sent to
-// https.
+// certificate changed, through the checks TestBehindNginx makes
+// (behindProxy); plain http is sent to https.
 func TestBehindCaddy(t *testing.T) {
 	caddy, err := exec.LookPath("caddy")
 	if err != nil {
@@ -148,103 +145,9 @@ func TestBehindCaddy(t *testing.T) {
 	}
 	base := "https://localhost:" + httpsPort
 
-	reader := func(n int) *http.Client {
-		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(n))}, Timeout: 5 * time.Second}
-		return &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
-			Transport: &http.Transport{DialContext: d.DialContext, TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "localhost"}}}
-	}
-	post := func(c *http.Client, body string, header ...string) (int, map[string]any) {
-		t.Helper()
-		req, _ := http.NewRequest("POST", base+"/api/v1/sites/news/comments", strings.NewReader(
-			fmt.Sprintf(`{"page":"https://news.example/bus","name":"Reader","email":"reader@example.org","body":%q}`, body)))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Origin", "https://news.example")
-		for i := 0; i+1 < len(header); i += 2 {
-			req.Header.Set(header[i], header[i+1])
-		}
-		resp, err := c.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var out map[string]any
-		json.NewDecoder(resp.Body).Decode(&out)
-		return resp.StatusCode, out
-	}
-	ok := func(code int) bool { return code == http.StatusCreated || code == http.StatusAccepted }
-
-	t.Run("the public scheme is https", func(t *testing.T) {
-		code, c := post(reader(10), "Over TLS, through Caddy.")
-		if !ok(code) {
-			t.Fatalf("post: %d %v", code, c)
-		}
-		if avatar, _ := c["author"].(map[string]any)["avatar"].(string); !strings.HasPrefix(avatar, "https://localhost:"+httpsPort+"/avatars/") {
-			t.Errorf("avatar %q: Parley did not learn the reader came over https", avatar)
-		}
-	})
-	t.Run("each reader has their own limit", func(t *testing.T) {
-		a, b := reader(2), reader(3)
-		for i := range 2 {
-			if code, c := post(a, fmt.Sprintf("A says %d.", i)); !ok(code) {
-				t.Fatalf("reader A's comment %d: %d %v", i, code, c)
-			}
-		}
-		if code, _ := post(a, "A again."); code != http.StatusTooManyRequests {
-			t.Errorf("reader A's third comment: %d, want 429", code)
-		}
-		if code, _ := post(a, "A as someone else.", "X-Forwarded-For", "203.0.113.77"); code != http.StatusTooManyRequests {
-			t.Errorf("reader A posing as 203.0.113.77: %d, want 429", code)
-		}
-		if code, _ := post(a, "A as someone else.", "Forwarded", "for=203.0.113.78"); code != http.StatusTooManyRequests {
-			t.Errorf("reader A posing as 203.0.113.78 with Forwarded: %d, want 429", code)
-		}
-		for i := range 2 {
-			if code, c := post(b, fmt.Sprintf("B says %d.", i)); !ok(code) {
-				t.Fatalf("reader B's comment %d (A is limited, B is not): %d %v", i, code, c)
-			}
-		}
-	})
-	t.Run("live updates", func(t *testing.T) {
-		req, _ := http.NewRequest("GET", base+"/api/v1/sites/news/stream?page=https%3A%2F%2Fnews.example%2Flive", nil)
-		resp, err := reader(6).Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "text/event-stream" {
-			t.Fatalf("stream: %d %v", resp.StatusCode, resp.Header)
-		}
-		lines := make(chan string, 16)
-		go func() {
-			sc := bufio.NewScanner(resp.Body)
-			for sc.Scan() {
-				lines <- sc.Text()
-			}
-			close(lines)
-		}()
-		req, _ = http.NewRequest("POST", base+"/api/v1/sites/news/comments", strings.NewReader(`{"page":"https://news.example/live","name":"Live","email":"live@example.org","body":"Seen live through Caddy."}`))
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Origin", "https://news.example")
-		if resp, err := reader(7).Do(req); err != nil || !ok(resp.StatusCode) {
-			t.Fatalf("post: %v %v", resp, err)
-		}
-		deadline := time.After(15 * time.Second)
-		for {
-			select {
-			case l, open := <-lines:
-				if !open {
-					t.Fatal("the stream ended")
-				}
-				if strings.Contains(l, "Seen live through Caddy.") {
-					return
-				}
-			case <-deadline:
-				t.Fatal("the new comment did not come through Caddy's stream (buffered?)")
-			}
-		}
-	})
+	readers := behindProxy(t, "Caddy", base, base, parley, pool)
 	t.Run("plain http goes to https", func(t *testing.T) {
-		resp, err := reader(8).Get("http://localhost:" + httpPort + "/sites/news/privacy")
+		resp, err := readers(8).Get("http://localhost:" + httpPort + "/sites/news/privacy")
 		if err != nil {
 			t.Fatal(err)
 		}
