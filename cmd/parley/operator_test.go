@@ -243,3 +243,22 @@ func TestServe_MetricsAddrEnv(t *testing.T) {
 		t.Fatalf("PARLEY_METRICS_ADDR=9090: %v", err)
 	}
 }
+
+// TestServe_MetricsPostgres: on PostgreSQL the pool's statistics are
+// those of its one pool, sized by --pg-max-conns, and the outbox is
+// counted in that database.
+func TestServe_MetricsPostgres(t *testing.T) {
+	dsn := testPostgresDSN(t)
+	public, operator := startWithMetrics(t, "--db", dsn, "--demo", "--pg-max-conns", "7")
+	get(t, public+"/api/v1/sites/demo/comments?page=demo-article")
+	fams, _ := scrape(t, operator)
+	if n := value(fams, "go_sql_max_open_connections", map[string]string{"db_name": "postgres"}); n != 7 {
+		t.Errorf("postgres pool: max open connections %v, want 7", n)
+	}
+	if n := value(fams, "parley_outbox_oldest_pending_seconds", nil); n < 0 {
+		t.Error("no outbox age")
+	}
+	if n := value(fams, "parley_http_requests_total", map[string]string{"route": "GET /api/v1/sites/{site}/comments", "code": "200"}); n != 1 {
+		t.Errorf("thread reads counted %v, want 1", n)
+	}
+}
