@@ -215,6 +215,9 @@ func (m *Metrics) Handler(withPprof bool, log *slog.Logger) http.Handler {
 	}
 	mux.Handle("GET /metrics", promhttp.HandlerFor(m.reg, opts))
 	if withPprof {
+		// Routed here by hand. (Importing net/http/pprof also puts these
+		// on http.DefaultServeMux, which no Parley listener serves; the
+		// public one answering 404 is tested.)
 		mux.HandleFunc("GET /debug/pprof/", pprof.Index)
 		mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
 		mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
