@@ -72,6 +72,7 @@ Usage:
                [--akismet-key KEY --akismet-blog URL] [--pg-max-conns 10] [--pg-statement-timeout 5s]
                [--webhook-allow HOST,...] [--webhook-timeout 10s] [--notify-digest 15m]
                [--outbox-give-up 72h] [--outbox-retry 5s] [--outbox-retry-max 30m] [--outbox-workers 16]
+               [--metrics-addr HOST:PORT [--pprof]]   (Prometheus /metrics and Go's profiler on a private listener)
                [--ip-retention 720h]
   parley site add --id ID --name NAME --origin URL [--origin URL...] [--moderation none|all|first] [--max-depth N]
                   [--edit-window 15m] [--guests anonymous|name_email|login] [--providers all|none|ID,ID...]
@@ -132,7 +133,7 @@ Environment: PARLEY_ADDR, PARLEY_DB, PARLEY_PUBLIC_URL, PARLEY_MIGRATE, PARLEY_L
 PARLEY_LOG_LEVEL, PARLEY_LOGIN_CONFIG, PARLEY_GRAVATAR, PARLEY_TRUSTED_PROXIES, PARLEY_SPAM_RULES,
 PARLEY_AKISMET_KEY, PARLEY_AKISMET_BLOG, PARLEY_PG_MAX_CONNS, PARLEY_PG_STATEMENT_TIMEOUT,
 PARLEY_WEBHOOK_ALLOW, PARLEY_WEBHOOK_TIMEOUT, PARLEY_NOTIFY_DIGEST, PARLEY_OUTBOX_GIVE_UP, PARLEY_OUTBOX_RETRY,
-PARLEY_OUTBOX_RETRY_MAX, PARLEY_OUTBOX_WORKERS, PARLEY_IP_RETENTION: each sets
+PARLEY_OUTBOX_RETRY_MAX, PARLEY_OUTBOX_WORKERS, PARLEY_METRICS_ADDR, PARLEY_PPROF, PARLEY_IP_RETENTION: each sets
 the flag of that name when the flag is not given, and is checked as strictly.
 Run parley COMMAND --help for a command's flags.
 `
@@ -273,8 +274,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	gravatarURL := fs.String("gravatar", "", "show guests' pictures from this Gravatar-compatible service, fetched by Parley, e.g. https://gravatar.com/avatar/ (default: identicons only)")
 	var nf notifyFlags
 	addNotifyFlags(fs, &nf)
+	var of operatorFlags
+	addOperatorFlags(fs, &of) // operator.go
 	ipRetention := checkedFlag(fs, "ip-retention", "720h", "how long comments keep their address hash and user agent before both are reduced (sites may set their own: parley site set --ip-retention), between 1h and 17520h", checkRetention)
 	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if err := of.check(); err != nil {
 		return err
 	}
 	keepIPs, _ := time.ParseDuration(*ipRetention)
@@ -323,7 +329,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	svc, err := newServiceWith(ctx, st, log, sc, pictures, notifications, keepIPs)
+	m := of.newMetrics() // nil without --metrics-addr
+	opt := service.Options{Pictures: pictures, Notify: notifications, IPRetention: keepIPs}
+	if m != nil {
+		opt.Posted = m.Posted
+	}
+	svc, err := newServiceWith(ctx, st, log, sc, opt)
 	if err != nil {
 		return err
 	}
@@ -390,7 +401,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Proxies:    &proxies,
 		Admin:      desk.Handler(),
 		StaffLogin: desk.FinishProvider,
+		Metrics:    m,
 	})
+	var op *operatorServer
+	if m != nil {
+		watch(m, st, api)
+		if op, err = startOperator(of, m, log); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	srv := &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -411,6 +431,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else {
 		fmt.Fprintf(stdout, "Parley is running at %s\n", shown)
 	}
+	if op != nil {
+		fmt.Fprintf(stdout, "Metrics at http://%s/metrics\n", op.addr)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -425,12 +448,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}()
 	select {
 	case err := <-errc:
+		op.shutdown(context.Background())
 		return err
+	case err := <-op.failed():
+		srv.Close()
+		return fmt.Errorf("operator listener: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	op.shutdown(sctx)
 	return srv.Shutdown(sctx)
 }
 
@@ -445,7 +473,7 @@ func newService(ctx context.Context, st store.Store, log *slog.Logger) (*service
 			notifications = &service.NotifyOptions{Links: links}
 		}
 	}
-	return newServiceWith(ctx, st, log, defaultSpamConfig, nil, notifications, 0)
+	return newServiceWith(ctx, st, log, defaultSpamConfig, service.Options{Notify: notifications})
 }
 
 // spamConfig is the spam defence's part of the configuration.
@@ -485,30 +513,34 @@ func (f limitFlag) Set(v string) error {
 	return nil
 }
 
-func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc spamConfig, pictures service.Pictures, notifications *service.NotifyOptions, keepIPs time.Duration) (*service.Service, error) {
+// newServiceWith wires the service with sc's spam defence and the log-in
+// check of guests' addresses around opt (pictures, notifications, the
+// metrics' hook, the retention period).
+func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc spamConfig, opt service.Options) (*service.Service, error) {
 	// Model left nil: the built-in one, read on the first comment.
-	opt := &service.SpamOptions{Buckets: ratelimit.NewMemory(100_000), PerIP: sc.perIP, PerEmail: sc.perEmail, MinFormAge: sc.minFormAge}
+	so := &service.SpamOptions{Buckets: ratelimit.NewMemory(100_000), PerIP: sc.perIP, PerEmail: sc.perEmail, MinFormAge: sc.minFormAge}
 	if sc.rulesFile != "" {
-		if err := loadSpamRules(sc.rulesFile, opt); err != nil {
+		if err := loadSpamRules(sc.rulesFile, so); err != nil {
 			return nil, err
 		}
 	}
 	if sc.minFormAge == 0 {
-		opt.MinFormAge = -1 // off
+		so.MinFormAge = -1 // off
 	}
 	if pg, ok := st.(*postgres.DB); ok {
 		// Several instances share one database: rate limits must hold
 		// across them, so the buckets live there too.
-		opt.Buckets = pgBuckets{pg}
+		so.Buckets = pgBuckets{pg}
 	}
 	if sc.akismetKey != "" {
-		opt.Akismet = &spam.AkismetChecker{Key: sc.akismetKey, Blog: sc.akismetBlog}
+		so.Akismet = &spam.AkismetChecker{Key: sc.akismetKey, Blog: sc.akismetBlog}
 	}
 	verified, err := login.NewVerified(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	return service.New(ctx, st, service.Options{Logger: log, Spam: opt, Verified: verified.Verified, Pictures: pictures, Notify: notifications, IPRetention: keepIPs})
+	opt.Logger, opt.Spam, opt.Verified = log, so, verified.Verified
+	return service.New(ctx, st, opt)
 }
 
 // spamRulesFile is the --spam-rules file.

@@ -165,7 +165,7 @@ func runWebhook(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		defer st.Close()
-		svc, err := newServiceWith(ctx, st, nil, defaultSpamConfig, nil, &service.NotifyOptions{Webhooks: policy}, 0)
+		svc, err := newServiceWith(ctx, st, nil, defaultSpamConfig, service.Options{Notify: &service.NotifyOptions{Webhooks: policy}})
 		if err != nil {
 			return err
 		}
@@ -291,7 +291,7 @@ func runWebhook(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		}
-		svc, err := newServiceWith(ctx, st, nil, defaultSpamConfig, nil, opts, 0)
+		svc, err := newServiceWith(ctx, st, nil, defaultSpamConfig, service.Options{Notify: opts})
 		if err != nil {
 			return err
 		}

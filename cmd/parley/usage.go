@@ -230,7 +230,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 var envFlags = []string{"addr", "db", "public-url", "migrate", "log-format", "log-level", "spam-rules",
 	"akismet-key", "akismet-blog", "login-config", "gravatar", "pg-max-conns", "pg-statement-timeout", "trusted-proxy",
 	"webhook-allow", "webhook-timeout", "notify-digest", "outbox-give-up", "outbox-retry", "outbox-retry-max", "outbox-workers",
-	"ip-retention"}
+	"metrics-addr", "pprof", "ip-retention"}
 
 // envName is the environment variable of a flag.
 func envName(flagName string) string {

@@ -20,6 +20,7 @@ import (
 	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/login"
+	"parley/internal/metrics"
 	"parley/internal/ratelimit"
 	"parley/internal/service"
 	"parley/internal/spam"
@@ -72,6 +73,9 @@ type Config struct {
 	// instance cannot answer from memory (a thread read it holds costs
 	// nothing); the zero value means DefaultReadBudget.
 	ReadBudget ratelimit.Limit
+	// Metrics, when set, counts and times every request by its route
+	// pattern (package metrics); nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Per-client defaults: generous for an office or a school behind one
@@ -178,7 +182,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	// Request ids, the access log and who the client is come first, so a
 	// panic's answer and log line carry the id.
-	return web.Handler(s.recoverPanics(mux), web.Config{Proxies: s.cfg.Proxies, Logger: s.log})
+	// The metrics sit right around the mux (recoverPanics passes the
+	// same request on), whose match names the route they count.
+	return web.Handler(s.cfg.Metrics.Instrument(s.recoverPanics(mux)), web.Config{Proxies: s.cfg.Proxies, Logger: s.log})
 }
 
 // baseURL is the absolute address of this server as the reader sees it:

@@ -90,6 +90,7 @@ type Service struct {
 	verified    func(ctx context.Context, email string) (bool, error)
 	pictures    Pictures
 	notify      *NotifyOptions
+	posted      func(status comment.Status, layer string)
 	sign        *keys.Keys // the server secret: tokens, keyed hashes
 	now         func() time.Time
 	// listening says whether Run hears changes yet (see listenReady).
@@ -127,6 +128,11 @@ type Options struct {
 	// Likes bounds likes per client and per reader; nil means
 	// DefaultLikeLimits.
 	Likes *LikeLimits
+	// Posted, if set, is told the outcome of every comment a reader
+	// posted and the layer of the verdict that decided it ("" when none
+	// objected), once it is stored or discarded: what the operator's
+	// metrics count (package metrics).
+	Posted func(status comment.Status, layer string)
 	// IPRetention is how long comments' address hashes and user agents
 	// are kept on sites that do not set their own period;
 	// comment.DefaultIPRetention if zero. The retention job does the
@@ -181,7 +187,7 @@ func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read server secret: %w", err)
 	}
-	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, learners: opt.Learners, verified: opt.Verified, pictures: opt.Pictures, notify: opt.Notify, now: opt.Now, threads: newThreadCache(20_000)}
+	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, learners: opt.Learners, verified: opt.Verified, pictures: opt.Pictures, notify: opt.Notify, posted: opt.Posted, now: opt.Now, threads: newThreadCache(20_000)}
 	if s.sign, err = keys.New(key); err != nil {
 		return nil, fmt.Errorf("server secret: %w", err)
 	}
@@ -454,6 +460,7 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	g.apply(c)
 	if c.Status == comment.StatusDeleted {
 		// Discarded spam is never stored; the poster is told it is held.
+		s.countPosted(c)
 		c.Status = comment.StatusPending
 		return c, nil
 	}
@@ -475,12 +482,20 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	}
 	s.threads.invalidate(pageGenKey(site.ID, d.Page), threadGenKey(c.ThreadID))
 	s.rememberHeldLang(ctx, site, c, d.Lang) // decisionmail.go
+	s.countPosted(c)
 	if c.Status == comment.StatusSpam {
 		c.Status = comment.StatusPending
 	} else if c.Author.Identity == "" {
 		s.WantPicture(s.AvatarKey(c.Author), c.Author.Email)
 	}
 	return c, nil
+}
+
+// countPosted tells Options.Posted how a reader's comment came out.
+func (s *Service) countPosted(c *comment.Comment) {
+	if s.posted != nil {
+		s.posted(c.Status, c.Verdict.Layer)
+	}
 }
 
 // judge sets c.Status and c.Verdict from the site's moderation policy and
