@@ -192,8 +192,7 @@ func (s *Server) writeRefusal(w http.ResponseWriter, r *http.Request, status int
 	_, body := errorStatus(err)
 	w.Header().Set("Cache-Control", "no-store")
 	body.Message = errorText(words(r, ""), body)
-	body.Hint = hint
-	writeJSON(w, status, apiError{body})
+	writeJSON(w, status, apiError{Error: body, Hint: hint})
 }
 
 // refused logs a refused embedding, once per site, origin and
@@ -239,7 +238,7 @@ func (s *Server) writeErrorStatus(w http.ResponseWriter, r *http.Request, status
 	_, body := errorStatus(err)
 	w.Header().Set("Cache-Control", "no-store")
 	body.Message = errorText(words(r, ""), body)
-	writeJSON(w, status, apiError{body})
+	writeJSON(w, status, apiError{Error: body})
 }
 
 func (s *Server) handleListComments(w http.ResponseWriter, r *http.Request) {

@@ -62,12 +62,12 @@ func TestRefusedEmbedding(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		resp, body := ts.do(t, "GET", "/api/v1/sites/ledger/comments?page=p", nil, map[string]string{"Origin": stranger})
 		if e := decode[apiErr](t, body); resp.StatusCode != 403 || e.Error.Code != "origin_not_allowed" || resp.Header.Get("Access-Control-Allow-Origin") != stranger ||
-			e.Error.Hint != "Parley: origin https://x.example is not allowed for site 'ledger': parley site set --id ledger --add-origin https://x.example" {
+			e.Hint != "Parley: origin https://x.example is not allowed for site 'ledger': parley site set --id ledger --add-origin https://x.example" {
 			t.Fatalf("wrong origin = %d %s %v", resp.StatusCode, body, resp.Header)
 		}
 		resp, body = ts.do(t, "GET", "/api/v1/sites/ledgr/comments?page=p", nil, map[string]string{"Origin": origin})
 		if e := decode[apiErr](t, body); resp.StatusCode != 404 || e.Error.Code != "unknown_site" || resp.Header.Get("Access-Control-Allow-Origin") != origin ||
-			!strings.HasPrefix(e.Error.Hint, "Parley: there is no site 'ledgr' on http://127.0.0.1:") || !strings.HasSuffix(e.Error.Hint, "parley site add --id ledgr --origin "+origin) {
+			!strings.HasPrefix(e.Hint, "Parley: there is no site 'ledgr' on http://127.0.0.1:") || !strings.HasSuffix(e.Hint, "parley site add --id ledgr --origin "+origin) {
 			t.Fatalf("unknown site = %d %s %v", resp.StatusCode, body, resp.Header)
 		}
 	}

@@ -119,7 +119,8 @@ type apiThread struct {
 }
 
 type apiErr struct {
-	Error struct{ Code, Message, Field, Hint string } `json:"error"`
+	Error struct{ Code, Message, Field string } `json:"error"`
+	Hint  string                                `json:"hint"`
 }
 
 func TestHealth(t *testing.T) {

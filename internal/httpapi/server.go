@@ -21,6 +21,7 @@ import (
 	"parley/internal/comment"
 	"parley/internal/demo"
 	"parley/internal/login"
+	"parley/internal/metrics"
 	"parley/internal/ratelimit"
 	"parley/internal/service"
 	"parley/internal/spam"
@@ -44,6 +45,10 @@ type Config struct {
 	// AkismetUpstream says comments are also sent to the Akismet service,
 	// which the privacy page must tell readers.
 	AkismetUpstream bool
+	// OutboxKeep is how long sent emails stay in the delivery log (the
+	// retention job's setting), which the privacy page tells readers;
+	// outbox.DefaultKeep if zero.
+	OutboxKeep time.Duration
 	// Akismet, when set, serves the Akismet REST API under /1.1/ and
 	// /1.2/ (package akismet).
 	Akismet http.Handler
@@ -72,6 +77,9 @@ type Config struct {
 	// instance cannot answer from memory (a thread read it holds costs
 	// nothing); the zero value means DefaultReadBudget.
 	ReadBudget ratelimit.Limit
+	// Metrics, when set, counts and times every request by its route
+	// pattern (package metrics); nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Per-client defaults: generous for an office or a school behind one
@@ -185,7 +193,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	// Request ids, the access log and who the client is come first, so a
 	// panic's answer and log line carry the id.
-	return web.Handler(s.recoverPanics(mux), web.Config{Proxies: s.cfg.Proxies, Logger: s.log})
+	// The metrics sit right around the mux (recoverPanics passes the
+	// same request on), whose match names the route they count.
+	return web.Handler(s.cfg.Metrics.Instrument(s.recoverPanics(mux)), web.Config{Proxies: s.cfg.Proxies, Logger: s.log})
 }
 
 // baseURL is the absolute address of this server as the reader sees it:
@@ -211,6 +221,9 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 // apiError is the body of every error answer of the JSON API.
 type apiError struct {
 	Error errorBody `json:"error"`
+	// Hint tells a site's owner what is wrong with the embedding (the
+	// widget logs it to the browser console), in English.
+	Hint string `json:"hint,omitempty"`
 }
 
 type errorBody struct {
@@ -220,9 +233,6 @@ type errorBody struct {
 	RequestID string `json:"request_id,omitempty"`
 	// Until is when a suspension or ban ends (banned), if it does.
 	Until string `json:"until,omitempty"`
-	// Hint tells a site's owner what is wrong with the embedding (the
-	// widget logs it to the browser console), in English.
-	Hint string `json:"hint,omitempty"`
 	// refusal carries what errorText needs to put a refusal of the
 	// community controls in the reader's words (community.go).
 	refusal error
@@ -285,7 +295,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	body.Message = errorText(words(r, ""), body)
-	writeJSON(w, status, apiError{body})
+	writeJSON(w, status, apiError{Error: body})
 }
 
 // failed logs a request that failed on Parley's side and returns its id,

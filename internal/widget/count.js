@@ -44,7 +44,7 @@ function count() {
 				.then(r => r.json().then(d => {
 					// A page the site does not allow, or a mistyped data-site:
 					// the server says what to do.
-					if (!r.ok) return console.error(d.error && d.error.hint || 'Parley: counts: HTTP ' + r.status);
+					if (!r.ok) return console.error(d.hint || 'Parley: counts: HTTP ' + r.status);
 					for (const e of els) {
 						const n = d.counts[e.dataset.parleyCount];
 						if (n != null) {

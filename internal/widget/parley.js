@@ -126,7 +126,7 @@ async function api(method, path, body, lang, more) {
 		// A page on an origin its site does not allow, or a mistyped
 		// data-site: the reader sees the usual short message, the site's
 		// owner finds in the console what to do (the server's hint).
-		d.error && d.error.hint && console.error(d.error.hint);
+		d.hint && console.error(d.hint);
 		throw Object.assign(new Error('HTTP ' + r.status), {status: r.status, info: d.error || {}});
 	}
 	return d;
@@ -234,6 +234,7 @@ function show(host, want, base, lang, V) {
 	// the link proved an address, not a name.
 	const byEmail = () => user && user.provider == 'email';
 	const SP = '/api/v1/sites/' + S;
+	const CU = id => SP + '/comments/' + encodeURIComponent(id);
 	const likedKey = 'liked:' + site, heldKey = 'held:' + site + ':' + page, mineKey = 'mine:' + site, waitKey = 'wait:' + site;
 	const liked = new Set(list(likedKey));
 	// The reader's own comments (id, text as typed, when), for Edit and Delete.
@@ -301,10 +302,16 @@ function show(host, want, base, lang, V) {
 	const mailForm = h('form', {class: 'parley-email-login', hidden: true, novalidate: true, onsubmit: sendLink},
 		h('p', {class: 'parley-field'}, h('label', {for: mail.id}, t('form.email')), mail, mail.err), h('p', null, h('button', {class: 'parley-send'}, t('login.send'))));
 	const body = field('body', 'textarea', {rows: 6, maxlength: 20000, dir: 'auto'}, true);
+	// "Save my name, email, and website…": unticked unless the reader
+	// saved them before (as WordPress since 4.9.6). Ticked, a guest's
+	// post keeps them in this page's storage; unticked, they go at once.
+	const GK = 'parley:guest', g = load('guest'), rb = h('input', {type: 'checkbox', checked: !!g, onchange: () => rb.checked || store(GK, null)});
+	const rbox = h('p', {class: 'parley-remember'}, h('label', null, rb, t('form.remember')));
 	const guest = h('div', {class: 'parley-guest'},
 		field('email', 'input', {type: 'email', autocomplete: 'email', maxlength: 254, dir: 'ltr'}, true, 'form.email.hint'),
 		field('name', 'input', {type: 'text', autocomplete: 'name', maxlength: 100, dir: 'auto', oninput: () => byEmail() && (nm.textContent = F.name.value.trim())}, true),
-		field('website', 'input', {type: 'text', inputmode: 'url', autocomplete: 'url', maxlength: 500, dir: 'ltr'}, false));
+		field('website', 'input', {type: 'text', inputmode: 'url', autocomplete: 'url', maxlength: 500, dir: 'ltr'}, false), rbox);
+	for (const k in g) if (F[k]) F[k].value = g[k];
 	// "Notify me of follow-up comments by email", when the server mails.
 	const nb = h('input', {type: 'checkbox'});
 	const ns = h('select', {'aria-label': t('notify.label')}, ['replies', 'all'].map(v => h('option', {value: v}, t('notify.' + v))));
@@ -374,7 +381,7 @@ function show(host, want, base, lang, V) {
 		const f = h('form', {class: 'parley-report-form', onsubmit: async e => {
 			e.preventDefault();
 			try {
-				await ask('POST', SP + '/comments/' + encodeURIComponent(c.id) + '/report', {reason: f.querySelector(':checked').value, text: ta.value, reader: await reader()});
+				await ask('POST', CU(c.id) + '/report', {reason: f.querySelector(':checked').value, text: ta.value, reader: await reader()});
 				f.replaceWith(h('p', {class: 'parley-notice'}, t('report.thanks')));
 				b.remove();
 				say(t('report.thanks'));
@@ -425,7 +432,7 @@ function show(host, want, base, lang, V) {
 		const box = h('div', {class: 'parley-editing'}, ta,
 			h('button', {type: 'button', class: 'parley-save', onclick: async () => {
 				try {
-					const r = await ask('PATCH', SP + '/comments/' + encodeURIComponent(c.id), {reader: await reader(), body: ta.value});
+					const r = await ask('PATCH', CU(c.id), {reader: await reader(), body: ta.value});
 					remember(c.id, ta.value);
 					done();
 					// An edit held for moderation stays on show to its
@@ -452,7 +459,7 @@ function show(host, want, base, lang, V) {
 	async function del(c) {
 		if (!confirm(t('delete.confirm'))) return;
 		try {
-			await ask('DELETE', SP + '/comments/' + encodeURIComponent(c.id), {reader: await reader()});
+			await ask('DELETE', CU(c.id), {reader: await reader()});
 			drop(c.id);
 			say(t('deleted'));
 		} catch (e) {
@@ -497,7 +504,7 @@ function show(host, want, base, lang, V) {
 			b.busy = true;
 			try {
 				const on = b.getAttribute('aria-pressed') != 'true';
-				const r = await ask(on ? 'POST' : 'DELETE', SP + '/comments/' + encodeURIComponent(c.id) + '/like', {reader: await reader()});
+				const r = await ask(on ? 'POST' : 'DELETE', CU(c.id) + '/like', {reader: await reader()});
 				if (r.liked) liked.add(c.id);
 				else liked.delete(c.id);
 				save(likedKey, [...liked].slice(-1000));
@@ -634,7 +641,7 @@ function show(host, want, base, lang, V) {
 		// The log-in by email asks for the address itself: no second Email
 		// field beside it.
 		guest.hidden = user && !byEmail() || only || !mailForm.hidden;
-		F.email.parentNode.hidden = !!user;
+		F.email.parentNode.hidden = rbox.hidden = !!user;
 		body.hidden = submit.parentNode.hidden = only;
 		notifyBox.hidden = !notifies || only;
 	}
@@ -748,7 +755,8 @@ function show(host, want, base, lang, V) {
 		try {
 			// A logged-in reader's name and email come from the session
 			// (an email log-in's address only).
-			const send = async () => ask('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && {name: v.name, email: v.email, website: v.website}, ...nb.checked && {notify: ns.value, lang}}, {'Idempotency-Key': postKey});
+			const me = {name: v.name, email: v.email, website: v.website};
+			const send = async () => ask('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && me, ...nb.checked && {notify: ns.value, lang}}, {'Idempotency-Key': postKey});
 			let c, i = 0;
 			while (!c) try { c = await send() } catch (e) {
 				if (e.status && e.status != 503 || ++i > 2) throw e;
@@ -759,6 +767,7 @@ function show(host, want, base, lang, V) {
 			c.pending = c.status == 'pending';
 			remember(c.id, F.body.value);
 			if (em) save(UK, user = {...user, name: v.name});
+			if (!user) store(GK, rb.checked ? JSON.stringify(me) : null);
 			unreply();
 			F.body.value = '';
 			// The live event may have shown it first, without Edit and Delete.
@@ -792,7 +801,7 @@ function show(host, want, base, lang, V) {
 		try {
 			const ns = (await ask('POST', SP + '/notices', {reader: await reader()})).notices || [];
 			if (!ns.length) return;
-			notes.replaceChildren(...ns.map(n => h('p', {class: 'parley-notice'}, t(n.approved ? 'notice.approved' : n.reason ? 'notice.reason' : 'notice.rejected', {title: n.title || n.url, reason: n.reason}))));
+			notes.replaceChildren(...ns.map(n => h('p', {class: 'parley-notice'}, n.text)));
 			notes.hidden = false;
 			say(notes.textContent);
 			for (const n of ns) {
