@@ -164,7 +164,7 @@ func TestBrowser_NoJavaScript(t *testing.T) {
 	if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 		t.Fatal(err)
 	}
-	b.do(chromedp.Navigate(s.includeURL(key)), chromedp.WaitVisible(chromedp.CSS("#parley textarea[name=body]")))
+	b.do(chromedp.Navigate(s.includeURL(key)), chromedp.WaitVisible(inWidget("textarea[name=body]")))
 	if eval[bool](b, `document.documentElement.dataset.js == 'on'`) {
 		t.Fatal("the page ran its script; JavaScript is not disabled")
 	}
@@ -172,21 +172,21 @@ func TestBrowser_NoJavaScript(t *testing.T) {
 	// The plain form: type, forget the name, submit. The browser itself
 	// refuses (the field is required) and puts focus on the name field.
 	b.do(
-		chromedp.SendKeys(chromedp.CSS("#parley textarea[name=body]"), "Will the line run on Sundays?"),
-		chromedp.SendKeys(chromedp.CSS("#parley input[name=email]"), "chidi@example.org"),
-		chromedp.Click(chromedp.CSS("#parley .parley-submit")),
+		chromedp.SendKeys(inWidget("textarea[name=body]"), "Will the line run on Sundays?"),
+		chromedp.SendKeys(inWidget("input[name=email]"), "chidi@example.org"),
+		chromedp.Click(inWidget(".parley-submit")),
 		chromedp.Sleep(200*time.Millisecond),
 	)
-	if got := eval[string](b, `location.href + ' ' + document.activeElement.name + ' ' + document.activeElement.validity.valueMissing`); got != s.includeURL(key)+" name true" {
+	if got := eval[string](b, `location.href + ' ' + `+shadowRoot+`.activeElement.name + ' ' + `+shadowRoot+`.activeElement.validity.valueMissing`); got != s.includeURL(key)+" name true" {
 		t.Errorf("after submitting without a name: %q, want the page unchanged and focus on the empty name", got)
 	}
 	// Parley checks what the browser cannot: a website that is no web
 	// address. It answers with the form again, the text kept and the
 	// problem next to its field.
 	b.do(
-		chromedp.SendKeys(chromedp.CSS("#parley input[name=name]"), "Chidi Eze"),
-		chromedp.SendKeys(chromedp.CSS("#parley input[name=website]"), "htp:/riverton"),
-		chromedp.Click(chromedp.CSS("#parley .parley-submit")),
+		chromedp.SendKeys(inWidget("input[name=name]"), "Chidi Eze"),
+		chromedp.SendKeys(inWidget("input[name=website]"), "htp:/riverton"),
+		chromedp.Click(inWidget(".parley-submit")),
 	)
 	b.waitLocation("the form with its error", func(l string) bool { return strings.HasPrefix(l, s.parley.URL) })
 	b.do(chromedp.WaitVisible(chromedp.CSS("#parley-website-err")))
@@ -210,37 +210,52 @@ func TestBrowser_NoJavaScript(t *testing.T) {
 		t.Errorf("landed on %s, want the article page %s", loc, s.includeURL(key))
 	}
 	parent := strings.TrimPrefix(frag, "comment-")
-	pSel := "#parley li#comment-" + parent
-	if got := eval[string](b, `document.querySelector(`+js(pSel+" .parley-body")+`).textContent.trim()`); got != "Will the line run on Sundays?" {
+	pSel := "li#comment-" + parent
+	if got := eval[string](b, widgetJS(pSel+" .parley-body")+`.textContent.trim()`); got != "Will the line run on Sundays?" {
 		t.Errorf("comment on the page = %q", got)
 	}
-	if got := eval[string](b, `document.querySelector(`+js(pSel+" .parley-author")+`).textContent.trim()`); got != "Chidi Eze" {
+	if got := eval[string](b, widgetJS(pSel+" .parley-author")+`.textContent.trim()`); got != "Chidi Eze" {
 		t.Errorf("author on the page = %q", got)
 	}
-	if !eval[bool](b, `document.querySelector(`+js(pSel)+`).matches(':target')`) {
-		t.Error("the new comment is not the page's :target")
+	// The browser finds #comment-ID in the page, not in the shadow root:
+	// the comment's anchor is there, shown (slotted) over the comment.
+	if !eval[bool](b, `document.getElementById('comment-`+parent+`').matches(':target')`) {
+		t.Error("the new comment's anchor is not the page's :target")
 	}
-	if r, h := rect(b, `document.querySelector(`+js(pSel)+`)`), eval[float64](b, `innerHeight`); r.Top < 0 || r.Top >= h {
+	if r, h := rect(b, widgetJS(pSel)), eval[float64](b, `innerHeight`); r.Top < 0 || r.Top >= h {
 		t.Errorf("the new comment is not in view: top %v of a %v px window", r.Top, h)
 	}
+	if a, c := rect(b, `document.getElementById('comment-`+parent+`')`), rect(b, widgetJS(pSel+" > article")); a != c {
+		t.Errorf("the comment's anchor is at %+v, its comment at %+v", a, c)
+	}
+	// Highlighted as the target (--parley-highlight's default).
+	if got := eval[string](b, `getComputedStyle(document.getElementById('comment-`+parent+`')).backgroundColor`); got != "rgb(255, 244, 206)" {
+		t.Errorf("the linked comment's highlight is %q", got)
+	}
+	b.screenshot("nojs-target.png")
 
 	// The no-JS Reply link reloads the page with ?replytocom=ID#respond.
-	b.do(chromedp.Click(chromedp.CSS(pSel + " .parley-reply")))
+	b.do(chromedp.Click(inWidget(pSel + " .parley-reply")))
 	loc = b.waitLocation("the reply form", func(l string) bool { return strings.Contains(l, "replytocom="+parent) })
 	if !strings.HasSuffix(loc, "#respond") {
 		t.Errorf("reply link went to %s, want #respond", loc)
 	}
-	if got := eval[string](b, `document.querySelector('#parley-reply-title').textContent.trim()`); got != "Reply to Chidi Eze" {
+	b.waitFor("the reply form", `!!`+widgetJS("#parley-reply-title"))
+	if got := eval[string](b, widgetJS("#parley-reply-title")+`.textContent.trim()`); got != "Reply to Chidi Eze" {
 		t.Errorf("form heading = %q, want Reply to Chidi Eze", got)
 	}
-	if got := eval[string](b, `document.querySelector('#parley input[name=parent]').value`); got != parent {
+	// #respond scrolled the form into view (its anchor, in the page).
+	if r, h := rect(b, widgetJS("#respond")), eval[float64](b, `innerHeight`); r.Top < 0 || r.Top >= h || !eval[bool](b, `document.getElementById('respond').matches(':target')`) {
+		t.Errorf("the form is not in view: top %v of a %v px window", r.Top, h)
+	}
+	if got := eval[string](b, widgetJS("input[name=parent]")+`.value`); got != parent {
 		t.Errorf("parent field = %q, want %s", got, parent)
 	}
 	b.do(
-		chromedp.SendKeys(chromedp.CSS("#parley textarea[name=body]"), "Yes, every hour from 8."),
-		chromedp.SendKeys(chromedp.CSS("#parley input[name=email]"), "dana@example.org"),
-		chromedp.SendKeys(chromedp.CSS("#parley input[name=name]"), "Dana Whitfield"),
-		chromedp.Click(chromedp.CSS("#parley .parley-submit")),
+		chromedp.SendKeys(inWidget("textarea[name=body]"), "Yes, every hour from 8."),
+		chromedp.SendKeys(inWidget("input[name=email]"), "dana@example.org"),
+		chromedp.SendKeys(inWidget("input[name=name]"), "Dana Whitfield"),
+		chromedp.Click(inWidget(".parley-submit")),
 	)
 	loc = b.waitLocation("the redirect to the reply", func(l string) bool {
 		return strings.Contains(l, "#comment-") && !strings.Contains(l, "#comment-"+parent)
@@ -250,10 +265,10 @@ func TestBrowser_NoJavaScript(t *testing.T) {
 	}
 	_, frag, _ = strings.Cut(loc, "#")
 	reply := strings.TrimPrefix(frag, "comment-")
-	if !eval[bool](b, `!!document.querySelector(`+js(pSel+" > ol.parley-replies > li#comment-"+reply)+`)`) {
-		t.Fatalf("the reply is not nested in its parent: %s", eval[string](b, `document.querySelector('#parley').innerHTML`))
+	if !eval[bool](b, `!!`+widgetJS(pSel+" > ol.parley-replies > li#comment-"+reply)) {
+		t.Fatalf("the reply is not nested in its parent: %s", eval[string](b, shadowRoot+`.innerHTML`))
 	}
-	if got := eval[string](b, `document.querySelector('#parley-reply-title').textContent.trim()`); got != "Leave a Reply" {
+	if got := eval[string](b, widgetJS("#parley-reply-title")+`.textContent.trim()`); got != "Leave a Reply" {
 		t.Errorf("form heading after replying = %q, want Leave a Reply", got)
 	}
 	rc, err := s.st.Comment(context.Background(), reply)
@@ -363,14 +378,14 @@ func TestBrowser_Arabic(t *testing.T) {
 
 	// The server-rendered thread is mirrored the same way.
 	b.do(chromedp.Navigate(s.includeURL(key) + "?lang=ar"))
-	if got := eval[string](b, `getComputedStyle(document.querySelector('#parley .parley')).direction`); got != "rtl" {
+	if got := eval[string](b, `getComputedStyle(`+widgetJS(".parley")+`).direction`); got != "rtl" {
 		t.Errorf("server-rendered section direction = %q, want rtl", got)
 	}
-	if got, want := eval[string](b, `document.querySelector('#parley .parley-count').textContent`), ar.N("count", 2); got != want {
+	if got, want := eval[string](b, widgetJS(".parley-count")+`.textContent`), ar.N("count", 2); got != want {
 		t.Errorf("server-rendered heading = %q, want %q", got, want)
 	}
-	pb = rect(b, `document.querySelector('#comment-`+p.ID+` > article')`)
-	rb = rect(b, `document.querySelector('#comment-`+r.ID+` > article')`)
+	pb = rect(b, widgetJS(`#comment-`+p.ID+` > article`))
+	rb = rect(b, widgetJS(`#comment-`+r.ID+` > article`))
 	if !(rb.Right < pb.Right-10) || rb.Left < pb.Left-1 || rb.Left > pb.Left+1 {
 		t.Errorf("server-rendered reply box %+v is not indented from the right of its parent %+v", rb, pb)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -177,4 +178,104 @@ func TestBrowser_CountScript(t *testing.T) {
 		t.Errorf("count.js is served with %v, %d bytes", resp.Header, len(body))
 	}
 	t.Logf("count.js: %d bytes with Brotli", len(body))
+}
+
+// styleSignature is, for every element of the comment section's shadow
+// root and for the anchors the page keeps beside it (shown inside through
+// slots), the computed styles a host stylesheet could change, and where
+// each anchor is drawn; "no shadow root" when the section has none.
+const styleSignature = `(() => {
+	const r = document.querySelector('#parley').shadowRoot;
+	if (!r) return 'no shadow root';
+	const anchors = [...document.querySelectorAll('#parley > a')];
+	const at = e => { const b = e.getBoundingClientRect(), s = e.assignedSlot.parentNode.getBoundingClientRect(); return [b.left - s.left, b.top - s.top, b.width - s.width, b.height - s.height].join(' ') };
+	return [...r.querySelectorAll('*'), ...anchors].filter(e => !/^(link|style|slot)$/.test(e.localName)).map(e => {
+		const c = getComputedStyle(e), before = getComputedStyle(e, '::before').content;
+		return e.localName + '.' + e.getAttribute('class') + ' ' + [c.color, c.backgroundColor, c.borderBottomWidth, c.borderBottomStyle, c.borderBottomColor,
+			c.textTransform, c.textDecorationLine, c.listStyleType, c.display, c.width, c.fontSize, c.fontWeight, c.marginTop, c.marginLeft, before].join(',') +
+			(anchors.includes(e) ? ' at ' + at(e) : '');
+	}).join('\n');
+})()`
+
+// TestBrowser_HostileHostStyles: a host page whose stylesheet would
+// restyle headers, paragraphs, links, buttons, lists, pictures, text
+// boxes and margins changes nothing inside the comment section, whether
+// it is the server-rendered thread (scripts off: the browser puts it in a
+// declarative shadow root) or the widget that takes it over: every
+// element's computed style is what it is on a plain page, and so are the
+// page-side anchors of #comment-ID and #respond, which still take the
+// reader to the comment and highlight it. The one value
+// the section takes from the page on purpose is the font family
+// (--parley-font, documented as "the page's" by default), inherited by
+// the div, not set on anything inside.
+func TestBrowser_HostileHostStyles(t *testing.T) {
+	needChromium(t)
+	s := newStack(t)
+	first := s.post(t, "styles", "", "Ana Lima", "A first comment with a [link](https://example.org).")
+	reply := s.post(t, "styles", first.ID, "Ben Okafor", "A reply.\n\nWith two paragraphs.")
+	for _, js := range []bool{false, true} {
+		t.Run(map[bool]string{false: "without JavaScript", true: "with JavaScript"}[js], func(t *testing.T) {
+			b := newBrowser(t, 60*time.Second)
+			page := s.includeURL("styles") + "?serif&"
+			if js {
+				page += "widget&"
+			} else if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+				t.Fatal(err)
+			}
+			open := func(url string) string {
+				b.do(chromedp.Navigate(url))
+				if js {
+					b.waitFor("the widget", widgetReady)
+				} else {
+					b.waitFor("the thread", `!!document.querySelector('#parley').shadowRoot && !!document.querySelector('#parley').shadowRoot.querySelector('.parley-list li') && !!document.querySelector('#parley').shadowRoot.querySelector('textarea')`)
+				}
+				return eval[string](b, styleSignature)
+			}
+			plain := open(page)
+			anchors := eval[int](b, `document.querySelectorAll('#parley > a[slot]').length`)
+			hostile := open(page + "hostile")
+			// The hostile sheet is on: it restyles the page's own parts.
+			if got := eval[string](b, `getComputedStyle(document.querySelector('header')).borderBottomColor + ' ' + getComputedStyle(document.querySelector('article p')).color`); got != "rgb(255, 0, 0) rgb(255, 0, 0)" {
+				t.Fatalf("the hostile sheet is not in force: %q", got)
+			}
+			if plain == "no shadow root" || strings.Count(plain, "\n") < 20 {
+				t.Fatalf("the section's shadow root:\n%s", plain)
+			}
+			// Without scripts the page keeps an anchor for each comment and
+			// the form; the widget removes them with the thread it replaces.
+			if want := map[bool]int{false: 3, true: 0}[js]; anchors != want {
+				t.Errorf("%d anchors beside the shadow root, want %d", anchors, want)
+			}
+			if plain != hostile {
+				pl, ho := strings.Split(plain, "\n"), strings.Split(hostile, "\n")
+				for i := range min(len(pl), len(ho)) {
+					if pl[i] != ho[i] {
+						t.Errorf("the host's styles reach inside:\n plain   %s\n hostile %s", pl[i], ho[i])
+						break
+					}
+				}
+				t.Fatalf("%d and %d elements", len(pl), len(ho))
+			}
+			// Only the font family comes from the page, by inheritance.
+			if got := eval[string](b, `getComputedStyle(`+shadowRoot+`.querySelector('.parley')).fontFamily`); got != "serif" {
+				t.Errorf("the section's font is %q, want the page's", got)
+			}
+			b.screenshot(map[bool]string{false: "hostile-nojs.png", true: "hostile-js.png"}[js])
+			if js {
+				return
+			}
+			// A link to the reply scrolls to it and highlights it, the
+			// hostile sheet notwithstanding.
+			b.do(chromedp.Navigate(page + "hostile#comment-" + reply.ID))
+			b.waitFor("the thread", `!!document.querySelector('#parley').shadowRoot`)
+			sel := `document.getElementById('comment-` + reply.ID + `')`
+			if a, c := rect(b, sel), rect(b, widgetJS("#comment-"+reply.ID+" > article")); a != c || c.Top < 0 || c.Top >= eval[float64](b, `innerHeight`) {
+				t.Errorf("the reply's anchor is at %+v, the reply at %+v", a, c)
+			}
+			if got := eval[string](b, `getComputedStyle(`+sel+`).backgroundColor + ' ' + `+sel+`.matches(':target')`); got != "rgb(255, 244, 206) true" {
+				t.Errorf("the linked reply's highlight and :target: %q", got)
+			}
+			b.screenshot("hostile-nojs-target.png")
+		})
+	}
 }

@@ -85,8 +85,11 @@ type stack struct {
 //	/article/KEY      the widget: <div id="parley" data-page-id=KEY> and embed.js
 //	/ssi/KEY          a "server-side include": the host fetches Parley's
 //	                  HTML thread and puts it in the div, with no script
+//	                  (with ?widget, and the widget's script too)
 //
-// Both take ?lang=; /ssi passes replytocom, parley_held and sort on to Parley.
+// Both take ?lang=, ?hostile for a stylesheet that would restyle the
+// comments if it reached them and ?serif for a page font; /ssi passes replytocom, parley_held and sort
+// on to Parley.
 func newStack(tb testing.TB, opts ...func(*httpapi.Config)) *stack {
 	return newStackWith(tb, false, opts...)
 }
@@ -244,7 +247,9 @@ var hostPage = template.Must(template.New("article").Parse(`<!doctype html>
 <title>Riverton's new bus line opens — The Riverton Ledger</title>
 <script>{{.Guard}}</script>
 <style>body{font:16px/1.5 system-ui,sans-serif;max-width:44rem;margin:2rem auto;padding:0 1rem;color:#222;background:#fff}</style>
-</head><body>
+{{with .Style}}<style>{{.}}</style>
+{{end}}</head><body>
+<header><p>The Riverton Ledger</p></header>
 <article>
 <h1>Riverton's new bus line opens</h1>
 <p>The number 7 bus now runs from the station to the hospital every twelve minutes,
@@ -261,10 +266,35 @@ type hostView struct {
 	Lang    string
 	Include template.HTML
 	Script  string
+	// Style is more of the page's CSS: hostileCSS with ?hostile.
+	Style template.CSS
+}
+
+// hostileCSS is a host page's stylesheet that would restyle the comments
+// if it reached them: ?hostile on /article and /ssi adds it. ?serif adds
+// fontCSS, a page font the comments are meant to take (--parley-font's
+// default is the page's).
+const hostileCSS = `header,li,article{border-bottom:5px solid red} #parley *{margin:40px!important}
+p,h2,h3,a,button,label{color:red!important;background:yellow!important;text-transform:uppercase!important} a{text-decoration:line-through;display:block;padding:1em}
+a::before{content:"(link) "} li{list-style:square} ol{list-style:square!important} img{display:none!important} textarea{width:50px!important}`
+
+const fontCSS = `*{font-family:serif!important}`
+
+// hostStyle is the extra CSS a host page's query asks for (?hostile, ?serif).
+func hostStyle(q url.Values) template.CSS {
+	var css template.CSS
+	if q.Has("serif") {
+		css += fontCSS + "\n"
+	}
+	if q.Has("hostile") {
+		css += hostileCSS
+	}
+	return css
 }
 
 func (s *stack) handleArticle(w http.ResponseWriter, r *http.Request) {
 	v := hostView{Guard: guardJS, Key: r.PathValue("key"), Lang: r.URL.Query().Get("lang"), Script: s.parley.URL + "/embed.js"}
+	v.Style = hostStyle(r.URL.Query())
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := hostPage.Execute(w, v); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)
@@ -299,6 +329,10 @@ func (s *stack) handleInclude(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := hostView{Guard: guardJS, Key: key, Lang: in.Get("lang"), Include: template.HTML(frag)}
+	v.Style = hostStyle(in)
+	if in.Has("widget") { // the thread included, and the widget too
+		v.Script = s.parley.URL + "/embed.js"
+	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := hostPage.Execute(w, v); err != nil {
 		http.Error(w, err.Error(), http.StatusInternalServerError)

@@ -108,7 +108,7 @@ func (s *Server) handleDemo(w http.ResponseWriter, r *http.Request) {
 	v.Title = "Riverton's new bus line opens on Monday"
 	v.Theme, v.Feeds = theme, threadFeeds(s.baseURL(r), v.Lang, site.ID, t.Key, v.Title)
 	var thread bytes.Buffer
-	if err := widget.RenderThread(&thread, v); err != nil {
+	if err := widget.IsolatedThread(&thread, v); err != nil {
 		s.writeHTMLError(w, r, err)
 		return
 	}

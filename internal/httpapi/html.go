@@ -190,9 +190,11 @@ func editQuery(raw string, edit func(url.Values)) string {
 }
 
 // handleThreadHTML serves the thread and form as an HTML fragment, for
-// readers without JavaScript and for server-side includes.
+// readers without JavaScript and for server-side includes, in a
+// declarative shadow root so that the including page's styles do not
+// reach it.
 func (s *Server) handleThreadHTML(w http.ResponseWriter, r *http.Request) {
-	p := s.threadPage(w, r)
+	p := s.threadPage(w, r, true)
 	if p == nil {
 		return
 	}
@@ -224,7 +226,9 @@ type renderedPage struct {
 // title, lang) and renders it for the request's reader, from the pages
 // rendered for all readers (htmlCache) where it can; it writes the error
 // and returns nil when it cannot.
-func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) *renderedPage {
+// isolated renders it in a declarative shadow root, for a site's page to
+// include (widget.Cached.RenderIsolated).
+func (s *Server) threadPage(w http.ResponseWriter, r *http.Request, isolated bool) *renderedPage {
 	site, err := s.svc.Site(r.Context(), r.PathValue("site"))
 	if err != nil {
 		s.writeHTMLError(w, r, err)
@@ -253,7 +257,11 @@ func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) *renderedPag
 			return c, names, err
 		})
 	if err == nil {
-		p.pieces, err = c.page.Render(s.threadReader(r, q, site, base, p.lang, p.pageURL, p.title, t, c.names))
+		render := c.page.Render
+		if isolated {
+			render = c.page.RenderIsolated
+		}
+		p.pieces, err = render(s.threadReader(r, q, site, base, p.lang, p.pageURL, p.title, t, c.names))
 	}
 	if err != nil {
 		s.writeHTMLError(w, r, err)
@@ -274,7 +282,7 @@ var replyPageTmpl = template.Must(template.New("reply").Parse(
 // rendered by the site's server; the form posts and goes back to the
 // article as usual.
 func (s *Server) handleReplyPage(w http.ResponseWriter, r *http.Request) {
-	p := s.threadPage(w, r)
+	p := s.threadPage(w, r, false)
 	if p == nil {
 		return
 	}

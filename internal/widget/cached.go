@@ -35,6 +35,9 @@ type Cached struct {
 	// respond is the respond section without a reply target ([0]) and with
 	// one ([1]), with holes for what differs between readers.
 	respond [2]holed
+	// anchors are the page-side anchors of the thread's comments and form
+	// (RenderIsolated).
+	anchors []byte
 
 	// held keeps the held comments rendered for this page: their authors
 	// reload it until a moderator decides.
@@ -152,12 +155,13 @@ func Cache(v *ThreadView) (*Cached, error) {
 		return nil, fmt.Errorf("cache thread: %w", err)
 	}
 	c.respond[1] = split(rb.Bytes())
+	c.anchors = pageAnchors(&shared, nil)
 	return c, nil
 }
 
 // Size is about how many bytes c keeps.
 func (c *Cached) Size() int {
-	n := len(c.top) + len(c.tail) + 64*len(c.replies)
+	n := len(c.top) + len(c.tail) + len(c.anchors) + 64*len(c.replies)
 	for _, r := range c.respond {
 		for _, t := range r.text {
 			n += len(t)
@@ -219,6 +223,24 @@ func (c *Cached) Render(r Reader) ([][]byte, error) {
 	}
 	b.Write(c.tail)
 	return append(pieces, b.Bytes()), nil
+}
+
+// RenderIsolated is Render's page in a declarative shadow root, followed
+// by its anchors (see shadowOpen): what IsolatedThread writes for the
+// same view with the reader's parts set.
+func (c *Cached) RenderIsolated(r Reader) ([][]byte, error) {
+	p, err := c.Render(r)
+	if err != nil {
+		return nil, err
+	}
+	out := make([][]byte, 0, len(p)+4)
+	out = append(append(append(out, shadowOpen), p...), shadowClose)
+	if r.Held != nil && !c.v.Closed {
+		var b bytes.Buffer
+		anchors(&b, []*CommentView{r.Held}, map[string]bool{})
+		out = append(out, b.Bytes())
+	}
+	return append(out, c.anchors), nil
 }
 
 // heldHTML returns where the reader's held comment goes in top, and its

@@ -26,8 +26,9 @@
  * e.g. after client-side navigation, and returns a promise that resolves
  * once the section is shown.
  *
- * A server-rendered thread (Parley's HTML fragment) inside the div stays
- * visible until the widget has loaded, which then replaces it; if loading
+ * A server-rendered thread (Parley's HTML fragment, which puts itself in
+ * a declarative shadow root of the div) stays visible until the widget
+ * has loaded, which then replaces it in that shadow root; if loading
  * fails, it stays. The widget renders inside a shadow root, so the page's
  * styles don't reach it and its styles don't leak out; theme it with the
  * --parley-* custom properties listed in parley.css, set on the div.
@@ -185,7 +186,9 @@ function mount(host) {
 function show(host, want, base, lang, V) {
 	const ask = (m, p, b, more) => api(m, p, b, lang, more);
 	const ds = host.dataset, site = ds.site, S = encodeURIComponent(site);
-	const pre = host.querySelector('.parley[data-page]');
+	// A server-rendered thread is in the div's shadow root, which the
+	// browser made from its declarative <template shadowrootmode>.
+	const root = host.shadowRoot || host.attachShadow({mode: 'open'}), pre = root.querySelector('.parley[data-page]');
 	const canon = D.querySelector('link[rel=canonical]');
 	const page = ds.pageId || (pre && pre.dataset.page) || (canon && canon.href) || location.origin + location.pathname;
 	const url = canon ? canon.href : location.href.split('#')[0];
@@ -253,7 +256,6 @@ function show(host, want, base, lang, V) {
 		return msg('error.' + i.code) || i.message || t('error.generic');
 	};
 
-	const root = host.shadowRoot || host.attachShadow({mode: 'open'});
 	const find = id => root.getElementById('comment-' + id);
 	const sr = h('div', {class: 'parley-sr', 'aria-live': 'polite'});
 	// say announces a message through the polite live region.
@@ -335,8 +337,8 @@ function show(host, want, base, lang, V) {
 		notes, status, ol, moreBtn, message, respond, closedMsg, sr);
 	const link = h('link', {rel: 'stylesheet', href: BASE + '__PARLEY_CSS__'});
 	const styled = new Promise(r => { link.onload = link.onerror = r });
-	// A server-rendered thread stays on show (through the slot) until ours is ready.
-	const slot = host.children.length ? h('slot') : null;
+	// A server-rendered thread stays on show until ours is ready.
+	const slot = pre && h('div', null, ...root.childNodes);
 	box.hidden = !!slot;
 	root.replaceChildren(link, slot || '', box);
 

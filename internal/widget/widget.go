@@ -140,6 +140,72 @@ type CommentView struct {
 	Featured      bool // the editors picked it: a "Featured" badge
 }
 
+// A site's page that includes the server-rendered thread puts it in an
+// element of its own (<div id="parley">); IsolatedThread and
+// Cached.RenderIsolated wrap the thread in a declarative shadow root of
+// that element (<template shadowrootmode="open">, which the browser turns
+// into a shadow root as it parses the page, JavaScript or not), so that
+// the page's styles cannot reach inside and the thread's cannot leak out.
+// The widget takes that root over when it runs.
+//
+// A browser looks for a link's #fragment in the document, never inside a
+// shadow root, so links to a comment (#comment-ID) and to the form
+// (#respond) would not scroll. Each has an empty anchor with that id
+// after the shadow root, in the page itself, which the shadow tree shows
+// through a <slot> at the comment's (the form's) place: the browser
+// scrolls to it and it matches :target, and parley.css draws the
+// comment's highlight with it (::slotted, with !important so that the
+// page's own rules about links cannot restyle it).
+var (
+	shadowOpen  = []byte(`<template shadowrootmode="open">`)
+	shadowClose = []byte("</template>\n")
+)
+
+// anchors writes the page-side anchor for each of comments, with their
+// replies, except those in seen (which it fills), and for the form when
+// there is one.
+func anchors(b *bytes.Buffer, comments []*CommentView, seen map[string]bool) {
+	for _, c := range comments {
+		if !seen[c.ID] {
+			seen[c.ID] = true
+			id := template.HTMLEscapeString("comment-" + c.ID)
+			fmt.Fprintf(b, `<a id="%s" slot="%s"></a>`, id, id)
+		}
+		anchors(b, c.Replies, seen)
+	}
+}
+
+// pageAnchors is every anchor the thread of v needs, with the reader's
+// held comment, if shown, and the form's, if open.
+func pageAnchors(v *ThreadView, held *CommentView) []byte {
+	var b bytes.Buffer
+	seen := map[string]bool{}
+	if held != nil && !v.Closed {
+		anchors(&b, []*CommentView{held}, seen)
+	}
+	anchors(&b, v.Comments, seen)
+	if !v.Closed {
+		b.WriteString(`<a id="respond" slot="respond"></a>`)
+	}
+	b.WriteByte('\n')
+	return b.Bytes()
+}
+
+// IsolatedThread writes RenderThread's thread in a declarative shadow
+// root, followed by its anchors (see shadowOpen): what a site's page
+// includes in its <div id="parley">.
+func IsolatedThread(w io.Writer, v *ThreadView) error {
+	var b bytes.Buffer
+	b.Write(shadowOpen)
+	if err := RenderThread(&b, v); err != nil {
+		return err
+	}
+	b.Write(shadowClose)
+	b.Write(pageAnchors(v, v.Held))
+	_, err := w.Write(b.Bytes())
+	return err
+}
+
 // RenderThread writes the server-rendered thread and comment form as an
 // HTML fragment that needs no JavaScript. Everything from v is escaped
 // except CommentView.HTML. Nothing is written if rendering fails.
