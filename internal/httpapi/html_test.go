@@ -217,7 +217,7 @@ func TestThreadHTML_cachedPageIsTheFullRender(t *testing.T) {
 				pageURL = th.Key
 			}
 			var want strings.Builder
-			if err := widget.RenderThread(&want, srv.threadView(req, site, th, pageURL)); err != nil {
+			if err := widget.IsolatedThread(&want, srv.threadView(req, site, th, pageURL)); err != nil {
 				t.Fatal(err)
 			}
 			if g, w := token.ReplaceAllString(got, ""), token.ReplaceAllString(want.String(), ""); g != w {

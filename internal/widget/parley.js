@@ -49,15 +49,15 @@
 'use strict';
 const W = window, D = document;
 if (W.Parley) return;
-// The translation tables: the keys, the English strings in that order, and
-// the directory of the other languages' strings (DIR + lang + '.json').
-const [KEYS, EN, DIR, LANGS] = __PARLEY_I18N__;
+// The translation tables: the keys, the English strings in that order, the
+// directory of the other languages' strings (DIR + lang + '.json'), those
+// languages, and which of them are written right to left.
+const [KEYS, EN, DIR, LANGS, RTL] = __PARLEY_I18N__;
 const SRC = /^(.*?)\/(?:embed\.js|widget\/[^/]+\/parley\.js)(?:[?#].*)?$/;
 const me = D.currentScript || [...D.scripts].find(s => SRC.test(s.src));
 const m = me && SRC.exec(me.src);
 const BASE = m ? m[1] : me ? new URL(me.src).origin : location.origin;
 const ORIGIN = new URL(BASE).origin;
-const RTL = /^(ar|he|fa|ur|ps|yi|dv|ckb|sd|ug)$/;
 const SORTS = ['oldest', 'newest', 'top', 'featured'];
 const PAGE = 50, DAY = 864e5;
 
@@ -332,15 +332,14 @@ function show(host, want, base, lang, V) {
 	const message = h('div', {class: 'parley-message', dir: 'auto', hidden: true});
 	const notes = h('div', {class: 'parley-notices', hidden: true});
 
-	const box = h('div', {class: 'parley', lang: loc, dir: RTL.test(lang) ? 'rtl' : 'ltr', 'data-theme': theme()},
+	const box = h('div', {class: 'parley', lang: loc, dir: RTL.includes(lang) ? 'rtl' : 'ltr', 'data-theme': theme()},
 		h('div', {class: 'parley-head'}, count, h('div', {class: 'parley-sort', role: 'group', 'aria-label': t('sort.label')}, sorts)),
 		notes, status, ol, moreBtn, message, respond, closedMsg, sr);
 	const link = h('link', {rel: 'stylesheet', href: BASE + '__PARLEY_CSS__'});
 	const styled = new Promise(r => { link.onload = link.onerror = r });
 	// A server-rendered thread stays on show until ours is ready.
-	const slot = pre && h('div', null, ...root.childNodes);
-	box.hidden = !!slot;
-	root.replaceChildren(link, slot || '', box);
+	box.hidden = !!pre;
+	root.append(link, box);
 
 	// item renders one comment and its replies. Everything the reader typed
 	// goes in as text, except html, which the server sanitised. The buttons
@@ -860,7 +859,8 @@ function show(host, want, base, lang, V) {
 		status.hidden = true;
 		if (box.hidden) {
 			box.hidden = false;
-			slot.remove();
+			// Off go the server-rendered thread and its anchors beside the root.
+			root.replaceChildren(link, box);
 			host.replaceChildren();
 		}
 		// Only the first render follows #comment-ID; later ones (a new sort)

@@ -489,3 +489,40 @@ func TestRenderThread_loginEscapesHostileInput(t *testing.T) {
 		t.Error("javascript: avatar rendered")
 	}
 }
+
+// TestIsolatedThread: the thread in a declarative shadow root, then one
+// page-side anchor for each comment shown (the reader's held one too) and
+// for the form, each named for the slot at its place inside; a closed
+// thread has no form, so no #respond anchor.
+func TestIsolatedThread(t *testing.T) {
+	v := sampleView()
+	v.Held = &CommentView{ID: "c4", ParentID: "c2", AuthorName: "Zoe", HTML: "<p>Mine.</p>", Created: t0.Add(3 * time.Hour)}
+	var b strings.Builder
+	if err := IsolatedThread(&b, v); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	inside, page, ok := strings.Cut(out, "</template>")
+	if !strings.HasPrefix(out, `<template shadowrootmode="open"><style>`) || !ok || strings.Contains(page, "<template") {
+		t.Fatalf("not one declarative shadow root:\n%s", out)
+	}
+	for _, id := range []string{"comment-c1", "comment-c2", "comment-c3", "comment-c4", "respond"} {
+		if n := strings.Count(page, `<a id="`+id+`" slot="`+id+`"></a>`); n != 1 {
+			t.Errorf("%d anchors for #%s after the shadow root", n, id)
+		}
+		if n := strings.Count(inside, `<slot name="`+id+`"></slot>`); n != 1 {
+			t.Errorf("%d slots for #%s inside", n, id)
+		}
+	}
+	if strings.Count(page, "<a ") != 5 {
+		t.Errorf("anchors after the shadow root:\n%s", page)
+	}
+	v.Closed = true
+	b.Reset()
+	if err := IsolatedThread(&b, v); err != nil {
+		t.Fatal(err)
+	}
+	if _, page, _ := strings.Cut(b.String(), "</template>"); strings.Contains(page, `id="respond"`) || strings.Contains(page, "comment-c4") || !strings.Contains(page, `id="comment-c1"`) {
+		t.Errorf("a closed thread's anchors:\n%s", page)
+	}
+}

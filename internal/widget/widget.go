@@ -153,11 +153,23 @@ type CommentView struct {
 // (#respond) would not scroll. Each has an empty anchor with that id
 // after the shadow root, in the page itself, which the shadow tree shows
 // through a <slot> at the comment's (the form's) place: the browser
-// scrolls to it and it matches :target, and parley.css draws the
-// comment's highlight with it (::slotted, with !important so that the
-// page's own rules about links cannot restyle it).
+// scrolls to it and it matches :target. shadowStyle lays each anchor over
+// its comment, behind the text, and draws the linked comment's highlight
+// with it; its rules are !important, which inside a shadow tree beats
+// even the page's !important rules, so the page's rules about links
+// cannot restyle the anchors. Only the server-rendered thread has
+// anchors, so these rules come with it rather than in parley.css, which
+// the widget downloads too. (A page whose Content-Security-Policy forbids
+// inline styles drops them: its links still scroll to the comment,
+// without the highlight.)
+const shadowStyle = `<style>.parley-c,.parley-respond{position:relative;z-index:0}
+::slotted(*){all:initial!important;position:absolute!important;inset:0!important;z-index:-1!important;border-radius:var(--_r)!important;scroll-margin:4em!important}
+::slotted(*)::before,::slotted(*)::after{content:none!important}
+[name^=comment]::slotted(:target){background:var(--_hl)!important}</style>
+`
+
 var (
-	shadowOpen  = []byte(`<template shadowrootmode="open">`)
+	shadowOpen  = []byte(`<template shadowrootmode="open">` + shadowStyle)
 	shadowClose = []byte("</template>\n")
 )
 

@@ -65,7 +65,16 @@ func Files(src fs.FS) (map[string][]byte, error) {
 	for _, lang := range langs {
 		m.Tables[lang] = add(lang+".json", dir+lang+".json", others[lang])
 	}
-	inline, err := json.Marshal([]any{keys, en, dir, langs})
+	// The languages written right to left, of those with a table: the
+	// section's direction comes with the words rather than a list in the
+	// script.
+	rtl := []string{}
+	for _, l := range langs {
+		if i18n.Dir(l) == "rtl" {
+			rtl = append(rtl, l)
+		}
+	}
+	inline, err := json.Marshal([]any{keys, en, dir, langs, rtl})
 	if err != nil {
 		return nil, err
 	}
