@@ -97,6 +97,7 @@ type Server struct {
 	log     *slog.Logger
 	cfg     Config
 	threads *jsonCache
+	feeds   *feedCache
 	pages   *htmlCache
 	held    *heldCache
 	streams struct {
@@ -123,7 +124,7 @@ func New(svc *service.Service, assets *widget.Assets, log *slog.Logger, cfg Conf
 	if cfg.ReadBudget.Burst <= 0 {
 		cfg.ReadBudget = DefaultReadBudget
 	}
-	srv := &Server{svc: svc, assets: assets, log: log, cfg: cfg, threads: newJSONCache(1024), reads: ratelimit.NewMemory(100_000),
+	srv := &Server{svc: svc, assets: assets, log: log, cfg: cfg, threads: newJSONCache(1024), feeds: newFeedCache(), reads: ratelimit.NewMemory(100_000),
 		// Up to 32 MB of rendered pages: a 200-comment thread is about 200 kB.
 		pages: newHTMLCache(1024, 32<<20), held: newHeldCache(2*time.Second, 1024)}
 	srv.streams.stop = make(chan struct{})
