@@ -167,12 +167,12 @@ func TestBrowser_BannedReaderRefused(t *testing.T) {
 	if _, err := chromedp.Call(nb.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
 		t.Fatal(err)
 	}
-	nb.do(chromedp.Navigate(s.includeURL("story")), chromedp.WaitVisible(chromedp.CSS("#parley textarea[name=body]")))
+	nb.do(chromedp.Navigate(s.includeURL("story")), chromedp.WaitVisible(inWidget("textarea[name=body]")))
 	nb.do(
-		chromedp.SendKeys(chromedp.CSS("#parley textarea[name=body]"), "Posted without a script."),
-		chromedp.SendKeys(chromedp.CSS("#parley input[name=email]"), "troll@example.org"),
-		chromedp.SendKeys(chromedp.CSS("#parley input[name=name]"), "Troll"),
-		chromedp.Click(chromedp.CSS("#parley .parley-submit")),
+		chromedp.SendKeys(inWidget("textarea[name=body]"), "Posted without a script."),
+		chromedp.SendKeys(inWidget("input[name=email]"), "troll@example.org"),
+		chromedp.SendKeys(inWidget("input[name=name]"), "Troll"),
+		chromedp.Click(inWidget(".parley-submit")),
 	)
 	nb.waitLocation("the refusal page", func(l string) bool { return strings.HasPrefix(l, s.parley.URL) })
 	nb.waitFor("the alert", `document.querySelector('.parley-form-error[role=alert]') !== null`)
@@ -219,14 +219,14 @@ func TestBrowser_ClosedArticle(t *testing.T) {
 		t.Fatal(err)
 	}
 	nb.do(chromedp.Navigate(s.includeURL("story")))
-	nb.waitFor("the thread", `document.querySelector('#parley .parley-closed') !== null`)
-	if got := eval[string](nb, `document.querySelector('#parley .parley-closed').textContent`); got != "Comments are closed." {
+	nb.waitFor("the thread", `!!`+shadowRoot+` && `+widgetJS(".parley-closed")+` !== null`)
+	if got := eval[string](nb, widgetJS(".parley-closed")+`.textContent`); got != "Comments are closed." {
 		t.Errorf("no-JS closed notice = %q", got)
 	}
-	if eval[bool](nb, `document.querySelector('#parley form.parley-form') !== null`) {
+	if eval[bool](nb, widgetJS("form.parley-form")+` !== null`) {
 		t.Error("a closed article's no-JS page has a comment form")
 	}
-	if !eval[bool](nb, `document.querySelector('#parley .parley-list').textContent.includes('The new timetable is much better.')`) {
+	if !eval[bool](nb, widgetJS(".parley-list")+`.textContent.includes('The new timetable is much better.')`) {
 		t.Error("the no-JS thread is not readable")
 	}
 	nb.screenshot("closed-nojs.png")

@@ -191,8 +191,8 @@ func TestBrowser_EmailLogInWithoutJavaScript(t *testing.T) {
 		t.Fatal(err)
 	}
 	article := s.includeURL("bus-line") + "?lang=ar"
-	b.do(chromedp.Navigate(article), chromedp.WaitVisible(chromedp.CSS(`#parley a[data-provider="email"]`)))
-	b.do(chromedp.Click(chromedp.CSS(`#parley a[data-provider="email"]`)))
+	b.do(chromedp.Navigate(article), chromedp.WaitVisible(inWidget(`a[data-provider="email"]`)))
+	b.do(chromedp.Click(inWidget(`a[data-provider="email"]`)))
 	b.waitLocation("Parley's log-in page", func(u string) bool { return strings.HasPrefix(u, s.parleyURL+"/sites/news/login?") })
 	if got := eval[string](b, `[...document.querySelectorAll('a')].find(a => a.textContent == `+js(ar.T("reply.back"))+`).href`); got != s.includeURL("bus-line") {
 		t.Errorf("the log-in page's way back leads to %q, want the article %s", got, s.includeURL("bus-line"))

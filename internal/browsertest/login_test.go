@@ -279,16 +279,16 @@ func TestBrowser_LogInWithoutJavaScript(t *testing.T) {
 		t.Fatal(err)
 	}
 	article := s.includeURL("bus-line")
-	b.do(chromedp.Navigate(article), chromedp.WaitVisible(chromedp.CSS(`#parley a[data-provider="newsroom"]`)))
+	b.do(chromedp.Navigate(article), chromedp.WaitVisible(inWidget(`a[data-provider="newsroom"]`)))
 	if eval[bool](b, `document.documentElement.dataset.js == 'on'`) {
 		t.Fatal("the page ran its script; JavaScript is not disabled")
 	}
-	if got := eval[string](b, `document.querySelector('#parley .parley-intro').textContent`); got != "Fill in your details below or click an icon to log in:" {
+	if got := eval[string](b, widgetJS(".parley-intro")+`.textContent`); got != "Fill in your details below or click an icon to log in:" {
 		t.Errorf("guest intro = %q", got)
 	}
 
 	// The icon is a link: the provider's sign-in page, in this tab.
-	b.do(chromedp.Click(chromedp.CSS(`#parley a[data-provider="newsroom"]`)), chromedp.WaitVisible("#username"))
+	b.do(chromedp.Click(inWidget(`a[data-provider="newsroom"]`)), chromedp.WaitVisible("#username"))
 	b.do(
 		chromedp.SendKeys("#username", "jane"),
 		chromedp.SendKeys("#password", "correct horse"),
@@ -322,8 +322,8 @@ func TestBrowser_LogInWithoutJavaScript(t *testing.T) {
 	if len(cs) != 1 || cs[0].Author.Identity != "newsroom:user-7f3a" || !strings.HasSuffix(at, "#comment-"+cs[0].ID) {
 		t.Fatalf("stored = %+v, at %s", cs, at)
 	}
-	b.do(chromedp.WaitVisible(chromedp.CSS("#comment-" + cs[0].ID)))
-	if got := eval[string](b, `document.querySelector('#comment-`+cs[0].ID+` .parley-author').textContent`); got != "Jane Doe" {
+	b.do(chromedp.WaitVisible(inWidget("#comment-" + cs[0].ID)))
+	if got := eval[string](b, widgetJS("#comment-"+cs[0].ID+" .parley-author")+`.textContent`); got != "Jane Doe" {
 		t.Errorf("author shown = %q", got)
 	}
 }

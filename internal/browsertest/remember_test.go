@@ -93,32 +93,32 @@ func TestBrowser_RememberMe_NoJavaScript(t *testing.T) {
 	}
 	send := func(body string, tick bool) {
 		t.Helper()
-		b.do(chromedp.SendKeys(chromedp.CSS("textarea[name=body]"), body))
+		b.do(chromedp.SendKeys(inThread("textarea[name=body]"), body))
 		if tick {
-			b.do(chromedp.Click(chromedp.CSS("input[name=remember]")))
+			b.do(chromedp.Click(inThread("input[name=remember]")))
 		}
 		before := eval[string](b, `location.href`)
-		b.do(chromedp.Click(chromedp.CSS(".parley-submit")))
+		b.do(chromedp.Click(inThread(".parley-submit")))
 		b.waitLocation("the article at the new comment", func(l string) bool { return l != before && strings.Contains(l, "#comment-") })
 	}
 
-	b.do(chromedp.Navigate(s.includeURL(key)), chromedp.WaitVisible(chromedp.CSS("#parley textarea[name=body]")))
-	if eval[bool](b, `document.querySelector('#parley input[name=remember]').checked`) {
+	b.do(chromedp.Navigate(s.includeURL(key)), chromedp.WaitVisible(inWidget("textarea[name=body]")))
+	if eval[bool](b, widgetJS("input[name=remember]")+`.checked`) {
 		t.Fatal("the box is ticked by default")
 	}
 	b.do(
-		chromedp.SendKeys(chromedp.CSS("#parley input[name=email]"), "chidi@example.org"),
-		chromedp.SendKeys(chromedp.CSS("#parley input[name=name]"), "Chidi Eze"),
+		chromedp.SendKeys(inWidget("input[name=email]"), "chidi@example.org"),
+		chromedp.SendKeys(inWidget("input[name=name]"), "Chidi Eze"),
 	)
 	send("Unticked: no cookie.", false)
 	if c := cookies(); strings.Contains(c, "parley_guest") {
 		t.Fatalf("unticked, Parley set %s", c)
 	}
 
-	b.do(chromedp.WaitVisible(chromedp.CSS("#parley textarea[name=body]")),
-		chromedp.SendKeys(chromedp.CSS("#parley input[name=email]"), "chidi@example.org"),
-		chromedp.SendKeys(chromedp.CSS("#parley input[name=name]"), "Chidi Eze"),
-		chromedp.SendKeys(chromedp.CSS("#parley input[name=website]"), "https://chidi.example"))
+	b.do(chromedp.WaitVisible(inWidget("textarea[name=body]")),
+		chromedp.SendKeys(inWidget("input[name=email]"), "chidi@example.org"),
+		chromedp.SendKeys(inWidget("input[name=name]"), "Chidi Eze"),
+		chromedp.SendKeys(inWidget("input[name=website]"), "https://chidi.example"))
 	send("Ticked: remember me.", true)
 	if c := cookies(); !strings.Contains(c, "parley_guest=") || !strings.Contains(c, "Chidi+Eze") {
 		t.Fatalf("ticked, Parley's cookies are %q", c)

@@ -564,6 +564,14 @@ func inWidget(css string) chromedp.JSPath {
 	return chromedp.JSPath(shadowRoot + `.querySelector(` + js(css) + `)`)
 }
 
+// inThread selects the first element matching css in the thread, wherever
+// it is: inside the section's shadow root on a site's page (the widget, or
+// the server-rendered thread's declarative shadow root), or in the document
+// on Parley's own pages (reply, form errors).
+func inThread(css string) chromedp.JSPath {
+	return chromedp.JSPath(`((p => p && p.shadowRoot)(document.querySelector('#parley')) || document).querySelector(` + js(css) + `)`)
+}
+
 // widgetJS is a JavaScript expression for the first element matching css
 // inside the widget.
 func widgetJS(css string) string { return shadowRoot + `.querySelector(` + js(css) + `)` }
