@@ -93,16 +93,16 @@ func TestBrowser_NotifyWithoutJavaScript(t *testing.T) {
 	s := newNotifyStack(t)
 	b := newBrowser(t, 2*time.Minute, chromedp.Flag("blink-settings", "scriptEnabled=false"))
 	b.do(chromedp.Navigate(s.includeURL("ferry")))
-	b.waitFor("the form", `document.querySelector('input[name=notify_me]') !== null`)
+	b.waitFor("the form", `!!`+shadowRoot+` && `+widgetJS("input[name=notify_me]")+` !== null`)
 	b.do(
-		chromedp.SendKeys(`#parley-body`, "Does the ferry take bicycles?"),
-		chromedp.SendKeys(`#parley-email`, "nojs@example.org"),
-		chromedp.SendKeys(`#parley-name`, "Nadia"),
-		chromedp.Click(`input[name=notify_me]`),
-		chromedp.SetValue(`select[name=notify_scope]`, "all"),
+		chromedp.SendKeys(inWidget(`#parley-body`), "Does the ferry take bicycles?"),
+		chromedp.SendKeys(inWidget(`#parley-email`), "nojs@example.org"),
+		chromedp.SendKeys(inWidget(`#parley-name`), "Nadia"),
+		chromedp.Click(inWidget(`input[name=notify_me]`)),
+		chromedp.SetValue(inWidget(`select[name=notify_scope]`), "all"),
 	)
 	b.screenshot("notify-nojs-form.png")
-	b.do(chromedp.Submit(`#parley-body`))
+	b.do(chromedp.Submit(inWidget(`#parley-body`)))
 	m := s.smtp.WaitMail(t, 20*time.Second)
 	if m.To[0] != "nojs@example.org" || !strings.Contains(m.Subject(), "Confirm") {
 		t.Fatalf("confirmation: %v %q", m.To, m.Subject())

@@ -106,7 +106,9 @@ func TestBrowser_StoredXSS(t *testing.T) {
 		b := newBrowser(t, 90*time.Second)
 		pageURL := s.includeURL(key)
 		b.do(chromedp.Navigate(pageURL))
-		checkInert(t, b, s, pageURL, `document.querySelector('#parley')`, total)
+		// The server-rendered thread is in the div's declarative shadow root.
+		b.waitFor("the thread", `!!`+shadowRoot)
+		checkInert(t, b, s, pageURL, shadowRoot, total)
 	})
 }
 
@@ -137,7 +139,7 @@ func TestBrowser_XSSDetectorsWork(t *testing.T) {
 	const key = "canary"
 	storeCanary(t, s, key, canaryHTML)
 	for _, tc := range []struct{ name, url, root string }{
-		{"include", s.includeURL(key), `document`},
+		{"include", s.includeURL(key), shadowRoot},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			b := newBrowser(t, 30*time.Second)

@@ -192,9 +192,12 @@ func editQuery(raw string, edit func(url.Values)) string {
 // handleThreadHTML serves the thread and form as an HTML fragment, for
 // readers without JavaScript and for server-side includes, in a
 // declarative shadow root so that the including page's styles do not
-// reach it.
+// reach it. A browser that shows the fragment as a page of its own
+// (framed by the site, or opened) gets it without one: no other styles
+// are there to keep out, and a parser starting a document would put the
+// <template> in <head>, which cannot hold a shadow root.
 func (s *Server) handleThreadHTML(w http.ResponseWriter, r *http.Request) {
-	p := s.threadPage(w, r, true)
+	p := s.threadPage(w, r, !ownPage(r))
 	if p == nil {
 		return
 	}
@@ -210,9 +213,22 @@ func (s *Server) handleThreadHTML(w http.ResponseWriter, r *http.Request) {
 	// of its pages; no other page may frame it.
 	h.Set("Content-Security-Policy", pagePolicy(siteFrames(p.site)))
 	h.Set("Content-Length", strconv.Itoa(n))
+	h.Set("Vary", "Sec-Fetch-Dest")
 	for _, b := range p.pieces {
 		w.Write(b)
 	}
+}
+
+// ownPage reports whether the browser asked for the response to show as
+// a document of its own (its address opened, or in a frame), as the
+// request's Sec-Fetch-Dest says; a site's server fetching a fragment to
+// include sends none.
+func ownPage(r *http.Request) bool {
+	switch r.Header.Get("Sec-Fetch-Dest") {
+	case "document", "iframe", "frame", "embed", "object":
+		return true
+	}
+	return false
 }
 
 // renderedPage is the server-rendered thread for one reader.

@@ -335,3 +335,31 @@ func TestPagePolicies(t *testing.T) {
 		}
 	}
 }
+
+// TestThreadHTML_isolatedWhenIncluded: a site's server fetching the thread
+// to include gets it in a declarative shadow root followed by the anchors
+// of its comments and form; a browser framing or opening it (Sec-Fetch-Dest
+// iframe, document) gets a page of its own, without either.
+func TestThreadHTML_isolatedWhenIncluded(t *testing.T) {
+	ts := newTestServer(t)
+	seedThread(t, ts, 2)
+	th, _ := ts.svc.Thread(context.Background(), "news", origin+"/bench", comment.SortOldest)
+	page := "/sites/news/thread?page=" + url.QueryEscape(origin+"/bench")
+	resp, body := ts.do(t, "GET", page, nil, nil)
+	out := string(body)
+	if resp.StatusCode != 200 || !strings.HasPrefix(out, `<template shadowrootmode="open">`) || !strings.Contains(resp.Header.Get("Vary"), "Sec-Fetch-Dest") {
+		t.Fatalf("included: %d, Vary %q:\n%.300s", resp.StatusCode, resp.Header.Get("Vary"), out)
+	}
+	_, after, _ := strings.Cut(out, "</template>")
+	for _, id := range []string{"comment-" + th.Comments[0].ID, "comment-" + th.Comments[1].ID, "respond"} {
+		if !strings.Contains(after, `<a id="`+id+`" slot="`+id+`"></a>`) {
+			t.Errorf("no anchor for #%s after the shadow root: %q", id, after)
+		}
+	}
+	for _, dest := range []string{"iframe", "document"} {
+		resp, body := ts.do(t, "GET", page, nil, map[string]string{"Sec-Fetch-Dest": dest})
+		if resp.StatusCode != 200 || strings.Contains(string(body), "<template") || strings.Contains(string(body), `slot="`) || !strings.Contains(string(body), `id="comment-`+th.Comments[0].ID+`"`) {
+			t.Errorf("%s: %d\n%.300s", dest, resp.StatusCode, body)
+		}
+	}
+}
