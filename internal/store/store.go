@@ -44,6 +44,7 @@ type Store interface {
 	EmailAlertStore
 	CommunityStore
 	AlertMailStore
+	PrivacyStore
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
@@ -288,4 +289,5 @@ type ImportCounts struct {
 	Comments int // comments added
 	Existing int // comments that were there already
 	Orphans  int // replies made top-level for want of their parent
+	Erased   int // comments skipped: their author had them erased
 }
