@@ -3,6 +3,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"parley/internal/staff"
 )
 
 // PrivacyStore finds and erases what the store keeps about one reader,
@@ -17,8 +19,10 @@ type PrivacyStore interface {
 	// EraseReader erases the reader s names in one transaction, and then
 	// (SQLite) rewrites what the database files still held of it. See
 	// EraseCounts for what goes; anonymise names the sites (by id) whose
-	// comments keep their text without their author.
-	EraseReader(ctx context.Context, s *PrivacySubject, anonymise map[string]bool) (EraseCounts, error)
+	// comments keep their text without their author. audit, if not nil,
+	// makes the audit entry written in the same transaction from what
+	// the erasure counted.
+	EraseReader(ctx context.Context, s *PrivacySubject, anonymise map[string]bool, audit func(EraseCounts) *staff.AuditEntry) (EraseCounts, error)
 }
 
 // PrivacySubject names a reader: by email address, log-in identity or

@@ -76,7 +76,7 @@ func TestEraseLeavesNoBytes(t *testing.T) {
 			t.Fatalf("before the erasure the files do not hold %q: the test proves nothing", n)
 		}
 	}
-	n, err := db.EraseReader(ctx, &store.PrivacySubject{Email: email}, nil)
+	n, err := db.EraseReader(ctx, &store.PrivacySubject{Email: email}, nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"parley/internal/comment"
+	"parley/internal/staff"
 	"parley/internal/store"
 )
 
@@ -234,12 +235,18 @@ const eraseChunk = 500
 
 // EraseReader erases the reader in one transaction, then has the engine
 // rewrite what its files still hold (Dialect.Scrub).
-func (s *Store) EraseReader(ctx context.Context, subj *store.PrivacySubject, anonymise map[string]bool) (store.EraseCounts, error) {
+func (s *Store) EraseReader(ctx context.Context, subj *store.PrivacySubject, anonymise map[string]bool, audit func(store.EraseCounts) *staff.AuditEntry) (store.EraseCounts, error) {
 	var n store.EraseCounts
 	w := &changeTx{s: s, ctx: ctx}
 	err := s.d.WriteAlone(ctx, func(tx *sql.Tx) error {
 		w.Tx, w.events, n = tx, w.events[:0], store.EraseCounts{}
-		return w.eraseReader(subj, anonymise, &n)
+		if err := w.eraseReader(subj, anonymise, &n); err != nil {
+			return err
+		}
+		if audit == nil {
+			return nil
+		}
+		return s.insertAudit(ctx, tx, audit(n))
 	})
 	if err != nil {
 		return n, err

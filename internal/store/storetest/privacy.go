@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"slices"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"parley/internal/auth"
 	"parley/internal/comment"
+	"parley/internal/staff"
 	"parley/internal/store"
 )
 
@@ -182,9 +184,18 @@ func testEraseEverywhere(t *testing.T, s store.Store) {
 			t.Fatalf("before erasure FindText(email) = %v, %v", found, err)
 		}
 	}
-	n, err := s.EraseReader(ctx, zSubject(""), nil)
+	var audited store.EraseCounts
+	n, err := s.EraseReader(ctx, zSubject(""), nil, func(n store.EraseCounts) *staff.AuditEntry {
+		audited = n
+		e := entry("", "privacy.erase")
+		e.Target, e.After = "reader:zhash", fmt.Sprint(n.Deleted)
+		return e
+	})
 	if err != nil {
 		t.Fatal(err)
+	}
+	if es, _, err := s.AuditEntries(ctx, store.AuditFilter{All: true, Action: "privacy.erase"}); err != nil || len(es) != 1 || es[0].After != "10" || audited != n {
+		t.Errorf("audit entries = %v, %v (counted %+v)", es, err, audited)
 	}
 	if n.Deleted != 10 || n.Anonymised != 0 || n.Likes != 2 || n.Subscriptions != 2 || n.Sessions != 1 || n.Reports != 2 {
 		t.Errorf("EraseCounts = %+v", n)
@@ -219,7 +230,7 @@ func testEraseEverywhere(t *testing.T, s store.Store) {
 		t.Errorf("events about the erased comment = %v, want one update", kinds)
 	}
 	// Erasing again finds nothing.
-	if n, err := s.EraseReader(ctx, zSubject(""), nil); err != nil || n != (store.EraseCounts{}) {
+	if n, err := s.EraseReader(ctx, zSubject(""), nil, nil); err != nil || n != (store.EraseCounts{}) {
 		t.Errorf("second erasure = %+v, %v", n, err)
 	}
 	// An old export imported again does not bring the comments back.
@@ -309,7 +320,7 @@ func testEraseAnonymiseOneSite(t *testing.T, s store.Store) {
 	mustSite(t, s, "nb")
 	mine, reply := zelda(t, s, "na")
 	theirs, _ := zelda(t, s, "nb")
-	n, err := s.EraseReader(ctx, zSubject("na"), map[string]bool{"na": true})
+	n, err := s.EraseReader(ctx, zSubject("na"), map[string]bool{"na": true}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
