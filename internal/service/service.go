@@ -88,10 +88,10 @@ type Service struct {
 	verified func(ctx context.Context, email string) (bool, error)
 	// verifiedKey is Options.VerifiedKey.
 	verifiedKey func(email string) string
-	pictures Pictures
-	notify   *NotifyOptions
-	sign     *keys.Keys // the server secret: tokens, keyed hashes
-	now      func() time.Time
+	pictures    Pictures
+	notify      *NotifyOptions
+	sign        *keys.Keys // the server secret: tokens, keyed hashes
+	now         func() time.Time
 	// listening says whether Run hears changes yet (see listenReady).
 	listening atomic.Int32
 
