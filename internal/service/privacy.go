@@ -81,12 +81,32 @@ func (s *Service) privacyTarget(subj *store.PrivacySubject) string {
 	return "reader:" + s.sign.Hash("privacy", subj.Email+"\x00"+subj.Identity, 8)
 }
 
+// CanPrivacy checks that a may answer a privacy request: owners for
+// every site, a site's admins (a desk member or an API token) for theirs.
+func (s *Service) CanPrivacy(a Actor, r PrivacyRequest) error {
+	if a.IsOwner() {
+		return nil
+	}
+	if site := strings.TrimSpace(r.SiteID); site != "" {
+		return a.can(site, staff.RoleAdmin)
+	}
+	return comment.ErrForbidden
+}
+
+// CheckPrivacyRequest checks a request without acting on it, so that a
+// refusal can be told before an export's first byte.
+func (s *Service) CheckPrivacyRequest(ctx context.Context, r PrivacyRequest) error {
+	_, err := s.subject(ctx, r)
+	return err
+}
+
 // ExportReader writes, as one JSON object, everything Parley keeps about
-// the reader r names (see store.PrivacyStore). Owners only: it spans
-// sites. The audit log records that it was done, not what it held.
+// the reader r names (see store.PrivacyStore). Owners may for every
+// site, a site's admins for theirs (CanPrivacy). The audit log records
+// that it was done, not what it held.
 func (s *Service) ExportReader(ctx context.Context, a Actor, r PrivacyRequest, w io.Writer) error {
-	if !a.IsOwner() {
-		return comment.ErrForbidden
+	if err := s.CanPrivacy(a, r); err != nil {
+		return err
 	}
 	subj, err := s.subject(ctx, r)
 	if err != nil {
@@ -99,12 +119,12 @@ func (s *Service) ExportReader(ctx context.Context, a Actor, r PrivacyRequest, w
 }
 
 // EraseReader erases everything Parley keeps about the reader r names.
-// Owners only. Each site's comments are deleted or anonymised as the site
+// Owners may for every site, a site's admins for theirs. Each site's comments are deleted or anonymised as the site
 // chose (comment.Community.Anonymise), or anonymised everywhere with
 // r.Anonymise. The audit entry, in the same transaction, holds counts.
 func (s *Service) EraseReader(ctx context.Context, a Actor, r PrivacyRequest) (store.EraseCounts, error) {
-	if !a.IsOwner() {
-		return store.EraseCounts{}, comment.ErrForbidden
+	if err := s.CanPrivacy(a, r); err != nil {
+		return store.EraseCounts{}, err
 	}
 	subj, err := s.subject(ctx, r)
 	if err != nil {
