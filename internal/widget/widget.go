@@ -130,6 +130,9 @@ type CommentView struct {
 	InReplyTo     string // parent's author when the reply is shown flattened past the maximum depth
 	Replies       []*CommentView
 	Featured      bool // the editors picked it: a "Featured" badge
+	// Erased: its author had their data erased while replies hung on
+	// it: "Deleted comment", without author or text.
+	Erased bool
 }
 
 // RenderThread writes the server-rendered thread and comment form as an
