@@ -82,8 +82,14 @@ func (s *Server) writeDataPage(w http.ResponseWriter, status int, v dataView) {
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return
 	}
-	// The token in the address must not leave with a click.
-	w.Header().Set("Referrer-Policy", "no-referrer")
+	// A token in the address must not leave with a click; the form
+	// without one keeps its origin, which its post is checked against
+	// (no-referrer would make the browser send Origin: null).
+	if v.Token != "" || v.Grant != "" {
+		w.Header().Set("Referrer-Policy", "no-referrer")
+	} else {
+		w.Header().Set("Referrer-Policy", "same-origin")
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	writePage(w, status, v.T.Lang(), v.Title, template.HTML(b.String()))
 }
