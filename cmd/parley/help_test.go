@@ -23,7 +23,7 @@ type helpCase struct {
 
 var helpCases = []helpCase{
 	{[]string{"serve"}, []string{"parley serve", "-addr", "-db", "-demo", "-public-url", "-migrate", "-login-config", "-gravatar", "-rate-limit-ip", "-pg-max-conns", "-trusted-proxy",
-		"-webhook-allow", "-notify-digest", "-outbox-give-up", "-outbox-retry"}, []string{"-site", "-out", "-from"}},
+		"-webhook-allow", "-notify-digest", "-outbox-give-up", "-outbox-retry", "-metrics-addr", "-pprof"}, []string{"-site", "-out", "-from"}},
 	{[]string{"site"}, []string{"parley site add", "parley site set", "parley site list", "parley site key", "parley site sso-secret"}, []string{"-addr"}},
 	{[]string{"site", "add"}, []string{"parley site add", "-id", "-name", "-origin", "-moderation", "-guests", "-providers", "-db"}, []string{"-addr", "-remove", "-status"}},
 	{[]string{"site", "set"}, []string{"parley site set", "-id", "-origin", "-edit-window"}, []string{"-addr", "-remove"}},

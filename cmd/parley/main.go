@@ -29,7 +29,9 @@ import (
 	"parley/internal/login"
 	"parley/internal/mail"
 	"parley/internal/notify"
+	"parley/internal/outbox"
 	"parley/internal/ratelimit"
+	"parley/internal/retention"
 	"parley/internal/service"
 	"parley/internal/spam"
 	"parley/internal/store"
@@ -70,8 +72,11 @@ Usage:
                [--akismet-key KEY --akismet-blog URL] [--pg-max-conns 10] [--pg-statement-timeout 5s]
                [--webhook-allow HOST,...] [--webhook-timeout 10s] [--notify-digest 15m]
                [--outbox-give-up 72h] [--outbox-retry 5s] [--outbox-retry-max 30m] [--outbox-workers 16]
+               [--metrics-addr HOST:PORT [--pprof]]   (Prometheus /metrics and Go's profiler on a private listener)
+               [--ip-retention 720h]
   parley site add --id ID --name NAME --origin URL [--origin URL...] [--moderation none|all|first] [--max-depth N]
                   [--edit-window 15m] [--guests anonymous|name_email|login] [--providers all|none|ID,ID...]
+                  [--ip-retention 720h|0]
   parley site set --id ID [any flag of site add]   (changes only the flags given)
   parley site sso-secret --id ID [--remove]         (a new secret for the site's own accounts)
   parley site list
@@ -130,7 +135,7 @@ Environment: PARLEY_ADDR, PARLEY_DB, PARLEY_PUBLIC_URL, PARLEY_MIGRATE, PARLEY_L
 PARLEY_LOG_LEVEL, PARLEY_LOGIN_CONFIG, PARLEY_GRAVATAR, PARLEY_TRUSTED_PROXIES, PARLEY_SPAM_RULES,
 PARLEY_AKISMET_KEY, PARLEY_AKISMET_BLOG, PARLEY_PG_MAX_CONNS, PARLEY_PG_STATEMENT_TIMEOUT,
 PARLEY_WEBHOOK_ALLOW, PARLEY_WEBHOOK_TIMEOUT, PARLEY_NOTIFY_DIGEST, PARLEY_OUTBOX_GIVE_UP, PARLEY_OUTBOX_RETRY,
-PARLEY_OUTBOX_RETRY_MAX, PARLEY_OUTBOX_WORKERS: each sets
+PARLEY_OUTBOX_RETRY_MAX, PARLEY_OUTBOX_WORKERS, PARLEY_METRICS_ADDR, PARLEY_PPROF, PARLEY_IP_RETENTION: each sets
 the flag of that name when the flag is not given, and is checked as strictly.
 Run parley COMMAND --help for a command's flags.
 `
@@ -273,9 +278,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	gravatarURL := fs.String("gravatar", "", "show guests' pictures from this Gravatar-compatible service, fetched by Parley, e.g. https://gravatar.com/avatar/ (default: identicons only)")
 	var nf notifyFlags
 	addNotifyFlags(fs, &nf)
+	var of operatorFlags
+	addOperatorFlags(fs, &of) // operator.go
+	ipRetention := checkedFlag(fs, "ip-retention", "720h", "how long comments keep their address hash and user agent before both are reduced (sites may set their own: parley site set --ip-retention), between 1h and 17520h", checkRetention)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if err := of.check(); err != nil {
+		return err
+	}
+	keepIPs, _ := time.ParseDuration(*ipRetention)
 	var lc login.Config
 	if *loginFile != "" {
 		if lc, err = login.LoadFile(*loginFile); err != nil {
@@ -321,7 +333,12 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	svc, err := newServiceWith(ctx, st, log, sc, pictures, notifications)
+	m := of.newMetrics() // nil without --metrics-addr
+	opt := service.Options{Pictures: pictures, Notify: notifications, IPRetention: keepIPs}
+	if m != nil {
+		opt.Posted = m.Posted
+	}
+	svc, err := newServiceWith(ctx, st, log, sc, opt)
 	if err != nil {
 		return err
 	}
@@ -339,7 +356,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	runCtx, stopRun := context.WithCancel(context.Background())
 	defer stopRun()
 	go svc.Run(runCtx)
-	go pruneLogins(runCtx, logins, log)
+	// One instance at a time forgets what is kept only for a while.
+	go retention.New(retention.Config{Store: st, IPRetention: keepIPs, OutboxKeep: outbox.DefaultKeep,
+		EventKeep: service.EventRetention, Logger: log}).Run(runCtx)
 	outboxDone := make(chan struct{})
 	go func() { defer close(outboxDone); worker.Run(runCtx) }()
 	defer func() {
@@ -378,7 +397,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	api := httpapi.New(svc, assets, log, httpapi.Config{
-		PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", AkismetUpstream: sc.akismetKey != "",
+		PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", AkismetUpstream: sc.akismetKey != "", OutboxKeep: outbox.DefaultKeep,
 		// Any Akismet client (a WordPress site's) can use Parley's filter.
 		Akismet:    akismet.New(svc, log),
 		Login:      logins,
@@ -386,7 +405,16 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Proxies:    &proxies,
 		Admin:      desk.Handler(),
 		StaffLogin: desk.FinishProvider,
+		Metrics:    m,
 	})
+	var op *operatorServer
+	if m != nil {
+		watch(m, st, api)
+		if op, err = startOperator(of, m, log); err != nil {
+			ln.Close()
+			return err
+		}
+	}
 	srv := &http.Server{
 		Handler:           api.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -407,36 +435,35 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	} else {
 		fmt.Fprintf(stdout, "Parley is running at %s\n", shown)
 	}
+	if op != nil {
+		fmt.Fprintf(stdout, "Metrics at http://%s/metrics\n", op.addr)
+	}
 
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		// Start is over: give back what only it used (releaseStartPages).
+		n, err := releaseStartPages()
+		if err != nil {
+			log.Warn("could not give back start-up memory", slog.String("err", err.Error()))
+			return
+		}
+		log.Debug("gave back start-up memory", slog.Int("mapped_bytes", n))
+	}()
 	select {
 	case err := <-errc:
+		op.shutdown(context.Background())
 		return err
+	case err := <-op.failed():
+		srv.Close()
+		return fmt.Errorf("operator listener: %w", err)
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
 	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
+	op.shutdown(sctx)
 	return srv.Shutdown(sctx)
-}
-
-// pruneLogins deletes expired sessions and used log-in codes now and then.
-func pruneLogins(ctx context.Context, l *login.Login, log *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := l.Prune(ctx); err != nil && ctx.Err() == nil {
-			log.Warn("could not prune expired sessions", slog.String("err", err.Error()))
-		} else if n > 0 {
-			log.Debug("pruned expired sessions", slog.Int("rows", n))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }
 
 // newService wires the service with the spam defence every command
@@ -450,7 +477,7 @@ func newService(ctx context.Context, st store.Store, log *slog.Logger) (*service
 			notifications = &service.NotifyOptions{Links: links}
 		}
 	}
-	return newServiceWith(ctx, st, log, defaultSpamConfig, nil, notifications)
+	return newServiceWith(ctx, st, log, defaultSpamConfig, service.Options{Notify: notifications})
 }
 
 // spamConfig is the spam defence's part of the configuration.
@@ -490,33 +517,34 @@ func (f limitFlag) Set(v string) error {
 	return nil
 }
 
-func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc spamConfig, pictures service.Pictures, notifications *service.NotifyOptions) (*service.Service, error) {
-	model, err := spam.Default()
-	if err != nil {
-		return nil, err
-	}
-	opt := &service.SpamOptions{Model: model, Buckets: ratelimit.NewMemory(100_000), PerIP: sc.perIP, PerEmail: sc.perEmail, MinFormAge: sc.minFormAge}
+// newServiceWith wires the service with sc's spam defence and the log-in
+// check of guests' addresses around opt (pictures, notifications, the
+// metrics' hook, the retention period).
+func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc spamConfig, opt service.Options) (*service.Service, error) {
+	// Model left nil: the built-in one, read on the first comment.
+	so := &service.SpamOptions{Buckets: ratelimit.NewMemory(100_000), PerIP: sc.perIP, PerEmail: sc.perEmail, MinFormAge: sc.minFormAge}
 	if sc.rulesFile != "" {
-		if err := loadSpamRules(sc.rulesFile, opt); err != nil {
+		if err := loadSpamRules(sc.rulesFile, so); err != nil {
 			return nil, err
 		}
 	}
 	if sc.minFormAge == 0 {
-		opt.MinFormAge = -1 // off
+		so.MinFormAge = -1 // off
 	}
 	if pg, ok := st.(*postgres.DB); ok {
 		// Several instances share one database: rate limits must hold
 		// across them, so the buckets live there too.
-		opt.Buckets = pgBuckets{pg}
+		so.Buckets = pgBuckets{pg}
 	}
 	if sc.akismetKey != "" {
-		opt.Akismet = &spam.AkismetChecker{Key: sc.akismetKey, Blog: sc.akismetBlog}
+		so.Akismet = &spam.AkismetChecker{Key: sc.akismetKey, Blog: sc.akismetBlog}
 	}
 	verified, err := login.NewVerified(ctx, st)
 	if err != nil {
 		return nil, err
 	}
-	return service.New(ctx, st, service.Options{Logger: log, Spam: opt, Verified: verified.Verified, VerifiedKey: verified.Key, Pictures: pictures, Notify: notifications})
+	opt.Logger, opt.Spam, opt.Verified, opt.VerifiedKey = log, so, verified.Verified, verified.Key
+	return service.New(ctx, st, opt)
 }
 
 // spamRulesFile is the --spam-rules file.
@@ -605,6 +633,16 @@ func ensureDemoSite(ctx context.Context, svc *service.Service, bound, publicURL 
 	return svc.UpdateSite(ctx, service.OperatorActor(), site)
 }
 
+// checkRetention checks --ip-retention: a duration from an hour to two
+// years.
+func checkRetention(v string) error {
+	d, err := time.ParseDuration(v)
+	if err != nil || d < time.Hour || d > service.MaxIPRetention {
+		return fmt.Errorf("write a duration from 1h to %s, e.g. 720h for 30 days", service.MaxIPRetention)
+	}
+	return nil
+}
+
 // redactDSN hides a password in a database URL before it is logged.
 func redactDSN(dsn string) string {
 	if u, err := url.Parse(dsn); err == nil && u.User != nil {
@@ -673,6 +711,7 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		moderation := fs.String("moderation", "none", "hold comments for moderation: none, all or first")
 		editWindow := fs.Duration("edit-window", comment.DefaultEditWindow, "how long authors may edit or delete their comments (0: never)")
 		guests := fs.String("guests", "name_email", "readers who do not log in: anonymous (name and email optional), name_email (required) or login (must log in)")
+		ipRetention := fs.Duration("ip-retention", 0, "how long the site's comments keep their address hash and user agent, 1h to 17520h (0: the server's --ip-retention)")
 		providers := fs.String("providers", "all", "log-ins the site offers, in order: provider ids and email, comma-separated (all: every one the server has; none: no log-in)")
 		if err := parse(fs, args[1:]); err != nil {
 			return err
@@ -722,6 +761,9 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		if set("providers") {
 			site.Providers = parseProviders(*providers)
+		}
+		if set("ip-retention") {
+			site.IPRetention = *ipRetention
 		}
 		if bad != nil {
 			return usageError{bad.Error()}
@@ -811,7 +853,7 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tORIGINS\tMODERATION\tMAX DEPTH\tEDIT WINDOW\tGUESTS\tLOG-INS\tSSO")
+		fmt.Fprintln(tw, "ID\tNAME\tORIGINS\tMODERATION\tMAX DEPTH\tEDIT WINDOW\tGUESTS\tLOG-INS\tSSO\tIP RETENTION")
 		for _, s := range sites {
 			logins := "all"
 			if s.Providers != nil {
@@ -824,7 +866,11 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			if s.SSOSecret != "" {
 				sso = "yes"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\n", s.ID, s.Name, strings.Join(s.Origins, " "), s.Moderation, s.MaxDepth, s.EditWindow, s.Guests, logins, sso)
+			keep := "server's"
+			if s.IPRetention > 0 {
+				keep = s.IPRetention.String()
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", s.ID, s.Name, strings.Join(s.Origins, " "), s.Moderation, s.MaxDepth, s.EditWindow, s.Guests, logins, sso, keep)
 		}
 		return tw.Flush()
 	}

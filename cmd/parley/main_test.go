@@ -55,6 +55,14 @@ var addrRE = regexp.MustCompile(`http://[0-9a-z.:\[\]]+`)
 // startServe runs `parley serve` in-process and returns its base URL.
 func startServe(t testing.TB, args ...string) string {
 	t.Helper()
+	base, _ := startServeOut(t, args...)
+	return base
+}
+
+// startServeOut is startServe that also gives the lines serve prints
+// after the first.
+func startServeOut(t testing.TB, args ...string) (string, <-chan string) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	out := &lineWriter{lines: make(chan string, 16)}
 	done := make(chan error, 1)
@@ -70,14 +78,14 @@ func startServe(t testing.TB, args ...string) string {
 	})
 	select {
 	case line := <-out.lines:
-		return addrRE.FindString(line)
+		return addrRE.FindString(line), out.lines
 	case err := <-done:
 		done <- nil // for the cleanup, which waits for serve to return
 		t.Fatalf("serve stopped: %v", err)
 	case <-time.After(10 * time.Second):
 		t.Fatal("serve did not start")
 	}
-	return ""
+	return "", nil
 }
 
 func TestServe_Demo(t *testing.T) {

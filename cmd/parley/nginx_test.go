@@ -55,8 +55,29 @@ func TestBehindNginx(t *testing.T) {
 		"/etc/letsencrypt/live/comments.example.com/privkey.pem":   filepath.Join(dir, "key.pem"),
 	})
 	base := "https://localhost:" + httpsPort
+	readers := behindProxy(t, "nginx", base, "https://localhost", parley, pool)
+	t.Run("plain http goes to https", func(t *testing.T) {
+		resp, err := readers(8).Get("http://localhost:" + httpPort + "/sites/news/privacy")
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "https://localhost/sites/news/privacy" {
+			t.Errorf("http: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
+		}
+	})
+}
 
-	// reader is a browser on its own loopback address, 127.0.0.N.
+// behindProxy checks Parley (at parley, run with --trusted-proxy
+// 127.0.0.1 and --rate-limit-ip 2/1h for site "news") behind a reverse
+// proxy that ends TLS at base: readers are told apart by their own
+// addresses, which they cannot forge with X-Forwarded-For or Forwarded;
+// Parley knows they came over https (its links start with public); live
+// updates flow through; a peer Parley does not trust cannot forge its
+// address either. It returns the reader clients' maker: a browser on its
+// own loopback address, 127.0.0.N, trusting pool.
+func behindProxy(t *testing.T, proxy, base, public, parley string, pool *x509.CertPool) func(n int) *http.Client {
+	t.Helper()
 	reader := func(n int) *http.Client {
 		d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.IPv4(127, 0, 0, byte(n))}, Timeout: 5 * time.Second}
 		return &http.Client{Timeout: 20 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
@@ -83,11 +104,11 @@ func TestBehindNginx(t *testing.T) {
 	ok := func(code int) bool { return code == http.StatusCreated || code == http.StatusAccepted }
 
 	t.Run("the public scheme is https", func(t *testing.T) {
-		code, c := post(reader(10), base, "Over TLS, through nginx.")
+		code, c := post(reader(10), base, "Over TLS, through "+proxy+".")
 		if !ok(code) {
 			t.Fatalf("post: %d %v", code, c)
 		}
-		if avatar, _ := c["author"].(map[string]any)["avatar"].(string); !strings.HasPrefix(avatar, "https://localhost/avatars/") {
+		if avatar, _ := c["author"].(map[string]any)["avatar"].(string); !strings.HasPrefix(avatar, public+"/avatars/") {
 			t.Errorf("avatar %q: Parley did not learn the reader came over https", avatar)
 		}
 	})
@@ -101,15 +122,15 @@ func TestBehindNginx(t *testing.T) {
 		if code, _ := post(a, base, "A again."); code != http.StatusTooManyRequests {
 			t.Errorf("reader A's third comment: %d, want 429", code)
 		}
-		// A's own X-Forwarded-For is left of the hop nginx adds; a
-		// Forwarded header nginx does not pass on.
+		// A's own X-Forwarded-For is left of the hop the proxy adds (nginx)
+		// or replaced (Caddy); a Forwarded header it does not pass on.
 		if code, _ := post(a, base, "A as someone else.", "X-Forwarded-For", "203.0.113.77"); code != http.StatusTooManyRequests {
 			t.Errorf("reader A posing as 203.0.113.77: %d, want 429", code)
 		}
 		if code, _ := post(a, base, "A as someone else.", "Forwarded", "for=203.0.113.78"); code != http.StatusTooManyRequests {
 			t.Errorf("reader A posing as 203.0.113.78 with Forwarded: %d, want 429", code)
 		}
-		// B, behind the same nginx, is someone else.
+		// B, behind the same proxy, is someone else.
 		for i := range 2 {
 			if code, c := post(b, base, fmt.Sprintf("B says %d.", i)); !ok(code) {
 				t.Fatalf("reader B's comment %d (A is limited, B is not): %d %v", i, code, c)
@@ -120,7 +141,7 @@ func TestBehindNginx(t *testing.T) {
 		}
 	})
 	t.Run("an untrusted peer cannot forge its address", func(t *testing.T) {
-		c := reader(5) // straight to Parley, not through nginx
+		c := reader(5) // straight to Parley, not through the proxy
 		for i := range 3 {
 			code, _ := post(c, parley, fmt.Sprintf("Direct %d.", i), "X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
 			if want := i < 2; ok(code) != want {
@@ -146,7 +167,7 @@ func TestBehindNginx(t *testing.T) {
 			}
 			close(lines)
 		}()
-		req, _ = http.NewRequest("POST", base+"/api/v1/sites/news/comments", strings.NewReader(`{"page":"https://news.example/live","name":"Live","email":"live@example.org","body":"Seen live through nginx."}`))
+		req, _ = http.NewRequest("POST", base+"/api/v1/sites/news/comments", strings.NewReader(`{"page":"https://news.example/live","name":"Live","email":"live@example.org","body":"Seen live through `+proxy+`."}`))
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("Origin", "https://news.example")
 		if resp, err := reader(7).Do(req); err != nil || !ok(resp.StatusCode) {
@@ -159,24 +180,15 @@ func TestBehindNginx(t *testing.T) {
 				if !open {
 					t.Fatal("the stream ended")
 				}
-				if strings.Contains(l, "Seen live through nginx.") {
+				if strings.Contains(l, "Seen live through "+proxy+".") {
 					return
 				}
 			case <-deadline:
-				t.Fatal("the new comment did not come through nginx's stream (buffered?)")
+				t.Fatalf("the new comment did not come through %s's stream (buffered?)", proxy)
 			}
 		}
 	})
-	t.Run("plain http goes to https", func(t *testing.T) {
-		resp, err := reader(8).Get("http://localhost:" + httpPort + "/sites/news/privacy")
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusMovedPermanently || resp.Header.Get("Location") != "https://localhost/sites/news/privacy" {
-			t.Errorf("http: %d to %q", resp.StatusCode, resp.Header.Get("Location"))
-		}
-	})
+	return reader
 }
 
 // nginxBinary finds nginx, or skips the test saying so.

@@ -108,7 +108,8 @@ func newNotifications(ctx context.Context, st store.Store, log *slog.Logger, f n
 	if err != nil {
 		return nil, nil, err
 	}
-	w, err := n.Worker(st, outbox.Config{Workers: f.workers, RetryMin: f.retryMin, RetryMax: f.retryMax, Logger: log})
+	// Keep -1: the retention job prunes the outbox, on one instance.
+	w, err := n.Worker(st, outbox.Config{Workers: f.workers, RetryMin: f.retryMin, RetryMax: f.retryMax, Logger: log, Keep: -1})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -164,7 +165,7 @@ func runWebhook(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		defer st.Close()
-		svc, err := newServiceWith(ctx, st, nil, defaultSpamConfig, nil, &service.NotifyOptions{Webhooks: policy})
+		svc, err := newServiceWith(ctx, st, nil, defaultSpamConfig, service.Options{Notify: &service.NotifyOptions{Webhooks: policy}})
 		if err != nil {
 			return err
 		}
@@ -290,7 +291,7 @@ func runWebhook(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		}
-		svc, err := newServiceWith(ctx, st, nil, defaultSpamConfig, nil, opts)
+		svc, err := newServiceWith(ctx, st, nil, defaultSpamConfig, service.Options{Notify: opts})
 		if err != nil {
 			return err
 		}

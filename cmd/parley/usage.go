@@ -229,7 +229,8 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // parser, so a value the flag would refuse stops the start too.
 var envFlags = []string{"addr", "db", "public-url", "migrate", "log-format", "log-level", "spam-rules",
 	"akismet-key", "akismet-blog", "login-config", "gravatar", "pg-max-conns", "pg-statement-timeout", "trusted-proxy",
-	"webhook-allow", "webhook-timeout", "notify-digest", "outbox-give-up", "outbox-retry", "outbox-retry-max", "outbox-workers"}
+	"webhook-allow", "webhook-timeout", "notify-digest", "outbox-give-up", "outbox-retry", "outbox-retry-max", "outbox-workers",
+	"metrics-addr", "pprof", "ip-retention"}
 
 // envName is the environment variable of a flag.
 func envName(flagName string) string {

@@ -17,10 +17,10 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
-	"mime"
 	"net/http"
 	"path"
 	"strings"
+	"sync"
 	"time"
 
 	"parley/internal/comment"
@@ -75,9 +75,14 @@ type Server struct {
 	svc    *service.Service
 	cfg    Config
 	log    *slog.Logger
-	pages  map[string]*template.Template
-	static map[string]staticFile // by name
 	secure bool
+
+	// The desk's templates and static files are read on first use, not at
+	// start: most of a server's life nobody has the desk open, and parsed
+	// templates are megabytes of heap (issue: idle memory).
+	pagesMu sync.Mutex
+	pages   map[string]*template.Template
+	static  func() map[string]staticFile // by name
 }
 
 type staticFile struct {
@@ -95,19 +100,21 @@ func New(svc *service.Service, cfg Config) (*Server, error) {
 		cfg.Now = time.Now
 	}
 	cfg.PublicURL = strings.TrimSuffix(cfg.PublicURL, "/")
-	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, secure: strings.HasPrefix(cfg.PublicURL, "https://")}
-	if err := s.loadStatic(); err != nil {
-		return nil, err
-	}
-	if err := s.loadTemplates(); err != nil {
-		return nil, err
-	}
+	s := &Server{svc: svc, cfg: cfg, log: cfg.Logger, secure: strings.HasPrefix(cfg.PublicURL, "https://"),
+		pages: map[string]*template.Template{}, static: sync.OnceValue(loadStatic)}
 	return s, nil
 }
 
-func (s *Server) loadStatic() error {
-	s.static = map[string]staticFile{}
-	return fs.WalkDir(staticFiles, "static", func(p string, d fs.DirEntry, err error) error {
+// staticTypes are the content types of the desk's static files, named here
+// rather than looked up with mime.TypeByExtension, which reads the system's
+// MIME tables into memory for good.
+var staticTypes = map[string]string{".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8", ".svg": "image/svg+xml"}
+
+// loadStatic reads the embedded static files; a file of a type not in
+// staticTypes is a programming error that TestStaticFiles catches.
+func loadStatic() map[string]staticFile {
+	files := map[string]staticFile{}
+	err := fs.WalkDir(staticFiles, "static", func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
 		}
@@ -117,14 +124,18 @@ func (s *Server) loadStatic() error {
 		}
 		sum := sha256.Sum256(b)
 		name := strings.TrimPrefix(p, "static/")
-		s.static[name] = staticFile{body: b, hash: hex.EncodeToString(sum[:6]), typ: mime.TypeByExtension(path.Ext(name))}
+		files[name] = staticFile{body: b, hash: hex.EncodeToString(sum[:6]), typ: staticTypes[path.Ext(name)]}
 		return nil
 	})
+	if err != nil {
+		panic("admin: reading the embedded static files: " + err.Error())
+	}
+	return files
 }
 
 // staticURL is the cache-forever address of a static file.
 func (s *Server) staticURL(name string) string {
-	f, ok := s.static[name]
+	f, ok := s.static()[name]
 	if !ok {
 		panic("admin: no static file " + name)
 	}
@@ -188,7 +199,7 @@ func (s *Server) secureHeaders(next http.Handler) http.Handler {
 }
 
 func (s *Server) handleStatic(w http.ResponseWriter, r *http.Request) {
-	f, ok := s.static[r.PathValue("file")]
+	f, ok := s.static()[r.PathValue("file")]
 	if !ok || f.hash != r.PathValue("hash") {
 		http.NotFound(w, r)
 		return

@@ -415,11 +415,15 @@ type siteJSON struct {
 	MaxDepth    int      `json:"max_depth"`
 	EditWindow  int64    `json:"edit_window"` // seconds
 	HidePrivate bool     `json:"hide_private"`
+	// IPRetention is how long comments keep their address hash and user
+	// agent, in seconds; 0: the server's period.
+	IPRetention int64 `json:"ip_retention"`
 }
 
 func toSiteJSON(s *comment.Site) siteJSON {
 	return siteJSON{ID: s.ID, Name: s.Name, Origins: s.Origins, Moderation: string(s.Moderation), Guests: string(s.Guests),
-		Providers: s.Providers, MaxDepth: s.MaxDepth, EditWindow: int64(s.EditWindow / time.Second), HidePrivate: s.HidePrivate}
+		Providers: s.Providers, MaxDepth: s.MaxDepth, EditWindow: int64(s.EditWindow / time.Second), HidePrivate: s.HidePrivate,
+		IPRetention: int64(s.IPRetention / time.Second)}
 }
 
 func (s *Server) apiSite(w http.ResponseWriter, r *http.Request, a *apiReq) {
@@ -450,6 +454,7 @@ func (s *Server) apiUpdateSite(w http.ResponseWriter, r *http.Request, a *apiReq
 	next := *site
 	next.Name, next.Origins, next.Moderation, next.Guests = in.Name, in.Origins, comment.Moderation(in.Moderation), comment.GuestPolicy(in.Guests)
 	next.Providers, next.MaxDepth, next.EditWindow, next.HidePrivate = in.Providers, in.MaxDepth, time.Duration(in.EditWindow)*time.Second, in.HidePrivate
+	next.IPRetention = time.Duration(in.IPRetention) * time.Second
 	if err := s.svc.UpdateSite(r.Context(), a.actor, &next); err != nil {
 		s.fail(w, r, a.t, err)
 		return

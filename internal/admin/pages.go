@@ -20,8 +20,11 @@ type settingsBody struct {
 	Origins   string
 	Providers string
 	Minutes   int
-	Error     string
-	Field     string
+	// RetentionDays is the site's own period for address hashes, in
+	// days (0: the server's, ServerDays).
+	RetentionDays, ServerDays int
+	Error                     string
+	Field                     string
 }
 
 func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request, d *deskReq) {
@@ -37,7 +40,8 @@ func (s *Server) handleSettings(w http.ResponseWriter, r *http.Request, d *deskR
 }
 
 func settingsForm(site *comment.Site) settingsBody {
-	b := settingsBody{Site: site, Origins: strings.Join(site.Origins, "\n"), Minutes: int(site.EditWindow / time.Minute), Providers: "all"}
+	b := settingsBody{Site: site, Origins: strings.Join(site.Origins, "\n"), Minutes: int(site.EditWindow / time.Minute), Providers: "all",
+		RetentionDays: int(site.IPRetention / (24 * time.Hour))}
 	if site.Providers != nil {
 		b.Providers = strings.Join(site.Providers, ", ")
 		if len(site.Providers) == 0 {
@@ -49,6 +53,7 @@ func settingsForm(site *comment.Site) settingsBody {
 
 func (s *Server) showSettings(w http.ResponseWriter, p *page, status int, b settingsBody, problem, field string) {
 	b.Error, b.Field = problem, field
+	b.ServerDays = int(s.svc.IPRetention(&comment.Site{}) / (24 * time.Hour))
 	p.Title = p.T.T("settings.title") + " · " + p.Site.Name
 	p.Body = b
 	s.render(w, status, "settings", p)
@@ -79,6 +84,16 @@ func (s *Server) handleSaveSettings(w http.ResponseWriter, r *http.Request, d *d
 	}
 	site.EditWindow = time.Duration(minutes) * time.Minute
 	form.Minutes = minutes
+	form.RetentionDays = int(site.IPRetention / (24 * time.Hour))
+	if _, sent := r.PostForm["ip_retention"]; sent { // a form of an older desk keeps the period
+		days, err := strconv.Atoi(strings.TrimSpace(r.PostFormValue("ip_retention")))
+		if err != nil {
+			s.showSettings(w, p, http.StatusBadRequest, form, d.t.T("settings.ip_retention.invalid"), "ip_retention")
+			return
+		}
+		site.IPRetention = time.Duration(days) * 24 * time.Hour
+		form.RetentionDays = days
+	}
 	switch v := strings.TrimSpace(form.Providers); v {
 	case "all", "":
 		site.Providers = nil

@@ -113,93 +113,105 @@ func (s *Server) sitePage(w http.ResponseWriter, r *http.Request, d *deskReq, na
 	return p, true
 }
 
-func (s *Server) loadTemplates() error {
-	funcs := template.FuncMap{
-		"role": roleName,
-		"query": func(base string, kv ...string) string {
-			u, _ := url.Parse(base)
-			q := u.Query()
-			for i := 0; i+1 < len(kv); i += 2 {
-				if kv[i+1] == "" {
-					q.Del(kv[i])
-				} else {
-					q.Set(kv[i], kv[i+1])
-				}
+// templateFuncs are the functions the desk's templates call.
+var templateFuncs = template.FuncMap{
+	"role": roleName,
+	"query": func(base string, kv ...string) string {
+		u, _ := url.Parse(base)
+		q := u.Query()
+		for i := 0; i+1 < len(kv); i += 2 {
+			if kv[i+1] == "" {
+				q.Del(kv[i])
+			} else {
+				q.Set(kv[i], kv[i+1])
 			}
-			q.Del("cursor")
-			u.RawQuery = q.Encode()
-			return u.String()
-		},
-		"percent": func(f float64) string { return strconv.Itoa(int(math.Round(f * 100))) },
-		"score":   func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
-		"short":   func(s string) string { return shorten(s, 8) },
-		"excerpt": func(s string) string { return shorten(strings.Join(strings.Fields(s), " "), 140) },
-		"html":    func(s string) template.HTML { return template.HTML(s) }, // only for comment.HTML, sanitised when stored
-		"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
-		"isodate": func(t time.Time) string {
-			if t.IsZero() {
-				return ""
+		}
+		q.Del("cursor")
+		u.RawQuery = q.Encode()
+		return u.String()
+	},
+	"percent": func(f float64) string { return strconv.Itoa(int(math.Round(f * 100))) },
+	"score":   func(f float64) string { return strconv.FormatFloat(f, 'f', 2, 64) },
+	"short":   func(s string) string { return shorten(s, 8) },
+	"excerpt": func(s string) string { return shorten(strings.Join(strings.Fields(s), " "), 140) },
+	"html":    func(s string) template.HTML { return template.HTML(s) }, // only for comment.HTML, sanitised when stored
+	"iso":     func(t time.Time) string { return t.UTC().Format(time.RFC3339) },
+	"isodate": func(t time.Time) string {
+		if t.IsZero() {
+			return ""
+		}
+		return t.UTC().Format("2006-01-02")
+	},
+	"add": func(a, b int) int { return a + b },
+	"capped": func(t *i18n.Table, n int) string {
+		if n >= capShown {
+			return t.T("count.capped", "n", t.Number(capShown))
+		}
+		return t.Number(n)
+	},
+	"list":       func(v ...string) []string { return v },
+	"hasPrefix":  strings.HasPrefix,
+	"trimPrefix": strings.TrimPrefix,
+	"langName":   func(l string) string { return langNames[l] },
+	"dict": func(kv ...any) map[string]any {
+		m := map[string]any{}
+		for i := 0; i+1 < len(kv); i += 2 {
+			m[kv[i].(string)] = kv[i+1]
+		}
+		return m
+	},
+	"has": func(list []string, v string) bool {
+		for _, x := range list {
+			if x == v {
+				return true
 			}
-			return t.UTC().Format("2006-01-02")
-		},
-		"add": func(a, b int) int { return a + b },
-		"capped": func(t *i18n.Table, n int) string {
-			if n >= capShown {
-				return t.T("count.capped", "n", t.Number(capShown))
-			}
-			return t.Number(n)
-		},
-		"list":       func(v ...string) []string { return v },
-		"hasPrefix":  strings.HasPrefix,
-		"trimPrefix": strings.TrimPrefix,
-		"langName":   func(l string) string { return langNames[l] },
-		"dict": func(kv ...any) map[string]any {
-			m := map[string]any{}
-			for i := 0; i+1 < len(kv); i += 2 {
-				m[kv[i].(string)] = kv[i+1]
-			}
-			return m
-		},
-		"has": func(list []string, v string) bool {
-			for _, x := range list {
-				if x == v {
-					return true
-				}
-			}
-			return false
-		},
+		}
+		return false
+	},
+}
+
+// page returns the parsed template of a desk page, parsing it (with the
+// layout and partials) the first time it is asked for.
+func (s *Server) page(name string) *template.Template {
+	s.pagesMu.Lock()
+	defer s.pagesMu.Unlock()
+	if t, ok := s.pages[name]; ok {
+		return t
 	}
-	layout, err := fs.ReadFile(templateFiles, "templates/layout.html")
+	t, err := parsePage(name)
 	if err != nil {
-		return err
+		panic("admin: " + err.Error()) // embedded templates: TestTemplatesParse catches it
 	}
-	partials, err := fs.ReadFile(templateFiles, "templates/partials.html")
-	if err != nil {
-		return err
-	}
-	names, err := fs.Glob(templateFiles, "templates/*.html")
-	if err != nil {
-		return err
-	}
-	s.pages = map[string]*template.Template{}
+	s.pages[name] = t
+	return t
+}
+
+// pageNames lists the desk's pages: every template but the layout and
+// partials that each page is parsed with.
+func pageNames() []string {
+	names, _ := fs.Glob(templateFiles, "templates/*.html")
+	var pages []string
 	for _, n := range names {
 		name := strings.TrimSuffix(strings.TrimPrefix(n, "templates/"), ".html")
-		if name == "layout" || name == "partials" {
-			continue
+		if name != "layout" && name != "partials" {
+			pages = append(pages, name)
 		}
-		body, err := fs.ReadFile(templateFiles, n)
-		if err != nil {
-			return err
-		}
-		t := template.New("layout").Funcs(funcs)
-		for _, src := range [][]byte{layout, partials, body} {
-			if _, err := t.Parse(string(src)); err != nil {
-				return fmt.Errorf("template %s: %w", name, err)
-			}
-		}
-		s.pages[name] = t
 	}
-	return nil
+	return pages
+}
+
+func parsePage(name string) (*template.Template, error) {
+	t := template.New("layout").Funcs(templateFuncs)
+	for _, f := range []string{"layout", "partials", name} {
+		src, err := fs.ReadFile(templateFiles, "templates/"+f+".html")
+		if err != nil {
+			return nil, fmt.Errorf("template %s: %w", name, err)
+		}
+		if _, err := t.Parse(string(src)); err != nil {
+			return nil, fmt.Errorf("template %s: %w", name, err)
+		}
+	}
+	return t, nil
 }
 
 // langNames are the languages' own names, for the language switch.
@@ -219,10 +231,7 @@ func shorten(s string, n int) string {
 // render writes a page with its status. Rendering into a buffer first
 // means a template error is a clean 500, not half a page.
 func (s *Server) render(w http.ResponseWriter, status int, name string, p *page) {
-	t, ok := s.pages[name]
-	if !ok {
-		panic("admin: no template " + name)
-	}
+	t := s.page(name)
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", p); err != nil {
 		s.log.Error("rendering a desk page failed", slog.String("page", name), slog.String("err", err.Error()))
@@ -238,7 +247,7 @@ func (s *Server) render(w http.ResponseWriter, status int, name string, p *page)
 // around it.
 func (s *Server) renderFragment(w http.ResponseWriter, name string, p *page) {
 	var buf bytes.Buffer
-	if err := s.pages["queue"].ExecuteTemplate(&buf, name, map[string]any{"P": p, "C": p.Body}); err != nil {
+	if err := s.page("queue").ExecuteTemplate(&buf, name, map[string]any{"P": p, "C": p.Body}); err != nil {
 		s.log.Error("rendering a desk fragment failed", slog.String("fragment", name), slog.String("err", err.Error()))
 		http.Error(w, "internal error", http.StatusInternalServerError)
 		return

@@ -400,7 +400,7 @@ func TestBrowser_KeyboardAndErrors(t *testing.T) {
 	b.do(chromedp.KeyEvent("Typed with the keyboard only."))
 	tabTo("input[name=email]", 1)
 	b.do(chromedp.KeyEvent("kim@example.org"))
-	tabTo(".parley-submit", 3) // past the empty name and the website
+	tabTo(".parley-submit", 4) // past the empty name, the website and "Save my name"
 	b.do(chromedp.KeyEvent(kb.Enter))
 
 	b.waitFor("the name error", `!`+widgetJS("#parley-name-err")+`.hidden`)

@@ -8,6 +8,7 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/binary"
+	"net/netip"
 	"strings"
 	"time"
 )
@@ -85,7 +86,20 @@ type Site struct {
 	// HidePrivate hides authors' email addresses and IP hashes from the
 	// site's moderators (admins and owners still see them).
 	HidePrivate bool
+	// IPRetention is how long the site keeps its comments' address
+	// hashes and user agents before the retention job reduces them to the
+	// network (see Comment.IPNet); 0 means the server's default.
+	IPRetention time.Duration
 	Created     time.Time
+}
+
+// KeepsClientData is how long the site keeps its comments' address
+// hashes and user agents: its own IPRetention, or def, the server's.
+func (s *Site) KeepsClientData(def time.Duration) time.Duration {
+	if s.IPRetention > 0 {
+		return s.IPRetention
+	}
+	return def
 }
 
 // GuestPolicy is a site's rule for readers who comment without logging in.
@@ -119,6 +133,27 @@ const (
 	ModerateAll   Moderation = "all"   // hold every comment
 	ModerateFirst Moderation = "first" // hold comments from authors never approved before
 )
+
+// DefaultIPRetention is how long a server keeps comments' address
+// hashes and user agents unless told otherwise.
+const DefaultIPRetention = 30 * 24 * time.Hour
+
+// IPNetwork returns the network an address belongs to as a prefix that
+// identifies nobody: the /24 of an IPv4 address, the /48 of an IPv6 one.
+// Anything else is returned as it is.
+func IPNetwork(ip string) string {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return ip
+	}
+	a = a.Unmap()
+	bits := 24
+	if a.Is6() {
+		bits = 48
+	}
+	p, _ := a.Prefix(bits)
+	return p.String()
+}
 
 // DefaultMaxDepth is the reply depth a new site gets, as WordPress's default.
 const DefaultMaxDepth = 5
@@ -179,9 +214,14 @@ type Comment struct {
 	// the comment for a day, so that a retry of the same post finds this
 	// comment instead of storing a second one. It is not part of exports.
 	PostKey string `json:"-"`
-	// IPHash is a keyed hash of the poster's IP address, never the address.
-	IPHash    string
-	UserAgent string
+	// IPHash is a keyed hash of the poster's IP address, never the
+	// address. When the site's retention period ends it becomes IPNet.
+	IPHash string
+	// IPNet is a keyed hash of the poster's network (IPNetwork), which
+	// identifies nobody but still serves bans and the desk's "same
+	// address" after IPHash is reduced to it.
+	IPNet     string
+	UserAgent string // emptied when the retention period ends
 	// Verdict records which layer decided the comment's status and why,
 	// so a moderator sees it.
 	Verdict Verdict

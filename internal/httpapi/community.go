@@ -107,6 +107,9 @@ type noticeJSON struct {
 	Reason   string `json:"reason,omitempty"`
 	Title    string `json:"title"`
 	URL      string `json:"url"`
+	// Text says it in the reader's language (Accept-Language), so the
+	// widget carries none of these sentences itself.
+	Text string `json:"text"`
 }
 
 // handleNotices answers the widget's question "what became of my held
@@ -129,8 +132,21 @@ func (s *Server) handleNotices(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := make([]noticeJSON, len(list))
+	t := words(r, "")
 	for i, n := range list {
 		out[i] = noticeJSON{Comment: n.CommentID, Approved: n.Approved, Reason: n.Reason, Title: n.PageTitle, URL: n.PageURL}
+		title := n.PageTitle
+		if title == "" {
+			title = n.PageURL
+		}
+		switch {
+		case n.Approved:
+			out[i].Text = t.T("notice.approved", "title", title)
+		case n.Reason != "":
+			out[i].Text = t.T("notice.reason", "title", title, "reason", n.Reason)
+		default:
+			out[i].Text = t.T("notice.rejected", "title", title)
+		}
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	writeJSON(w, http.StatusOK, map[string]any{"notices": out})

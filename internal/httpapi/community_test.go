@@ -279,9 +279,11 @@ func TestNotices_Widget(t *testing.T) {
 			Comment  string
 			Approved bool
 			URL      string
+			Text     string
 		}
 	}](t, b)
-	if len(n.Notices) != 1 || n.Notices[0].Comment != id || !n.Notices[0].Approved || n.Notices[0].URL != origin+"/story" {
+	if len(n.Notices) != 1 || n.Notices[0].Comment != id || !n.Notices[0].Approved || n.Notices[0].URL != origin+"/story" ||
+		n.Notices[0].Text != "Your comment on “"+origin+"/story” was approved." {
 		t.Fatalf("notices = %s", b)
 	}
 	if _, b = ts.do(t, "POST", "/api/v1/sites/news/notices", map[string]string{"reader": reader}, h); strings.Contains(string(b), id) {

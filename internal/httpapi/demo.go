@@ -6,10 +6,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/i18n"
+	"parley/internal/outbox"
 	"parley/internal/service"
 	"parley/internal/widget"
 )
@@ -98,20 +100,20 @@ var privacyTemplate = template.Must(template.New("privacy").Parse(`<h1>{{.T.T "p
 <li><strong>{{.T.T "page.privacy.name_title"}}</strong> {{.T.T "page.privacy.name"}}</li>
 <li><strong>{{.T.T "page.privacy.email_title"}}</strong> {{.T.T "page.privacy.email"}} {{with .Gravatar}}{{$.T.T "page.privacy.email_gravatar" "service" .}} {{$.T.T "page.privacy.gravatar_kept"}}{{else}}{{.T.T "page.privacy.email_identicon"}}{{end}}</li>
 <li><strong>{{.T.T "page.privacy.comment_title"}}</strong> {{.T.T "page.privacy.comment"}}</li>
-<li><strong>{{.T.T "page.privacy.ip_title"}}</strong> {{.T.T "page.privacy.ip"}}</li>
+<li><strong>{{.T.T "page.privacy.ip_title"}}</strong> {{.T.T "page.privacy.ip" "period" .IPPeriod}}</li>
 </ul>
 {{with .Ways}}<h2>{{$.T.T "page.privacy.login_head"}}</h2>
 <p>{{if eq $.Guests "login"}}{{$.T.T "page.privacy.login_required"}}{{else}}{{$.T.T "page.privacy.login_optional"}}{{end}} {{$.T.T "page.privacy.login_ways" "ways" .}} {{$.T.T "page.privacy.login_data" "days" ($.T.N "page.privacy.days" $.SessionDays)}} {{$.T.T "page.privacy.login_linked"}}</p>
 {{end}}<h2>{{.T.T "page.privacy.spam_head"}}</h2>
 <p>{{.T.T "page.privacy.spam"}}{{with .Akismet}} {{.}}{{end}}</p>
 {{if .Notify}}<h2>{{.T.T "page.privacy.notify_head"}}</h2>
-<p>{{.T.T "page.privacy.notify"}}</p>
+<p>{{.T.T "page.privacy.notify"}} {{.T.T "page.privacy.outbox" "period" .OutboxPeriod}}</p>
 {{if .Decisions}}<p>{{.T.T "page.privacy.decisions" "site" .Name}}</p>
 {{end}}{{end}}{{if .Hooks}}<p>{{.T.T "page.privacy.hooks"}}{{if .HooksEmail}} {{.T.T "page.privacy.hooks_email"}}{{end}}</p>
 {{end}}<h2>{{.T.T "page.privacy.browser_head"}}</h2>
-<p>{{.T.T "page.privacy.browser"}}</p>
+<p>{{.T.T "page.privacy.browser"}} {{.T.T "page.privacy.remember"}}</p>
 <h2>{{.T.T "page.privacy.who_head"}}</h2>
-<p>{{.T.T "page.privacy.who"}}</p>
+<p>{{.T.T "page.privacy.who"}} {{.T.T "page.privacy.cleanup" "period" .EventPeriod}}</p>
 <h2 id="your-data">{{.T.T "page.privacy.data_head"}}</h2>
 <p>{{.T.T "page.privacy.data"}} <a href="{{.DataURL}}" id="parley-data-link">{{.T.T "page.privacy.data_link"}}</a></p>
 {{with .Back}}<p><a href="{{.}}">{{$.T.T "page.privacy.back"}}</a></p>{{end}}
@@ -158,6 +160,12 @@ func (s *Server) handlePrivacy(w http.ResponseWriter, r *http.Request) {
 		ways = append(ways, t.T("page.privacy.way_sso", "site", site.Name))
 	}
 	data["Ways"] = strings.Join(ways, t.T("page.privacy.sep"))
+	// Each period as this server and site are configured.
+	outboxKeep := s.cfg.OutboxKeep
+	if outboxKeep <= 0 {
+		outboxKeep = outbox.DefaultKeep
+	}
+	data["IPPeriod"], data["OutboxPeriod"], data["EventPeriod"] = period(t, s.svc.IPRetention(site)), period(t, outboxKeep), period(t, service.EventRetention)
 	data["Notify"], data["Decisions"] = s.svc.Notifies(), s.svc.EmailsDecisions(r.Context(), site.ID)
 	data["Hooks"], data["HooksEmail"] = s.svc.WebhooksShare(r.Context(), site.ID)
 	data["DataURL"] = "/sites/" + url.PathEscape(site.ID) + "/privacy/data?" + url.Values{"lang": {t.Lang()}}.Encode()
@@ -167,6 +175,16 @@ func (s *Server) handlePrivacy(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "public, max-age=300")
 	h.Add("Vary", "Accept-Language")
 	writePage(w, http.StatusOK, t.Lang(), t.T("page.privacy.title", "site", site.Name), template.HTML(b.String()))
+}
+
+// period says a duration in t's language: in days when it is a whole
+// number of days, else in hours (rounded up).
+func period(t *i18n.Table, d time.Duration) string {
+	const day = 24 * time.Hour
+	if d >= day && d%day == 0 {
+		return t.N("page.privacy.days", int(d/day))
+	}
+	return t.N("page.privacy.hours", int((d+time.Hour-1)/time.Hour))
 }
 
 // hostOf is the host name of a service's URL, as readers would know it

@@ -94,6 +94,9 @@ func (s *Server) threadReader(r *http.Request, q url.Values, site *comment.Site,
 			rd.User = s.userView(r, site, sess, s.loginReturn(base, site, t, pageURL, title, lang))
 		}
 	}
+	if rd.User == nil {
+		rd.Saved = savedGuest(r)
+	}
 	if tok := q.Get("parley_held"); tok != "" {
 		rd.Held, _ = s.held.get(heldKey{site.ID, base, tok}, func() (*widget.CommentView, bool) {
 			c, ok := s.svc.HeldComment(r.Context(), site.ID, tok)
@@ -335,6 +338,9 @@ func (s *Server) handleFormPost(w http.ResponseWriter, r *http.Request) {
 		s.writeHTMLError(w, r, err)
 		return
 	}
+	if d.Identity == "" {
+		s.rememberGuest(w, r, d, f.Get("remember") != "")
+	}
 	back := d.PageURL
 	if !service.OnSite(site, back) {
 		// Never redirect off the site's own pages.
@@ -349,6 +355,44 @@ func (s *Server) handleFormPost(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 	http.Redirect(w, r, back+"#comment-"+c.ID, http.StatusSeeOther)
+}
+
+// guestCookie keeps a guest's name, email and website for the form
+// without JavaScript, only when they tick "Save my name…" (as WordPress's
+// comment_author cookies do since 4.9.6).
+const guestCookie = "parley_guest"
+
+// rememberGuest keeps a guest's details in Parley's own cookie for a year
+// when they ticked "Save my name…", and deletes the cookie when they did
+// not.
+func (s *Server) rememberGuest(w http.ResponseWriter, r *http.Request, d comment.Draft, remember bool) {
+	secure := strings.HasPrefix(s.baseURL(r), "https://")
+	c := &http.Cookie{Name: guestCookie, Path: "/", HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode, MaxAge: -1}
+	if secure {
+		// The form sits on the article's site, and the thread may be
+		// framed there: only a SameSite=None cookie goes with either.
+		c.SameSite = http.SameSiteNoneMode
+	}
+	if remember {
+		c.Value = url.Values{"name": {d.Name}, "email": {d.Email}, "website": {d.Website}}.Encode()
+		c.MaxAge = 365 * 24 * 60 * 60
+	} else if _, err := r.Cookie(guestCookie); err != nil {
+		return // nothing to delete
+	}
+	http.SetCookie(w, c)
+}
+
+// savedGuest is the guest's details from their cookie, or nil.
+func savedGuest(r *http.Request) map[string]string {
+	c, err := r.Cookie(guestCookie)
+	if err != nil {
+		return nil
+	}
+	q, err := url.ParseQuery(c.Value)
+	if err != nil {
+		return nil
+	}
+	return map[string]string{"name": q.Get("name"), "email": q.Get("email"), "website": q.Get("website")}
 }
 
 // sameSiteForm reports whether a form post came from a page of the site
@@ -412,7 +456,7 @@ func (s *Server) renderFormAgain(w http.ResponseWriter, r *http.Request, site *c
 	}
 	status, body := errorStatus(err)
 	v.Errors = map[string]string{field: errorText(i18n.Get(v.Lang), body)}
-	v.Values = map[string]string{"name": d.Name, "email": d.Email, "website": d.Website, "body": d.Body, "notify": d.Notify}
+	v.Values = map[string]string{"name": d.Name, "email": d.Email, "website": d.Website, "body": d.Body, "notify": d.Notify, "remember": r.PostForm.Get("remember")}
 	var b bytes.Buffer
 	if err := widget.RenderThread(&b, v); err != nil {
 		s.writeHTMLError(w, r, err)

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"parley/internal/comment"
+	"parley/internal/metrics"
 	"parley/internal/service"
 	"parley/internal/store"
 	"parley/internal/store/postgres"
@@ -39,6 +40,9 @@ func newTestServerOn(tb testing.TB, st store.Store, opt service.Options, cfg Con
 	}
 	runCtx, stop := context.WithCancel(ctx)
 	go svc.Run(runCtx)
+	if *benchMetrics && cfg.Metrics == nil {
+		cfg.Metrics = metrics.New()
+	}
 	api := New(svc, assets, nil, cfg)
 	srv := httptest.NewServer(api.Handler())
 	tb.Cleanup(func() { api.StopStreams(); srv.Close(); stop(); st.Close() })

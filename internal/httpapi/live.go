@@ -27,6 +27,9 @@ func (s *Server) StopStreams() {
 	s.streams.stopOnce.Do(func() { close(s.streams.stop) })
 }
 
+// OpenStreams is how many live streams readers hold open now.
+func (s *Server) OpenStreams() int64 { return s.streams.open.Load() }
+
 // liveEvent is what a page receives for one change.
 type liveEvent struct {
 	Kind    comment.EventKind `json:"kind"`

@@ -20,6 +20,7 @@ import (
 	"parley/internal/auth"
 	"parley/internal/comment"
 	"parley/internal/login"
+	"parley/internal/metrics"
 	"parley/internal/ratelimit"
 	"parley/internal/service"
 	"parley/internal/spam"
@@ -40,6 +41,10 @@ type Config struct {
 	// AkismetUpstream says comments are also sent to the Akismet service,
 	// which the privacy page must tell readers.
 	AkismetUpstream bool
+	// OutboxKeep is how long sent emails stay in the delivery log (the
+	// retention job's setting), which the privacy page tells readers;
+	// outbox.DefaultKeep if zero.
+	OutboxKeep time.Duration
 	// Akismet, when set, serves the Akismet REST API under /1.1/ and
 	// /1.2/ (package akismet).
 	Akismet http.Handler
@@ -68,6 +73,9 @@ type Config struct {
 	// instance cannot answer from memory (a thread read it holds costs
 	// nothing); the zero value means DefaultReadBudget.
 	ReadBudget ratelimit.Limit
+	// Metrics, when set, counts and times every request by its route
+	// pattern (package metrics); nil counts nothing.
+	Metrics *metrics.Metrics
 }
 
 // Per-client defaults: generous for an office or a school behind one
@@ -175,7 +183,9 @@ func (s *Server) Handler() http.Handler {
 	}
 	// Request ids, the access log and who the client is come first, so a
 	// panic's answer and log line carry the id.
-	return web.Handler(s.recoverPanics(mux), web.Config{Proxies: s.cfg.Proxies, Logger: s.log})
+	// The metrics sit right around the mux (recoverPanics passes the
+	// same request on), whose match names the route they count.
+	return web.Handler(s.cfg.Metrics.Instrument(s.recoverPanics(mux)), web.Config{Proxies: s.cfg.Proxies, Logger: s.log})
 }
 
 // baseURL is the absolute address of this server as the reader sees it:

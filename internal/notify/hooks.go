@@ -51,10 +51,7 @@ func (s hookSender) Send(ctx context.Context, head *store.Message) outbox.Result
 	if err == nil {
 		return res
 	}
-	res.Err = err
-	if resp.Excerpt != "" {
-		res.Err = errors.New(err.Error() + ": " + resp.Excerpt)
-	}
+	res.Err, res.Detail = err, resp.Excerpt
 	res.Permanent = errors.Is(err, safehttp.ErrNotAllowed) || errors.Is(err, webhook.ErrBadSecret) || resp.Status == http.StatusGone
 	return res
 }

@@ -38,6 +38,7 @@ import (
 	"sync"
 	"time"
 
+	"parley/internal/redact"
 	"parley/internal/store"
 )
 
@@ -70,6 +71,10 @@ type Result struct {
 	// Err says the attempt failed; it is retried with backoff until the
 	// message's deadline, unless Permanent.
 	Err error
+	// Detail is what the other side said about the failure (a webhook
+	// receiver's reply): kept with Err in the delivery log for the desk,
+	// never written to the server's log, as it may quote anything.
+	Detail string
 	// Permanent: trying again cannot help (a refused address, a receiver
 	// that says the endpoint is gone); the message is given up now.
 	Permanent bool
@@ -109,7 +114,8 @@ type Config struct {
 	// 5 s and 30 min if zero.
 	RetryMin, RetryMax time.Duration
 	// Keep is how long settled messages stay for the desk's delivery log
-	// (30 days if zero).
+	// (30 days if zero). Negative: the worker prunes nothing, as another
+	// job does (parley serve runs package retention's).
 	Keep time.Duration
 	// Prune, if set, is called with the prune of settled messages
 	// (hourly): what else the messages' owner keeps for a while.
@@ -169,7 +175,7 @@ func New(c Config) (*Worker, error) {
 	if c.RetryMax < c.RetryMin {
 		c.RetryMax = max(DefaultRetryMax, c.RetryMin)
 	}
-	if c.Keep <= 0 {
+	if c.Keep == 0 {
 		c.Keep = DefaultKeep
 	}
 	var b [8]byte
@@ -369,18 +375,24 @@ func (w *Worker) send(ctx context.Context, m *store.Message, more bool) *store.M
 		w.recovered(m.Kind)
 	default:
 		o.Attempted, o.Error = true, res.Err.Error()
+		if res.Detail != "" {
+			o.Error += ": " + res.Detail
+		}
+		// Mail servers' errors quote the address they refused: the log
+		// gets the error without it (the delivery log keeps it whole).
+		logErr := redact.Emails(res.Err.Error())
 		switch {
 		case res.Permanent || !now.Before(m.Deadline):
 			o.State = store.StateFailed
 			w.log.Warn("outbox message given up", slog.Int64("id", m.ID), slog.String("kind", m.Kind), slog.String("site", m.SiteID),
-				slog.Int("attempts", m.Attempts+1), slog.String("err", o.Error))
+				slog.Int("attempts", m.Attempts+1), slog.String("err", logErr))
 		default:
 			o.NextAt = now.Add(Backoff(m.Attempts+1, w.c.RetryMin, w.c.RetryMax))
 			if res.Transport {
 				o.NextAt = w.pause(m.Kind, now)
 			}
 			w.log.Debug("outbox message will be tried again", slog.Int64("id", m.ID), slog.String("kind", m.Kind),
-				slog.Time("at", o.NextAt), slog.String("err", o.Error))
+				slog.Time("at", o.NextAt), slog.String("err", logErr))
 		}
 	}
 	if _, paused := w.pausedUntil(m.Kind, now); paused {
@@ -436,6 +448,9 @@ func (w *Worker) finish(ctx context.Context, m *store.Message, with []store.Sett
 
 // prune deletes settled messages older than Keep.
 func (w *Worker) prune(ctx context.Context) {
+	if w.c.Keep < 0 {
+		return
+	}
 	n, err := w.c.Store.PruneOutbox(ctx, w.now().Add(-w.c.Keep))
 	if err != nil && ctx.Err() == nil {
 		w.log.Warn("could not prune the outbox", slog.String("err", err.Error()))

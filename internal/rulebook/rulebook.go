@@ -119,6 +119,10 @@ type Author struct {
 	Email    string // lower-case
 	IP       string // the raw address, never stored
 	IPHash   string // its keyed hash, as comments store it
+	// IPNet is the keyed hash of its network (comment.Comment.IPNet): a
+	// sanction made from a comment whose address hash was reduced to its
+	// network's holds the whole network.
+	IPNet string
 }
 
 // Sanctions returns the sanctions in force at now that match the author,
@@ -146,6 +150,9 @@ func (b *Book) Sanctions(a Author, now time.Time) []*comment.Sanction {
 	}
 	if a.IPHash != "" {
 		add(b.ipHash[a.IPHash])
+	}
+	if a.IPNet != "" {
+		add(b.ipHash[a.IPNet])
 	}
 	if a.IP != "" && b.nets.n > 0 {
 		if addr, err := netip.ParseAddr(a.IP); err == nil {

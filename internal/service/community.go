@@ -260,7 +260,7 @@ func (s *Service) guardPost(ctx context.Context, site *comment.Site, c *comment.
 	if closed, _ := closing(ps.closed, ps.created, &ps.controls, &snap.settings, now); closed {
 		return g, comment.ErrClosed
 	}
-	for _, sn := range snap.book.Sanctions(rulebook.Author{Identity: c.Author.Identity, Email: c.Author.Email, IP: m.IP, IPHash: c.IPHash}, now) {
+	for _, sn := range snap.book.Sanctions(rulebook.Author{Identity: c.Author.Identity, Email: c.Author.Email, IP: m.IP, IPHash: c.IPHash, IPNet: c.IPNet}, now) {
 		switch sn.Kind {
 		case comment.SanctionBan, comment.SanctionSuspend:
 			return g, &comment.BannedError{Until: sn.Until}
@@ -310,7 +310,7 @@ func (s *Service) guardEdit(ctx context.Context, site *comment.Site, c *comment.
 	if err != nil {
 		return g, err
 	}
-	for _, sn := range snap.book.Sanctions(rulebook.Author{Identity: c.Author.Identity, Email: c.Author.Email, IP: m.IP, IPHash: c.IPHash}, s.now()) {
+	for _, sn := range snap.book.Sanctions(rulebook.Author{Identity: c.Author.Identity, Email: c.Author.Email, IP: m.IP, IPHash: c.IPHash, IPNet: c.IPNet}, s.now()) {
 		switch sn.Kind {
 		case comment.SanctionBan, comment.SanctionSuspend:
 			return g, &comment.BannedError{Until: sn.Until}
@@ -416,9 +416,7 @@ func (s *Service) classifyGuard(ctx context.Context, siteID string, in *spam.Inp
 	}
 	email := strings.ToLower(strings.TrimSpace(in.Email))
 	a := rulebook.Author{Email: email, IP: in.IP}
-	if in.IP != "" {
-		a.IPHash = s.sign.Hash("ip", in.IP, 12)
-	}
+	a.IPHash, a.IPNet = s.ipHashes(in.IP)
 	for _, sn := range snap.book.Sanctions(a, s.now()) {
 		if sn.Kind.Refuses() {
 			return spam.Verdict{Action: spam.Spam, Layer: "ban", Score: 1}

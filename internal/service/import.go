@@ -286,9 +286,7 @@ func (s *Service) importedComment(siteID, format string, rec *importer.Record, p
 	if rec.ParentID != "" {
 		c.ParentID = importedID(siteID, format, rec.PageID, rec.ParentID)
 	}
-	if rec.IP != "" {
-		c.IPHash = s.sign.Hash("ip", rec.IP, 12)
-	}
+	c.IPHash, c.IPNet = s.ipHashes(rec.IP)
 	return c, ""
 }
 

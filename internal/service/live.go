@@ -2,7 +2,6 @@ package service
 
 import (
 	"context"
-	"log/slog"
 	"sync"
 	"time"
 
@@ -12,10 +11,10 @@ import (
 
 // Run keeps the service in step with the database until ctx ends: it
 // hears every change committed by any instance, drops cached threads it
-// makes stale, passes it on to open pages (live updates), and prunes the
-// change log. Call it once per process, in its own goroutine.
+// makes stale, and passes it on to open pages (live updates). (The change
+// log is pruned by the retention job, on one instance.) Call it once per
+// process, in its own goroutine.
 func (s *Service) Run(ctx context.Context) {
-	go s.pruneEvents(ctx)
 	s.listening.CompareAndSwap(listenNotRun, listenStarting)
 	s.store.Listen(ctx, s.apply, func() { s.listening.Store(listenReady) })
 }
@@ -29,23 +28,9 @@ const (
 	listenReady
 )
 
-// EventRetention is how long changes are kept for pages that reconnect.
+// EventRetention is how long changes are kept for pages that reconnect:
+// a page away longer reloads the whole thread.
 const EventRetention = 24 * time.Hour
-
-func (s *Service) pruneEvents(ctx context.Context) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if err := s.store.PruneEvents(ctx, s.now().Add(-EventRetention)); err != nil && ctx.Err() == nil {
-			s.log.Warn("pruning the change log failed", slog.String("err", err.Error()))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
-}
 
 // apply handles one committed change.
 func (s *Service) apply(ev comment.Event) {

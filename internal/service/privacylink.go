@@ -55,7 +55,7 @@ func (s *Service) RequestDataLink(ctx context.Context, siteID, addr, lang, ip st
 		return &comment.ValidationError{Field: "email", Code: "invalid_email", Message: "Type the email address you comment with, such as ana@example.org."}
 	}
 	if ip != "" {
-		ok, retry, err := s.buckets().Take(ctx, "data-link:"+reportNetwork(ip), DataLinkLimit, s.now())
+		ok, retry, err := s.buckets().Take(ctx, "data-link:"+comment.IPNetwork(ip), DataLinkLimit, s.now())
 		if err != nil {
 			return err
 		}

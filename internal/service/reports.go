@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/netip"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -74,7 +73,7 @@ func (s *Service) Report(ctx context.Context, in ReportInput) (bool, error) {
 	case in.Identity != "":
 		r.Reporter = "id:" + s.sign.Hash("reporter", in.Identity, 12)
 	case in.IP != "":
-		r.Reporter = "net:" + s.sign.Hash("reporter", reportNetwork(in.IP), 12)
+		r.Reporter = "net:" + s.sign.Hash("reporter", comment.IPNetwork(in.IP), 12)
 	case r.Reader != "":
 		r.Reporter = "rd:" + r.Reader
 	default:
@@ -107,22 +106,6 @@ func (s *Service) Report(ctx context.Context, in ReportInput) (bool, error) {
 		s.log.Info("comment hidden by reader reports", slog.String("site", site.ID), slog.String("comment", c.ID), slog.Int("reports", open))
 	}
 	return hid, nil
-}
-
-// reportNetwork is the part of an address that counts as one reader for
-// reports: its /24 (IPv4) or /48 (IPv6) network.
-func reportNetwork(ip string) string {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return ip
-	}
-	a = a.Unmap()
-	bits := 24
-	if a.Is6() {
-		bits = 48
-	}
-	p, _ := a.Prefix(bits)
-	return p.String()
 }
 
 // ReportedCard is a comment with open reports, as the desk's Reported

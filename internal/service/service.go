@@ -80,16 +80,19 @@ func (s *Service) postKey(key string, c *comment.Comment, page string) string {
 
 // Service is the one way into Parley's data.
 type Service struct {
-	store    store.Store
-	log      *slog.Logger
-	checkers []Checker
-	learners []Learner
-	spam     *spamFilter
-	verified func(ctx context.Context, email string) (bool, error)
+	store store.Store
+	log   *slog.Logger
+	// ipRetention is the server's period for address hashes (IPRetention).
+	ipRetention time.Duration
+	checkers    []Checker
+	learners    []Learner
+	spam        *spamFilter
+	verified    func(ctx context.Context, email string) (bool, error)
 	// verifiedKey is Options.VerifiedKey.
 	verifiedKey func(email string) string
 	pictures    Pictures
 	notify      *NotifyOptions
+	posted      func(status comment.Status, layer string)
 	sign        *keys.Keys // the server secret: tokens, keyed hashes
 	now         func() time.Time
 	// listening says whether Run hears changes yet (see listenReady).
@@ -130,7 +133,37 @@ type Options struct {
 	// Likes bounds likes per client and per reader; nil means
 	// DefaultLikeLimits.
 	Likes *LikeLimits
-	Now   func() time.Time // for tests; time.Now by default
+	// Posted, if set, is told the outcome of every comment a reader
+	// posted and the layer of the verdict that decided it ("" when none
+	// objected), once it is stored or discarded: what the operator's
+	// metrics count (package metrics).
+	Posted func(status comment.Status, layer string)
+	// IPRetention is how long comments' address hashes and user agents
+	// are kept on sites that do not set their own period;
+	// comment.DefaultIPRetention if zero. The retention job does the
+	// forgetting; the service tells readers and staff the period.
+	IPRetention time.Duration
+	Now         func() time.Time // for tests; time.Now by default
+}
+
+// MaxIPRetention is the longest a site may keep its comments' address
+// hashes and user agents.
+const MaxIPRetention = 2 * 365 * 24 * time.Hour
+
+// IPRetention is how long a site keeps its comments' address hashes and
+// user agents: its own period, or the server's.
+func (s *Service) IPRetention(site *comment.Site) time.Duration {
+	return site.KeepsClientData(s.ipRetention)
+}
+
+// ipHashes returns the keyed hashes a comment keeps of the address it was
+// posted from: the address's, and its network's (comment.IPNetwork),
+// which replaces it when the retention period ends. "" gives "", "".
+func (s *Service) ipHashes(ip string) (addr, network string) {
+	if ip == "" {
+		return "", ""
+	}
+	return s.sign.Hash("ip", ip, 12), s.sign.Hash("ipnet", comment.IPNetwork(ip), 12)
 }
 
 // LikeLimits bound likes (and unlikes): a token bucket per client
@@ -159,7 +192,7 @@ func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read server secret: %w", err)
 	}
-	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, learners: opt.Learners, verified: opt.Verified, verifiedKey: opt.VerifiedKey, pictures: opt.Pictures, notify: opt.Notify, now: opt.Now, threads: newThreadCache(20_000)}
+	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, learners: opt.Learners, verified: opt.Verified, verifiedKey: opt.VerifiedKey, pictures: opt.Pictures, notify: opt.Notify, posted: opt.Posted, now: opt.Now, threads: newThreadCache(20_000)}
 	if s.sign, err = keys.New(key); err != nil {
 		return nil, fmt.Errorf("server secret: %w", err)
 	}
@@ -168,6 +201,9 @@ func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
 	}
 	if s.now == nil {
 		s.now = time.Now
+	}
+	if s.ipRetention = opt.IPRetention; s.ipRetention <= 0 {
+		s.ipRetention = comment.DefaultIPRetention
 	}
 	s.likes = likeCoalescer{every: LikeInterval, flush: s.likesChanged}
 	s.likeLimits = DefaultLikeLimits
@@ -250,6 +286,9 @@ func NormalizeSite(site *comment.Site) error {
 	}
 	if site.EditWindow < 0 || site.EditWindow > 7*24*time.Hour {
 		return comment.Invalid("edit_window", "The edit window must be between 0 (no editing) and 7 days.")
+	}
+	if site.IPRetention < 0 || site.IPRetention > MaxIPRetention || (site.IPRetention > 0 && site.IPRetention < time.Hour) {
+		return comment.Invalid("ip_retention", "Address hashes and user agents are kept between 1 hour and 2 years (0: the server's period).")
 	}
 	switch site.Moderation {
 	case "":
@@ -388,9 +427,7 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	if c.Author.Name == "" {
 		c.Author.Name = "Anonymous"
 	}
-	if m.IP != "" {
-		c.IPHash = s.sign.Hash("ip", m.IP, 12)
-	}
+	c.IPHash, c.IPNet = s.ipHashes(m.IP)
 	if len(m.UserAgent) > 500 {
 		m.UserAgent = m.UserAgent[:500]
 	}
@@ -428,6 +465,7 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	g.apply(c)
 	if c.Status == comment.StatusDeleted {
 		// Discarded spam is never stored; the poster is told it is held.
+		s.countPosted(c)
 		c.Status = comment.StatusPending
 		return c, nil
 	}
@@ -449,12 +487,20 @@ func (s *Service) Post(ctx context.Context, d comment.Draft, m Meta) (*comment.C
 	}
 	s.threads.invalidate(pageGenKey(site.ID, d.Page), threadGenKey(c.ThreadID))
 	s.rememberHeldLang(ctx, site, c, d.Lang) // decisionmail.go
+	s.countPosted(c)
 	if c.Status == comment.StatusSpam {
 		c.Status = comment.StatusPending
 	} else if c.Author.Identity == "" {
 		s.WantPicture(s.AvatarKey(c.Author), c.Author.Email)
 	}
 	return c, nil
+}
+
+// countPosted tells Options.Posted how a reader's comment came out.
+func (s *Service) countPosted(c *comment.Comment) {
+	if s.posted != nil {
+		s.posted(c.Status, c.Verdict.Layer)
+	}
 }
 
 // judge sets c.Status and c.Verdict from the site's moderation policy and

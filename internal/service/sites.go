@@ -81,6 +81,7 @@ func siteAudit(s *comment.Site) map[string][]string {
 	return map[string][]string{
 		"name": {s.Name}, "origins": s.Origins, "moderation": {string(s.Moderation)}, "guests": {string(s.Guests)},
 		"providers": providers, "max_depth": {strconv.Itoa(s.MaxDepth)}, "edit_window": {s.EditWindow.Round(time.Second).String()},
+		"ip_retention": {s.IPRetention.String()},
 		"hide_private": {hide},
 	}
 }

@@ -17,8 +17,11 @@ import (
 
 // SpamOptions configure the spam defence every site gets.
 type SpamOptions struct {
-	// Model is the classifier shared by every site (spam.Default() in
-	// production); each site layers what its moderators taught on top.
+	// Model is the classifier shared by every site; each site layers what
+	// its moderators taught on top. Nil means the built-in one,
+	// spam.Default(), read on the first comment rather than at start: it
+	// is a megabyte of memory an idle server need not hold, and reading it
+	// takes about 2 ms.
 	Model *spam.Model
 	// Buckets keep the rate limits: spam.NewMemoryBuckets for one
 	// instance, a store shared by every instance otherwise.
@@ -87,13 +90,13 @@ func (f *spamFilter) model(ctx context.Context, siteID string) *spam.SiteModel {
 	if ok && f.svc.now().Sub(sm.loaded) < f.opt.ModelTTL {
 		return sm.m
 	}
-	m := spam.NewSiteModel(f.opt.Model)
+	m := spam.NewSiteModel(f.base())
 	b, err := f.svc.store.SpamModel(ctx, siteID)
 	switch {
 	case err == nil:
 		if err := m.UnmarshalBinary(b); err != nil {
 			f.svc.log.Warn("a site's learned spam model is unreadable; using the shared one", slog.String("site", siteID), slog.String("err", err.Error()))
-			m = spam.NewSiteModel(f.opt.Model)
+			m = spam.NewSiteModel(f.base())
 		}
 	case errors.Is(err, comment.ErrNotFound):
 	default:
@@ -104,6 +107,20 @@ func (f *spamFilter) model(ctx context.Context, siteID string) *spam.SiteModel {
 	f.mu.Lock()
 	f.models[siteID] = &siteModel{m: m, loaded: f.svc.now()}
 	f.mu.Unlock()
+	return m
+}
+
+// base returns the model shared by every site.
+func (f *spamFilter) base() *spam.Model {
+	if f.opt.Model != nil {
+		return f.opt.Model
+	}
+	m, err := spam.Default()
+	if err != nil {
+		// Only a binary built with a broken model file gets here, and
+		// TestDefaultModel_Reproducible fails on such a build.
+		panic(err)
+	}
 	return m
 }
 

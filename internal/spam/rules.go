@@ -305,7 +305,7 @@ const (
 
 // NewDuplicates returns a memory of at most max distinct texts.
 func NewDuplicates(max int) *Duplicates {
-	return &Duplicates{seed: maphash.MakeSeed(), max: max, m: make(map[uint64]*dupEntry), order: make([]uint64, 0, min(max, 1<<16))}
+	return &Duplicates{seed: maphash.MakeSeed(), max: max, m: make(map[uint64]*dupEntry)}
 }
 
 // DuplicateSightings is what Observe saw of a text within the window.

@@ -45,6 +45,7 @@ type Store interface {
 	CommunityStore
 	AlertMailStore
 	PrivacyStore
+	Retention
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
 	// Close releases the store's resources.
@@ -218,6 +219,17 @@ type Logins interface {
 	// and used single-use keys that expired before it, and returns how
 	// many rows went. Verified emails and avatars are kept.
 	PruneAuth(ctx context.Context, before time.Time) (int, error)
+}
+
+// Retention forgets what Parley keeps only for a while (package
+// retention runs it).
+type Retention interface {
+	// ReduceClientData reduces the client data of a site's comments
+	// created before t: each one's address hash becomes its network's
+	// (comment.Comment.IPNet) and its user agent is emptied, at most batch
+	// comments per transaction (1000 if 0). It returns how many comments
+	// changed; a second call with the same t changes none.
+	ReduceClientData(ctx context.Context, siteID string, before time.Time, batch int) (int, error)
 }
 
 // Avatars keeps the copies of readers' avatars that Parley serves.

@@ -81,9 +81,14 @@ const (
 // Intl, so it is served without them. So are all "page." keys (Parley's
 // own log-in and message pages), "mail." keys (the log-in email) and
 // "reason." keys (why the spam filter judged a comment, for moderators).
+// Errors only the server finds (error.notify_needs_email), and the
+// notices about a reader's held comments, come from the server already
+// in the section's language (the widget asks with Accept-Language), so
+// they need no place in its tables either.
 var serverOnly = map[string]bool{
 	"date.format": true, "date.months": true, "date.clock": true, "date.am": true, "date.pm": true,
 	"num.group": true, "likes": true, "permalink": true, "reply.back": true,
+	"error.notify_needs_email": true, "notice.approved": true, "notice.reason": true, "notice.rejected": true,
 }
 
 // ServerOnly reports whether a translation key is left out of the

@@ -89,6 +89,10 @@ type Reader struct {
 	ParentID, ParentName string       // the comment replied to without JavaScript (?replytocom), if any
 	Held                 *CommentView // the reader's own comment awaiting moderation, if any
 	User                 *UserView    // the logged-in reader; nil for a guest
+	// Saved are a guest's name, email and website kept in Parley's
+	// cookie because they ticked "Save my name…" (keys name, email,
+	// website); nil when they did not.
+	Saved map[string]string
 }
 
 // holeMarks are the stand-ins Cache renders in place of each hole's value:
@@ -106,7 +110,7 @@ var holeMarks = func() [numHoles][]byte {
 }()
 
 // Cache renders v once for all its readers. v's reader parts (Token,
-// PostKey, ParentID, ParentName, Held, User, Errors, Values) are ignored: they are
+// PostKey, ParentID, ParentName, Held, User, Errors, Values, Saved) are ignored: they are
 // Render's. v is copied; its comments must not change afterwards.
 func Cache(v *ThreadView) (*Cached, error) {
 	if v == nil {
@@ -179,10 +183,14 @@ func (c *Cached) Render(r Reader) ([][]byte, error) {
 	pieces = append(pieces, top)
 
 	var b bytes.Buffer
-	if r.User != nil {
-		// Logged-in readers are few: their form is rendered for them.
+	if r.User != nil || r.Saved != nil {
+		// Logged-in readers, and guests whose details the form refills,
+		// are few: their form is rendered for them.
 		full := c.v
 		full.Token, full.PostKey, full.ParentID, full.ParentName, full.User = r.Token, r.PostKey, r.ParentID, r.ParentName, r.User
+		if r.User == nil {
+			full.Values = map[string]string{"name": r.Saved["name"], "email": r.Saved["email"], "website": r.Saved["website"], "remember": "1"}
+		}
 		if err := threadTmpl.ExecuteTemplate(&b, "respond", newView(&full)); err != nil {
 			return nil, fmt.Errorf("render thread: %w", err)
 		}

@@ -230,6 +230,7 @@ function show(host, want, base, lang, V) {
 	// the link proved an address, not a name.
 	const byEmail = () => user && user.provider == 'email';
 	const SP = '/api/v1/sites/' + S;
+	const CU = id => SP + '/comments/' + encodeURIComponent(id);
 	const likedKey = 'liked:' + site, heldKey = 'held:' + site + ':' + page, mineKey = 'mine:' + site, waitKey = 'wait:' + site;
 	const liked = new Set(list(likedKey));
 	// The reader's own comments (id, text as typed, when), for Edit and Delete.
@@ -290,19 +291,23 @@ function show(host, want, base, lang, V) {
 	const nm = h('strong', {class: 'parley-name', dir: 'auto'});
 	// Log out everywhere ends every session of this reader, shown with Change.
 	const allBtn = btn('logout-all', () => logout(1, '-all'), 'logout.all');
-	// Your data: Parley's page to download or erase it, in a new tab.
-	const dataBtn = btn('data', () => ask('POST', SP + '/data').then(g => open(g.href), x => oops(who, x)));
-	const who = h('div', {class: 'parley-user', hidden: true}, av, nm, ' ', iam, ' (', logoutBtn, sep, ') ', allBtn, ' ', dataBtn);
+	const who = h('div', {class: 'parley-user', hidden: true}, av, nm, ' ', iam, ' (', logoutBtn, sep, ') ', allBtn,);
 	const row = h('div', {class: 'parley-providers', role: 'group', 'aria-label': t('login')});
 	const mail = h('input', {id: 'parley-login-email', type: 'email', autocomplete: 'email', dir: 'ltr', 'aria-describedby': 'parley-login-email-err'});
 	mail.err = h('span', {id: 'parley-login-email-err', class: 'parley-err', hidden: true});
 	const mailForm = h('form', {class: 'parley-email-login', hidden: true, novalidate: true, onsubmit: sendLink},
 		h('p', {class: 'parley-field'}, h('label', {for: mail.id}, t('form.email')), mail, mail.err), h('p', null, h('button', {class: 'parley-send'}, t('login.send'))));
 	const body = field('body', 'textarea', {rows: 6, maxlength: 20000, dir: 'auto'}, true);
+	// "Save my name, email, and website…": unticked unless the reader
+	// saved them before (as WordPress since 4.9.6). Ticked, a guest's
+	// post keeps them in this page's storage; unticked, they go at once.
+	const GK = 'parley:guest', g = load('guest'), rb = h('input', {type: 'checkbox', checked: !!g, onchange: () => rb.checked || store(GK, null)});
+	const rbox = h('p', {class: 'parley-remember'}, h('label', null, rb, t('form.remember')));
 	const guest = h('div', {class: 'parley-guest'},
 		field('email', 'input', {type: 'email', autocomplete: 'email', maxlength: 254, dir: 'ltr'}, true, 'form.email.hint'),
 		field('name', 'input', {type: 'text', autocomplete: 'name', maxlength: 100, dir: 'auto', oninput: () => byEmail() && (nm.textContent = F.name.value.trim())}, true),
-		field('website', 'input', {type: 'text', inputmode: 'url', autocomplete: 'url', maxlength: 500, dir: 'ltr'}, false));
+		field('website', 'input', {type: 'text', inputmode: 'url', autocomplete: 'url', maxlength: 500, dir: 'ltr'}, false), rbox);
+	for (const k in g) if (F[k]) F[k].value = g[k];
 	// "Notify me of follow-up comments by email", when the server mails.
 	const nb = h('input', {type: 'checkbox'});
 	const ns = h('select', {'aria-label': t('notify.label')}, ['replies', 'all'].map(v => h('option', {value: v}, t('notify.' + v))));
@@ -372,7 +377,7 @@ function show(host, want, base, lang, V) {
 		const f = h('form', {class: 'parley-report-form', onsubmit: async e => {
 			e.preventDefault();
 			try {
-				await ask('POST', SP + '/comments/' + encodeURIComponent(c.id) + '/report', {reason: f.querySelector(':checked').value, text: ta.value, reader: await reader()});
+				await ask('POST', CU(c.id) + '/report', {reason: f.querySelector(':checked').value, text: ta.value, reader: await reader()});
 				f.replaceWith(h('p', {class: 'parley-notice'}, t('report.thanks')));
 				b.remove();
 				say(t('report.thanks'));
@@ -423,7 +428,7 @@ function show(host, want, base, lang, V) {
 		const box = h('div', {class: 'parley-editing'}, ta,
 			h('button', {type: 'button', class: 'parley-save', onclick: async () => {
 				try {
-					const r = await ask('PATCH', SP + '/comments/' + encodeURIComponent(c.id), {reader: await reader(), body: ta.value});
+					const r = await ask('PATCH', CU(c.id), {reader: await reader(), body: ta.value});
 					remember(c.id, ta.value);
 					done();
 					// An edit held for moderation stays on show to its
@@ -450,7 +455,7 @@ function show(host, want, base, lang, V) {
 	async function del(c) {
 		if (!confirm(t('delete.confirm'))) return;
 		try {
-			await ask('DELETE', SP + '/comments/' + encodeURIComponent(c.id), {reader: await reader()});
+			await ask('DELETE', CU(c.id), {reader: await reader()});
 			drop(c.id);
 			say(t('deleted'));
 		} catch (e) {
@@ -495,7 +500,7 @@ function show(host, want, base, lang, V) {
 			b.busy = true;
 			try {
 				const on = b.getAttribute('aria-pressed') != 'true';
-				const r = await ask(on ? 'POST' : 'DELETE', SP + '/comments/' + encodeURIComponent(c.id) + '/like', {reader: await reader()});
+				const r = await ask(on ? 'POST' : 'DELETE', CU(c.id) + '/like', {reader: await reader()});
 				if (r.liked) liked.add(c.id);
 				else liked.delete(c.id);
 				save(likedKey, [...liked].slice(-1000));
@@ -632,7 +637,7 @@ function show(host, want, base, lang, V) {
 		// The log-in by email asks for the address itself: no second Email
 		// field beside it.
 		guest.hidden = user && !byEmail() || only || !mailForm.hidden;
-		F.email.parentNode.hidden = !!user;
+		F.email.parentNode.hidden = rbox.hidden = !!user;
 		body.hidden = submit.parentNode.hidden = only;
 		notifyBox.hidden = !notifies || only;
 	}
@@ -746,7 +751,8 @@ function show(host, want, base, lang, V) {
 		try {
 			// A logged-in reader's name and email come from the session
 			// (an email log-in's address only).
-			const send = async () => ask('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && {name: v.name, email: v.email, website: v.website}, ...nb.checked && {notify: ns.value, lang}}, {'Idempotency-Key': postKey});
+			const me = {name: v.name, email: v.email, website: v.website};
+			const send = async () => ask('POST', SP + '/comments', {page, url, title, parent, body: F.body.value, reader: await reader(), ...(!user || em) && me, ...nb.checked && {notify: ns.value, lang}}, {'Idempotency-Key': postKey});
 			let c, i = 0;
 			while (!c) try { c = await send() } catch (e) {
 				if (e.status && e.status != 503 || ++i > 2) throw e;
@@ -757,6 +763,7 @@ function show(host, want, base, lang, V) {
 			c.pending = c.status == 'pending';
 			remember(c.id, F.body.value);
 			if (em) save(UK, user = {...user, name: v.name});
+			if (!user) store(GK, rb.checked ? JSON.stringify(me) : null);
 			unreply();
 			F.body.value = '';
 			// The live event may have shown it first, without Edit and Delete.
@@ -790,7 +797,7 @@ function show(host, want, base, lang, V) {
 		try {
 			const ns = (await ask('POST', SP + '/notices', {reader: await reader()})).notices || [];
 			if (!ns.length) return;
-			notes.replaceChildren(...ns.map(n => h('p', {class: 'parley-notice'}, t(n.approved ? 'notice.approved' : n.reason ? 'notice.reason' : 'notice.rejected', {title: n.title || n.url, reason: n.reason}))));
+			notes.replaceChildren(...ns.map(n => h('p', {class: 'parley-notice'}, n.text)));
 			notes.hidden = false;
 			say(notes.textContent);
 			for (const n of ns) {

@@ -149,6 +149,9 @@ func ensureSchema(ctx context.Context, cfg *pgx.ConnConfig, schema string) error
 // which needs a connection of its own.
 func (db *DB) ConnConfig() *pgx.ConnConfig { return db.cfg.Copy() }
 
+// Pools are the database/sql pools, by name, for the operator's metrics.
+func (db *DB) Pools() map[string]*sql.DB { return map[string]*sql.DB{"postgres": db.db} }
+
 // Close closes the connection pool.
 func (db *DB) Close() error { return db.db.Close() }
 

@@ -163,6 +163,12 @@ func (db *DB) Import(ctx context.Context, siteID string, next func() (*store.Row
 	return n, err
 }
 
+// Pools are the database/sql pools, by name, for the operator's metrics:
+// the readers' and the one writer's.
+func (db *DB) Pools() map[string]*sql.DB {
+	return map[string]*sql.DB{"sqlite_read": db.read, "sqlite_write": db.write}
+}
+
 // Close stops the writer and closes both connection pools.
 func (db *DB) Close() error {
 	db.closeOnce.Do(func() { close(db.closed) })

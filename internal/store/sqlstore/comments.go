@@ -34,10 +34,10 @@ func scanThread(row interface{ Scan(...any) error }) (*comment.Thread, error) {
 }
 
 const commentColumns = `id, site_id, thread_id, parent_id, author_name, author_email, author_website, author_identity,
-	markdown, html, status, created, edited, likes, reader, ip_hash, user_agent, verdict_layer, verdict_score, verdict_reason, kind, edited_by, staff, verdict_reasons`
+	markdown, html, status, created, edited, likes, reader, ip_hash, user_agent, verdict_layer, verdict_score, verdict_reason, kind, edited_by, staff, verdict_reasons, ip_net`
 
 // insertComment is the statement that adds one comment, with commentValues.
-const insertComment = `INSERT INTO comments (` + commentColumns + `) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24)`
+const insertComment = `INSERT INTO comments (` + commentColumns + `) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14,$15,$16,$17,$18,$19,$20,$21,$22,$23,$24,$25)`
 
 func commentValues(c *comment.Comment) []any {
 	var parent, edited any
@@ -50,7 +50,7 @@ func commentValues(c *comment.Comment) []any {
 	}
 	return []any{c.ID, c.SiteID, c.ThreadID, parent, c.Author.Name, c.Author.Email, c.Author.Website, c.Author.Identity,
 		c.Markdown, c.HTML, string(c.Status), c.Created.UnixNano(), edited, c.Likes, c.Reader, c.IPHash, c.UserAgent,
-		c.Verdict.Layer, c.Verdict.Score, c.Verdict.Reason, c.Type, c.EditedBy, c.Staff, reasonsJSON(c.Verdict.Reasons)}
+		c.Verdict.Layer, c.Verdict.Score, c.Verdict.Reason, c.Type, c.EditedBy, c.Staff, reasonsJSON(c.Verdict.Reasons), c.IPNet}
 }
 
 // reasonsJSON is a verdict's reasons as stored: "" when there are none.
@@ -74,7 +74,7 @@ func scanComment(row interface{ Scan(...any) error }) (*comment.Comment, error) 
 	var reasons string
 	if err := row.Scan(&c.ID, &c.SiteID, &c.ThreadID, &parent, &c.Author.Name, &c.Author.Email, &c.Author.Website, &c.Author.Identity,
 		&c.Markdown, &c.HTML, &status, &created, &edited, &c.Likes, &c.Reader, &c.IPHash, &c.UserAgent,
-		&c.Verdict.Layer, &c.Verdict.Score, &c.Verdict.Reason, &c.Type, &c.EditedBy, &c.Staff, &reasons); err != nil {
+		&c.Verdict.Layer, &c.Verdict.Score, &c.Verdict.Reason, &c.Type, &c.EditedBy, &c.Staff, &reasons, &c.IPNet); err != nil {
 		return nil, err
 	}
 	if reasons != "" {

@@ -11,23 +11,23 @@ import (
 	"parley/internal/staff"
 )
 
-const siteColumns = `id, name, origins, max_depth, moderation, created, edit_window, api_key_hash, guests, providers, sso_secret, hide_private`
+const siteColumns = `id, name, origins, max_depth, moderation, created, edit_window, api_key_hash, guests, providers, sso_secret, hide_private, ip_retention`
 
 // insertSite is the statement that adds one site, with siteValues.
-const insertSite = `INSERT INTO sites (` + siteColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`
+const insertSite = `INSERT INTO sites (` + siteColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`
 
 func siteValues(s *comment.Site) []any {
 	return []any{s.ID, s.Name, originsJSON(s.Origins), s.MaxDepth, string(s.Moderation), s.Created.UnixNano(), int64(s.EditWindow / time.Second),
-		nullable(s.APIKeyHash), string(guestPolicy(s.Guests)), providersJSON(s.Providers), s.SSOSecret, s.HidePrivate}
+		nullable(s.APIKeyHash), string(guestPolicy(s.Guests)), providersJSON(s.Providers), s.SSOSecret, s.HidePrivate, int64(s.IPRetention / time.Second)}
 }
 
 // scanSite reads one row of siteColumns. Driver errors are not translated.
 func scanSite(row interface{ Scan(...any) error }) (*comment.Site, error) {
 	var s comment.Site
 	var origins, moderation, guests string
-	var created, window int64
+	var created, window, retention int64
 	var key, providers sql.NullString
-	if err := row.Scan(&s.ID, &s.Name, &origins, &s.MaxDepth, &moderation, &created, &window, &key, &guests, &providers, &s.SSOSecret, &s.HidePrivate); err != nil {
+	if err := row.Scan(&s.ID, &s.Name, &origins, &s.MaxDepth, &moderation, &created, &window, &key, &guests, &providers, &s.SSOSecret, &s.HidePrivate, &retention); err != nil {
 		return nil, err
 	}
 	if err := json.Unmarshal([]byte(origins), &s.Origins); err != nil {
@@ -42,6 +42,7 @@ func scanSite(row interface{ Scan(...any) error }) (*comment.Site, error) {
 	s.Moderation = comment.Moderation(moderation)
 	s.Created = time.Unix(0, created).UTC()
 	s.EditWindow = time.Duration(window) * time.Second
+	s.IPRetention = time.Duration(retention) * time.Second
 	s.APIKeyHash = key.String
 	s.Guests = guestPolicy(comment.GuestPolicy(guests))
 	return &s, nil
@@ -90,9 +91,9 @@ func (s *Store) CreateSite(ctx context.Context, site *comment.Site, audit *staff
 func (s *Store) UpdateSite(ctx context.Context, site *comment.Site, audit *staff.AuditEntry) error {
 	return s.d.Write(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE sites SET name = $1, origins = $2, max_depth = $3, moderation = $4, edit_window = $5,
-			guests = $6, providers = $7, sso_secret = $8, hide_private = $9 WHERE id = $10`,
+			guests = $6, providers = $7, sso_secret = $8, hide_private = $9, ip_retention = $10 WHERE id = $11`,
 			site.Name, originsJSON(site.Origins), site.MaxDepth, string(site.Moderation), int64(site.EditWindow/time.Second),
-			string(guestPolicy(site.Guests)), providersJSON(site.Providers), site.SSOSecret, site.HidePrivate, site.ID)
+			string(guestPolicy(site.Guests)), providersJSON(site.Providers), site.SSOSecret, site.HidePrivate, int64(site.IPRetention/time.Second), site.ID)
 		if err != nil {
 			return err
 		}

@@ -64,7 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"listen", testListen},
 		{"likes announced", testLikesAnnounced},
 	}
-	for _, tt := range slices.Concat(tests, authTests, deskTests, communityTests, notifyTests, alertMailTests, privacyTests) {
+	for _, tt := range slices.Concat(tests, authTests, deskTests, communityTests, notifyTests, alertMailTests, retentionTests, privacyTests) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tt.fn(t, open(t))
@@ -145,7 +145,7 @@ func testCommentRoundTrip(t *testing.T, s store.Store) {
 	c := newComment(body)
 	c.Author = comment.Author{Name: "عمر ‮ O'Brien", Email: "o@example.org", Website: "https://o.example/?a=1&b=2", Identity: "google:123"}
 	c.Created = time.Date(2026, 3, 4, 5, 6, 7, 891011121, time.UTC)
-	c.Reader, c.IPHash, c.UserAgent = "r1", "ip1", "Mozilla/5.0"
+	c.Reader, c.IPHash, c.IPNet, c.UserAgent = "r1", "ip1", "net1", "Mozilla/5.0"
 	c.Verdict = comment.Verdict{Layer: "rules", Score: 0.25, Reason: "two links"}
 	c.Status = comment.StatusPending
 	mustPost(t, s, page("rt", "https://rt.example/a"), c)
@@ -157,7 +157,7 @@ func testCommentRoundTrip(t *testing.T, s store.Store) {
 		t.Fatal(err)
 	}
 	if got.Markdown != body || got.HTML != c.HTML || got.Author != c.Author || !got.Created.Equal(c.Created) ||
-		got.Status != comment.StatusPending || got.Reader != "r1" || got.IPHash != "ip1" || got.UserAgent != "Mozilla/5.0" ||
+		got.Status != comment.StatusPending || got.Reader != "r1" || got.IPHash != "ip1" || got.IPNet != "net1" || got.UserAgent != "Mozilla/5.0" ||
 		!reflect.DeepEqual(got.Verdict, c.Verdict) || got.ThreadID != c.ThreadID || got.ParentID != "" || !got.Edited.IsZero() {
 		t.Fatalf("Comment round trip:\n got %+v\nwant %+v", got, c)
 	}
