@@ -95,4 +95,21 @@ func TestPrivacyCommands(t *testing.T) {
 	if res, _ := cli(t, db, "comment", "list", "--site", "s", "--status", "all"); strings.Contains(res, "Rosalind") || !strings.Contains(res, "My first thoughts") {
 		t.Errorf("after anonymising, the comments are:\n%s", res)
 	}
+
+	// A WordPress import erased and imported again: left out, and said so.
+	wxr := filepath.Join(dir, "old.xml")
+	os.WriteFile(wxr, []byte(`<?xml version="1.0" encoding="UTF-8"?>
+<rss version="2.0" xmlns:wp="http://wordpress.org/export/1.2/"><channel><item><title>Old</title><link>https://t.example/old</link><wp:post_id>1</wp:post_id>
+<wp:comment><wp:comment_id>1</wp:comment_id><wp:comment_author>Old Reader</wp:comment_author><wp:comment_author_email>old@example.org</wp:comment_author_email><wp:comment_date_gmt>2019-01-02 03:04:05</wp:comment_date_gmt>
+<wp:comment_content><![CDATA[Words from long ago.]]></wp:comment_content><wp:comment_approved>1</wp:comment_approved></wp:comment></item></channel></rss>`), 0o600)
+	if res, err := cli(t, db, "import", "--site", "t", "--format", "wxr", wxr); err != nil || !strings.Contains(res, "Imported 1 comments") {
+		t.Fatalf("first import = %q, %v", res, err)
+	}
+	if res, err := cli(t, db, "privacy", "erase", "--email", "old@example.org"); err != nil || !strings.Contains(res, "1 comments deleted") {
+		t.Fatalf("erase = %q, %v", res, err)
+	}
+	res, err = cli(t, db, "import", "--site", "t", "--format", "wxr", wxr)
+	if err != nil || !strings.Contains(res, "Imported 0 comments") || !strings.Contains(res, "left out 1 comments whose author had their data erased") {
+		t.Fatalf("import again = %q, %v", res, err)
+	}
 }
