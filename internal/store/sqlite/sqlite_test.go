@@ -249,3 +249,8 @@ func TestExportReaderFlat(t *testing.T) {
 	}
 	storetest.TestExportFlat(t, mustOpen(t), 50_000)
 }
+
+// BenchmarkEraseReader erases a reader with 100,000 comments.
+func BenchmarkEraseReader(b *testing.B) {
+	storetest.BenchErase(b, mustOpen(b), 100_000)
+}

@@ -17,9 +17,14 @@ import (
 // FillReader restores a site whose one reader wrote total comments of
 // about a kilobyte each, over pages of 100, and returns the reader.
 func FillReader(tb testing.TB, s store.Store, total int) *store.PrivacySubject {
+	return fillReader(tb, s, "prolific", total)
+}
+
+// fillReader is FillReader with the site's id (and its rows' prefix).
+func fillReader(tb testing.TB, s store.Store, id string, total int) *store.PrivacySubject {
 	tb.Helper()
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	site := &comment.Site{ID: "prolific", Name: "Prolific", Origins: []string{"https://prolific.example"}, MaxDepth: 5, Created: start}
+	site := &comment.Site{ID: id, Name: "Prolific", Origins: []string{"https://" + id + ".example"}, MaxDepth: 5, Created: start}
 	text := strings.Repeat("A long and thoughtful comment, written again and again. ", 18)
 	var pending []*store.Row
 	i := 0
@@ -30,12 +35,12 @@ func FillReader(tb testing.TB, s store.Store, total int) *store.PrivacySubject {
 				pending = append(pending, &store.Row{Site: site})
 				site = nil
 			case i < total:
-				t := &comment.Thread{ID: fmt.Sprintf("t%07d", i/100), SiteID: "prolific", Key: fmt.Sprintf("https://prolific.example/%d", i/100),
-					URL: fmt.Sprintf("https://prolific.example/%d", i/100), Created: start}
+				t := &comment.Thread{ID: fmt.Sprintf("%s-t%07d", id, i/100), SiteID: id, Key: fmt.Sprintf("https://%s.example/%d", id, i/100),
+					URL: fmt.Sprintf("https://%s.example/%d", id, i/100), Created: start}
 				pending = append(pending, &store.Row{Thread: t})
 				for j := 0; j < 100 && i < total; j++ {
-					pending = append(pending, &store.Row{Comment: &comment.Comment{ID: fmt.Sprintf("c%09d", i), SiteID: "prolific", ThreadID: t.ID,
-						Author:   comment.Author{Name: "Prolific Reader", Email: "prolific@example.org"},
+					pending = append(pending, &store.Row{Comment: &comment.Comment{ID: fmt.Sprintf("%s-c%09d", id, i), SiteID: id, ThreadID: t.ID,
+						Author:   comment.Author{Name: "Prolific Reader", Email: id + "@example.org"},
 						Markdown: text, HTML: "<p>" + text + "</p>", Status: comment.StatusApproved, Created: start.Add(time.Duration(i) * time.Second)}})
 					i++
 				}
@@ -50,7 +55,23 @@ func FillReader(tb testing.TB, s store.Store, total int) *store.PrivacySubject {
 	if err := s.Restore(ctx, next); err != nil {
 		tb.Fatal(err)
 	}
-	return &store.PrivacySubject{Email: "prolific@example.org"}
+	return &store.PrivacySubject{Email: id + "@example.org"}
+}
+
+// BenchErase measures erasing a reader with total comments (each round
+// fills a site of its own first, untimed): one transaction, then, on
+// SQLite, the search index merged, the file vacuumed and the log
+// truncated.
+func BenchErase(b *testing.B, s store.Store, total int) {
+	for i := 0; b.Loop(); i++ {
+		b.StopTimer()
+		subj := fillReader(b, s, fmt.Sprintf("erase%d", i), total)
+		b.StartTimer()
+		n, err := s.EraseReader(ctx, subj, nil, nil)
+		if err != nil || n.Deleted != total {
+			b.Fatalf("erased %+v, %v", n, err)
+		}
+	}
 }
 
 // ExportPeak exports the reader as JSON to io.Discard and returns how
