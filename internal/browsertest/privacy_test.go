@@ -142,3 +142,27 @@ func TestBrowser_DeskPrivacy(t *testing.T) {
 		t.Error("the comment is still there")
 	}
 }
+
+// TestBrowser_ErasedPlaceholder: a deleted comment that a reply hangs on
+// keeps its place in the widget as "Comment deleted.", without its
+// author's name, picture or words.
+func TestBrowser_ErasedPlaceholder(t *testing.T) {
+	s := newStack(t)
+	ctx := context.Background()
+	mine := s.post(t, "ferry", "", "Nadia Okafor", "The ferry timetable is wrong on Sundays.")
+	s.post(t, "ferry", mine.ID, "Rita Rider", "It was fixed last week.")
+	if _, err := s.svc.EraseReader(ctx, service.OperatorActor(), service.PrivacyRequest{Email: "nadia.okafor@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, time.Minute)
+	b.openWidget(s.articleURL("ferry"))
+	li := widgetJS("#comment-" + mine.ID)
+	b.waitFor("the placeholder", li+` && `+li+`.querySelector('.parley-author').textContent == 'Comment deleted.'`)
+	if eval[bool](b, li+`.textContent.includes('Nadia') || `+li+`.textContent.includes('ferry timetable') || !!`+li+`.querySelector(':scope > article img')`) {
+		t.Error("the placeholder shows the erased author or words")
+	}
+	if !eval[bool](b, li+`.querySelector('.parley-replies').textContent.includes('It was fixed last week.')`) {
+		t.Error("the reply lost its place")
+	}
+	b.screenshot("data-8-placeholder.png")
+}
