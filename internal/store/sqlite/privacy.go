@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"time"
 
@@ -14,24 +13,46 @@ import (
 // in its older segments until they merge, a B-tree page rebuilt when its
 // cells move keeps stale bytes in its unused area, and the write-ahead
 // log keeps old page images until a checkpoint. So the index is merged
-// into one segment, VACUUM writes the database anew (its cost grows with
-// the database: seconds at 100,000 comments, once per erasure), and the
-// log is truncated.
+// into one segment (which holds no erased word), VACUUM writes the
+// database anew, and the log is truncated.
+//
+// VACUUM may renumber the rowids of tables without an INTEGER PRIMARY
+// KEY, comments among them, and the search index refers to comments by
+// rowid: it is rebuilt from the comments in the same hold of the writer's
+// one connection, so no write comes between. The cost grows with the
+// database (a few seconds at 100,000 comments), once per erasure, while
+// other writes wait.
 func (db *DB) scrub(ctx context.Context) error {
-	if err := db.inTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO comments_fts (comments_fts) VALUES ('optimize')`)
-		return err
-	}); err != nil {
-		return fmt.Errorf("erase: merge the search index: %w", err)
+	conn, err := db.write.Conn(ctx)
+	if err != nil {
+		return translate(err)
 	}
-	if _, err := db.write.ExecContext(ctx, `VACUUM`); err != nil {
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `INSERT INTO comments_fts (comments_fts) VALUES ('optimize')`); err != nil {
+		return fmt.Errorf("erase: merge the search index: %w", translate(err))
+	}
+	if _, err := conn.ExecContext(ctx, `VACUUM`); err != nil {
 		return fmt.Errorf("erase: vacuum: %w", translate(err))
+	}
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return translate(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO comments_fts (comments_fts) VALUES ('rebuild')`); err != nil {
+		return fmt.Errorf("erase: rebuild the search index: %w", translate(err))
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE fts_progress SET indexed = (SELECT coalesce(max(rowid), 0) FROM comments)`); err != nil {
+		return translate(err)
+	}
+	if err := tx.Commit(); err != nil {
+		return translate(err)
 	}
 	// A reader in the middle of a query keeps the log's frames in use:
 	// try again for a while.
 	for try := 0; ; try++ {
 		var busy, logged, moved int
-		err := db.write.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logged, &moved)
+		err := conn.QueryRowContext(ctx, `PRAGMA wal_checkpoint(TRUNCATE)`).Scan(&busy, &logged, &moved)
 		if err != nil {
 			return fmt.Errorf("erase: checkpoint: %w", translate(err))
 		}
