@@ -354,21 +354,17 @@ func (tx *changeTx) eraseReader(subj *store.PrivacySubject, anonymise map[string
 			gone = append(gone, c.id)
 		}
 	}
-	// Readers of open pages are told; the change log forgets the rest.
-	var evs []comment.Event
+	// The change log forgets the comments; each page that showed one is
+	// told once to load its thread again (an article's page event), which
+	// also drops every instance's built copy: one event per page, not one
+	// per comment, for a reader with 100,000 of them.
+	var pages []comment.Event
+	seen := map[string]bool{}
 	for _, c := range mine {
-		if c.status != comment.StatusApproved {
-			continue
+		if c.status == comment.StatusApproved && !seen[c.thread] {
+			seen[c.thread] = true
+			pages = append(pages, comment.Event{ThreadID: c.thread, Kind: comment.EventPage})
 		}
-		kind := comment.EventUpdate
-		if !c.keep && !anonymise[c.site] {
-			kind = comment.EventRemove
-		}
-		ev, err := tx.aboutComment(c.id, kind)
-		if err != nil {
-			return err
-		}
-		evs = append(evs, ev)
 	}
 	// Likes given from the reader's browsers: the counts they were part of
 	// are counted again.
@@ -411,6 +407,11 @@ func (tx *changeTx) eraseReader(subj *store.PrivacySubject, anonymise map[string
 				return err
 			}
 		}
+		// Tombstones: an import of an old export skips these ids.
+		if _, err := tx.ExecContext(ctx, `INSERT INTO erased_comments (id, site_id, erased) SELECT id, site_id, `+strconv.FormatInt(now, 10)+`
+			FROM comments WHERE id IN `+in+` ON CONFLICT (id) DO NOTHING`, args...); err != nil {
+			return err
+		}
 		targets := make([]any, len(args))
 		for i, a := range args {
 			targets[i] = "comment:" + a.(string)
@@ -435,13 +436,8 @@ func (tx *changeTx) eraseReader(subj *store.PrivacySubject, anonymise map[string
 	}); err != nil {
 		return err
 	}
-	for _, c := range mine {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO erased_comments (id, site_id, erased) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`, c.id, c.site, now); err != nil {
-			return err
-		}
-	}
-	for _, ev := range evs {
-		if err := tx.record(ev); err != nil {
+	for _, ev := range pages {
+		if err := tx.pageEvent(ev.ThreadID); err != nil {
 			return err
 		}
 	}
