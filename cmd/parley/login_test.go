@@ -113,7 +113,8 @@ func TestServe_LogInConfig(t *testing.T) {
 	}
 	json.NewDecoder(resp.Body).Decode(&th)
 	resp.Body.Close()
-	if len(th.Login.Providers) != 1 || th.Login.Providers[0].ID != "github" || th.Login.Providers[0].Name != "GitHub" {
+	// GitHub, then the demo's own Demo ID.
+	if len(th.Login.Providers) != 2 || th.Login.Providers[0].ID != "github" || th.Login.Providers[0].Name != "GitHub" || th.Login.Providers[1].Name != "Demo ID" {
 		t.Fatalf("login = %+v", th.Login)
 	}
 	// Starting a log-in sends the reader to GitHub with PKCE and state.
@@ -232,4 +233,49 @@ func sitesDB(t *testing.T, ids ...string) (string, store.Store, *service.Service
 		t.Fatal(err)
 	}
 	return db, st, svc
+}
+
+// TestServe_DemoExtras: with --demo, the server has Demo ID (discovered by
+// its issuer on the server's own address), the demo mailbox, and the
+// demo site offers Demo ID and email links; without --demo none of it
+// exists and the site list is untouched.
+func TestServe_DemoExtras(t *testing.T) {
+	dir := t.TempDir()
+	base := startServe(t, "--db", filepath.Join(dir, "demo.db"), "--demo")
+	var disc struct{ Issuer, AuthorizationEndpoint string }
+	if err := json.Unmarshal([]byte(get(t, base+"/demo-id/.well-known/openid-configuration")), &disc); err != nil || disc.Issuer != base+"/demo-id" {
+		t.Fatalf("Demo ID discovery: %+v %v", disc, err)
+	}
+	if page := get(t, base+"/demo/mailbox"); !strings.Contains(page, "Demo mailbox") {
+		t.Fatalf("mailbox page:\n%s", page)
+	}
+	var th struct {
+		Login struct {
+			Providers []struct{ ID, Name string }
+			Email     bool
+		}
+	}
+	json.Unmarshal([]byte(get(t, base+"/api/v1/sites/demo/comments?page=demo-article")), &th)
+	if len(th.Login.Providers) != 1 || th.Login.Providers[0].ID != "demo-id" || !th.Login.Email {
+		t.Fatalf("demo site log-ins = %+v", th.Login)
+	}
+	if page := get(t, base+"/?lang=ar&theme=dark"); !strings.Contains(page, `data-lang="ar"`) || !strings.Contains(page, `data-theme="dark"`) || !strings.Contains(page, `dir="rtl"`) {
+		t.Fatal("?lang=ar&theme=dark is not on the demo page")
+	}
+
+	plain := startServe(t, "--db", filepath.Join(dir, "plain.db"))
+	for _, p := range []string{"/", "/demo-id/.well-known/openid-configuration", "/demo-id/login", "/demo/mailbox"} {
+		resp, err := http.Get(plain + p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusNotFound {
+			t.Errorf("without --demo, %s = %d", p, resp.StatusCode)
+		}
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"site", "list", "--db", filepath.Join(dir, "plain.db")}, &out, io.Discard); err != nil || strings.Contains(out.String(), "demo") {
+		t.Errorf("without --demo, the site list: %v\n%s", err, out.String())
+	}
 }

@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"os"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -329,7 +330,28 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		defer m.Close()
 		mailer, lc.Mailer = m, m
 	}
-	notifications, worker, err := newNotifications(ctx, st, log, nf, mailer, *publicURL)
+	// The demo needs the address it is served at (Demo ID's issuer, the
+	// email links), so the listener comes first.
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	defer ln.Close()
+	bound := ln.Addr().String()
+	linksURL := *publicURL
+	var demoRoutes http.Handler
+	if *demo {
+		d, err := newDemo(bound, *publicURL, log, &lc)
+		if err != nil {
+			return err
+		}
+		demoRoutes = d.Handler()
+		if mailer == nil {
+			mailer = lc.Mailer
+		}
+		linksURL = lc.PublicURL
+	}
+	notifications, worker, err := newNotifications(ctx, st, log, nf, mailer, linksURL)
 	if err != nil {
 		return err
 	}
@@ -342,7 +364,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	lc.PublicURL, lc.Logger = *publicURL, log
+	lc.PublicURL, lc.Logger = linksURL, log
 	if pg, ok := st.(*postgres.DB); ok {
 		lc.Buckets = pgBuckets{pg}
 	}
@@ -380,11 +402,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *addr, err)
-	}
-	bound := ln.Addr().String()
 	if *demo {
 		if err := ensureDemoSite(ctx, svc, bound, *publicURL); err != nil {
 			ln.Close()
@@ -397,7 +414,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	api := httpapi.New(svc, assets, log, httpapi.Config{
-		PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", AkismetUpstream: sc.akismetKey != "", OutboxKeep: outbox.DefaultKeep,
+		PublicURL: *publicURL, Demo: *demo, DemoSite: "demo", DemoRoutes: demoRoutes, AkismetUpstream: sc.akismetKey != "", OutboxKeep: outbox.DefaultKeep,
 		// Any Akismet client (a WordPress site's) can use Parley's filter.
 		Akismet:    akismet.New(svc, log),
 		Login:      logins,
@@ -604,11 +621,7 @@ func displayAddr(addr string) string {
 // ensureDemoSite makes sure the demo site exists and accepts comments
 // from the address the server listens on.
 func ensureDemoSite(ctx context.Context, svc *service.Service, bound, publicURL string) error {
-	_, port, _ := net.SplitHostPort(bound)
-	origins := []string{"http://127.0.0.1:" + port, "http://localhost:" + port}
-	if publicURL != "" {
-		origins = append(origins, publicURL)
-	}
+	origins := demoOrigins(bound, publicURL)
 	site, err := svc.DeskSite(ctx, service.OperatorActor(), "demo")
 	if errors.Is(err, comment.ErrNotFound) {
 		return svc.CreateSite(ctx, service.OperatorActor(), &comment.Site{ID: "demo", Name: "The Riverton Ledger", Origins: origins, EditWindow: comment.DefaultEditWindow})
@@ -685,6 +698,37 @@ func runMigrate(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return st.Close()
 }
 
+// editOrigins adds and removes origins from a site's list, in that order
+// of the list, each written as an origin; removing one the site does not
+// have, or the last one, is an error rather than a silent no-op.
+func editOrigins(have, add, remove []string) ([]string, error) {
+	out := slices.Clone(have)
+	for _, o := range add {
+		n, err := service.NormalizeOrigin(o)
+		if err != nil {
+			return nil, fmt.Errorf("--add-origin: %v", err.(*comment.ValidationError).Message)
+		}
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	for _, o := range remove {
+		n, err := service.NormalizeOrigin(o)
+		if err != nil {
+			return nil, fmt.Errorf("--remove-origin: %v", err.(*comment.ValidationError).Message)
+		}
+		i := slices.Index(out, n)
+		if i < 0 {
+			return nil, fmt.Errorf("--remove-origin %s: the site does not have that origin (it has %s)", n, strings.Join(out, " "))
+		}
+		out = slices.Delete(out, i, i+1)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("--remove-origin would leave the site with no origin: add another first")
+	}
+	return out, nil
+}
+
 // stringList is a repeatable string flag.
 type stringList []string
 
@@ -705,8 +749,12 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case "add", "set":
 		id := fs.String("id", "", "site id, used in the embed code (letters, digits, - and _)")
 		name := fs.String("name", "", "site name shown to readers")
-		var origins stringList
-		fs.Var(&origins, "origin", "allowed origin, e.g. https://news.example (repeatable)")
+		var origins, addOrigins, removeOrigins stringList
+		fs.Var(&origins, "origin", "allowed origin, e.g. https://news.example (repeatable); with set, replaces every origin the site had")
+		if args[0] == "set" {
+			fs.Var(&addOrigins, "add-origin", "allow one more origin, keeping the others (repeatable)")
+			fs.Var(&removeOrigins, "remove-origin", "stop allowing an origin, keeping the others (repeatable)")
+		}
 		depth := fs.Int("max-depth", comment.DefaultMaxDepth, "how deep replies nest")
 		moderation := fs.String("moderation", "none", "hold comments for moderation: none, all or first")
 		editWindow := fs.Duration("edit-window", comment.DefaultEditWindow, "how long authors may edit or delete their comments (0: never)")
@@ -744,8 +792,21 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if set("name") {
 			site.Name = *name
 		}
+		replaced := ""
 		if set("origin") {
+			if (len(addOrigins) > 0 || len(removeOrigins) > 0) && args[0] == "set" {
+				return usageError{"--origin replaces every origin: use it alone, or --add-origin and --remove-origin"}
+			}
+			if args[0] == "set" {
+				replaced = strings.Join(site.Origins, " ")
+			}
 			site.Origins = origins
+		}
+		if args[0] == "set" {
+			var err error
+			if site.Origins, err = editOrigins(site.Origins, addOrigins, removeOrigins); err != nil {
+				return usageError{err.Error()}
+			}
 		}
 		if set("max-depth") {
 			site.MaxDepth = *depth
@@ -774,6 +835,11 @@ func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if args[0] == "set" {
 			if err := svc.UpdateSite(ctx, service.OperatorActor(), site); err != nil {
 				return err
+			}
+			if replaced != "" {
+				fmt.Fprintf(stdout, "origins of site %q replaced: was %s, now %s\n", site.ID, replaced, strings.Join(site.Origins, " "))
+			} else if len(addOrigins)+len(removeOrigins) > 0 {
+				fmt.Fprintf(stdout, "origins of site %q: %s\n", site.ID, strings.Join(site.Origins, " "))
 			}
 			fmt.Fprintf(stdout, "site %q updated (other running instances see it within %s)\n", site.ID, service.SiteCacheTTL)
 			return nil

@@ -186,6 +186,65 @@ func TestSiteCommands(t *testing.T) {
 	}
 }
 
+// TestSiteSetOrigins: --add-origin and --remove-origin change one origin
+// and keep the rest; --origin replaces them all and says what it
+// replaced; mistakes are usage errors that change nothing.
+func TestSiteSetOrigins(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "s.db")
+	ctx := context.Background()
+	site := func(args ...string) (string, error) {
+		var out bytes.Buffer
+		err := run(ctx, append([]string{"site", args[0], "--db", db, "--id", "ledger"}, args[1:]...), &out, io.Discard)
+		return out.String(), err
+	}
+	origins := func() string {
+		var out bytes.Buffer
+		if err := run(ctx, []string{"site", "list", "--db", db}, &out, io.Discard); err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range strings.Split(out.String(), "\n") {
+			if f := regexp.MustCompile(`\s{2,}`).Split(l, -1); len(f) > 2 && f[0] == "ledger" {
+				return f[2]
+			}
+		}
+		t.Fatalf("no ledger in\n%s", out.String())
+		return ""
+	}
+	if _, err := site("add", "--origin", "https://ledger.example"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := site("set", "--add-origin", "https://WWW.ledger.example", "--add-origin", "http://localhost:4000")
+	if err != nil || !strings.Contains(out, "https://ledger.example https://www.ledger.example http://localhost:4000") {
+		t.Fatalf("add-origin: %v\n%s", err, out)
+	}
+	if _, err := site("set", "--remove-origin", "http://localhost:4000"); err != nil {
+		t.Fatal(err)
+	}
+	if got := origins(); got != "https://ledger.example https://www.ledger.example" {
+		t.Fatalf("after remove: %q", got)
+	}
+	out, err = site("set", "--origin", "https://new.example")
+	if err != nil || !strings.Contains(out, "was https://ledger.example https://www.ledger.example, now https://new.example") {
+		t.Fatalf("replacing --origin does not say what it replaced: %v\n%s", err, out)
+	}
+	for _, args := range [][]string{
+		{"set", "--remove-origin", "https://other.example"},
+		{"set", "--remove-origin", "https://new.example"},
+		{"set", "--add-origin", "not an origin"},
+		{"set", "--origin", "https://a.example", "--add-origin", "https://b.example"},
+	} {
+		var ue usageError
+		if _, err := site(args...); !errors.As(err, &ue) {
+			t.Errorf("site %s = %v, want a usage error", strings.Join(args, " "), err)
+		} else {
+			t.Logf("site %s: %v", strings.Join(args, " "), err)
+		}
+	}
+	if got := origins(); got != "https://new.example" {
+		t.Fatalf("a refused change changed the origins: %q", got)
+	}
+}
+
 // TestDurability_KillAfterAck posts comments to a real parley process,
 // kills it with SIGKILL while posts are in flight, restarts it, and checks
 // that every comment it acknowledged is still there.

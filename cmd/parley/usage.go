@@ -27,9 +27,11 @@ log-in, and the demo article with --demo.`,
 	"site add": `parley site add --id ID --name NAME --origin URL [--origin URL...] [flags]
 
 Adds a site: the pages on its origins may show and post comments.`,
-	"site set": `parley site set --id ID [any flag of site add]
+	"site set": `parley site set --id ID [--add-origin URL...] [--remove-origin URL...] [any flag of site add]
 
-Changes a site's settings: only the flags given change.`,
+Changes a site's settings: only the flags given change. --add-origin and
+--remove-origin change the list of origins; --origin replaces all of it
+and prints what it replaced.`,
 	"site list": `parley site list [--db DSN]
 
 Lists the sites and their settings.`,

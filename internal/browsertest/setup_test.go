@@ -495,6 +495,12 @@ func (b *browser) screenshot(name string) string {
 	if err != nil {
 		b.tb.Fatalf("screenshot: %v", err)
 	}
+	return b.keep(name, png)
+}
+
+// keep saves a screenshot where screenshot does and returns its path.
+func (b *browser) keep(name string, png []byte) string {
+	b.tb.Helper()
 	dir := os.Getenv(screenshotEnv)
 	if dir == "" {
 		dir = b.tb.TempDir()

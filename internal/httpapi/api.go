@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
+	"log/slog"
 	"mime"
 	"net/http"
 	"strconv"
@@ -145,30 +147,104 @@ func (s *Server) handlePreflight(w http.ResponseWriter, r *http.Request) {
 }
 
 // site loads the {site} of the path and applies CORS; it writes the error
-// answer itself and returns nil when the request must stop.
+// answer itself and returns nil when the request must stop. A page on
+// an origin the site does not allow, or naming a site that does not
+// exist (a mistyped data-site), gets an error answer it can read (CORS
+// headers for its origin: the answer holds no data), so the widget can
+// tell the site owner what is wrong; the server logs it once per origin
+// and hour.
 func (s *Server) site(w http.ResponseWriter, r *http.Request) *comment.Site {
-	site, err := s.svc.Site(r.Context(), r.PathValue("site"))
+	id := r.PathValue("site")
+	site, err := s.svc.Site(r.Context(), id)
 	if err != nil {
 		if errors.Is(err, comment.ErrNotFound) {
+			origin := readableError(w, r)
+			s.refused(r, id, "a page asked for a site that does not exist (a mistyped data-site?)", "parley site list")
 			err = &comment.ValidationError{Field: "site", Code: "unknown_site", Message: "There is no such site on this Parley server."}
-			s.writeErrorStatus(w, r, http.StatusNotFound, err)
+			s.writeRefusal(w, r, http.StatusNotFound, err, fmt.Sprintf("Parley: there is no site '%s' on %s: check data-site (parley site list shows the sites), or add it: parley site add --id %s --origin %s",
+				id, s.baseURL(r), id, origin))
 			return nil
 		}
 		s.writeError(w, r, err)
 		return nil
 	}
 	if !s.cors(w, r, site) {
-		s.writeError(w, r, comment.ErrForbidden)
+		origin := readableError(w, r)
+		fix := "parley site set --id " + site.ID + " --add-origin " + origin
+		s.refused(r, id, "a page on an origin the site does not allow", fix)
+		s.writeRefusal(w, r, http.StatusForbidden, errOriginNotAllowed, fmt.Sprintf("Parley: origin %s is not allowed for site '%s': %s", origin, site.ID, fix))
 		return nil
 	}
 	return site
+}
+
+// errOriginNotAllowed refuses a page on an origin its site does not allow.
+var errOriginNotAllowed = fmt.Errorf("%w: origin not allowed", comment.ErrForbidden)
+
+// readableError lets the page's script read an error answer, and
+// returns the page's origin.
+func readableError(w http.ResponseWriter, r *http.Request) string {
+	o := r.Header.Get("Origin")
+	if o != "" {
+		w.Header().Set("Access-Control-Allow-Origin", o)
+		w.Header().Set("Access-Control-Expose-Headers", "X-Request-Id")
+	}
+	return o
+}
+
+// writeRefusal answers a refused embedding: the reader's words, and the
+// hint the widget logs to the console for the site's owner.
+func (s *Server) writeRefusal(w http.ResponseWriter, r *http.Request, status int, err error, hint string) {
+	_, body := errorStatus(err)
+	w.Header().Set("Cache-Control", "no-store")
+	body.Message = errorText(words(r, ""), body)
+	writeJSON(w, status, apiError{Error: body, Hint: hint})
+}
+
+// refused logs a refused embedding, once per site, origin and
+// refusalEvery: a misconfigured page asks on every view.
+func (s *Server) refused(r *http.Request, site, what, fix string) {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		origin = service.OriginOf(r.Header.Get("Referer"))
+	}
+	if origin == "" || !s.refusals.first(site+" "+origin, time.Now()) {
+		return
+	}
+	s.log.Warn("refused: "+what, slog.String("site", site), slog.String("origin", origin), slog.String("fix", fix),
+		slog.String("next_report", "in an hour, if it goes on"))
+}
+
+// refusalEvery is how often one refusal is logged again.
+const refusalEvery = time.Hour
+
+// refusalLog remembers which refusals were logged in the last hour.
+type refusalLog struct {
+	mu   sync.Mutex
+	seen map[string]time.Time
+}
+
+// first reports whether key was not logged within refusalEvery of now,
+// and notes it. It holds at most 10,000 keys: a flood of made-up origins
+// empties it rather than growing it.
+func (l *refusalLog) first(key string, now time.Time) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if t, ok := l.seen[key]; ok && now.Sub(t) < refusalEvery {
+		return false
+	}
+	if l.seen == nil || len(l.seen) >= 10_000 {
+		l.seen = map[string]time.Time{}
+	}
+	l.seen[key] = now
+	return true
 }
 
 func (s *Server) writeErrorStatus(w http.ResponseWriter, r *http.Request, status int, err error) {
 	_, body := errorStatus(err)
 	w.Header().Set("Cache-Control", "no-store")
 	body.Message = errorText(words(r, ""), body)
-	writeJSON(w, status, apiError{body})
+	writeJSON(w, status, apiError{Error: body})
 }
 
 func (s *Server) handleListComments(w http.ResponseWriter, r *http.Request) {

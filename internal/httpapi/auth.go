@@ -171,7 +171,7 @@ func (s *Server) writeNotLoggedIn(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("WWW-Authenticate", `Bearer realm="parley"`)
 	body := errorBody{Code: "not_logged_in", Message: "You have been logged out. Please log in again."}
 	body.Message = errorText(words(r, ""), body)
-	writeJSON(w, http.StatusUnauthorized, apiError{body})
+	writeJSON(w, http.StatusUnauthorized, apiError{Error: body})
 }
 
 func (s *Server) noLogin(w http.ResponseWriter, r *http.Request) bool {

@@ -10,6 +10,7 @@ import (
 
 	"parley/internal/auth"
 	"parley/internal/comment"
+	"parley/internal/demo"
 	"parley/internal/i18n"
 	"parley/internal/outbox"
 	"parley/internal/service"
@@ -21,17 +22,25 @@ import (
 const DemoPageID = "demo-article"
 
 var demoTemplate = template.Must(template.New("demo").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<html lang="en" data-theme="{{.Theme}}"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Riverton's new bus line opens on Monday — The Riverton Ledger</title>
 <style>
 body{font:18px/1.6 Georgia,serif;max-width:42rem;margin:0 auto;padding:1.5rem;color:#1d1d1f;background:#fff}
 header{border-bottom:3px double #1d1d1f;margin-bottom:1.5rem}header p{font:700 1.4rem/1 system-ui,sans-serif;margin:.5rem 0}
 h1{font-size:2rem;line-height:1.2}.byline{color:#555;font:14px system-ui,sans-serif}
-@media (prefers-color-scheme:dark){body{background:#121417;color:#e8e8ea}header{border-color:#e8e8ea}.byline{color:#aaa}}
+.demo{font:14px/1.5 system-ui,sans-serif;border:1px dashed #888;border-radius:.4rem;padding:.5rem .8rem;margin:0 0 1.5rem}
+.demo p{margin:.25rem 0}.demo a{color:#0b57d0}.demo [aria-current]{font-weight:700;color:inherit;text-decoration:none}
+html[data-theme=dark] body{background:#121417;color:#e8e8ea}html[data-theme=dark] header{border-color:#e8e8ea}html[data-theme=dark] .byline{color:#aaa}html[data-theme=dark] .demo a{color:#8ab4f8}
+@media (prefers-color-scheme:dark){html[data-theme=auto] body{background:#121417;color:#e8e8ea}html[data-theme=auto] header{border-color:#e8e8ea}html[data-theme=auto] .byline{color:#aaa}html[data-theme=auto] .demo a{color:#8ab4f8}}
 </style></head>
 <body>
 <header><p>The Riverton Ledger</p></header>
 <main>
+<aside class="demo" aria-label="Demo settings">
+<p><strong>Parley demo.</strong> Log in with <em>Demo ID</em> (a made-up provider on this server) or an email link; the emails go to the <a href="{{.Mailbox}}" id="demo-mailbox">demo mailbox</a>.</p>
+<p id="demo-lang">Comments in: {{range .Langs}}<a href="{{.URL}}" lang="{{.Code}}" hreflang="{{.Code}}"{{if .Current}} aria-current="true"{{end}}>{{.Name}}</a> {{end}}</p>
+<p id="demo-theme">Theme: {{range .Themes}}<a href="{{.URL}}"{{if .Current}} aria-current="true"{{end}}>{{.Name}}</a> {{end}}</p>
+</aside>
 <article>
 <h1>Riverton's new bus line opens on Monday</h1>
 <p class="byline">By the Ledger's transport desk · Demo article served by Parley</p>
@@ -41,23 +50,38 @@ h1{font-size:2rem;line-height:1.2}.byline{color:#555;font:14px system-ui,sans-se
 <p>What do you think of the new line? Tell us below.</p>
 </article>
 <section aria-label="Comments">
-<div id="parley" data-site="{{.Site}}" data-page-id="{{.Page}}">{{.Thread}}</div>
+<div id="parley" data-site="{{.Site}}" data-page-id="{{.Page}}"{{with .Lang}} data-lang="{{.}}"{{end}} data-theme="{{.Theme}}">{{.Thread}}</div>
 <script src="{{.Script}}" async></script>
 </section>
 </main>
 </body></html>
 `))
 
+// demoLangs are the demo page's languages, each named in itself.
+var demoLangs = []struct{ Code, Name string }{
+	{"en", "English"}, {"de", "Deutsch"}, {"fr", "Français"}, {"es", "Español"}, {"ru", "Русский"}, {"ar", "العربية"},
+}
+
+// demoLink is one choice of the demo page's switches.
+type demoLink struct {
+	Code, Name, URL string
+	Current         bool
+}
+
 // handleDemo serves the demo article with the comment section embedded
 // both ways: rendered on the server (so it works without JavaScript) and
-// enhanced by the widget script when JavaScript runs.
+// enhanced by the widget script when JavaScript runs. ?lang= and ?theme=
+// (light, dark, auto) choose the comment section's language and the
+// page's theme; the switches above the article are plain links, so they
+// work without JavaScript too.
 func (s *Server) handleDemo(w http.ResponseWriter, r *http.Request) {
 	site, err := s.svc.Site(r.Context(), s.cfg.DemoSite)
 	if err != nil {
 		s.writeHTMLError(w, r, err)
 		return
 	}
-	order, err := comment.ParseSort(r.URL.Query().Get("sort"))
+	q := r.URL.Query()
+	order, err := comment.ParseSort(q.Get("sort"))
 	if err != nil {
 		s.writeHTMLError(w, r, err)
 		return
@@ -67,6 +91,14 @@ func (s *Server) handleDemo(w http.ResponseWriter, r *http.Request) {
 		s.writeHTMLError(w, r, err)
 		return
 	}
+	lang := ""
+	if q.Get("lang") != "" {
+		lang = i18n.Get(q.Get("lang")).Lang()
+	}
+	theme := q.Get("theme")
+	if theme != "light" && theme != "dark" {
+		theme = "auto"
+	}
 	pageURL := s.baseURL(r) + "/"
 	// Keep the reader's replytocom and held-comment parameters.
 	if r.URL.RawQuery != "" {
@@ -74,20 +106,46 @@ func (s *Server) handleDemo(w http.ResponseWriter, r *http.Request) {
 	}
 	v := s.threadView(r, site, t, pageURL)
 	v.Title = "Riverton's new bus line opens on Monday"
+	v.Theme, v.Feeds = theme, threadFeeds(s.baseURL(r), v.Lang, site.ID, t.Key, v.Title)
 	var thread bytes.Buffer
 	if err := widget.RenderThread(&thread, v); err != nil {
 		s.writeHTMLError(w, r, err)
 		return
 	}
+	// The switches keep the other choice and drop the rest (a reply in
+	// progress, a sort).
+	switchURL := func(l, th string) string {
+		v := url.Values{}
+		if l != "" {
+			v.Set("lang", l)
+		}
+		if th != "auto" {
+			v.Set("theme", th)
+		}
+		if len(v) == 0 {
+			return "/"
+		}
+		return "/?" + v.Encode()
+	}
+	var langs, themes []demoLink
+	current := v.Lang
+	for _, l := range demoLangs {
+		langs = append(langs, demoLink{Code: l.Code, Name: l.Name, URL: switchURL(l.Code, theme), Current: l.Code == current})
+	}
+	for _, th := range []struct{ code, name string }{{"auto", "Automatic"}, {"light", "Light"}, {"dark", "Dark"}} {
+		themes = append(themes, demoLink{Code: th.code, Name: th.name, URL: switchURL(lang, th.code), Current: th.code == theme})
+	}
 	var b bytes.Buffer
 	if err := demoTemplate.Execute(&b, map[string]any{
 		"Site": site.ID, "Page": DemoPageID, "Thread": template.HTML(thread.String()), "Script": s.baseURL(r) + "/embed.js",
+		"Lang": lang, "Theme": theme, "Langs": langs, "Themes": themes, "Mailbox": demo.MailboxPath,
 	}); err != nil {
 		s.writeHTMLError(w, r, err)
 		return
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Add("Vary", "Accept-Language")
 	// The demo article runs the widget, from Parley, and nothing else.
 	w.Header().Set("Content-Security-Policy", "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
 	w.Write(b.Bytes())

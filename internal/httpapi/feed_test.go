@@ -1,16 +1,24 @@
 package httpapi
 
 import (
+	"bytes"
+	"compress/gzip"
 	"context"
 	"encoding/json"
 	"encoding/xml"
+	"html"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/andybalholm/brotli"
 
 	"parley/internal/comment"
 	"parley/internal/service"
@@ -132,4 +140,111 @@ func TestFeeds(t *testing.T) {
 	if resp, _ := ts.do(t, "GET", "/sites/nosuch/feed.atom", nil, nil); resp.StatusCode != http.StatusNotFound {
 		t.Fatalf("unknown site: %d", resp.StatusCode)
 	}
+}
+
+// TestThreadFeedLinks: the server-rendered thread announces the thread's
+// Atom and RSS feeds with <link rel="alternate">, titled in its language,
+// and they are this thread's feeds.
+func TestThreadFeedLinks(t *testing.T) {
+	ts := newTestServer(t)
+	ctx := context.Background()
+	for _, p := range []struct{ page, name string }{{"/bridge", "Ana"}, {"/bridge", "Ben"}, {"/market", "Cleo"}} {
+		if _, err := ts.svc.Post(ctx, comment.Draft{SiteID: "news", Page: origin + p.page, PageURL: origin + p.page, Name: p.name, Email: "x@example.org", Body: "A comment by " + p.name}, service.Meta{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The server-rendered thread announces its two feeds, which parse.
+	_, thread := ts.do(t, "GET", "/sites/news/thread?page="+url.QueryEscape(origin+"/bridge")+"&lang=de&title="+url.QueryEscape("The bridge"), nil, nil)
+	links := regexp.MustCompile(`<link rel="alternate" type="(application/(?:atom|rss)(?:\+|&#43;)xml)" title="([^"]+)" href="([^"]+)">`).FindAllStringSubmatch(string(thread), -1)
+	if len(links) != 2 {
+		t.Fatalf("thread has %d feed links:\n%s", len(links), thread)
+	}
+	for _, l := range links {
+		u, err := url.Parse(html.UnescapeString(l[3]))
+		if err != nil || !strings.HasPrefix(l[2], "Kommentare zu The bridge") {
+			t.Fatalf("feed link %q %q", l[2], l[3])
+		}
+		resp, body := ts.do(t, "GET", u.RequestURI(), nil, nil)
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != html.UnescapeString(l[1])+"; charset=utf-8" || strings.Count(string(body), "Ana") == 0 || strings.Contains(string(body), "Cleo") {
+			t.Fatalf("%s = %d %s:\n%s", u, resp.StatusCode, resp.Header.Get("Content-Type"), body)
+		}
+	}
+}
+
+// A built feed is served as it is for feedFresh, then built again; a
+// failed build is not kept, and a clock that went back builds again.
+func TestFeedCache(t *testing.T) {
+	c := newFeedCache()
+	builds := 0
+	build := func(body string, err error) func() ([]byte, error) {
+		return func() ([]byte, error) {
+			builds++
+			return []byte(body), err
+		}
+	}
+	k := feedKey{site: "news", format: "atom", self: "https://c.example/sites/news/feed.atom"}
+	t0 := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
+	if _, err := c.get(k, t0, build("", comment.ErrNotFound)); err != comment.ErrNotFound {
+		t.Fatalf("error = %v", err)
+	}
+	a, err := c.get(k, t0, build("one", nil))
+	if err != nil || string(a.plain) != "one" || builds != 2 {
+		t.Fatalf("first build: %q %v, %d builds", a.plain, err, builds)
+	}
+	if b, _ := c.get(k, t0.Add(feedFresh-time.Millisecond), build("two", nil)); b != a || builds != 2 {
+		t.Fatalf("within feedFresh: %q, %d builds", b.plain, builds)
+	}
+	if b, _ := c.get(feedKey{site: "news", format: "rss", self: k.self}, t0, build("rss", nil)); string(b.plain) != "rss" {
+		t.Fatalf("another format shared the entry: %q", b.plain)
+	}
+	if b, _ := c.get(k, t0.Add(feedFresh), build("three", nil)); string(b.plain) != "three" || b.etag == a.etag {
+		t.Fatalf("after feedFresh: %q (etag %s, before %s)", b.plain, b.etag, a.etag)
+	}
+	if b, _ := c.get(k, t0.Add(-time.Hour), build("four", nil)); string(b.plain) != "four" {
+		t.Fatalf("clock went back: %q", b.plain)
+	}
+}
+
+// Feeds come compressed to clients that ask, the same feed in every
+// encoding, and a cache-busting parameter neither changes the feed's own
+// address nor makes a new one.
+func TestFeedEncodings(t *testing.T) {
+	ts := newTestServer(t)
+	if _, err := ts.svc.Post(context.Background(), comment.Draft{SiteID: "news", Page: origin + "/bridge", Name: "Ana", Email: "a@example.org",
+		Body: strings.Repeat("The bridge is long overdue. ", 20)}, service.Meta{}); err != nil {
+		t.Fatal(err)
+	}
+	path := "/sites/news/feed.atom?page=" + url.QueryEscape(origin+"/bridge")
+	_, plain := ts.do(t, "GET", path, nil, map[string]string{"Accept-Encoding": "identity"})
+	for _, enc := range []string{"gzip", "br"} {
+		resp, body := ts.do(t, "GET", path+"&nocache=123", nil, map[string]string{"Accept-Encoding": enc})
+		if resp.Header.Get("Content-Encoding") != enc || len(body) >= len(plain) {
+			t.Fatalf("%s: Content-Encoding %q, %d bytes (plain %d)", enc, resp.Header.Get("Content-Encoding"), len(body), len(plain))
+		}
+		got := unencode(t, enc, body)
+		if !bytes.Equal(got, plain) {
+			t.Fatalf("%s: the decoded feed differs from the plain one", enc)
+		}
+	}
+	if bytes.Contains(plain, []byte("nocache")) || !bytes.Contains(plain, []byte(`rel="self"`)) {
+		t.Fatalf("self link:\n%s", plain)
+	}
+}
+
+// unencode undoes a Content-Encoding.
+func unencode(t *testing.T, enc string, b []byte) []byte {
+	t.Helper()
+	var r io.Reader = brotli.NewReader(bytes.NewReader(b))
+	if enc == "gzip" {
+		zr, err := gzip.NewReader(bytes.NewReader(b))
+		if err != nil {
+			t.Fatal(err)
+		}
+		r = zr
+	}
+	out, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("%s: %v", enc, err)
+	}
+	return out
 }

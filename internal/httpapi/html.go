@@ -59,6 +59,7 @@ func (s *Server) sharedView(base, lang string, site *comment.Site, t *service.Th
 			return base + "/sites/" + url.PathEscape(site.ID) + "/comments/" + url.PathEscape(id) + "/report?" + url.Values{"url": {pageURL}, "lang": {lang}}.Encode()
 		},
 	}
+	v.Feeds = threadFeeds(base, lang, site.ID, t.Key, title)
 	names := map[string]string{}
 	var walk func(ns []*service.Node) []*widget.CommentView
 	walk = func(ns []*service.Node) []*widget.CommentView {
@@ -76,6 +77,21 @@ func (s *Server) sharedView(base, lang string, site *comment.Site, t *service.Th
 	back := s.loginReturn(base, site, t, pageURL, title, lang)
 	v.Login = s.loginView(base, site, back, lang)
 	return v, names
+}
+
+// threadFeeds are a thread's Atom and RSS feeds, titled with the
+// article's title (its key when it has none) in the thread's language.
+func threadFeeds(base, lang, siteID, key, title string) []widget.FeedLink {
+	if title == "" {
+		title = key
+	}
+	words := i18n.Get(lang)
+	var out []widget.FeedLink
+	for _, f := range []struct{ typ, ext, name string }{{"application/atom+xml", "atom", "Atom"}, {"application/rss+xml", "rss", "RSS"}} {
+		out = append(out, widget.FeedLink{Type: f.typ, Title: words.T("page.feed.thread", "title", title) + " (" + f.name + ")",
+			URL: base + "/sites/" + url.PathEscape(siteID) + "/feed." + f.ext + "?" + url.Values{"page": {key}, "lang": {lang}}.Encode()})
+	}
+	return out
 }
 
 // threadReader is what the server-rendered thread shows only to the
@@ -523,10 +539,11 @@ func errorText(t *i18n.Table, body errorBody) string {
 // errorAlias names the key of an error code whose words the tables
 // already have under another name.
 var errorAlias = map[string]string{
-	"internal":       "page.our_side",
-	"no_login":       "page.no_login",
-	"invalid_return": "page.not_on_site",
-	"invalid_parent": "page.error.not_found",
+	"internal":           "page.our_side",
+	"no_login":           "page.no_login",
+	"invalid_return":     "page.not_on_site",
+	"invalid_parent":     "page.error.not_found",
+	"origin_not_allowed": "page.error.forbidden",
 }
 
 // pagePolicy is the Content-Security-Policy of the pages Parley renders

@@ -120,6 +120,7 @@ type apiThread struct {
 
 type apiErr struct {
 	Error struct{ Code, Message, Field string } `json:"error"`
+	Hint  string                                `json:"hint"`
 }
 
 func TestHealth(t *testing.T) {
@@ -245,7 +246,7 @@ func TestPostErrors(t *testing.T) {
 		{"empty body", "/api/v1/sites/news/comments", post(map[string]string{"body": " "}), nil, 400, "missing_body", "body"},
 		{"foreign page", "/api/v1/sites/news/comments", post(map[string]string{"page": "https://evil.example/x", "url": "https://evil.example/x"}), nil, 400, "invalid_page", "page"},
 		{"unknown site", "/api/v1/sites/nope/comments", post(nil), nil, 404, "unknown_site", "site"},
-		{"disallowed origin", "/api/v1/sites/news/comments", post(nil), map[string]string{"Origin": "https://evil.example"}, 403, "forbidden", ""},
+		{"disallowed origin", "/api/v1/sites/news/comments", post(nil), map[string]string{"Origin": "https://evil.example"}, 403, "origin_not_allowed", ""},
 		{"not json", "/api/v1/sites/news/comments", "{nope", nil, 400, "bad_json", ""},
 		{"wrong type", "/api/v1/sites/news/comments", `{"body": 5}`, nil, 400, "invalid_body", "body"},
 		{"too large", "/api/v1/sites/news/comments", post(map[string]string{"body": strings.Repeat("x", maxJSONBody)}), nil, 413, "too_large", ""},

@@ -19,6 +19,7 @@ import (
 
 	"parley/internal/auth"
 	"parley/internal/comment"
+	"parley/internal/demo"
 	"parley/internal/login"
 	"parley/internal/metrics"
 	"parley/internal/ratelimit"
@@ -38,6 +39,9 @@ type Config struct {
 	Demo bool
 	// DemoSite is the site id the demo page embeds.
 	DemoSite string
+	// DemoRoutes, with Demo, serves Demo ID and the demo mailbox (package
+	// demo) under /demo-id/ and /demo/.
+	DemoRoutes http.Handler
 	// AkismetUpstream says comments are also sent to the Akismet service,
 	// which the privacy page must tell readers.
 	AkismetUpstream bool
@@ -93,6 +97,7 @@ type Server struct {
 	log     *slog.Logger
 	cfg     Config
 	threads *jsonCache
+	feeds   *feedCache
 	pages   *htmlCache
 	held    *heldCache
 	streams struct {
@@ -103,6 +108,8 @@ type Server struct {
 		byClient map[string]int // open streams per client key
 	}
 	reads *ratelimit.Memory // read budgets, per client key
+	// refusals are the refused embeddings logged in the last hour.
+	refusals refusalLog
 }
 
 // New returns a Server; mount it with Handler.
@@ -117,7 +124,7 @@ func New(svc *service.Service, assets *widget.Assets, log *slog.Logger, cfg Conf
 	if cfg.ReadBudget.Burst <= 0 {
 		cfg.ReadBudget = DefaultReadBudget
 	}
-	srv := &Server{svc: svc, assets: assets, log: log, cfg: cfg, threads: newJSONCache(1024), reads: ratelimit.NewMemory(100_000),
+	srv := &Server{svc: svc, assets: assets, log: log, cfg: cfg, threads: newJSONCache(1024), feeds: newFeedCache(), reads: ratelimit.NewMemory(100_000),
 		// Up to 32 MB of rendered pages: a 200-comment thread is about 200 kB.
 		pages: newHTMLCache(1024, 32<<20), held: newHeldCache(2*time.Second, 1024)}
 	srv.streams.stop = make(chan struct{})
@@ -169,8 +176,13 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /avatars/{file}", s.handleAvatar)
 	mux.Handle("GET /widget/", s.assets)
 	mux.Handle("GET /embed.js", s.assets)
+	mux.Handle("GET "+widget.CountPath, s.assets)
 	if s.cfg.Demo {
 		mux.HandleFunc("GET /{$}", s.handleDemo)
+		if s.cfg.DemoRoutes != nil {
+			mux.Handle(demo.IDPath+"/", s.cfg.DemoRoutes)
+			mux.Handle("/demo/", s.cfg.DemoRoutes)
+		}
 	}
 	if s.cfg.Admin != nil {
 		mux.Handle("/admin/", s.cfg.Admin)
@@ -211,6 +223,9 @@ func (s *Server) handleHealth(w http.ResponseWriter, r *http.Request) {
 // apiError is the body of every error answer of the JSON API.
 type apiError struct {
 	Error errorBody `json:"error"`
+	// Hint tells a site's owner what is wrong with the embedding (the
+	// widget logs it to the browser console), in English.
+	Hint string `json:"hint,omitempty"`
 }
 
 type errorBody struct {
@@ -259,6 +274,8 @@ func errorStatus(err error) (int, errorBody) {
 		return http.StatusNotFound, errorBody{Code: "not_found", Message: "Not found."}
 	case errors.Is(err, comment.ErrClosed):
 		return http.StatusForbidden, errorBody{Code: "closed", Message: "Comments are closed."}
+	case errors.Is(err, errOriginNotAllowed):
+		return http.StatusForbidden, errorBody{Code: "origin_not_allowed", Message: "This site does not accept comments from here."}
 	case errors.Is(err, comment.ErrForbidden):
 		return http.StatusForbidden, errorBody{Code: "forbidden", Message: "This site does not accept comments from here."}
 	case errors.Is(err, comment.ErrConflict):
@@ -280,7 +297,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	}
 	w.Header().Set("Cache-Control", "no-store")
 	body.Message = errorText(words(r, ""), body)
-	writeJSON(w, status, apiError{body})
+	writeJSON(w, status, apiError{Error: body})
 }
 
 // failed logs a request that failed on Parley's side and returns its id,

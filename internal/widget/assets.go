@@ -24,6 +24,7 @@ import (
 // ever. It also holds the log-in icons, under stable paths (see IconPath).
 type Assets struct {
 	js, css asset
+	count   asset             // count.js, at CountPath
 	tables  map[string]*asset // other languages' strings, by language
 	icons   map[string]*asset // by path
 }
@@ -53,6 +54,8 @@ type Manifest struct {
 	Style  Entry            `json:"style"`
 	Tables map[string]Entry `json:"tables"` // by language, English aside (the script holds it)
 	Icons  map[string]Entry `json:"icons"`  // by name (see Icons)
+	// Count is the comment-count script of listing pages (count.js).
+	Count Entry `json:"count"`
 }
 
 // Entry is one built file: its name in dist/ (with ".br" and ".gz" for
@@ -73,7 +76,14 @@ var Icons = []string{"google", "facebook", "x", "github", "wordpress", "email", 
 const (
 	I18nPlaceholder = "__PARLEY_I18N__"
 	CSSPlaceholder  = "__PARLEY_CSS__"
+	// CountPlaceholder in count.js becomes each language's words for a
+	// comment count.
+	CountPlaceholder = "__PARLEY_COUNTS__"
 )
+
+// CountPath is where the comment-count script is served: a stable
+// address, like /embed.js, for listing pages to load.
+const CountPath = "/count.js"
 
 // serverOnly lists the translation keys only the server-rendered thread
 // uses (absolute dates, grouped numbers, the like count without
@@ -149,6 +159,11 @@ func load(fsys fs.FS) (*Assets, error) {
 		return nil, err
 	}
 	a.js, a.css = *js, *css
+	count, err := read(m.Count, "text/javascript; charset=utf-8")
+	if err != nil {
+		return nil, err
+	}
+	a.count = *count
 	for lang, e := range m.Tables {
 		t, err := read(e, "application/json")
 		if err != nil {
@@ -232,6 +247,8 @@ func (a *Assets) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.js.serve(w, r, cacheEmbed)
 	case a.js.path:
 		a.js.serve(w, r, cacheImmutable)
+	case CountPath:
+		a.count.serve(w, r, cacheEmbed)
 	case a.css.path:
 		a.css.serve(w, r, cacheImmutable)
 	default:

@@ -122,7 +122,13 @@ async function api(method, path, body, lang, more) {
 	if (body) headers['Content-Type'] = 'application/json';
 	const r = await fetch(BASE + path, body ? {method, headers, body: JSON.stringify(body)} : {method, headers, cache: 'no-cache'});
 	const d = await r.json().catch(() => ({}));
-	if (!r.ok) throw Object.assign(new Error('HTTP ' + r.status), {status: r.status, info: d.error || {}});
+	if (!r.ok) {
+		// A page on an origin its site does not allow, or a mistyped
+		// data-site: the reader sees the usual short message, the site's
+		// owner finds in the console what to do (the server's hint).
+		d.hint && console.error(d.hint);
+		throw Object.assign(new Error('HTTP ' + r.status), {status: r.status, info: d.error || {}});
+	}
 	return d;
 }
 

@@ -61,6 +61,11 @@ type ThreadView struct {
 	Values     map[string]string
 	PrivacyURL string
 	StyleURL   string // absolute URL of the stylesheet; "" leaves the <link> out
+	// Theme is the thread's colours: light (the default), dark, or auto
+	// (the reader's system setting).
+	Theme string
+	// Feeds are the thread's feeds, announced with <link rel="alternate">.
+	Feeds []FeedLink
 	// ReplyURL gives a comment's no-JS "Reply" link (page URL +
 	// ?replytocom=ID#respond). Nil leaves the links out.
 	ReplyURL func(id string) string
@@ -88,6 +93,9 @@ type ThreadView struct {
 	// server can send email); Values["notify"] refills its choice.
 	Notify bool
 }
+
+// FeedLink is one feed of the thread: its media type, title and address.
+type FeedLink struct{ Type, Title, URL string }
 
 // LoginView is how readers may log in on a site, as the form without
 // JavaScript offers it.

@@ -2,7 +2,7 @@ package authtest
 
 // An OpenID Provider running in-process: github.com/zitadel/oidc/v3/pkg/op
 // (OpenID Foundation certified, Apache-2.0) with the small in-memory
-// storage it needs (storage.go) and a login page, all on 127.0.0.1.
+// storage it needs (package memop) and a login page, all on 127.0.0.1.
 
 import (
 	"context"
@@ -17,6 +17,8 @@ import (
 	"testing"
 
 	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"parley/internal/auth/memop"
 )
 
 // Default client credentials, used when OPConfig leaves them empty.
@@ -44,18 +46,7 @@ type OPConfig struct {
 }
 
 // OPUser is an account at the provider.
-type OPUser struct {
-	ID       string // the subject ("sub") the provider reports
-	Username string // typed on the login page; unique
-	Password string
-	Name     string
-	Email    string
-	// EmailVerified is reported as the email_verified claim.
-	EmailVerified bool
-	// Picture is reported as the picture claim as is: any URL, such as a
-	// test's own image server, or empty for none.
-	Picture string
-}
+type OPUser = memop.User
 
 // DefaultUser returns the account StartOP creates when OPConfig.Users is
 // empty: Jane Doe, who logs in as "jane" with "correct horse", and has a
@@ -75,7 +66,7 @@ func DefaultUser() OPUser {
 // in.
 type OP struct {
 	srv     *httptest.Server
-	storage *storage
+	storage *memop.Storage
 
 	mu sync.Mutex
 	// tamper, if set, stands between the network and the provider.
@@ -108,33 +99,16 @@ func StartOP(t testing.TB, c OPConfig) *OP {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := newStorage(key, &client{
-		id:              c.ClientID,
-		secret:          c.ClientSecret,
-		redirectURIs:    append([]string(nil), c.RedirectURIs...),
-		claimsInIDToken: c.ClaimsInIDToken,
-	})
-	for _, u := range c.Users {
-		if u.ID == "" || u.Username == "" {
-			t.Fatalf("authtest: user %+v needs an ID and a username", u)
-		}
-		if _, dup := s.users[u.Username]; dup {
-			t.Fatalf("authtest: two users named %q", u.Username)
-		}
-		s.users[u.Username] = u
+	s, err := memop.New(key, memop.Client{ID: c.ClientID, Secret: c.ClientSecret, RedirectURIs: c.RedirectURIs, ClaimsInIDToken: c.ClaimsInIDToken}, c.Users)
+	if err != nil {
+		t.Fatal(err)
 	}
 
 	o := &OP{storage: s}
 	log := &tbLog{tb: t, prefix: "openid provider: "}
 	o.srv = httptest.NewUnstartedServer(nil)
 	issuer := "http://" + o.srv.Listener.Addr().String()
-	var cryptoKey [32]byte
-	rand.Read(cryptoKey[:])
-	provider, err := op.NewProvider(&op.Config{
-		CryptoKey:      cryptoKey,
-		CodeMethodS256: true,
-		AuthMethodPost: true,
-	}, s, op.StaticIssuer(issuer), op.WithAllowInsecure(), op.WithLogger(slog.New(slog.NewTextHandler(log, nil))))
+	provider, err := memop.NewProvider(issuer, s, slog.New(slog.NewTextHandler(log, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,15 +144,15 @@ func StartOP(t testing.TB, c OPConfig) *OP {
 func (o *OP) Issuer() string { return o.srv.URL }
 
 // ClientID returns the registered client's ID.
-func (o *OP) ClientID() string { return o.storage.client.id }
+func (o *OP) ClientID() string { return o.storage.ClientID() }
 
 // ClientSecret returns the registered client's secret.
-func (o *OP) ClientSecret() string { return o.storage.client.secret }
+func (o *OP) ClientSecret() string { return o.storage.ClientSecret() }
 
 // AllowRedirect registers one more redirect URI for the client: a test
 // often knows its app's callback URL only after starting the app.
 func (o *OP) AllowRedirect(uri string) {
-	o.storage.client.allowRedirect(uri)
+	o.storage.AllowRedirect(uri)
 }
 
 // SetTamper puts f between the network and the provider: every request
@@ -211,7 +185,7 @@ func (o *OP) LastAuthorize() url.Values {
 // compact JWS, as the provider signs its ID tokens: for tests that need a
 // genuine token with chosen claims.
 func (o *OP) Sign(claims []byte) (string, error) {
-	return o.storage.sign(claims)
+	return o.storage.Sign(claims)
 }
 
 var loginPage = template.Must(template.New("login").Parse(`<!DOCTYPE html>
@@ -253,14 +227,14 @@ func (o *OP) login(w http.ResponseWriter, r *http.Request, callback func(context
 	switch r.Method {
 	case http.MethodGet:
 		d := loginData{ID: r.FormValue("authRequestID")}
-		if !o.storage.hasRequest(d.ID) {
-			d.Error = errNoRequest.Error()
+		if !o.storage.HasRequest(d.ID) {
+			d.Error = memop.ErrNoRequest.Error()
 			w.WriteHeader(http.StatusBadRequest)
 		}
 		loginPage.Execute(w, d)
 	case http.MethodPost:
 		d := loginData{ID: r.PostFormValue("id"), Username: r.PostFormValue("username")}
-		if err := o.storage.checkLogin(d.ID, d.Username, r.PostFormValue("password")); err != nil {
+		if err := o.storage.CheckLogin(d.ID, d.Username, r.PostFormValue("password")); err != nil {
 			d.Error = err.Error()
 			w.WriteHeader(http.StatusUnauthorized)
 			loginPage.Execute(w, d)

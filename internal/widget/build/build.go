@@ -82,6 +82,15 @@ func Files(src fs.FS) (map[string][]byte, error) {
 	js = strings.Replace(js, widget.I18nPlaceholder, string(inline), 1)
 	m.Script = add("parley.js", "/widget/"+hash([]byte(js))+"/parley.js", []byte(js))
 
+	// The count script, with each language's words for a count.
+	countSrc, err := fs.ReadFile(src, "count.js")
+	if err != nil {
+		return nil, err
+	}
+	if m.Count, err = countScript(string(countSrc), add); err != nil {
+		return nil, err
+	}
+
 	for _, name := range widget.Icons {
 		svg, err := fs.ReadFile(src, "icons/"+name+".svg")
 		if err != nil {
@@ -110,6 +119,32 @@ func Files(src fs.FS) (map[string][]byte, error) {
 	}
 	out["manifest.json"] = append(manifest, '\n')
 	return out, nil
+}
+
+// countScript builds count.js: minified, with each language's plural
+// forms of "count" and its "count.none" where the placeholder is.
+func countScript(src string, add func(file, path string, body []byte) widget.Entry) (widget.Entry, error) {
+	words := map[string][2]json.RawMessage{}
+	for _, l := range i18n.Languages() {
+		var t map[string]json.RawMessage
+		if err := json.Unmarshal(i18n.JSON(l), &t); err != nil {
+			return widget.Entry{}, err
+		}
+		words[l] = [2]json.RawMessage{t["count"], t["count.none"]}
+	}
+	inline, err := json.Marshal(words)
+	if err != nil {
+		return widget.Entry{}, err
+	}
+	js, err := minify("count.js", src, "Parley comment counts")
+	if err != nil {
+		return widget.Entry{}, err
+	}
+	if strings.Count(js, widget.CountPlaceholder) != 1 {
+		return widget.Entry{}, fmt.Errorf("widget: count.js must contain %s exactly once", widget.CountPlaceholder)
+	}
+	js = strings.Replace(js, widget.CountPlaceholder, string(inline), 1)
+	return add("count.js", widget.CountPath, []byte(js)), nil
 }
 
 // Brotli compresses b at quality 11, the smallest Brotli makes.
@@ -169,22 +204,28 @@ func widgetTables() (keys []string, en json.RawMessage, others map[string]json.R
 // and local names; property names and globals stay as written, so the
 // placeholders survive), keeping one line that says what it is.
 func minifyJS(src string) (string, error) {
+	return minify("parley.js", src, "Parley comments widget")
+}
+
+// minify minifies one script (name is its file, for errors) and heads it
+// with a line that says what it is.
+func minify(name, src, what string) (string, error) {
 	r := api.Transform(src, api.TransformOptions{
 		Loader:            api.LoaderJS,
 		MinifyWhitespace:  true,
 		MinifyIdentifiers: true,
 		MinifySyntax:      true,
 		LegalComments:     api.LegalCommentsNone,
-		Sourcefile:        "parley.js",
+		Sourcefile:        name,
 	})
 	if len(r.Errors) > 0 {
 		m := r.Errors[0]
 		if m.Location != nil {
-			return "", fmt.Errorf("widget: parley.js:%d: %s", m.Location.Line, m.Text)
+			return "", fmt.Errorf("widget: %s:%d: %s", name, m.Location.Line, m.Text)
 		}
-		return "", fmt.Errorf("widget: parley.js: %s", m.Text)
+		return "", fmt.Errorf("widget: %s: %s", name, m.Text)
 	}
-	return "/*! Parley comments widget */\n" + string(r.Code), nil
+	return "/*! " + what + " */\n" + string(r.Code), nil
 }
 
 // stripComment drops the block comment a source file starts with: the

@@ -42,7 +42,7 @@ func TestFiles(t *testing.T) {
 	if err := json.Unmarshal(files["manifest.json"], &m); err != nil {
 		t.Fatal(err)
 	}
-	entries := []widget.Entry{m.Script, m.Style}
+	entries := []widget.Entry{m.Script, m.Style, m.Count}
 	for _, e := range m.Tables {
 		entries = append(entries, e)
 	}
@@ -55,7 +55,7 @@ func TestFiles(t *testing.T) {
 	want := map[string]bool{"manifest.json": true}
 	for _, e := range entries {
 		plain := files[e.File]
-		if len(plain) == 0 || e.ETag == "" || !strings.HasPrefix(e.Path, "/widget/") {
+		if len(plain) == 0 || e.ETag == "" || !strings.HasPrefix(e.Path, "/widget/") && e.Path != widget.CountPath {
 			t.Errorf("%+v: %d bytes", e, len(plain))
 		}
 		br, err := io.ReadAll(brotli.NewReader(bytes.NewReader(files[e.File+".br"])))
@@ -71,6 +71,9 @@ func TestFiles(t *testing.T) {
 		if !want[name] {
 			t.Errorf("built %s, which the manifest does not name", name)
 		}
+	}
+	if c := string(files["count.js"]); strings.Contains(c, widget.CountPlaceholder) || !strings.Contains(c, `"ru":[{"one":"{n} комментарий"`) {
+		t.Errorf("count.js has no words for the counts:\n%s", c)
 	}
 	js := string(files["parley.js"])
 	for _, p := range []string{widget.I18nPlaceholder, widget.CSSPlaceholder} {
