@@ -72,12 +72,14 @@ Dismisses the open reports of comments, leaving the comments as they are.`,
 Prints the site's community settings.`,
 		"community set": `parley community set --site ID [--report-hide N] [--close-after-days N] [--message TEXT]
                      [--surge-rate N] [--surge-action hold|close] [--surge-minutes N] [--reason TEXT...]
-                     [--email-decisions true|false]
+                     [--email-decisions true|false] [--anonymise true|false]
 
 Changes the site's community settings: only the flags given change
 (--reason, repeated, replaces the list of reasons). --email-decisions
 emails the author of a held comment, if their address is confirmed,
-when a moderator publishes it or not (with the reason chosen).`,
+when a moderator publishes it or not (with the reason chosen). --anonymise
+keeps a reader's published comments, without their name, when they have
+their data erased (parley privacy erase); by default they are deleted.`,
 		"rules show": `parley rules show --site ID
 
 Prints the site's own rules as JSON (the --spam-rules file's fields).`,
@@ -163,7 +165,7 @@ type communityFlags struct {
 	unpin, endSurge                         bool
 	reportHide, closeDays                   string
 	surgeRate, surgeAction, surgeMinutes    string
-	emailDecisions                          string
+	emailDecisions, anonymise               string
 	reasons                                 listFlag
 	newMessage                              optFlag
 	file                                    string
@@ -245,6 +247,7 @@ func (f *communityFlags) declare(fs *flag.FlagSet, group, sub string) {
 		fs.StringVar(&f.surgeMinutes, "surge-minutes", "", "how long the surge guard stays on")
 		fs.Var(&f.reasons, "reason", "a reason for not publishing (repeat; replaces the list)")
 		fs.StringVar(&f.emailDecisions, "email-decisions", "", "true: email held comments' authors (confirmed addresses) the decision; false: not")
+		fs.StringVar(&f.anonymise, "anonymise", "", "true: a reader's erasure keeps their published comments, anonymous; false: deletes them")
 	case "rules set":
 		fs.StringVar(&f.file, "file", "", "the rules, as JSON (- for standard input)")
 	case "alert dismiss", "report dismiss", "rules show", "comment feature", "comment unfeature", "comment pin", "comment unpin":
@@ -535,6 +538,11 @@ func runCommunity(ctx context.Context, group, sub string, args []string, stdout,
 					return usageError{"--email-decisions is true or false"}
 				}
 			}
+			if f.anonymise != "" {
+				if c.Anonymise, err = strconv.ParseBool(f.anonymise); err != nil {
+					return usageError{"--anonymise is true or false"}
+				}
+			}
 			if err := svc.SetCommunitySettings(ctx, op, f.site, *c); err != nil {
 				return fail(err)
 			}
@@ -546,8 +554,8 @@ func runCommunity(ctx context.Context, group, sub string, args []string, stdout,
 			return printJSON(stdout, admin.ToCommunityJSON(c))
 		}
 		j := admin.ToCommunityJSON(c)
-		fmt.Fprintf(stdout, "hide after reports from:  %d readers (0: never)\nclose comments after:     %d days (0: never)\nsurge guard:              %d comments a minute (0: off), then %s for %d minutes\nmessage:                  %s\nreasons:                  %s\nemail authors decisions:  %t\n",
-			j.ReportHide, j.CloseAfterDays, j.SurgeRate, j.SurgeAction, j.SurgeMinutes, oneLine(j.Message, 60), strings.Join(j.Reasons, " | "), j.EmailDecisions)
+		fmt.Fprintf(stdout, "hide after reports from:  %d readers (0: never)\nclose comments after:     %d days (0: never)\nsurge guard:              %d comments a minute (0: off), then %s for %d minutes\nmessage:                  %s\nreasons:                  %s\nemail authors decisions:  %t\nerasure:                  anonymise comments: %t\n",
+			j.ReportHide, j.CloseAfterDays, j.SurgeRate, j.SurgeAction, j.SurgeMinutes, oneLine(j.Message, 60), strings.Join(j.Reasons, " | "), j.EmailDecisions, j.Anonymise)
 		return nil
 	case "rules show":
 		_, r, err := svc.CommunitySettings(ctx, op, f.site)

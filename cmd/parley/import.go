@@ -89,6 +89,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	fmt.Fprintf(stdout, "Imported %d comments on %d new pages in %s; %d were there already, %d skipped, %d replies made top-level (parent missing).\n",
 		sum.Comments, sum.Pages, sum.Took.Round(1e6), sum.Existing, sum.Skipped, sum.Orphans)
+	if sum.Erased > 0 {
+		fmt.Fprintf(stdout, "  left out %d comments whose author had their data erased (parley privacy erase).\n", sum.Erased)
+	}
 	reasons := make([]string, 0, len(sum.Reasons))
 	for r := range sum.Reasons {
 		reasons = append(reasons, r)

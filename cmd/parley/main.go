@@ -119,6 +119,8 @@ Usage:
   parley import --site ID --format wxr|disqus|remark42|isso|commento|parley [--url-map FILE] [--rewrite OLD=NEW]
                 [--keep-deleted] [--by-page-id] [--json] FILE
   parley export --site ID [--format parley|wxr] [--out FILE]
+  parley privacy export (--email E | --identity ID) [--site ID] [--out FILE]   (all kept about a reader, JSON)
+  parley privacy erase (--email E | --identity ID) [--site ID] [--anonymise]   (erase it)
   parley backup FILE           (a consistent copy of a running SQLite database, mode 0600)
   parley spam train --out FILE [--seed N] DATA...
   parley spam eval [--model FILE] [--learn K --seed S] [--json] DATA...
@@ -186,6 +188,8 @@ func runCommand(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		return runAudit(ctx, args[1:], stdout, stderr)
 	case "webhook":
 		return runWebhook(ctx, args[1:], stdout, stderr)
+	case "privacy":
+		return runPrivacy(ctx, args[1:], stdout, stderr)
 	case "migrate-db":
 		return runMigrateDB(ctx, args[1:], stdout, stderr)
 	case "version":
@@ -556,7 +560,7 @@ func newServiceWith(ctx context.Context, st store.Store, log *slog.Logger, sc sp
 	if err != nil {
 		return nil, err
 	}
-	opt.Logger, opt.Spam, opt.Verified = log, so, verified.Verified
+	opt.Logger, opt.Spam, opt.Verified, opt.VerifiedKey = log, so, verified.Verified, verified.Key
 	return service.New(ctx, st, opt)
 }
 

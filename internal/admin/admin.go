@@ -175,6 +175,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /admin/sites/{site}/tokens/{token}/revoke", s.desk(s.handleRevokeToken))
 	s.notifyRoutes(mux)
 	s.communityRoutes(mux) // community.go
+	s.privacyRoutes(mux)   // privacy.go
 	mux.HandleFunc("/admin/", s.handleNotFound)
 
 	s.apiRoutes(mux)

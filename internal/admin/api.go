@@ -40,6 +40,7 @@ func (s *Server) apiRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /api/v1/admin/sites/{site}/undo", s.api(s.apiUndo))
 	mux.HandleFunc("GET /api/v1/admin/sites/{site}/audit", s.api(s.apiAudit))
 	s.communityAPIRoutes(mux) // community_api.go
+	s.privacyAPIRoutes(mux)   // privacy.go
 	mux.HandleFunc("/api/v1/admin/", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusNotFound, apiError("not_found", "There is no such admin API route."))
 	})

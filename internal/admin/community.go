@@ -566,7 +566,7 @@ func lines(v string) []string {
 
 func (s *Server) handleSaveCommunity(w http.ResponseWriter, r *http.Request, d *deskReq) {
 	c := comment.Community{Message: r.PostFormValue("message"), SurgeAction: r.PostFormValue("surge_action"), Reasons: lines(r.PostFormValue("reasons")),
-		EmailDecisions: r.PostFormValue("email_decisions") == "on"}
+		EmailDecisions: r.PostFormValue("email_decisions") == "on", Anonymise: r.PostFormValue("anonymise") == "on"}
 	var err error
 	var days, mins int
 	for _, f := range []struct {

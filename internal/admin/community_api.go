@@ -149,6 +149,8 @@ type CommunityJSON struct {
 	Reasons        []string `json:"reasons"`
 	// EmailDecisions emails held comments' authors the decision.
 	EmailDecisions bool `json:"email_decisions"`
+	// Anonymise keeps an erased reader's published comments, anonymous.
+	Anonymise bool `json:"anonymise"`
 }
 
 // ToCommunityJSON converts community settings.
@@ -158,13 +160,14 @@ func ToCommunityJSON(c *comment.Community) CommunityJSON {
 		reasons = []string{}
 	}
 	return CommunityJSON{ReportHide: c.ReportHide, CloseAfterDays: int(c.CloseAfter / (24 * time.Hour)), Message: c.Message, SurgeRate: c.SurgeRate,
-		SurgeAction: c.SurgeAction, SurgeMinutes: int(c.SurgeFor / time.Minute), Reasons: reasons, EmailDecisions: c.EmailDecisions}
+		SurgeAction: c.SurgeAction, SurgeMinutes: int(c.SurgeFor / time.Minute), Reasons: reasons, EmailDecisions: c.EmailDecisions,
+		Anonymise: c.Anonymise}
 }
 
 func (j CommunityJSON) community() comment.Community {
 	return comment.Community{ReportHide: j.ReportHide, CloseAfter: time.Duration(j.CloseAfterDays) * 24 * time.Hour, Message: j.Message,
 		SurgeRate: j.SurgeRate, SurgeAction: j.SurgeAction, SurgeFor: time.Duration(j.SurgeMinutes) * time.Minute, Reasons: j.Reasons,
-		EmailDecisions: j.EmailDecisions}
+		EmailDecisions: j.EmailDecisions, Anonymise: j.Anonymise}
 }
 
 func (s *Server) apiCommunity(w http.ResponseWriter, r *http.Request, a *apiReq) {

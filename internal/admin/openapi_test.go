@@ -286,6 +286,7 @@ func TestOpenAPI_MatchesAnswers(t *testing.T) {
 	call("/api/v1/admin/sites/{site}/webhooks/{id}", "DELETE", "/api/v1/admin/sites/other/webhooks/"+hooks.Webhooks[0].ID, e.otherToken, nil, nil)
 	call("/api/v1/admin/sites/{site}/webhooks/{id}", "DELETE", "/api/v1/admin/sites/other/webhooks/"+hooks.Webhooks[0].ID, e.otherToken, nil, nil)
 	communityCalls(t, e, call) // community_test.go
+	privacyCalls(t, e, call)   // privacy_test.go
 
 	// Every admin route is exercised; the public ones not called here
 	// (log-in flows, likes, streams) are covered by package httpapi.
@@ -300,7 +301,7 @@ func TestOpenAPI_MatchesAnswers(t *testing.T) {
 		}
 	}
 	// And the document names every route the desk's API serves.
-	src, _ := io.ReadAll(io.MultiReader(must(t, "api.go"), must(t, "community_api.go"), must(t, "notify_api.go")))
+	src, _ := io.ReadAll(io.MultiReader(must(t, "api.go"), must(t, "community_api.go"), must(t, "notify_api.go"), must(t, "privacy.go")))
 	for _, m := range regexp.MustCompile(`mux\.HandleFunc\("(GET|POST|PUT|PATCH|DELETE) (/api/v1/admin/[^"]+)"`).FindAllStringSubmatch(string(src), -1) {
 		if _, ok := s.Paths[m[2]][strings.ToLower(m[1])]; !ok {
 			t.Errorf("%s %s is served but not in openapi.json", m[1], m[2])

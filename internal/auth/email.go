@@ -48,6 +48,10 @@ func NewVerifiedEmails(secret []byte, store VerifiedEmailStore) (*VerifiedEmails
 	return &VerifiedEmails{keys: k, store: store, now: time.Now}, nil
 }
 
+// Key is the keyed hash under which an address's confirmation is kept:
+// what erasing a reader's data deletes.
+func (v *VerifiedEmails) Key(email string) string { return v.key(email) }
+
 func (v *VerifiedEmails) key(email string) string {
 	return v.keys.Hash("verified-email", strings.ToLower(strings.TrimSpace(email)), 32)
 }

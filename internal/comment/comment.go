@@ -313,3 +313,8 @@ func DerivedID(parts ...string) string {
 	h := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return "i" + idEncoding.EncodeToString(h[:11])[:17]
 }
+
+// TypeErased is the Type of a comment its author erased while replies
+// hung on it: it keeps its place in the thread, without author or text,
+// and readers see "deleted comment".
+const TypeErased = "erased"

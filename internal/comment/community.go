@@ -261,6 +261,11 @@ type Community struct {
 	// publishes it or not (with the reason chosen), if the author gave an
 	// address they confirmed (package notify decides).
 	EmailDecisions bool
+	// Anonymise: when a reader has their data erased, their published
+	// comments stay, without their name or anything else of them
+	// ("anonymous"). Otherwise (the default) they are deleted, keeping
+	// their place as "deleted comment" where replies hang on them.
+	Anonymise bool
 }
 
 // The surge guard's actions.

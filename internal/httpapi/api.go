@@ -39,6 +39,9 @@ type commentJSON struct {
 	Status    string        `json:"status,omitempty"`
 	Replies   []commentJSON `json:"replies"`
 	Featured  bool          `json:"featured,omitempty"`
+	// Erased: the author had their data erased while replies hung on it:
+	// no author, no text; readers see "Deleted comment".
+	Erased bool `json:"erased,omitempty"`
 	// Notify says, answering a post that asked for notifications,
 	// whether they are on or wait for the emailed confirmation
 	// ("on", "confirm").
@@ -85,6 +88,9 @@ func (s *Server) publicComment(base string, c *comment.Comment, inReplyTo string
 	if c.ParentID != "" {
 		p := c.ParentID
 		out.Parent = &p
+	}
+	if c.Type == comment.TypeErased {
+		out.Erased, out.Author = true, authorJSON{}
 	}
 	if !c.Edited.IsZero() {
 		out.Edited = c.Edited.UTC().Format(time.RFC3339)

@@ -172,6 +172,8 @@ var privacyTemplate = template.Must(template.New("privacy").Parse(`<h1>{{.T.T "p
 <p>{{.T.T "page.privacy.browser"}} {{.T.T "page.privacy.remember"}}</p>
 <h2>{{.T.T "page.privacy.who_head"}}</h2>
 <p>{{.T.T "page.privacy.who"}} {{.T.T "page.privacy.cleanup" "period" .EventPeriod}}</p>
+<h2 id="your-data">{{.T.T "page.privacy.data_head"}}</h2>
+<p>{{.T.T "page.privacy.data"}} <a href="{{.DataURL}}" id="parley-data-link">{{.T.T "page.privacy.data_link"}}</a></p>
 {{with .Back}}<p><a href="{{.}}">{{$.T.T "page.privacy.back"}}</a></p>{{end}}
 `))
 
@@ -224,6 +226,7 @@ func (s *Server) handlePrivacy(w http.ResponseWriter, r *http.Request) {
 	data["IPPeriod"], data["OutboxPeriod"], data["EventPeriod"] = period(t, s.svc.IPRetention(site)), period(t, outboxKeep), period(t, service.EventRetention)
 	data["Notify"], data["Decisions"] = s.svc.Notifies(), s.svc.EmailsDecisions(r.Context(), site.ID)
 	data["Hooks"], data["HooksEmail"] = s.svc.WebhooksShare(r.Context(), site.ID)
+	data["DataURL"] = "/sites/" + url.PathEscape(site.ID) + "/privacy/data?" + url.Values{"lang": {t.Lang()}}.Encode()
 	var b bytes.Buffer
 	privacyTemplate.Execute(&b, data)
 	h := w.Header()

@@ -140,6 +140,7 @@ func (s *Server) commentView(base string, c *comment.Comment) *widget.CommentVie
 		Edited:  !c.Edited.IsZero(),
 		Likes:   c.Likes,
 		Pending: c.Status == comment.StatusPending,
+		Erased:  c.Type == comment.TypeErased,
 	}
 }
 

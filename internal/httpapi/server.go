@@ -166,6 +166,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /sites/{site}/comments/{id}/report", s.handleReportPage)
 	mux.HandleFunc("POST /sites/{site}/comments/{id}/report", s.handleReportForm)
 	mux.HandleFunc("GET /sites/{site}/privacy", s.handlePrivacy)
+	s.dataRoutes(mux) // privacy.go
 	mux.HandleFunc("GET /sites/{site}/feed.atom", s.handleAtom)
 	mux.HandleFunc("GET /sites/{site}/feed.rss", s.handleRSS)
 

@@ -130,6 +130,8 @@ func (s emailSender) Send(ctx context.Context, head *store.Message) outbox.Resul
 		return n.sendSurge(ctx, head)
 	case mailDecided:
 		return n.sendDecided(ctx, head, p)
+	case mailPrivacy:
+		return n.sendPrivacy(ctx, head, p) // privacy.go
 	}
 	return outbox.Result{Err: errors.New("unknown email type " + p.Type), Permanent: true}
 }

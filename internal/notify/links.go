@@ -83,6 +83,10 @@ type Token struct {
 	// one email share it, so one of them used spends them all.
 	Nonce   string `json:"n,omitempty"`
 	Expires int64  `json:"x,omitempty"` // Unix seconds; 0 for never
+	// Email and Identity name the reader of a privacy grant: a token
+	// handed to a page's form, never put in a link.
+	Email    string `json:"e,omitempty"`
+	Identity string `json:"u,omitempty"`
 }
 
 // Errors of Open.

@@ -151,6 +151,8 @@ type emailPayload struct {
 	// For a decision: published or not, and the reason chosen.
 	Approved bool   `json:"approved,omitempty"`
 	Reason   string `json:"reason,omitempty"`
+	// For a link to a reader's data: the address (privacy.go).
+	Email string `json:"email,omitempty"`
 }
 
 // hookPayload is the payload of a webhook message: the webhook-id, the

@@ -45,6 +45,9 @@ type ImportSummary struct {
 	Skipped  int            `json:"skipped"`  // comments not imported
 	Reasons  map[string]int `json:"skipped_reasons"`
 	Orphans  int            `json:"orphans"` // replies made top-level because their parent is missing
+	// Erased counts the comments left out because their author had their
+	// data erased (store.ImportCounts.Erased).
+	Erased int `json:"erased"`
 	// Odd lists what looked wrong, with how often, so the owner can map
 	// old addresses or check the source: pages on hosts that are not the
 	// site's, warnings from the parser.
@@ -216,7 +219,7 @@ func (s *Service) Import(ctx context.Context, siteID, format string, r io.Reader
 	}
 	// Threads just imported may be cached empty; rebuild them all.
 	s.threads.reset()
-	sum.Pages, sum.Comments, sum.Existing, sum.Orphans = n.Threads, n.Comments, n.Existing, n.Orphans
+	sum.Pages, sum.Comments, sum.Existing, sum.Orphans, sum.Erased = n.Threads, n.Comments, n.Existing, n.Orphans, n.Erased
 	for what, count := range odd {
 		sum.Odd = append(sum.Odd, OddThing{what, count})
 	}

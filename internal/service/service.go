@@ -88,6 +88,8 @@ type Service struct {
 	learners    []Learner
 	spam        *spamFilter
 	verified    func(ctx context.Context, email string) (bool, error)
+	// verifiedKey is Options.VerifiedKey.
+	verifiedKey func(email string) string
 	pictures    Pictures
 	notify      *NotifyOptions
 	posted      func(status comment.Status, layer string)
@@ -118,6 +120,9 @@ type Options struct {
 	// confirmed through an emailed log-in link: such a guest is no longer
 	// a first-time commenter (package auth, VerifiedEmails.Verified).
 	Verified func(ctx context.Context, email string) (bool, error)
+	// VerifiedKey, if set, returns the key under which Verified keeps an
+	// address (VerifiedEmails.Key): erasing a reader's data deletes it.
+	VerifiedKey func(email string) string
 	// Pictures, if set, is told the avatar key and address of every guest
 	// who comments with an email address, to look for their picture
 	// (package gravatar). Their avatar is then served from the store,
@@ -187,7 +192,7 @@ func New(ctx context.Context, st store.Store, opt Options) (*Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read server secret: %w", err)
 	}
-	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, learners: opt.Learners, verified: opt.Verified, pictures: opt.Pictures, notify: opt.Notify, posted: opt.Posted, now: opt.Now, threads: newThreadCache(20_000)}
+	s := &Service{store: st, log: opt.Logger, checkers: opt.Checkers, learners: opt.Learners, verified: opt.Verified, verifiedKey: opt.VerifiedKey, pictures: opt.Pictures, notify: opt.Notify, posted: opt.Posted, now: opt.Now, threads: newThreadCache(20_000)}
 	if s.sign, err = keys.New(key); err != nil {
 		return nil, fmt.Errorf("server secret: %w", err)
 	}

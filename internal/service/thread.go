@@ -87,9 +87,15 @@ func (s *Service) Thread(ctx context.Context, siteID, key string, order comment.
 			return nil, err
 		}
 		// Imported pingbacks and trackbacks stay in the database but out
-		// of the thread readers see.
-		cs = slices.DeleteFunc(cs, func(c *comment.Comment) bool { return c.Type != "" })
+		// of the thread readers see; an erased comment keeps its place
+		// for its replies, without counting.
+		cs = slices.DeleteFunc(cs, func(c *comment.Comment) bool { return c.Type != "" && c.Type != comment.TypeErased })
 		t.Total = len(cs)
+		for _, c := range cs {
+			if c.Type == comment.TypeErased {
+				t.Total--
+			}
+		}
 		if err := s.arrange(ctx, t, th, cs, site.MaxDepth); err != nil {
 			return nil, err
 		}

@@ -44,6 +44,7 @@ type Store interface {
 	EmailAlertStore
 	CommunityStore
 	AlertMailStore
+	PrivacyStore
 	Retention
 	// Ping reports whether the store can serve.
 	Ping(ctx context.Context) error
@@ -300,4 +301,5 @@ type ImportCounts struct {
 	Comments int // comments added
 	Existing int // comments that were there already
 	Orphans  int // replies made top-level for want of their parent
+	Erased   int // comments skipped: their author had them erased
 }

@@ -204,6 +204,8 @@ function show(host, want, base, lang, V) {
 	const dtf = new Intl.DateTimeFormat(loc, {dateStyle: 'long', timeStyle: 'short'});
 	const msg = k => T[k] || E[k];
 	const t = (k, v = {}) => (msg(k) || k).replace(/\{(\w+)\}/g, (s, p) => p in v ? v[p] : s);
+	// btn is a button of class parley-K that runs f, labelled t(k).
+	const btn = (k, f, l = k) => h('button', {type: 'button', class: 'parley-' + k, onclick: f}, t(l));
 	// tb is t as nodes: each value goes in as a node, strings inside <bdi> so
 	// a name in another script doesn't scramble the sentence around it.
 	const tb = (k, v) => (msg(k) || k).split(/\{(\w+)\}/).map((p, i) => i % 2 ? (v[p] instanceof Node ? v[p] : h('bdi', null, String(v[p]))) : p);
@@ -296,7 +298,7 @@ function show(host, want, base, lang, V) {
 	// a reader logged in by email types as their name.
 	const nm = h('strong', {class: 'parley-name', dir: 'auto'});
 	// Log out everywhere ends every session of this reader, shown with Change.
-	const allBtn = h('button', {type: 'button', class: 'parley-logout-all', onclick: () => logout(1, '-all')}, t('logout.all'));
+	const allBtn = btn('logout-all', () => logout(1, '-all'), 'logout.all');
 	const who = h('div', {class: 'parley-user', hidden: true}, av, nm, ' ', iam, ' (', logoutBtn, sep, ') ', allBtn);
 	const row = h('div', {class: 'parley-providers', role: 'group', 'aria-label': t('login')});
 	const mail = h('input', {id: 'parley-login-email', type: 'email', autocomplete: 'email', dir: 'ltr', 'aria-describedby': 'parley-login-email-err'});
@@ -346,7 +348,7 @@ function show(host, want, base, lang, V) {
 	// look their comment up when pressed: update moves them to the li that
 	// is on the page.
 	function item(c) {
-		const a = c.author || {}, name = a.name || t('anonymous');
+		const a = c.author || {}, name = c.erased ? t('deleted') : a.name || t('anonymous');
 		const web = /^https?:\/\//i.test(a.website) && a.website;
 		const when = date(c.created);
 		const li = h('li', {id: 'comment-' + c.id, class: 'parley-comment' + (c.pending ? ' parley-pending' : '')},
@@ -365,8 +367,8 @@ function show(host, want, base, lang, V) {
 					!closed && h('button', {type: 'button', class: 'parley-reply', 'aria-label': t('respond.to', {name}), onclick: () => replyTo(find(c.id), name)}, t('reply')),
 					!mine.has(c.id) && h('button', {type: 'button', class: 'parley-report', 'aria-expanded': 'false', onclick: e => report(find(c.id), c, e.currentTarget)}, t('report')),
 					mine.has(c.id) && Date.now() - when < editWindow * 1e3 && [
-						h('button', {type: 'button', class: 'parley-edit', onclick: () => edit(find(c.id), c)}, t('edit')),
-						h('button', {type: 'button', class: 'parley-delete', onclick: () => del(c)}, t('delete'))])),
+						btn('edit', () => edit(find(c.id), c)),
+						btn('delete', () => del(c))])),
 			c.replies && c.replies.length ? h('ol', {class: 'parley-replies'}, c.replies.map(item)) : null);
 		li.irt = c.in_reply_to;
 		return li;
@@ -666,7 +668,7 @@ function show(host, want, base, lang, V) {
 		popup = W.open(u + 'popup', 'parley-login', 'popup,width=520,height=640');
 		if (!popup) return tell(t('login.blocked'), ' ', h('a', {href: u + 'redirect'}, t('login.here')));
 		note(h('span', {class: 'parley-connecting'}, t('login.connecting', {name: p.name})), ' ',
-			h('button', {type: 'button', class: 'parley-stop', onclick: () => { stop(1); b.focus() }}, t('cancel')));
+			btn('stop', () => { stop(1); b.focus() }, 'cancel'));
 		// A closed window may have posted its message just before: wait a second.
 		let n = 0;
 		poll = setInterval(() => { if (popup.closed && ++n > 2) { stop(); tell(t('login.closed')) } }, 500);
@@ -784,7 +786,7 @@ function show(host, want, base, lang, V) {
 		} catch (e) {
 			if (e.status) showErrors([e.info]);
 			else {
-				const retry = h('button', {type: 'button', class: 'parley-retry', onclick: post}, t('retry'));
+				const retry = btn('retry', post);
 				tell(t('error.network'), ' ', retry);
 				setTimeout(() => retry.focus());
 			}
@@ -885,7 +887,7 @@ function show(host, want, base, lang, V) {
 			render(d);
 		} catch (e) {
 			// With a server-rendered thread on show, keep it: it works without us.
-			status.replaceChildren(t('error.load'), ' ', h('button', {type: 'button', class: 'parley-retry', onclick: refresh}, t('retry')));
+			status.replaceChildren(t('error.load'), ' ', btn('retry', refresh));
 		}
 	}
 

@@ -138,6 +138,9 @@ type CommentView struct {
 	InReplyTo     string // parent's author when the reply is shown flattened past the maximum depth
 	Replies       []*CommentView
 	Featured      bool // the editors picked it: a "Featured" badge
+	// Erased: its author had their data erased while replies hung on
+	// it: "Deleted comment", without author or text.
+	Erased bool
 }
 
 // A site's page that includes the server-rendered thread puts it in an

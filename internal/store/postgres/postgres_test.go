@@ -234,3 +234,20 @@ func TestMigrate_ExistingSitesGetLoginDefaults(t *testing.T) {
 		t.Fatalf("migrated site's providers column is NULL = %v, %v; want true", null, err)
 	}
 }
+
+// BenchmarkExportReader exports a reader with 100,000 comments.
+func BenchmarkExportReader(b *testing.B) {
+	storetest.BenchExport(b, mustOpen(b), 100_000)
+}
+
+func TestExportReaderFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("fills 50,000 comments")
+	}
+	storetest.TestExportFlat(t, mustOpen(t), 50_000)
+}
+
+// BenchmarkEraseReader erases a reader with 100,000 comments.
+func BenchmarkEraseReader(b *testing.B) {
+	storetest.BenchErase(b, mustOpen(b), 100_000)
+}

@@ -71,8 +71,10 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	// WAL lets readers run while the writer writes; synchronous=FULL makes
 	// every commit durable on disk before Parley answers 2xx; foreign keys
 	// keep replies tied to their thread; the busy timeout makes a second
-	// process (a CLI command beside the server) wait instead of failing.
-	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(2)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_txlock=immediate"
+	// process (a CLI command beside the server) wait instead of failing;
+	// secure_delete overwrites deleted rows, so what a reader had erased
+	// is not left in the file's free space.
+	pragmas := "_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=temp_store(2)&_pragma=foreign_keys(1)&_pragma=secure_delete(1)&_pragma=busy_timeout(10000)&_txlock=immediate"
 	dsn := "file:" + (&url.URL{Path: path}).EscapedPath() + "?" + pragmas
 	// The writer keeps its statements prepared (see stmtCache): it runs
 	// the same few for every comment, one after another. And a statement
@@ -117,6 +119,7 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		DeferForeignKeys: "PRAGMA defer_foreign_keys = ON",
 		TextMatch:        textMatch,
 		Committed:        db.hub.publish,
+		Scrub:            db.scrub,
 		Now:              db.now,
 	})
 	go db.writer()

@@ -240,6 +240,8 @@ type communityJSON struct {
 	Reasons     []string `json:"reasons,omitempty"`
 	// EmailDecisions: authors of held comments are emailed the decision.
 	EmailDecisions bool `json:"email_decisions,omitempty"`
+	// Anonymise: an erased reader's published comments stay, anonymous.
+	Anonymise bool `json:"anonymise,omitempty"`
 }
 
 // rulesJSON is how a site's rules are stored.
@@ -280,7 +282,7 @@ func parseCommunity(settings, rules string) (*comment.Community, *comment.SiteRu
 		}
 		c = comment.Community{ReportHide: j.ReportHide, CloseAfter: time.Duration(j.CloseAfter) * time.Second, Message: j.Message,
 			SurgeRate: j.SurgeRate, SurgeAction: j.SurgeAction, SurgeFor: time.Duration(j.SurgeFor) * time.Second, Reasons: j.Reasons,
-			EmailDecisions: j.EmailDecisions}
+			EmailDecisions: j.EmailDecisions, Anonymise: j.Anonymise}
 	}
 	if rules != "" {
 		var j rulesJSON
@@ -296,7 +298,7 @@ func parseCommunity(settings, rules string) (*comment.Community, *comment.SiteRu
 func (s *Store) SetCommunity(ctx context.Context, siteID string, c *comment.Community, audit *staff.AuditEntry) error {
 	b, err := json.Marshal(communityJSON{ReportHide: c.ReportHide, CloseAfter: int64(c.CloseAfter / time.Second), Message: c.Message,
 		SurgeRate: c.SurgeRate, SurgeAction: c.SurgeAction, SurgeFor: int64(c.SurgeFor / time.Second), Reasons: c.Reasons,
-		EmailDecisions: c.EmailDecisions})
+		EmailDecisions: c.EmailDecisions, Anonymise: c.Anonymise})
 	if err != nil {
 		return err
 	}

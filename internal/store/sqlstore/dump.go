@@ -197,6 +197,15 @@ func (s *Store) Import(ctx context.Context, siteID string, next func() (*store.R
 					}
 				}
 				c.ThreadID = id
+				// A comment its author had erased stays erased.
+				var erased bool
+				if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM erased_comments WHERE id = $1)`, c.ID).Scan(&erased); err != nil {
+					return err
+				}
+				if erased {
+					n.Erased++
+					continue
+				}
 				res, err := tx.ExecContext(ctx, insertComment+` ON CONFLICT (id) DO NOTHING`, commentValues(&c)...)
 				if err != nil {
 					return err

@@ -67,6 +67,10 @@ type Dialect struct {
 	// Committed, if not nil, is called with the events a write recorded
 	// once its transaction has committed (SQLite's in-process hub).
 	Committed func(evs []comment.Event)
+	// Scrub, if not nil, is run after a reader's erasure committed, to
+	// rewrite what the database files may still hold of the erased rows
+	// (SQLite: the search index's old segments, the write-ahead log).
+	Scrub func(ctx context.Context) error
 	// Now is the clock (time.Now if nil).
 	Now func() time.Time
 }

@@ -64,7 +64,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"listen", testListen},
 		{"likes announced", testLikesAnnounced},
 	}
-	for _, tt := range slices.Concat(tests, authTests, deskTests, communityTests, notifyTests, alertMailTests, retentionTests) {
+	for _, tt := range slices.Concat(tests, authTests, deskTests, communityTests, notifyTests, alertMailTests, retentionTests, privacyTests) {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
 			tt.fn(t, open(t))

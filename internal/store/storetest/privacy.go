@@ -1,0 +1,351 @@
+package storetest
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"testing"
+	"time"
+
+	"parley/internal/auth"
+	"parley/internal/comment"
+	"parley/internal/staff"
+	"parley/internal/store"
+)
+
+var privacyTests = []struct {
+	name string
+	fn   func(t *testing.T, s store.Store)
+}{
+	{"privacy: erasure reaches every table", testEraseEverywhere},
+	{"privacy: export", testExportReader},
+	{"privacy: anonymise and one site", testEraseAnonymiseOneSite},
+}
+
+// TextFinder is what the privacy tests need of a store beyond
+// store.Store: where a string is stored, in every column of every table.
+type TextFinder interface {
+	FindText(ctx context.Context, needle string) ([]string, error)
+}
+
+// The reader the privacy tests erase: every value identifies them.
+const (
+	zEmail    = "zelda.quux@example.net"
+	zName     = "Zelda Quuxworth"
+	zIdentity = "github:zq4417"
+	zText     = "Xylophonic marmalade confession"
+	zWebsite  = "https://zelda-quux.example"
+)
+
+// zSubject is the reader, with the keyed hashes a service would compute.
+func zSubject(site string) *store.PrivacySubject {
+	return &store.PrivacySubject{SiteID: site, Email: zEmail, Identity: zIdentity, EmailKey: "zkey-email", VerifiedKey: "zkey-verified",
+		AvatarKeys: []string{"zkey-avatar-guest", "zkey-avatar-login"}, Reporters: []string{"id:zkey-reporter"},
+		Authors: []string{"email:" + zEmail, "identity:" + zIdentity}}
+}
+
+// zelda makes the reader use every feature on site: comments as a guest
+// and logged in (a reply from someone else under one, a held one, an
+// edited one), a like, a report, a subscription with its emails, a
+// session, a confirmed address, pictures, a sanction, a moderator's note,
+// a notice about a held comment, stopped decision emails, webhook
+// deliveries and audit entries. It returns the comment others replied to
+// and the reply.
+func zelda(t *testing.T, s store.Store, site string) (mine, reply *comment.Comment) {
+	t.Helper()
+	now := time.Now().UTC()
+	p := page(site, "https://"+site+".example/article")
+	guest := func(body string) *comment.Comment {
+		c := newComment(body)
+		c.Author = comment.Author{Name: zName, Email: zEmail, Website: zWebsite}
+		c.Reader, c.IPHash, c.UserAgent = "zreader-"+site, "zip-"+site, "ZeldaBrowser/1.0"
+		c.PostKey = "zpost-" + comment.NewID(now)
+		return c
+	}
+	mine = guest(zText + " one")
+	sub := &store.Subscription{ID: "zsub-" + site, Email: zEmail, EmailKey: "zkey-email", Scope: store.ScopeReplies, Created: now}
+	confirm := &store.Message{Key: "zconfirm-" + site, Kind: store.KindEmail, Stream: "c:" + site + ":zkey-email", SiteID: site,
+		Target: "zkey-email", Payload: `{"type":"confirm","email_key":"zkey-email"}`, Deadline: now.Add(time.Hour)}
+	if err := s.CreateCommentSubscribed(ctx, p, mine, sub, confirm); err != nil {
+		t.Fatal(err)
+	}
+	reply = newComment("A reply by someone else")
+	reply.ParentID = mine.ID
+	mustPost(t, s, p, reply)
+	own := guest(zText + " replying to myself")
+	own.ParentID = reply.ID
+	mustPost(t, s, p, own)
+	held := guest(zText + " held")
+	held.Status = comment.StatusPending
+	mustPost(t, s, p, held)
+	if err := s.SetHeldLang(ctx, held.ID, "de", now); err != nil {
+		t.Fatal(err)
+	}
+	edited := guest(zText + " edited")
+	mustPost(t, s, p, edited)
+	if err := s.EditComment(ctx, edited.ID, zText+" edited again", "<p>"+zText+" edited again</p>", now); err != nil {
+		t.Fatal(err)
+	}
+	logged := newComment(zText + " logged in")
+	logged.Author = comment.Author{Name: zName, Email: zEmail, Identity: zIdentity}
+	logged.Reader = "zreader-login-" + site
+	mustPost(t, s, p, logged)
+	if _, err := s.Like(ctx, reply.ID, "zreader-"+site); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.AddReport(ctx, &comment.Report{SiteID: site, CommentID: reply.ID, Reporter: "id:zkey-reporter", Reader: "zreader-" + site,
+		Reason: comment.ReportOther, Text: zText + " report", Created: now}, 0, comment.Verdict{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddNotices(ctx, []*comment.Notice{{SiteID: site, Reader: "zreader-" + site, CommentID: held.ID, Reason: zText + " notice", Created: now}}); err != nil {
+		t.Fatal(err)
+	}
+	sn := &comment.Sanction{ID: "zsanction-" + site, SiteID: site, Kind: comment.SanctionWarn, Match: comment.MatchEmail, Value: zEmail,
+		Message: "Be kind", Created: now}
+	e := entry(site, "sanction.add")
+	e.Target, e.After = "author:email:"+zEmail, `{"value":"`+zEmail+`"}`
+	if err := s.AddSanction(ctx, sn, nil, e); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddNote(ctx, &comment.Note{SiteID: site, Author: "email:" + zEmail, Text: zText + " note", Created: now, Actor: "mod"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SetDecisionMail(ctx, site, "zkey-email", true, now); err != nil {
+		t.Fatal(err)
+	}
+	// A webhook delivery carries the comment, base64-encoded in the payload.
+	body, _ := json.Marshal(map[string]any{"type": "comment.created", "data": map[string]any{"id": mine.ID, "author": zName, "text": zText}})
+	payload, _ := json.Marshal(map[string]any{"id": "msg_1", "body": base64.StdEncoding.EncodeToString(body)})
+	if _, err := s.Enqueue(ctx, &store.Message{Key: "zhook-" + site, Kind: store.KindWebhook, Stream: "w:hook1", SiteID: site, Target: "hook1",
+		Payload: string(payload), Deadline: now.Add(time.Hour)}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// A staff edit of the reader's comment, recorded with its text.
+	ae := entry(site, "comment.edit")
+	ae.Target, ae.Before = "comment:"+edited.ID, `{"markdown":"`+zText+` by `+zName+`"}`
+	if err := s.AddAudit(ctx, ae); err != nil {
+		t.Fatal(err)
+	}
+	return mine, reply
+}
+
+// zeldaLogin gives the reader the server-wide rows: a session, a
+// confirmed address and cached pictures.
+func zeldaLogin(t *testing.T, s store.Store) {
+	t.Helper()
+	now := time.Now().UTC()
+	if err := s.CreateSession(ctx, &auth.Session{ID: "zsession", Identity: auth.Identity{Provider: "github", Subject: "zq4417", Name: zName,
+		Email: zEmail, AvatarURL: zWebsite + "/me.png", ProfileURL: zWebsite}, Created: now, Expires: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.MarkEmailVerified(ctx, "zkey-verified", now); err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{"zkey-avatar-guest", "zkey-avatar-login"} {
+		if err := s.SaveAvatar(ctx, &store.Avatar{Key: k, ContentType: "image/png", Data: []byte("\x89PNG " + zName)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// mustFindNothing fails if any column of any table holds one of needles.
+func mustFindNothing(t *testing.T, s store.Store, needles ...string) {
+	t.Helper()
+	f, ok := s.(TextFinder)
+	if !ok {
+		t.Fatalf("%T has no FindText: the privacy suite cannot search its tables", s)
+	}
+	for _, n := range needles {
+		found, err := f.FindText(ctx, n)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(found) > 0 {
+			t.Errorf("%q is still stored in %v", n, found)
+		}
+	}
+}
+
+func testEraseEverywhere(t *testing.T, s store.Store) {
+	mustSite(t, s, "pa")
+	mustSite(t, s, "pb")
+	mine, reply := zelda(t, s, "pa")
+	zelda(t, s, "pb")
+	zeldaLogin(t, s)
+	if f, ok := s.(TextFinder); ok {
+		// The search must be able to fail: before the erasure it finds the
+		// reader in the tables the test filled.
+		found, err := f.FindText(ctx, zEmail)
+		if err != nil || !slices.Contains(found, "comments.author_email") || !slices.Contains(found, "sessions.email") {
+			t.Fatalf("before erasure FindText(email) = %v, %v", found, err)
+		}
+	}
+	var audited store.EraseCounts
+	n, err := s.EraseReader(ctx, zSubject(""), nil, func(n store.EraseCounts) *staff.AuditEntry {
+		audited = n
+		e := entry("", "privacy.erase")
+		e.Target, e.After = "reader:zhash", fmt.Sprint(n.Deleted)
+		return e
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es, _, err := s.AuditEntries(ctx, store.AuditFilter{All: true, Action: "privacy.erase"}); err != nil || len(es) != 1 || es[0].After != "10" || audited != n {
+		t.Errorf("audit entries = %v, %v (counted %+v)", es, err, audited)
+	}
+	if n.Deleted != 10 || n.Anonymised != 0 || n.Likes != 2 || n.Subscriptions != 2 || n.Sessions != 1 || n.Reports != 2 {
+		t.Errorf("EraseCounts = %+v", n)
+	}
+	mustFindNothing(t, s, zEmail, zName, zIdentity, zText, "Xylophonic", zWebsite, "zq4417", "zkey-", "zreader-", "zip-pa", "ZeldaBrowser")
+	// The comment replied to keeps its place, without author or text;
+	// the reply stays under it with its like gone.
+	got, err := s.Comment(ctx, mine.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Type != comment.TypeErased || got.Markdown != "" || got.HTML != "" || got.Author != (comment.Author{}) || got.Status != comment.StatusApproved {
+		t.Errorf("erased comment with a reply = %+v", got)
+	}
+	r, err := s.Comment(ctx, reply.ID)
+	if err != nil || r.ParentID != mine.ID || r.Likes != 0 {
+		t.Errorf("reply after erasure = %+v, %v", r, err)
+	}
+	// Readers of the page are told once to load it again; the change log
+	// keeps nothing about the erased comments.
+	evs, err := s.Events(ctx, mine.ThreadID, 0, 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pageEvents int
+	for _, ev := range evs {
+		if ev.CommentID == mine.ID {
+			t.Errorf("the change log still has %s about the erased comment", ev.Kind)
+		}
+		if ev.Kind == comment.EventPage {
+			pageEvents++
+		}
+	}
+	if pageEvents != 1 {
+		t.Errorf("%d page events, want 1: %+v", pageEvents, evs)
+	}
+	// Erasing again finds nothing.
+	if n, err := s.EraseReader(ctx, zSubject(""), nil, nil); err != nil || n != (store.EraseCounts{}) {
+		t.Errorf("second erasure = %+v, %v", n, err)
+	}
+	// An old export imported again does not bring the comments back.
+	rows := []*store.Row{{Comment: &comment.Comment{ID: mine.ID, ThreadID: "https://pa.example/article", Author: comment.Author{Name: zName, Email: zEmail},
+		Markdown: zText, HTML: zText, Status: comment.StatusApproved, Created: time.Now().UTC()}},
+		{Comment: &comment.Comment{ID: "fresh-1", ThreadID: "https://pa.example/article", Author: comment.Author{Name: "Other"},
+			Markdown: "new", HTML: "new", Status: comment.StatusApproved, Created: time.Now().UTC()}}}
+	ic, err := s.Import(ctx, "pa", func() (*store.Row, error) {
+		if len(rows) == 0 {
+			return nil, io.EOF
+		}
+		r := rows[0]
+		rows = rows[1:]
+		return r, nil
+	})
+	if err != nil || ic.Erased != 1 || ic.Comments != 1 || ic.Existing != 0 {
+		t.Errorf("re-import = %+v, %v; want 1 erased, 1 added", ic, err)
+	}
+	mustFindNothing(t, s, zEmail, zText)
+}
+
+func testExportReader(t *testing.T, s store.Store) {
+	mustSite(t, s, "ea")
+	mustSite(t, s, "eb")
+	mine, _ := zelda(t, s, "ea")
+	zelda(t, s, "eb")
+	zeldaLogin(t, s)
+	other := mustPost(t, s, page("ea", "x"), newComment("not hers"))
+	count := func(subj *store.PrivacySubject) map[string]int {
+		got := map[string]int{}
+		var order []string
+		err := s.ExportReader(ctx, subj, func(kind string, v any) error {
+			if len(order) == 0 || order[len(order)-1] != kind {
+				order = append(order, kind)
+			}
+			got[kind]++
+			if c, ok := v.(*store.ExportedComment); ok {
+				if c.ID == other.ID {
+					t.Errorf("exported someone else's comment %s", c.ID)
+				}
+				if c.ID == mine.ID && (c.PageURL != "https://ea.example/article" || c.Email != zEmail || c.Markdown != zText+" one") {
+					t.Errorf("exported comment = %+v", c)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Kinds come grouped, in RecordKinds order.
+		var want []string
+		for _, k := range store.RecordKinds {
+			if got[k] > 0 {
+				want = append(want, k)
+			}
+		}
+		if !slices.Equal(order, want) {
+			t.Errorf("kinds in order %v, want %v", order, want)
+		}
+		return got
+	}
+	all := count(zSubject(""))
+	want := map[string]int{store.RecordComment: 10, store.RecordLike: 2, store.RecordSubscription: 2, store.RecordSession: 1,
+		store.RecordReport: 2, store.RecordNotice: 2, store.RecordSanction: 2, store.RecordNote: 2, store.RecordVerified: 1, store.RecordAvatar: 2}
+	for k, n := range want {
+		if all[k] != n {
+			t.Errorf("every site: %d %s, want %d", all[k], k, n)
+		}
+	}
+	one := count(zSubject("ea"))
+	if one[store.RecordComment] != 5 || one[store.RecordLike] != 1 || one[store.RecordSubscription] != 1 || one[store.RecordSanction] != 1 {
+		t.Errorf("one site: %v", one)
+	}
+	// By log-in alone: the logged-in comments and the session.
+	byLogin := count(&store.PrivacySubject{Identity: zIdentity})
+	if byLogin[store.RecordComment] != 2 || byLogin[store.RecordSession] != 1 || byLogin[store.RecordSubscription] != 0 {
+		t.Errorf("by identity: %v", byLogin)
+	}
+	// Nobody: nothing.
+	if none := count(&store.PrivacySubject{Email: "nobody@example.net"}); len(none) != 0 {
+		t.Errorf("unknown address exported %v", none)
+	}
+}
+
+func testEraseAnonymiseOneSite(t *testing.T, s store.Store) {
+	mustSite(t, s, "na")
+	mustSite(t, s, "nb")
+	mine, reply := zelda(t, s, "na")
+	theirs, _ := zelda(t, s, "nb")
+	n, err := s.EraseReader(ctx, zSubject("na"), map[string]bool{"na": true}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Published comments keep their text without author; the held one goes.
+	if n.Anonymised != 4 || n.Deleted != 1 {
+		t.Errorf("EraseCounts = %+v, want 4 anonymised, 1 deleted", n)
+	}
+	got, err := s.Comment(ctx, mine.ID)
+	if err != nil || got.Markdown != zText+" one" || got.Author != (comment.Author{}) || got.Type != "" || got.Reader != "" || got.IPHash != "" {
+		t.Errorf("anonymised comment = %+v, %v", got, err)
+	}
+	if r, _ := s.Comment(ctx, reply.ID); r == nil || r.ParentID != mine.ID {
+		t.Errorf("reply = %+v", r)
+	}
+	// The other site keeps everything.
+	if got, err := s.Comment(ctx, theirs.ID); err != nil || got.Author.Email != zEmail {
+		t.Errorf("other site's comment = %+v, %v", got, err)
+	}
+	if sn, err := s.Sanction(ctx, "nb", "zsanction-nb"); err != nil || sn.Value != zEmail {
+		t.Errorf("other site's sanction = %+v, %v", sn, err)
+	}
+	if _, err := s.Sanction(ctx, "na", "zsanction-na"); !errors.Is(err, comment.ErrNotFound) {
+		t.Errorf("erased site's sanction: %v", err)
+	}
+}
