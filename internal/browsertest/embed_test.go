@@ -275,7 +275,7 @@ func TestBrowser_HostileHostStyles(t *testing.T) {
 			if got := eval[string](b, `getComputedStyle(`+sel+`).backgroundColor + ' ' + `+sel+`.matches(':target')`); got != "rgb(255, 244, 206) true" {
 				t.Errorf("the linked reply's highlight and :target: %q", got)
 			}
-			b.screenshot("hostile-nojs-target.png")
+			b.viewShot("hostile-nojs-target.png") // the window as the reader sees it, scrolled to the reply
 		})
 	}
 }
