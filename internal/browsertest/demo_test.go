@@ -1,6 +1,7 @@
 package browsertest
 
 import (
+	"bytes"
 	"context"
 	"net/http"
 	"net/http/httptest"
@@ -15,6 +16,7 @@ import (
 	"parley/internal/demo"
 	"parley/internal/httpapi"
 	"parley/internal/login"
+	"parley/internal/notify"
 	"parley/internal/service"
 	"parley/internal/store/sqlite"
 	"parley/internal/widget"
@@ -39,7 +41,15 @@ func newDemoServer(t *testing.T) *demoServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := service.New(ctx, st, service.Options{Verified: verified.Verified})
+	srv := httptest.NewUnstartedServer(nil)
+	base := "http://" + srv.Listener.Addr().String()
+	// Signed links, as parley serve always has them (a logged-in reader's
+	// grant to their data is one).
+	links, err := notify.NewLinks(bytes.Repeat([]byte("d"), 32), base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := service.New(ctx, st, service.Options{Verified: verified.Verified, Notify: &service.NotifyOptions{Links: links}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,8 +57,6 @@ func newDemoServer(t *testing.T) *demoServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(nil)
-	base := "http://" + srv.Listener.Addr().String()
 	d, err := demo.New(base, []string{base}, nil)
 	if err != nil {
 		t.Fatal(err)

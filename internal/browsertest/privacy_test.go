@@ -166,3 +166,61 @@ func TestBrowser_ErasedPlaceholder(t *testing.T) {
 	}
 	b.screenshot("data-8-placeholder.png")
 }
+
+// TestBrowser_LoggedInReaderData: a reader logged in (with Demo ID, on the
+// demo article) follows the widget's privacy link, which opens the privacy
+// page with a grant to their data; its "Download or erase your data" goes
+// straight to the choices, with no email, and the download is theirs.
+func TestBrowser_LoggedInReaderData(t *testing.T) {
+	needChromium(t)
+	s := newDemoServer(t)
+	b := newBrowser(t, 2*time.Minute)
+	downloads := t.TempDir()
+	if _, err := chromedp.CallBrowser(b.ctx, cdpbrowser.SetDownloadBehavior, cdpbrowser.SetDownloadBehaviorParams{Behavior: cdpbrowser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads}); err != nil {
+		t.Fatal(err)
+	}
+	b.openWidget(s.url + "/")
+	icon := `[data-provider="demo-id"]`
+	b.waitFor("the Demo ID icon", has(icon))
+	pctx, cancel := b.popup(t, func() { b.click(widgetJS(icon)) })
+	if err := chromedp.Do(pctx, chromedp.Click(`button[data-reader="amira"]`)); err != nil {
+		t.Fatal(err)
+	}
+	b.waitFor("logged in", has(".parley-user")+` && !`+widgetJS(".parley-user")+`.hidden`)
+	cancel()
+	b.do(chromedp.SendKeys(inWidget("textarea[name=body]"), "My words, which I may take back."))
+	b.click(widgetJS(".parley-submit"))
+	b.waitFor("the posted comment", `(`+shadowRoot+`.textContent || '').includes('My words, which I may take back.')`)
+
+	b.click(widgetJS(".parley-privacy a"))
+	b.waitLocation("the privacy page", func(u string) bool { return strings.Contains(u, "/sites/demo/privacy?") && strings.Contains(u, "g=") })
+	b.waitFor("the link to the reader's data", `document.querySelector('#parley-data-link') && document.querySelector('#parley-data-link').textContent == 'Download or erase your data'`)
+	b.screenshot("data-logged-in-1-privacy.png")
+	b.do(chromedp.Click(`#parley-data-link`))
+	b.waitFor("the choices", `!!document.querySelector('#parley-data-download')`)
+	b.screenshot("data-logged-in-2-choices.png")
+	if sent := s.box.Letters(); len(sent) != 0 {
+		t.Errorf("%d emails were sent; a logged-in reader needs none", len(sent))
+	}
+	b.do(chromedp.Click(`#parley-data-download`))
+	var file string
+	for deadline := time.Now().Add(20 * time.Second); file == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if names, _ := filepath.Glob(filepath.Join(downloads, "*.json")); len(names) == 1 {
+			file = names[0]
+		}
+	}
+	if file == "" {
+		t.Fatal("no file was downloaded")
+	}
+	raw, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ex struct {
+		Identity string                      `json:"identity"`
+		Comments []struct{ Markdown string } `json:"comments"`
+	}
+	if err := json.Unmarshal(raw, &ex); err != nil || !strings.HasPrefix(ex.Identity, "demo-id:") || len(ex.Comments) != 1 || ex.Comments[0].Markdown != "My words, which I may take back." {
+		t.Fatalf("downloaded %s: %s (%v)", filepath.Base(file), raw, err)
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"parley/internal/comment"
 	"parley/internal/demo"
 	"parley/internal/i18n"
+	"parley/internal/notify"
 	"parley/internal/outbox"
 	"parley/internal/service"
 	"parley/internal/widget"
@@ -173,7 +174,7 @@ var privacyTemplate = template.Must(template.New("privacy").Parse(`<h1>{{.T.T "p
 <h2>{{.T.T "page.privacy.who_head"}}</h2>
 <p>{{.T.T "page.privacy.who"}} {{.T.T "page.privacy.cleanup" "period" .EventPeriod}}</p>
 <h2 id="your-data">{{.T.T "page.privacy.data_head"}}</h2>
-<p>{{.T.T "page.privacy.data"}} <a href="{{.DataURL}}" id="parley-data-link">{{.T.T "page.privacy.data_link"}}</a></p>
+<p>{{.T.T "page.privacy.data"}} <a href="{{.DataURL}}" id="parley-data-link">{{.DataLink}}</a></p>
 {{with .Back}}<p><a href="{{.}}">{{$.T.T "page.privacy.back"}}</a></p>{{end}}
 `))
 
@@ -227,10 +228,21 @@ func (s *Server) handlePrivacy(w http.ResponseWriter, r *http.Request) {
 	data["Notify"], data["Decisions"] = s.svc.Notifies(), s.svc.EmailsDecisions(r.Context(), site.ID)
 	data["Hooks"], data["HooksEmail"] = s.svc.WebhooksShare(r.Context(), site.ID)
 	data["DataURL"] = "/sites/" + url.PathEscape(site.ID) + "/privacy/data?" + url.Values{"lang": {t.Lang()}}.Encode()
-	var b bytes.Buffer
-	privacyTemplate.Execute(&b, data)
+	data["DataLink"] = t.T("page.privacy.data_link")
 	h := w.Header()
 	h.Set("Cache-Control", "public, max-age=300")
+	if g := r.URL.Query().Get("g"); g != "" && len(g) <= 200 {
+		// A logged-in reader the widget sent here with a grant to their
+		// data (POST /api/v1/sites/{site}/data): the page links straight
+		// to it, no email round trip. The grant is checked when followed;
+		// it must not be cached nor leave in a Referer.
+		data["DataURL"] = notify.PrivacyPath + "?" + url.Values{"g": {g}, "lang": {t.Lang()}}.Encode()
+		data["DataLink"] = t.T("page.privacy.data_open")
+		h.Set("Cache-Control", "no-store")
+		h.Set("Referrer-Policy", "no-referrer")
+	}
+	var b bytes.Buffer
+	privacyTemplate.Execute(&b, data)
 	h.Add("Vary", "Accept-Language")
 	writePage(w, http.StatusOK, t.Lang(), t.T("page.privacy.title", "site", site.Name), template.HTML(b.String()))
 }

@@ -266,5 +266,13 @@ func (s *Server) handleDataGrant(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Cache-Control", "no-store")
-	writeJSON(w, http.StatusOK, map[string]string{"href": s.baseURL(r) + notify.PrivacyPath + "?" + url.Values{"g": {g.Token}, "lang": {g.Lang}}.Encode()})
+	// href is the page of the reader's data; privacy the site's privacy
+	// page linking to it, which the widget's privacy link opens for a
+	// logged-in reader.
+	base := s.baseURL(r)
+	t := i18n.Get(g.Lang)
+	writeJSON(w, http.StatusOK, map[string]string{
+		"href":    base + notify.PrivacyPath + "?" + url.Values{"g": {g.Token}, "lang": {g.Lang}}.Encode(),
+		"privacy": base + privacyPageURL(site.ID, t) + "&" + url.Values{"g": {g.Token}}.Encode(),
+	})
 }

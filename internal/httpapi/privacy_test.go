@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -232,7 +233,22 @@ func TestData_Widget(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("grant = %d %s", resp.StatusCode, b)
 	}
-	href := decode[map[string]string](t, b)["href"]
+	answer := decode[map[string]string](t, b)
+	href := answer["href"]
+	// The privacy page the widget's privacy link opens for a logged-in
+	// reader links straight to the grant, is never cached, and sends no
+	// Referer with its links.
+	resp, b = as.do(t, "GET", strings.TrimPrefix(answer["privacy"], as.URL), nil, nil)
+	if resp.StatusCode != 200 || resp.Header.Get("Cache-Control") != "no-store" || resp.Header.Get("Referrer-Policy") != "no-referrer" {
+		t.Fatalf("privacy page with a grant = %d, Cache-Control %q, Referrer-Policy %q", resp.StatusCode, resp.Header.Get("Cache-Control"), resp.Header.Get("Referrer-Policy"))
+	}
+	if want := html.EscapeString(strings.TrimPrefix(href, as.URL)) + `" id="parley-data-link">Download or erase your data<`; !strings.Contains(string(b), want) {
+		t.Fatalf("privacy page with a grant lacks %s:\n%s", want, b)
+	}
+	// Without one, the page offers the emailed link, and may be cached.
+	if resp, b := as.do(t, "GET", "/sites/news/privacy?lang=en", nil, nil); resp.Header.Get("Cache-Control") == "no-store" || !strings.Contains(string(b), "Get a link to your data") {
+		t.Fatalf("privacy page = Cache-Control %q\n%s", resp.Header.Get("Cache-Control"), b)
+	}
 	resp, b = as.do(t, "GET", strings.TrimPrefix(href, as.URL), nil, nil)
 	if resp.StatusCode != 200 || !strings.Contains(string(b), "parley-data-download") {
 		t.Fatalf("data page = %d %s", resp.StatusCode, b)

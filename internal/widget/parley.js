@@ -282,7 +282,9 @@ function show(host, want, base, lang, V) {
 	};
 	const formErr = h('p', {class: 'parley-form-error', tabindex: -1, hidden: true});
 	const submit = h('button', {type: 'submit', class: 'parley-submit'}, t('form.submit'));
-	const privacy = h('a', {href: BASE + '/sites/' + S + '/privacy?lang=' + lang}, t('privacy.link'));
+	// A logged-in reader's privacy link opens the privacy page with a grant
+	// to their data (download, erase) instead: no email round trip.
+	const privacy = h('a', {href: BASE + '/sites/' + S + '/privacy?lang=' + lang, onclick: e => user && (e.preventDefault(), ask('POST', '/api/v1/sites/' + S + '/data').then(d => location = d.privacy, () => location = privacy.href))}, t('privacy.link'));
 	const heading = h('h3', {id: 'parley-reply-title', class: 'parley-reply-title'}, t('respond'));
 	const cancel = h('button', {type: 'button', class: 'parley-cancel', hidden: true, onclick: () => unreply(true)}, t('respond.cancel'));
 
