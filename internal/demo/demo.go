@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/rsa"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -67,17 +66,14 @@ func New(base string, origins []string, log *slog.Logger) (*Demo, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	if err != nil {
-		return nil, err
-	}
 	var redirects []string
 	for _, o := range append([]string{base}, origins...) {
 		redirects = append(redirects, strings.TrimSuffix(o, "/")+"/auth/"+ProviderID+"/callback")
 	}
 	// The client secret only guards a provider that vouches for made-up
 	// readers; it is random so that no other server's demo shares it.
-	st, err := memop.New(key, memop.Client{ID: "parley-demo", Secret: rand.Text(), RedirectURIs: redirects,
+	// The signing key is made when Demo ID first signs (memop.New).
+	st, err := memop.New(nil, memop.Client{ID: "parley-demo", Secret: rand.Text(), RedirectURIs: redirects,
 		LoginPath: IDPath + "/login?authRequestID="}, Readers)
 	if err != nil {
 		return nil, err

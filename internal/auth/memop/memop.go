@@ -63,7 +63,7 @@ const requestTTL = 10 * time.Minute
 
 // Storage is the in-memory op.Storage the provider needs.
 type Storage struct {
-	key   *rsa.PrivateKey
+	key   func() *rsa.PrivateKey
 	keyID string
 	// client and users are set by New and not changed after, except the
 	// client's redirect URIs, which have their own lock.
@@ -78,12 +78,24 @@ type Storage struct {
 
 // New returns the storage of a provider that signs with key, has the one
 // client c, and the accounts users (usernames and ids must be unique).
+// A nil key is made on first use: an RSA key takes 20 to 100 ms to make,
+// which a server starting with the demo's provider need not wait for.
 func New(key *rsa.PrivateKey, c Client, users []User) (*Storage, error) {
 	if c.LoginPath == "" {
 		c.LoginPath = "/login?authRequestID="
 	}
+	keyFn := func() *rsa.PrivateKey { return key }
+	if key == nil {
+		keyFn = sync.OnceValue(func() *rsa.PrivateKey {
+			k, err := rsa.GenerateKey(rand.Reader, 2048)
+			if err != nil {
+				panic("memop: making a signing key: " + err.Error()) // crypto/rand does not fail
+			}
+			return k
+		})
+	}
 	s := &Storage{
-		key:      key,
+		key:      keyFn,
 		keyID:    "key-1",
 		client:   &client{id: c.ID, secret: c.Secret, redirectURIs: slices.Clone(c.RedirectURIs), claimsInIDToken: c.ClaimsInIDToken, loginPath: c.LoginPath},
 		users:    map[string]User{},
@@ -298,7 +310,7 @@ func (k publicKey) Key() any                           { return &k.key.PublicKey
 // Sign signs claims, a JSON object, with the provider's own key as a
 // compact JWS, as the provider signs its ID tokens.
 func (s *Storage) Sign(claims []byte) (string, error) {
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: s.key},
+	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: s.key()},
 		(&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", s.keyID))
 	if err != nil {
 		return "", err
@@ -311,7 +323,7 @@ func (s *Storage) Sign(claims []byte) (string, error) {
 }
 
 func (s *Storage) SigningKey(context.Context) (op.SigningKey, error) {
-	return signingKey{s.keyID, s.key}, nil
+	return signingKey{s.keyID, s.key()}, nil
 }
 
 func (s *Storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorithm, error) {
@@ -319,7 +331,7 @@ func (s *Storage) SignatureAlgorithms(context.Context) ([]jose.SignatureAlgorith
 }
 
 func (s *Storage) KeySet(context.Context) ([]op.Key, error) {
-	return []op.Key{publicKey{signingKey{s.keyID, s.key}}}, nil
+	return []op.Key{publicKey{signingKey{s.keyID, s.key()}}}, nil
 }
 
 func (s *Storage) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
