@@ -113,7 +113,8 @@ func readExport(r io.Reader) (siteID string, next func() (*store.Row, error), er
 		if row.Secret != nil {
 			return nil, fmt.Errorf("record %d: a site export holds no server secrets", n)
 		}
-		if (row.Site != nil && row.Site.ID != h.Site) || (row.Thread != nil && row.Thread.SiteID != h.Site) || (row.Comment != nil && row.Comment.SiteID != h.Site) {
+		if (row.Site != nil && row.Site.ID != h.Site) || (row.Thread != nil && row.Thread.SiteID != h.Site) || (row.Comment != nil && row.Comment.SiteID != h.Site) ||
+			(row.Erased != nil && row.Erased.SiteID != h.Site) {
 			return nil, fmt.Errorf("record %d belongs to another site than %q", n, h.Site)
 		}
 		return &row, nil

@@ -371,6 +371,8 @@ func (s *Service) Restore(ctx context.Context, next func() (*store.Row, error)) 
 			if err := s.checkRestoredNotify(&r.NotifyRows); err != nil { // notify.go
 				return nil, err
 			}
+		case r.Erased != nil:
+			// A tombstone: kept, so the comment is never imported again.
 		default:
 			if err := checkRestoredCommunity(&r.CommunityRows); err != nil { // community.go
 				return nil, err

@@ -261,6 +261,16 @@ type Row struct {
 	CommunityRows
 	// Webhooks and readers' subscriptions (notify.go).
 	NotifyRows
+	// Erased is the id of a comment a reader erased (privacy.go), so that
+	// a store restored or migrated from a dump still refuses to import it.
+	Erased *ErasedComment `json:"erased,omitempty"`
+}
+
+// ErasedComment is the tombstone of a comment its author erased.
+type ErasedComment struct {
+	ID     string    `json:"id"`
+	SiteID string    `json:"site"`
+	Erased time.Time `json:"erased"`
 }
 
 // Like is one reader's like of one comment.

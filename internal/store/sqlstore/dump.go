@@ -71,6 +71,15 @@ func (s *Store) Dump(ctx context.Context, siteID string, fn func(*store.Row) err
 	if err := s.dumpNotify(ctx, tx, siteID, fn); err != nil { // notify_dump.go
 		return err
 	}
+	if err := each(`SELECT id, site_id, erased FROM erased_comments WHERE ($1 = '' OR site_id = $1) ORDER BY erased, id`, func(rows *sql.Rows) (*store.Row, error) {
+		var e store.ErasedComment
+		var erased int64
+		err := rows.Scan(&e.ID, &e.SiteID, &erased)
+		e.Erased = time.Unix(0, erased).UTC()
+		return &store.Row{Erased: &e}, err
+	}); err != nil {
+		return err
+	}
 	if siteID != "" {
 		return nil // server secrets belong to no one site
 	}
@@ -112,6 +121,8 @@ func (s *Store) Restore(ctx context.Context, next func() (*store.Row, error)) er
 				err = restoreCommunity(ctx, tx, &r.CommunityRows)
 			case r.NotifyRows != (store.NotifyRows{}):
 				err = restoreNotify(ctx, tx, &r.NotifyRows)
+			case r.Erased != nil:
+				err = insertErased(ctx, tx, r.Erased.ID, r.Erased.SiteID, r.Erased.Erased)
 			default:
 				err = errors.New("restore: empty row")
 			}
@@ -141,6 +152,8 @@ func describeRow(r *store.Row) string {
 		return describeCommunity(&r.CommunityRows)
 	case r.NotifyRows != (store.NotifyRows{}):
 		return describeNotify(&r.NotifyRows)
+	case r.Erased != nil:
+		return fmt.Sprintf("erased comment %s (site %q)", r.Erased.ID, r.Erased.SiteID)
 	}
 	return "an empty row"
 }
@@ -215,6 +228,12 @@ func (s *Store) Import(ctx context.Context, siteID string, next func() (*store.R
 				} else {
 					n.Existing++
 				}
+			case r.Erased != nil:
+				// An export's tombstones join this store's: what was erased
+				// there is not imported here, now or later.
+				if err := insertErased(ctx, tx, r.Erased.ID, siteID, r.Erased.Erased); err != nil {
+					return err
+				}
 			default:
 				return errors.New("import: a row must be a thread or a comment")
 			}
@@ -229,4 +248,10 @@ func (s *Store) Import(ctx context.Context, siteID string, next func() (*store.R
 		return nil
 	})
 	return n, err
+}
+
+// insertErased keeps the tombstone of an erased comment (once).
+func insertErased(ctx context.Context, tx *sql.Tx, id, siteID string, erased time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO erased_comments (id, site_id, erased) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`, id, siteID, erased.UnixNano())
+	return err
 }

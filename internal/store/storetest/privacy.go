@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -348,4 +349,62 @@ func testEraseAnonymiseOneSite(t *testing.T, s store.Store) {
 	if _, err := s.Sanction(ctx, "na", "zsanction-na"); !errors.Is(err, comment.ErrNotFound) {
 		t.Errorf("erased site's sanction: %v", err)
 	}
+}
+
+// testErasedDump: a dump carries the tombstones of erased comments, so a
+// store restored from it (migrate-db, a site's export) still refuses to
+// import them from an old export; importing an export also brings its
+// tombstones.
+func testErasedDump(t *testing.T, a, b store.Store) {
+	mustSite(t, a, "ta")
+	mine, _ := zelda(t, a, "ta")
+	if _, err := a.EraseReader(ctx, zSubject("ta"), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	dump := dumpSiteJSON(t, a, "ta")
+	if !slices.ContainsFunc(dump, func(l string) bool { return strings.Contains(l, `"erased":{"id":"`+mine.ID+`","site":"ta"`) }) {
+		t.Fatalf("no tombstone of %s in the dump:\n%s", mine.ID, strings.Join(dump, "\n"))
+	}
+	if err := b.Restore(ctx, restoreFrom(dump)); err != nil {
+		t.Fatal(err)
+	}
+	old := func(site string) func() (*store.Row, error) {
+		rows := []*store.Row{{Comment: &comment.Comment{ID: mine.ID, SiteID: site, ThreadID: "https://ta.example/article", Author: comment.Author{Name: zName, Email: zEmail},
+			Markdown: zText, HTML: zText, Status: comment.StatusApproved, Created: time.Now().UTC()}}}
+		return func() (*store.Row, error) {
+			if len(rows) == 0 {
+				return nil, io.EOF
+			}
+			r := rows[0]
+			rows = rows[1:]
+			return r, nil
+		}
+	}
+	if ic, err := b.Import(ctx, "ta", old("ta")); err != nil || ic.Erased != 1 || ic.Comments != 0 {
+		t.Errorf("import into the restored store = %+v, %v; want the comment skipped as erased", ic, err)
+	}
+	// Import: an export's tombstones join the store's.
+	mustSite(t, b, "tb")
+	var tomb *store.Row
+	for _, l := range dump {
+		var r store.Row
+		if json.Unmarshal([]byte(l), &r) == nil && r.Erased != nil {
+			tomb = &r
+		}
+	}
+	if _, err := b.Import(ctx, "tb", restoreFrom([]string{mustJSON(t, tomb)})); err != nil {
+		t.Fatal(err)
+	}
+	if ic, err := b.Import(ctx, "tb", old("tb")); err != nil || ic.Erased != 1 {
+		t.Errorf("import after importing the tombstone = %+v, %v", ic, err)
+	}
+}
+
+func mustJSON(t *testing.T, v any) string {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }

@@ -36,6 +36,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Parallel()
 		testDecisionStopsDump(t, open(t), open(t)) // alertmail.go
 	})
+	t.Run("erased comments dump and restore", func(t *testing.T) {
+		t.Parallel()
+		testErasedDump(t, open(t), open(t)) // privacy.go
+	})
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s store.Store)
