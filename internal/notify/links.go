@@ -1,7 +1,10 @@
 package notify
 
 import (
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hmac"
+	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
@@ -83,8 +86,8 @@ type Token struct {
 	// one email share it, so one of them used spends them all.
 	Nonce   string `json:"n,omitempty"`
 	Expires int64  `json:"x,omitempty"` // Unix seconds; 0 for never
-	// Email and Identity name the reader of a privacy grant: a token
-	// handed to a page's form, never put in a link.
+	// Email and Identity name the reader of a privacy grant, which is
+	// sealed with SealSecret so that no one can read them from it.
 	Email    string `json:"e,omitempty"`
 	Identity string `json:"u,omitempty"`
 }
@@ -99,6 +102,51 @@ var (
 func (l *Links) Seal(purpose string, t Token) string {
 	b, _ := json.Marshal(t)
 	return base64.RawURLEncoding.EncodeToString(b) + "." + base64.RawURLEncoding.EncodeToString(l.mac("link:"+purpose, b)[:18])
+}
+
+// SealSecret returns a token for purpose that only this server can read
+// (AES-256-GCM under a key derived from the links' key, bound to
+// purpose), for tokens that name a reader: a privacy grant holds an email
+// address and a log-in, and ends up in addresses and browser histories.
+func (l *Links) SealSecret(purpose string, t Token) string {
+	b, _ := json.Marshal(t)
+	aead := l.aead()
+	nonce := make([]byte, aead.NonceSize())
+	rand.Read(nonce)
+	return base64.RawURLEncoding.EncodeToString(aead.Seal(nonce, nonce, b, []byte("link:"+purpose)))
+}
+
+// OpenSecret opens a token made by SealSecret for purpose, as Open does.
+func (l *Links) OpenSecret(purpose, tok string, now time.Time) (Token, error) {
+	var t Token
+	if len(tok) > 4096 {
+		return t, ErrBadLink
+	}
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	aead := l.aead()
+	if err != nil || len(b) < aead.NonceSize() {
+		return t, ErrBadLink
+	}
+	plain, err := aead.Open(nil, b[:aead.NonceSize()], b[aead.NonceSize():], []byte("link:"+purpose))
+	if err != nil || json.Unmarshal(plain, &t) != nil {
+		return Token{}, ErrBadLink
+	}
+	if t.Expires != 0 && now.Unix() >= t.Expires {
+		return t, ErrExpiredLink
+	}
+	return t, nil
+}
+
+func (l *Links) aead() cipher.AEAD {
+	block, err := aes.NewCipher(l.mac("secret-links", nil)) // 32 bytes: AES-256
+	if err != nil {
+		panic(err)
+	}
+	g, err := cipher.NewGCM(block)
+	if err != nil {
+		panic(err)
+	}
+	return g
 }
 
 // Open checks a token made for purpose and returns what it says. It

@@ -181,7 +181,7 @@ func sessionGrant(nonce string) bool { return strings.HasPrefix(nonce, sessionNo
 
 func (s *Service) grant(site *comment.Site, email, identity, lang, nonce string, expires time.Time) *DataGrant {
 	g := &DataGrant{Site: site, SiteOnly: sessionGrant(nonce), Email: email, Identity: identity, Lang: lang, Expires: expires, nonce: nonce}
-	g.Token = s.notify.Links.Seal(notify.PurposePrivacyGrant, notify.Token{Site: site.ID, Email: email, Identity: identity, Lang: lang,
+	g.Token = s.notify.Links.SealSecret(notify.PurposePrivacyGrant, notify.Token{Site: site.ID, Email: email, Identity: identity, Lang: lang,
 		Nonce: nonce, Expires: expires.Unix()})
 	return g
 }
@@ -191,7 +191,7 @@ func (s *Service) OpenGrant(ctx context.Context, tok string) (*DataGrant, error)
 	if s.notify == nil || s.notify.Links == nil {
 		return nil, linkError(notify.ErrBadLink)
 	}
-	t, err := s.notify.Links.Open(notify.PurposePrivacyGrant, tok, s.now())
+	t, err := s.notify.Links.OpenSecret(notify.PurposePrivacyGrant, tok, s.now())
 	if err != nil {
 		return nil, linkError(err)
 	}
