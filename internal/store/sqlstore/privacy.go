@@ -98,6 +98,13 @@ func (s *Store) ExportReader(ctx context.Context, subj *store.PrivacySubject, fn
 		return s.read(err)
 	}
 	defer tx.Rollback()
+	if s.d.Unbounded != "" {
+		// The server's statement timeout would end the export when its
+		// consumer is slow, not when a query is.
+		if _, err := tx.ExecContext(ctx, s.d.Unbounded); err != nil {
+			return s.read(err)
+		}
+	}
 	each := func(kind string, q *privacyQuery, query string, scan func(rows *sql.Rows) (any, error)) error {
 		rows, err := tx.QueryContext(ctx, query, q.args...)
 		if err != nil {
