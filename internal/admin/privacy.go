@@ -89,6 +89,9 @@ func privacyDownload(w http.ResponseWriter, name string) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`-`+time.Now().UTC().Format("2006-01-02")+`.json"`)
 	w.Header().Set("Cache-Control", "no-store")
+	// A reader with many comments takes longer to send than the server's
+	// write timeout, meant for ordinary answers, allows.
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(30 * time.Minute))
 }
 
 func (s *Server) handlePrivacyErase(w http.ResponseWriter, r *http.Request, d *deskReq) {

@@ -231,7 +231,7 @@ func (s *Server) handlePrivacy(w http.ResponseWriter, r *http.Request) {
 	data["DataLink"] = t.T("page.privacy.data_link")
 	h := w.Header()
 	h.Set("Cache-Control", "public, max-age=300")
-	if g := r.URL.Query().Get("g"); g != "" && len(g) <= 200 {
+	if g := r.URL.Query().Get("g"); g != "" && len(g) <= maxGrantLen {
 		// A logged-in reader the widget sent here with a grant to their
 		// data (POST /api/v1/sites/{site}/data): the page links straight
 		// to it, no email round trip. The grant is checked when followed;
@@ -246,6 +246,10 @@ func (s *Server) handlePrivacy(w http.ResponseWriter, r *http.Request) {
 	h.Add("Vary", "Accept-Language")
 	writePage(w, http.StatusOK, t.Lang(), t.T("page.privacy.title", "site", site.Name), template.HTML(b.String()))
 }
+
+// maxGrantLen bounds a grant taken from the privacy page's address: a
+// sealed grant holds the reader's address and log-in, well under this.
+const maxGrantLen = 4096
 
 // period says a duration in t's language: in days when it is a whole
 // number of days, else in hours (rounded up).

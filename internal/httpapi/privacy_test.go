@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"parley/internal/comment"
 	"parley/internal/login"
 	"parley/internal/notify"
 	"parley/internal/service"
@@ -223,6 +224,17 @@ func TestData_Widget(t *testing.T) {
 	if _, b := as.do(t, "POST", "/api/v1/sites/news/comments", post(map[string]string{"body": "Logged-in words."}), bearer(s.Token)); !strings.Contains(string(b), `"id"`) {
 		t.Fatalf("post: %s", b)
 	}
+	// The same reader's comment on another site of the server, by the
+	// same address: a grant from a session on news does not reach it
+	// (a session, and its token in news's pages, belong to news alone).
+	ctx := context.Background()
+	if err := as.svc.CreateSite(ctx, service.OperatorActor(), &comment.Site{ID: "other", Name: "Other", Origins: []string{"https://other.example"}, EditWindow: comment.DefaultEditWindow}); err != nil {
+		t.Fatal(err)
+	}
+	elsewhere, err := as.svc.Post(ctx, comment.Draft{SiteID: "other", Page: "https://other.example/a", Name: "Wren", Email: "wren@news.example", Identity: "sso-news:77", Body: "Words on another site."}, service.Meta{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	if resp, _ := as.do(t, "POST", "/api/v1/sites/news/data", nil, map[string]string{"Origin": origin}); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("a guest's grant = %d, want 401", resp.StatusCode)
 	}
@@ -260,10 +272,13 @@ func TestData_Widget(t *testing.T) {
 		Comments []struct{ Markdown string }
 		Sessions []struct{ Identity string }
 	}
-	if json.Unmarshal(b, &ex); ex.Identity != "sso-news:77" || len(ex.Comments) != 1 || len(ex.Sessions) != 1 {
+	if json.Unmarshal(b, &ex); ex.Identity != "sso-news:77" || len(ex.Comments) != 1 || len(ex.Sessions) != 1 || ex.Comments[0].Markdown != "Logged-in words." {
 		t.Fatalf("export = %s", b)
 	}
 	as.do(t, "POST", notify.PrivacyPath+"/erase", url.Values{"g": {grant}, "confirm": {"yes"}}, nil)
+	if c, err := as.svc.Comment(ctx, "other", elsewhere.ID); err != nil || c.Author.Email != "wren@news.example" {
+		t.Errorf("the erasure from news's session reached another site: %+v, %v", c, err)
+	}
 	// The erasure ended the session.
 	if resp, _ := as.do(t, "POST", "/api/v1/sites/news/data", nil, bearer(s.Token)); resp.StatusCode != http.StatusUnauthorized {
 		t.Errorf("grant after erasure = %d, want 401", resp.StatusCode)
@@ -284,4 +299,23 @@ func hiddenValue(t *testing.T, page, name string) string {
 // storeAll is the filter of every site's audit entries of an action kind.
 func storeAll(action string) store.AuditFilter {
 	return store.AuditFilter{All: true, Action: action}
+}
+
+// A logged-in reader gets a few grants to their data, then 429: each may
+// erase, and an erasure rewrites the database file.
+func TestData_GrantLimit(t *testing.T) {
+	links, err := notify.NewLinks(bytes.Repeat([]byte("k"), 32), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	as := newAuthServer(t, login.Config{}, service.Options{Notify: &service.NotifyOptions{Links: links}}, nil)
+	s := as.ssoLogin(t, "78", "Greedy", "greedy@news.example")
+	for i := range service.DataGrantLimit.Burst {
+		if resp, b := as.do(t, "POST", "/api/v1/sites/news/data", nil, bearer(s.Token)); resp.StatusCode != 200 {
+			t.Fatalf("grant %d = %d %s", i+1, resp.StatusCode, b)
+		}
+	}
+	if resp, b := as.do(t, "POST", "/api/v1/sites/news/data", nil, bearer(s.Token)); resp.StatusCode != http.StatusTooManyRequests {
+		t.Fatalf("grant beyond the limit = %d %s", resp.StatusCode, b)
+	}
 }

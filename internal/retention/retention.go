@@ -119,10 +119,24 @@ func (j *Job) Run(ctx context.Context) {
 		}
 		select {
 		case <-ctx.Done():
+			// Hand the lease back, so that a restarted or other instance
+			// runs the job at once rather than when the lease lapses.
+			rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := j.Release(rctx); err != nil {
+				j.log.Warn("could not hand back the retention job's lease", slog.String("err", err.Error()))
+			}
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// Release hands back the lease if this instance holds it.
+func (j *Job) Release(ctx context.Context) error {
+	now := j.c.Now()
+	_, err := j.c.Store.TakeLock(ctx, LockName, j.owner, now, now.Add(-time.Nanosecond))
+	return err
 }
 
 // RunIfLeader takes or renews the lease and, if this instance holds it,

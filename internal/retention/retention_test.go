@@ -221,6 +221,21 @@ func TestOneInstanceAtATime(t *testing.T) {
 			if _, ran, _ := ja.RunIfLeader(ctx); ran {
 				t.Fatal("the first instance came back and ran beside the new holder")
 			}
+			// A holder that stops hands the lease back: the next instance
+			// runs at once, not two periods later; a release by an instance
+			// that does not hold it changes nothing.
+			if err := ja.Release(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, ran, _ := ja.RunIfLeader(ctx); ran {
+				t.Fatal("a release by a non-holder freed the lease")
+			}
+			if err := jb.Release(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if _, ran, err := ja.RunIfLeader(ctx); err != nil || !ran {
+				t.Fatalf("after the holder released its lease: ran %v, %v", ran, err)
+			}
 		})
 	}
 }

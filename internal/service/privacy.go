@@ -42,7 +42,7 @@ func (s *Service) subject(ctx context.Context, r PrivacyRequest) (*store.Privacy
 	}
 	if subj.Identity != "" {
 		p, sub, ok := strings.Cut(subj.Identity, ":")
-		if !ok || p == "" || sub == "" || len(subj.Identity) > 300 || strings.ContainsAny(subj.Identity, " \t\r\n") {
+		if !ok || !validProvider(p) || sub == "" || len(subj.Identity) > 300 || strings.ContainsAny(sub, " \t\r\n\"\\") {
 			return nil, comment.Invalid("identity", "A log-in identity is written provider:subject, e.g. github:12345.")
 		}
 	}
@@ -162,6 +162,20 @@ func (s *Service) erase(ctx context.Context, a Actor, subj *store.PrivacySubject
 	// Built threads held the comments' authors and text.
 	s.threads.reset()
 	return n, nil
+}
+
+// validProvider: provider ids are lower-case letters, digits and dashes
+// ("github", "sso-ledger", "oidc-acme").
+func validProvider(p string) bool {
+	if p == "" {
+		return false
+	}
+	for _, r := range p {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '-' {
+			return false
+		}
+	}
+	return true
 }
 
 // writeExport streams the export: the store's records, grouped by kind,

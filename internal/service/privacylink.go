@@ -26,9 +26,18 @@ import (
 // DataLinkLimit bounds the links a client's network may ask for.
 var DataLinkLimit = ratelimit.Limit{Burst: 5, Every: 10 * time.Minute}
 
+// DataGrantLimit bounds the grants a logged-in reader may ask for.
+var DataGrantLimit = ratelimit.Limit{Burst: 5, Every: 10 * time.Minute}
+
 // DataGrant is a reader's standing to see and erase their data.
 type DataGrant struct {
-	Site     *comment.Site
+	Site *comment.Site
+	// SiteOnly: the grant reaches the reader's data on Site alone. A
+	// logged-in reader's grant is; an emailed link's reaches every site.
+	// A session belongs to one site, and its token lives in that site's
+	// pages, where any of the site's scripts can read it: it must not
+	// open the reader's data on the server's other sites.
+	SiteOnly bool
 	Email    string // "" for a log-in without a confirmed address
 	Identity string // "" for an emailed link
 	Lang     string
@@ -152,11 +161,26 @@ func (s *Service) SessionGrant(ctx context.Context, siteID string, sess *auth.Se
 	if sess.Identity.EmailVerified {
 		email = strings.ToLower(sess.Identity.Email)
 	}
-	return s.grant(site, email, sess.Identity.Key(), lang, "s"+comment.NewID(s.now()), s.now().Add(notify.PrivacyTTL)), nil
+	// A few grants per log-in and hour: each may erase, and an erasure
+	// rewrites the SQLite file.
+	ok, retry, err := s.buckets().Take(ctx, "data-grant:"+sess.Identity.Key(), DataGrantLimit, s.now())
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, &spam.RateLimitError{Key: "data_grant", RetryAfter: retry}
+	}
+	return s.grant(site, email, sess.Identity.Key(), lang, sessionNonce+comment.NewID(s.now()), s.now().Add(notify.PrivacyTTL)), nil
 }
 
+// sessionNonce starts the nonce of a logged-in reader's grant (an emailed
+// link's starts with "l").
+const sessionNonce = "s"
+
+func sessionGrant(nonce string) bool { return strings.HasPrefix(nonce, sessionNonce) }
+
 func (s *Service) grant(site *comment.Site, email, identity, lang, nonce string, expires time.Time) *DataGrant {
-	g := &DataGrant{Site: site, Email: email, Identity: identity, Lang: lang, Expires: expires, nonce: nonce}
+	g := &DataGrant{Site: site, SiteOnly: sessionGrant(nonce), Email: email, Identity: identity, Lang: lang, Expires: expires, nonce: nonce}
 	g.Token = s.notify.Links.Seal(notify.PurposePrivacyGrant, notify.Token{Site: site.ID, Email: email, Identity: identity, Lang: lang,
 		Nonce: nonce, Expires: expires.Unix()})
 	return g
@@ -178,7 +202,16 @@ func (s *Service) OpenGrant(ctx context.Context, tok string) (*DataGrant, error)
 	if err != nil {
 		return nil, err
 	}
-	return &DataGrant{Site: site, Email: t.Email, Identity: t.Identity, Lang: t.Lang, Expires: time.Unix(t.Expires, 0), Token: tok, nonce: t.Nonce}, nil
+	return &DataGrant{Site: site, SiteOnly: sessionGrant(t.Nonce), Email: t.Email, Identity: t.Identity, Lang: t.Lang, Expires: time.Unix(t.Expires, 0), Token: tok, nonce: t.Nonce}, nil
+}
+
+// request is whose data a grant opens, and where.
+func (g *DataGrant) request() PrivacyRequest {
+	r := PrivacyRequest{Email: g.Email, Identity: g.Identity}
+	if g.SiteOnly {
+		r.SiteID = g.Site.ID
+	}
+	return r
 }
 
 // readerActor is the reader acting on their own data, in the audit log.
@@ -186,7 +219,7 @@ var readerActor = Actor{Kind: staff.ActorSystem, Name: "reader's own request"}
 
 // ReaderExport writes the grant's reader's data, on every site.
 func (s *Service) ReaderExport(ctx context.Context, g *DataGrant, w io.Writer) error {
-	subj, err := s.subject(ctx, PrivacyRequest{Email: g.Email, Identity: g.Identity})
+	subj, err := s.subject(ctx, g.request())
 	if err != nil {
 		return err
 	}
@@ -198,7 +231,7 @@ func (s *Service) ReaderExport(ctx context.Context, g *DataGrant, w io.Writer) e
 
 // ReaderErase erases the grant's reader's data on every site, once.
 func (s *Service) ReaderErase(ctx context.Context, g *DataGrant) (store.EraseCounts, error) {
-	subj, err := s.subject(ctx, PrivacyRequest{Email: g.Email, Identity: g.Identity})
+	subj, err := s.subject(ctx, g.request())
 	if err != nil {
 		return store.EraseCounts{}, err
 	}
