@@ -118,7 +118,9 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 		Write:      s.inTx,
 		WriteAlone: s.inTx,
 		// One snapshot for every query of a dump.
-		Snapshot:  sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
+		Snapshot: sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead},
+		// An export reads at the pace of whoever receives it.
+		Unbounded: "SET LOCAL statement_timeout = 0",
 		Translate: translate,
 		IsForeignKey: func(err error) bool {
 			var pe *pgconn.PgError

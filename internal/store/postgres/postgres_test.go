@@ -251,3 +251,43 @@ func TestExportReaderFlat(t *testing.T) {
 func BenchmarkEraseReader(b *testing.B) {
 	storetest.BenchErase(b, mustOpen(b), 100_000)
 }
+
+// TestExportReaderSlowConsumer: a reader's export is read at the pace of
+// whoever receives it; the server's statement timeout must not end it.
+func TestExportReaderSlowConsumer(t *testing.T) {
+	url, schema := testSchema(t)
+	ctx := context.Background()
+	db, err := Open(ctx, url, Options{Migrate: true, Schema: schema, MaxConns: 4, StatementTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateSite(ctx, &comment.Site{ID: "s", Name: "S", Origins: []string{"https://s.example"}, MaxDepth: 5}, nil); err != nil {
+		t.Fatal(err)
+	}
+	// Rows large enough that the server cannot hand them all to the
+	// socket at once, so its statement runs as long as the consumer reads.
+	text := strings.Repeat("slow export words ", 12_000)
+	const n = 60
+	for range n {
+		c := &comment.Comment{Author: comment.Author{Name: "Slow", Email: "slow@example.net"}, Markdown: text, HTML: text, Status: comment.StatusApproved}
+		if err := db.CreateComment(ctx, comment.Page{SiteID: "s", Key: "https://s.example/a", URL: "https://s.example/a"}, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	start := time.Now()
+	var got int
+	err = db.ExportReader(ctx, &store.PrivacySubject{SiteID: "s", Email: "slow@example.net"}, func(kind string, v any) error {
+		if kind == store.RecordComment {
+			got++
+			time.Sleep(40 * time.Millisecond)
+		}
+		return nil
+	})
+	if err != nil || got != n {
+		t.Fatalf("export = %d comments, %v; want %d", got, err, n)
+	}
+	if d := time.Since(start); d < 2*time.Second {
+		t.Errorf("the export took %v: not longer than the 1s timeout, so the test proves nothing", d)
+	}
+}

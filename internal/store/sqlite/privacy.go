@@ -23,6 +23,7 @@ import (
 // database (a few seconds at 100,000 comments), once per erasure, while
 // other writes wait.
 func (db *DB) scrub(ctx context.Context) error {
+	db.scrubs.Add(1)
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return translate(err)

@@ -144,3 +144,36 @@ func TestEraseKeepsSearch(t *testing.T) {
 		t.Errorf("search index integrity: %v", err)
 	}
 }
+
+// TestEraseNothingScrubsNothing: the scrub rewrites the whole database
+// while writes wait; an erasure that found nothing (which anyone asking
+// may cause) must not run it.
+func TestEraseNothingScrubsNothing(t *testing.T) {
+	ctx := context.Background()
+	db, err := Open(ctx, filepath.Join(t.TempDir(), "parley.db"), Options{Migrate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.CreateSite(ctx, &comment.Site{ID: "s", Name: "S", Origins: []string{"https://s.example"}, MaxDepth: 5}, nil); err != nil {
+		t.Fatal(err)
+	}
+	c := &comment.Comment{Author: comment.Author{Name: "Here", Email: "here@example.net"}, Markdown: "hello", HTML: "hello", Status: comment.StatusApproved}
+	if err := db.CreateComment(ctx, comment.Page{SiteID: "s", Key: "https://s.example/a", URL: "https://s.example/a"}, c); err != nil {
+		t.Fatal(err)
+	}
+	n, err := db.EraseReader(ctx, &store.PrivacySubject{Email: "nobody@example.net", Identity: "github:0"}, nil, nil)
+	if err != nil || n != (store.EraseCounts{}) {
+		t.Fatalf("erasing nobody = %+v, %v", n, err)
+	}
+	if got := db.scrubs.Load(); got != 0 {
+		t.Errorf("erasing nobody ran %d scrubs, want 0", got)
+	}
+	// Erasing someone still scrubs.
+	if n, err := db.EraseReader(ctx, &store.PrivacySubject{Email: "here@example.net"}, nil, nil); err != nil || n.Deleted != 1 {
+		t.Fatalf("erasing a reader = %+v, %v", n, err)
+	}
+	if got := db.scrubs.Load(); got != 1 {
+		t.Errorf("erasing a reader ran %d scrubs, want 1", got)
+	}
+}

@@ -24,6 +24,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"modernc.org/sqlite"
@@ -54,6 +55,8 @@ type DB struct {
 	closed     chan struct{}
 	closeOnce  sync.Once
 	writerDone chan struct{}
+
+	scrubs atomic.Int64 // scrubs begun: how tests see that an erasure of nothing runs none
 }
 
 // Options tune Open.

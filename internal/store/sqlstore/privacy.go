@@ -1,10 +1,12 @@
 package sqlstore
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -98,6 +100,13 @@ func (s *Store) ExportReader(ctx context.Context, subj *store.PrivacySubject, fn
 		return s.read(err)
 	}
 	defer tx.Rollback()
+	if s.d.Unbounded != "" {
+		// The server's statement timeout would end the export when its
+		// consumer is slow, not when a query is.
+		if _, err := tx.ExecContext(ctx, s.d.Unbounded); err != nil {
+			return s.read(err)
+		}
+	}
 	each := func(kind string, q *privacyQuery, query string, scan func(rows *sql.Rows) (any, error)) error {
 		rows, err := tx.QueryContext(ctx, query, q.args...)
 		if err != nil {
@@ -237,10 +246,11 @@ const eraseChunk = 500
 // rewrite what its files still hold (Dialect.Scrub).
 func (s *Store) EraseReader(ctx context.Context, subj *store.PrivacySubject, anonymise map[string]bool, audit func(store.EraseCounts) *staff.AuditEntry) (store.EraseCounts, error) {
 	var n store.EraseCounts
+	var uncounted int // rows changed that no count shows (audit entries, outbox streams)
 	w := &changeTx{s: s, ctx: ctx}
 	err := s.d.WriteAlone(ctx, func(tx *sql.Tx) error {
-		w.Tx, w.events, n = tx, w.events[:0], store.EraseCounts{}
-		if err := w.eraseReader(subj, anonymise, &n); err != nil {
+		w.Tx, w.events, n, uncounted = tx, w.events[:0], store.EraseCounts{}, 0
+		if err := w.eraseReader(subj, anonymise, &n, &uncounted); err != nil {
 			return err
 		}
 		if audit == nil {
@@ -254,7 +264,9 @@ func (s *Store) EraseReader(ctx context.Context, subj *store.PrivacySubject, ano
 	if len(w.events) > 0 && s.d.Committed != nil {
 		s.d.Committed(w.events)
 	}
-	if s.d.Scrub != nil {
+	// Scrubbing rewrites the whole database while writes wait: not for an
+	// erasure that found nothing, which anyone asking may cause.
+	if s.d.Scrub != nil && (n != store.EraseCounts{} || uncounted > 0) {
 		if err := s.d.Scrub(ctx); err != nil {
 			return n, err
 		}
@@ -288,7 +300,7 @@ func chunks(ids []string, fn func(in string, args []any) error) error {
 	return nil
 }
 
-func (tx *changeTx) eraseReader(subj *store.PrivacySubject, anonymise map[string]bool, n *store.EraseCounts) error {
+func (tx *changeTx) eraseReader(subj *store.PrivacySubject, anonymise map[string]bool, n *store.EraseCounts, uncounted *int) error {
 	ctx := tx.ctx
 	if _, err := tx.ExecContext(ctx, tx.s.d.DeferForeignKeys); err != nil {
 		return err
@@ -330,12 +342,15 @@ func (tx *changeTx) eraseReader(subj *store.PrivacySubject, anonymise map[string
 	if err := rows.Err(); err != nil {
 		return err
 	}
-	// A comment kept for its replies keeps its own parent in place too.
+	// A comment that stays (anonymised, or kept for its replies) keeps
+	// its parent in place too: one of the reader's that would go stays
+	// as a blank placeholder instead.
+	anonymised := func(c *erasedComment) bool { return anonymise[c.site] && c.status == comment.StatusApproved }
 	for _, c := range mine {
-		for p := c; p.keep; {
+		for p := c; p.keep || anonymised(p); {
 			up := byID[p.parent]
-			if up == nil || up.keep {
-				break
+			if up == nil || up.keep || anonymised(up) {
+				break // not the reader's, or stays and keeps its own parent
 			}
 			up.keep = true
 			p = up
@@ -346,7 +361,7 @@ func (tx *changeTx) eraseReader(subj *store.PrivacySubject, anonymise map[string
 	for _, c := range mine {
 		all = append(all, c.id)
 		switch {
-		case anonymise[c.site] && c.status == comment.StatusApproved:
+		case anonymised(c):
 			anon = append(anon, c.id)
 		case c.keep:
 			blank = append(blank, c.id)
@@ -368,20 +383,24 @@ func (tx *changeTx) eraseReader(subj *store.PrivacySubject, anonymise map[string
 	}
 	// Likes given from the reader's browsers: the counts they were part of
 	// are counted again.
+	// A site's erasure leaves the reader's rows on other sites: likes
+	// are a site's through their comment.
 	var liked []string
-	if err := chunks(readers, func(in string, args []any) error {
-		return tx.strings(&liked, `SELECT DISTINCT comment_id FROM likes WHERE reader IN `+in, args...)
+	if err := siteChunks(readers, subj.SiteID, func(in, site string, args []any) error {
+		return tx.strings(&liked, `SELECT DISTINCT comment_id FROM likes WHERE reader IN `+in+`
+			AND (`+site+` = '' OR comment_id IN (SELECT id FROM comments WHERE site_id = `+site+`))`, args...)
 	}); err != nil {
 		return err
 	}
-	if err := chunks(readers, func(in string, args []any) error {
-		if err := tx.execCount(&n.Likes, `DELETE FROM likes WHERE reader IN `+in, args...); err != nil {
+	if err := siteChunks(readers, subj.SiteID, func(in, site string, args []any) error {
+		if err := tx.execCount(&n.Likes, `DELETE FROM likes WHERE reader IN `+in+`
+			AND (`+site+` = '' OR comment_id IN (SELECT id FROM comments WHERE site_id = `+site+`))`, args...); err != nil {
 			return err
 		}
-		if err := tx.execCount(&n.Reports, `DELETE FROM reports WHERE reader IN `+in, args...); err != nil {
+		if err := tx.execCount(&n.Reports, `DELETE FROM reports WHERE reader IN `+in+` AND (`+site+` = '' OR site_id = `+site+`)`, args...); err != nil {
 			return err
 		}
-		return tx.execCount(&n.Other, `DELETE FROM reader_notices WHERE reader IN `+in, args...)
+		return tx.execCount(&n.Other, `DELETE FROM reader_notices WHERE reader IN `+in+` AND (`+site+` = '' OR site_id = `+site+`)`, args...)
 	}); err != nil {
 		return err
 	}
@@ -391,14 +410,14 @@ func (tx *changeTx) eraseReader(subj *store.PrivacySubject, anonymise map[string
 	}); err != nil {
 		return err
 	}
-	if err := chunks(subj.Reporters, func(in string, args []any) error {
-		return tx.execCount(&n.Reports, `DELETE FROM reports WHERE reporter IN `+in, args...)
+	if err := siteChunks(subj.Reporters, subj.SiteID, func(in, site string, args []any) error {
+		return tx.execCount(&n.Reports, `DELETE FROM reports WHERE reporter IN `+in+` AND (`+site+` = '' OR site_id = `+site+`)`, args...)
 	}); err != nil {
 		return err
 	}
 	// The comments: gone, kept without author and text, or kept without
 	// author; with their copies in the change log and the audit log.
-	const noAuthor = `author_name = '', author_email = '', author_website = '', author_identity = '', reader = '', ip_hash = '',
+	const noAuthor = `author_name = '', author_email = '', author_website = '', author_identity = '', reader = '', ip_hash = '', ip_net = '',
 		user_agent = '', verdict_reason = '', verdict_reasons = '', edited_by = ''`
 	if err := chunks(all, func(in string, args []any) error {
 		for _, q := range []string{`DELETE FROM events WHERE comment_id IN ` + in, `DELETE FROM post_keys WHERE comment_id IN ` + in,
@@ -470,26 +489,70 @@ func (tx *changeTx) eraseReader(subj *store.PrivacySubject, anonymise map[string
 			return err
 		}
 	}
-	if err := chunks(subj.AvatarKeys, func(in string, args []any) error {
-		return tx.execCount(&n.Other, `DELETE FROM avatars WHERE key IN `+in, args...)
-	}); err != nil {
-		return err
+	// Cached pictures serve every site, like a confirmed address: only
+	// an erasure from every site removes them.
+	if subj.SiteID == "" {
+		if err := chunks(subj.AvatarKeys, func(in string, args []any) error {
+			return tx.execCount(&n.Other, `DELETE FROM avatars WHERE key IN `+in, args...)
+		}); err != nil {
+			return err
+		}
 	}
 	// Audit entries that quote the address or the log-in (a sanction's,
 	// a note's) keep who did what, without them.
 	for _, v := range []string{q.args[1].(string), subj.Identity} {
-		if v == "" {
-			continue
-		}
-		p := "%" + likeEscape(v) + "%"
-		if _, err := tx.ExecContext(ctx, `UPDATE audit_log SET before = '', after = '' WHERE before LIKE $1 ESCAPE '\' OR after LIKE $1 ESCAPE '\'`, p); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `UPDATE audit_log SET target = 'erased' WHERE target LIKE $1 ESCAPE '\'`, p); err != nil {
+		if err := tx.eraseAudit(subj.SiteID, v, uncounted); err != nil {
 			return err
 		}
 	}
-	return tx.eraseOutbox(subj, byID, subs, &n.Other)
+	return tx.eraseOutbox(subj, byID, subs, &n.Other, uncounted)
+}
+
+// siteChunks is chunks for a statement that also names the subject's
+// site ("" every site): fn gets the IN list and the site's parameter.
+func siteChunks(ids []string, site string, fn func(in, site string, args []any) error) error {
+	return chunks(ids, func(in string, args []any) error {
+		p := "CAST($" + strconv.Itoa(len(args)+1) + " AS TEXT)"
+		return fn(in, p, append(args, site))
+	})
+}
+
+// eraseAudit empties the audit entries of site ("" every site) that
+// quote v: as a whole JSON string ("v"), as the end of one after a colon
+// (":v", a target such as "author:email:v" within a value), or as such a
+// target. Only whole values match: erasing ann@example.org leaves
+// joann@example.org's entries, github:1234 leaves github:12345's.
+func (tx *changeTx) eraseAudit(site, v string, count *int) error {
+	if v == "" {
+		return nil
+	}
+	// As JSON writes it, with and without <, > and & escaped.
+	var forms []string
+	for _, html := range []bool{true, false} {
+		var b bytes.Buffer
+		e := json.NewEncoder(&b)
+		e.SetEscapeHTML(html)
+		if err := e.Encode(v); err != nil {
+			return err
+		}
+		if f := strings.TrimSpace(b.String()); !slices.Contains(forms, f) {
+			forms = append(forms, f)
+		}
+	}
+	var conds []string
+	args := []any{site}
+	for _, f := range forms {
+		inner := likeEscape(f[1 : len(f)-1])
+		args = append(args, "%\""+inner+"\"%", "%:"+inner+"\"%")
+		for _, p := range []string{"$" + strconv.Itoa(len(args)-1), "$" + strconv.Itoa(len(args))} {
+			conds = append(conds, "before LIKE "+p+" ESCAPE '\\'", "after LIKE "+p+" ESCAPE '\\'")
+		}
+	}
+	if err := tx.execCount(count, `UPDATE audit_log SET before = '', after = '' WHERE (`+strings.Join(conds, " OR ")+`) AND ($1 = '' OR site_id = $1)`, args...); err != nil {
+		return err
+	}
+	return tx.execCount(count, `UPDATE audit_log SET target = 'erased' WHERE (target = $2 OR target LIKE $3 ESCAPE '\') AND ($1 = '' OR site_id = $1)`,
+		site, v, "%:"+likeEscape(v))
 }
 
 // strings appends the first column of every row of q to *out.
@@ -513,7 +576,7 @@ func (tx *changeTx) strings(out *[]string, q string, args ...any) error {
 // about their comments or subscriptions, whatever their state: pending
 // ones are never sent, sent ones leave no copy. Webhook deliveries carry
 // their body base64-encoded, which is looked into too.
-func (tx *changeTx) eraseOutbox(subj *store.PrivacySubject, comments map[string]*erasedComment, subs []string, count *int) error {
+func (tx *changeTx) eraseOutbox(subj *store.PrivacySubject, comments map[string]*erasedComment, subs []string, count, uncounted *int) error {
 	needles := map[string]bool{}
 	for id := range comments {
 		needles[id] = true
@@ -552,8 +615,13 @@ func (tx *changeTx) eraseOutbox(subj *store.PrivacySubject, comments map[string]
 		return err
 	}
 	if subj.EmailKey != "" {
-		_, err := tx.ExecContext(tx.ctx, `DELETE FROM outbox_streams WHERE stream LIKE $1 ESCAPE '\'`, "%:"+likeEscape(subj.EmailKey))
-		return err
+		// Streams are "KIND:SITE:KEY" ("r:", "c:"): a site's erasure
+		// leaves the reader's streams on other sites.
+		site := "%"
+		if subj.SiteID != "" {
+			site = likeEscape(subj.SiteID)
+		}
+		return tx.execCount(uncounted, `DELETE FROM outbox_streams WHERE stream LIKE $1 ESCAPE '\'`, "%:"+site+":"+likeEscape(subj.EmailKey))
 	}
 	return nil
 }

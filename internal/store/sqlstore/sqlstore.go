@@ -38,6 +38,11 @@ type Dialect struct {
 	// Snapshot is how Dump's read-only transaction is begun so that every
 	// query in it sees one consistent state.
 	Snapshot sql.TxOptions
+	// Unbounded, if not empty, is run first in a snapshot transaction
+	// whose reading waits on a consumer (a reader's export streamed to
+	// them), so a slow consumer does not end it midway: PostgreSQL's
+	// "SET LOCAL statement_timeout = 0".
+	Unbounded string
 	// Translate turns driver errors into the comment package's errors
 	// (no rows: comment.ErrNotFound; a unique key: comment.ErrConflict;
 	// the database out of reach: comment.ErrUnavailable) and leaves

@@ -25,6 +25,10 @@ var privacyTests = []struct {
 	{"privacy: erasure reaches every table", testEraseEverywhere},
 	{"privacy: export", testExportReader},
 	{"privacy: anonymise and one site", testEraseAnonymiseOneSite},
+	{"privacy: audit entries of exact values on one site", testEraseAuditExact},
+	{"privacy: anonymised reply keeps a deleted parent", testEraseAnonymisedReplyKeepsParent},
+	{"privacy: anonymised comments keep no client data", testEraseAnonymisedClientData},
+	{"privacy: one site leaves the others", testEraseOneSiteLeavesOthers},
 }
 
 // TextFinder is what the privacy tests need of a store beyond
@@ -407,4 +411,201 @@ func mustJSON(t *testing.T, v any) string {
 		t.Fatal(err)
 	}
 	return string(b)
+}
+
+// testEraseAuditExact: audit entries are emptied only where they quote
+// the reader's address or log-in as a whole value, on the erased site.
+func testEraseAuditExact(t *testing.T, s store.Store) {
+	mustSite(t, s, "aa")
+	mustSite(t, s, "ab")
+	add := func(site, value string) {
+		t.Helper()
+		kind := "email"
+		if !strings.Contains(value, "@") {
+			kind = "identity"
+		}
+		e := entry(site, "sanction.add")
+		e.Target, e.After = "author:"+kind+":"+value, `{"value":"`+strings.ReplaceAll(value, `"`, `\"`)+`"}`
+		if err := s.AddAudit(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, v := range []string{"ann@example.org", "joann@example.org", "github:1234", "github:12345"} {
+		add("aa", v)
+		add("ab", v)
+	}
+	audit := func() map[string]string { // site + target -> after
+		t.Helper()
+		es, _, err := s.AuditEntries(ctx, store.AuditFilter{All: true, Action: "sanction.add", Limit: 500})
+		if err != nil {
+			t.Fatal(err)
+		}
+		m := map[string]string{}
+		for _, e := range es {
+			m[e.SiteID+" "+e.Target] += e.After
+		}
+		return m
+	}
+	if _, err := s.EraseReader(ctx, &store.PrivacySubject{SiteID: "aa", Email: "ann@example.org", Identity: "github:1234"}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	// An identity of punctuation matches no one else's entries.
+	if _, err := s.EraseReader(ctx, &store.PrivacySubject{SiteID: "aa", Identity: `":"`}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	got := audit()
+	want := map[string]string{
+		"aa erased":                         "",
+		"aa author:email:joann@example.org": `{"value":"joann@example.org"}`,
+		"aa author:identity:github:12345":   `{"value":"github:12345"}`,
+		"ab author:email:ann@example.org":   `{"value":"ann@example.org"}`,
+		"ab author:email:joann@example.org": `{"value":"joann@example.org"}`,
+		"ab author:identity:github:1234":    `{"value":"github:1234"}`,
+		"ab author:identity:github:12345":   `{"value":"github:12345"}`,
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("audit entry %q after = %q, want %q", k, got[k], v)
+		}
+	}
+	if len(got) != len(want) {
+		t.Errorf("audit entries %v, want %v", got, want)
+	}
+}
+
+// testEraseAnonymisedReplyKeepsParent: on an anonymising site, the
+// reader's deleted comment with the reader's own published reply under
+// it stays as a blank placeholder for the anonymised reply.
+func testEraseAnonymisedReplyKeepsParent(t *testing.T, s store.Store) {
+	mustSite(t, s, "ka")
+	p := page("ka", "https://ka.example/a")
+	mine := func(body, parent string) *comment.Comment {
+		c := newComment(body)
+		c.Author = comment.Author{Name: zName, Email: zEmail}
+		c.ParentID = parent
+		return mustPost(t, s, p, c)
+	}
+	for _, st := range []comment.Status{comment.StatusDeleted, comment.StatusSpam} {
+		x := mine(zText+" parent", "")
+		y := mine(zText+" reply", x.ID)
+		z := mine(zText+" reply to reply", y.ID)
+		if err := s.SetStatus(ctx, x.ID, st); err != nil {
+			t.Fatal(err)
+		}
+		n, err := s.EraseReader(ctx, &store.PrivacySubject{SiteID: "ka", Email: zEmail}, map[string]bool{"ka": true}, nil)
+		if err != nil {
+			t.Fatalf("%s parent: %v", st, err)
+		}
+		if n.Anonymised != 2 || n.Deleted != 1 {
+			t.Errorf("%s parent: EraseCounts = %+v, want 2 anonymised, 1 blanked", st, n)
+		}
+		got, err := s.Comment(ctx, x.ID)
+		if err != nil || got.Type != comment.TypeErased || got.Markdown != "" || got.Author != (comment.Author{}) {
+			t.Errorf("%s parent = %+v, %v; want a blank placeholder", st, got, err)
+		}
+		for _, c := range []*comment.Comment{y, z} {
+			if got, err := s.Comment(ctx, c.ID); err != nil || got.ParentID != c.ParentID || got.Markdown != c.Markdown || got.Author != (comment.Author{}) {
+				t.Errorf("%s parent: reply = %+v, %v", st, got, err)
+			}
+		}
+	}
+}
+
+// testEraseAnonymisedClientData: an anonymised comment keeps no client
+// data, and the retention job brings none back.
+func testEraseAnonymisedClientData(t *testing.T, s store.Store) {
+	mustSite(t, s, "ca")
+	c := newComment(zText)
+	c.Author = comment.Author{Name: zName, Email: zEmail}
+	c.IPHash, c.IPNet, c.UserAgent = "zip-hash", "zip-net", "ZeldaBrowser/1.0"
+	c.Created = time.Now().UTC().Add(-48 * time.Hour)
+	mustPost(t, s, page("ca", "https://ca.example/a"), c)
+	if n, err := s.EraseReader(ctx, &store.PrivacySubject{SiteID: "ca", Email: zEmail}, map[string]bool{"ca": true}, nil); err != nil || n.Anonymised != 1 {
+		t.Fatalf("EraseReader = %+v, %v", n, err)
+	}
+	check := func(when string) {
+		t.Helper()
+		got, err := s.Comment(ctx, c.ID)
+		if err != nil || got.Markdown != zText || got.IPHash != "" || got.IPNet != "" || got.UserAgent != "" {
+			t.Errorf("%s: comment = %+v, %v; want no client data", when, got, err)
+		}
+	}
+	check("after erasure")
+	if _, err := s.ReduceClientData(ctx, "ca", time.Now().UTC(), 0); err != nil {
+		t.Fatal(err)
+	}
+	check("after the retention job")
+	mustFindNothing(t, s, "zip-")
+}
+
+// testEraseOneSiteLeavesOthers: the reader, from one browser, on two
+// sites; erasing them from one leaves everything on the other, and the
+// rows every site shares (pictures, a confirmed address).
+func testEraseOneSiteLeavesOthers(t *testing.T, s store.Store) {
+	mustSite(t, s, "oa")
+	mustSite(t, s, "ob")
+	zelda(t, s, "oa")
+	_, replyB := zelda(t, s, "ob")
+	zeldaLogin(t, s)
+	now := time.Now().UTC()
+	// The browser of site oa likes, reports and is told on site ob too.
+	if _, err := s.Like(ctx, replyB.ID, "zreader-oa"); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := s.AddReport(ctx, &comment.Report{SiteID: "ob", CommentID: replyB.ID, Reporter: "id:other", Reader: "zreader-oa",
+		Reason: comment.ReportOther, Created: now}, 0, comment.Verdict{}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddNotices(ctx, []*comment.Notice{{SiteID: "ob", Reader: "zreader-oa", CommentID: replyB.ID, Created: now}}); err != nil {
+		t.Fatal(err)
+	}
+	count := func(subj *store.PrivacySubject) map[string]int {
+		got := map[string]int{}
+		if err := s.ExportReader(ctx, subj, func(kind string, v any) error { got[kind]++; return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	f, _ := s.(TextFinder)
+	streams := func() bool {
+		t.Helper()
+		if f == nil {
+			return true
+		}
+		found, err := f.FindText(ctx, "c:ob:zkey-email")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return slices.Contains(found, "outbox_streams.stream")
+	}
+	before := count(zSubject("ob"))
+	hadStream := streams()
+	if _, err := s.EraseReader(ctx, zSubject("oa"), nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	after := count(zSubject("ob"))
+	for _, k := range store.RecordKinds {
+		if after[k] != before[k] {
+			t.Errorf("site ob: %d %s after erasing site oa, want %d", after[k], k, before[k])
+		}
+	}
+	if before[store.RecordAvatar] != 2 || before[store.RecordVerified] != 1 || before[store.RecordLike] != 1 || before[store.RecordReport] != 1 {
+		t.Errorf("before: %v", before)
+	}
+	if r, err := s.Comment(ctx, replyB.ID); err != nil || r.Likes != 2 {
+		t.Errorf("site ob reply = %+v, %v; want its 2 likes", r, err)
+	}
+	// The browser's rows on site ob stay.
+	if f != nil {
+		found, err := f.FindText(ctx, "zreader-oa")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(found, []string{"likes.reader", "reader_notices.reader", "reports.reader"}) {
+			t.Errorf("the browser of site oa is stored in %v, want its like, notice and report on site ob", found)
+		}
+	}
+	if hadStream && !streams() {
+		t.Errorf("site ob's outbox stream of the reader is gone")
+	}
 }
