@@ -287,23 +287,12 @@ func (n *Notifier) sendDecided(ctx context.Context, head *store.Message, hp emai
 		return outbox.Result{Err: err}
 	}
 	payloads := make([]emailPayload, len(msgs))
-	var ids, threadIDs []string
+	var ids []string
 	for i, msg := range msgs {
 		json.Unmarshal([]byte(msg.Payload), &payloads[i])
 		ids = append(ids, payloads[i].Comment)
 	}
-	comments, err := n.c.Store.CommentsByID(ctx, ids)
-	if err != nil {
-		return outbox.Result{Err: err}
-	}
-	for _, c := range comments {
-		threadIDs = append(threadIDs, c.ThreadID)
-	}
-	threads, err := n.c.Store.ThreadsByID(ctx, threadIDs)
-	if err != nil {
-		return outbox.Result{Err: err}
-	}
-	site, err := n.c.Store.Site(ctx, head.SiteID)
+	comments, threads, site, err := n.digestContext(ctx, head.SiteID, ids)
 	if err != nil {
 		return outbox.Result{Err: err}
 	}

@@ -430,22 +430,11 @@ func (n *Notifier) sendAlert(ctx context.Context, head *store.Message) outbox.Re
 	if err != nil {
 		return outbox.Result{Err: err}
 	}
-	var ids, threadIDs []string
+	var ids []string
 	for _, msg := range msgs {
 		ids = append(ids, commentOf(msg))
 	}
-	comments, err := n.c.Store.CommentsByID(ctx, ids)
-	if err != nil {
-		return outbox.Result{Err: err}
-	}
-	for _, c := range comments {
-		threadIDs = append(threadIDs, c.ThreadID)
-	}
-	threads, err := n.c.Store.ThreadsByID(ctx, threadIDs)
-	if err != nil {
-		return outbox.Result{Err: err}
-	}
-	site, err := n.c.Store.Site(ctx, head.SiteID)
+	comments, threads, site, err := n.digestContext(ctx, head.SiteID, ids)
 	if err != nil {
 		return outbox.Result{Err: err}
 	}
@@ -493,4 +482,26 @@ func (n *Notifier) sendAlert(ctx context.Context, head *store.Message) outbox.Re
 		return outbox.Result{Err: err, Permanent: true}
 	}
 	return n.deliver(ctx, msg, with)
+}
+
+// digestContext reads what a digest of comments shows besides them: the
+// comments by id, the pages they are under, and the site.
+func (n *Notifier) digestContext(ctx context.Context, siteID string, ids []string) (map[string]*comment.Comment, map[string]*comment.Thread, *comment.Site, error) {
+	comments, err := n.c.Store.CommentsByID(ctx, ids)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var threadIDs []string
+	for _, c := range comments {
+		threadIDs = append(threadIDs, c.ThreadID)
+	}
+	threads, err := n.c.Store.ThreadsByID(ctx, threadIDs)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	site, err := n.c.Store.Site(ctx, siteID)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return comments, threads, site, nil
 }
