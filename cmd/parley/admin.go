@@ -23,15 +23,9 @@ import (
 //	parley admin password --email E [--password-file F]
 //	parley admin list [--site ID]
 func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && (isHelp(args[0]) || args[0] == "help") {
-		return groupHelp("admin")
-	}
-	if len(args) == 0 {
-		return usageError{"admin needs a subcommand: add, password or list"}
-	}
-	sub := args[0]
-	if sub != "add" && sub != "password" && sub != "list" {
-		return usageError{fmt.Sprintf("unknown admin command %q (add, password or list)", sub)}
+	sub, err := subcommand("admin", args)
+	if err != nil {
+		return err
 	}
 	fs := newFlags("admin "+sub, stderr)
 	dbo := dbOptions{migrate: true}
@@ -180,15 +174,9 @@ func cliError(err error, site string) error {
 //	parley token list --site ID
 //	parley token remove --site ID TOKEN_ID
 func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && (isHelp(args[0]) || args[0] == "help") {
-		return groupHelp("token")
-	}
-	if len(args) == 0 {
-		return usageError{"token needs a subcommand: add, list or remove"}
-	}
-	sub := args[0]
-	if sub != "add" && sub != "list" && sub != "remove" {
-		return usageError{fmt.Sprintf("unknown token command %q (add, list or remove)", sub)}
+	sub, err := subcommand("token", args)
+	if err != nil {
+		return err
 	}
 	fs := newFlags("token "+sub, stderr)
 	dbo := dbOptions{migrate: true}
@@ -210,8 +198,6 @@ func runToken(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{"token add needs --name (what uses the token)"}
 	case sub == "remove" && fs.NArg() != 1:
 		return usageError{"token remove takes the token's id (token list shows it)"}
-	case sub != "add" && sub != "list" && sub != "remove":
-		return usageError{fmt.Sprintf("unknown token command %q (add, list or remove)", sub)}
 	case sub != "remove" && fs.NArg() > 0:
 		return usageError{fmt.Sprintf("unexpected argument %q", fs.Arg(0))}
 	}

@@ -126,7 +126,7 @@ func communityCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	if group == "author" {
 		return true, runAuthor(ctx, args[1:], stdout, stderr)
 	}
-	subs, ok := groups[group]
+	_, ok := groups[group]
 	if !ok || group == "comment" && (len(args) < 2 || !map[string]bool{"feature": true, "unfeature": true, "pin": true, "unpin": true}[args[1]]) {
 		return false, nil
 	}
@@ -135,19 +135,9 @@ func communityCommand(ctx context.Context, args []string, stdout, stderr io.Writ
 	default:
 		return false, nil
 	}
-	if len(args) < 2 || isHelp(args[1]) || args[1] == "help" {
-		if len(args) < 2 {
-			return true, usageError{fmt.Sprintf("%s needs a subcommand: %s", group, strings.Join(subs, ", "))}
-		}
-		return true, groupHelp(group)
-	}
-	sub := args[1]
-	known := false
-	for _, s := range subs {
-		known = known || s == sub
-	}
-	if !known {
-		return true, usageError{fmt.Sprintf("unknown %s command %q (%s)", group, sub, strings.Join(subs, ", "))}
+	sub, err := subcommand(group, args[1:])
+	if err != nil {
+		return true, err
 	}
 	return true, runCommunity(ctx, group, sub, args[2:], stdout, stderr)
 }

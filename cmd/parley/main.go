@@ -736,11 +736,8 @@ func (l *stringList) String() string     { return strings.Join(*l, ",") }
 func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 
 func runSite(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && (isHelp(args[0]) || args[0] == "help") {
-		return groupHelp("site")
-	}
-	if len(args) == 0 {
-		return usageError{"site needs a subcommand: add, set, list, key or sso-secret"}
+	if _, err := subcommand("site", args); err != nil {
+		return err
 	}
 	fs := newFlags("site "+args[0], stderr)
 	dbo := dbOptions{migrate: true}

@@ -118,11 +118,8 @@ func newNotifications(ctx context.Context, st store.Store, log *slog.Logger, f n
 
 // runWebhook manages sites' outgoing webhooks.
 func runWebhook(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && (isHelp(args[0]) || args[0] == "help") {
-		return groupHelp("webhook")
-	}
-	if len(args) == 0 {
-		return usageError{"webhook needs a subcommand: add, list, remove, deliveries or resend"}
+	if _, err := subcommand("webhook", args); err != nil {
+		return err
 	}
 	fs := newFlags("webhook "+args[0], stderr)
 	dbo := dbOptions{migrate: true}

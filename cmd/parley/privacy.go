@@ -31,15 +31,9 @@ its place as "deleted comment". Imports skip the erased comments' ids.`
 }
 
 func runPrivacy(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return usageError{"privacy needs a subcommand: export, erase"}
-	}
-	if isHelp(args[0]) || args[0] == "help" {
-		return groupHelp("privacy")
-	}
-	sub := args[0]
-	if sub != "export" && sub != "erase" {
-		return usageError{fmt.Sprintf("unknown privacy command %q (export, erase)", sub)}
+	sub, err := subcommand("privacy", args)
+	if err != nil {
+		return err
 	}
 	fs := newFlags("privacy "+sub, stderr)
 	dbo := dbOptions{migrate: true}

@@ -166,6 +166,23 @@ type helpRequest struct{ text string }
 
 func (h helpRequest) Error() string { return "help requested" }
 
+// subcommand checks a command group's first argument and returns it:
+// help for -h or help, and a usage error naming the group's subcommands
+// (groups) when it is missing or unknown.
+func subcommand(group string, args []string) (string, error) {
+	subs := strings.Join(groups[group], ", ")
+	if len(args) == 0 {
+		return "", usageError{fmt.Sprintf("%s needs a subcommand: %s", group, subs)}
+	}
+	if isHelp(args[0]) || args[0] == "help" {
+		return "", groupHelp(group)
+	}
+	if !slices.Contains(groups[group], args[0]) {
+		return "", usageError{fmt.Sprintf("unknown %s command %q (%s)", group, args[0], subs)}
+	}
+	return args[0], nil
+}
+
 // groupHelp is the usage of a command with subcommands.
 func groupHelp(group string) helpRequest {
 	var b strings.Builder
