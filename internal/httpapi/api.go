@@ -278,23 +278,29 @@ func (s *Server) handleListComments(w http.ResponseWriter, r *http.Request) {
 		enc.Encode(out)
 		return b.Bytes()
 	})
+	body.serve(w, r, "application/json; charset=utf-8", publicCache)
+}
+
+// serve answers with e: 304 to a request that has it already, else its
+// body compressed as the client prefers.
+func (e *encoded) serve(w http.ResponseWriter, r *http.Request, contentType, cacheControl string) {
 	h := w.Header()
-	h.Set("ETag", body.etag)
-	h.Set("Cache-Control", publicCache)
-	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("ETag", e.etag)
+	h.Set("Cache-Control", cacheControl)
+	h.Set("Content-Type", contentType)
 	h.Add("Vary", "Accept-Encoding")
-	if etagMatch(r.Header.Get("If-None-Match"), body.etag) {
+	if etagMatch(r.Header.Get("If-None-Match"), e.etag) {
 		w.WriteHeader(http.StatusNotModified)
 		return
 	}
-	b := body.plain
+	b := e.plain
 	switch enc := widget.PickEncoding(r.Header.Get("Accept-Encoding")); enc {
 	case "br":
 		h.Set("Content-Encoding", enc)
-		b = body.brotli()
+		b = e.brotli()
 	case "gzip":
 		h.Set("Content-Encoding", enc)
-		b = body.gzipped()
+		b = e.gzipped()
 	}
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	w.Write(b)

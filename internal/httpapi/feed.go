@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -16,7 +15,6 @@ import (
 	"parley/internal/comment"
 	"parley/internal/i18n"
 	"parley/internal/service"
-	"parley/internal/widget"
 )
 
 // Feeds of a thread's latest comments (?page=KEY) and of a site's, as
@@ -58,30 +56,11 @@ func (s *Server) handleFeed(w http.ResponseWriter, r *http.Request, format strin
 		s.writeError(w, r, err)
 		return
 	}
-	h := w.Header()
-	h.Set("ETag", body.etag)
-	h.Set("Cache-Control", "public, max-age=60")
-	h.Set("Vary", "Accept-Encoding")
-	if etagMatch(r.Header.Get("If-None-Match"), body.etag) {
-		w.WriteHeader(http.StatusNotModified)
-		return
-	}
+	ctype := "application/rss+xml; charset=utf-8"
 	if format == "atom" {
-		h.Set("Content-Type", "application/atom+xml; charset=utf-8")
-	} else {
-		h.Set("Content-Type", "application/rss+xml; charset=utf-8")
+		ctype = "application/atom+xml; charset=utf-8"
 	}
-	b := body.plain
-	switch enc := widget.PickEncoding(r.Header.Get("Accept-Encoding")); enc {
-	case "br":
-		h.Set("Content-Encoding", enc)
-		b = body.brotli()
-	case "gzip":
-		h.Set("Content-Encoding", enc)
-		b = body.gzipped()
-	}
-	h.Set("Content-Length", strconv.Itoa(len(b)))
-	w.Write(b)
+	body.serve(w, r, ctype, "public, max-age=60")
 }
 
 func nonEmpty(v string) []string {
