@@ -254,3 +254,35 @@ func TestExportReaderFlat(t *testing.T) {
 func BenchmarkEraseReader(b *testing.B) {
 	storetest.BenchErase(b, mustOpen(b), 100_000)
 }
+
+// TestPlans_OutboxPartialIndexes: the outbox's stream, target and site
+// indexes leave out the per-post event rows (migration 0080), so a query
+// reads them only when it says it wants no event rows, as the store's
+// do. Without the extra condition SQLite scans the table instead.
+func TestPlans_OutboxPartialIndexes(t *testing.T) {
+	db := mustOpen(t)
+	for _, tc := range []struct{ query, index string }{
+		{`SELECT id FROM outbox WHERE stream = 'w:1' AND stream <> '' AND state = 'pending' AND id > 0 ORDER BY id LIMIT 10`, "outbox_stream"},
+		{`SELECT min(id) FROM outbox WHERE stream = 'w:1' AND stream <> '' AND state = 'pending'`, "outbox_stream"},
+		{`SELECT id FROM outbox WHERE kind <> 'event' AND target = 'h1' ORDER BY id DESC LIMIT 10`, "outbox_target"},
+		{`SELECT id FROM outbox WHERE kind <> 'event' AND site_id = 'a' AND kind = 'email' AND state = 'sent' ORDER BY id DESC LIMIT 10`, "outbox_site"},
+	} {
+		rows, err := db.read.Query("EXPLAIN QUERY PLAN " + tc.query)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var plan []string
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			plan = append(plan, detail)
+		}
+		rows.Close()
+		if got := strings.Join(plan, "; "); !strings.Contains(got, "INDEX "+tc.index) {
+			t.Errorf("%s\nplan: %s\nwant it to read %s", tc.query, got, tc.index)
+		}
+	}
+}

@@ -92,7 +92,12 @@ func (s *Store) LastEvent(ctx context.Context, threadID string) (int64, error) {
 // PruneEvents deletes events and post keys created before t.
 func (s *Store) PruneEvents(ctx context.Context, before time.Time) error {
 	return s.d.Write(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE created < $1`, before.UnixNano()); err != nil {
+		// Ids grow with time: everything before the first event at or
+		// after t goes (events has no index on its time, which every post
+		// would write).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM events WHERE id < coalesce(
+			(SELECT id FROM events WHERE created >= $1 ORDER BY id LIMIT 1),
+			(SELECT max(id) + 1 FROM events), 0)`, before.UnixNano()); err != nil {
 			return err
 		}
 		_, err := tx.ExecContext(ctx, `DELETE FROM post_keys WHERE created < $1`, before.UnixNano())

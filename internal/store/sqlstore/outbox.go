@@ -157,7 +157,7 @@ func (s *Store) enqueue(ctx context.Context, tx *sql.Tx, m *store.Message) (bool
 			return false, err
 		}
 		var busy bool
-		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM outbox WHERE stream = $1 AND state = 'pending')`, m.Stream).Scan(&busy); err != nil {
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM outbox WHERE stream = $1 AND stream <> '' AND state = 'pending')`, m.Stream).Scan(&busy); err != nil {
 			return false, err
 		}
 		if busy {
@@ -276,7 +276,7 @@ func sortMessages(ms []*store.Message) {
 
 // StreamPending returns a stream's pending messages after one.
 func (s *Store) StreamPending(ctx context.Context, stream string, after int64, limit int) ([]*store.Message, error) {
-	rows, err := s.d.Read.QueryContext(ctx, `SELECT `+messageColumns+` FROM outbox WHERE stream = $1 AND state = 'pending' AND id > $2 ORDER BY id LIMIT $3`, stream, after, limit)
+	rows, err := s.d.Read.QueryContext(ctx, `SELECT `+messageColumns+` FROM outbox WHERE stream = $1 AND stream <> '' AND state = 'pending' AND id > $2 ORDER BY id LIMIT $3`, stream, after, limit)
 	if err != nil {
 		return nil, s.read(err)
 	}
@@ -345,11 +345,11 @@ func (s *Store) FinishNext(ctx context.Context, owner string, head int64, with [
 		// The stream's next message is its head now, and this owner's to
 		// send at once if it asked.
 		if leaseUntil.IsZero() {
-			_, err := tx.ExecContext(ctx, `UPDATE outbox SET next_at = $1 WHERE id = (SELECT min(id) FROM outbox WHERE stream = $2 AND state = 'pending')`, now.UnixNano(), stream)
+			_, err := tx.ExecContext(ctx, `UPDATE outbox SET next_at = $1 WHERE id = (SELECT min(id) FROM outbox WHERE stream = $2 AND stream <> '' AND state = 'pending')`, now.UnixNano(), stream)
 			return err
 		}
 		m, err := scanMessage(tx.QueryRowContext(ctx, `UPDATE outbox SET next_at = $1, lease_owner = $2, lease_until = $3
-			WHERE id = (SELECT min(id) FROM outbox WHERE stream = $4 AND state = 'pending') RETURNING `+messageColumns,
+			WHERE id = (SELECT min(id) FROM outbox WHERE stream = $4 AND stream <> '' AND state = 'pending') RETURNING `+messageColumns,
 			now.UnixNano(), owner, leaseUntil.UnixNano(), stream))
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil

@@ -16,6 +16,68 @@ var retentionTests = []struct {
 }{
 	{"site ip retention", testSiteIPRetention},
 	{"reduce client data", testReduceClientData},
+	{"prune events", testPruneEvents},
+}
+
+// testPruneEvents: the events before the cut go, those at or after it
+// stay (a reader resuming live updates gets them), and a cut after the
+// last event empties the table without breaking the next event's id.
+func testPruneEvents(t *testing.T, s store.Store) {
+	mustSite(t, s, "a")
+	page := comment.Page{SiteID: "a", Key: "https://a.example/p"}
+	post := func(id string) *comment.Comment {
+		t.Helper()
+		c := &comment.Comment{ID: id, Author: comment.Author{Name: "Ana"}, Markdown: "hi", HTML: "<p>hi</p>", Status: comment.StatusApproved}
+		if err := s.CreateComment(ctx, page, c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	events := func() []string {
+		t.Helper()
+		th, err := s.Thread(ctx, page.SiteID, page.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		evs, err := s.Events(ctx, th.ID, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for _, ev := range evs {
+			ids = append(ids, ev.CommentID)
+		}
+		return ids
+	}
+	post("e1")
+	post("e2")
+	time.Sleep(5 * time.Millisecond)
+	cut := time.Now()
+	time.Sleep(5 * time.Millisecond)
+	post("e3")
+	post("e4")
+	if err := s.PruneEvents(ctx, time.Now().Add(-time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(events()); got != "[e1 e2 e3 e4]" {
+		t.Fatalf("after a cut before every event: %s, want all four", got)
+	}
+	if err := s.PruneEvents(ctx, cut); err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(events()); got != "[e3 e4]" {
+		t.Fatalf("after the cut between e2 and e3: %s, want [e3 e4]", got)
+	}
+	if err := s.PruneEvents(ctx, time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if got := events(); len(got) != 0 {
+		t.Fatalf("after a cut after every event: %v, want none", got)
+	}
+	post("e5")
+	if got := fmt.Sprint(events()); got != "[e5]" {
+		t.Fatalf("a new event after pruning all: %s, want [e5]", got)
+	}
 }
 
 func testSiteIPRetention(t *testing.T, s store.Store) {
