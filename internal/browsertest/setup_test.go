@@ -525,11 +525,23 @@ func (b *browser) seen() (dialogs, requests, navigations []string) {
 // screenshot saves a PNG of the whole page and returns its path.
 func (b *browser) screenshot(name string) string {
 	b.tb.Helper()
-	png, err := chromedp.Run(b.ctx, chromedp.FullScreenshot(100))
-	if err != nil {
-		b.tb.Fatalf("screenshot: %v", err)
+	// A page that was just sent to or navigated to can be found by a wait
+	// before it is laid out, and Chromium refuses to shoot a page of no
+	// width: wait for the loaded, laid-out page, and try again a few times.
+	b.waitFor("a loaded page to shoot", `document.readyState === 'complete' && document.documentElement.getBoundingClientRect().width > 0`)
+	var err error
+	for try := 0; try < 20; try++ {
+		var png []byte
+		if png, err = chromedp.Run(b.ctx, chromedp.FullScreenshot(100)); err == nil {
+			return b.keep(name, png)
+		}
+		if !strings.Contains(err.Error(), "0 width") && !strings.Contains(err.Error(), "Inspected target navigated") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
-	return b.keep(name, png)
+	b.tb.Fatalf("screenshot: %v", err)
+	return ""
 }
 
 // keep saves a screenshot where screenshot does and returns its path.
