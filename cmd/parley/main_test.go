@@ -477,3 +477,73 @@ func TestServe_Gravatar(t *testing.T) {
 		t.Errorf("serve with a bad --gravatar = %v", err)
 	}
 }
+
+// TestServe_SeesChangesFromCommands: a moderator marks a comment as spam
+// with `parley comment spam` in a terminal while the server runs on the
+// same SQLite file. The server's cached thread (and the server-rendered
+// page) must stop showing it soon after, without a restart, and an open
+// page must hear that it should load its thread again.
+func TestServe_SeesChangesFromCommands(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "demo.db")
+	base := startServe(t, "--db", db, "--demo")
+	body, _ := json.Marshal(map[string]string{"page": "demo-article", "url": base + "/", "name": "Ines", "email": "ines@example.org", "body": "Buy cheap watches at my shop"})
+	resp, err := http.Post(base+"/api/v1/sites/demo/comments", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var posted struct{ ID string }
+	json.NewDecoder(resp.Body).Decode(&posted)
+	resp.Body.Close()
+	if resp.StatusCode != 201 || posted.ID == "" {
+		t.Fatalf("post = %d, id %q", resp.StatusCode, posted.ID)
+	}
+	thread := base + "/api/v1/sites/demo/comments?page=demo-article"
+	html := base + "/sites/demo/thread?page=demo-article"
+	for _, u := range []string{thread, html} {
+		if !strings.Contains(get(t, u), "cheap watches") {
+			t.Fatalf("%s does not show the new comment", u)
+		}
+	}
+	// An open page, to hear the reset.
+	req, _ := http.NewRequest("GET", base+"/api/v1/sites/demo/stream?page=demo-article", nil)
+	stream, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stream.Body.Close()
+	heard := make(chan string, 8)
+	go func() {
+		sc := bufio.NewScanner(stream.Body)
+		for sc.Scan() {
+			if e, ok := strings.CutPrefix(sc.Text(), "event: "); ok {
+				heard <- e
+			}
+		}
+	}()
+
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"comment", "spam", "--db", db, "--site", "demo", posted.ID}, &out, io.Discard); err != nil {
+		t.Fatalf("comment spam: %v\n%s", err, out.String())
+	}
+	changed := time.Now()
+	deadline := changed.Add(10 * time.Second)
+	for _, u := range []string{thread, html} {
+		for strings.Contains(get(t, u), "cheap watches") {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still shows the comment marked as spam from the command line %v later", u, time.Since(changed).Round(time.Millisecond))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	t.Logf("the server stopped showing it %v after the command", time.Since(changed).Round(time.Millisecond))
+	for wait := time.After(5 * time.Second); ; {
+		select {
+		case e := <-heard:
+			if e == "reset" {
+				return
+			}
+		case <-wait:
+			t.Fatal("the open page heard no reset")
+		}
+	}
+}

@@ -68,12 +68,9 @@ func runPrivacy(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		fmt.Fprintf(stdout, "erased: %d comments deleted, %d anonymised, %d likes, %d subscriptions, %d sessions, %d reports, %d other records\n",
 			n.Deleted, n.Anonymised, n.Likes, n.Subscriptions, n.Sessions, n.Reports, n.Other)
-		if !isPostgres(dbo.dsn) && n.Deleted+n.Anonymised > 0 {
-			// Instances on PostgreSQL hear of the change; a server on this
-			// SQLite file is another process, whose built threads still
-			// hold the reader's comments until their pages change.
-			fmt.Fprintln(stdout, "If parley serve is running on this database, restart it: until then it may show the erased comments from its memory.")
-		}
+		// A server running on the same database hears of the change: on
+		// PostgreSQL through its change listener, on SQLite within a
+		// second (sqlite.DB's watch for other processes' commits).
 		return nil
 	}
 	w := stdout

@@ -128,7 +128,71 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 	go db.writer()
 	go db.optimize(context.Background())
 	go db.indexLoop()
+	// What this process sees from here on; whatever another process
+	// commits after this point is news.
+	seen, err := db.dataVersion(ctx)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("open sqlite %q: %w", path, translate(err))
+	}
+	go db.watchOthers(seen)
 	return db, nil
+}
+
+// dataVersion reads the writer connection's data_version. The rows are
+// read to their end: a statement left stepped holds its read transaction
+// open on the connection (the writer keeps its statements prepared), and
+// with it the version it saw.
+func (db *DB) dataVersion(ctx context.Context) (int64, error) {
+	rows, err := db.write.QueryContext(ctx, "PRAGMA data_version")
+	if err != nil {
+		return 0, err
+	}
+	defer rows.Close()
+	var v int64
+	for rows.Next() {
+		if err := rows.Scan(&v); err != nil {
+			return 0, err
+		}
+	}
+	return v, rows.Err()
+}
+
+// othersEvery is how often the server looks for changes that another
+// process (a parley command run beside it) committed to the file.
+const othersEvery = 500 * time.Millisecond
+
+// watchOthers tells this process's listeners when another process has
+// changed the database: a moderator's `parley comment spam`, an erasure
+// or an import run from a terminal beside the server. Their events never
+// reach this process's hub, so its cached threads would go on showing
+// what was changed. SQLite's data_version, read on the writer's
+// connection, moves only when another connection commits (this process
+// has no other writer); then every listener gets a reset, which drops
+// cached threads and sites and has open pages load theirs again.
+func (db *DB) watchOthers(last int64) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-db.closed
+		cancel()
+	}()
+	t := time.NewTicker(othersEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		v, err := db.dataVersion(ctx)
+		if err != nil {
+			continue // closing, or busy: the next tick sees it
+		}
+		if v != last {
+			db.hub.publish([]comment.Event{{Kind: comment.EventReset}})
+		}
+		last = v
+	}
 }
 
 // optimize lets SQLite gather the statistics its query planner uses to
