@@ -233,6 +233,7 @@ type dbOptions struct {
 	maxConns         int
 	statementTimeout time.Duration
 	log              *slog.Logger
+	serve            bool // the server, not a short-lived command
 }
 
 // addDBFlags registers --db and the PostgreSQL pool settings on fs.
@@ -252,7 +253,7 @@ func openStore(ctx context.Context, o dbOptions) (store.Store, error) {
 	if isPostgres(o.dsn) {
 		return postgres.Open(ctx, o.dsn, postgres.Options{Migrate: o.migrate, MaxConns: o.maxConns, StatementTimeout: o.statementTimeout, Logger: o.log})
 	}
-	return sqlite.Open(ctx, strings.TrimPrefix(o.dsn, "sqlite:"), sqlite.Options{Migrate: o.migrate})
+	return sqlite.Open(ctx, strings.TrimPrefix(o.dsn, "sqlite:"), sqlite.Options{Migrate: o.migrate, Command: !o.serve})
 }
 
 func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -303,7 +304,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return usageError{"log-in by email needs --public-url: the links in the emails point there"}
 	}
 
-	dbo.log = log
+	dbo.log, dbo.serve = log, true
 	st, err := openStore(ctx, dbo)
 	if err != nil {
 		return err

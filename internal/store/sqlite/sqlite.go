@@ -64,6 +64,10 @@ type Options struct {
 	// Migrate applies pending schema migrations. When false, Open refuses a
 	// database whose schema is older than this binary's.
 	Migrate bool
+	// Command opens the file for a short-lived command run beside a
+	// server: no start-up statistics run (ANALYZE writes, and a server on
+	// the file would take that for news) and no watch for other processes.
+	Command bool
 }
 
 // Open opens (creating if needed) the SQLite database at path.
@@ -126,16 +130,20 @@ func Open(ctx context.Context, path string, opt Options) (*DB, error) {
 		Now:              db.now,
 	})
 	go db.writer()
-	go db.optimize(context.Background())
+	if !opt.Command {
+		go db.optimize(context.Background())
+	}
 	go db.indexLoop()
 	// What this process sees from here on; whatever another process
 	// commits after this point is news.
-	seen, err := db.dataVersion(ctx)
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open sqlite %q: %w", path, translate(err))
+	if !opt.Command {
+		seen, err := db.dataVersion(ctx)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("open sqlite %q: %w", path, translate(err))
+		}
+		go db.watchOthers(seen)
 	}
-	go db.watchOthers(seen)
 	return db, nil
 }
 
@@ -159,8 +167,13 @@ func (db *DB) dataVersion(ctx context.Context) (int64, error) {
 }
 
 // othersEvery is how often the server looks for changes that another
-// process (a parley command run beside it) committed to the file.
-const othersEvery = 500 * time.Millisecond
+// process (a parley command run beside it) committed to the file;
+// othersAtMost is the longest it holds back a reset while another
+// process goes on committing.
+const (
+	othersEvery  = 500 * time.Millisecond
+	othersAtMost = 10 * time.Second
+)
 
 // watchOthers tells this process's listeners when another process has
 // changed the database: a moderator's `parley comment spam`, an erasure
@@ -170,6 +183,11 @@ const othersEvery = 500 * time.Millisecond
 // connection, moves only when another connection commits (this process
 // has no other writer); then every listener gets a reset, which drops
 // cached threads and sites and has open pages load theirs again.
+//
+// A reset costs every open page a reload of its thread, so a command
+// that commits for minutes (parley avatars) must not send one at every
+// look: the reset goes once the file has been quiet for a look, and at
+// most every othersAtMost while it is not.
 func (db *DB) watchOthers(last int64) {
 	ctx, cancel := context.WithCancel(context.Background())
 	go func() {
@@ -178,6 +196,7 @@ func (db *DB) watchOthers(last int64) {
 	}()
 	t := time.NewTicker(othersEvery)
 	defer t.Stop()
+	var since time.Time // the first change not yet told, or zero
 	for {
 		select {
 		case <-ctx.Done():
@@ -186,12 +205,22 @@ func (db *DB) watchOthers(last int64) {
 		}
 		v, err := db.dataVersion(ctx)
 		if err != nil {
-			continue // closing, or busy: the next tick sees it
+			continue // closing, or busy: the next look sees it
 		}
-		if v != last {
-			db.hub.publish([]comment.Event{{Kind: comment.EventReset}})
-		}
+		now := time.Now()
+		moved := v != last
 		last = v
+		switch {
+		case moved && since.IsZero():
+			since = now
+			continue
+		case moved && now.Sub(since) < othersAtMost:
+			continue
+		case since.IsZero():
+			continue
+		}
+		since = time.Time{}
+		db.hub.publish([]comment.Event{{Kind: comment.EventReset}})
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -294,8 +295,19 @@ func TestPlans_OutboxPartialIndexes(t *testing.T) {
 		{`SELECT min(id) FROM outbox WHERE stream = 'w:1' AND stream <> '' AND state = 'pending'`, "outbox_stream"},
 		{`SELECT id FROM outbox WHERE kind <> 'event' AND target = 'h1' ORDER BY id DESC LIMIT 10`, "outbox_target"},
 		{`SELECT id FROM outbox WHERE kind <> 'event' AND site_id = 'a' AND kind = 'email' AND state = 'sent' ORDER BY id DESC LIMIT 10`, "outbox_site"},
+		// OutboxCounts, for the operator's metrics and the desk ($1: a site, or '' for all).
+		{`SELECT kind, state, count(*) FROM outbox WHERE kind <> 'event' AND ($1 = '' OR site_id = $1) GROUP BY kind, state`, "outbox_site"},
+		{`SELECT kind, state, count(*) FROM outbox WHERE state = 'pending' AND kind = 'event' AND ($1 = '' OR site_id = $1) GROUP BY kind, state`, "outbox_events"},
+		// (Without statistics SQLite walks outbox_site, checking the state
+		// in the index; either way not the table with its payloads.)
+		{`SELECT min(created) FROM outbox WHERE state = 'pending' AND kind <> 'event' AND ($1 = '' OR site_id = $1)`, "outbox_due|outbox_site"},
+		{`SELECT min(created) FROM outbox WHERE state = 'pending' AND kind = 'event' AND ($1 = '' OR site_id = $1)`, "outbox_events"},
 	} {
-		rows, err := db.read.Query("EXPLAIN QUERY PLAN " + tc.query)
+		var args []any
+		if strings.Contains(tc.query, "$1") {
+			args = append(args, "a")
+		}
+		rows, err := db.read.Query("EXPLAIN QUERY PLAN "+tc.query, args...)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -309,7 +321,8 @@ func TestPlans_OutboxPartialIndexes(t *testing.T) {
 			plan = append(plan, detail)
 		}
 		rows.Close()
-		if got := strings.Join(plan, "; "); !strings.Contains(got, "INDEX "+tc.index) {
+		got := strings.Join(plan, "; ")
+		if !slices.ContainsFunc(strings.Split(tc.index, "|"), func(ix string) bool { return strings.Contains(got, "INDEX "+ix) }) {
 			t.Errorf("%s\nplan: %s\nwant it to read %s", tc.query, got, tc.index)
 		}
 	}

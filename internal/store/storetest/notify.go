@@ -23,6 +23,7 @@ var notifyTests = []struct {
 	{"outbox streams, leases and digests", testOutboxStreams},
 	{"outbox claims are exclusive", testOutboxExclusive},
 	{"outbox listing and pruning", testOutboxListing},
+	{"outbox counts", testOutboxCounts},
 	{"subscriptions", testSubscriptions},
 	{"webhooks and alerts", testWebhooksAlerts},
 }
@@ -453,5 +454,56 @@ func testWebhooksAlerts(t *testing.T, s store.Store) {
 	}
 	if as, _ := s.EmailAlerts(ctx, "a", ""); len(as) != 0 {
 		t.Fatalf("alert not removed: %v", as)
+	}
+}
+
+// testOutboxCounts: the counts (the operator's metrics, the desk's
+// notifications page) take in the per-post event rows and every other
+// kind and state, for one site or all, and the oldest pending message of
+// either sort.
+func testOutboxCounts(t *testing.T, s store.Store) {
+	mustSite(t, s, "a")
+	mustSite(t, s, "b")
+	mustPost(t, s, page("b", "https://b.example/p"), newComment("ev")) // an event row on b
+	evs, err := s.PendingEvents(ctx, 10)
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("PendingEvents = %d, %v; want the post's one", len(evs), err)
+	}
+	eventAt := evs[0].Created
+	later := eventAt.Add(time.Minute)
+	for _, m := range []*store.Message{
+		{Key: "e1", Kind: store.KindEmail, Stream: "r:a:1", SiteID: "a", Payload: "{}", Created: later, Deadline: later.Add(time.Hour)},
+		{Key: "w1", Kind: store.KindWebhook, Stream: "w:1", SiteID: "a", Target: "1", Payload: "{}", Created: later.Add(time.Minute), Deadline: later.Add(time.Hour)},
+	} {
+		if ok, err := s.Enqueue(ctx, m, nil); err != nil || !ok {
+			t.Fatalf("Enqueue %s = %v, %v", m.Key, ok, err)
+		}
+	}
+	ms, err := s.ClaimMessages(ctx, "w", later.Add(time.Hour), later.Add(2*time.Hour), 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range ms {
+		if m.Key == "w1" {
+			if err := s.Finish(ctx, "w", m.ID, nil, store.Outcome{State: store.StateSent}, later.Add(time.Hour)); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		site, want string
+		oldest     time.Time
+	}{
+		{"", "map[email:map[pending:1] event:map[pending:1] webhook:map[sent:1]]", eventAt},
+		{"a", "map[email:map[pending:1] webhook:map[sent:1]]", later},
+		{"b", "map[event:map[pending:1]]", eventAt},
+	} {
+		counts, oldest, err := s.OutboxCounts(ctx, tc.site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := fmt.Sprint(counts); got != tc.want || !oldest.Equal(tc.oldest.UTC()) {
+			t.Errorf("OutboxCounts(%q) = %s, oldest %v; want %s, oldest %v", tc.site, got, oldest, tc.want, tc.oldest.UTC())
+		}
 	}
 }
