@@ -58,6 +58,17 @@ func watch(m *metrics.Metrics, st store.Store, api *httpapi.Server) {
 			m.DB(name, db)
 		}
 	}
+	// SQLite's one writer: whether writes queue behind it.
+	if w, ok := st.(interface {
+		WriterStats() (batches, writes int64, busy time.Duration)
+	}); ok {
+		m.Counter("parley_sqlite_write_batches_total", "Transactions SQLite's one writer ran, each a batch of writes sharing a commit.",
+			func() float64 { b, _, _ := w.WriterStats(); return float64(b) })
+		m.Counter("parley_sqlite_writes_total", "Writes SQLite's one writer ran in its batches.",
+			func() float64 { _, n, _ := w.WriterStats(); return float64(n) })
+		m.Counter("parley_sqlite_writer_busy_seconds_total", "Time SQLite's one writer spent running batches: near one second a second, writes wait.",
+			func() float64 { _, _, d := w.WriterStats(); return d.Seconds() })
+	}
 }
 
 // operatorServer is the running operator listener.

@@ -189,6 +189,11 @@ func TestServe_Metrics(t *testing.T) {
 			t.Errorf("pool %s: max open connections %v", pool, n)
 		}
 	}
+	// The three posts went through SQLite's writer, each in some batch.
+	writes, batches := value(fams, "parley_sqlite_writes_total", nil), value(fams, "parley_sqlite_write_batches_total", nil)
+	if writes < 3 || batches < 1 || batches > writes || value(fams, "parley_sqlite_writer_busy_seconds_total", nil) <= 0 {
+		t.Errorf("SQLite writer: %v writes in %v batches, busy %vs; want at least the 3 posts", writes, batches, value(fams, "parley_sqlite_writer_busy_seconds_total", nil))
+	}
 	if value(fams, "go_goroutines", nil) < 1 || value(fams, "process_resident_memory_bytes", nil) < 1 {
 		t.Error("no Go runtime or process metrics")
 	}

@@ -297,8 +297,16 @@ func BenchmarkLoad(b *testing.B) {
 		}
 		ts := newTestServerWith(b, service.Options{Spam: &service.SpamOptions{Model: model, Buckets: ratelimit.NewMemory(100)}})
 		var n atomic.Int64
+		writer, _ := ts.st.(interface {
+			WriterStats() (batches, writes int64, busy time.Duration)
+		})
 		for i := 0; i < b.N; i++ {
 			cpu := cpuTime()
+			var batches0, writes0 int64
+			var busy0 time.Duration
+			if writer != nil {
+				batches0, writes0, busy0 = writer.WriterStats()
+			}
 			res, err := loadgen.Run(ctx, loadgen.Config{
 				URL: ts.URL + "/api/v1/sites/news/comments", Method: "POST", Conns: 8, Duration: dur,
 				// Stored either way: published, or held by the classifier.
@@ -315,6 +323,14 @@ func BenchmarkLoad(b *testing.B) {
 			// CPU of the whole process (server and load generator) per post.
 			perPost := float64((cpuTime() - cpu).Microseconds()) / float64(max(res.Requests, 1))
 			b.Logf("round %d: %s; %.0f µs CPU per post (server and client)", i+1, res, perPost)
+			if writer != nil {
+				// SQLite's one writer: busy near 100 % means posts queue
+				// behind it; writes per batch, how many each commit served.
+				batches, writes, busy := writer.WriterStats()
+				b.Logf("round %d: SQLite writer busy %.0f %% of the time, %.1f writes per batch, %.0f µs per write", i+1,
+					100*(busy-busy0).Seconds()/res.Elapsed.Seconds(), float64(writes-writes0)/float64(max(batches-batches0, 1)),
+					float64((busy-busy0).Microseconds())/float64(max(writes-writes0, 1)))
+			}
 			b.ReportMetric(perPost, "cpu-µs/post")
 			b.ReportMetric(res.PerSecond, "req/s")
 			b.ReportMetric(float64(res.P50.Microseconds())/1000, "p50-ms")

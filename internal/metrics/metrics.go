@@ -151,6 +151,12 @@ func (m *Metrics) Gauge(name, help string, f func() float64) {
 	m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: name, Help: help}, f))
 }
 
+// Counter reports f's value, which only grows, under name whenever the
+// metrics are read.
+func (m *Metrics) Counter(name, help string, f func() float64) {
+	m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: name, Help: help}, f))
+}
+
 // DB reports a database/sql pool's statistics (open, in use, idle
 // connections, waits) as go_sql_*{db_name=name}.
 func (m *Metrics) DB(name string, db *sql.DB) {

@@ -57,6 +57,10 @@ type DB struct {
 	writerDone chan struct{}
 
 	scrubs atomic.Int64 // scrubs begun: how tests see that an erasure of nothing runs none
+
+	// What the writer has done (WriterStats): batches committed or
+	// rolled back, the writes in them, and the time it spent on them.
+	batches, batchWrites, writerBusy atomic.Int64
 }
 
 // Options tune Open.
@@ -367,8 +371,20 @@ func (db *DB) writer() {
 				break gather
 			}
 		}
+		start := time.Now()
 		db.runBatch(batch)
+		db.writerBusy.Add(int64(time.Since(start)))
+		db.batches.Add(1)
+		db.batchWrites.Add(int64(len(batch)))
 	}
+}
+
+// WriterStats says what the one writer has done since Open: transactions
+// (batches), the writes they held, and the time it spent on them. Busy
+// time growing nearly as fast as the clock means writes queue behind it;
+// writes per batch say how much each commit (and its sync) served.
+func (db *DB) WriterStats() (batches, writes int64, busy time.Duration) {
+	return db.batches.Load(), db.batchWrites.Load(), time.Duration(db.writerBusy.Load())
 }
 
 func (db *DB) runBatch(batch []*writeReq) {
