@@ -48,30 +48,38 @@ func runExport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if _, err := st.Site(ctx, *site); errors.Is(err, comment.ErrNotFound) {
 		return fmt.Errorf("there is no site %q", *site)
 	}
-	w := stdout
-	var f *os.File
-	if *out != "-" {
-		if f, err = os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
-			return err
+	return writeOut(*out, stdout, func(w io.Writer) error {
+		bw := bufio.NewWriterSize(w, 1<<16)
+		var err error
+		if *format == "wxr" {
+			err = writeWXR(ctx, st, *site, bw)
+		} else {
+			err = writeExport(ctx, st, *site, bw)
 		}
-		w = f
-	}
-	bw := bufio.NewWriterSize(w, 1<<16)
-	if *format == "wxr" {
-		err = writeWXR(ctx, st, *site, bw)
-	} else {
-		err = writeExport(ctx, st, *site, bw)
-	}
-	if err == nil {
-		err = bw.Flush()
-	}
-	if f != nil {
-		if cerr := f.Close(); err == nil {
-			err = cerr
+		if err == nil {
+			err = bw.Flush()
 		}
-		if err != nil {
-			os.Remove(*out) // never leave half a backup behind
-		}
+		return err
+	})
+}
+
+// writeOut has write write to path, a new file (an existing one is never
+// overwritten), or to stdout for "-". A file whose writing failed is
+// removed: never half a backup or export left behind.
+func writeOut(path string, stdout io.Writer, write func(w io.Writer) error) error {
+	if path == "-" {
+		return write(stdout)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return err
+	}
+	err = write(f)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
 	}
 	return err
 }

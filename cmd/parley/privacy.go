@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 
 	"parley/internal/service"
 )
@@ -73,24 +72,7 @@ func runPrivacy(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		// second (sqlite.DB's watch for other processes' commits).
 		return nil
 	}
-	w := stdout
-	var f *os.File
-	if *out != "-" {
-		if f, err = os.OpenFile(*out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600); err != nil {
-			return err
-		}
-		w = f
-	}
-	err = svc.ExportReader(ctx, op, r, w)
-	if f != nil {
-		if cerr := f.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			os.Remove(*out) // never leave half an export behind
-		}
-	}
-	if err != nil {
+	if err := writeOut(*out, stdout, func(w io.Writer) error { return svc.ExportReader(ctx, op, r, w) }); err != nil {
 		return cliError(err, r.SiteID)
 	}
 	return nil

@@ -4,11 +4,11 @@ import (
 	"errors"
 	"net/http"
 	"strings"
-	"time"
 
 	"parley/internal/comment"
 	"parley/internal/service"
 	"parley/internal/store"
+	"parley/internal/web"
 )
 
 // A reader's right of access and right to erasure, answered by staff: the
@@ -78,20 +78,10 @@ func (s *Server) handlePrivacyExport(w http.ResponseWriter, r *http.Request, d *
 		s.privacyRefusal(w, r, d, req, err)
 		return
 	}
-	privacyDownload(w, "parley-data")
+	web.JSONDownload(w, "parley-data")
 	if err := s.svc.ExportReader(r.Context(), d.actor, req, w); err != nil {
 		s.log.Error("privacy export failed", "err", err.Error())
 	}
-}
-
-// privacyDownload sets the headers of an export: JSON, saved as a file.
-func privacyDownload(w http.ResponseWriter, name string) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`-`+time.Now().UTC().Format("2006-01-02")+`.json"`)
-	w.Header().Set("Cache-Control", "no-store")
-	// A reader with many comments takes longer to send than the server's
-	// write timeout, meant for ordinary answers, allows.
-	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(30 * time.Minute))
 }
 
 func (s *Server) handlePrivacyErase(w http.ResponseWriter, r *http.Request, d *deskReq) {

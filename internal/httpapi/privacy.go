@@ -6,7 +6,6 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
-	"time"
 
 	"parley/internal/comment"
 	"parley/internal/i18n"
@@ -205,9 +204,6 @@ func (s *Server) showGrant(w http.ResponseWriter, r *http.Request, t *i18n.Table
 	s.writeDataPage(w, http.StatusOK, dataView{T: t, Title: t.T("page.data.title", "site", g.Site.Name), Text: t.T("page.data.actions"), Grant: g.Token})
 }
 
-// exportWriteTimeout is how long a download of a reader's data may take.
-const exportWriteTimeout = 30 * time.Minute
-
 func (s *Server) handleDataDownload(w http.ResponseWriter, r *http.Request) {
 	t := words(r, "")
 	r.Body = http.MaxBytesReader(w, r.Body, 16<<10)
@@ -216,13 +212,7 @@ func (s *Server) handleDataDownload(w http.ResponseWriter, r *http.Request) {
 		s.dataError(w, r, t, err)
 		return
 	}
-	h := w.Header()
-	h.Set("Content-Type", "application/json; charset=utf-8")
-	h.Set("Content-Disposition", `attachment; filename="parley-data-`+time.Now().UTC().Format("2006-01-02")+`.json"`)
-	h.Set("Cache-Control", "no-store")
-	// A reader with many comments downloads for longer than the server's
-	// write timeout, meant for ordinary answers, allows.
-	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(exportWriteTimeout))
+	web.JSONDownload(w, "parley-data")
 	if err := s.svc.ReaderExport(r.Context(), g, w); err != nil {
 		s.failed(w, r, http.StatusInternalServerError, err)
 	}

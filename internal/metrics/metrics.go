@@ -23,6 +23,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"parley/internal/comment"
+	"parley/internal/web"
 )
 
 // Metrics holds one server's metrics in a registry of its own (never
@@ -71,49 +72,14 @@ func (m *Metrics) Instrument(next http.Handler) http.Handler {
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &web.StatusWriter{ResponseWriter: w}
 		defer func() {
 			// A panic that escapes (http.ErrAbortHandler) still counts.
-			code := sw.status
-			if code == 0 {
-				code = http.StatusOK
-			}
-			m.requests.observe(r.Pattern, code, time.Since(start))
+			m.requests.observe(r.Pattern, sw.Status(), time.Since(start))
 		}()
 		next.ServeHTTP(sw, r)
 	})
 }
-
-// statusWriter remembers the status a handler wrote. It passes Flush on
-// (live streams and the desk's queue stream flush) and unwraps for
-// http.ResponseController.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 && code >= 200 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-func (w *statusWriter) Flush() {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	http.NewResponseController(w.ResponseWriter).Flush()
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 // Posted counts one comment a reader posted, by its outcome and the
 // layer of the verdict that held or refused it; it is

@@ -271,31 +271,63 @@ func Handler(next http.Handler, c Config) http.Handler {
 			return
 		}
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := &StatusWriter{ResponseWriter: w}
 		next.ServeHTTP(sw, r)
 		log.Debug("request", slog.String("request_id", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Int("status", sw.status), slog.Duration("took", time.Since(start)))
+			slog.Int("status", sw.Status()), slog.Duration("took", time.Since(start)))
 	})
 }
 
-// statusWriter remembers the status a handler wrote, for the access log.
-type statusWriter struct {
+// StatusWriter remembers the status a handler answered with, for the
+// access log and the metrics. It passes Flush on (live streams and the
+// desk's queue stream flush) and unwraps for http.ResponseController.
+type StatusWriter struct {
 	http.ResponseWriter
 	status int
 }
 
-func (w *statusWriter) WriteHeader(code int) {
+// Status is the status the handler answered with: 200 when it wrote
+// nothing (as net/http then sends); 1xx informational answers do not
+// count.
+func (w *StatusWriter) Status() int {
 	if w.status == 0 {
+		return http.StatusOK
+	}
+	return w.status
+}
+
+func (w *StatusWriter) WriteHeader(code int) {
+	if w.status == 0 && code >= 200 {
 		w.status = code
 	}
 	w.ResponseWriter.WriteHeader(code)
 }
 
-func (w *statusWriter) Write(b []byte) (int, error) {
+func (w *StatusWriter) Write(b []byte) (int, error) {
 	if w.status == 0 {
 		w.status = http.StatusOK
 	}
 	return w.ResponseWriter.Write(b)
 }
 
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+func (w *StatusWriter) Flush() {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	http.NewResponseController(w.ResponseWriter).Flush()
+}
+
+func (w *StatusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+// JSONDownload sets the headers of a JSON file to save (name, dated
+// today: "parley-data-2026-12-06.json"), never cached, and gives the
+// answer half an hour: a reader's data export, with many comments, takes
+// longer to send than the server's write timeout, meant for ordinary
+// answers, allows.
+func JSONDownload(w http.ResponseWriter, name string) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Content-Disposition", `attachment; filename="`+name+`-`+time.Now().UTC().Format("2006-01-02")+`.json"`)
+	h.Set("Cache-Control", "no-store")
+	http.NewResponseController(w).SetWriteDeadline(time.Now().Add(30 * time.Minute))
+}
