@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
@@ -161,9 +160,7 @@ func TestBrowser_NoJavaScript(t *testing.T) {
 	s := newStack(t)
 	b := newBrowser(t, 60*time.Second)
 	const key = "bus-line-nojs"
-	if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
-		t.Fatal(err)
-	}
+	b.withoutJavaScript()
 	b.do(chromedp.Navigate(s.includeURL(key)), chromedp.WaitVisible(inWidget("textarea[name=body]")))
 	if eval[bool](b, `document.documentElement.dataset.js == 'on'`) {
 		t.Fatal("the page ran its script; JavaScript is not disabled")

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/chromedp"
 
@@ -164,9 +163,7 @@ func TestBrowser_BannedReaderRefused(t *testing.T) {
 	b.waitFor("the suspension", `(e => !e.hidden && e.textContent.includes('until') && e.textContent.includes('2031'))(`+widgetJS(".parley-form-error")+`)`)
 	// Without JavaScript.
 	nb := newBrowser(t, 60*time.Second)
-	if _, err := chromedp.Call(nb.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
-		t.Fatal(err)
-	}
+	nb.withoutJavaScript()
 	nb.do(chromedp.Navigate(s.includeURL("story")), chromedp.WaitVisible(inWidget("textarea[name=body]")))
 	nb.do(
 		chromedp.SendKeys(inWidget("textarea[name=body]"), "Posted without a script."),
@@ -215,9 +212,7 @@ func TestBrowser_ClosedArticle(t *testing.T) {
 	b.screenshot("closed-widget.png")
 
 	nb := newBrowser(t, 60*time.Second)
-	if _, err := chromedp.Call(nb.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
-		t.Fatal(err)
-	}
+	nb.withoutJavaScript()
 	nb.do(chromedp.Navigate(s.includeURL("story")))
 	nb.waitFor("the thread", `!!`+shadowRoot+` && `+widgetJS(".parley-closed")+` !== null`)
 	if got := eval[string](nb, widgetJS(".parley-closed")+`.textContent`); got != "Comments are closed." {

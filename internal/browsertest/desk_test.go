@@ -175,9 +175,7 @@ func TestBrowser_DeskWithoutJavaScript(t *testing.T) {
 	s := deskStack(t)
 	c := s.post(t, "story", "", "Ana Reader", "Plain forms work too.")
 	b := newBrowser(t, 60*time.Second)
-	if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
-		t.Fatal(err)
-	}
+	b.withoutJavaScript()
 	b.logIn(s.parley.URL, "/admin/sites/news/")
 	b.waitFor("the card", `document.querySelector('.card') !== null`)
 	b.do(chromedp.Click(`.card button[value="approve"]`))

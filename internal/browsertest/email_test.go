@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"parley/internal/auth/authtest"
@@ -187,9 +186,7 @@ func TestBrowser_EmailLogInWithoutJavaScript(t *testing.T) {
 	s, smtp := emailStack(t)
 	ar := i18n.Get("ar")
 	b := thirdPartyCookiesBlocked(t)
-	if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
-		t.Fatal(err)
-	}
+	b.withoutJavaScript()
 	article := s.includeURL("bus-line") + "?lang=ar"
 	b.do(chromedp.Navigate(article), chromedp.WaitVisible(inWidget(`a[data-provider="email"]`)))
 	b.do(chromedp.Click(inWidget(`a[data-provider="email"]`)))

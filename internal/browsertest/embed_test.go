@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
@@ -219,8 +218,8 @@ func TestBrowser_HostileHostStyles(t *testing.T) {
 			page := s.includeURL("styles") + "?serif&"
 			if js {
 				page += "widget&"
-			} else if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
-				t.Fatal(err)
+			} else {
+				b.withoutJavaScript()
 			}
 			open := func(url string) string {
 				b.do(chromedp.Navigate(url))

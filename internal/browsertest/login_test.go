@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
@@ -275,9 +274,7 @@ func TestBrowser_LogInWithoutJavaScript(t *testing.T) {
 	needChromium(t)
 	s := newLoginStack(t)
 	b := thirdPartyCookiesBlocked(t)
-	if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
-		t.Fatal(err)
-	}
+	b.withoutJavaScript()
 	article := s.includeURL("bus-line")
 	b.do(chromedp.Navigate(article), chromedp.WaitVisible(inWidget(`a[data-provider="newsroom"]`)))
 	if eval[bool](b, `document.documentElement.dataset.js == 'on'`) {

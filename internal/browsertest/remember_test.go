@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
@@ -75,9 +74,7 @@ func TestBrowser_RememberMe_NoJavaScript(t *testing.T) {
 	s := newStack(t)
 	b := newBrowser(t, 60*time.Second)
 	const key = "remember-nojs"
-	if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
-		t.Fatal(err)
-	}
+	b.withoutJavaScript()
 	replyPage := s.parley.URL + "/sites/news/reply?" + url.Values{"page": {key}, "url": {s.includeURL(key)}}.Encode()
 	cookies := func() string {
 		t.Helper()

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
@@ -450,6 +451,15 @@ func eval[T any](b *browser, expr string) T {
 func (b *browser) waitFor(what, expr string) {
 	b.tb.Helper()
 	b.waitWithin(20*time.Second, what, expr)
+}
+
+// withoutJavaScript turns JavaScript off in the tab, as for a reader
+// whose browser runs none.
+func (b *browser) withoutJavaScript() {
+	b.tb.Helper()
+	if _, err := chromedp.Call(b.ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: true}); err != nil {
+		b.tb.Fatal(err)
+	}
 }
 
 // waitWithin waits at most d until the JavaScript expression is truthy.

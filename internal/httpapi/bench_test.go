@@ -52,10 +52,13 @@ func seedThread(tb testing.TB, ts *testServer, n int) string {
 
 // BenchmarkThreadRead measures one read of a 200-comment thread through the
 // whole handler (routing, CORS, cache lookup, write), without the network.
-func BenchmarkThreadRead(b *testing.B) {
+func BenchmarkThreadRead(b *testing.B) { benchThreadRead(b, Config{}) }
+
+// benchThreadRead is BenchmarkThreadRead with a server configured by cfg.
+func benchThreadRead(b *testing.B, cfg Config) {
 	ts := newTestServer(b)
 	path := seedThread(b, ts, 200)
-	h := New(ts.svc, mustAssets(b), nil, Config{}).Handler()
+	h := New(ts.svc, mustAssets(b), nil, cfg).Handler()
 	req := httptest.NewRequest("GET", path, nil)
 	req.Header.Set("Origin", origin)
 	rec := httptest.NewRecorder()

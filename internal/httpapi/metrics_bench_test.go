@@ -27,26 +27,7 @@ func BenchmarkThreadReadMetrics(b *testing.B) {
 		name string
 		m    *metrics.Metrics
 	}{{"off", nil}, {"on", metrics.New()}} {
-		b.Run("metrics="+tc.name, func(b *testing.B) {
-			ts := newTestServer(b)
-			path := seedThread(b, ts, 200)
-			h := New(ts.svc, mustAssets(b), nil, Config{Metrics: tc.m}).Handler()
-			req := httptest.NewRequest("GET", path, nil)
-			req.Header.Set("Origin", origin)
-			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, req)
-			if rec.Code != 200 {
-				b.Fatal(rec.Code)
-			}
-			b.SetBytes(int64(rec.Body.Len()))
-			b.ReportAllocs()
-			b.ResetTimer()
-			b.RunParallel(func(pb *testing.PB) {
-				for pb.Next() {
-					h.ServeHTTP(httptest.NewRecorder(), req)
-				}
-			})
-		})
+		b.Run("metrics="+tc.name, func(b *testing.B) { benchThreadRead(b, Config{Metrics: tc.m}) })
 	}
 }
 

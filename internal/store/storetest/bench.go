@@ -21,40 +21,32 @@ func BenchThreadRead(b *testing.B, s store.Store, total int) {
 	site := &comment.Site{ID: "bench", Name: "Bench", Origins: []string{"https://bench.example"}, MaxDepth: 5, Moderation: comment.ModerateNone, Created: start}
 	threads := (total + perThread - 1) / perThread
 	ti, ci := 0, 0
-	var pending []*store.Row
-	next := func() (*store.Row, error) {
-		for len(pending) == 0 {
-			switch {
-			case site != nil:
-				pending = append(pending, &store.Row{Site: site})
-				site = nil
-			case ti < threads:
-				t := &comment.Thread{ID: fmt.Sprintf("t%07d", ti), SiteID: "bench", Key: fmt.Sprintf("https://bench.example/%d", ti), URL: fmt.Sprintf("https://bench.example/%d", ti), Created: start}
-				pending = append(pending, &store.Row{Thread: t})
-				for j := 0; j < perThread && ci < total; j++ {
-					c := &comment.Comment{ID: fmt.Sprintf("c%09d", ci), SiteID: "bench", ThreadID: t.ID,
-						Author:   comment.Author{Name: "Reader", Email: "r@example.org"},
-						Markdown: "An ordinary comment of a realistic length, with a few sentences in it.",
-						HTML:     "<p>An ordinary comment of a realistic length, with a few sentences in it.</p>",
-						Status:   comment.StatusApproved, Created: start.Add(time.Duration(ci) * time.Second)}
-					if j%3 == 2 {
-						c.ParentID = fmt.Sprintf("c%09d", ci-1)
-					}
-					pending = append(pending, &store.Row{Comment: c})
-					ci++
-				}
-				ti++
-			default:
-				return nil, io.EOF
-			}
+	restore(b, s, func() []*store.Row {
+		switch {
+		case site != nil:
+			rows := []*store.Row{{Site: site}}
+			site = nil
+			return rows
+		case ti == threads:
+			return nil
 		}
-		r := pending[0]
-		pending = pending[1:]
-		return r, nil
-	}
-	if err := s.Restore(ctx, next); err != nil {
-		b.Fatal(err)
-	}
+		t := &comment.Thread{ID: fmt.Sprintf("t%07d", ti), SiteID: "bench", Key: fmt.Sprintf("https://bench.example/%d", ti), URL: fmt.Sprintf("https://bench.example/%d", ti), Created: start}
+		rows := []*store.Row{{Thread: t}}
+		for j := 0; j < perThread && ci < total; j++ {
+			c := &comment.Comment{ID: fmt.Sprintf("c%09d", ci), SiteID: "bench", ThreadID: t.ID,
+				Author:   comment.Author{Name: "Reader", Email: "r@example.org"},
+				Markdown: "An ordinary comment of a realistic length, with a few sentences in it.",
+				HTML:     "<p>An ordinary comment of a realistic length, with a few sentences in it.</p>",
+				Status:   comment.StatusApproved, Created: start.Add(time.Duration(ci) * time.Second)}
+			if j%3 == 2 {
+				c.ParentID = fmt.Sprintf("c%09d", ci-1)
+			}
+			rows = append(rows, &store.Row{Comment: c})
+			ci++
+		}
+		ti++
+		return rows
+	})
 	// Read a thread in the middle of the database.
 	key := fmt.Sprintf("https://bench.example/%d", threads/2)
 	b.ResetTimer()
@@ -88,14 +80,14 @@ func FillQueue(tb testing.TB, s store.Store, total int) string {
 		rows = append(rows, &store.Row{Thread: &comment.Thread{ID: fmt.Sprintf("t%03d", t), SiteID: "bench", Key: fmt.Sprintf("https://bench.example/%d", t), URL: fmt.Sprintf("https://bench.example/%d", t), Created: start}})
 	}
 	i := 0
-	next := func() (*store.Row, error) {
-		if len(rows) > 0 {
-			r := rows[0]
-			rows = rows[1:]
-			return r, nil
+	restore(tb, s, func() []*store.Row {
+		if rows != nil {
+			first := rows
+			rows = nil
+			return first
 		}
 		if i == total {
-			return nil, io.EOF
+			return nil
 		}
 		n := i % 5000
 		c := &comment.Comment{ID: fmt.Sprintf("q%09d", i), SiteID: "bench", ThreadID: fmt.Sprintf("t%03d", i%100),
@@ -107,11 +99,8 @@ func FillQueue(tb testing.TB, s store.Store, total int) string {
 			c.IPHash, c.Author.Name, c.Markdown = WaveIP, "Win Big", fmt.Sprintf("casinowave bonus %d", i)
 		}
 		i++
-		return &store.Row{Comment: c}, nil
-	}
-	if err := s.Restore(ctx, next); err != nil {
-		tb.Fatal(err)
-	}
+		return []*store.Row{{Comment: c}}
+	})
 	return "t050"
 }
 
@@ -162,5 +151,26 @@ func BenchBulk(b *testing.B, s store.Store, total int) {
 			b.Fatalf("matched %d changed %d, %v", matched, changed, err)
 		}
 		n++
+	}
+}
+
+// restore fills s through one Restore with the rows more gives, a batch
+// at each call, until it gives none: a large fill is made as it is read,
+// never held whole.
+func restore(tb testing.TB, s store.Store, more func() []*store.Row) {
+	tb.Helper()
+	var pending []*store.Row
+	next := func() (*store.Row, error) {
+		for len(pending) == 0 {
+			if pending = more(); len(pending) == 0 {
+				return nil, io.EOF
+			}
+		}
+		r := pending[0]
+		pending = pending[1:]
+		return r, nil
+	}
+	if err := s.Restore(ctx, next); err != nil {
+		tb.Fatal(err)
 	}
 }

@@ -3,7 +3,6 @@ package storetest
 import (
 	"errors"
 	"fmt"
-	"io"
 	"strings"
 	"testing"
 	"time"
@@ -490,28 +489,25 @@ func testNotesHistory(t *testing.T, s store.Store) {
 // the list by its cursor.
 func BenchArticles(b *testing.B, s store.Store, total int) {
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
-	rows := []*store.Row{{Site: &comment.Site{ID: "bench", Name: "Bench", Origins: []string{"https://bench.example"}, MaxDepth: 5, Moderation: comment.ModerateNone, Created: start}}}
+	site := &comment.Site{ID: "bench", Name: "Bench", Origins: []string{"https://bench.example"}, MaxDepth: 5, Moderation: comment.ModerateNone, Created: start}
 	i := 0
-	next := func() (*store.Row, error) {
-		if len(rows) > 0 {
-			r := rows[0]
-			rows = rows[1:]
-			return r, nil
-		}
-		if i == total {
-			return nil, io.EOF
+	restore(b, s, func() []*store.Row {
+		switch {
+		case site != nil:
+			rows := []*store.Row{{Site: site}}
+			site = nil
+			return rows
+		case i == total:
+			return nil
 		}
 		id := fmt.Sprintf("t%07d", i)
 		at := start.Add(time.Duration(i) * time.Minute)
-		rows = append(rows, &store.Row{Comment: &comment.Comment{ID: fmt.Sprintf("c%07d", i), SiteID: "bench", ThreadID: id,
-			Author: comment.Author{Name: "Reader"}, Markdown: "A comment.", HTML: "<p>A comment.</p>", Status: comment.StatusApproved, Created: at}})
+		c := &comment.Comment{ID: fmt.Sprintf("c%07d", i), SiteID: "bench", ThreadID: id,
+			Author: comment.Author{Name: "Reader"}, Markdown: "A comment.", HTML: "<p>A comment.</p>", Status: comment.StatusApproved, Created: at}
 		i++
-		return &store.Row{Thread: &comment.Thread{ID: id, SiteID: "bench", Key: fmt.Sprintf("https://bench.example/%d", i), URL: fmt.Sprintf("https://bench.example/%d", i),
-			Title: fmt.Sprintf("Article %d", i), Created: at}}, nil
-	}
-	if err := s.Restore(ctx, next); err != nil {
-		b.Fatal(err)
-	}
+		return []*store.Row{{Thread: &comment.Thread{ID: id, SiteID: "bench", Key: fmt.Sprintf("https://bench.example/%d", i), URL: fmt.Sprintf("https://bench.example/%d", i),
+			Title: fmt.Sprintf("Article %d", i), Created: at}}, {Comment: c}}
+	})
 	deep := &store.Cursor{Time: start.Add(time.Duration(total/2) * time.Minute), ID: fmt.Sprintf("t%07d", total/2)}
 	for _, tc := range []struct {
 		name   string

@@ -26,35 +26,27 @@ func fillReader(tb testing.TB, s store.Store, id string, total int) *store.Priva
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	site := &comment.Site{ID: id, Name: "Prolific", Origins: []string{"https://" + id + ".example"}, MaxDepth: 5, Created: start}
 	text := strings.Repeat("A long and thoughtful comment, written again and again. ", 18)
-	var pending []*store.Row
 	i := 0
-	next := func() (*store.Row, error) {
-		for len(pending) == 0 {
-			switch {
-			case site != nil:
-				pending = append(pending, &store.Row{Site: site})
-				site = nil
-			case i < total:
-				t := &comment.Thread{ID: fmt.Sprintf("%s-t%07d", id, i/100), SiteID: id, Key: fmt.Sprintf("https://%s.example/%d", id, i/100),
-					URL: fmt.Sprintf("https://%s.example/%d", id, i/100), Created: start}
-				pending = append(pending, &store.Row{Thread: t})
-				for j := 0; j < 100 && i < total; j++ {
-					pending = append(pending, &store.Row{Comment: &comment.Comment{ID: fmt.Sprintf("%s-c%09d", id, i), SiteID: id, ThreadID: t.ID,
-						Author:   comment.Author{Name: "Prolific Reader", Email: id + "@example.org"},
-						Markdown: text, HTML: "<p>" + text + "</p>", Status: comment.StatusApproved, Created: start.Add(time.Duration(i) * time.Second)}})
-					i++
-				}
-			default:
-				return nil, io.EOF
-			}
+	restore(tb, s, func() []*store.Row {
+		switch {
+		case site != nil:
+			rows := []*store.Row{{Site: site}}
+			site = nil
+			return rows
+		case i == total:
+			return nil
 		}
-		r := pending[0]
-		pending = pending[1:]
-		return r, nil
-	}
-	if err := s.Restore(ctx, next); err != nil {
-		tb.Fatal(err)
-	}
+		t := &comment.Thread{ID: fmt.Sprintf("%s-t%07d", id, i/100), SiteID: id, Key: fmt.Sprintf("https://%s.example/%d", id, i/100),
+			URL: fmt.Sprintf("https://%s.example/%d", id, i/100), Created: start}
+		rows := []*store.Row{{Thread: t}}
+		for j := 0; j < 100 && i < total; j++ {
+			rows = append(rows, &store.Row{Comment: &comment.Comment{ID: fmt.Sprintf("%s-c%09d", id, i), SiteID: id, ThreadID: t.ID,
+				Author:   comment.Author{Name: "Prolific Reader", Email: id + "@example.org"},
+				Markdown: text, HTML: "<p>" + text + "</p>", Status: comment.StatusApproved, Created: start.Add(time.Duration(i) * time.Second)}})
+			i++
+		}
+		return rows
+	})
 	return &store.PrivacySubject{Email: id + "@example.org"}
 }
 
