@@ -46,7 +46,9 @@ type ImportSummary struct {
 	Reasons  map[string]int `json:"skipped_reasons"`
 	Orphans  int            `json:"orphans"` // replies made top-level because their parent is missing
 	// Erased counts the comments left out because their author had their
-	// data erased (store.ImportCounts.Erased).
+	// data erased: by the erased comment's id (store.ImportCounts.Erased)
+	// or, under another id from another source, by its author's address
+	// or log-in written before the erasure (store.ErasedAuthor).
 	Erased int `json:"erased"`
 	// Odd lists what looked wrong, with how often, so the owner can map
 	// old addresses or check the source: pages on hosts that are not the
@@ -87,6 +89,12 @@ func (s *Service) Import(ctx context.Context, siteID, format string, r io.Reader
 	}
 	if c, ok := rd.(io.Closer); ok {
 		defer c.Close()
+	}
+	// Readers who had their data erased: their comments stay out, under
+	// whatever id this source gives them.
+	erased, err := s.store.ErasedAuthors(ctx, site.ID)
+	if err != nil {
+		return nil, err
 	}
 	sum := &ImportSummary{Reasons: map[string]int{}}
 	odd := map[string]int{}
@@ -159,6 +167,10 @@ func (s *Service) Import(ctx context.Context, siteID, format string, r io.Reader
 			skip(reason)
 			return
 		}
+		if s.erasedAuthor(erased, c) {
+			sum.Erased++
+			return
+		}
 		if undated != "" {
 			odd[undated]++
 		}
@@ -219,7 +231,8 @@ func (s *Service) Import(ctx context.Context, siteID, format string, r io.Reader
 	}
 	// Threads just imported may be cached empty; rebuild them all.
 	s.threads.reset()
-	sum.Pages, sum.Comments, sum.Existing, sum.Orphans, sum.Erased = n.Threads, n.Comments, n.Existing, n.Orphans, n.Erased
+	sum.Pages, sum.Comments, sum.Existing, sum.Orphans = n.Threads, n.Comments, n.Existing, n.Orphans
+	sum.Erased += n.Erased
 	for what, count := range odd {
 		sum.Odd = append(sum.Odd, OddThing{what, count})
 	}

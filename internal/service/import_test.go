@@ -174,3 +174,71 @@ func TestImport_Undated(t *testing.T) {
 		})
 	}
 }
+
+// TestImport_LeavesOutErasedReaders: a reader erased after one import
+// stays erased when the same comments come again from another system,
+// under other ids: by address on every site, by log-in on the one site
+// the erasure named. What they wrote after the erasure, and what others
+// wrote, is imported.
+func TestImport_LeavesOutErasedReaders(t *testing.T) {
+	s := newService(t, Options{})
+	if err := s.CreateSite(ctx, OperatorActor(), &comment.Site{ID: "other", Name: "Other", Origins: []string{"https://news.example"}}); err != nil {
+		t.Fatal(err)
+	}
+	file := wxrHead + wxrItem(1, wxrComment(1, 0, "1", "", "First, by reader 1")+wxrComment(2, 1, "1", "", "A reply by reader 2")) + "</channel></rss>"
+	if sum, err := s.Import(ctx, "news", "wxr", strings.NewReader(file), ImportOptions{}); err != nil || sum.Comments != 2 {
+		t.Fatalf("WXR import = %+v, %v", sum, err)
+	}
+	if _, err := s.EraseReader(ctx, OperatorActor(), PrivacyRequest{Email: "R1@example.org"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EraseReader(ctx, OperatorActor(), PrivacyRequest{SiteID: "news", Identity: "disqus:jane"}); err != nil {
+		t.Fatal(err)
+	}
+	post := func(id int, author, created, body string) string {
+		return fmt.Sprintf(`<post dsq:id="%d"><thread dsq:id="1"/><author>%s</author><createdAt>%s</createdAt><message><![CDATA[%s]]></message><isDeleted>false</isDeleted><isSpam>false</isSpam></post>`,
+			id, author, created, body)
+	}
+	later := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	dsq := `<?xml version="1.0" encoding="utf-8"?>
+<disqus xmlns="http://disqus.com" xmlns:dsq="http://disqus.com/disqus-internals">
+<thread dsq:id="1"><link>https://news.example/1</link><title>Post 1</title><createdAt>2020-01-01T00:00:00Z</createdAt></thread>
+` + post(10, `<email>r1@example.org</email><name>Reader 1</name><isAnonymous>true</isAnonymous>`, "2020-01-02T03:04:05Z", "First, by reader 1") +
+		post(11, `<email>r1@example.org</email><name>Reader 1</name><isAnonymous>true</isAnonymous>`, later, "Back after the erasure") +
+		post(12, `<email>jane@example.org</email><name>Jane</name><isAnonymous>false</isAnonymous><username>jane</username>`, "2020-01-03T00:00:00Z", "Jane, on Disqus") +
+		post(13, `<email>r2@example.org</email><name>Reader 2</name><isAnonymous>true</isAnonymous>`, "2020-01-04T00:00:00Z", "Reader 2 again") + `
+</disqus>`
+	texts := func(site string) []string {
+		th, err := s.Thread(ctx, site, "https://news.example/1", comment.SortOldest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		var walk func([]*Node)
+		walk = func(cs []*Node) {
+			for _, c := range cs {
+				out = append(out, c.Markdown)
+				walk(c.Replies)
+			}
+		}
+		walk(th.Comments)
+		return out
+	}
+	sum, err := s.Import(ctx, "news", "disqus", strings.NewReader(dsq), ImportOptions{})
+	if err != nil || sum.Erased != 2 || sum.Comments != 2 {
+		t.Fatalf("Disqus import into news = %+v, %v; want reader 1's old comment and Jane's left out as erased, 2 added", sum, err)
+	}
+	got := strings.Join(texts("news"), " | ")
+	if strings.Contains(got, "First, by reader 1") || strings.Contains(got, "Jane, on Disqus") ||
+		!strings.Contains(got, "Back after the erasure") || !strings.Contains(got, "Reader 2 again") {
+		t.Errorf("news shows %q", got)
+	}
+	// Jane was erased on news alone; reader 1 everywhere.
+	sum, err = s.Import(ctx, "other", "disqus", strings.NewReader(dsq), ImportOptions{})
+	if err != nil || sum.Erased != 1 || sum.Comments != 3 {
+		t.Fatalf("Disqus import into other = %+v, %v; want reader 1's old comment left out, 3 added", sum, err)
+	}
+	if got := strings.Join(texts("other"), " | "); !strings.Contains(got, "Jane, on Disqus") || strings.Contains(got, "First, by reader 1") {
+		t.Errorf("other shows %q", got)
+	}
+}

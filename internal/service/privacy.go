@@ -71,8 +71,37 @@ func (s *Service) subject(ctx context.Context, r PrivacyRequest) (*store.Privacy
 	for _, a := range authors {
 		subj.AvatarKeys = append(subj.AvatarKeys, s.AvatarKey(a))
 		subj.Authors = append(subj.Authors, store.AuthorKey(a))
+		subj.ErasedKeys = append(subj.ErasedKeys, s.erasedKeys(a)...)
 	}
 	return subj, nil
+}
+
+// erasedKeys names an author by keyed hashes of their address and their
+// log-in, as an erasure keeps them and an import looks them up: nobody
+// without the server's secret can tell whose they are.
+func (s *Service) erasedKeys(a comment.Author) []string {
+	var keys []string
+	if e := strings.ToLower(strings.TrimSpace(a.Email)); e != "" {
+		keys = append(keys, "email:"+s.sign.Hash("erased-author", e, 16))
+	}
+	if a.Identity != "" {
+		keys = append(keys, "identity:"+s.sign.Hash("erased-author", a.Identity, 16))
+	}
+	return keys
+}
+
+// erasedAuthor reports whether c was written by a reader erased after
+// it was written (erased maps ErasedAuthors' keys to their erasure).
+func (s *Service) erasedAuthor(erased map[string]time.Time, c *comment.Comment) bool {
+	if len(erased) == 0 {
+		return false
+	}
+	for _, k := range s.erasedKeys(c.Author) {
+		if t, ok := erased[k]; ok && c.Created.Before(t) {
+			return true
+		}
+	}
+	return false
 }
 
 // privacyTarget names the reader in the audit log without their address

@@ -23,6 +23,10 @@ type PrivacyStore interface {
 	// makes the audit entry written in the same transaction from what
 	// the erasure counted.
 	EraseReader(ctx context.Context, s *PrivacySubject, anonymise map[string]bool, audit func(EraseCounts) *staff.AuditEntry) (EraseCounts, error)
+	// ErasedAuthors returns the keys (PrivacySubject.ErasedKeys) of the
+	// readers erased on a site or on every site, each with the time of
+	// its latest erasure: what an import leaves out.
+	ErasedAuthors(ctx context.Context, siteID string) (map[string]time.Time, error)
 }
 
 // PrivacySubject names a reader: by email address, log-in identity or
@@ -44,6 +48,11 @@ type PrivacySubject struct {
 	// Authors are the reader's author keys (AuthorKey), under which
 	// moderators' notes are kept.
 	Authors []string
+	// ErasedKeys are keyed hashes of the reader's address and log-in,
+	// which the erasure keeps (ErasedAuthors) so that an import from
+	// another system, whose comment ids differ from the erased ones,
+	// leaves the reader's comments out too.
+	ErasedKeys []string
 }
 
 // The kinds of record ExportReader produces, in its order.

@@ -264,11 +264,23 @@ type Row struct {
 	// Erased is the id of a comment a reader erased (privacy.go), so that
 	// a store restored or migrated from a dump still refuses to import it.
 	Erased *ErasedComment `json:"erased,omitempty"`
+	// ErasedAuthor is a reader who had their data erased (privacy.go), so
+	// that an import from another system skips their comments too.
+	ErasedAuthor *ErasedAuthor `json:"erased_author,omitempty"`
 }
 
 // ErasedComment is the tombstone of a comment its author erased.
 type ErasedComment struct {
 	ID     string    `json:"id"`
+	SiteID string    `json:"site"`
+	Erased time.Time `json:"erased"`
+}
+
+// ErasedAuthor is an erased reader, named by a keyed hash of their
+// address or log-in (PrivacySubject.ErasedKeys), on one site or (SiteID
+// "") every site.
+type ErasedAuthor struct {
+	Key    string    `json:"key"`
 	SiteID string    `json:"site"`
 	Erased time.Time `json:"erased"`
 }

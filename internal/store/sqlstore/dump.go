@@ -80,6 +80,20 @@ func (s *Store) Dump(ctx context.Context, siteID string, fn func(*store.Row) err
 	}); err != nil {
 		return err
 	}
+	// A site's dump carries the readers erased on every site as erased
+	// on that site: restored elsewhere, they apply to it alone.
+	if err := each(`SELECT key, site_id, erased FROM erased_authors WHERE $1 = '' OR site_id = $1 OR site_id = '' ORDER BY erased, key, site_id`, func(rows *sql.Rows) (*store.Row, error) {
+		var e store.ErasedAuthor
+		var erased int64
+		err := rows.Scan(&e.Key, &e.SiteID, &erased)
+		e.Erased = time.Unix(0, erased).UTC()
+		if siteID != "" {
+			e.SiteID = siteID
+		}
+		return &store.Row{ErasedAuthor: &e}, err
+	}); err != nil {
+		return err
+	}
 	if siteID != "" {
 		return nil // server secrets belong to no one site
 	}
@@ -123,6 +137,8 @@ func (s *Store) Restore(ctx context.Context, next func() (*store.Row, error)) er
 				err = restoreNotify(ctx, tx, &r.NotifyRows)
 			case r.Erased != nil:
 				err = insertErased(ctx, tx, r.Erased.ID, r.Erased.SiteID, r.Erased.Erased)
+			case r.ErasedAuthor != nil:
+				err = insertErasedAuthor(ctx, tx, r.ErasedAuthor.Key, r.ErasedAuthor.SiteID, r.ErasedAuthor.Erased)
 			default:
 				err = errors.New("restore: empty row")
 			}
@@ -154,6 +170,8 @@ func describeRow(r *store.Row) string {
 		return describeNotify(&r.NotifyRows)
 	case r.Erased != nil:
 		return fmt.Sprintf("erased comment %s (site %q)", r.Erased.ID, r.Erased.SiteID)
+	case r.ErasedAuthor != nil:
+		return fmt.Sprintf("erased reader %s (site %q)", r.ErasedAuthor.Key, r.ErasedAuthor.SiteID)
 	}
 	return "an empty row"
 }
@@ -234,6 +252,10 @@ func (s *Store) Import(ctx context.Context, siteID string, next func() (*store.R
 				if err := insertErased(ctx, tx, r.Erased.ID, siteID, r.Erased.Erased); err != nil {
 					return err
 				}
+			case r.ErasedAuthor != nil:
+				if err := insertErasedAuthor(ctx, tx, r.ErasedAuthor.Key, siteID, r.ErasedAuthor.Erased); err != nil {
+					return err
+				}
 			default:
 				return errors.New("import: a row must be a thread or a comment")
 			}
@@ -253,5 +275,13 @@ func (s *Store) Import(ctx context.Context, siteID string, next func() (*store.R
 // insertErased keeps the tombstone of an erased comment (once).
 func insertErased(ctx context.Context, tx *sql.Tx, id, siteID string, erased time.Time) error {
 	_, err := tx.ExecContext(ctx, `INSERT INTO erased_comments (id, site_id, erased) VALUES ($1, $2, $3) ON CONFLICT (id) DO NOTHING`, id, siteID, erased.UnixNano())
+	return err
+}
+
+// insertErasedAuthor keeps an erased reader's key, with its latest erasure.
+func insertErasedAuthor(ctx context.Context, tx *sql.Tx, key, siteID string, erased time.Time) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO erased_authors (key, site_id, erased) VALUES ($1, $2, $3)
+		ON CONFLICT (key, site_id) DO UPDATE SET erased = CASE WHEN excluded.erased > erased_authors.erased THEN excluded.erased ELSE erased_authors.erased END`,
+		key, siteID, erased.UnixNano())
 	return err
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"parley/internal/comment"
 	"parley/internal/staff"
@@ -357,6 +358,14 @@ func (tx *changeTx) eraseReader(subj *store.PrivacySubject, anonymise map[string
 		}
 	}
 	now := tx.s.now().UTC().UnixNano()
+	// The reader, by keyed hashes only: imports from other systems leave
+	// out what they wrote before now (store.ErasedAuthor).
+	for _, key := range subj.ErasedKeys {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO erased_authors (key, site_id, erased) VALUES ($1, $2, $3)
+			ON CONFLICT (key, site_id) DO UPDATE SET erased = excluded.erased`, key, subj.SiteID, now); err != nil {
+			return err
+		}
+	}
 	var gone, blank, anon, all []string
 	for _, c := range mine {
 		all = append(all, c.id)
@@ -665,4 +674,24 @@ func mentions(payload string, needles map[string]bool) bool {
 		return false
 	}
 	return walk(v, 0)
+}
+
+// ErasedAuthors returns the erased readers' keys of a site and of every
+// site, each with its latest erasure.
+func (s *Store) ErasedAuthors(ctx context.Context, siteID string) (map[string]time.Time, error) {
+	rows, err := s.d.Read.QueryContext(ctx, `SELECT key, max(erased) FROM erased_authors WHERE site_id = $1 OR site_id = '' GROUP BY key`, siteID)
+	if err != nil {
+		return nil, s.read(err)
+	}
+	defer rows.Close()
+	out := map[string]time.Time{}
+	for rows.Next() {
+		var key string
+		var erased int64
+		if err := rows.Scan(&key, &erased); err != nil {
+			return nil, s.read(err)
+		}
+		out[key] = time.Unix(0, erased).UTC()
+	}
+	return out, s.read(rows.Err())
 }

@@ -609,3 +609,86 @@ func testEraseOneSiteLeavesOthers(t *testing.T, s store.Store) {
 		t.Errorf("site ob's outbox stream of the reader is gone")
 	}
 }
+
+// testErasedAuthors: an erasure keeps the reader's keys, on its site or
+// every site, with the time of the latest erasure; ErasedAuthors gives a
+// site both; a dump carries them (a site's dump those of every site as
+// the site's), and restore and import bring them back.
+func testErasedAuthors(t *testing.T, a, b store.Store) {
+	mustSite(t, a, "ka")
+	mustSite(t, a, "kb")
+	onKA := zSubject("ka")
+	onKA.ErasedKeys = []string{"email:k1"}
+	everywhere := zSubject("")
+	everywhere.ErasedKeys = []string{"identity:k2"}
+	before := time.Now().Add(-time.Second)
+	if _, err := a.EraseReader(ctx, onKA, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.EraseReader(ctx, everywhere, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	keys := func(s store.Store, site string) map[string]time.Time {
+		t.Helper()
+		m, err := s.ErasedAuthors(ctx, site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	got := keys(a, "ka")
+	if len(got) != 2 || got["email:k1"].Before(before) || got["identity:k2"].Before(before) {
+		t.Fatalf("ErasedAuthors(ka) = %v; want email:k1 and identity:k2, erased now", got)
+	}
+	if got := keys(a, "kb"); len(got) != 1 || got["identity:k2"].IsZero() {
+		t.Fatalf("ErasedAuthors(kb) = %v; want identity:k2 alone", got)
+	}
+	// Erased again: the latest erasure counts.
+	first := keys(a, "ka")["email:k1"]
+	time.Sleep(2 * time.Millisecond)
+	if _, err := a.EraseReader(ctx, onKA, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if again := keys(a, "ka")["email:k1"]; !again.After(first) {
+		t.Errorf("erased again at %v, first %v; want the later time", again, first)
+	}
+	// A site's dump: its readers and every site's, as its own.
+	dump := dumpSiteJSON(t, a, "kb")
+	var rows []string
+	for _, l := range dump {
+		if strings.Contains(l, `"erased_author"`) {
+			rows = append(rows, l)
+		}
+	}
+	if len(rows) != 1 || !strings.Contains(rows[0], `"key":"identity:k2","site":"kb"`) {
+		t.Fatalf("kb's dump has erased readers %q; want identity:k2 as kb's", rows)
+	}
+	// The whole store's dump restores as it was.
+	full := dumpSiteJSON(t, a, "")
+	if err := b.Restore(ctx, restoreFrom(full)); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := keys(b, "ka"), keys(a, "ka"); len(got) != 2 || !got["email:k1"].Equal(want["email:k1"]) || !got["identity:k2"].Equal(want["identity:k2"]) {
+		t.Errorf("restored ErasedAuthors(ka) = %v, want %v", got, want)
+	}
+	if got := keys(b, "kb"); len(got) != 1 {
+		t.Errorf("restored ErasedAuthors(kb) = %v; want identity:k2 alone", got)
+	}
+	// Importing ka's export into another site brings ka's readers there.
+	mustSite(t, b, "kc")
+	if got := keys(b, "kc"); len(got) != 1 {
+		t.Fatalf("ErasedAuthors(kc) = %v; want identity:k2 alone", got)
+	}
+	var kaRows []string
+	for _, l := range dumpSiteJSON(t, a, "ka") {
+		if strings.Contains(l, `"erased_author"`) {
+			kaRows = append(kaRows, l)
+		}
+	}
+	if _, err := b.Import(ctx, "kc", restoreFrom(kaRows)); err != nil {
+		t.Fatal(err)
+	}
+	if got := keys(b, "kc"); len(got) != 2 || got["email:k1"].IsZero() {
+		t.Errorf("ErasedAuthors(kc) after importing ka's = %v; want email:k1 too", got)
+	}
+}

@@ -40,6 +40,10 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		t.Parallel()
 		testErasedDump(t, open(t), open(t)) // privacy.go
 	})
+	t.Run("erased readers dump and restore", func(t *testing.T) {
+		t.Parallel()
+		testErasedAuthors(t, open(t), open(t)) // privacy.go
+	})
 	tests := []struct {
 		name string
 		fn   func(t *testing.T, s store.Store)
