@@ -122,7 +122,7 @@ func readExport(r io.Reader) (siteID string, next func() (*store.Row, error), er
 			return nil, fmt.Errorf("record %d: a site export holds no server secrets", n)
 		}
 		if (row.Site != nil && row.Site.ID != h.Site) || (row.Thread != nil && row.Thread.SiteID != h.Site) || (row.Comment != nil && row.Comment.SiteID != h.Site) ||
-			(row.Erased != nil && row.Erased.SiteID != h.Site) {
+			(row.Erased != nil && row.Erased.SiteID != h.Site) || (row.ErasedAuthor != nil && row.ErasedAuthor.SiteID != h.Site) {
 			return nil, fmt.Errorf("record %d belongs to another site than %q", n, h.Site)
 		}
 		return &row, nil

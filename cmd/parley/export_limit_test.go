@@ -48,3 +48,27 @@ func TestReadExport_LongRecord(t *testing.T) {
 	}
 	t.Logf("%v (%d MB allocated)", err, (after.TotalAlloc-before.TotalAlloc)>>20)
 }
+
+// TestReadExport_OtherSite: a site's export whose records name another
+// site is refused, whatever the record.
+func TestReadExport_OtherSite(t *testing.T) {
+	for _, rec := range []string{
+		`{"comment":{"ID":"c","SiteID":"t","Markdown":"x"}}`,
+		`{"erased":{"id":"c","site":"t","erased":"2026-01-02T00:00:00Z"}}`,
+		`{"erased_author":{"key":"email:k","site":"t","erased":"2026-01-02T00:00:00Z"}}`,
+	} {
+		_, next, err := readExport(strings.NewReader(`{"parley":"export","version":1,"site":"s"}` + "\n" + rec + "\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := next(); err == nil || !strings.Contains(err.Error(), `record 2 belongs to another site than "s"`) {
+			t.Errorf("%s: %v", rec, err)
+		}
+	}
+	// The site's own are read.
+	_, next, _ := readExport(strings.NewReader(`{"parley":"export","version":1,"site":"s"}` + "\n" +
+		`{"erased_author":{"key":"email:k","site":"s","erased":"2026-01-02T00:00:00Z"}}` + "\n"))
+	if r, err := next(); err != nil || r.ErasedAuthor == nil || r.ErasedAuthor.Key != "email:k" {
+		t.Errorf("own erased reader = %+v, %v", r, err)
+	}
+}
