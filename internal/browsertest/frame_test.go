@@ -78,6 +78,11 @@ func TestBrowser_ThreadFraming(t *testing.T) {
 		b.waitFor("the page's style", `[...document.styleSheets].length > 0`)
 		if p == thread {
 			b.waitFor("the stylesheet and avatar", `getComputedStyle(document.querySelector('.parley-submit')).backgroundColor == 'rgb(11, 87, 208)' && document.querySelector('.parley-avatar').complete && document.querySelector('.parley-avatar').naturalWidth > 0`)
+			// Sent gzip-compressed from parts compressed apart (gzjoin), and
+			// decoded by the browser: the comment is there.
+			b.waitFor("the thread sent compressed and shown", `(() => { const n = performance.getEntriesByType('navigation')[0];
+				return n && n.encodedBodySize > 0 && n.encodedBodySize * 2 < n.decodedBodySize && document.body.textContent.includes('Framed or not?') })()`)
+			b.screenshot("thread-gzip.png")
 		}
 	}
 }

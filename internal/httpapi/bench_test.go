@@ -215,8 +215,9 @@ func BenchmarkPostComment(b *testing.B) {
 //   - thread-json: the widget's read of a 200-comment thread, 32 connections;
 //   - thread-html/*: the server-rendered thread of the same thread (readers
 //     without JavaScript, search engines, includes), 32 connections: plain,
-//     with a reader's held comment (?parley_held), replying (?replytocom)
-//     and in Arabic (?lang=ar);
+//     with a reader's held comment (?parley_held), replying (?replytocom),
+//     in Arabic (?lang=ar), and gzip-compressed as browsers take it (the
+//     bare handler then sends a constant body of the compressed size);
 //   - post: posting with 8 connections through the whole spam pipeline
 //     (rate limits off: every post comes from one address), each comment
 //     durable before it is answered.
@@ -246,11 +247,31 @@ func BenchmarkLoad(b *testing.B) {
 	// same size, alternately in 1 s slices (so that both meet the same
 	// moments of a shared machine), 5 s each a round, and reports both and
 	// the ratios.
-	versus := func(b *testing.B, path, want, ctype string) {
+	// With an encoding, both answer compressed: the bare handler with a
+	// constant body of the compressed size.
+	versus := func(b *testing.B, path, want, ctype, encoding string) {
 		body := fetch(path, want)
+		var header http.Header
+		if encoding != "" {
+			header = http.Header{"Accept-Encoding": {encoding}}
+			req, _ := http.NewRequest("GET", ts.URL+path, nil)
+			req.Header = header.Clone()
+			resp, err := (&http.Transport{DisableCompression: true}).RoundTrip(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			body, _ = io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if got := resp.Header.Get("Content-Encoding"); got != encoding {
+				b.Fatalf("%s: Content-Encoding %q, want %q", path, got, encoding)
+			}
+		}
 		bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Content-Type", ctype)
 			w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+			if encoding != "" {
+				w.Header().Set("Content-Encoding", encoding)
+			}
 			w.Write(body)
 		}))
 		defer bare.Close()
@@ -262,7 +283,7 @@ func BenchmarkLoad(b *testing.B) {
 					url string
 					to  *slices5
 				}{{bare.URL, &roundBare}, {ts.URL + path, &round}} {
-					res, err := loadgen.Run(ctx, loadgen.Config{URL: side.url, Conns: 32, Duration: dur / 5})
+					res, err := loadgen.Run(ctx, loadgen.Config{URL: side.url, Header: header, Conns: 32, Duration: dur / 5})
 					if err != nil {
 						b.Fatal(err)
 					}
@@ -286,13 +307,16 @@ func BenchmarkLoad(b *testing.B) {
 		b.ReportMetric(0, "ns/op")
 	}
 	b.Run("thread-json", func(b *testing.B) {
-		versus(b, jsonPath, `"comments"`, "application/json")
+		versus(b, jsonPath, `"comments"`, "application/json", "")
 	})
 	for _, tc := range reads {
 		b.Run("thread-html/"+tc.name, func(b *testing.B) {
-			versus(b, page+tc.query, tc.want, "text/html; charset=utf-8")
+			versus(b, page+tc.query, tc.want, "text/html; charset=utf-8", "")
 		})
 	}
+	b.Run("thread-html/gzip", func(b *testing.B) {
+		versus(b, page, `name="token"`, "text/html; charset=utf-8", "gzip")
+	})
 	b.Run("post", func(b *testing.B) {
 		model, err := spam.Default()
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"parley/internal/avatar"
 	"parley/internal/comment"
+	"parley/internal/gzjoin"
 	"parley/internal/i18n"
 	"parley/internal/service"
 	"parley/internal/web"
@@ -198,26 +199,51 @@ func editQuery(raw string, edit func(url.Values)) string {
 // are there to keep out, and a parser starting a document would put the
 // <template> in <head>, which cannot hold a shadow root.
 func (s *Server) handleThreadHTML(w http.ResponseWriter, r *http.Request) {
-	p := s.threadPage(w, r, !ownPage(r))
+	isolated := !ownPage(r)
+	p := s.threadPage(w, r)
 	if p == nil {
 		return
 	}
+	h := w.Header()
+	if widget.AcceptsGzip(r.Header.Get("Accept-Encoding")) {
+		// Compressed as the page is cached: the parts every reader shares
+		// once, this reader's few bytes as they are (gzjoin).
+		parts, err := p.entry.gzipParts(p.reader, isolated)
+		if err != nil {
+			s.writeHTMLError(w, r, err)
+			return
+		}
+		threadHeaders(h, p.site)
+		h.Set("Content-Encoding", "gzip")
+		h.Set("Content-Length", strconv.Itoa(gzjoin.Size(parts...)))
+		gzjoin.Write(w, parts...)
+		return
+	}
+	pieces, err := p.render(isolated)
+	if err != nil {
+		s.writeHTMLError(w, r, err)
+		return
+	}
 	n := 0
-	for _, b := range p.pieces {
+	for _, b := range pieces {
 		n += len(b)
 	}
-	h := w.Header()
+	threadHeaders(h, p.site)
+	h.Set("Content-Length", strconv.Itoa(n))
+	for _, b := range pieces {
+		w.Write(b)
+	}
+}
+
+// threadHeaders are the server-rendered thread's headers.
+func threadHeaders(h http.Header, site *comment.Site) {
 	h.Set("Content-Type", "text/html; charset=utf-8")
 	// The form carries a fresh token, so the fragment is not shared.
 	h.Set("Cache-Control", "private, no-cache")
 	// Included by the site's server (which ignores this) or framed by one
 	// of its pages; no other page may frame it.
-	h.Set("Content-Security-Policy", pagePolicy(siteFrames(p.site)))
-	h.Set("Content-Length", strconv.Itoa(n))
-	h.Set("Vary", "Sec-Fetch-Dest")
-	for _, b := range p.pieces {
-		w.Write(b)
-	}
+	h.Set("Content-Security-Policy", pagePolicy(siteFrames(site)))
+	h.Set("Vary", "Sec-Fetch-Dest, Accept-Encoding")
 }
 
 // ownPage reports whether the browser asked for the response to show as
@@ -232,20 +258,30 @@ func ownPage(r *http.Request) bool {
 	return false
 }
 
-// renderedPage is the server-rendered thread for one reader.
+// renderedPage is the server-rendered thread for one reader: the page
+// rendered for all its readers, and what is this reader's.
 type renderedPage struct {
 	site                      *comment.Site
 	key, lang, pageURL, title string
-	pieces                    [][]byte // the page, to be written in order (widget.Cached.Render)
+	entry                     *htmlEntry
+	reader                    widget.Reader
+}
+
+// render returns the page as pieces to be written in order
+// (widget.Cached.Render); isolated, in a declarative shadow root for a
+// site's page to include (widget.Cached.RenderIsolated).
+func (p *renderedPage) render(isolated bool) ([][]byte, error) {
+	if isolated {
+		return p.entry.page.RenderIsolated(p.reader)
+	}
+	return p.entry.page.Render(p.reader)
 }
 
 // threadPage reads the thread a request names (site, page, url, sort,
-// title, lang) and renders it for the request's reader, from the pages
+// title, lang) and what its reader sees of their own, with the page
 // rendered for all readers (htmlCache) where it can; it writes the error
 // and returns nil when it cannot.
-// isolated renders it in a declarative shadow root, for a site's page to
-// include (widget.Cached.RenderIsolated).
-func (s *Server) threadPage(w http.ResponseWriter, r *http.Request, isolated bool) *renderedPage {
+func (s *Server) threadPage(w http.ResponseWriter, r *http.Request) *renderedPage {
 	site, err := s.svc.Site(r.Context(), r.PathValue("site"))
 	if err != nil {
 		s.writeHTMLError(w, r, err)
@@ -273,17 +309,11 @@ func (s *Server) threadPage(w http.ResponseWriter, r *http.Request, isolated boo
 			c, err := widget.Cache(v)
 			return c, names, err
 		})
-	if err == nil {
-		render := c.page.Render
-		if isolated {
-			render = c.page.RenderIsolated
-		}
-		p.pieces, err = render(s.threadReader(r, q, site, base, p.lang, p.pageURL, p.title, t, c.names))
-	}
 	if err != nil {
 		s.writeHTMLError(w, r, err)
 		return nil
 	}
+	p.entry, p.reader = c, s.threadReader(r, q, site, base, p.lang, p.pageURL, p.title, t, c.names)
 	return p
 }
 
@@ -299,8 +329,13 @@ var replyPageTmpl = template.Must(template.New("reply").Parse(
 // rendered by the site's server; the form posts and goes back to the
 // article as usual.
 func (s *Server) handleReplyPage(w http.ResponseWriter, r *http.Request) {
-	p := s.threadPage(w, r, false)
+	p := s.threadPage(w, r)
 	if p == nil {
+		return
+	}
+	pieces, err := p.render(false)
+	if err != nil {
+		s.writeHTMLError(w, r, err)
 		return
 	}
 	t := i18n.Get(p.lang)
@@ -318,7 +353,7 @@ func (s *Server) handleReplyPage(w http.ResponseWriter, r *http.Request) {
 	}
 	var b bytes.Buffer
 	replyPageTmpl.Execute(&b, map[string]any{"URL": p.pageURL, "Back": t.T("reply.back"),
-		"Title": title, "Thread": template.HTML(bytes.Join(p.pieces, nil))})
+		"Title": title, "Thread": template.HTML(bytes.Join(pieces, nil))})
 	h := w.Header()
 	h.Set("Cache-Control", "private, no-store")
 	// A copy of the article's comments, not a page for search engines.

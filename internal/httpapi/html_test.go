@@ -1,8 +1,10 @@
 package httpapi
 
 import (
+	"compress/gzip"
 	"context"
 	"html/template"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -361,5 +363,89 @@ func TestThreadHTML_isolatedWhenIncluded(t *testing.T) {
 		if resp.StatusCode != 200 || strings.Contains(string(body), "<template") || strings.Contains(string(body), `slot="`) || !strings.Contains(string(body), `id="comment-`+th.Comments[0].ID+`"`) {
 			t.Errorf("%s: %d\n%.300s", dest, resp.StatusCode, body)
 		}
+	}
+}
+
+// TestThreadHTML_gzip: a reader whose browser takes gzip gets the
+// server-rendered thread compressed, as the page is cached (shared parts
+// compressed once, the reader's own stored): one valid gzip member that
+// decodes to the page a reader without gzip gets, token aside, for every
+// kind of request, included or opened, from the cache or not.
+func TestThreadHTML_gzip(t *testing.T) {
+	ts := newTestServer(t)
+	seedThread(t, ts, 60)
+	site, _ := ts.svc.Site(context.Background(), "news")
+	held := *site
+	held.Moderation = comment.ModerateAll
+	ts.svc.UpdateSite(context.Background(), service.OperatorActor(), &held)
+	th, _ := ts.svc.Thread(context.Background(), "news", origin+"/bench", comment.SortOldest)
+	parent := th.Comments[1].ID
+	resp, body := ts.do(t, "POST", "/sites/news/comments", formPost(ts.formToken(t), map[string]string{"page": origin + "/bench", "url": origin + "/bench", "parent": parent, "body": "Held reply"}), map[string]string{"Origin": origin})
+	heldTok, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || heldTok.Query().Get("parley_held") == "" {
+		t.Fatalf("held post = %d %s", resp.StatusCode, body)
+	}
+	h := New(ts.svc, mustAssets(t), nil, Config{}).Handler()
+	token := regexp.MustCompile(`name="(token|key)" value="[^"]*"`)
+	page := "/sites/news/thread?page=" + url.QueryEscape(origin+"/bench")
+	get := func(q, dest, enc string) *httptest.ResponseRecorder {
+		req := httptest.NewRequest("GET", "http://parley.example"+page+q, nil)
+		if dest != "" {
+			req.Header.Set("Sec-Fetch-Dest", dest)
+		}
+		if enc != "" {
+			req.Header.Set("Accept-Encoding", enc)
+		}
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		if rec.Code != 200 {
+			t.Fatalf("%s %s %s: %d", q, dest, enc, rec.Code)
+		}
+		return rec
+	}
+	for _, q := range []string{"", "&lang=ar", "&replytocom=" + parent, "&parley_held=" + url.QueryEscape(heldTok.Query().Get("parley_held"))} {
+		for _, dest := range []string{"", "document"} {
+			for round := range 2 { // the second from the compressed parts kept
+				plain := get(q, dest, "")
+				gz := get(q, dest, "gzip, deflate, br, zstd")
+				if plain.Header().Get("Content-Encoding") != "" || gz.Header().Get("Content-Encoding") != "gzip" ||
+					!strings.Contains(gz.Header().Get("Vary"), "Accept-Encoding") || !strings.Contains(plain.Header().Get("Vary"), "Accept-Encoding") {
+					t.Fatalf("%s %s: headers %v and %v", q, dest, plain.Header(), gz.Header())
+				}
+				if gz.Header().Get("Content-Length") != strconv.Itoa(gz.Body.Len()) {
+					t.Fatalf("%s %s: Content-Length %s for %d bytes", q, dest, gz.Header().Get("Content-Length"), gz.Body.Len())
+				}
+				compressed := gz.Body.Len()
+				zr, err := gzip.NewReader(gz.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				zr.Multistream(false)
+				got, err := io.ReadAll(zr)
+				if err != nil {
+					t.Fatalf("%s %s: %v", q, dest, err)
+				}
+				if rest, _ := io.ReadAll(gz.Body); len(rest) > 0 {
+					t.Fatalf("%s %s: %d bytes after the gzip member", q, dest, len(rest))
+				}
+				m := regexp.MustCompile(`name="token" value="([^"]*)"`).FindSubmatch(got)
+				if m == nil {
+					t.Fatalf("%s %s: no token in the decoded page", q, dest)
+				}
+				if _, err := ts.svc.CheckFormToken("news", string(m[1])); err != nil {
+					t.Errorf("%s %s: token %q: %v", q, dest, m[1], err)
+				}
+				if g, w := token.ReplaceAllString(string(got), ""), token.ReplaceAllString(plain.Body.String(), ""); g != w {
+					t.Fatalf("%s %s round %d: the decoded page differs from the plain one", q, dest, round)
+				}
+				if compressed*5 > len(got) {
+					t.Errorf("%s %s: %d bytes compressed to %d", q, dest, len(got), compressed)
+				}
+			}
+		}
+	}
+	// Refused gzip: plain.
+	if rec := get("", "", "gzip;q=0, br"); rec.Header().Get("Content-Encoding") != "" {
+		t.Errorf("gzip;q=0 answered with %q", rec.Header().Get("Content-Encoding"))
 	}
 }

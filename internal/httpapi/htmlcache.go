@@ -1,10 +1,13 @@
 package httpapi
 
 import (
+	"compress/flate"
 	"sync"
 	"time"
+	"unsafe"
 
 	"parley/internal/comment"
+	"parley/internal/gzjoin"
 	"parley/internal/service"
 	"parley/internal/widget"
 )
@@ -38,6 +41,68 @@ type htmlEntry struct {
 	// names are the comments' authors by id, for ?replytocom.
 	names map[string]string
 	err   error
+
+	// gz are the page's shared parts compressed, each once (gzipParts).
+	gzMu sync.Mutex
+	gz   map[partKey]*gzPart
+}
+
+// partKey names a part of a cached page by where its bytes are: a
+// widget.Cached's shared parts keep theirs for as long as it lives.
+type partKey struct {
+	at *byte
+	n  int
+}
+
+// gzPart is a shared part compressed once.
+type gzPart struct {
+	once sync.Once
+	part gzjoin.Part
+}
+
+// maxGzipParts bounds htmlEntry.gz: the parts of a page are a few dozen,
+// but each held comment shown on it (and the two sides of top around it)
+// adds three; past it the map starts again.
+const maxGzipParts = 256
+
+// gzipParts returns the page for reader as gzip parts (gzjoin): the
+// shared parts compressed the first time they are asked for and kept,
+// the reader's own stored as they are (a token is random: compressing it
+// would gain nothing), except a form rendered for a logged-in reader,
+// which is large and theirs alone.
+func (e *htmlEntry) gzipParts(reader widget.Reader, isolated bool) ([]gzjoin.Part, error) {
+	parts := make([]gzjoin.Part, 0, 16)
+	err := e.page.Parts(reader, isolated, func(b []byte, shared bool) {
+		switch {
+		case len(b) == 0:
+		case !shared && len(b) < 1024:
+			parts = append(parts, gzjoin.Stored(b))
+		case !shared:
+			parts = append(parts, gzjoin.Compress(b, flate.BestSpeed))
+		default:
+			parts = append(parts, e.gzipShared(b))
+		}
+	})
+	return parts, err
+}
+
+// gzipShared returns a shared part compressed, compressing it the first
+// time; readers asking meanwhile wait for it rather than compress it too
+// (a new comment sends every open page's reader to a new version).
+func (e *htmlEntry) gzipShared(b []byte) gzjoin.Part {
+	k := partKey{unsafe.SliceData(b), len(b)}
+	e.gzMu.Lock()
+	p, ok := e.gz[k]
+	if !ok {
+		if e.gz == nil || len(e.gz) >= maxGzipParts {
+			e.gz = map[partKey]*gzPart{}
+		}
+		p = &gzPart{}
+		e.gz[k] = p
+	}
+	e.gzMu.Unlock()
+	p.once.Do(func() { p.part = gzjoin.Compress(b, gzipLevel) })
+	return p.part
 }
 
 func newHTMLCache(max, maxBytes int) *htmlCache {

@@ -308,8 +308,29 @@ func (as *asset) serve(w http.ResponseWriter, r *http.Request, cache string) {
 // q=0, directly or through "*", are never picked; of those accepted the
 // one with the higher q wins, Brotli on a tie.
 func PickEncoding(header string) string {
+	br, gz := codings(header)
+	switch {
+	case br > 0 && br >= gz:
+		return "br"
+	case gz > 0:
+		return "gzip"
+	}
+	return ""
+}
+
+// AcceptsGzip reports whether a request's Accept-Encoding takes gzip,
+// for bodies Parley sends in no other coding (the server-rendered
+// thread: gzjoin).
+func AcceptsGzip(header string) bool {
+	_, gz := codings(header)
+	return gz > 0
+}
+
+// codings returns the q values an Accept-Encoding gives Brotli and gzip,
+// directly or through "*"; -1 for not named.
+func codings(header string) (br, gz float64) {
 	if header == "" {
-		return ""
+		return -1, -1
 	}
 	br, gz, star := -1.0, -1.0, -1.0
 	for part := range strings.SplitSeq(header, ",") {
@@ -336,13 +357,7 @@ func PickEncoding(header string) string {
 	if gz < 0 {
 		gz = star
 	}
-	switch {
-	case br > 0 && br >= gz:
-		return "br"
-	case gz > 0:
-		return "gzip"
-	}
-	return ""
+	return br, gz
 }
 
 // etagMatch reports whether an If-None-Match value matches etag, using the

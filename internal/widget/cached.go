@@ -173,20 +173,59 @@ func (c *Cached) Size() int {
 // Render returns the page for one reader as pieces to be written in
 // order. The large pieces are shared with other readers: callers must not
 // modify them.
-func (c *Cached) Render(r Reader) ([][]byte, error) {
-	pieces := make([][]byte, 0, 4)
+func (c *Cached) Render(r Reader) ([][]byte, error) { return c.render(r, false) }
+
+// RenderIsolated is Render's page in a declarative shadow root, followed
+// by its anchors (see shadowOpen): what IsolatedThread writes for the
+// same view with the reader's parts set.
+func (c *Cached) RenderIsolated(r Reader) ([][]byte, error) { return c.render(r, true) }
+
+// render gathers Parts: the large shared parts as they are, the others
+// copied together, so that a page is a handful of writes.
+func (c *Cached) render(r Reader, isolated bool) ([][]byte, error) {
+	pieces := make([][]byte, 0, 6)
+	var small []byte
+	err := c.Parts(r, isolated, func(p []byte, shared bool) {
+		if shared && len(p) >= 4096 {
+			if len(small) > 0 {
+				pieces, small = append(pieces, small), nil
+			}
+			pieces = append(pieces, p)
+			return
+		}
+		if small == nil {
+			small = make([]byte, 0, c.respond[1].size()+len(c.tail)+512)
+		}
+		small = append(small, p...)
+	})
+	if len(small) > 0 {
+		pieces = append(pieces, small)
+	}
+	return pieces, err
+}
+
+// Parts calls part with the page for one reader (RenderIsolated's when
+// isolated), in order, a part at a time: each either shared by every
+// reader of c — the same bytes at the same address for as long as c
+// lives, so a caller may keep what it derives from one (compressed, say)
+// beside c — or this reader's own, valid only during the call.
+func (c *Cached) Parts(r Reader, isolated bool, part func(b []byte, shared bool)) error {
+	if isolated {
+		part(shadowOpen, true)
+	}
 	top := c.top
 	if r.Held != nil && !c.v.Closed {
 		h, err := c.heldHTML(r.Held)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		pieces = append(pieces, top[:h.at], h.html)
+		part(top[:h.at], true)
+		part(h.html, true)
 		top = top[h.at:]
 	}
-	pieces = append(pieces, top)
+	part(top, true)
 
-	var b bytes.Buffer
+	var own bytes.Buffer
 	if r.User != nil || r.Saved != nil {
 		// Logged-in readers, and guests whose details the form refills,
 		// are few: their form is rendered for them.
@@ -195,52 +234,46 @@ func (c *Cached) Render(r Reader) ([][]byte, error) {
 		if r.User == nil {
 			full.Values = map[string]string{"name": r.Saved["name"], "email": r.Saved["email"], "website": r.Saved["website"], "remember": "1"}
 		}
-		if err := threadTmpl.ExecuteTemplate(&b, "respond", newView(&full)); err != nil {
-			return nil, fmt.Errorf("render thread: %w", err)
+		if err := threadTmpl.ExecuteTemplate(&own, "respond", newView(&full)); err != nil {
+			return fmt.Errorf("render thread: %w", err)
 		}
+		part(own.Bytes(), false)
 	} else {
 		h := &c.respond[0]
 		if r.ParentID != "" {
 			h = &c.respond[1]
 		}
-		b.Grow(h.size() + len(r.Token) + len(r.PostKey) + 2*len(r.ParentID) + 2*len(r.ParentName) + len(c.tail))
+		own.Grow(len(r.Token) + len(r.PostKey) + 2*len(r.ParentID) + 2*len(r.ParentName))
 		for i, t := range h.text {
-			b.Write(t)
+			part(t, true)
 			if i == len(h.holes) {
 				break
 			}
+			own.Reset()
 			switch h.holes[i] {
 			case holeToken:
-				appendAttr(&b, r.Token)
+				appendAttr(&own, r.Token)
 			case holePostKey:
-				appendAttr(&b, r.PostKey)
+				appendAttr(&own, r.PostKey)
 			case holeParentID:
-				appendAttr(&b, r.ParentID)
+				appendAttr(&own, r.ParentID)
 			case holeParentName:
-				b.WriteString(template.HTMLEscapeString(r.ParentName))
+				own.WriteString(template.HTMLEscapeString(r.ParentName))
 			}
+			part(own.Bytes(), false)
 		}
 	}
-	b.Write(c.tail)
-	return append(pieces, b.Bytes()), nil
-}
-
-// RenderIsolated is Render's page in a declarative shadow root, followed
-// by its anchors (see shadowOpen): what IsolatedThread writes for the
-// same view with the reader's parts set.
-func (c *Cached) RenderIsolated(r Reader) ([][]byte, error) {
-	p, err := c.Render(r)
-	if err != nil {
-		return nil, err
+	part(c.tail, true)
+	if isolated {
+		part(shadowClose, true)
+		if r.Held != nil && !c.v.Closed {
+			own.Reset()
+			anchors(&own, []*CommentView{r.Held}, map[string]bool{})
+			part(own.Bytes(), false)
+		}
+		part(c.anchors, true)
 	}
-	out := make([][]byte, 0, len(p)+4)
-	out = append(append(append(out, shadowOpen), p...), shadowClose)
-	if r.Held != nil && !c.v.Closed {
-		var b bytes.Buffer
-		anchors(&b, []*CommentView{r.Held}, map[string]bool{})
-		out = append(out, b.Bytes())
-	}
-	return append(out, c.anchors), nil
+	return nil
 }
 
 // heldHTML returns where the reader's held comment goes in top, and its
