@@ -46,8 +46,12 @@ func Compress(b []byte, level int) Part {
 	w.Write(b)
 	w.Flush() // a sync flush, never Close: the stream goes on after it
 	pool.Put(w)
-	return Part{deflated: out.Bytes(), crc: crc32.ChecksumIEEE(b), n: int64(len(b))}
+	// Cloned: a part is kept, and the buffer grew to twice what it holds.
+	return Part{deflated: bytes.Clone(out.Bytes()), crc: crc32.ChecksumIEEE(b), n: int64(len(b))}
 }
+
+// Size is how many bytes the part takes in a stream.
+func (p Part) Size() int { return len(p.deflated) }
 
 // writers keep compressors by level for the next part: one holds
 // hundreds of kilobytes of tables.

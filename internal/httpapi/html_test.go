@@ -393,6 +393,9 @@ func TestThreadHTML_gzip(t *testing.T) {
 		if dest != "" {
 			req.Header.Set("Sec-Fetch-Dest", dest)
 		}
+		if strings.Contains(q, "&saved") { // a guest whose details the form refills: rendered for them
+			req.AddCookie(&http.Cookie{Name: guestCookie, Value: url.Values{"name": {"Ann Saved"}, "email": {"ann@example.org"}}.Encode()})
+		}
 		if enc != "" {
 			req.Header.Set("Accept-Encoding", enc)
 		}
@@ -403,7 +406,7 @@ func TestThreadHTML_gzip(t *testing.T) {
 		}
 		return rec
 	}
-	for _, q := range []string{"", "&lang=ar", "&replytocom=" + parent, "&parley_held=" + url.QueryEscape(heldTok.Query().Get("parley_held"))} {
+	for _, q := range []string{"", "&lang=ar", "&replytocom=" + parent, "&parley_held=" + url.QueryEscape(heldTok.Query().Get("parley_held")), "&saved"} {
 		for _, dest := range []string{"", "document"} {
 			for round := range 2 { // the second from the compressed parts kept
 				plain := get(q, dest, "")
@@ -437,6 +440,9 @@ func TestThreadHTML_gzip(t *testing.T) {
 				}
 				if g, w := token.ReplaceAllString(string(got), ""), token.ReplaceAllString(plain.Body.String(), ""); g != w {
 					t.Fatalf("%s %s round %d: the decoded page differs from the plain one", q, dest, round)
+				}
+				if q == "&saved" && !strings.Contains(string(got), `value="ann@example.org"`) {
+					t.Fatalf("%s %s: the saved guest's form is not refilled", q, dest)
 				}
 				if compressed*5 > len(got) {
 					t.Errorf("%s %s: %d bytes compressed to %d", q, dest, len(got), compressed)

@@ -1,7 +1,6 @@
 package httpapi
 
 import (
-	"compress/flate"
 	"sync"
 	"time"
 	"unsafe"
@@ -33,11 +32,13 @@ type htmlKey struct {
 }
 
 type htmlEntry struct {
-	t    *service.Thread
-	site *comment.Site
-	once sync.Once // the first reader renders; the others wait for it
-	size int       // counted in htmlCache.bytes once rendered
-	page *widget.Cached
+	cache *htmlCache
+	key   htmlKey
+	t     *service.Thread
+	site  *comment.Site
+	once  sync.Once // the first reader renders; the others wait for it
+	size  int       // counted in htmlCache.bytes once rendered
+	page  *widget.Cached
 	// names are the comments' authors by id, for ?replytocom.
 	names map[string]string
 	err   error
@@ -67,18 +68,19 @@ const maxGzipParts = 256
 
 // gzipParts returns the page for reader as gzip parts (gzjoin): the
 // shared parts compressed the first time they are asked for and kept,
-// the reader's own stored as they are (a token is random: compressing it
-// would gain nothing), except a form rendered for a logged-in reader,
-// which is large and theirs alone.
+// the reader's own always stored as they are. A token is random, so
+// compressing it would gain nothing; and compressing a reader's secrets
+// (the token, a guest's saved address) in one run with what the request
+// chose (the title, the page address) would let another site that sends
+// the reader here with chosen values guess them from the length (BREACH).
+// The few logged-in readers' forms, rendered for them, go stored too.
 func (e *htmlEntry) gzipParts(reader widget.Reader, isolated bool) ([]gzjoin.Part, error) {
 	parts := make([]gzjoin.Part, 0, 16)
 	err := e.page.Parts(reader, isolated, func(b []byte, shared bool) {
 		switch {
 		case len(b) == 0:
-		case !shared && len(b) < 1024:
+		case !shared || len(b) < 64: // a few bytes gain less than a compressed part's framing
 			parts = append(parts, gzjoin.Stored(b))
-		case !shared:
-			parts = append(parts, gzjoin.Compress(b, flate.BestSpeed))
 		default:
 			parts = append(parts, e.gzipShared(b))
 		}
@@ -101,7 +103,10 @@ func (e *htmlEntry) gzipShared(b []byte) gzjoin.Part {
 		e.gz[k] = p
 	}
 	e.gzMu.Unlock()
-	p.once.Do(func() { p.part = gzjoin.Compress(b, gzipLevel) })
+	p.once.Do(func() {
+		p.part = gzjoin.Compress(b, gzipLevel)
+		e.cache.grew(e, p.part.Size())
+	})
 	return p.part
 }
 
@@ -118,7 +123,7 @@ func (c *htmlCache) get(k htmlKey, t *service.Thread, site *comment.Site, build 
 		if ok {
 			c.bytes -= e.size
 		}
-		e = &htmlEntry{t: t, site: site}
+		e = &htmlEntry{cache: c, key: k, t: t, site: site}
 		c.entries[k] = e
 	}
 	c.mu.Unlock()
@@ -155,6 +160,17 @@ func (c *htmlCache) get(k htmlKey, t *service.Thread, site *comment.Site, build 
 		return nil, e.err
 	}
 	return e, nil
+}
+
+// grew counts n more bytes kept by e (its compressed parts), if e is
+// still c's and rendered; the next page rendered evicts to make room.
+func (c *htmlCache) grew(e *htmlEntry, n int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.entries[e.key] == e && e.size > 0 {
+		e.size += n
+		c.bytes += n
+	}
 }
 
 // heldCache remembers for a moment the held comments readers come back to

@@ -161,13 +161,19 @@ func (s *Service) Import(ctx context.Context, siteID, format string, r io.Reader
 			}
 			queue = append(queue, &store.Row{Thread: &comment.Thread{ID: comment.NewID(created), Key: p.key, URL: p.url, Title: p.title, Closed: p.closed, Created: created}})
 		}
+		// When the source wrote it, if it says: a date given for want of
+		// one cannot tell whether an erased reader wrote it before.
+		var written time.Time
+		if !rec.Created.IsZero() {
+			written = rec.Created.UTC()
+		}
 		undated := dated(rec, p)
 		c, reason := s.importedComment(site.ID, format, rec, p, opt)
 		if reason != "" {
 			skip(reason)
 			return
 		}
-		if s.erasedAuthor(erased, c) {
+		if s.erasedAuthor(erased, c.Author, written) {
 			sum.Erased++
 			return
 		}
@@ -384,8 +390,9 @@ func (s *Service) Restore(ctx context.Context, next func() (*store.Row, error)) 
 			if err := s.checkRestoredNotify(&r.NotifyRows); err != nil { // notify.go
 				return nil, err
 			}
-		case r.Erased != nil:
-			// A tombstone: kept, so the comment is never imported again.
+		case r.Erased != nil, r.ErasedAuthor != nil:
+			// A tombstone or an erased reader: kept, so the comment is
+			// never imported again.
 		default:
 			if err := checkRestoredCommunity(&r.CommunityRows); err != nil { // community.go
 				return nil, err

@@ -206,7 +206,11 @@ func TestImport_LeavesOutErasedReaders(t *testing.T) {
 ` + post(10, `<email>r1@example.org</email><name>Reader 1</name><isAnonymous>true</isAnonymous>`, "2020-01-02T03:04:05Z", "First, by reader 1") +
 		post(11, `<email>r1@example.org</email><name>Reader 1</name><isAnonymous>true</isAnonymous>`, later, "Back after the erasure") +
 		post(12, `<email>jane@example.org</email><name>Jane</name><isAnonymous>false</isAnonymous><username>jane</username>`, "2020-01-03T00:00:00Z", "Jane, on Disqus") +
-		post(13, `<email>r2@example.org</email><name>Reader 2</name><isAnonymous>true</isAnonymous>`, "2020-01-04T00:00:00Z", "Reader 2 again") + `
+		post(13, `<email>r2@example.org</email><name>Reader 2</name><isAnonymous>true</isAnonymous>`, "2020-01-04T00:00:00Z", "Reader 2 again") +
+		// Undated, on an undated page: given the file's date, after the
+		// erasure, but nothing says reader 1 wrote it then.
+		`<thread dsq:id="2"><link>https://news.example/2</link><title>Post 2</title></thread>` +
+		`<post dsq:id="14"><thread dsq:id="2"/><author><email>r1@example.org</email><name>Reader 1</name><isAnonymous>true</isAnonymous></author><message><![CDATA[Undated, by reader 1]]></message></post>` + `
 </disqus>`
 	texts := func(site string) []string {
 		th, err := s.Thread(ctx, site, "https://news.example/1", comment.SortOldest)
@@ -224,9 +228,9 @@ func TestImport_LeavesOutErasedReaders(t *testing.T) {
 		walk(th.Comments)
 		return out
 	}
-	sum, err := s.Import(ctx, "news", "disqus", strings.NewReader(dsq), ImportOptions{})
-	if err != nil || sum.Erased != 2 || sum.Comments != 2 {
-		t.Fatalf("Disqus import into news = %+v, %v; want reader 1's old comment and Jane's left out as erased, 2 added", sum, err)
+	sum, err := s.Import(ctx, "news", "disqus", strings.NewReader(dsq), ImportOptions{FileDate: time.Now().Add(time.Minute)})
+	if err != nil || sum.Erased != 3 || sum.Comments != 2 {
+		t.Fatalf("Disqus import into news = %+v, %v; want reader 1's old and undated comments and Jane's left out as erased, 2 added", sum, err)
 	}
 	got := strings.Join(texts("news"), " | ")
 	if strings.Contains(got, "First, by reader 1") || strings.Contains(got, "Jane, on Disqus") ||
@@ -234,9 +238,9 @@ func TestImport_LeavesOutErasedReaders(t *testing.T) {
 		t.Errorf("news shows %q", got)
 	}
 	// Jane was erased on news alone; reader 1 everywhere.
-	sum, err = s.Import(ctx, "other", "disqus", strings.NewReader(dsq), ImportOptions{})
-	if err != nil || sum.Erased != 1 || sum.Comments != 3 {
-		t.Fatalf("Disqus import into other = %+v, %v; want reader 1's old comment left out, 3 added", sum, err)
+	sum, err = s.Import(ctx, "other", "disqus", strings.NewReader(dsq), ImportOptions{FileDate: time.Now().Add(time.Minute)})
+	if err != nil || sum.Erased != 2 || sum.Comments != 3 {
+		t.Fatalf("Disqus import into other = %+v, %v; want reader 1's old and undated comments left out, 3 added", sum, err)
 	}
 	if got := strings.Join(texts("other"), " | "); !strings.Contains(got, "Jane, on Disqus") || strings.Contains(got, "First, by reader 1") {
 		t.Errorf("other shows %q", got)

@@ -90,14 +90,16 @@ func (s *Service) erasedKeys(a comment.Author) []string {
 	return keys
 }
 
-// erasedAuthor reports whether c was written by a reader erased after
-// it was written (erased maps ErasedAuthors' keys to their erasure).
-func (s *Service) erasedAuthor(erased map[string]time.Time, c *comment.Comment) bool {
+// erasedAuthor reports whether a comment by a was written by a reader
+// erased after they wrote it (erased maps ErasedAuthors' keys to their
+// erasure); written is when, zero when the source does not say, which
+// counts as before.
+func (s *Service) erasedAuthor(erased map[string]time.Time, a comment.Author, written time.Time) bool {
 	if len(erased) == 0 {
 		return false
 	}
-	for _, k := range s.erasedKeys(c.Author) {
-		if t, ok := erased[k]; ok && c.Created.Before(t) {
+	for _, k := range s.erasedKeys(a) {
+		if t, ok := erased[k]; ok && written.Before(t) {
 			return true
 		}
 	}

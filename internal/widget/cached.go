@@ -205,10 +205,11 @@ func (c *Cached) render(r Reader, isolated bool) ([][]byte, error) {
 }
 
 // Parts calls part with the page for one reader (RenderIsolated's when
-// isolated), in order, a part at a time: each either shared by every
-// reader of c — the same bytes at the same address for as long as c
-// lives, so a caller may keep what it derives from one (compressed, say)
-// beside c — or this reader's own, valid only during the call.
+// isolated), in order, a part at a time: each either shared — bytes c
+// keeps and hands out again at the same address (a held comment's, to
+// its author's next reads), never changed, so a caller may keep what it
+// derives from one (compressed, say) beside c, keyed by that address —
+// or this reader's own, valid only during the call.
 func (c *Cached) Parts(r Reader, isolated bool, part func(b []byte, shared bool)) error {
 	if isolated {
 		part(shadowOpen, true)
