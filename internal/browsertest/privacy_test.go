@@ -67,20 +67,7 @@ func TestBrowser_ReaderData(t *testing.T) {
 
 	// The download: a JSON file with the comment and its page.
 	b.do(chromedp.Click(`#parley-data-download`))
-	var file string
-	for deadline := time.Now().Add(20 * time.Second); file == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		names, _ := filepath.Glob(filepath.Join(downloads, "*.json"))
-		if len(names) == 1 {
-			file = names[0]
-		}
-	}
-	if file == "" {
-		t.Fatal("no file was downloaded")
-	}
-	raw, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
-	}
+	file, raw := downloaded(t, downloads)
 	var ex struct {
 		Email    string `json:"email"`
 		Comments []struct {
@@ -203,9 +190,23 @@ func TestBrowser_LoggedInReaderData(t *testing.T) {
 		t.Errorf("%d emails were sent; a logged-in reader needs none", len(sent))
 	}
 	b.do(chromedp.Click(`#parley-data-download`))
+	file, raw := downloaded(t, downloads)
+	var ex struct {
+		Identity string                      `json:"identity"`
+		Comments []struct{ Markdown string } `json:"comments"`
+	}
+	if err := json.Unmarshal(raw, &ex); err != nil || !strings.HasPrefix(ex.Identity, "demo-id:") || len(ex.Comments) != 1 || ex.Comments[0].Markdown != "My words, which I may take back." {
+		t.Fatalf("downloaded %s: %s (%v)", filepath.Base(file), raw, err)
+	}
+}
+
+// downloaded waits for the one JSON file the browser downloads into dir
+// and returns its path and contents.
+func downloaded(t *testing.T, dir string) (string, []byte) {
+	t.Helper()
 	var file string
 	for deadline := time.Now().Add(20 * time.Second); file == "" && time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if names, _ := filepath.Glob(filepath.Join(downloads, "*.json")); len(names) == 1 {
+		if names, _ := filepath.Glob(filepath.Join(dir, "*.json")); len(names) == 1 {
 			file = names[0]
 		}
 	}
@@ -216,11 +217,5 @@ func TestBrowser_LoggedInReaderData(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ex struct {
-		Identity string                      `json:"identity"`
-		Comments []struct{ Markdown string } `json:"comments"`
-	}
-	if err := json.Unmarshal(raw, &ex); err != nil || !strings.HasPrefix(ex.Identity, "demo-id:") || len(ex.Comments) != 1 || ex.Comments[0].Markdown != "My words, which I may take back." {
-		t.Fatalf("downloaded %s: %s (%v)", filepath.Base(file), raw, err)
-	}
+	return file, raw
 }

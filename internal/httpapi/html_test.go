@@ -180,22 +180,12 @@ func TestPrivacyPage(t *testing.T) {
 func TestThreadHTML_cachedPageIsTheFullRender(t *testing.T) {
 	ts := newTestServer(t)
 	seedThread(t, ts, 12)
-	site, _ := ts.svc.Site(context.Background(), "news")
-	held := *site
-	held.Moderation = comment.ModerateAll
-	ts.svc.UpdateSite(context.Background(), service.OperatorActor(), &held)
-	th, _ := ts.svc.Thread(context.Background(), "news", origin+"/bench", comment.SortOldest)
-	parent := th.Comments[1].ID
-	resp, body := ts.do(t, "POST", "/sites/news/comments", formPost(ts.formToken(t), map[string]string{"page": origin + "/bench", "url": origin + "/bench", "parent": parent, "body": "Held reply"}), map[string]string{"Origin": origin})
-	heldTok, _ := url.Parse(resp.Header.Get("Location"))
-	if resp.StatusCode != http.StatusSeeOther || heldTok.Query().Get("parley_held") == "" {
-		t.Fatalf("held post = %d %s", resp.StatusCode, body)
-	}
+	site, parent, heldTok := heldReply(t, ts)
 	srv := New(ts.svc, mustAssets(t), nil, Config{})
 	h := srv.Handler()
 	token := regexp.MustCompile(`name="(token|key)" value="[^"]*"`) // fresh for each reader
 	page := "/sites/news/thread?page=" + url.QueryEscape(origin+"/bench")
-	for _, q := range []string{"", "&lang=ar", "&sort=newest", "&replytocom=" + parent, "&parley_held=" + url.QueryEscape(heldTok.Query().Get("parley_held")),
+	for _, q := range []string{"", "&lang=ar", "&sort=newest", "&replytocom=" + parent, "&parley_held=" + url.QueryEscape(heldTok),
 		"&title=" + url.QueryEscape(`A "title" + more`) + "&url=" + url.QueryEscape(origin+"/bench?x=1")} {
 		for range 2 { // the second read is served from the cache
 			req := httptest.NewRequest("GET", "http://parley.example"+page+q, nil)
@@ -227,6 +217,25 @@ func TestThreadHTML_cachedPageIsTheFullRender(t *testing.T) {
 			}
 		}
 	}
+}
+
+// heldReply posts a reply, held for moderation, to the second comment
+// of the seeded thread through the form, and returns the site as it was,
+// the parent's id and the held comment's token (?parley_held).
+func heldReply(t *testing.T, ts *testServer) (site *comment.Site, parent, heldTok string) {
+	t.Helper()
+	site, _ = ts.svc.Site(context.Background(), "news")
+	held := *site
+	held.Moderation = comment.ModerateAll
+	ts.svc.UpdateSite(context.Background(), service.OperatorActor(), &held)
+	th, _ := ts.svc.Thread(context.Background(), "news", origin+"/bench", comment.SortOldest)
+	parent = th.Comments[1].ID
+	resp, body := ts.do(t, "POST", "/sites/news/comments", formPost(ts.formToken(t), map[string]string{"page": origin + "/bench", "url": origin + "/bench", "parent": parent, "body": "Held reply"}), map[string]string{"Origin": origin})
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusSeeOther || loc.Query().Get("parley_held") == "" {
+		t.Fatalf("held post = %d %s", resp.StatusCode, body)
+	}
+	return site, parent, loc.Query().Get("parley_held")
 }
 
 func TestHTMLCache_bounded(t *testing.T) {
@@ -374,17 +383,7 @@ func TestThreadHTML_isolatedWhenIncluded(t *testing.T) {
 func TestThreadHTML_gzip(t *testing.T) {
 	ts := newTestServer(t)
 	seedThread(t, ts, 60)
-	site, _ := ts.svc.Site(context.Background(), "news")
-	held := *site
-	held.Moderation = comment.ModerateAll
-	ts.svc.UpdateSite(context.Background(), service.OperatorActor(), &held)
-	th, _ := ts.svc.Thread(context.Background(), "news", origin+"/bench", comment.SortOldest)
-	parent := th.Comments[1].ID
-	resp, body := ts.do(t, "POST", "/sites/news/comments", formPost(ts.formToken(t), map[string]string{"page": origin + "/bench", "url": origin + "/bench", "parent": parent, "body": "Held reply"}), map[string]string{"Origin": origin})
-	heldTok, _ := url.Parse(resp.Header.Get("Location"))
-	if resp.StatusCode != http.StatusSeeOther || heldTok.Query().Get("parley_held") == "" {
-		t.Fatalf("held post = %d %s", resp.StatusCode, body)
-	}
+	_, parent, heldTok := heldReply(t, ts)
 	h := New(ts.svc, mustAssets(t), nil, Config{}).Handler()
 	token := regexp.MustCompile(`name="(token|key)" value="[^"]*"`)
 	page := "/sites/news/thread?page=" + url.QueryEscape(origin+"/bench")
@@ -406,7 +405,7 @@ func TestThreadHTML_gzip(t *testing.T) {
 		}
 		return rec
 	}
-	for _, q := range []string{"", "&lang=ar", "&replytocom=" + parent, "&parley_held=" + url.QueryEscape(heldTok.Query().Get("parley_held")), "&saved"} {
+	for _, q := range []string{"", "&lang=ar", "&replytocom=" + parent, "&parley_held=" + url.QueryEscape(heldTok), "&saved"} {
 		for _, dest := range []string{"", "document"} {
 			for round := range 2 { // the second from the compressed parts kept
 				plain := get(q, dest, "")

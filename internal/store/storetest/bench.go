@@ -21,13 +21,8 @@ func BenchThreadRead(b *testing.B, s store.Store, total int) {
 	site := &comment.Site{ID: "bench", Name: "Bench", Origins: []string{"https://bench.example"}, MaxDepth: 5, Moderation: comment.ModerateNone, Created: start}
 	threads := (total + perThread - 1) / perThread
 	ti, ci := 0, 0
-	restore(b, s, func() []*store.Row {
-		switch {
-		case site != nil:
-			rows := []*store.Row{{Site: site}}
-			site = nil
-			return rows
-		case ti == threads:
+	restore(b, s, []*store.Row{{Site: site}}, func() []*store.Row {
+		if ti == threads {
 			return nil
 		}
 		t := &comment.Thread{ID: fmt.Sprintf("t%07d", ti), SiteID: "bench", Key: fmt.Sprintf("https://bench.example/%d", ti), URL: fmt.Sprintf("https://bench.example/%d", ti), Created: start}
@@ -80,12 +75,7 @@ func FillQueue(tb testing.TB, s store.Store, total int) string {
 		rows = append(rows, &store.Row{Thread: &comment.Thread{ID: fmt.Sprintf("t%03d", t), SiteID: "bench", Key: fmt.Sprintf("https://bench.example/%d", t), URL: fmt.Sprintf("https://bench.example/%d", t), Created: start}})
 	}
 	i := 0
-	restore(tb, s, func() []*store.Row {
-		if rows != nil {
-			first := rows
-			rows = nil
-			return first
-		}
+	restore(tb, s, rows, func() []*store.Row {
 		if i == total {
 			return nil
 		}
@@ -154,12 +144,12 @@ func BenchBulk(b *testing.B, s store.Store, total int) {
 	}
 }
 
-// restore fills s through one Restore with the rows more gives, a batch
-// at each call, until it gives none: a large fill is made as it is read,
-// never held whole.
-func restore(tb testing.TB, s store.Store, more func() []*store.Row) {
+// restore fills s through one Restore with the rows first (the site, say)
+// and then those more gives, a batch at each call, until it gives none: a
+// large fill is made as it is read, never held whole.
+func restore(tb testing.TB, s store.Store, first []*store.Row, more func() []*store.Row) {
 	tb.Helper()
-	var pending []*store.Row
+	pending := first
 	next := func() (*store.Row, error) {
 		for len(pending) == 0 {
 			if pending = more(); len(pending) == 0 {

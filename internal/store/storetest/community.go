@@ -491,13 +491,8 @@ func BenchArticles(b *testing.B, s store.Store, total int) {
 	start := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
 	site := &comment.Site{ID: "bench", Name: "Bench", Origins: []string{"https://bench.example"}, MaxDepth: 5, Moderation: comment.ModerateNone, Created: start}
 	i := 0
-	restore(b, s, func() []*store.Row {
-		switch {
-		case site != nil:
-			rows := []*store.Row{{Site: site}}
-			site = nil
-			return rows
-		case i == total:
+	restore(b, s, []*store.Row{{Site: site}}, func() []*store.Row {
+		if i == total {
 			return nil
 		}
 		id := fmt.Sprintf("t%07d", i)

@@ -27,13 +27,8 @@ func fillReader(tb testing.TB, s store.Store, id string, total int) *store.Priva
 	site := &comment.Site{ID: id, Name: "Prolific", Origins: []string{"https://" + id + ".example"}, MaxDepth: 5, Created: start}
 	text := strings.Repeat("A long and thoughtful comment, written again and again. ", 18)
 	i := 0
-	restore(tb, s, func() []*store.Row {
-		switch {
-		case site != nil:
-			rows := []*store.Row{{Site: site}}
-			site = nil
-			return rows
-		case i == total:
+	restore(tb, s, []*store.Row{{Site: site}}, func() []*store.Row {
+		if i == total {
 			return nil
 		}
 		t := &comment.Thread{ID: fmt.Sprintf("%s-t%07d", id, i/100), SiteID: id, Key: fmt.Sprintf("https://%s.example/%d", id, i/100),
